@@ -1,0 +1,2 @@
+#include <regship.h>
+int main(void){return 0;}

@@ -1,0 +1,31 @@
+/* Streaming SHA-256 through OpenSSL EVP, and digest string checks. */
+#ifndef RS_DIGEST_H
+#define RS_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RS_DIGEST_MAX 136 /* "sha512:" + 128 hex + NUL, rounded up */
+
+typedef struct rs__hasher rs__hasher;
+
+/* algorithm: "sha256" or "sha512". */
+int rs__hasher_new(rs__hasher **out, const char *algorithm);
+void rs__hasher_update(rs__hasher *h, const void *data, size_t len);
+/* Writes "sha256:<hex>" into out (RS_DIGEST_MAX bytes); the hasher can be reused after reset. */
+void rs__hasher_final(rs__hasher *h, char out[RS_DIGEST_MAX]);
+void rs__hasher_reset(rs__hasher *h);
+void rs__hasher_free(rs__hasher *h);
+
+/* One-shot sha256 of a buffer: "sha256:<hex>". */
+void rs__sha256_digest(char out[RS_DIGEST_MAX], const void *data, size_t len);
+
+/* Well-formed and supported digest: sha256:<64 lowercase hex> or sha512:<128 lowercase hex>.
+ * Sets an error naming the problem when not. */
+int rs__digest_check(const char *digest);
+/* The same test without touching the last error. */
+bool rs__digest_valid(const char *digest);
+/* Compare a computed digest with an expected one, using the expected algorithm. */
+int rs__digest_verify(const char *expected, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,241 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+bool rs__str_startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool rs__str_endswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+bool rs__str_niequal(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ca = tolower((unsigned char)a[i]), cb = tolower((unsigned char)b[i]);
+		if (ca != cb)
+			return false;
+		if (!ca)
+			return true;
+	}
+	return true;
+}
+
+bool rs__str_iequal(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	return la == strlen(b) && rs__str_niequal(a, b, la);
+}
+
+int rs__parse_size(uint64_t *out, const char *s)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+	if (!s || !isdigit((unsigned char)*s))
+		return rs__error_set(RS_EINVAL, "invalid size \"%s\": expected a number",
+		                     s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return rs__error_set(RS_EINVAL, "invalid size \"%s\": out of range", s);
+	if (*end) {
+		const char *u = end;
+		if (!strcmp(u, "k") || !strcmp(u, "K") || !strcmp(u, "KiB") || !strcmp(u, "KB"))
+			mult = 1024ULL;
+		else if (!strcmp(u, "m") || !strcmp(u, "M") || !strcmp(u, "MiB") ||
+		         !strcmp(u, "MB"))
+			mult = 1024ULL * 1024;
+		else if (!strcmp(u, "g") || !strcmp(u, "G") || !strcmp(u, "GiB") ||
+		         !strcmp(u, "GB"))
+			mult = 1024ULL * 1024 * 1024;
+		else if (!strcmp(u, "b") || !strcmp(u, "B"))
+			mult = 1;
+		else
+			return rs__error_set(
+			        RS_EINVAL,
+			        "invalid size \"%s\": unknown unit \"%s\" (use K, M or G)", s, u);
+	}
+	if (v > UINT64_MAX / mult)
+		return rs__error_set(RS_EINVAL, "invalid size \"%s\": out of range", s);
+	*out = (uint64_t)v * mult;
+	return 0;
+}
+
+char *rs__base64_encode(const void *data, size_t len)
+{
+	size_t n = 4 * ((len + 2) / 3);
+	char *out = rs__malloc(n + 1);
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	out[n] = '\0';
+	return out;
+}
+
+int rs__base64_decode(rs_buf *out, const char *s)
+{
+	size_t len = strlen(s), pad = 0;
+	unsigned char *tmp;
+	int n;
+	/* tolerate missing padding */
+	char *padded = rs__malloc(len + 4);
+	memcpy(padded, s, len);
+	while ((len + pad) % 4)
+		padded[len + pad++] = '=';
+	padded[len + pad] = '\0';
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!(isalnum((unsigned char)c) || c == '+' || c == '/' || c == '=')) {
+			free(padded);
+			return rs__error_set(RS_EFORMAT, "invalid base64 data");
+		}
+	}
+	tmp = rs__malloc(len + 4);
+	n = EVP_DecodeBlock(tmp, (unsigned char *)padded, (int)(len + pad));
+	if (n < 0) {
+		free(padded);
+		free(tmp);
+		return rs__error_set(RS_EFORMAT, "invalid base64 data");
+	}
+	/* EVP_DecodeBlock counts padding bytes as data: remove them */
+	for (size_t i = len + pad; i > 0 && padded[i - 1] == '='; i--)
+		n--;
+	rs__buf_put(out, tmp, (size_t)n);
+	rs__memzero(tmp, len + 4);
+	rs__memzero(padded, len + 4);
+	free(tmp);
+	free(padded);
+	return 0;
+}
+
+char *rs__base64url_encode(const void *data, size_t len)
+{
+	char *s = rs__base64_encode(data, len);
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '=')
+		s[--n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '+')
+			s[i] = '-';
+		else if (s[i] == '/')
+			s[i] = '_';
+	}
+	return s;
+}
+
+char *rs__url_escape(const char *s)
+{
+	rs_buf b = RS_BUF_INIT;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			rs__buf_putc(&b, (char)c);
+		else
+			rs__buf_printf(&b, "%%%02X", c);
+	}
+	return rs__buf_detach(&b);
+}
+
+int rs__file_read(rs_buf *out, const char *path, size_t max)
+{
+	char chunk[16384];
+	size_t total = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return rs__error_set(RS_ENOTFOUND, "%s: no such file", path);
+		return rs__error_set(RS_EIO, "cannot open %s: %s", path, strerror(errno));
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return rs__error_set(RS_EIO, "cannot read %s: %s", path, strerror(errno));
+		}
+		total += (size_t)n;
+		if (total > max) {
+			close(fd);
+			return rs__error_set(RS_ETOOBIG, "%s: larger than %zu bytes", path, max);
+		}
+		rs__buf_put(out, chunk, (size_t)n);
+	}
+	close(fd);
+	return 0;
+}
+
+int rs__file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	rs_buf tmp = RS_BUF_INIT;
+	const char *p = data;
+	int fd, error = 0;
+	rs__buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0) {
+		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
+		goto done;
+	}
+	fchmod(fd, (mode_t)mode);
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
+			                      strerror(errno));
+			close(fd);
+			unlink(tmp.ptr);
+			goto done;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+		unlink(tmp.ptr);
+		goto done;
+	}
+	if (rename(tmp.ptr, path) < 0) {
+		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, path,
+		                      strerror(errno));
+		unlink(tmp.ptr);
+	}
+done:
+	rs_buf_dispose(&tmp);
+	return error;
+}
+
+int rs__mkdir_p(const char *path, unsigned mode)
+{
+	char *p = rs__strdup(path);
+	int error = 0;
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+				error = rs__error_set(RS_EIO, "cannot create directory %s: %s", p,
+				                      strerror(errno));
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return error;
+}

@@ -1,0 +1,94 @@
+/*
+ * Internal helpers shared by every part of lib/ (never installed).
+ * Names with a double underscore (rs__) are library-internal.
+ */
+#ifndef RS_UTIL_H
+#define RS_UTIL_H
+
+#include "regship/buf.h"
+#include "regship/errors.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation: these never return NULL; out of memory aborts with a message. */
+void *rs__malloc(size_t n);
+void *rs__calloc(size_t nmemb, size_t size);
+void *rs__realloc(void *p, size_t n);
+char *rs__strdup(const char *s);
+char *rs__strndup(const char *s, size_t n);
+/* Overwrite then free (secrets). NULL-safe. */
+void rs__free_secret(char *s);
+/* Zero memory in a way the compiler cannot remove. */
+void rs__memzero(void *p, size_t n);
+
+/* Errors: set the thread's last error and return `code`. */
+int rs__error_set(int code, const char *fmt, ...) RS_PRINTF(2, 3);
+int rs__error_vset(int code, const char *fmt, va_list ap);
+/* Same, recording the HTTP status and the registry's error code (may be NULL). */
+int rs__error_set_http(int code, int http_status, const char *registry_code, const char *fmt, ...)
+        RS_PRINTF(4, 5);
+/* Prefix the current message: "<prefix>: <old message>". Returns the current code. */
+int rs__error_prefix(const char *fmt, ...) RS_PRINTF(1, 2);
+
+/* Buffers (rs_buf). All grow as needed and keep a NUL terminator. */
+void rs__buf_grow(rs_buf *b, size_t extra);
+void rs__buf_put(rs_buf *b, const void *data, size_t len);
+void rs__buf_puts(rs_buf *b, const char *s);
+void rs__buf_putc(rs_buf *b, char c);
+void rs__buf_printf(rs_buf *b, const char *fmt, ...) RS_PRINTF(2, 3);
+void rs__buf_vprintf(rs_buf *b, const char *fmt, va_list ap);
+void rs__buf_clear(rs_buf *b);
+/* Take the contents as a malloc'd string (never NULL) and reset the buffer. */
+char *rs__buf_detach(rs_buf *b);
+/* Like rs_buf_dispose but zeroes the memory first. */
+void rs__buf_dispose_secret(rs_buf *b);
+/* The contents as a string, "" when empty. */
+static inline const char *rs__buf_cstr(const rs_buf *b)
+{
+	return b->ptr ? b->ptr : "";
+}
+
+/* Strings. */
+bool rs__str_startswith(const char *s, const char *prefix);
+bool rs__str_endswith(const char *s, const char *suffix);
+bool rs__str_iequal(const char *a, const char *b);
+bool rs__str_niequal(const char *a, const char *b, size_t n);
+/* Parse a decimal size with optional K/M/G (binary) suffix, e.g. "5M", "512KiB". */
+int rs__parse_size(uint64_t *out, const char *s);
+
+/* Growable list of owned strings. */
+typedef struct rs_strlist {
+	char **items;
+	size_t count;
+	size_t alloc;
+} rs_strlist;
+#define RS_STRLIST_INIT                                                                            \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
+void rs__strlist_push(rs_strlist *l, const char *s);
+void rs__strlist_push_owned(rs_strlist *l, char *s);
+bool rs__strlist_contains(const rs_strlist *l, const char *s);
+void rs__strlist_dispose(rs_strlist *l);
+
+/* Base64 (standard alphabet, with padding). Decoding returns RS_EFORMAT on bad input. */
+char *rs__base64_encode(const void *data, size_t len);
+int rs__base64_decode(rs_buf *out, const char *s);
+/* base64url without padding (JWT). */
+char *rs__base64url_encode(const void *data, size_t len);
+
+/* Percent-encode for a URL query component (RFC 3986 unreserved kept). */
+char *rs__url_escape(const char *s);
+
+/* Files. */
+/* Read a whole (small) file; RS_ENOTFOUND if missing, RS_ETOOBIG above max bytes. */
+int rs__file_read(rs_buf *out, const char *path, size_t max);
+/* Write atomically: temp file in the same directory, fsync, rename. mode e.g. 0600. */
+int rs__file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* mkdir -p with the given mode for created directories. */
+int rs__mkdir_p(const char *path, unsigned mode);
+
+#endif
