@@ -5,5 +5,12 @@
 #include "regship/common.h"
 #include "regship/errors.h"
 #include "regship/buf.h"
+#include "regship/json.h"
+#include "regship/ref.h"
+#include "regship/manifest.h"
+#include "regship/client.h"
+#include "regship/store.h"
+#include "regship/copy.h"
+#include "regship/credentials.h"
 
 #endif

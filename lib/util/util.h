@@ -26,7 +26,7 @@ void rs__memzero(void *p, size_t n);
 
 /* Errors: set the thread's last error and return `code`. */
 int rs__error_set(int code, const char *fmt, ...) RS_PRINTF(2, 3);
-int rs__error_vset(int code, const char *fmt, va_list ap);
+int rs__error_vset(int code, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 /* Same, recording the HTTP status and the registry's error code (may be NULL). */
 int rs__error_set_http(int code, int http_status, const char *registry_code, const char *fmt, ...)
         RS_PRINTF(4, 5);
@@ -39,7 +39,7 @@ void rs__buf_put(rs_buf *b, const void *data, size_t len);
 void rs__buf_puts(rs_buf *b, const char *s);
 void rs__buf_putc(rs_buf *b, char c);
 void rs__buf_printf(rs_buf *b, const char *fmt, ...) RS_PRINTF(2, 3);
-void rs__buf_vprintf(rs_buf *b, const char *fmt, va_list ap);
+void rs__buf_vprintf(rs_buf *b, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 void rs__buf_clear(rs_buf *b);
 /* Take the contents as a malloc'd string (never NULL) and reset the buffer. */
 char *rs__buf_detach(rs_buf *b);

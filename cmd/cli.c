@@ -1,0 +1,365 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+cli_globals cli_global;
+static char *cli_password;
+
+const cli_opt cli_global_opts[] = {
+        {CLI_OPT_STRING, 'u', "username", &cli_global.username, "USER",
+         "authenticate as USER (password from --password-stdin or a prompt)"},
+        {CLI_OPT_BOOL, 0, "password-stdin", &cli_global.password_stdin, NULL,
+         "read the password or token from standard input"},
+        {CLI_OPT_STRING, 0, "ca-cert", &cli_global.ca_cert, "FILE",
+         "trust the CA certificates in FILE (PEM) besides the system ones"},
+        {CLI_OPT_BOOL, 0, "insecure", &cli_global.insecure, NULL,
+         "allow plain HTTP and unverified TLS for every registry"},
+        {CLI_OPT_BOOL, 'v', "verbose", &cli_global.verbose, NULL,
+         "trace HTTP requests to stderr (credentials redacted)"},
+        {CLI_OPT_BOOL, 'q', "quiet", &cli_global.quiet, NULL, "print nothing but errors on stderr"},
+        {CLI_OPT_BOOL, 'h', "help", &cli_global.help, NULL, "show help and exit"},
+        {CLI_OPT_BOOL, 0, "version", &cli_global.version, NULL, "show the version and exit"},
+        CLI_OPT_END_MARK,
+};
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("regship: ", stderr);
+	if (prefix)
+		fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	if (cli_global.quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+	if (cli_global.quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+}
+
+int cli_exit_code(int error)
+{
+	switch (error) {
+	case RS_OK:
+		return CLI_EXIT_OK;
+	case RS_EINVAL:
+		return CLI_EXIT_USAGE;
+	case RS_ENOTFOUND:
+		return CLI_EXIT_NOTFOUND;
+	case RS_EAUTH:
+		return CLI_EXIT_AUTH;
+	default:
+		return CLI_EXIT_ERROR;
+	}
+}
+
+int cli_fail(int error)
+{
+	const rs_error *e = rs_error_last();
+	if (e && e->message[0])
+		cli_error("%s", e->message);
+	else
+		cli_error("%s", rs_strerror(error));
+	return cli_exit_code(error);
+}
+
+static void opt_names(char *buf, size_t n, const cli_opt *o)
+{
+	if (o->sname && o->arg)
+		snprintf(buf, n, "-%c, --%s %s", o->sname, o->lname, o->arg);
+	else if (o->sname)
+		snprintf(buf, n, "-%c, --%s", o->sname, o->lname);
+	else if (o->arg)
+		snprintf(buf, n, "    --%s %s", o->lname, o->arg);
+	else
+		snprintf(buf, n, "    --%s", o->lname);
+}
+
+void cli_print_opts(FILE *out, const cli_opt *opts)
+{
+	char names[128];
+	for (const cli_opt *o = opts; o->type != CLI_OPT_END; o++) {
+		opt_names(names, sizeof(names), o);
+		if (strlen(names) > 26)
+			fprintf(out, "    %s\n    %-26s  %s\n", names, "", o->help);
+		else
+			fprintf(out, "    %-26s  %s\n", names, o->help);
+	}
+}
+
+void cli_help(FILE *out, const char *const *usage, const cli_opt *opts)
+{
+	for (int i = 0; usage[i]; i++)
+		fprintf(out, "%s %s\n", i ? "   or:" : "usage:", usage[i]);
+	if (opts && opts->type != CLI_OPT_END) {
+		fputs("\noptions:\n", out);
+		cli_print_opts(out, opts);
+	}
+	fputs("\nglobal options:\n", out);
+	cli_print_opts(out, cli_global_opts);
+}
+
+int cli_usage_error(const char *const *usage, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+	if (usage)
+		for (int i = 0; usage[i]; i++)
+			fprintf(stderr, "%s %s\n", i ? "   or:" : "usage:", usage[i]);
+	fputs("try 'regship <command> -h' or 'man regship' for more information\n", stderr);
+	return CLI_EXIT_USAGE;
+}
+
+static const cli_opt *find_long(const cli_opt *opts, const char *name, size_t len)
+{
+	for (const cli_opt *o = opts; o && o->type != CLI_OPT_END; o++)
+		if (strlen(o->lname) == len && !strncmp(o->lname, name, len))
+			return o;
+	for (const cli_opt *o = cli_global_opts; o->type != CLI_OPT_END; o++)
+		if (strlen(o->lname) == len && !strncmp(o->lname, name, len))
+			return o;
+	return NULL;
+}
+
+static const cli_opt *find_short(const cli_opt *opts, char c)
+{
+	for (const cli_opt *o = opts; o && o->type != CLI_OPT_END; o++)
+		if (o->sname == c)
+			return o;
+	for (const cli_opt *o = cli_global_opts; o->type != CLI_OPT_END; o++)
+		if (o->sname == c)
+			return o;
+	return NULL;
+}
+
+static int set_value(const char *const *usage, const cli_opt *o, const char *value)
+{
+	switch (o->type) {
+	case CLI_OPT_STRING:
+		*(const char **)o->dest = value;
+		return 0;
+	case CLI_OPT_INT: {
+		char *end;
+		long v;
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || *end || !*value || v < 0 || v > 1000000)
+			return cli_usage_error(usage, "option --%s: invalid number \"%s\"",
+			                       o->lname, value);
+		*(int *)o->dest = (int)v;
+		return 0;
+	}
+	case CLI_OPT_LIST: {
+		cli_list *l = o->dest;
+		l->items = realloc(l->items, (l->count + 1) * sizeof(*l->items));
+		if (!l->items)
+			abort();
+		l->items[l->count++] = value;
+		return 0;
+	}
+	default:
+		*(bool *)o->dest = true;
+		return 0;
+	}
+}
+
+int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **argv, char ***args,
+              int *nargs)
+{
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int n = 0, rc = 0;
+	bool only_args = false;
+	if (!pos)
+		abort();
+	for (int i = 0; i < argc; i++) {
+		char *a = argv[i];
+		if (only_args || a[0] != '-' || !a[1]) {
+			pos[n++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = true;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			const cli_opt *o = find_long(opts, name, len);
+			if (!o) {
+				rc = cli_usage_error(usage, "unknown option \"--%.*s\"", (int)len,
+				                     name);
+				goto done;
+			}
+			if (o->type == CLI_OPT_BOOL) {
+				if (eq) {
+					rc = cli_usage_error(usage, "option --%s takes no value",
+					                     o->lname);
+					goto done;
+				}
+				*(bool *)o->dest = true;
+				continue;
+			}
+			if (eq) {
+				if ((rc = set_value(usage, o, eq + 1)))
+					goto done;
+			} else if (i + 1 < argc) {
+				if ((rc = set_value(usage, o, argv[++i])))
+					goto done;
+			} else {
+				rc = cli_usage_error(usage, "option --%s needs a value (%s)",
+				                     o->lname, o->arg);
+				goto done;
+			}
+			continue;
+		}
+		/* short options, possibly bundled: -qv, -uUSER, -u USER */
+		for (char *p = a + 1; *p; p++) {
+			const cli_opt *o = find_short(opts, *p);
+			if (!o) {
+				rc = cli_usage_error(usage, "unknown option \"-%c\"", *p);
+				goto done;
+			}
+			if (o->type == CLI_OPT_BOOL) {
+				*(bool *)o->dest = true;
+				continue;
+			}
+			if (p[1]) {
+				if ((rc = set_value(usage, o, p + 1)))
+					goto done;
+			} else if (i + 1 < argc) {
+				if ((rc = set_value(usage, o, argv[++i])))
+					goto done;
+			} else {
+				rc = cli_usage_error(usage, "option -%c needs a value (%s)", *p,
+				                     o->arg);
+				goto done;
+			}
+			break;
+		}
+	}
+	if (cli_global.help) {
+		cli_help(stdout, usage, opts);
+		rc = -1;
+		goto done;
+	}
+	*args = pos;
+	*nargs = n;
+	return 0;
+done:
+	free(pos);
+	*args = NULL;
+	*nargs = 0;
+	return rc;
+}
+
+char *cli_read_secret(const char *prompt, bool from_stdin)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct termios old, quiet;
+	bool tty = !from_stdin && isatty(STDIN_FILENO);
+	if (!from_stdin && !tty)
+		return NULL;
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		fflush(stderr);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+int cli_client(rs_client **out)
+{
+	rs_client_options opts = RS_CLIENT_OPTIONS_INIT;
+	int error;
+	if (cli_global.password_stdin && !cli_global.username)
+		return cli_usage_error(NULL, "--password-stdin needs -u/--username");
+	if (cli_global.username && !cli_password) {
+		cli_password = cli_read_secret("Password: ", cli_global.password_stdin);
+		if (!cli_password) {
+			if (cli_global.password_stdin)
+				cli_error("--password-stdin: nothing could be read from standard "
+				          "input");
+			else
+				cli_error("-u %s: no password: use --password-stdin when standard "
+				          "input is not a terminal",
+				          cli_global.username);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	opts.username = cli_global.username;
+	opts.password = cli_password;
+	opts.ca_cert = cli_global.ca_cert;
+	opts.insecure = cli_global.insecure;
+	opts.verbose = cli_global.verbose;
+	if ((error = rs_client_new(out, &opts)) < 0)
+		return cli_fail(error);
+	return 0;
+}
+
+int cli_ref(rs_ref **out, const char *text, unsigned int flags)
+{
+	int error = rs_ref_parse(out, text, flags);
+	if (error < 0)
+		return cli_fail(error);
+	return 0;
+}
+
+int cli_finish(int code)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "regship: write failure on standard output: %s\n", strerror(errno));
+		return code ? code : CLI_EXIT_ERROR;
+	}
+	if (cli_password) {
+		memset(cli_password, 0, strlen(cli_password));
+		free(cli_password);
+		cli_password = NULL;
+	}
+	return code;
+}

@@ -1,0 +1,104 @@
+/* The regship command line: option tables, messages, exit codes. Uses only <regship.h>. */
+#ifndef CLI_H
+#define CLI_H
+
+#include <regship.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes, the same for every verb (documented in regship(1)). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ERROR 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_NOTFOUND 3
+#define CLI_EXIT_AUTH 4
+
+typedef enum { CLI_OPT_BOOL, CLI_OPT_STRING, CLI_OPT_INT, CLI_OPT_LIST, CLI_OPT_END } cli_opt_type;
+
+typedef struct cli_list {
+	const char **items;
+	size_t count;
+} cli_list;
+
+typedef struct cli_opt {
+	cli_opt_type type;
+	char sname; /* short name, or 0 */
+	const char *lname; /* long name, without -- */
+	void *dest; /* bool*, const char**, int*, cli_list* */
+	const char *arg; /* argument name in help ("FILE"), NULL for booleans */
+	const char *help;
+} cli_opt;
+
+#define CLI_OPT_END_MARK                                                                           \
+	{                                                                                          \
+		CLI_OPT_END, 0, NULL, NULL, NULL, NULL                                             \
+	}
+
+typedef struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} cli_command;
+
+/* Global options, accepted before or after the verb. */
+typedef struct cli_globals {
+	const char *username;
+	bool password_stdin;
+	const char *ca_cert;
+	bool insecure;
+	bool verbose;
+	bool quiet;
+	bool help;
+	bool version;
+} cli_globals;
+
+extern cli_globals cli_global;
+extern const cli_opt cli_global_opts[];
+
+/*
+ * Parse argv for a verb: its own options plus the global ones, in any order; "--" ends
+ * options. Positional arguments are left in args (count in *nargs). Prints the error and
+ * returns CLI_EXIT_USAGE on bad options; returns -1 when -h was given (help printed).
+ */
+int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **argv, char ***args,
+              int *nargs);
+
+/* Help: usage lines, then the options table, then a pointer to global options. */
+void cli_help(FILE *out, const char *const *usage, const cli_opt *opts);
+/* The rows of an options table. */
+void cli_print_opts(FILE *out, const cli_opt *opts);
+/* "usage: ..." to stderr plus the hint, returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *const *usage, const char *fmt, ...) RS_PRINTF(2, 3);
+
+/* Messages to stderr with the "regship: " prefix (curl's errorf/warnf/notef). */
+void cli_error(const char *fmt, ...) RS_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) RS_PRINTF(1, 2);
+void cli_note(const char *fmt, ...) RS_PRINTF(1, 2); /* silent with --quiet */
+
+/* Print rs_error_last() and return the exit code for a library error. */
+int cli_fail(int error);
+int cli_exit_code(int error);
+
+/* The client for this command, from the global options (reads --password-stdin). */
+int cli_client(rs_client **out);
+
+/* Parse a reference; prints the error. Returns 0 or an exit code. */
+int cli_ref(rs_ref **out, const char *text, unsigned int flags);
+
+/* Read a secret line from stdin (--password-stdin) or the terminal without echo. */
+char *cli_read_secret(const char *prompt, bool from_stdin);
+
+/* Finish: flush stdout and report write errors (git's run_builtin). */
+int cli_finish(int code);
+
+/* verbs */
+int cmd_catalog(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
+
+#endif

@@ -1,0 +1,45 @@
+/* regship catalog — list the repositories of a registry. */
+#include "cli.h"
+#include "cli_list.h"
+
+#include <stdlib.h>
+
+static const char *const usage[] = {"regship catalog [--json] REGISTRY", NULL};
+
+int cmd_catalog(int argc, char **argv)
+{
+	bool json = false;
+	const cli_opt opts[] = {
+	        {CLI_OPT_BOOL, 0, "json", &json, NULL,
+	         "print {\"registry\": \"...\", \"repositories\": [...]}"},
+	        CLI_OPT_END_MARK,
+	};
+	char **args, *domain = NULL;
+	int nargs, rc, error;
+	rs_client *client = NULL;
+	cli_strings repos = {0};
+
+	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
+		return rc;
+	if (nargs != 1) {
+		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REGISTRY");
+		goto done;
+	}
+	if ((error = rs_ref_parse_domain(&domain, args[0])) < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	if ((rc = cli_client(&client)))
+		goto done;
+	if ((error = rs_catalog_list(client, domain, cli_strings_add, &repos)) < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	cli_strings_print(&repos, json, "registry", domain, "repositories");
+done:
+	cli_strings_dispose(&repos);
+	free(domain);
+	rs_client_free(client);
+	free(args);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* regship tags — list the tags of a repository. */
+#include "cli.h"
+#include "cli_list.h"
+
+#include <stdlib.h>
+
+static const char *const usage[] = {"regship tags [--json] REPOSITORY", NULL};
+
+int cmd_tags(int argc, char **argv)
+{
+	bool json = false;
+	const cli_opt opts[] = {
+	        {CLI_OPT_BOOL, 0, "json", &json, NULL,
+	         "print {\"name\": \"...\", \"tags\": [...]} instead of one tag per line"},
+	        CLI_OPT_END_MARK,
+	};
+	char **args;
+	int nargs, rc, error;
+	rs_client *client = NULL;
+	rs_ref *repo = NULL;
+	cli_strings tags = {0};
+
+	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
+		return rc;
+	if (nargs != 1) {
+		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REPOSITORY");
+		goto done;
+	}
+	if ((rc = cli_ref(&repo, args[0], RS_REF_NAME_ONLY)))
+		goto done;
+	if ((rc = cli_client(&client)))
+		goto done;
+	if ((error = rs_tags_list(client, repo, cli_strings_add, &tags)) < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	cli_strings_print(&tags, json, "name", repo->path, "tags");
+done:
+	cli_strings_dispose(&tags);
+	rs_ref_free(repo);
+	rs_client_free(client);
+	free(args);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/* Transfer progress on stderr: redrawn lines on a terminal, one plain line per event in logs. */
+#ifndef CLI_PROGRESS_H
+#define CLI_PROGRESS_H
+
+#include "cli.h"
+
+#include <regship/copy.h>
+
+typedef enum { PROGRESS_AUTO, PROGRESS_TTY, PROGRESS_PLAIN, PROGRESS_NONE } progress_mode;
+
+typedef struct progress progress;
+
+/* Parse --progress auto|tty|plain|none; prints the error and returns CLI_EXIT_USAGE. */
+int progress_mode_parse(progress_mode *out, const char *text, const char *const *usage);
+
+/* verb: "pushed", "pulled", "copied" — the word for a blob that moved. */
+progress *progress_new(progress_mode mode, const char *verb);
+/* The rs_copy callback; payload is the progress. */
+int progress_event(const rs_copy_event *ev, void *payload);
+/* Finish the display (final redraw). */
+void progress_done(progress *p);
+void progress_free(progress *p);
+
+/* "1.5 MiB" */
+void format_bytes(char *out, size_t n, double bytes);
+
+#endif

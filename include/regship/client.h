@@ -1,0 +1,109 @@
+/*
+ * The registry client: Registry API v2 / OCI distribution over HTTP(S), with anonymous,
+ * Basic and Bearer-token authentication. One client serves every registry a command touches;
+ * connections are reused across its requests.
+ */
+#ifndef REGSHIP_CLIENT_H
+#define REGSHIP_CLIENT_H
+
+#include "buf.h"
+#include "common.h"
+#include "ref.h"
+#include "sys/store.h"
+
+RS_BEGIN_DECL
+
+typedef struct rs_client rs_client;
+
+typedef struct rs_client_options {
+	unsigned int version;
+	/* Credentials for every registry of this client (one command). NULL: from the docker
+	 * config (credential helpers, credsStore, auths). */
+	const char *username;
+	const char *password;
+	/* Extra CA bundle (PEM) trusted besides the system CAs. */
+	const char *ca_cert;
+	/* Allow plain HTTP and unverified TLS for every registry. */
+	int insecure;
+	/* 1: trace requests and response headers (Authorization redacted). */
+	int verbose;
+	void (*trace)(const char *line, void *payload);
+	void *trace_payload;
+	/* Overrides for tests and unusual setups; NULL = defaults. */
+	const char *docker_config; /* config.json path; default $DOCKER_CONFIG or ~/.docker */
+	const char *daemon_json; /* default /etc/docker/daemon.json */
+	const char *own_config; /* default $XDG_CONFIG_HOME/regship/config.json */
+	const char *certs_d; /* default /etc/docker/certs.d */
+} rs_client_options;
+
+#define RS_CLIENT_OPTIONS_VERSION 1
+#define RS_CLIENT_OPTIONS_INIT                                                                     \
+	{                                                                                          \
+		RS_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,   \
+		        NULL                                                                       \
+	}
+
+RS_EXTERN(int) rs_client_new(rs_client **out, const rs_client_options *opts);
+RS_EXTERN(void) rs_client_free(rs_client *client);
+
+/* GET /v2/ and authenticate: checks that the registry answers and that the credentials (if
+ * any) are accepted. */
+RS_EXTERN(int) rs_registry_check(rs_client *client, const char *domain);
+
+/* Every tag of a repository, following Link pagination. cb gets each tag; a non-zero return
+ * stops the listing with RS_EUSER. */
+RS_EXTERN(int)
+rs_tags_list(rs_client *client, const rs_ref *repo, int (*cb)(const char *tag, void *payload),
+             void *payload);
+
+/* Every repository of a registry (/v2/_catalog), following Link pagination. */
+RS_EXTERN(int)
+rs_catalog_list(rs_client *client, const char *domain, int (*cb)(const char *repo, void *payload),
+                void *payload);
+
+/* GET a manifest with every manifest media type in Accept; the exact bytes go to body.
+ * When ref has a digest, the bytes are verified against it. media_type and digest
+ * (sha256 of the bytes) are optional outputs the caller frees. */
+RS_EXTERN(int)
+rs_manifest_fetch(rs_client *client, const rs_ref *ref, rs_buf *body, char **media_type,
+                  char **digest);
+
+/* HEAD a manifest with every manifest media type in Accept: the digest a delete needs.
+ * Falls back to GET + hashing when the registry sends no Docker-Content-Digest. */
+RS_EXTERN(int)
+rs_manifest_resolve(rs_client *client, const rs_ref *ref, char **digest, char **media_type,
+                    int64_t *size);
+
+/* PUT exact bytes under ref's tag (or digest) with Content-Type media_type. */
+RS_EXTERN(int)
+rs_manifest_upload(rs_client *client, const rs_ref *ref, const void *body, size_t len,
+                   const char *media_type, char **digest);
+
+/* DELETE /manifests/<digest>. ref must carry a digest. */
+RS_EXTERN(int) rs_manifest_remove(rs_client *client, const rs_ref *ref);
+
+/* ---- the registry as a store (for the copy engine) ---- */
+
+typedef struct rs_registry_store_options {
+	unsigned int version;
+	uint64_t
+	        chunk_size; /* 0: monolithic uploads (POST + PUT); else PATCH chunks of this size */
+} rs_registry_store_options;
+#define RS_REGISTRY_STORE_OPTIONS_VERSION 1
+#define RS_REGISTRY_STORE_OPTIONS_INIT                                                             \
+	{                                                                                          \
+		RS_REGISTRY_STORE_OPTIONS_VERSION, 0                                               \
+	}
+
+/* A repository of a registry as a store. manifest references are tags or digests; NULL means
+ * repo's own tag or digest. The client must outlive the store. */
+RS_EXTERN(int)
+rs_store_open_registry(rs_store **out, rs_client *client, const rs_ref *repo,
+                       const rs_registry_store_options *opts);
+
+/* The repository a registry store was opened on, or NULL for any other store. */
+RS_EXTERN(const rs_ref *) rs_store_registry_ref(const rs_store *s);
+
+RS_END_DECL
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * The copy engine: the one piece of code that moves images between stores. push, pull and
+ * copy choose a source and a destination store and call rs_copy().
+ *
+ * For every blob of every manifest: already at the destination? skip. Mountable from another
+ * repository of the same registry? mount. Else stream it from the source, verifying its digest
+ * and size on the way. Blobs move in parallel. A manifest is put only after every blob it
+ * references is confirmed present, children before the index that lists them: a failure leaves
+ * no manifest (and so no tag) pointing at missing content.
+ */
+#ifndef REGSHIP_COPY_H
+#define REGSHIP_COPY_H
+
+#include "common.h"
+#include "manifest.h"
+#include "sys/store.h"
+
+RS_BEGIN_DECL
+
+typedef enum rs_blob_state {
+	RS_BLOB_WAITING = 0,
+	RS_BLOB_CHECKING,
+	RS_BLOB_TRANSFERRING,
+	RS_BLOB_EXISTS, /* the destination already held it: nothing sent */
+	RS_BLOB_MOUNTED, /* mounted from another repository of the same registry */
+	RS_BLOB_COPIED, /* streamed from the source */
+	RS_BLOB_FAILED,
+} rs_blob_state;
+
+typedef enum rs_copy_event_kind {
+	RS_COPY_BLOB, /* a blob changed state or made progress */
+	RS_COPY_MANIFEST, /* a manifest was written */
+} rs_copy_event_kind;
+
+typedef struct rs_copy_event {
+	rs_copy_event_kind kind;
+	const char *digest;
+	const char *media_type;
+	int64_t size;
+	rs_blob_state state; /* RS_COPY_BLOB */
+	uint64_t bytes_done; /* RS_COPY_BLOB: bytes moved so far */
+	const char *reference; /* RS_COPY_MANIFEST: tag or digest it was put under */
+	const char *mounted_from; /* RS_BLOB_MOUNTED: the source repository */
+} rs_copy_event;
+
+/* Called from worker threads, but never concurrently (the engine serialises calls). A
+ * non-zero return cancels the copy (RS_EUSER). */
+typedef int (*rs_copy_cb)(const rs_copy_event *event, void *payload);
+
+typedef struct rs_copy_options {
+	unsigned int version;
+	/* From an index, copy only the manifest for this platform, put under the destination
+	 * reference by itself. NULL: the whole index with every child. */
+	const rs_platform *platform;
+	/* Blobs moved at once (default 4). */
+	unsigned int jobs;
+	/* Repositories (paths on the destination registry) to try mounting blobs from. */
+	const char *const *mount_from;
+	size_t mount_from_count;
+	/* Remember where blobs were pushed, and mount from there automatically next time
+	 * ($XDG_CACHE_HOME/regship/blobs). Default on; set 1 to disable. */
+	int no_mount_cache;
+	/* Cache directory override (tests). */
+	const char *cache_dir;
+	rs_copy_cb callback;
+	void *payload;
+} rs_copy_options;
+
+#define RS_COPY_OPTIONS_VERSION 1
+#define RS_COPY_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL                     \
+	}
+
+/* Per blob, what happened. */
+typedef struct rs_copy_blob {
+	char *digest;
+	char *media_type;
+	int64_t size;
+	rs_blob_state state;
+	uint64_t bytes_sent;
+	char *mounted_from;
+} rs_copy_blob;
+
+typedef struct rs_copy_result {
+	char *digest; /* of the top manifest written (the one a tag points at) */
+	char *media_type;
+	rs_copy_blob *blobs;
+	size_t blob_count;
+	uint64_t bytes_sent;
+} rs_copy_result;
+
+/*
+ * Copy the image src_reference of src (tag, digest, NULL = its default) to dst under
+ * dst_reference (a tag; NULL = by digest only). result may be NULL; else the caller releases
+ * it with rs_copy_result_dispose(). The destination is not committed: call rs_store_commit().
+ */
+RS_EXTERN(int)
+rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char *src_reference,
+        const rs_copy_options *opts, rs_copy_result *result);
+
+RS_EXTERN(void) rs_copy_result_dispose(rs_copy_result *result);
+
+RS_EXTERN(const char *) rs_blob_state_name(rs_blob_state state);
+
+/* ---- opening the store a command-line location names ---- */
+
+struct rs_client;
+struct rs_location;
+struct rs_docker_archive_options;
+struct rs_registry_store_options;
+
+typedef struct rs_open_options {
+	unsigned int version;
+	struct rs_client *client; /* needed for registry locations */
+	const struct rs_docker_archive_options *docker_archive; /* NULL: defaults */
+	const struct rs_registry_store_options *registry; /* NULL: defaults */
+} rs_open_options;
+#define RS_OPEN_OPTIONS_VERSION 1
+#define RS_OPEN_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		RS_OPEN_OPTIONS_VERSION, NULL, NULL, NULL                                          \
+	}
+
+/*
+ * Open the store a location names (RS_STORE_READ or RS_STORE_WRITE). *reference receives
+ * what to ask the store for: a registry reference's tag or digest, the tag/REF given after a
+ * local path, or NULL. Caller frees it.
+ */
+RS_EXTERN(int)
+rs_store_open_location(rs_store **out, char **reference, const struct rs_location *loc,
+                       unsigned int flags, const rs_open_options *opts);
+
+RS_END_DECL
+
+#endif

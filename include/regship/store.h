@@ -1,0 +1,155 @@
+/*
+ * Stores: the places images live (a registry repository, an OCI image layout directory,
+ * an OCI archive, a docker-save archive), and the command-line location syntax that names
+ * them. The operations are the generic wrappers over the store table in regship/sys/store.h
+ * (readers and rs_store are declared there).
+ */
+#ifndef REGSHIP_STORE_H
+#define REGSHIP_STORE_H
+
+#include "buf.h"
+#include "common.h"
+#include "manifest.h"
+#include "sys/store.h"
+
+RS_BEGIN_DECL
+
+/* Open flags. RS_STORE_WRITE creates the store when missing, or adds to an existing one;
+ * it implies reading. */
+#define RS_STORE_READ 0x1u
+#define RS_STORE_WRITE 0x2u
+
+/*
+ * An OCI image layout directory (oci-layout, index.json, blobs/<alg>/<hex>).
+ * RS_STORE_READ: the directory must exist and be a layout.
+ * RS_STORE_WRITE: created when missing or empty; a non-empty directory that is not a layout
+ * is refused (RS_EINVAL). index.json is written by rs_store_commit(), merged with the file
+ * as it is then (entries written meanwhile by others are kept).
+ * manifest_get(reference): a tag (org.opencontainers.image.ref.name), a digest, or NULL for
+ * the only entry. manifest_put(reference): a tag adds or replaces that tag's entry; a digest
+ * stores the blob only, except that an image index also gets an untagged entry; NULL adds
+ * an untagged entry. manifest_delete removes the index.json entries (the blob stays).
+ */
+RS_EXTERN(int) rs_store_open_oci_layout(rs_store **out, const char *dir, unsigned int flags);
+
+/*
+ * A tar of an OCI image layout. Reading unpacks it into a private temporary directory
+ * (under $TMPDIR, removed by rs_store_free). RS_STORE_WRITE creates the archive (or adds to
+ * an existing one); nothing is written to FILE before rs_store_commit(), which replaces
+ * FILE atomically with a deterministic tar.
+ */
+RS_EXTERN(int) rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int flags);
+
+/* Options of the docker-save archive store (lib/store/docker_archive.c). rs_compression and
+ * rs_manifest_format come from manifest.h. */
+typedef struct rs_docker_archive_options {
+	unsigned int version;
+	/* Reading: how layers stored uncompressed in the archive are compressed for the
+	 * manifest (layers already gzip/zstd in the archive are passed through unchanged;
+	 * gzip output is deterministic). zstd needs format RS_MANIFEST_FORMAT_OCI. */
+	rs_compression compression; /* default RS_COMPRESSION_GZIP */
+	int level; /* 0: the algorithm's default (gzip 6, zstd 3); gzip 1-9, zstd 1-19 */
+	unsigned int jobs; /* layers compressed in parallel; 0: 4 */
+	rs_manifest_format format; /* media types; default RS_MANIFEST_FORMAT_DOCKER */
+	const char *tmp_dir; /* temporary files; NULL: $TMPDIR, else /var/tmp */
+	/* Compression cache: NULL: $XDG_CACHE_HOME/regship/compress (default
+	 * ~/.cache/regship/compress); "": no cache. */
+	const char *cache_dir;
+} rs_docker_archive_options;
+#define RS_DOCKER_ARCHIVE_OPTIONS_VERSION 1
+#define RS_DOCKER_ARCHIVE_OPTIONS_INIT                                                             \
+	{                                                                                          \
+		RS_DOCKER_ARCHIVE_OPTIONS_VERSION, RS_COMPRESSION_GZIP, 0, 4,                      \
+		        RS_MANIFEST_FORMAT_DOCKER, NULL, NULL                                      \
+	}
+
+/*
+ * A docker-save archive (`docker save` output: the legacy layout with manifest.json and
+ * <id>/layer.tar, and the docker 25+ OCI-in-tar layout with manifest.json beside blobs/).
+ * opts may be NULL for the defaults.
+ *
+ * RS_STORE_READ: FILE is indexed at once (hostile content is refused with RS_EFORMAT).
+ * manifest_get(reference) selects an image: NULL (the only one), a RepoTag ("ubuntu" matches
+ * "docker.io/library/ubuntu:latest"), "@N" (the N-th image, from 0) or a manifest digest
+ * already handed out; it synthesises a manifest whose layers are compressed per opts.
+ *
+ * RS_STORE_WRITE: a new archive replaces FILE at rs_store_commit() (nothing is written to
+ * FILE before, nor on failure); layers are stored uncompressed, as docker save does. Each
+ * manifest_put(reference) records an image under a RepoTag (reference NULL or a digest: an
+ * untagged image); an index is refused (pick a platform first).
+ */
+RS_EXTERN(int)
+rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int flags,
+                             const rs_docker_archive_options *opts);
+
+/* ---- generic operations (dispatch through the store's table) ---------------------------- */
+
+/* "registry", "oci", "oci-archive", "docker-archive" (NULL for a NULL store). */
+RS_EXTERN(const char *) rs_store_scheme(const rs_store *s);
+
+/* Manifest by tag or digest; reference NULL: the store's only image. body receives the exact
+ * bytes; *media_type and *digest (either may be NULL) are allocated, caller frees. */
+RS_EXTERN(int)
+rs_store_manifest_get(rs_store *s, const char *reference, rs_buf *body, char **media_type,
+                      char **digest);
+/* Store the exact bytes under reference (a tag, or the manifest's own digest). */
+RS_EXTERN(int)
+rs_store_manifest_put(rs_store *s, const char *reference, const void *body, size_t len,
+                      const char *media_type);
+RS_EXTERN(int) rs_store_manifest_delete(rs_store *s, const char *digest);
+
+/* 0 when present, RS_ENOTFOUND when absent. */
+RS_EXTERN(int) rs_store_blob_exists(rs_store *s, const rs_descriptor *desc);
+RS_EXTERN(int) rs_store_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc);
+/* Write a blob from r (not freed), verifying desc->digest and desc->size. */
+RS_EXTERN(int)
+rs_store_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
+                  void *payload);
+RS_EXTERN(int) rs_store_blob_mount(rs_store *s, const rs_descriptor *desc, const char *from);
+
+/* Calls cb for each tag; a non-zero return from cb stops the walk with RS_EUSER. */
+RS_EXTERN(int)
+rs_store_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload), void *payload);
+
+/* Finish writing (index.json, archive rename). A store with nothing to finish returns 0. */
+RS_EXTERN(int) rs_store_commit(rs_store *s);
+
+/* Release a store; an uncommitted archive leaves the destination file untouched. */
+RS_EXTERN(void) rs_store_free(rs_store *s);
+
+/* ---- locations: what the command line names ---------------------------------------------- */
+
+typedef enum rs_location_kind {
+	RS_LOCATION_REGISTRY = 1, /* docker://REF or a bare registry reference */
+	RS_LOCATION_OCI_LAYOUT = 2, /* oci:DIR[:TAG] or an existing layout directory */
+	RS_LOCATION_OCI_ARCHIVE = 3, /* oci-archive:FILE[:TAG] */
+	RS_LOCATION_DOCKER_ARCHIVE = 4, /* docker-archive:FILE[:REF] */
+} rs_location_kind;
+
+typedef struct rs_location {
+	rs_location_kind kind;
+	char *path; /* the directory or file; NULL for a registry */
+	/* REGISTRY: the reference text for rs_ref_parse (without "docker://").
+	 * OCI_LAYOUT / OCI_ARCHIVE: the tag (or a digest), NULL when none was given.
+	 * DOCKER_ARCHIVE: the image reference inside the archive, NULL when none was given. */
+	char *reference;
+	char *text; /* the text as given */
+} rs_location;
+
+/*
+ * Parse a location: docker://REF, oci:DIR[:TAG], oci-archive:FILE[:TAG],
+ * docker-archive:FILE[:REF] (FILE ends at the first ':'), a bare path to an existing .tar
+ * file (docker-archive when it holds manifest.json, oci-archive when it holds only
+ * index.json) or to an existing OCI layout directory, else a registry reference.
+ * RS_EINVAL with a message naming the problem otherwise.
+ */
+RS_EXTERN(int) rs_location_parse(rs_location **out, const char *text);
+
+/* "registry", "oci", "oci-archive", "docker-archive". */
+RS_EXTERN(const char *) rs_location_kind_name(rs_location_kind kind);
+
+RS_EXTERN(void) rs_location_free(rs_location *loc);
+
+RS_END_DECL
+
+#endif

@@ -1,0 +1,602 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#define RS_HTTP_MAX_REDIRECTS 10
+#define RS_HTTP_DEFAULT_MAX_BODY (4u * 1024 * 1024)
+#define RS_HTTP_ERROR_BODY_MAX (64u * 1024)
+#define RS_HTTP_POOL_MAX 16
+
+struct rs__http {
+	rs__http_options opts;
+	char *user_agent;
+	char *ca_file;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	pthread_mutex_t pool_lock;
+	CURL *pool[RS_HTTP_POOL_MAX];
+	size_t pool_count;
+	struct curl_blob ca_blob; /* system CAs + extra CA, when an extra CA is given */
+	rs_buf ca_pem;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+	rs__http *h = userptr;
+	(void)handle;
+	(void)access;
+	pthread_mutex_lock(&h->share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userptr)
+{
+	rs__http *h = userptr;
+	(void)handle;
+	pthread_mutex_unlock(&h->share_locks[data]);
+}
+
+static const char *system_ca_bundles[] = {
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        NULL,
+};
+
+int rs__http_new(rs__http **out, const rs__http_options *opts)
+{
+	rs__http *h;
+	int error = 0;
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return rs__error_set(RS_ERROR, "cannot initialise libcurl: %s",
+		                     curl_easy_strerror(global_rc));
+	h = rs__calloc(1, sizeof(*h));
+	if (opts)
+		h->opts = *opts;
+	h->user_agent =
+	        rs__strdup(h->opts.user_agent ? h->opts.user_agent : "regship/" REGSHIP_VERSION);
+	h->opts.user_agent = h->user_agent;
+	if (!h->opts.connect_timeout_s)
+		h->opts.connect_timeout_s = 30;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->share_locks[i], NULL);
+	pthread_mutex_init(&h->pool_lock, NULL);
+	h->share = curl_share_init();
+	if (h->share) {
+		curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+		curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+		curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	}
+	if (h->opts.ca_file) {
+		/* the extra CA is added to, not a replacement for, the system CAs */
+		h->ca_file = rs__strdup(h->opts.ca_file);
+		h->opts.ca_file = h->ca_file;
+		for (int i = 0; system_ca_bundles[i]; i++) {
+			if (rs__file_read(&h->ca_pem, system_ca_bundles[i], 16u << 20) == 0)
+				break;
+			rs__buf_clear(&h->ca_pem);
+		}
+		rs__buf_putc(&h->ca_pem, '\n');
+		if ((error = rs__file_read(&h->ca_pem, h->ca_file, 16u << 20)) < 0) {
+			rs__error_prefix("cannot read CA certificate");
+			rs__http_free(h);
+			return error;
+		}
+		rs_error_clear();
+		h->ca_blob.data = h->ca_pem.ptr;
+		h->ca_blob.len = h->ca_pem.size;
+		h->ca_blob.flags = CURL_BLOB_NOCOPY;
+	}
+	*out = h;
+	return 0;
+}
+
+void rs__http_free(rs__http *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->pool_count; i++)
+		curl_easy_cleanup(h->pool[i]);
+	if (h->share)
+		curl_share_cleanup(h->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&h->share_locks[i]);
+	pthread_mutex_destroy(&h->pool_lock);
+	rs_buf_dispose(&h->ca_pem);
+	free(h->user_agent);
+	free(h->ca_file);
+	free(h);
+}
+
+static CURL *handle_acquire(rs__http *h)
+{
+	CURL *c = NULL;
+	pthread_mutex_lock(&h->pool_lock);
+	if (h->pool_count)
+		c = h->pool[--h->pool_count];
+	pthread_mutex_unlock(&h->pool_lock);
+	if (!c)
+		c = curl_easy_init();
+	else
+		curl_easy_reset(c);
+	return c;
+}
+
+static void handle_release(rs__http *h, CURL *c)
+{
+	pthread_mutex_lock(&h->pool_lock);
+	if (h->pool_count < RS_HTTP_POOL_MAX) {
+		h->pool[h->pool_count++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&h->pool_lock);
+	if (c)
+		curl_easy_cleanup(c);
+}
+
+/* ---- one transfer --------------------------------------------------------------------- */
+
+typedef struct transfer {
+	rs__http *h;
+	CURL *curl;
+	const rs__http_request *req;
+	rs__http_response *resp;
+	/* request body */
+	const char *mem;
+	size_t mem_len, mem_off;
+	rs_reader *reader;
+	uint64_t sent;
+	int body_error;
+	/* response body */
+	int sink_error;
+	size_t max_body;
+	bool body_too_big;
+	bool deliver; /* 2xx and a sink */
+} transfer;
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
+{
+	transfer *t = userp;
+	size_t len = size * nitems, end = len;
+	if (len >= 5 && !memcmp(data, "HTTP/", 5)) {
+		/* a new response begins (e.g. after 100 Continue): forget older headers */
+		rs__strlist_dispose(&t->resp->headers);
+		return len;
+	}
+	while (end && (data[end - 1] == '\r' || data[end - 1] == '\n'))
+		end--;
+	if (end && memchr(data, ':', end))
+		rs__strlist_push_owned(&t->resp->headers, rs__strndup(data, end));
+	return len;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	transfer *t = userp;
+	size_t len = size * nmemb;
+	long code = 0;
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code >= 200 && code < 300 && t->req->sink) {
+		int rc = t->req->sink(data, len, t->req->sink_payload);
+		if (rc < 0) {
+			t->sink_error = rc;
+			return 0;
+		}
+		return len;
+	}
+	{
+		size_t cap = (code >= 200 && code < 300) ? t->max_body : RS_HTTP_ERROR_BODY_MAX;
+		if (t->resp->body.size + len > cap) {
+			if (code >= 200 && code < 300) {
+				t->body_too_big = true;
+				return 0;
+			}
+			len = cap > t->resp->body.size ? cap - t->resp->body.size : 0;
+			rs__buf_put(&t->resp->body, data, len);
+			return size * nmemb;
+		}
+	}
+	rs__buf_put(&t->resp->body, data, len);
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userp)
+{
+	transfer *t = userp;
+	size_t want = size * nitems, n;
+	if (t->reader) {
+		long long got = rs_reader_read(t->reader, buf, want);
+		if (got < 0) {
+			t->body_error = (int)got;
+			return CURL_READFUNC_ABORT;
+		}
+		t->sent += (uint64_t)got;
+		if (t->req->progress && t->req->progress(t->sent, t->req->progress_payload) < 0) {
+			t->body_error = RS_EUSER;
+			return CURL_READFUNC_ABORT;
+		}
+		return (size_t)got;
+	}
+	n = t->mem_len - t->mem_off;
+	if (n > want)
+		n = want;
+	if (n)
+		memcpy(buf, t->mem + t->mem_off, n);
+	t->mem_off += n;
+	return n;
+}
+
+static void trace_line(rs__http *h, const char *line)
+{
+	if (h->opts.trace)
+		h->opts.trace(line, h->opts.trace_payload);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *userp)
+{
+	transfer *t = userp;
+	const char *mark;
+	(void)c;
+	if (type == CURLINFO_HEADER_OUT)
+		mark = "> ";
+	else if (type == CURLINFO_HEADER_IN)
+		mark = "< ";
+	else if (type == CURLINFO_TEXT)
+		mark = "* ";
+	else
+		return 0;
+	/* split into lines; redact secrets */
+	for (size_t i = 0; i < size;) {
+		size_t j = i;
+		rs_buf line = RS_BUF_INIT;
+		while (j < size && data[j] != '\n' && data[j] != '\r')
+			j++;
+		if (j > i) {
+			rs__buf_puts(&line, mark);
+			if ((j - i) >= 14 && rs__str_niequal(data + i, "authorization:", 14))
+				rs__buf_puts(&line, "Authorization: [redacted]");
+			else if ((j - i) >= 7 && rs__str_niequal(data + i, "cookie:", 7))
+				rs__buf_puts(&line, "Cookie: [redacted]");
+			else if ((j - i) >= 11 && rs__str_niequal(data + i, "set-cookie:", 11))
+				rs__buf_puts(&line, "Set-Cookie: [redacted]");
+			else
+				rs__buf_put(&line, data + i, j - i);
+			trace_line(t->h, line.ptr);
+		}
+		rs_buf_dispose(&line);
+		while (j < size && (data[j] == '\n' || data[j] == '\r'))
+			j++;
+		i = j;
+	}
+	return 0;
+}
+
+static int curl_failure(CURLcode rc, const char *url, const char *errbuf)
+{
+	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return rs__error_set(RS_ETLS, "TLS error talking to %s: %s", url, detail);
+	default:
+		return rs__error_set(RS_ENET, "request to %s failed: %s", url, detail);
+	}
+}
+
+static int transfer_once(rs__http *h, const rs__http_request *req, const char *url,
+                         const char *authorization, rs__http_response *resp)
+{
+	transfer t = {0};
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	rs_buf auth = RS_BUF_INIT;
+	CURLcode rc;
+	long code = 0;
+	int error = 0;
+	bool has_body = req->body || req->body_reader;
+	CURL *c = handle_acquire(h);
+
+	if (!c)
+		return rs__error_set(RS_ENOMEM, "cannot create a curl handle");
+	t.h = h;
+	t.curl = c;
+	t.req = req;
+	t.resp = resp;
+	t.mem = req->body;
+	t.mem_len = req->body_len;
+	t.reader = req->body_reader;
+	t.max_body = req->max_body ? req->max_body : RS_HTTP_DEFAULT_MAX_BODY;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, h->opts.user_agent);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->opts.connect_timeout_s);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+	if (h->share)
+		curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	if (h->opts.insecure_tls) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (h->ca_blob.data) {
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &h->ca_blob);
+	}
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	if (h->opts.verbose) {
+		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
+	}
+
+	if (!strcmp(req->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(req->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &t);
+		if (req->body_reader) {
+			if (req->body_reader->size >= 0)
+				curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+				                 (curl_off_t)req->body_reader->size);
+		} else {
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+			                 (curl_off_t)(has_body ? req->body_len : 0));
+		}
+		if (strcmp(req->method, "PUT"))
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+		headers = curl_slist_append(headers, "Expect:");
+	}
+	if (req->headers)
+		for (const char *const *p = req->headers; *p; p++)
+			headers = curl_slist_append(headers, *p);
+	if (authorization) {
+		rs__buf_printf(&auth, "Authorization: %s", authorization);
+		headers = curl_slist_append(headers, auth.ptr);
+	}
+	if (headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+	rs__strlist_dispose(&resp->headers);
+	rs__buf_clear(&resp->body);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	resp->status = (int)code;
+	if (t.sink_error)
+		error = t.sink_error;
+	else if (t.body_error)
+		error = t.body_error;
+	else if (t.body_too_big)
+		error = rs__error_set(RS_ETOOBIG, "response from %s is larger than %zu bytes", url,
+		                      t.max_body);
+	else if (rc != CURLE_OK)
+		error = curl_failure(rc, url, errbuf);
+
+	curl_slist_free_all(headers);
+	rs__buf_dispose_secret(&auth);
+	handle_release(h, c);
+	return error;
+}
+
+int rs__http_do(rs__http *h, const rs__http_request *req, rs__http_response *resp)
+{
+	char *url = rs__strdup(req->url), *origin = NULL, *cur_origin = NULL;
+	int error = 0;
+	bool redirectable = req->follow_redirects &&
+	                    (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"));
+
+	if ((error = rs__url_origin(&origin, req->url)) < 0)
+		goto done;
+	for (int hops = 0;; hops++) {
+		const char *location;
+		char *next = NULL;
+		const char *auth = NULL;
+		free(cur_origin);
+		cur_origin = NULL;
+		if ((error = rs__url_origin(&cur_origin, url)) < 0)
+			goto done;
+		/* credentials go to the origin they were meant for, never elsewhere */
+		if (!strcmp(cur_origin, origin))
+			auth = req->authorization;
+		if ((error = transfer_once(h, req, url, auth, resp)) < 0)
+			goto done;
+		if (!redirectable || resp->status < 300 || resp->status > 399 ||
+		    resp->status == 304)
+			break;
+		location = rs__http_header(resp, "location");
+		if (!location)
+			break;
+		if (hops >= RS_HTTP_MAX_REDIRECTS) {
+			error = rs__error_set(RS_EPROTO, "too many redirects from %s", req->url);
+			goto done;
+		}
+		if ((error = rs__url_resolve(&next, url, location)) < 0)
+			goto done;
+		if (rs__str_startswith(cur_origin, "https:") && rs__str_startswith(next, "http:")) {
+			error = rs__error_set(RS_EINSECURE,
+			                      "refusing a redirect from https to plain http (%s)",
+			                      next);
+			free(next);
+			goto done;
+		}
+		free(url);
+		url = next;
+	}
+	free(resp->url);
+	resp->url = url;
+	url = NULL;
+done:
+	free(url);
+	free(origin);
+	free(cur_origin);
+	return error;
+}
+
+void rs__http_response_dispose(rs__http_response *resp)
+{
+	if (!resp)
+		return;
+	rs__strlist_dispose(&resp->headers);
+	rs_buf_dispose(&resp->body);
+	free(resp->url);
+	resp->url = NULL;
+	resp->status = 0;
+}
+
+static const char *header_value(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+	if (!rs__str_niequal(line, name, n) || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+const char *rs__http_header(const rs__http_response *resp, const char *name)
+{
+	for (size_t i = 0; i < resp->headers.count; i++) {
+		const char *v = header_value(resp->headers.items[i], name);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+void rs__http_headers_all(const rs__http_response *resp, const char *name, rs_strlist *out)
+{
+	for (size_t i = 0; i < resp->headers.count; i++) {
+		const char *v = header_value(resp->headers.items[i], name);
+		if (v)
+			rs__strlist_push(out, v);
+	}
+}
+
+/* ---- URLs ------------------------------------------------------------------------------ */
+
+int rs__url_resolve(char **out, const char *base, const char *ref)
+{
+	CURLU *u = curl_url();
+	char *s = NULL;
+	int error = 0;
+	if (!u)
+		return rs__error_set(RS_ENOMEM, "cannot allocate a URL");
+	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_URL, ref, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
+		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
+		goto done;
+	}
+	*out = rs__strdup(s);
+done:
+	curl_free(s);
+	curl_url_cleanup(u);
+	return error;
+}
+
+int rs__url_origin(char **out, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	rs_buf b = RS_BUF_INIT;
+	int error = 0;
+	if (!u)
+		return rs__error_set(RS_ENOMEM, "cannot allocate a URL");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\"", url);
+		goto done;
+	}
+	for (char *p = host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	rs__buf_printf(&b, "%s://%s:%s", scheme, host, port);
+	*out = rs__buf_detach(&b);
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return error;
+}
+
+char *rs__url_add_query(const char *url, const char *name, const char *value)
+{
+	rs_buf b = RS_BUF_INIT;
+	const char *hash = strchr(url, '#');
+	size_t len = hash ? (size_t)(hash - url) : strlen(url);
+	char *esc = rs__url_escape(value);
+	rs__buf_put(&b, url, len);
+	rs__buf_printf(&b, "%c%s=%s", memchr(url, '?', len) ? '&' : '?', name, esc);
+	free(esc);
+	return rs__buf_detach(&b);
+}
+
+int rs__link_next(char **out, const char *link, const char *base)
+{
+	/* Link: <url>; rel="next", <url2>; rel="prev" */
+	const char *p = link;
+	*out = NULL;
+	while (p && *p) {
+		const char *lt = strchr(p, '<'), *gt, *end;
+		if (!lt)
+			break;
+		gt = strchr(lt, '>');
+		if (!gt)
+			return rs__error_set(RS_EPROTO, "malformed Link header: %s", link);
+		end = strchr(gt, ',');
+		{
+			size_t plen = end ? (size_t)(end - gt) : strlen(gt);
+			char *params = rs__strndup(gt + 1, plen - 1);
+			bool next = false;
+			for (char *q = params; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+			if (strstr(params, "rel=\"next\"") || strstr(params, "rel=next"))
+				next = true;
+			free(params);
+			if (next) {
+				char *target = rs__strndup(lt + 1, (size_t)(gt - lt - 1));
+				int error = rs__url_resolve(out, base, target);
+				free(target);
+				return error;
+			}
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}

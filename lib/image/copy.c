@@ -1,0 +1,452 @@
+/* The copy engine (see include/regship/copy.h): written once against the store table. */
+#include "regship/copy.h"
+#include "regship/client.h"
+#include "regship/store.h"
+
+#include "image/blobcache.h"
+#include "store/store.h"
+#include "util/digest.h"
+#include "util/util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RS_COPY_MAX_JOBS 64
+#define RS_COPY_MAX_DEPTH 4
+
+typedef struct engine {
+	rs_store *dst, *src;
+	const rs_copy_options *opts;
+	const rs_ref *dst_reg, *src_reg;
+	char *cache_dir;
+	pthread_mutex_t lock;
+	rs_copy_result *result;
+	bool cancelled;
+} engine;
+
+typedef struct blob_job {
+	engine *e;
+	const rs_descriptor *desc;
+	size_t result_index;
+	int error;
+	rs_error error_detail;
+} blob_job;
+
+typedef struct blob_batch {
+	blob_job *jobs;
+	size_t count, next;
+	pthread_mutex_t lock;
+} blob_batch;
+
+const char *rs_blob_state_name(rs_blob_state s)
+{
+	switch (s) {
+	case RS_BLOB_WAITING:
+		return "waiting";
+	case RS_BLOB_CHECKING:
+		return "checking";
+	case RS_BLOB_TRANSFERRING:
+		return "transferring";
+	case RS_BLOB_EXISTS:
+		return "exists";
+	case RS_BLOB_MOUNTED:
+		return "mounted";
+	case RS_BLOB_COPIED:
+		return "copied";
+	case RS_BLOB_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+void rs_copy_result_dispose(rs_copy_result *r)
+{
+	if (!r)
+		return;
+	free(r->digest);
+	free(r->media_type);
+	for (size_t i = 0; i < r->blob_count; i++) {
+		free(r->blobs[i].digest);
+		free(r->blobs[i].media_type);
+		free(r->blobs[i].mounted_from);
+	}
+	free(r->blobs);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Emit an event under the engine lock; a non-zero callback return cancels. */
+static int emit(engine *e, const rs_copy_event *ev)
+{
+	int rc = 0;
+	if (!e->opts->callback)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	if (!e->cancelled && e->opts->callback(ev, e->opts->payload))
+		e->cancelled = true;
+	rc = e->cancelled ? RS_EUSER : 0;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+static void blob_event(engine *e, const rs_descriptor *d, rs_blob_state state, uint64_t done,
+                       const char *from)
+{
+	rs_copy_event ev = {0};
+	ev.kind = RS_COPY_BLOB;
+	ev.digest = d->digest;
+	ev.media_type = d->media_type;
+	ev.size = d->size;
+	ev.state = state;
+	ev.bytes_done = done;
+	ev.mounted_from = from;
+	emit(e, &ev);
+}
+
+/* The result slot of a blob; -1 (and *seen) when an earlier manifest already moved it. */
+static size_t result_slot(engine *e, const rs_descriptor *d, bool *seen)
+{
+	rs_copy_result *r = e->result;
+	size_t i;
+	*seen = false;
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < r->blob_count; i++)
+		if (!strcmp(r->blobs[i].digest, d->digest)) {
+			*seen = true;
+			break;
+		}
+	if (!*seen) {
+		r->blobs = rs__realloc(r->blobs, (r->blob_count + 1) * sizeof(*r->blobs));
+		memset(&r->blobs[i], 0, sizeof(r->blobs[i]));
+		r->blobs[i].digest = rs__strdup(d->digest);
+		r->blobs[i].media_type = rs__strdup(d->media_type);
+		r->blobs[i].size = d->size;
+		r->blob_count++;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return i;
+}
+
+static void set_state(engine *e, size_t slot, rs_blob_state s, uint64_t sent, const char *from)
+{
+	pthread_mutex_lock(&e->lock);
+	e->result->blobs[slot].state = s;
+	e->result->blobs[slot].bytes_sent = sent;
+	if (from)
+		e->result->blobs[slot].mounted_from = rs__strdup(from);
+	e->result->bytes_sent += sent;
+	pthread_mutex_unlock(&e->lock);
+}
+
+typedef struct progress_ctx {
+	engine *e;
+	const rs_descriptor *d;
+} progress_ctx;
+
+static int on_progress(uint64_t done, void *payload)
+{
+	progress_ctx *p = payload;
+	rs_copy_event ev = {0};
+	ev.kind = RS_COPY_BLOB;
+	ev.digest = p->d->digest;
+	ev.media_type = p->d->media_type;
+	ev.size = p->d->size;
+	ev.state = RS_BLOB_TRANSFERRING;
+	ev.bytes_done = done;
+	return emit(p->e, &ev);
+}
+
+static void mount_candidates(engine *e, const rs_descriptor *d, rs_strlist *out)
+{
+	if (!e->dst_reg)
+		return;
+	if (e->src_reg && !strcmp(e->src_reg->domain, e->dst_reg->domain) &&
+	    strcmp(e->src_reg->path, e->dst_reg->path))
+		rs__strlist_push(out, e->src_reg->path);
+	for (size_t i = 0; i < e->opts->mount_from_count; i++)
+		if (strcmp(e->opts->mount_from[i], e->dst_reg->path) &&
+		    !rs__strlist_contains(out, e->opts->mount_from[i]))
+			rs__strlist_push(out, e->opts->mount_from[i]);
+	if (e->cache_dir) {
+		rs_strlist cached = RS_STRLIST_INIT;
+		rs__blobcache_lookup(&cached, e->cache_dir, d->digest, e->dst_reg->domain,
+		                     e->dst_reg->path);
+		/* most recent first, and only a few: each failed mount costs a request */
+		for (size_t i = cached.count, n = 0; i > 0 && n < 3; i--)
+			if (!rs__strlist_contains(out, cached.items[i - 1])) {
+				rs__strlist_push(out, cached.items[i - 1]);
+				n++;
+			}
+		rs__strlist_dispose(&cached);
+	}
+}
+
+static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
+{
+	rs_reader *raw = NULL, *verified = NULL;
+	rs_strlist mounts = RS_STRLIST_INIT;
+	progress_ctx pc = {e, d};
+	uint64_t sent = 0;
+	char got[RS_DIGEST_MAX];
+	int error;
+
+	if ((error = rs__digest_check(d->digest)) < 0)
+		return error;
+	blob_event(e, d, RS_BLOB_CHECKING, 0, NULL);
+	error = rs_store_blob_exists(e->dst, d);
+	if (error == 0) {
+		set_state(e, slot, RS_BLOB_EXISTS, 0, NULL);
+		blob_event(e, d, RS_BLOB_EXISTS, 0, NULL);
+		goto record;
+	}
+	if (error != RS_ENOTFOUND)
+		goto done;
+	rs_error_clear();
+	mount_candidates(e, d, &mounts);
+	for (size_t i = 0; i < mounts.count; i++) {
+		error = rs_store_blob_mount(e->dst, d, mounts.items[i]);
+		if (error == 0) {
+			set_state(e, slot, RS_BLOB_MOUNTED, 0, mounts.items[i]);
+			blob_event(e, d, RS_BLOB_MOUNTED, 0, mounts.items[i]);
+			goto record;
+		}
+		if (error != RS_ENOTFOUND && error != RS_EUNSUPPORTED)
+			goto done;
+		rs_error_clear();
+	}
+	blob_event(e, d, RS_BLOB_TRANSFERRING, 0, NULL);
+	if ((error = rs_store_blob_open(&raw, e->src, d)) < 0)
+		goto done;
+	if ((error = rs__reader_verify(&verified, raw, d->digest, d->size, true)) < 0)
+		goto done;
+	raw = NULL;
+	if ((error = rs_store_blob_put(e->dst, d, verified, on_progress, &pc)) < 0)
+		goto done;
+	if ((error = rs__reader_verify_result(verified, got, &sent)) < 0) {
+		/* the destination stopped reading early; it must have verified by itself */
+		rs_error_clear();
+		error = 0;
+		sent = d->size > 0 ? (uint64_t)d->size : 0;
+	}
+	set_state(e, slot, RS_BLOB_COPIED, sent, NULL);
+	blob_event(e, d, RS_BLOB_COPIED, sent, NULL);
+record:
+	if (e->dst_reg && e->cache_dir)
+		rs__blobcache_record(e->cache_dir, d->digest, e->dst_reg->domain, e->dst_reg->path);
+done:
+	if (error < 0) {
+		set_state(e, slot, RS_BLOB_FAILED, 0, NULL);
+		if (error != RS_EUSER) {
+			rs_error saved = *rs_error_last();
+			blob_event(e, d, RS_BLOB_FAILED, 0, NULL);
+			rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
+			                   saved.message);
+		}
+	}
+	rs_reader_free(verified);
+	rs_reader_free(raw);
+	rs__strlist_dispose(&mounts);
+	return error;
+}
+
+static void *worker(void *arg)
+{
+	blob_batch *b = arg;
+	for (;;) {
+		blob_job *j;
+		pthread_mutex_lock(&b->lock);
+		j = b->next < b->count ? &b->jobs[b->next++] : NULL;
+		pthread_mutex_unlock(&b->lock);
+		if (!j)
+			break;
+		pthread_mutex_lock(&j->e->lock);
+		if (j->e->cancelled) {
+			pthread_mutex_unlock(&j->e->lock);
+			j->error = rs__error_set(RS_EUSER, "cancelled");
+			j->error_detail = *rs_error_last();
+			continue;
+		}
+		pthread_mutex_unlock(&j->e->lock);
+		j->error = copy_blob(j->e, j->desc, j->result_index);
+		if (j->error < 0) {
+			j->error_detail = *rs_error_last();
+			/* stop handing out work: the manifest will not be written anyway */
+			pthread_mutex_lock(&b->lock);
+			b->next = b->count;
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	return NULL;
+}
+
+static unsigned int jobs_for(const engine *e)
+{
+	unsigned int jobs = e->opts->jobs ? e->opts->jobs : 4;
+	const char *scheme = rs_store_scheme(e->dst);
+	if (jobs > RS_COPY_MAX_JOBS)
+		jobs = RS_COPY_MAX_JOBS;
+	/* archive writers collect blobs in one place: feed them one at a time */
+	if (scheme && strcmp(scheme, "registry") && strcmp(scheme, "oci"))
+		jobs = 1;
+	return jobs;
+}
+
+static int copy_blobs(engine *e, const rs_manifest *m)
+{
+	size_t n = rs_manifest_blob_count(m);
+	blob_batch b = {0};
+	pthread_t threads[RS_COPY_MAX_JOBS];
+	unsigned int nthreads = jobs_for(e), started = 0;
+	int error = 0;
+
+	b.jobs = rs__calloc(n ? n : 1, sizeof(*b.jobs));
+	pthread_mutex_init(&b.lock, NULL);
+	for (size_t i = 0; i < n; i++) {
+		const rs_descriptor *d = rs_manifest_blob(m, i);
+		bool seen;
+		size_t slot = result_slot(e, d, &seen);
+		if (seen)
+			continue; /* moved for an earlier manifest of this copy */
+		if (rs_mediatype_is_foreign(d->media_type)) {
+			/* foreign / non-distributable layers are not pushed (as docker does) */
+			e->result->blobs[slot].state = RS_BLOB_EXISTS;
+			continue;
+		}
+		b.jobs[b.count].e = e;
+		b.jobs[b.count].desc = d;
+		b.jobs[b.count].result_index = slot;
+		b.count++;
+	}
+	if (nthreads > b.count)
+		nthreads = (unsigned int)b.count;
+	if (nthreads <= 1) {
+		worker(&b);
+	} else {
+		for (; started < nthreads; started++)
+			if (pthread_create(&threads[started], NULL, worker, &b))
+				break;
+		if (!started)
+			worker(&b);
+		for (unsigned int i = 0; i < started; i++)
+			pthread_join(threads[i], NULL);
+	}
+	for (size_t i = 0; i < b.count; i++) {
+		if (b.jobs[i].error < 0 && (error == 0 || error == RS_EUSER)) {
+			error = b.jobs[i].error;
+			rs__error_set_http(b.jobs[i].error_detail.code,
+			                   b.jobs[i].error_detail.http_status,
+			                   b.jobs[i].error_detail.registry_code, "%s",
+			                   b.jobs[i].error_detail.message);
+		}
+	}
+	pthread_mutex_destroy(&b.lock);
+	free(b.jobs);
+	return error;
+}
+
+static int put_manifest(engine *e, const char *reference, const rs_manifest *m)
+{
+	size_t len;
+	const void *bytes = rs_manifest_bytes(m, &len);
+	rs_copy_event ev = {0};
+	int error = rs_store_manifest_put(e->dst, reference ? reference : rs_manifest_digest(m),
+	                                  bytes, len, rs_manifest_media_type(m));
+	if (error < 0)
+		return error;
+	ev.kind = RS_COPY_MANIFEST;
+	ev.digest = rs_manifest_digest(m);
+	ev.media_type = rs_manifest_media_type(m);
+	ev.size = (int64_t)len;
+	ev.reference = reference ? reference : ev.digest;
+	return emit(e, &ev);
+}
+
+static int copy_manifest(engine *e, const char *src_reference, const char *expected_digest,
+                         const char *dst_reference, int depth, rs_manifest **top)
+{
+	rs_buf body = RS_BUF_INIT;
+	char *mt = NULL, *digest = NULL;
+	rs_manifest *m = NULL;
+	int error;
+
+	if (depth > RS_COPY_MAX_DEPTH) {
+		error = rs__error_set(RS_EFORMAT, "indexes nested deeper than %d levels",
+		                      RS_COPY_MAX_DEPTH);
+		goto done;
+	}
+	if ((error = rs_store_manifest_get(e->src, src_reference, &body, &mt, &digest)) < 0)
+		goto done;
+	if ((error = rs_manifest_parse(&m, body.ptr, body.size, mt)) < 0) {
+		rs__error_prefix("manifest %s", src_reference ? src_reference : "of the source");
+		goto done;
+	}
+	if (expected_digest && (error = rs_manifest_verify(m, expected_digest)) < 0)
+		goto done;
+
+	if (rs_manifest_is_index(m)) {
+		if (e->opts->platform) {
+			const rs_descriptor *child;
+			if ((error = rs_manifest_select_platform(&child, m, e->opts->platform)) < 0)
+				goto done;
+			error = copy_manifest(e, child->digest, child->digest, dst_reference,
+			                      depth + 1, top);
+			goto done;
+		}
+		for (size_t i = 0; i < rs_manifest_child_count(m); i++) {
+			const rs_descriptor *child = rs_manifest_child(m, i);
+			if ((error = copy_manifest(e, child->digest, child->digest, NULL, depth + 1,
+			                           NULL)) < 0)
+				goto done;
+		}
+	} else if ((error = copy_blobs(e, m)) < 0) {
+		goto done;
+	}
+	/* every blob (or child) is in place: now the manifest may point at them */
+	if ((error = put_manifest(e, dst_reference, m)) < 0)
+		goto done;
+	if (top) {
+		*top = m;
+		m = NULL;
+	}
+done:
+	rs_manifest_free(m);
+	rs_buf_dispose(&body);
+	free(mt);
+	free(digest);
+	return error;
+}
+
+int rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char *src_reference,
+            const rs_copy_options *given, rs_copy_result *result)
+{
+	rs_copy_options defaults = RS_COPY_OPTIONS_INIT;
+	rs_copy_result local = {0};
+	rs_manifest *top = NULL;
+	engine e = {0};
+	int error;
+
+	if (given && given->version != RS_COPY_OPTIONS_VERSION)
+		return rs__error_set(RS_EINVAL, "rs_copy_options: unsupported version %u",
+		                     given->version);
+	e.opts = given ? given : &defaults;
+	e.dst = dst;
+	e.src = src;
+	e.dst_reg = rs_store_registry_ref(dst);
+	e.src_reg = rs_store_registry_ref(src);
+	e.result = result ? result : &local;
+	memset(e.result, 0, sizeof(*e.result));
+	if (!e.opts->no_mount_cache)
+		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
+	pthread_mutex_init(&e.lock, NULL);
+
+	error = copy_manifest(&e, src_reference, NULL, dst_reference, 0, &top);
+	if (error == 0 && top) {
+		e.result->digest = rs__strdup(rs_manifest_digest(top));
+		e.result->media_type = rs__strdup(rs_manifest_media_type(top));
+	}
+	rs_manifest_free(top);
+	pthread_mutex_destroy(&e.lock);
+	free(e.cache_dir);
+	rs_copy_result_dispose(&local);
+	return error;
+}

@@ -1,0 +1,528 @@
+/* Blobs: HEAD, streaming GET, uploads (monolithic, chunked, into a mount's upload), mounts. */
+#include "registry.h"
+
+#include "auth/scope.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RS_PIPE_CAPACITY (1u << 20)
+
+int rs__blob_head(rs_client *c, const rs_ref *repo, const char *digest, int64_t *size)
+{
+	rs__endpoint *ep;
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	rs_buf path = RS_BUF_INIT;
+	char *scope = NULL;
+	int error;
+	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
+		return error;
+	rs__buf_printf(&path, "/v2/%s/blobs/%s", repo->path, digest);
+	scope = rs__scope_repository(repo->path, "pull");
+	req.method = "HEAD";
+	req.url = path.ptr;
+	req.scope = scope;
+	req.follow_redirects = true;
+	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+		goto done;
+	if (resp.status == 200) {
+		const char *cl = rs__http_header(&resp, "content-length");
+		if (size)
+			*size = cl ? strtoll(cl, NULL, 10) : -1;
+	} else if (resp.status == 404) {
+		error = RS_ENOTFOUND;
+		rs__error_set_http(RS_ENOTFOUND, 404, "BLOB_UNKNOWN", "blob %s not found in %s",
+		                   digest, repo->path);
+	} else {
+		rs_buf what = RS_BUF_INIT;
+		rs__buf_printf(&what, "blob %s in %s", digest, repo->path);
+		error = rs__registry_error(ep, &resp, what.ptr);
+		rs_buf_dispose(&what);
+	}
+done:
+	free(scope);
+	rs_buf_dispose(&path);
+	rs__http_response_dispose(&resp);
+	return error;
+}
+
+/* ---- streaming GET: a producer thread and a bounded buffer ---------------------------- */
+
+typedef struct blob_pipe {
+	rs_reader base;
+	rs_client *client;
+	rs__endpoint *ep;
+	char *path, *scope, *what;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *buf;
+	size_t head, len; /* ring buffer */
+	bool done, cancel;
+	int error;
+	rs_error error_detail;
+} blob_pipe;
+
+static int pipe_sink(const void *data, size_t len, void *payload)
+{
+	blob_pipe *p = payload;
+	const char *d = data;
+	pthread_mutex_lock(&p->lock);
+	while (len) {
+		size_t space, tail, n;
+		while (p->len == RS_PIPE_CAPACITY && !p->cancel)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->cancel) {
+			pthread_mutex_unlock(&p->lock);
+			return RS_EUSER;
+		}
+		space = RS_PIPE_CAPACITY - p->len;
+		tail = (p->head + p->len) % RS_PIPE_CAPACITY;
+		n = len < space ? len : space;
+		if (n > RS_PIPE_CAPACITY - tail)
+			n = RS_PIPE_CAPACITY - tail;
+		memcpy(p->buf + tail, d, n);
+		p->len += n;
+		d += n;
+		len -= n;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static void *pipe_main(void *arg)
+{
+	blob_pipe *p = arg;
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	int error;
+	req.method = "GET";
+	req.url = p->path;
+	req.scope = p->scope;
+	req.follow_redirects = true;
+	req.sink = pipe_sink;
+	req.sink_payload = p;
+	error = rs__registry_do(p->client, p->ep, &req, &resp);
+	if (error == 0 && resp.status != 200)
+		error = rs__registry_error(p->ep, &resp, p->what);
+	pthread_mutex_lock(&p->lock);
+	p->error = error;
+	if (error < 0 && rs_error_last())
+		p->error_detail = *rs_error_last();
+	p->done = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	rs__http_response_dispose(&resp);
+	return NULL;
+}
+
+static long long pipe_read(rs_reader *r, void *out, size_t want)
+{
+	blob_pipe *p = (blob_pipe *)r;
+	size_t n;
+	pthread_mutex_lock(&p->lock);
+	while (!p->len && !p->done)
+		pthread_cond_wait(&p->cond, &p->lock);
+	if (!p->len) {
+		int error = p->error;
+		if (error < 0)
+			rs__error_set_http(p->error_detail.code, p->error_detail.http_status,
+			                   p->error_detail.registry_code, "%s",
+			                   p->error_detail.message);
+		pthread_mutex_unlock(&p->lock);
+		return error;
+	}
+	n = want < p->len ? want : p->len;
+	if (n > RS_PIPE_CAPACITY - p->head)
+		n = RS_PIPE_CAPACITY - p->head;
+	memcpy(out, p->buf + p->head, n);
+	p->head = (p->head + n) % RS_PIPE_CAPACITY;
+	p->len -= n;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return (long long)n;
+}
+
+static void pipe_stop(blob_pipe *p)
+{
+	if (!p->started)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->cancel = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	p->started = false;
+}
+
+static int pipe_start(blob_pipe *p)
+{
+	int rc;
+	p->head = p->len = 0;
+	p->done = p->cancel = false;
+	p->error = 0;
+	rc = pthread_create(&p->thread, NULL, pipe_main, p);
+	if (rc)
+		return rs__error_set(RS_ERROR, "cannot start a download thread: %s", strerror(rc));
+	p->started = true;
+	return 0;
+}
+
+static int pipe_rewind(rs_reader *r)
+{
+	blob_pipe *p = (blob_pipe *)r;
+	pipe_stop(p);
+	return pipe_start(p);
+}
+
+static void pipe_free(rs_reader *r)
+{
+	blob_pipe *p = (blob_pipe *)r;
+	if (!p)
+		return;
+	pipe_stop(p);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p->buf);
+	free(p->path);
+	free(p->scope);
+	free(p->what);
+	free(p);
+}
+
+int rs__blob_open(rs_reader **out, rs_client *c, const rs_ref *repo, const char *digest,
+                  int64_t size)
+{
+	rs__endpoint *ep;
+	blob_pipe *p;
+	rs_buf b = RS_BUF_INIT;
+	int error;
+	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
+		return error;
+	p = rs__calloc(1, sizeof(*p));
+	p->base.read = pipe_read;
+	p->base.rewind = pipe_rewind;
+	p->base.free = pipe_free;
+	p->base.size = size;
+	p->client = c;
+	p->ep = ep;
+	rs__buf_printf(&b, "/v2/%s/blobs/%s", repo->path, digest);
+	p->path = rs__buf_detach(&b);
+	p->scope = rs__scope_repository(repo->path, "pull");
+	rs__buf_printf(&b, "blob %s of %s", digest, repo->path);
+	p->what = rs__buf_detach(&b);
+	p->buf = rs__malloc(RS_PIPE_CAPACITY);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if ((error = pipe_start(p)) < 0) {
+		pipe_free(&p->base);
+		return error;
+	}
+	*out = &p->base;
+	return 0;
+}
+
+/* ---- uploads ---------------------------------------------------------------------------- */
+
+/* A reader limited to the next `limit` bytes of another (one chunk). */
+typedef struct limit_reader {
+	rs_reader base;
+	rs_reader *inner;
+	uint64_t left;
+} limit_reader;
+
+static long long limit_read(rs_reader *r, void *buf, size_t len)
+{
+	limit_reader *l = (limit_reader *)r;
+	long long n;
+	if (!l->left)
+		return 0;
+	if (len > l->left)
+		len = (size_t)l->left;
+	n = rs_reader_read(l->inner, buf, len);
+	if (n > 0)
+		l->left -= (uint64_t)n;
+	else if (n == 0)
+		return rs__error_set(RS_EFORMAT, "blob ended %" PRIu64 " bytes early", l->left);
+	return n;
+}
+
+static int open_upload(rs_client *c, rs__endpoint *ep, const rs_ref *repo, char **location,
+                       uint64_t *min_chunk)
+{
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	rs_buf path = RS_BUF_INIT;
+	char *scope = rs__scope_repository(repo->path, "pull,push");
+	const char *loc;
+	int error;
+	rs__buf_printf(&path, "/v2/%s/blobs/uploads/", repo->path);
+	req.method = "POST";
+	req.url = path.ptr;
+	req.scope = scope;
+	req.body = "";
+	req.body_len = 0;
+	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+		goto done;
+	if (resp.status != 202 && resp.status != 201) {
+		rs_buf what = RS_BUF_INIT;
+		rs__buf_printf(&what, "cannot start an upload to %s", repo->path);
+		error = rs__registry_error(ep, &resp, what.ptr);
+		rs_buf_dispose(&what);
+		goto done;
+	}
+	loc = rs__http_header(&resp, "location");
+	if (!loc) {
+		error = rs__error_set(RS_EPROTO, "%s: upload started without a Location",
+		                      ep->domain);
+		goto done;
+	}
+	if ((error = rs__url_resolve(location, resp.url, loc)) < 0)
+		goto done;
+	if (min_chunk) {
+		const char *m = rs__http_header(&resp, "oci-chunk-min-length");
+		*min_chunk = m ? strtoull(m, NULL, 10) : 0;
+	}
+done:
+	free(scope);
+	rs_buf_dispose(&path);
+	rs__http_response_dispose(&resp);
+	return error;
+}
+
+static int same_origin_or_fail(const rs__endpoint *ep, const char *url)
+{
+	char *o1 = NULL, *o2 = NULL;
+	int error = 0;
+	if ((error = rs__url_origin(&o1, ep->base)) < 0 || (error = rs__url_origin(&o2, url)) < 0)
+		goto done;
+	if (strcmp(o1, o2))
+		error = rs__error_set(RS_EPROTO,
+		                      "%s sent an upload Location on another origin (%s); refusing "
+		                      "to send the blob and credentials there",
+		                      ep->domain, o2);
+done:
+	free(o1);
+	free(o2);
+	return error;
+}
+
+static int put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *location,
+                     const char *digest, rs_reader *body, const rs__upload_options *opts)
+{
+	static const char *const hdrs[] = {"Content-Type: application/octet-stream", NULL};
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	char *url = rs__url_add_query(location, "digest", digest);
+	char *scope = rs__scope_repository(repo->path, "pull,push");
+	int error;
+	if ((error = same_origin_or_fail(ep, url)) < 0)
+		goto done;
+	req.method = "PUT";
+	req.url = url;
+	req.scope = scope;
+	req.headers = hdrs;
+	if (body)
+		req.body_reader = body;
+	else {
+		req.body = "";
+		req.body_len = 0;
+	}
+	if (opts) {
+		req.progress = opts->progress;
+		req.progress_payload = opts->progress_payload;
+	}
+	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+		goto done;
+	if (resp.status != 201 && resp.status != 204 && resp.status != 200) {
+		rs_buf what = RS_BUF_INIT;
+		rs__buf_printf(&what, "upload of %s to %s failed", digest, repo->path);
+		error = rs__registry_error(ep, &resp, what.ptr);
+		rs_buf_dispose(&what);
+	}
+done:
+	free(url);
+	free(scope);
+	rs__http_response_dispose(&resp);
+	return error;
+}
+
+/* PATCH chunk by chunk, then PUT ?digest=. Returns RS_EUNSUPPORTED when the registry refuses
+ * chunks (the caller falls back to a monolithic upload). */
+static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *digest,
+                          int64_t size, rs_reader *r, const rs__upload_options *opts,
+                          char *location, uint64_t min_chunk)
+{
+	static const char *const ct = "Content-Type: application/octet-stream";
+	char *scope = rs__scope_repository(repo->path, "pull,push");
+	uint64_t chunk = opts->chunk_size, offset = 0;
+	int error = 0;
+	if (min_chunk && chunk < min_chunk)
+		chunk = min_chunk;
+	while (size < 0 || offset < (uint64_t)size) {
+		rs__http_response resp = {0};
+		rs__reg_request req = {0};
+		limit_reader lr = {{limit_read, NULL, NULL, 0}, r, 0};
+		rs_buf range = RS_BUF_INIT;
+		const char *hdrs[3];
+		uint64_t n = chunk;
+		const char *loc;
+		if (size >= 0 && n > (uint64_t)size - offset)
+			n = (uint64_t)size - offset;
+		lr.left = n;
+		lr.base.size = (int64_t)n;
+		rs__buf_printf(&range, "Content-Range: %" PRIu64 "-%" PRIu64, offset,
+		               offset + n - 1);
+		hdrs[0] = ct;
+		hdrs[1] = range.ptr;
+		hdrs[2] = NULL;
+		if ((error = same_origin_or_fail(ep, location)) < 0) {
+			rs_buf_dispose(&range);
+			break;
+		}
+		req.method = "PATCH";
+		req.url = location;
+		req.scope = scope;
+		req.headers = hdrs;
+		req.body_reader = &lr.base;
+		error = rs__registry_do(c, ep, &req, &resp);
+		rs_buf_dispose(&range);
+		if (error < 0) {
+			rs__http_response_dispose(&resp);
+			break;
+		}
+		if (resp.status != 202 && resp.status != 201 && resp.status != 204) {
+			if (resp.status == 401 || resp.status == 403)
+				error = rs__registry_error(ep, &resp, "chunk upload");
+			else {
+				rs__registry_error(ep, &resp, "chunk upload");
+				error = RS_EUNSUPPORTED;
+			}
+			rs__http_response_dispose(&resp);
+			break;
+		}
+		offset += n;
+		if (opts->progress && opts->progress(offset, opts->progress_payload) < 0) {
+			error = rs__error_set(RS_EUSER, "upload cancelled");
+			rs__http_response_dispose(&resp);
+			break;
+		}
+		loc = rs__http_header(&resp, "location");
+		if (loc) {
+			char *next = NULL;
+			if ((error = rs__url_resolve(&next, resp.url, loc)) < 0) {
+				rs__http_response_dispose(&resp);
+				break;
+			}
+			free(location);
+			location = next;
+		}
+		rs__http_response_dispose(&resp);
+		if (size < 0)
+			break; /* unknown size: one chunk only (not used by the stores) */
+	}
+	if (!error)
+		error = put_final(c, ep, repo, location, digest, NULL, NULL);
+	free(location);
+	free(scope);
+	return error;
+}
+
+int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
+                    rs_reader *r, const rs__upload_options *opts, const char *upload_url)
+{
+	static const rs__upload_options defaults = {0, NULL, NULL};
+	rs__endpoint *ep;
+	char *location = NULL;
+	uint64_t min_chunk = 0;
+	int error;
+	if (!opts)
+		opts = &defaults;
+	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
+		return error;
+	if (upload_url)
+		location = rs__strdup(upload_url);
+	else if ((error = open_upload(c, ep, repo, &location, &min_chunk)) < 0)
+		return error;
+	if (opts->chunk_size && size > 0) {
+		error = upload_chunked(c, ep, repo, digest, size, r, opts, location, min_chunk);
+		location = NULL; /* consumed */
+		if (error != RS_EUNSUPPORTED)
+			return error;
+		/* the registry refused chunks: start again, in one piece */
+		rs_error_clear();
+		if ((error = rs_reader_rewind(r)) < 0)
+			return rs__error_set(RS_EUNSUPPORTED,
+			                     "%s refused a chunked upload and the blob cannot be "
+			                     "read again for a monolithic one",
+			                     ep->domain);
+		if ((error = open_upload(c, ep, repo, &location, NULL)) < 0)
+			return error;
+	}
+	error = put_final(c, ep, repo, location, digest, r, opts);
+	free(location);
+	return error;
+}
+
+int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const char *from_path,
+                   char **upload_url)
+{
+	rs__endpoint *ep;
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	rs_buf path = RS_BUF_INIT;
+	char *scope = NULL, *s1, *s2, *mount_q, *from_q;
+	int error;
+	if (upload_url)
+		*upload_url = NULL;
+	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
+		return error;
+	s1 = rs__scope_repository(repo->path, "pull,push");
+	s2 = rs__scope_repository(from_path, "pull");
+	rs__scope_union(&scope, s1, s2);
+	free(s1);
+	free(s2);
+	mount_q = rs__url_escape(digest);
+	from_q = rs__url_escape(from_path);
+	rs__buf_printf(&path, "/v2/%s/blobs/uploads/?mount=%s&from=%s", repo->path, mount_q,
+	               from_q);
+	free(mount_q);
+	free(from_q);
+	req.method = "POST";
+	req.url = path.ptr;
+	req.scope = scope;
+	req.body = "";
+	req.body_len = 0;
+	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+		goto done;
+	if (resp.status == 201)
+		goto done;
+	if (resp.status == 202) {
+		const char *loc = rs__http_header(&resp, "location");
+		error = rs__error_set(RS_ENOTFOUND, "%s did not mount %s from %s", ep->domain,
+		                      digest, from_path);
+		if (loc && upload_url && rs__url_resolve(upload_url, resp.url, loc) < 0)
+			*upload_url = NULL;
+		goto done;
+	}
+	{
+		rs_buf what = RS_BUF_INIT;
+		rs__buf_printf(&what, "mount of %s from %s", digest, from_path);
+		error = rs__registry_error(ep, &resp, what.ptr);
+		rs_buf_dispose(&what);
+		/* some registries refuse a mount from a repository they don't know (Harbor: 401);
+		 * that only means "upload it" */
+		if (error != RS_EAUTH || resp.status == 401)
+			error = RS_ENOTFOUND;
+	}
+done:
+	free(scope);
+	rs_buf_dispose(&path);
+	rs__http_response_dispose(&resp);
+	return error;
+}

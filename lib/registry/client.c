@@ -1,0 +1,851 @@
+/* The registry client: endpoints, the scheme decision, authentication and error messages. */
+#include "registry.h"
+
+#include "auth/challenge.h"
+#include "auth/dockercfg.h"
+#include "auth/scope.h"
+#include "http/insecure.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RS_TOKEN_BODY_MAX (1u << 20)
+
+static void trace_default(const char *line, void *payload)
+{
+	(void)payload;
+	fprintf(stderr, "%s\n", line);
+}
+
+int rs_client_new(rs_client **out, const rs_client_options *given)
+{
+	rs_client *c;
+	rs__http_options ho = {0};
+	rs__insecure_policy *policy;
+	int error;
+	if (given && given->version != RS_CLIENT_OPTIONS_VERSION)
+		return rs__error_set(RS_EINVAL, "rs_client_options: unsupported version %u",
+		                     given->version);
+	c = rs__calloc(1, sizeof(*c));
+	if (given)
+		c->opts = *given;
+	else
+		c->opts.version = RS_CLIENT_OPTIONS_VERSION;
+	c->username = rs__strdup(c->opts.username);
+	c->password = rs__strdup(c->opts.password);
+	c->ca_cert = rs__strdup(c->opts.ca_cert);
+	c->docker_config = rs__strdup(c->opts.docker_config);
+	c->daemon_json = rs__strdup(c->opts.daemon_json);
+	c->own_config = rs__strdup(c->opts.own_config);
+	c->certs_d = rs__strdup(c->opts.certs_d);
+	c->opts.username = c->username;
+	c->opts.password = c->password;
+	c->opts.ca_cert = c->ca_cert;
+	c->opts.docker_config = c->docker_config;
+	c->opts.daemon_json = c->daemon_json;
+	c->opts.own_config = c->own_config;
+	c->opts.certs_d = c->certs_d;
+	if (!c->opts.trace)
+		c->opts.trace = trace_default;
+	pthread_mutex_init(&c->lock, NULL);
+
+	ho.ca_file = c->ca_cert;
+	ho.certs_d = c->certs_d;
+	ho.verbose = c->opts.verbose;
+	ho.trace = c->opts.trace;
+	ho.trace_payload = c->opts.trace_payload;
+	if ((error = rs__http_new(&c->http, &ho)) < 0)
+		goto fail;
+	policy = rs__calloc(1, sizeof(*policy));
+	c->policy = policy;
+	if ((error = rs__insecure_load(policy, c->daemon_json, c->own_config,
+	                               c->opts.insecure != 0)) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	rs_client_free(c);
+	return error;
+}
+
+static void endpoint_free(rs__endpoint *ep)
+{
+	if (!ep)
+		return;
+	free(ep->domain);
+	free(ep->host);
+	free(ep->base);
+	free(ep->realm);
+	free(ep->service);
+	free(ep->username);
+	rs__free_secret(ep->password);
+	rs__free_secret(ep->identity_token);
+	rs__free_secret(ep->registry_token);
+	for (size_t i = 0; i < ep->token_count; i++) {
+		free(ep->tokens[i].scope);
+		rs__free_secret(ep->tokens[i].value);
+	}
+	free(ep->tokens);
+	pthread_mutex_destroy(&ep->lock);
+	free(ep);
+}
+
+void rs_client_free(rs_client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->endpoint_count; i++)
+		endpoint_free(c->endpoints[i]);
+	free(c->endpoints);
+	rs__http_free(c->http);
+	rs__http_free(c->http_insecure);
+	if (c->policy) {
+		rs__insecure_dispose((rs__insecure_policy *)c->policy);
+		free(c->policy);
+	}
+	free(c->username);
+	rs__free_secret(c->password);
+	free(c->ca_cert);
+	free(c->docker_config);
+	free(c->daemon_json);
+	free(c->own_config);
+	free(c->certs_d);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+char *rs__registry_path(const char *repo_path, const char *suffix)
+{
+	rs_buf b = RS_BUF_INIT;
+	rs__buf_printf(&b, "/v2/%s/%s", repo_path, suffix);
+	return rs__buf_detach(&b);
+}
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 416:
+		return "Range Not Satisfiable";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	}
+	return "";
+}
+
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	return rs__str_startswith(ct, "application/json") || strstr(ct, "+json") != NULL;
+}
+
+int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, const char *what)
+{
+	rs_buf detail = RS_BUF_INIT;
+	char first_code[64] = "";
+	int code, status = resp->status;
+	const char *ct = rs__http_header(resp, "content-type");
+
+	if (resp->body.size && is_json_type(ct)) {
+		json_error_t jerr;
+		json_t *root = json_loadb(resp->body.ptr, resp->body.size, 0, &jerr);
+		json_t *errors = root ? json_object_get(root, "errors") : NULL;
+		size_t i;
+		json_t *e;
+		json_array_foreach(errors, i, e)
+		{
+			const char *ecode = json_string_value(json_object_get(e, "code"));
+			const char *emsg = json_string_value(json_object_get(e, "message"));
+			json_t *edet = json_object_get(e, "detail");
+			if (i)
+				rs__buf_puts(&detail, "; ");
+			if (ecode) {
+				rs__buf_printf(&detail, "%s", ecode);
+				if (!first_code[0])
+					snprintf(first_code, sizeof(first_code), "%s", ecode);
+			}
+			if (emsg)
+				rs__buf_printf(&detail, "%s%s", ecode ? ": " : "", emsg);
+			if (json_is_string(edet) && *json_string_value(edet))
+				rs__buf_printf(&detail, " (%s)", json_string_value(edet));
+			else if (json_is_object(edet)) {
+				json_t *v;
+				const char *k;
+				rs__buf_puts(&detail, " (");
+				int first = 1;
+				json_object_foreach(edet, k, v)
+				{
+					if (json_is_string(v)) {
+						rs__buf_printf(&detail, "%s%s: %s",
+						               first ? "" : ", ", k,
+						               json_string_value(v));
+						first = 0;
+					}
+				}
+				rs__buf_puts(&detail, ")");
+			}
+		}
+		json_decref(root);
+	}
+	if (!detail.size && resp->body.size && ct && rs__str_startswith(ct, "text/plain") &&
+	    resp->body.size < 200) {
+		/* short plain-text bodies ("404 page not found") are worth showing */
+		for (size_t i = 0; i < resp->body.size; i++) {
+			char ch = resp->body.ptr[i];
+			if (ch == '\n' || ch == '\r')
+				break;
+			if ((unsigned char)ch >= 0x20)
+				rs__buf_putc(&detail, ch);
+		}
+	}
+
+	switch (status) {
+	case 401:
+	case 403:
+		code = RS_EAUTH;
+		break;
+	case 404:
+		code = RS_ENOTFOUND;
+		break;
+	case 405:
+		code = RS_EUNSUPPORTED;
+		break;
+	case 413:
+		code = RS_ETOOBIG;
+		break;
+	case 400:
+		code = !strcmp(first_code, "DIGEST_INVALID") ? RS_EDIGEST : RS_EINVAL;
+		if (!strcmp(first_code, "MANIFEST_BLOB_UNKNOWN") ||
+		    !strcmp(first_code, "BLOB_UNKNOWN"))
+			code = RS_ENOTFOUND;
+		break;
+	default:
+		code = status >= 500 || status == 429 ? RS_ENET : RS_EPROTO;
+	}
+	rs__error_set_http(code, status, first_code[0] ? first_code : NULL,
+	                   "%s: %s answered %d%s%s%s%s", what, ep ? ep->domain : "registry", status,
+	                   *status_text(status) ? " " : "", status_text(status),
+	                   detail.size ? ": " : "", rs__buf_cstr(&detail));
+	rs_buf_dispose(&detail);
+	return code;
+}
+
+/* ---- credentials and tokens ------------------------------------------------------------ */
+
+static void endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
+{
+	rs__credential cred = {0};
+	if (ep->cred_loaded)
+		return;
+	ep->cred_loaded = true;
+	if (c->opts.username) {
+		ep->username = rs__strdup(c->opts.username);
+		ep->password = rs__strdup(c->opts.password ? c->opts.password : "");
+		ep->have_cred = true;
+		return;
+	}
+	if (rs__cred_lookup(&cred, c->opts.docker_config, ep->domain) == 0) {
+		ep->username = rs__strdup(cred.username);
+		ep->password = rs__strdup(cred.password);
+		ep->identity_token = rs__strdup(cred.identity_token);
+		ep->registry_token = rs__strdup(cred.registry_token);
+		ep->have_cred = ep->username || ep->identity_token || ep->registry_token;
+	}
+	/* a broken config or helper must not stop anonymous access; it is reported on 401 */
+	rs__credential_dispose(&cred);
+	rs_error_clear();
+}
+
+static char *basic_value(const char *user, const char *pass)
+{
+	rs_buf raw = RS_BUF_INIT, v = RS_BUF_INIT;
+	char *b64;
+	rs__buf_printf(&raw, "%s:%s", user ? user : "", pass ? pass : "");
+	b64 = rs__base64_encode(raw.ptr, raw.size);
+	rs__buf_printf(&v, "Basic %s", b64);
+	rs__free_secret(b64);
+	rs__buf_dispose_secret(&raw);
+	return rs__buf_detach(&v);
+}
+
+static const char *who(const rs__endpoint *ep)
+{
+	return ep->have_cred && ep->username ? ep->username : "anonymous";
+}
+
+/* Check that a URL may carry credentials: https, or a host where plain HTTP is allowed. */
+static int check_plain_http(rs_client *c, const char *url, const char *what)
+{
+	char *origin = NULL;
+	int error;
+	if (!rs__str_startswith(url, "http:"))
+		return 0;
+	if ((error = rs__url_origin(&origin, url)) < 0)
+		return error;
+	{
+		const char *hostport = origin + strlen("http://");
+		const char *why = NULL;
+		char *hp = rs__strdup(hostport);
+		size_t n = strlen(hp);
+		/* origin has an explicit port; drop ":80" for the policy lookup */
+		if (n > 3 && !strcmp(hp + n - 3, ":80"))
+			hp[n - 3] = '\0';
+		if (!rs__insecure_allowed(c->policy, hp, &why))
+			error = rs__error_set(
+			        RS_EINSECURE,
+			        "refusing to send credentials over plain HTTP to %s (%s); "
+			        "use https, or --insecure if you accept the risk",
+			        hp, what);
+		free(hp);
+	}
+	free(origin);
+	return error;
+}
+
+static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char **out)
+{
+	rs_buf url = RS_BUF_INIT, form = RS_BUF_INIT;
+	rs__http_response resp = {0};
+	rs__http_request req = {0};
+	char *auth = NULL, *tmp;
+	json_t *root = NULL;
+	json_error_t jerr;
+	const char *tok;
+	int error = 0;
+	bool use_post = ep->identity_token != NULL;
+
+	if (!ep->realm)
+		return rs__error_set(RS_EPROTO, "%s: Bearer challenge without a realm", ep->domain);
+	if (ep->have_cred && (error = check_plain_http(c, ep->realm, "token realm")) < 0)
+		return error;
+
+	if (use_post) {
+		/* OAuth2 refresh-token grant, falling back to GET on 404 */
+		char *e;
+		rs__buf_puts(&form, "grant_type=refresh_token&refresh_token=");
+		e = rs__url_escape(ep->identity_token);
+		rs__buf_puts(&form, e);
+		rs__free_secret(e);
+		rs__buf_puts(&form, "&client_id=regship");
+		if (ep->service) {
+			e = rs__url_escape(ep->service);
+			rs__buf_printf(&form, "&service=%s", e);
+			free(e);
+		}
+		if (scope && *scope) {
+			e = rs__url_escape(scope);
+			rs__buf_printf(&form, "&scope=%s", e);
+			free(e);
+		}
+		{
+			static const char *const hdrs[] = {
+			        "Content-Type: application/x-www-form-urlencoded", NULL};
+			req.method = "POST";
+			req.url = ep->realm;
+			req.headers = hdrs;
+			req.body = form.ptr;
+			req.body_len = form.size;
+			req.max_body = RS_TOKEN_BODY_MAX;
+			if ((error = rs__http_do(ep->http, &req, &resp)) < 0)
+				goto done;
+		}
+		if (resp.status != 404 && resp.status != 405)
+			goto parse;
+	}
+
+	rs__buf_puts(&url, ep->realm);
+	tmp = NULL;
+	if (ep->service) {
+		tmp = rs__url_add_query(url.ptr, "service", ep->service);
+		rs__buf_clear(&url);
+		rs__buf_puts(&url, tmp);
+		free(tmp);
+	}
+	if (scope && *scope) {
+		char *scopes = rs__strdup(scope), *save = NULL;
+		for (char *s = strtok_r(scopes, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
+			tmp = rs__url_add_query(url.ptr, "scope", s);
+			rs__buf_clear(&url);
+			rs__buf_puts(&url, tmp);
+			free(tmp);
+		}
+		free(scopes);
+	}
+	if (ep->have_cred && ep->username && !ep->identity_token) {
+		tmp = rs__url_add_query(url.ptr, "account", ep->username);
+		rs__buf_clear(&url);
+		rs__buf_puts(&url, tmp);
+		free(tmp);
+		auth = basic_value(ep->username, ep->password);
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url.ptr;
+	req.authorization = auth;
+	req.max_body = RS_TOKEN_BODY_MAX;
+	req.follow_redirects = true;
+	if ((error = rs__http_do(ep->http, &req, &resp)) < 0)
+		goto done;
+
+parse:
+	if (resp.status == 401 || resp.status == 403) {
+		error = rs__error_set_http(
+		        RS_EAUTH, resp.status, NULL,
+		        "authentication failed for %s: the token server rejected "
+		        "the credentials of %s",
+		        ep->domain, who(ep));
+		goto done;
+	}
+	if (resp.status != 200) {
+		error = rs__registry_error(ep, &resp, "token request");
+		rs__error_prefix("cannot get a token for %s", ep->domain);
+		goto done;
+	}
+	root = json_loadb(resp.body.ptr ? resp.body.ptr : "", resp.body.size, 0, &jerr);
+	if (!root) {
+		error = rs__error_set(RS_EPROTO, "token server for %s sent invalid JSON: %s",
+		                      ep->domain, jerr.text);
+		goto done;
+	}
+	tok = json_string_value(json_object_get(root, "access_token"));
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(root, "token"));
+	if (!tok || !*tok) {
+		error = rs__error_set(RS_EPROTO, "token server for %s sent no token", ep->domain);
+		goto done;
+	}
+	{
+		json_int_t expires_in = json_integer_value(json_object_get(root, "expires_in"));
+		rs__token *t;
+		if (expires_in < 60)
+			expires_in = 60;
+		ep->tokens = rs__realloc(ep->tokens, (ep->token_count + 1) * sizeof(*ep->tokens));
+		t = &ep->tokens[ep->token_count++];
+		t->scope = rs__strdup(scope ? scope : "");
+		t->value = rs__strdup(tok);
+		/* renew a little early so a token never expires in flight */
+		t->expires = time(NULL) + (time_t)expires_in - 10;
+		*out = rs__strdup(tok);
+	}
+done:
+	if (root)
+		json_decref(root);
+	rs__free_secret(auth);
+	rs__buf_dispose_secret(&form);
+	rs__buf_dispose_secret(&url);
+	if (resp.body.ptr)
+		rs__memzero(resp.body.ptr, resp.body.size);
+	rs__http_response_dispose(&resp);
+	return error;
+}
+
+static const rs__token *token_find(rs__endpoint *ep, const char *scope)
+{
+	time_t now = time(NULL);
+	for (size_t i = ep->token_count; i > 0; i--) {
+		rs__token *t = &ep->tokens[i - 1];
+		if (t->expires > now && rs__scope_covers(t->scope, scope ? scope : ""))
+			return t;
+	}
+	return NULL;
+}
+
+/* The Authorization value for a request needing `scope`, or NULL (anonymous). */
+static int auth_value(char **out, rs_client *c, rs__endpoint *ep, const char *scope, bool fresh)
+{
+	int error = 0;
+	*out = NULL;
+	pthread_mutex_lock(&ep->lock);
+	switch (ep->auth) {
+	case RS__AUTH_BASIC:
+		endpoint_load_credentials(c, ep);
+		if (ep->have_cred) {
+			if ((error = check_plain_http(c, ep->base, "Basic authentication")) < 0)
+				break;
+			*out = basic_value(ep->username, ep->password);
+		}
+		break;
+	case RS__AUTH_BEARER: {
+		const rs__token *t = fresh ? NULL : token_find(ep, scope);
+		char *tok = NULL;
+		endpoint_load_credentials(c, ep);
+		if (ep->registry_token) {
+			tok = rs__strdup(ep->registry_token);
+		} else if (t) {
+			tok = rs__strdup(t->value);
+		} else if ((error = fetch_token(c, ep, scope, &tok)) < 0) {
+			break;
+		}
+		{
+			rs_buf v = RS_BUF_INIT;
+			rs__buf_printf(&v, "Bearer %s", tok);
+			*out = rs__buf_detach(&v);
+		}
+		rs__free_secret(tok);
+		break;
+	}
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&ep->lock);
+	return error;
+}
+
+/* Learn from a challenge. Returns the scope the registry asked for (caller frees) or NULL. */
+static int learn_challenge(rs__endpoint *ep, const rs__http_response *resp, char **asked,
+                           bool *insufficient)
+{
+	rs_strlist values = RS_STRLIST_INIT;
+	rs__challenges list = {0};
+	const rs__challenge *ch;
+	int error = 0;
+	*asked = NULL;
+	*insufficient = false;
+	rs__http_headers_all(resp, "www-authenticate", &values);
+	for (size_t i = 0; i < values.count; i++)
+		if (rs__challenges_parse(&list, values.items[i]) < 0)
+			rs_error_clear(); /* keep what parsed; an odd extra challenge is no reason
+			                     to fail */
+	ch = rs__challenges_pick(&list);
+	pthread_mutex_lock(&ep->lock);
+	if (!ch) {
+		ep->auth = RS__AUTH_NONE;
+	} else if (!strcmp(ch->scheme, "bearer")) {
+		ep->auth = RS__AUTH_BEARER;
+		free(ep->realm);
+		free(ep->service);
+		ep->realm = rs__strdup(ch->realm);
+		ep->service = rs__strdup(ch->service);
+		*asked = rs__strdup(ch->scope);
+		*insufficient = ch->error && !strcmp(ch->error, "insufficient_scope");
+	} else {
+		ep->auth = RS__AUTH_BASIC;
+	}
+	pthread_mutex_unlock(&ep->lock);
+	rs__challenges_dispose(&list);
+	rs__strlist_dispose(&values);
+	return error;
+}
+
+static int http_for(rs_client *c, rs__endpoint *ep)
+{
+	if (!ep->insecure || !c->opts.insecure) {
+		ep->http = c->http;
+		return 0;
+	}
+	/* TLS verification is skipped only where the user explicitly asked (--insecure) */
+	pthread_mutex_lock(&c->lock);
+	if (!c->http_insecure) {
+		rs__http_options ho = {0};
+		int error;
+		ho.insecure_tls = true;
+		ho.verbose = c->opts.verbose;
+		ho.trace = c->opts.trace;
+		ho.trace_payload = c->opts.trace_payload;
+		if ((error = rs__http_new(&c->http_insecure, &ho)) < 0) {
+			pthread_mutex_unlock(&c->lock);
+			return error;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	ep->http = c->http_insecure;
+	return 0;
+}
+
+static int endpoint_ping(rs_client *c, rs__endpoint *ep)
+{
+	rs__http_response resp = {0};
+	rs__http_request req = {0};
+	rs_buf url = RS_BUF_INIT;
+	char *asked = NULL;
+	bool insufficient;
+	int error, tls_error;
+	rs_error saved;
+
+	req.method = "GET";
+	req.max_body = 64 * 1024;
+	rs__buf_printf(&url, "https://%s/v2/", ep->host);
+	req.url = url.ptr;
+	error = rs__http_do(ep->http, &req, &resp);
+	if (error == RS_ETLS || error == RS_ENET) {
+		bool cert_problem;
+		tls_error = error;
+		saved = *rs_error_last();
+		if (error == RS_ENET &&
+		    (strstr(saved.message, "onnection refused") ||
+		     strstr(saved.message, "resolve host") || strstr(saved.message, "timed out")))
+			goto done; /* nothing answers: plain HTTP would not help */
+		cert_problem = strstr(saved.message, "certificate") != NULL;
+		if (!ep->insecure && cert_problem) {
+			error = rs__insecure_refuse(c->policy, ep->host,
+			                            RS__INSECURE_UNVERIFIED_TLS);
+			rs__error_prefix("%s", saved.message);
+			goto done;
+		}
+		rs__buf_clear(&url);
+		rs__buf_printf(&url, "http://%s/v2/", ep->host);
+		req.url = url.ptr;
+		rs__http_response_dispose(&resp);
+		/* a bare GET /v2/ carries no credentials: safe to ask over plain HTTP */
+		error = rs__http_do(ep->http, &req, &resp);
+		if (error < 0 || (resp.status == 400 && resp.body.ptr &&
+		                  strstr(resp.body.ptr, "HTTPS server"))) {
+			/* no plain HTTP either, or it speaks TLS after all: report the TLS failure
+			 */
+			rs__error_set(saved.code, "%s", saved.message);
+			error = tls_error;
+			goto done;
+		}
+		if (!ep->insecure) {
+			error = rs__insecure_refuse(c->policy, ep->host, RS__INSECURE_PLAIN_HTTP);
+			goto done;
+		}
+		{
+			rs_buf b = RS_BUF_INIT;
+			rs__buf_printf(&b, "http://%s", ep->host);
+			free(ep->base);
+			ep->base = rs__buf_detach(&b);
+		}
+	} else if (error < 0) {
+		goto done;
+	} else {
+		rs_buf b = RS_BUF_INIT;
+		rs__buf_printf(&b, "https://%s", ep->host);
+		ep->base = rs__buf_detach(&b);
+	}
+	if (resp.status == 401) {
+		learn_challenge(ep, &resp, &asked, &insufficient);
+	} else if (resp.status == 200) {
+		ep->auth = RS__AUTH_NONE;
+	} else if (resp.status == 404) {
+		error = rs__error_set_http(
+		        RS_EPROTO, 404, NULL,
+		        "%s does not look like a registry: GET /v2/ answered 404", ep->domain);
+	} else {
+		error = rs__registry_error(ep, &resp, "GET /v2/");
+	}
+done:
+	free(asked);
+	rs_buf_dispose(&url);
+	rs__http_response_dispose(&resp);
+	return error;
+}
+
+int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
+{
+	rs__endpoint *ep = NULL;
+	int error = 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->endpoint_count; i++)
+		if (!strcmp(c->endpoints[i]->domain, domain))
+			ep = c->endpoints[i];
+	pthread_mutex_unlock(&c->lock);
+	if (ep) {
+		*out = ep;
+		return 0;
+	}
+	ep = rs__calloc(1, sizeof(*ep));
+	pthread_mutex_init(&ep->lock, NULL);
+	ep->domain = rs__strdup(domain);
+	ep->host = rs__strdup(rs_ref_endpoint(domain));
+	{
+		const char *why = NULL;
+		ep->insecure = rs__insecure_allowed(c->policy, ep->host, &why);
+	}
+	if ((error = http_for(c, ep)) < 0 || (error = endpoint_ping(c, ep)) < 0) {
+		endpoint_free(ep);
+		return error;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->endpoints = rs__realloc(c->endpoints, (c->endpoint_count + 1) * sizeof(*c->endpoints));
+	c->endpoints[c->endpoint_count++] = ep;
+	pthread_mutex_unlock(&c->lock);
+	*out = ep;
+	return 0;
+}
+
+static int do_once(rs__endpoint *ep, const rs__reg_request *req, const char *url, const char *auth,
+                   rs__http_response *resp)
+{
+	rs__http_request hr = {0};
+	hr.method = req->method;
+	hr.url = url;
+	hr.headers = req->headers;
+	hr.authorization = auth;
+	hr.body = req->body;
+	hr.body_len = req->body_len;
+	hr.body_reader = req->body_reader;
+	hr.max_body = req->max_body;
+	hr.sink = req->sink;
+	hr.sink_payload = req->sink_payload;
+	hr.follow_redirects = req->follow_redirects;
+	hr.progress = req->progress;
+	hr.progress_payload = req->progress_payload;
+	return rs__http_do(ep->http, &hr, resp);
+}
+
+int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
+                    rs__http_response *resp)
+{
+	char *url = NULL, *auth = NULL, *asked = NULL, *want = NULL;
+	bool insufficient = false;
+	int error;
+
+	if (req->url[0] == '/') {
+		rs_buf b = RS_BUF_INIT;
+		rs__buf_printf(&b, "%s%s", ep->base, req->url);
+		url = rs__buf_detach(&b);
+	} else {
+		url = rs__strdup(req->url);
+	}
+	if ((error = auth_value(&auth, c, ep, req->scope, false)) < 0)
+		goto done;
+	if ((error = do_once(ep, req, url, auth, resp)) < 0)
+		goto done;
+	if (resp->status != 401 && resp->status != 403)
+		goto done;
+	if (resp->status == 403 && ep->auth != RS__AUTH_BEARER &&
+	    !rs__http_header(resp, "www-authenticate"))
+		goto done;
+
+	/* challenged: learn, get a token for everything asked, and try once more */
+	learn_challenge(ep, resp, &asked, &insufficient);
+	if (ep->auth == RS__AUTH_NONE)
+		goto done;
+	if (ep->auth == RS__AUTH_BASIC) {
+		pthread_mutex_lock(&ep->lock);
+		endpoint_load_credentials(c, ep);
+		pthread_mutex_unlock(&ep->lock);
+		if (!ep->have_cred) {
+			error = rs__error_set_http(
+			        RS_EAUTH, resp->status, NULL,
+			        "authentication required by %s: no credentials "
+			        "(use 'regship login %s' or -u USER --password-stdin)",
+			        ep->domain, ep->domain);
+			goto done;
+		}
+		if (auth) {
+			error = rs__error_set_http(
+			        RS_EAUTH, resp->status, NULL,
+			        "authentication failed for %s: wrong username or "
+			        "password for %s",
+			        ep->domain, who(ep));
+			goto done;
+		}
+	}
+	if (req->body_reader) {
+		if (rs_reader_rewind(req->body_reader) < 0) {
+			error = rs__error_set_http(
+			        RS_EAUTH, resp->status, NULL,
+			        "%s rejected the upload's authorization and the body "
+			        "cannot be sent again",
+			        ep->domain);
+			goto done;
+		}
+	}
+	if (ep->auth == RS__AUTH_BEARER) {
+		if (asked && req->scope)
+			rs__scope_union(&want, req->scope, asked);
+		else
+			want = rs__strdup(asked ? asked : req->scope);
+	}
+	free(auth);
+	auth = NULL;
+	if ((error = auth_value(&auth, c, ep, want, true)) < 0)
+		goto done;
+	rs__http_response_dispose(resp);
+	if ((error = do_once(ep, req, url, auth, resp)) < 0)
+		goto done;
+	if (resp->status == 401 || resp->status == 403) {
+		/* still refused: the credentials do not grant what this request needs */
+		rs_strlist values = RS_STRLIST_INIT;
+		rs__challenges list = {0};
+		const rs__challenge *ch;
+		const char *scope_txt = want ? want : req->scope;
+		rs__http_headers_all(resp, "www-authenticate", &values);
+		for (size_t i = 0; i < values.count; i++)
+			if (rs__challenges_parse(&list, values.items[i]) < 0)
+				rs_error_clear();
+		ch = rs__challenges_pick(&list);
+		if (ep->auth == RS__AUTH_BEARER)
+			error = rs__error_set_http(
+			        RS_EAUTH, resp->status, ch && ch->error ? ch->error : NULL,
+			        "permission denied: %s may not %s on %s (%s)", who(ep),
+			        !strcmp(req->method, "DELETE")
+			                ? "delete"
+			                : (!strcmp(req->method, "GET") ||
+			                                   !strcmp(req->method, "HEAD")
+			                           ? "pull"
+			                           : "push"),
+			        ep->domain, scope_txt ? scope_txt : "registry access");
+		else
+			error = rs__error_set_http(
+			        RS_EAUTH, resp->status, NULL,
+			        "authentication failed for %s: wrong username or "
+			        "password for %s",
+			        ep->domain, who(ep));
+		rs__challenges_dispose(&list);
+		rs__strlist_dispose(&values);
+	}
+done:
+	rs__free_secret(auth);
+	free(url);
+	free(asked);
+	free(want);
+	return error;
+}
+
+int rs_registry_check(rs_client *c, const char *domain)
+{
+	rs__endpoint *ep;
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	int error;
+	if ((error = rs__client_endpoint(&ep, c, domain)) < 0)
+		return error;
+	pthread_mutex_lock(&ep->lock);
+	endpoint_load_credentials(c, ep);
+	pthread_mutex_unlock(&ep->lock);
+	if (ep->auth == RS__AUTH_BEARER) {
+		/* a token with no scope proves the credentials (as docker login does) */
+		char *auth = NULL;
+		if ((error = auth_value(&auth, c, ep, "", true)) < 0)
+			return error;
+		rs__free_secret(auth);
+	}
+	req.method = "GET";
+	req.url = "/v2/";
+	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+		goto done;
+	if (resp.status != 200)
+		error = rs__registry_error(ep, &resp, "GET /v2/");
+done:
+	rs__http_response_dispose(&resp);
+	return error;
+}

@@ -1,0 +1,106 @@
+/*
+ * Registry API v2 internals shared by the lib/registry files and the registry store: endpoints
+ * (scheme decision, auth state), authenticated requests, and error translation.
+ */
+#ifndef RS_REGISTRY_H
+#define RS_REGISTRY_H
+
+#include "http/http.h"
+#include "regship/client.h"
+
+#include <pthread.h>
+#include <time.h>
+
+typedef struct rs__token {
+	char *scope; /* space-separated scope set the token was asked for */
+	char *value;
+	time_t expires;
+} rs__token;
+
+typedef enum { RS__AUTH_UNKNOWN, RS__AUTH_NONE, RS__AUTH_BASIC, RS__AUTH_BEARER } rs__auth_kind;
+
+typedef struct rs__endpoint {
+	char *domain; /* as in references: "docker.io", "127.0.0.1:5000" */
+	char *host; /* where requests go: "registry-1.docker.io" */
+	char *base; /* "https://host" or "http://host" once pinged */
+	bool insecure; /* plain HTTP / unverified TLS allowed for this host */
+	rs__http *http; /* the client's, or its unverified-TLS twin */
+	rs__auth_kind auth;
+	char *realm, *service;
+	/* credentials, loaded on first need */
+	bool cred_loaded, have_cred;
+	char *username, *password, *identity_token, *registry_token;
+	rs__token *tokens;
+	size_t token_count;
+	pthread_mutex_t lock;
+} rs__endpoint;
+
+struct rs_client {
+	rs_client_options opts;
+	char *username, *password, *ca_cert, *docker_config, *daemon_json, *own_config, *certs_d;
+	rs__http *http;
+	rs__http *http_insecure; /* created on first need */
+	void *policy; /* rs__insecure_policy */
+	rs__endpoint **endpoints;
+	size_t endpoint_count;
+	pthread_mutex_t lock;
+};
+
+/* The endpoint for a domain, pinged (scheme decided, auth challenge learned) on first use. */
+int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain);
+
+typedef struct rs__reg_request {
+	const char *method;
+	const char *url; /* absolute, or a path starting with "/v2/" relative to the endpoint */
+	const char *scope; /* space-separated scopes the request needs, or NULL */
+	const char *const *headers;
+	const void *body;
+	size_t body_len;
+	rs_reader *body_reader;
+	size_t max_body;
+	rs__http_sink sink;
+	void *sink_payload;
+	bool follow_redirects;
+	int (*progress)(uint64_t sent, void *payload);
+	void *progress_payload;
+} rs__reg_request;
+
+/* Send an authenticated request: proactive auth for the scope, one retry after a 401
+ * challenge (new token for the union of scopes). Any HTTP status returns 0. */
+int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
+                    rs__http_response *resp);
+
+/* Turn a failed response into an RS_E* error with a clear message: "<what>: <detail>". */
+int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, const char *what);
+
+/* "/v2/<path>/<suffix>" */
+char *rs__registry_path(const char *repo_path, const char *suffix);
+
+#endif
+
+/* ---- blobs (lib/registry/blobs.c) ---- */
+
+/* 0 when the repository holds the blob (size via *size if non-NULL), RS_ENOTFOUND if not. */
+int rs__blob_head(rs_client *c, const rs_ref *repo, const char *digest, int64_t *size);
+
+/* Stream a blob: GET (redirects followed, credentials kept to the registry's origin) in a
+ * producer thread feeding a bounded buffer; memory does not grow with the blob. The bytes are
+ * not verified here (wrap the reader with rs__reader_verify). */
+int rs__blob_open(rs_reader **out, rs_client *c, const rs_ref *repo, const char *digest,
+                  int64_t size);
+
+typedef struct rs__upload_options {
+	uint64_t chunk_size; /* 0: monolithic POST + PUT */
+	rs_transfer_cb progress; /* bytes sent so far */
+	void *progress_payload;
+} rs__upload_options;
+
+/* Upload a blob from a reader (rewindable for retries and the chunked->monolithic fallback).
+ * upload_url: an upload already opened (a mount's 202), or NULL to open one. */
+int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
+                    rs_reader *r, const rs__upload_options *opts, const char *upload_url);
+
+/* Cross-repository mount. 0 when mounted; RS_ENOTFOUND when the registry did not mount it, with
+ * *upload_url (caller frees) set to the upload it opened instead, when it did. */
+int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const char *from_path,
+                   char **upload_url);

@@ -1,0 +1,619 @@
+/*
+ * oci-archive:FILE — a tar of an OCI image layout.
+ *
+ * Reading unpacks the layout into a private temporary directory and serves it with the
+ * layout store. Only oci-layout, index.json and blobs/<alg>/<hex> are ever written there,
+ * as regular files under names built here; every entry is checked first (no absolute
+ * paths, no "..", no links leaving the archive, no non-regular blobs, no more content
+ * claimed than the archive holds). Writing builds a layout in a temporary directory; commit
+ * streams it into FILE.tmp-XXXXXX as a deterministic tar (sorted, mtime 0, uid/gid 0) and
+ * renames that over FILE.
+ */
+#include "store/store.h"
+#include "util/digest.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#define COPY_BUF (64u * 1024)
+
+typedef struct {
+	rs_store parent;
+	rs_store *layout;
+	char *file;
+	char *tmpdir;
+	char *name; /* "oci archive FILE" */
+	unsigned int flags;
+} oci_archive;
+
+/* ---- entry checks ------------------------------------------------------------------------- */
+
+/* Normalise an entry name ("./blobs//sha256/x" -> "blobs/sha256/x"); refuse absolute paths
+ * and "..". *out is "" for the archive root. */
+static int clean_entry_path(char **out, const char *archive, const char *name)
+{
+	rs_buf b = RS_BUF_INIT;
+	const char *p = name;
+	if (!name || !*name)
+		return rs__error_set(RS_EFORMAT, "%s: entry with an empty name", archive);
+	if (*name == '/')
+		return rs__error_set(RS_EFORMAT, "%s: unsafe entry \"%s\": absolute path", archive,
+		                     name);
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			rs_buf_dispose(&b);
+			return rs__error_set(RS_EFORMAT,
+			                     "%s: unsafe entry \"%s\": \"..\" leaves the archive",
+			                     archive, name);
+		}
+		if (n && !(n == 1 && *p == '.')) {
+			if (b.size)
+				rs__buf_putc(&b, '/');
+			rs__buf_put(&b, p, n);
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	*out = rs__buf_detach(&b);
+	return 0;
+}
+
+/* A symbolic link's target, resolved lexically from the link's directory, must stay inside. */
+static int check_symlink(const char *archive, const char *entry, const char *target)
+{
+	int depth = 0;
+	const char *p;
+	if (!target || !*target || *target == '/')
+		return rs__error_set(RS_EFORMAT,
+		                     "%s: unsafe entry \"%s\": symbolic link to \"%s\" outside the "
+		                     "archive",
+		                     archive, entry, target ? target : "");
+	for (p = entry; *p; p++)
+		if (*p == '/')
+			depth++;
+	for (p = target; *p;) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			if (--depth < 0)
+				return rs__error_set(
+				        RS_EFORMAT,
+				        "%s: unsafe entry \"%s\": symbolic link to \"%s\" "
+				        "outside the archive",
+				        archive, entry, target);
+		} else if (n && !(n == 1 && *p == '.')) {
+			depth++;
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+/* The files of a layout: oci-layout, index.json, blobs/<alg>/<hex>. */
+static bool layout_member(const char *clean)
+{
+	const char *slash;
+	char digest[RS_DIGEST_MAX + 8];
+	if (!strcmp(clean, "oci-layout") || !strcmp(clean, "index.json"))
+		return true;
+	if (!rs__str_startswith(clean, "blobs/"))
+		return false;
+	clean += 6;
+	if (!(slash = strchr(clean, '/')) || strlen(clean) >= sizeof(digest))
+		return false;
+	snprintf(digest, sizeof(digest), "%.*s:%s", (int)(slash - clean), clean, slash + 1);
+	return rs__digest_valid(digest);
+}
+
+/* ---- extract ------------------------------------------------------------------------------ */
+
+static int truncated(const char *file, struct archive *a)
+{
+	const char *why = archive_error_string(a);
+	return rs__error_set(RS_EFORMAT, "%s: truncated or corrupt tar archive (%s)", file,
+	                     why ? why : "unexpected end of data");
+}
+
+static int extract_file(struct archive *a, const char *file, const char *tmpdir, const char *clean,
+                        int64_t claimed, unsigned char *buf)
+{
+	rs_buf path = RS_BUF_INIT;
+	char *slash;
+	int64_t got = 0;
+	int fd = -1, error = 0;
+	rs__buf_printf(&path, "%s/%s", tmpdir, clean);
+	slash = strrchr(path.ptr, '/');
+	*slash = '\0';
+	error = rs__mkdir_p(path.ptr, 0700);
+	*slash = '/';
+	if (error < 0)
+		goto done;
+	fd = open(path.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			error = rs__error_set(RS_EFORMAT, "%s: duplicate entry \"%s\"", file,
+			                      clean);
+		else
+			error = rs__error_set(RS_EIO, "cannot create %s: %s", path.ptr,
+			                      strerror(errno));
+		goto done;
+	}
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, buf, COPY_BUF);
+		if (n < 0) {
+			error = truncated(file, a);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		got += n;
+		for (la_ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				error = rs__error_set(RS_EIO, "cannot write %s: %s", path.ptr,
+				                      strerror(errno));
+				goto done;
+			}
+			off += w;
+		}
+	}
+	if (got != claimed) {
+		error = rs__error_set(RS_EFORMAT,
+		                      "%s: truncated or corrupt tar archive (entry \"%s\" claims "
+		                      "%lld bytes, holds %lld)",
+		                      file, clean, (long long)claimed, (long long)got);
+		goto done;
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	rs_buf_dispose(&path);
+	return error;
+}
+
+static int extract(const char *file, const char *tmpdir)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct stat st;
+	unsigned char *buf = NULL;
+	char *clean = NULL;
+	int64_t total = 0;
+	int error = 0, r;
+	if (stat(file, &st) < 0) {
+		error = rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO, "%s: %s", file,
+		                      strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error = rs__error_set(RS_EINVAL, "%s: not a regular file", file);
+		goto done;
+	}
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, file, COPY_BUF) != ARCHIVE_OK) {
+		error = rs__error_set(RS_EFORMAT, "%s: cannot read as a tar archive: %s", file,
+		                      archive_error_string(a));
+		goto done;
+	}
+	buf = rs__malloc(COPY_BUF);
+	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+		const char *name, *target;
+		int64_t claimed;
+		unsigned int type;
+		if (r < ARCHIVE_WARN) {
+			error = truncated(file, a);
+			goto done;
+		}
+		name = archive_entry_pathname(e);
+		free(clean);
+		clean = NULL;
+		if ((error = clean_entry_path(&clean, file, name)) < 0)
+			goto done;
+		type = archive_entry_filetype(e);
+		claimed = archive_entry_size(e);
+		if (claimed < 0 || claimed > (int64_t)st.st_size - total) {
+			error = rs__error_set(RS_EFORMAT,
+			                      "%s: entry \"%s\" claims %lld bytes, more than the "
+			                      "archive holds (%lld bytes)",
+			                      file, name, (long long)claimed,
+			                      (long long)st.st_size);
+			goto done;
+		}
+		total += claimed;
+		if ((target = archive_entry_hardlink(e))) {
+			char *t = NULL;
+			if ((error = clean_entry_path(&t, file, target)) < 0) {
+				rs__error_set(
+				        RS_EFORMAT,
+				        "%s: unsafe entry \"%s\": hard link to \"%s\" outside the "
+				        "archive",
+				        file, name, target);
+				goto done;
+			}
+			free(t);
+		} else if (type == AE_IFLNK) {
+			if ((error = check_symlink(file, clean, archive_entry_symlink(e))) < 0)
+				goto done;
+		}
+		if (rs__str_startswith(clean, "blobs/") && type != AE_IFDIR &&
+		    (type != AE_IFREG || target)) {
+			error = rs__error_set(
+			        RS_EFORMAT,
+			        "%s: entry \"%s\" is not a regular file (blobs must be)", file,
+			        name);
+			goto done;
+		}
+		if (!layout_member(clean))
+			continue; /* directories and anything else a layout does not need */
+		if (type != AE_IFREG || target) {
+			error = rs__error_set(RS_EFORMAT, "%s: entry \"%s\" is not a regular file",
+			                      file, name);
+			goto done;
+		}
+		if ((error = extract_file(a, file, tmpdir, clean, claimed, buf)) < 0)
+			goto done;
+	}
+done:
+	free(clean);
+	free(buf);
+	archive_read_free(a);
+	return error;
+}
+
+/* ---- write -------------------------------------------------------------------------------- */
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The members to write, relative to the layout root, sorted ("blobs/" for directories). */
+static int list_members(rs_strlist *out, const char *root)
+{
+	rs_buf p = RS_BUF_INIT;
+	DIR *blobs, *alg;
+	struct dirent *d, *f;
+	int error = 0;
+	rs__strlist_push(out, "oci-layout");
+	rs__strlist_push(out, "index.json");
+	rs__buf_printf(&p, "%s/blobs", root);
+	if (!(blobs = opendir(p.ptr)))
+		goto done; /* no blobs at all */
+	rs__strlist_push(out, "blobs/");
+	while ((d = readdir(blobs))) {
+		if (d->d_name[0] == '.')
+			continue;
+		rs__buf_clear(&p);
+		rs__buf_printf(&p, "%s/blobs/%s", root, d->d_name);
+		if (!(alg = opendir(p.ptr)))
+			continue;
+		rs__buf_clear(&p);
+		rs__buf_printf(&p, "blobs/%s/", d->d_name);
+		rs__strlist_push(out, p.ptr);
+		while ((f = readdir(alg))) {
+			rs__buf_clear(&p);
+			rs__buf_printf(&p, "blobs/%s/%s", d->d_name, f->d_name);
+			if (layout_member(p.ptr))
+				rs__strlist_push(out, p.ptr);
+		}
+		closedir(alg);
+	}
+	closedir(blobs);
+done:
+	qsort(out->items, out->count, sizeof(*out->items), str_cmp);
+	rs_buf_dispose(&p);
+	return error;
+}
+
+static int write_member(struct archive *a, const char *root, const char *member, unsigned char *buf)
+{
+	struct archive_entry *e = archive_entry_new();
+	rs_buf path = RS_BUF_INIT;
+	struct stat st;
+	bool dir = rs__str_endswith(member, "/");
+	int64_t left;
+	int fd = -1, error = 0;
+	rs__buf_printf(&path, "%s/%s", root, member);
+	archive_entry_set_pathname(e, member);
+	archive_entry_set_mtime(e, 0, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	if (dir) {
+		archive_entry_set_filetype(e, AE_IFDIR);
+		archive_entry_set_perm(e, 0755);
+		archive_entry_set_size(e, 0);
+	} else {
+		if ((fd = open(path.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+		    fstat(fd, &st) < 0) {
+			error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr,
+			                      strerror(errno));
+			goto done;
+		}
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)st.st_size);
+	}
+	if (archive_write_header(a, e) != ARCHIVE_OK) {
+		error = rs__error_set(RS_EIO, "cannot write tar entry %s: %s", member,
+		                      archive_error_string(a));
+		goto done;
+	}
+	for (left = dir ? 0 : (int64_t)st.st_size; left > 0;) {
+		ssize_t n = read(fd, buf, COPY_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr,
+			                      n < 0 ? strerror(errno)
+			                            : "file shrank while writing");
+			goto done;
+		}
+		if (n > left)
+			n = (ssize_t)left;
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			error = rs__error_set(RS_EIO, "cannot write tar entry %s: %s", member,
+			                      archive_error_string(a));
+			goto done;
+		}
+		left -= n;
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	rs_buf_dispose(&path);
+	return error;
+}
+
+static int write_tar(const oci_archive *o)
+{
+	rs_strlist members = RS_STRLIST_INIT;
+	struct archive *a = NULL;
+	unsigned char *buf = NULL;
+	rs_buf tmp = RS_BUF_INIT;
+	int fd = -1, error;
+	bool opened = false;
+	if ((error = list_members(&members, o->tmpdir)) < 0)
+		goto done;
+	rs__buf_printf(&tmp, "%s.tmp-XXXXXX", o->file);
+	if ((fd = mkstemp(tmp.ptr)) < 0) {
+		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
+		rs_buf_dispose(&tmp);
+		goto done;
+	}
+	a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
+		                      archive_error_string(a));
+		goto done;
+	}
+	opened = true;
+	buf = rs__malloc(COPY_BUF);
+	for (size_t i = 0; i < members.count; i++)
+		if ((error = write_member(a, o->tmpdir, members.items[i], buf)) < 0)
+			goto done;
+	opened = false;
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
+		                      archive_error_string(a));
+		goto done;
+	}
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp.ptr, o->file) < 0) {
+		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, o->file,
+		                      strerror(errno));
+		goto done;
+	}
+	rs_buf_dispose(&tmp);
+done:
+	if (a) {
+		if (opened)
+			archive_write_fail(a);
+		archive_write_free(a);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (tmp.ptr)
+		unlink(tmp.ptr);
+	rs_buf_dispose(&tmp);
+	rs__strlist_dispose(&members);
+	free(buf);
+	return error;
+}
+
+/* ---- the store: the layout's operations, plus commit ------------------------------------- */
+
+#define LAYOUT(s) (((oci_archive *)(s))->layout)
+
+static int ociar_manifest_get(rs_store *s, const char *reference, rs_buf *body, char **media_type,
+                              char **digest)
+{
+	return LAYOUT(s)->ops->manifest_get(LAYOUT(s), reference, body, media_type, digest);
+}
+
+static int ociar_manifest_put(rs_store *s, const char *reference, const void *body, size_t len,
+                              const char *media_type)
+{
+	return LAYOUT(s)->ops->manifest_put(LAYOUT(s), reference, body, len, media_type);
+}
+
+static int ociar_manifest_delete(rs_store *s, const char *digest)
+{
+	return LAYOUT(s)->ops->manifest_delete(LAYOUT(s), digest);
+}
+
+static int ociar_blob_exists(rs_store *s, const rs_descriptor *desc)
+{
+	return LAYOUT(s)->ops->blob_exists(LAYOUT(s), desc);
+}
+
+static int ociar_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
+{
+	return LAYOUT(s)->ops->blob_open(out, LAYOUT(s), desc);
+}
+
+static int ociar_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
+                          void *payload)
+{
+	return LAYOUT(s)->ops->blob_put(LAYOUT(s), desc, r, cb, payload);
+}
+
+static int ociar_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload), void *payload)
+{
+	return LAYOUT(s)->ops->tag_list(LAYOUT(s), cb, payload);
+}
+
+static int ociar_commit(rs_store *s)
+{
+	oci_archive *o = (oci_archive *)s;
+	int error;
+	if (!(o->flags & RS_STORE_WRITE))
+		return 0;
+	if ((error = o->layout->ops->commit(o->layout)) < 0)
+		return error;
+	return write_tar(o);
+}
+
+static void ociar_free(rs_store *s)
+{
+	oci_archive *o = (oci_archive *)s;
+	if (!o)
+		return;
+	if (o->layout)
+		o->layout->ops->free(o->layout);
+	if (o->tmpdir)
+		(void)rs__rmtree(o->tmpdir);
+	free(o->tmpdir);
+	free(o->file);
+	free(o->name);
+	free(o);
+}
+
+static const rs_store_ops ociar_ops = {
+        .version = RS_STORE_OPS_VERSION,
+        .scheme = "oci-archive",
+        .manifest_get = ociar_manifest_get,
+        .manifest_put = ociar_manifest_put,
+        .manifest_delete = ociar_manifest_delete,
+        .blob_exists = ociar_blob_exists,
+        .blob_open = ociar_blob_open,
+        .blob_put = ociar_blob_put,
+        .blob_mount = NULL,
+        .tag_list = ociar_tag_list,
+        .commit = ociar_commit,
+        .free = ociar_free,
+};
+
+static char *make_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	rs_buf p = RS_BUF_INIT;
+	rs__buf_printf(&p, "%s/regship-oci-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(p.ptr)) {
+		rs__error_set(RS_EIO, "cannot create a temporary directory %s: %s", p.ptr,
+		              strerror(errno));
+		rs_buf_dispose(&p);
+		return NULL;
+	}
+	return rs__buf_detach(&p);
+}
+
+/* The directory FILE will be renamed into must exist. */
+static int check_parent(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	struct stat st;
+	char *dir;
+	int error = 0;
+	if (!slash)
+		return 0;
+	dir = slash == file ? rs__strdup("/") : rs__strndup(file, (size_t)(slash - file));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		error = rs__error_set(RS_ENOTFOUND, "cannot create %s: directory %s does not exist",
+		                      file, dir);
+	free(dir);
+	return error;
+}
+
+int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int flags)
+{
+	oci_archive *o = NULL;
+	struct stat st;
+	rs_buf name = RS_BUF_INIT;
+	bool exists;
+	int error = 0;
+	if (!out)
+		return rs__error_set(RS_EINVAL, "oci archive: NULL output");
+	*out = NULL;
+	if (!file || !*file)
+		return rs__error_set(RS_EINVAL, "oci archive: empty file name");
+	if (!(flags & (RS_STORE_READ | RS_STORE_WRITE)))
+		return rs__error_set(
+		        RS_EINVAL, "oci archive %s: open flags name neither read nor write", file);
+	exists = stat(file, &st) == 0;
+	if (!exists && !(flags & RS_STORE_WRITE))
+		return rs__error_set(RS_ENOTFOUND, "oci archive %s: no such file", file);
+	if (exists && !S_ISREG(st.st_mode))
+		return rs__error_set(RS_EINVAL, "oci archive %s: not a regular file", file);
+	if (!exists && (error = check_parent(file)) < 0)
+		return error;
+	o = rs__calloc(1, sizeof(*o));
+	o->parent.ops = &ociar_ops;
+	o->file = rs__strdup(file);
+	o->flags = flags | RS_STORE_READ;
+	rs__buf_printf(&name, "oci archive %s", file);
+	o->name = rs__buf_detach(&name);
+	if (!(o->tmpdir = make_tmpdir())) {
+		error = RS_EIO;
+		goto done;
+	}
+	if (exists && (error = extract(file, o->tmpdir)) < 0)
+		goto done;
+	if (exists) {
+		/* an archive must hold a layout, even one opened to be added to */
+		rs_buf marker = RS_BUF_INIT;
+		rs__buf_printf(&marker, "%s/oci-layout", o->tmpdir);
+		error = access(marker.ptr, F_OK) < 0
+		                ? rs__error_set(RS_EFORMAT,
+		                                "%s is not an OCI archive (no oci-layout entry)",
+		                                file)
+		                : 0;
+		rs_buf_dispose(&marker);
+		if (error < 0)
+			goto done;
+	}
+	if ((error = rs__oci_layout_open(&o->layout, o->tmpdir, o->flags, o->name)) < 0)
+		goto done;
+	*out = &o->parent;
+	o = NULL;
+done:
+	ociar_free(o ? &o->parent : NULL);
+	return error;
+}

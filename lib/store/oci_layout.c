@@ -1,0 +1,835 @@
+/*
+ * The OCI image layout store: a directory holding
+ *   oci-layout        {"imageLayoutVersion":"1.0.0"}
+ *   index.json        an image index whose entries carry the tag in the
+ *                     org.opencontainers.image.ref.name annotation
+ *   blobs/<alg>/<hex> every blob and manifest, named by its digest
+ *
+ * index.json changes are kept in a journal and applied to a fresh read of the file at
+ * commit time (under an flock on oci-layout), so concurrent writers do not lose entries.
+ */
+#include "store/store.h"
+#include "util/digest.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define REF_NAME "org.opencontainers.image.ref.name"
+#define LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+#define INDEX_MAX (64u * 1024 * 1024)
+#define MANIFEST_MAX (16u * 1024 * 1024)
+#define COPY_BUF (64u * 1024)
+
+typedef struct {
+	rs_store parent;
+	char *dir;
+	char *name; /* for messages: "oci layout DIR" */
+	unsigned int flags;
+	json_t *index; /* index.json as this store sees it */
+	json_t *journal; /* pending index changes, applied to the file at commit */
+} oci_layout;
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static char *path_join(const char *a, const char *b)
+{
+	rs_buf p = RS_BUF_INIT;
+	rs__buf_printf(&p, "%s/%s", a, b);
+	return rs__buf_detach(&p);
+}
+
+/* blobs/<alg>/<hex> for a digest checked first, so no ".." or "/" can get in. */
+static int blob_path(char **out, const oci_layout *l, const char *digest)
+{
+	rs_buf p = RS_BUF_INIT;
+	const char *colon;
+	int error;
+	if ((error = rs__digest_check(digest)) < 0)
+		return error;
+	colon = strchr(digest, ':');
+	rs__buf_printf(&p, "%s/blobs/%.*s/%s", l->dir, (int)(colon - digest), digest, colon + 1);
+	*out = rs__buf_detach(&p);
+	return 0;
+}
+
+static int blob_dir(char **out, const oci_layout *l, const char *digest)
+{
+	rs_buf p = RS_BUF_INIT;
+	const char *colon = strchr(digest, ':');
+	rs__buf_printf(&p, "%s/blobs/%.*s", l->dir, (int)(colon - digest), digest);
+	*out = rs__buf_detach(&p);
+	return 0;
+}
+
+static int check_writable(const oci_layout *l)
+{
+	if (!(l->flags & RS_STORE_WRITE))
+		return rs__error_set(RS_EINVAL, "%s was opened read-only", l->name);
+	return 0;
+}
+
+/* A tag as stored in the ref.name annotation: printable ASCII, no blanks. */
+static int check_tag(const char *tag)
+{
+	size_t n = strlen(tag);
+	if (!n)
+		return rs__error_set(RS_EINVAL, "invalid tag \"\": empty");
+	if (n > 255)
+		return rs__error_set(RS_EINVAL, "invalid tag \"%.40s...\": longer than 255 bytes",
+		                     tag);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)tag[i] <= 0x20 || (unsigned char)tag[i] >= 0x7f)
+			return rs__error_set(RS_EINVAL,
+			                     "invalid tag \"%s\": character %zu is not printable "
+			                     "ASCII",
+			                     tag, i + 1);
+	return 0;
+}
+
+static bool is_digest_ref(const char *reference)
+{
+	return rs__str_startswith(reference, "sha256:") || rs__str_startswith(reference, "sha512:");
+}
+
+static const char *entry_tag(json_t *entry)
+{
+	return json_string_value(json_object_get(json_object_get(entry, "annotations"), REF_NAME));
+}
+
+static const char *entry_digest(json_t *entry)
+{
+	return json_string_value(json_object_get(entry, "digest"));
+}
+
+static json_t *index_manifests(json_t *index)
+{
+	json_t *m = json_object_get(index, "manifests");
+	if (!json_is_array(m)) {
+		m = json_array();
+		json_object_set_new(index, "manifests", m);
+	}
+	return m;
+}
+
+static json_t *index_new(void)
+{
+	return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", RS_MT_OCI_INDEX,
+	                 "manifests");
+}
+
+/* The media type a manifest declares, or one guessed from its fields; NULL if unknown. */
+static char *sniff_media_type(const void *body, size_t len)
+{
+	json_t *j = json_loadb(body, len, 0, NULL);
+	const char *mt;
+	char *res = NULL;
+	if (!json_is_object(j))
+		goto done;
+	if ((mt = json_string_value(json_object_get(j, "mediaType"))) && *mt)
+		res = rs__strdup(mt);
+	else if (json_object_get(j, "manifests"))
+		res = rs__strdup(RS_MT_OCI_INDEX);
+	else if (json_object_get(j, "config") || json_object_get(j, "layers"))
+		res = rs__strdup(RS_MT_OCI_MANIFEST);
+done:
+	json_decref(j);
+	return res;
+}
+
+static bool is_index_media_type(const char *mt)
+{
+	return mt && (!strcmp(mt, RS_MT_OCI_INDEX) || !strcmp(mt, RS_MT_DOCKER_LIST));
+}
+
+/* ---- index.json: load, journal, sort, write ---------------------------------------------- */
+
+static int index_load(json_t **out, const oci_layout *l, bool missing_ok)
+{
+	rs_buf raw = RS_BUF_INIT;
+	json_error_t jerr;
+	json_t *j = NULL;
+	char *path = path_join(l->dir, "index.json");
+	int error;
+	if ((error = rs__file_read(&raw, path, INDEX_MAX)) < 0) {
+		if (error == RS_ENOTFOUND && missing_ok) {
+			*out = index_new();
+			error = 0;
+		} else if (error == RS_ENOTFOUND) {
+			error = rs__error_set(RS_EFORMAT,
+			                      "%s is not a valid OCI layout: %s is missing",
+			                      l->name, path);
+		}
+		goto done;
+	}
+	j = json_loadb(rs__buf_cstr(&raw), raw.size, 0, &jerr);
+	if (!j) {
+		error = rs__error_set(RS_EFORMAT, "%s: invalid JSON at line %d: %s", path,
+		                      jerr.line, jerr.text);
+		goto done;
+	}
+	if (!json_is_object(j) ||
+	    (json_object_get(j, "manifests") && !json_is_array(json_object_get(j, "manifests")))) {
+		error = rs__error_set(RS_EFORMAT,
+		                      "%s: not an image index (expected an object with a "
+		                      "\"manifests\" array)",
+		                      path);
+		goto done;
+	}
+	index_manifests(j);
+	*out = j;
+	j = NULL;
+done:
+	json_decref(j);
+	rs_buf_dispose(&raw);
+	free(path);
+	return error;
+}
+
+/* op: {"op":"set","desc":{...}} or {"op":"delete","digest":"..."} */
+static void index_apply(json_t *index, json_t *op)
+{
+	json_t *m = index_manifests(index);
+	const char *kind = json_string_value(json_object_get(op, "op"));
+	if (!strcmp(kind, "delete")) {
+		const char *digest = json_string_value(json_object_get(op, "digest"));
+		for (size_t i = json_array_size(m); i-- > 0;) {
+			const char *d = entry_digest(json_array_get(m, i));
+			if (d && !strcmp(d, digest))
+				json_array_remove(m, i);
+		}
+	} else {
+		json_t *desc = json_object_get(op, "desc");
+		const char *tag = entry_tag(desc);
+		const char *digest = entry_digest(desc);
+		for (size_t i = json_array_size(m); i-- > 0;) {
+			json_t *e = json_array_get(m, i);
+			const char *t = entry_tag(e), *d = entry_digest(e);
+			if (tag && t && !strcmp(t, tag))
+				json_array_remove(m, i);
+			else if (!tag && !t && d && !strcmp(d, digest))
+				return; /* the untagged entry is already there */
+		}
+		json_array_append(m, desc);
+	}
+}
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+	json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+	const char *ta = entry_tag(a), *tb = entry_tag(b);
+	const char *da = entry_digest(a), *db = entry_digest(b);
+	int c;
+	if (ta && !tb)
+		return -1;
+	if (!ta && tb)
+		return 1;
+	if (ta && (c = strcmp(ta, tb)))
+		return c;
+	return strcmp(da ? da : "", db ? db : "");
+}
+
+/* Tagged entries by tag, then untagged ones by digest. */
+static void index_sort(json_t *index)
+{
+	json_t *m = index_manifests(index), *sorted = json_array();
+	size_t n = json_array_size(m);
+	json_t **v = rs__calloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(m, i);
+	qsort(v, n, sizeof(*v), entry_cmp);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(sorted, v[i]);
+	json_object_set_new(index, "manifests", sorted);
+	free(v);
+}
+
+static void journal_add(oci_layout *l, json_t *op)
+{
+	index_apply(l->index, op);
+	json_array_append_new(l->journal, op);
+}
+
+static int index_write(const oci_layout *l, json_t *index)
+{
+	char *path = path_join(l->dir, "index.json");
+	char *text;
+	int error;
+	index_sort(index);
+	text = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text) {
+		free(path);
+		return rs__error_set(RS_ENOMEM, "cannot serialise %s/index.json", l->dir);
+	}
+	error = rs__file_write_atomic(path, text, strlen(text), 0644);
+	free(text);
+	free(path);
+	return error;
+}
+
+static int layout_commit(rs_store *s)
+{
+	oci_layout *l = (oci_layout *)s;
+	json_t *disk = NULL;
+	char *lock_path = NULL;
+	int lock_fd = -1, error = 0;
+	if (!(l->flags & RS_STORE_WRITE) || json_array_size(l->journal) == 0)
+		return 0;
+	/* serialise with other writers of this layout: load, modify, write under the lock */
+	lock_path = path_join(l->dir, "oci-layout");
+	lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
+		error = rs__error_set(RS_EIO, "cannot lock %s: %s", lock_path, strerror(errno));
+		goto done;
+	}
+	if ((error = index_load(&disk, l, true)) < 0)
+		goto done;
+	for (size_t i = 0; i < json_array_size(l->journal); i++)
+		index_apply(disk, json_array_get(l->journal, i));
+	if ((error = index_write(l, disk)) < 0)
+		goto done;
+	json_decref(l->index);
+	l->index = disk;
+	disk = NULL;
+	json_array_clear(l->journal);
+done:
+	if (lock_fd >= 0)
+		close(lock_fd); /* releases the lock */
+	json_decref(disk);
+	free(lock_path);
+	return error;
+}
+
+/* ---- blobs -------------------------------------------------------------------------------- */
+
+/* 0 when a regular file of the expected size (when known) is there. */
+static int blob_present(const char *path, int64_t size)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return RS_ENOTFOUND;
+	if (size >= 0 && (int64_t)st.st_size != size)
+		return RS_ENOTFOUND;
+	return 0;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+static int layout_blob_exists(rs_store *s, const rs_descriptor *desc)
+{
+	oci_layout *l = (oci_layout *)s;
+	char *path = NULL;
+	int error;
+	if ((error = blob_path(&path, l, desc->digest)) < 0)
+		return error;
+	if (blob_present(path, desc->size) < 0)
+		error = rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest,
+		                      l->name);
+	free(path);
+	return error;
+}
+
+static int layout_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
+{
+	oci_layout *l = (oci_layout *)s;
+	char *path = NULL;
+	int error;
+	if ((error = blob_path(&path, l, desc->digest)) < 0)
+		return error;
+	if ((error = rs__reader_from_path(out, path)) == RS_ENOTFOUND)
+		error = rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest,
+		                      l->name);
+	free(path);
+	return error;
+}
+
+static int layout_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
+                           void *payload)
+{
+	oci_layout *l = (oci_layout *)s;
+	char *path = NULL, *dir = NULL, *tmp = NULL;
+	rs_reader *v = NULL;
+	unsigned char *buf = NULL;
+	uint64_t done = 0;
+	int fd = -1, error;
+	if ((error = check_writable(l)) < 0 || (error = blob_path(&path, l, desc->digest)) < 0)
+		goto done;
+	if (blob_present(path, desc->size) == 0)
+		goto done; /* content-addressed: already there means already right */
+	if (!r) {
+		error = rs__error_set(RS_EINVAL, "blob %s: no data to write", desc->digest);
+		goto done;
+	}
+	blob_dir(&dir, l, desc->digest);
+	if ((error = rs__mkdir_p(dir, 0755)) < 0)
+		goto done;
+	tmp = path_join(dir, ".tmp-XXXXXX");
+	if ((fd = mkstemp(tmp)) < 0) {
+		error = rs__error_set(RS_EIO, "cannot create a temporary file in %s: %s", dir,
+		                      strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	/* verified while streaming; a reader that already verifies this blob is used as is */
+	if (!rs__reader_verifies(r, desc->digest, desc->size) &&
+	    (error = rs__reader_verify(&v, r, desc->digest, desc->size, false)) < 0)
+		goto done;
+	buf = rs__malloc(COPY_BUF);
+	for (;;) {
+		long long n = rs_reader_read(v ? v : r, buf, COPY_BUF);
+		if (n < 0) {
+			error = (int)n;
+			goto done;
+		}
+		if (n == 0)
+			break;
+		for (long long off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp,
+				                      strerror(errno));
+				goto done;
+			}
+			off += w;
+		}
+		done += (uint64_t)n;
+		if (cb && cb(done, payload)) {
+			error = rs__error_set(RS_EUSER, "writing blob %s: cancelled", desc->digest);
+			goto done;
+		}
+	}
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp, path,
+		                      strerror(errno));
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	fsync_dir(dir);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (error < 0 && error != RS_EUSER && error != RS_EINVAL)
+		rs__error_prefix("%s", l->name);
+	rs_reader_free(v);
+	free(buf);
+	free(dir);
+	free(path);
+	return error;
+}
+
+/* A manifest's bytes: written whole (small), atomically, only when absent. */
+static int blob_put_bytes(oci_layout *l, const char *digest, const void *data, size_t len)
+{
+	char *path = NULL, *dir = NULL;
+	int error;
+	if ((error = blob_path(&path, l, digest)) < 0)
+		return error;
+	if (blob_present(path, (int64_t)len) == 0)
+		goto done;
+	blob_dir(&dir, l, digest);
+	if ((error = rs__mkdir_p(dir, 0755)) < 0)
+		goto done;
+	error = rs__file_write_atomic(path, data, len, 0644);
+done:
+	free(dir);
+	free(path);
+	return error;
+}
+
+/* ---- manifests ---------------------------------------------------------------------------- */
+
+static void list_images(rs_buf *out, json_t *index)
+{
+	json_t *m = index_manifests(index);
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *e = json_array_get(m, i);
+		const char *t = entry_tag(e), *d = entry_digest(e);
+		rs__buf_printf(out, "%s%s", i ? ", " : "", t ? t : d ? d : "?");
+	}
+}
+
+static json_t *find_entry(json_t *index, const char *reference, bool by_digest)
+{
+	json_t *m = index_manifests(index);
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *e = json_array_get(m, i);
+		const char *v = by_digest ? entry_digest(e) : entry_tag(e);
+		if (v && !strcmp(v, reference))
+			return e;
+	}
+	return NULL;
+}
+
+static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body, char **media_type,
+                               char **digest)
+{
+	oci_layout *l = (oci_layout *)s;
+	json_t *m = index_manifests(l->index), *entry = NULL;
+	rs_buf raw = RS_BUF_INIT, names = RS_BUF_INIT;
+	const char *want, *mt;
+	char *path = NULL, *type = NULL;
+	json_int_t size = -1;
+	int error = 0;
+	if (!reference) {
+		if (json_array_size(m) == 1) {
+			entry = json_array_get(m, 0);
+		} else if (json_array_size(m) == 0) {
+			error = rs__error_set(RS_ENOTFOUND, "%s holds no images", l->name);
+			goto done;
+		} else {
+			list_images(&names, l->index);
+			error = rs__error_set(
+			        RS_EINVAL,
+			        "%s holds %zu images (%s): name one with a tag or digest", l->name,
+			        json_array_size(m), rs__buf_cstr(&names));
+			goto done;
+		}
+	} else if (is_digest_ref(reference)) {
+		if ((error = rs__digest_check(reference)) < 0)
+			goto done;
+		entry = find_entry(l->index, reference, true);
+	} else if (!(entry = find_entry(l->index, reference, false))) {
+		list_images(&names, l->index);
+		error = rs__error_set(RS_ENOTFOUND, "tag \"%s\" not found in %s (it holds: %s)",
+		                      reference, l->name,
+		                      names.size ? rs__buf_cstr(&names) : "nothing");
+		goto done;
+	}
+	want = entry ? entry_digest(entry) : reference;
+	if (!want || !rs__digest_valid(want)) {
+		error = rs__error_set(RS_EFORMAT, "%s: index.json entry with invalid digest \"%s\"",
+		                      l->name, want ? want : "");
+		goto done;
+	}
+	if (entry && json_is_integer(json_object_get(entry, "size")))
+		size = json_integer_value(json_object_get(entry, "size"));
+	if ((error = blob_path(&path, l, want)) < 0)
+		goto done;
+	if ((error = rs__file_read(&raw, path, MANIFEST_MAX)) < 0) {
+		if (error == RS_ENOTFOUND)
+			error = rs__error_set(RS_ENOTFOUND, "manifest %s not found in %s", want,
+			                      l->name);
+		goto done;
+	}
+	if (size >= 0 && (json_int_t)raw.size != size) {
+		error = rs__error_set(RS_EFORMAT,
+		                      "%s: manifest %s is %zu bytes, index.json says %lld", l->name,
+		                      want, raw.size, (long long)size);
+		goto done;
+	}
+	if ((error = rs__digest_verify(want, raw.ptr ? raw.ptr : "", raw.size)) < 0) {
+		rs__error_prefix("%s: corrupt manifest blob", l->name);
+		goto done;
+	}
+	mt = entry ? json_string_value(json_object_get(entry, "mediaType")) : NULL;
+	type = mt && *mt ? rs__strdup(mt) : sniff_media_type(raw.ptr, raw.size);
+	if (!type) {
+		error = rs__error_set(RS_EFORMAT, "%s: manifest %s has no media type", l->name,
+		                      want);
+		goto done;
+	}
+	rs__buf_clear(body);
+	rs__buf_put(body, raw.ptr ? raw.ptr : "", raw.size);
+	if (media_type) {
+		*media_type = type;
+		type = NULL;
+	}
+	if (digest)
+		*digest = rs__strdup(want);
+done:
+	free(type);
+	free(path);
+	rs_buf_dispose(&raw);
+	rs_buf_dispose(&names);
+	return error;
+}
+
+static int layout_manifest_put(rs_store *s, const char *reference, const void *body, size_t len,
+                               const char *media_type)
+{
+	oci_layout *l = (oci_layout *)s;
+	char digest[RS_DIGEST_MAX];
+	char *mt = NULL;
+	bool by_digest = reference && is_digest_ref(reference);
+	json_t *desc;
+	int error;
+	if ((error = check_writable(l)) < 0)
+		return error;
+	if (!body && len)
+		return rs__error_set(RS_EINVAL, "manifest_put: NULL body");
+	if (by_digest) {
+		if ((error = rs__digest_verify(reference, body ? body : "", len)) < 0)
+			return error;
+		snprintf(digest, sizeof(digest), "%s", reference);
+	} else {
+		if (reference && (error = check_tag(reference)) < 0)
+			return error;
+		rs__sha256_digest(digest, body ? body : "", len);
+	}
+	mt = media_type && *media_type ? rs__strdup(media_type) : sniff_media_type(body, len);
+	if (!mt) {
+		error = rs__error_set(RS_EINVAL, "manifest %s: unknown media type", digest);
+		goto done;
+	}
+	if ((error = blob_put_bytes(l, digest, body ? body : "", len)) < 0)
+		goto done;
+	/* a digest reference is a child of an index: blob only, unless it is an index itself */
+	if (by_digest && !is_index_media_type(mt))
+		goto done;
+	desc = json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest", digest, "size",
+	                 (json_int_t)len);
+	if (reference && !by_digest)
+		json_object_set_new(desc, "annotations", json_pack("{s:s}", REF_NAME, reference));
+	journal_add(l, json_pack("{s:s, s:o}", "op", "set", "desc", desc));
+done:
+	free(mt);
+	return error;
+}
+
+/* Untags: removes the index.json entries for digest; the blob stays. */
+static int layout_manifest_delete(rs_store *s, const char *digest)
+{
+	oci_layout *l = (oci_layout *)s;
+	int error;
+	if ((error = check_writable(l)) < 0 || (error = rs__digest_check(digest)) < 0)
+		return error;
+	if (!find_entry(l->index, digest, true))
+		return rs__error_set(RS_ENOTFOUND, "manifest %s is not in the index of %s", digest,
+		                     l->name);
+	journal_add(l, json_pack("{s:s, s:s}", "op", "delete", "digest", digest));
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int layout_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload), void *payload)
+{
+	oci_layout *l = (oci_layout *)s;
+	json_t *m = index_manifests(l->index);
+	rs_strlist tags = RS_STRLIST_INIT;
+	int error = 0;
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		const char *t = entry_tag(json_array_get(m, i));
+		if (t && !rs__strlist_contains(&tags, t))
+			rs__strlist_push(&tags, t);
+	}
+	if (tags.count)
+		qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
+	for (size_t i = 0; i < tags.count; i++) {
+		if (cb(tags.items[i], payload)) {
+			error = rs__error_set(RS_EUSER, "tag listing of %s stopped by the callback",
+			                      l->name);
+			break;
+		}
+	}
+	rs__strlist_dispose(&tags);
+	return error;
+}
+
+static void layout_free(rs_store *s)
+{
+	oci_layout *l = (oci_layout *)s;
+	json_decref(l->index);
+	json_decref(l->journal);
+	free(l->dir);
+	free(l->name);
+	free(l);
+}
+
+static const rs_store_ops layout_ops = {
+        .version = RS_STORE_OPS_VERSION,
+        .scheme = "oci",
+        .manifest_get = layout_manifest_get,
+        .manifest_put = layout_manifest_put,
+        .manifest_delete = layout_manifest_delete,
+        .blob_exists = layout_blob_exists,
+        .blob_open = layout_blob_open,
+        .blob_put = layout_blob_put,
+        .blob_mount = NULL,
+        .tag_list = layout_tag_list,
+        .commit = layout_commit,
+        .free = layout_free,
+};
+
+/* ---- open --------------------------------------------------------------------------------- */
+
+/* 1 when the directory has no entries, 0 when it has some. */
+static int dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+	if (!d)
+		return rs__error_set(RS_EIO, "cannot read directory %s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int check_layout_file(const char *dir)
+{
+	rs_buf raw = RS_BUF_INIT;
+	char *path = path_join(dir, "oci-layout");
+	json_t *j = NULL;
+	const char *v;
+	int error;
+	if ((error = rs__file_read(&raw, path, 65536)) < 0)
+		goto done;
+	j = json_loadb(rs__buf_cstr(&raw), raw.size, 0, NULL);
+	v = json_string_value(json_object_get(j, "imageLayoutVersion"));
+	if (!v)
+		error = rs__error_set(RS_EFORMAT, "%s: expected {\"imageLayoutVersion\":\"1.0.0\"}",
+		                      path);
+	else if (!rs__str_startswith(v, "1."))
+		error = rs__error_set(RS_EUNSUPPORTED,
+		                      "%s: unsupported imageLayoutVersion \"%s\" (expected 1.x)",
+		                      path, v);
+done:
+	json_decref(j);
+	rs_buf_dispose(&raw);
+	free(path);
+	return error;
+}
+
+static int layout_create(const char *dir)
+{
+	char *blobs = path_join(dir, "blobs/sha256");
+	char *layout = path_join(dir, "oci-layout");
+	char *index = path_join(dir, "index.json");
+	struct stat st;
+	int error;
+	if ((error = rs__mkdir_p(blobs, 0755)) < 0)
+		goto done;
+	if ((error = rs__file_write_atomic(layout, LAYOUT_JSON, strlen(LAYOUT_JSON), 0644)) < 0)
+		goto done;
+	if (stat(index, &st) < 0) {
+		static const char empty[] = "{\"manifests\":[],\"mediaType\":\"" RS_MT_OCI_INDEX
+		                            "\",\"schemaVersion\":2}";
+		error = rs__file_write_atomic(index, empty, strlen(empty), 0644);
+	}
+done:
+	free(blobs);
+	free(layout);
+	free(index);
+	return error;
+}
+
+int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, const char *name)
+{
+	oci_layout *l = NULL;
+	struct stat st;
+	char *marker = NULL;
+	bool write = (flags & RS_STORE_WRITE) != 0;
+	int error = 0;
+	if (!out)
+		return rs__error_set(RS_EINVAL, "oci layout: NULL output");
+	*out = NULL;
+	if (!dir || !*dir)
+		return rs__error_set(RS_EINVAL, "oci layout: empty directory name");
+	if (!(flags & (RS_STORE_READ | RS_STORE_WRITE)))
+		return rs__error_set(RS_EINVAL,
+		                     "oci layout %s: open flags name neither read nor "
+		                     "write",
+		                     dir);
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT)
+			return rs__error_set(RS_EIO, "cannot access %s: %s", dir, strerror(errno));
+		if (!write)
+			return rs__error_set(RS_ENOTFOUND, "oci layout %s: no such directory", dir);
+		if ((error = layout_create(dir)) < 0)
+			return error;
+	} else if (!S_ISDIR(st.st_mode)) {
+		return rs__error_set(RS_EINVAL, "oci layout %s: not a directory", dir);
+	} else {
+		marker = path_join(dir, "oci-layout");
+		if (lstat(marker, &st) == 0) {
+			if ((error = check_layout_file(dir)) < 0)
+				goto done;
+		} else if ((error = dir_is_empty(dir)) < 0) {
+			goto done;
+		} else if (error == 1 && write) {
+			if ((error = layout_create(dir)) < 0)
+				goto done;
+		} else if (write) {
+			error = rs__error_set(
+			        RS_EINVAL,
+			        "refusing to write into %s: the directory is not empty "
+			        "and is not an OCI layout (no oci-layout file)",
+			        dir);
+			goto done;
+		} else {
+			error = rs__error_set(RS_EINVAL,
+			                      "%s is not an OCI layout (no oci-layout file)", dir);
+			goto done;
+		}
+	}
+	l = rs__calloc(1, sizeof(*l));
+	l->parent.ops = &layout_ops;
+	l->dir = rs__strdup(dir);
+	if (name) {
+		l->name = rs__strdup(name);
+	} else {
+		rs_buf n = RS_BUF_INIT;
+		rs__buf_printf(&n, "oci layout %s", dir);
+		l->name = rs__buf_detach(&n);
+	}
+	l->flags = flags | RS_STORE_READ;
+	l->journal = json_array();
+	if ((error = index_load(&l->index, l, write)) < 0)
+		goto done;
+	*out = &l->parent;
+	l = NULL;
+	error = 0;
+done:
+	if (l)
+		layout_free(&l->parent);
+	free(marker);
+	return error;
+}
+
+int rs_store_open_oci_layout(rs_store **out, const char *dir, unsigned int flags)
+{
+	return rs__oci_layout_open(out, dir, flags, NULL);
+}

@@ -1,0 +1,265 @@
+"""Shared helpers for the regship test harness (stdlib + cryptography only).
+
+- RegistryClient: a tiny Registry API v2 client that answers Basic and Bearer
+  challenges (used by fixture.py seed and by the recorder mode of proxy.py).
+- parse_challenges / parse_scope: WWW-Authenticate and scope grammar.
+- process helpers shared by harness.py (pid liveness, process-group scan).
+"""
+
+import base64
+import http.client
+import json
+import os
+import re
+import ssl
+import threading
+import urllib.parse
+
+ALL_MANIFEST_TYPES = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_PARAM_RE = re.compile(r"\s*(" + _TOKEN + r")\s*=\s*(\"(?:[^\"\\]|\\.)*\"|" + _TOKEN + r")\s*,?")
+
+
+def parse_challenges(values):
+    """Parse WWW-Authenticate header values -> list of (scheme_lower, {param: value})."""
+    out = []
+    for value in values:
+        m = re.match(r"\s*(" + _TOKEN + r")\s*(.*)$", value, re.S)
+        if not m:
+            continue
+        scheme, rest = m.group(1).lower(), m.group(2)
+        params = {}
+        pos = 0
+        while pos < len(rest):
+            pm = _PARAM_RE.match(rest, pos)
+            if not pm:
+                break
+            k, v = pm.group(1).lower(), pm.group(2)
+            if v.startswith('"'):
+                v = re.sub(r"\\(.)", r"\1", v[1:-1])
+            params[k] = v
+            pos = pm.end()
+        out.append((scheme, params))
+    return out
+
+
+def parse_scope(scope):
+    """'repository:name:pull,push' -> (type, name, [actions]); name may contain ':'."""
+    first = scope.find(":")
+    last = scope.rfind(":")
+    if first < 0 or last == first:
+        return None
+    rtype = scope[:first]
+    rtype = re.sub(r"\(.*\)$", "", rtype)
+    name = scope[first + 1:last]
+    actions = [a for a in scope[last + 1:].split(",") if a]
+    return rtype, name, actions
+
+
+def ssl_context(ca=None):
+    ctx = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    return ctx
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Response:
+    def __init__(self, resp, conn):
+        self.resp = resp
+        self.conn = conn
+        self.status = resp.status
+
+    def header(self, name, default=None):
+        return self.resp.getheader(name, default)
+
+    def headers(self, name):
+        return self.resp.headers.get_all(name) or []
+
+    def read(self, n=-1):
+        return self.resp.read(n) if n >= 0 else self.resp.read()
+
+
+class RegistryClient:
+    """Minimal keep-alive registry client with Basic/Bearer challenge handling.
+
+    One instance per thread (http.client connections are not thread-safe);
+    use clone() to get a sibling that shares the token cache.
+    """
+
+    def __init__(self, base_url, user=None, password=None, ca=None, token_cache=None):
+        u = urllib.parse.urlsplit(base_url.rstrip("/"))
+        if u.scheme not in ("http", "https"):
+            raise ValueError("registry url must be http:// or https://: %s" % base_url)
+        self.base_url = base_url.rstrip("/")
+        self.scheme = u.scheme
+        self.netloc = u.netloc
+        self.user = user
+        self.password = password
+        self.ca = ca
+        self.ctx = ssl_context(ca) if u.scheme == "https" else None
+        self.conn = None
+        self.tokens = token_cache if token_cache is not None else {}
+        self.lock = threading.Lock()
+        self.basic_ok = False
+        self.last_scope = None
+
+    def clone(self):
+        return RegistryClient(self.base_url, self.user, self.password, self.ca, self.tokens)
+
+    def _connect(self, scheme, netloc, ctx):
+        if scheme == "https":
+            return http.client.HTTPSConnection(netloc, context=ctx, timeout=60)
+        return http.client.HTTPConnection(netloc, timeout=60)
+
+    def _basic(self):
+        raw = ("%s:%s" % (self.user or "", self.password or "")).encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+    def fetch_token(self, realm, service, scopes):
+        key = (realm, service, " ".join(sorted(scopes)))
+        if key in self.tokens:
+            return self.tokens[key]
+        q = []
+        if service:
+            q.append(("service", service))
+        for s in scopes:
+            q.append(("scope", s))
+        url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(q)
+        u = urllib.parse.urlsplit(url)
+        ctx = ssl_context(self.ca) if u.scheme == "https" else None
+        conn = self._connect(u.scheme, u.netloc, ctx)
+        headers = {}
+        if self.user is not None:
+            headers["Authorization"] = self._basic()
+        path = u.path + ("?" + u.query if u.query else "")
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        if resp.status != 200:
+            raise RuntimeError("token server %s answered %d: %s" % (realm, resp.status,
+                                                                    body[:200].decode("utf-8", "replace")))
+        doc = json.loads(body)
+        tok = doc.get("access_token") or doc.get("token")
+        self.tokens[key] = tok
+        return tok
+
+    def _auth_header(self, scope_hint):
+        for key, tok in list(self.tokens.items()):
+            if scope_hint and key[2] == scope_hint:
+                return "Bearer " + tok
+        if self.basic_ok:
+            return self._basic()
+        return None
+
+    def request(self, method, path, body=None, headers=None, length=None, scope=None, _retry=True):
+        """Send a request (path relative to the registry or absolute URL).
+
+        body may be bytes or a readable file object (then length is required);
+        a file body is rewound on an auth retry.
+        Returns a Response whose body must be read (or the conn closed).
+        """
+        headers = dict(headers or {})
+        if path.startswith("http://") or path.startswith("https://"):
+            u = urllib.parse.urlsplit(path)
+            if u.netloc != self.netloc:
+                raise RuntimeError("refusing to follow a foreign location: %s" % path)
+            path = u.path + ("?" + u.query if u.query else "")
+        auth = self._auth_header(scope or self.last_scope)
+        if auth and "Authorization" not in headers:
+            headers["Authorization"] = auth
+        if body is not None and "Content-Length" not in headers:
+            headers["Content-Length"] = str(length if length is not None else len(body))
+        elif body is None and method in ("POST", "PUT", "PATCH"):
+            headers["Content-Length"] = "0"
+        start = body.tell() if hasattr(body, "read") else None
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = self._connect(self.scheme, self.netloc, self.ctx)
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                resp = self.conn.getresponse()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise
+                if start is not None:
+                    body.seek(start)
+        r = Response(resp, self.conn)
+        if method == "HEAD":
+            resp.read()
+        if resp.status == 401 and _retry:
+            chal = parse_challenges(r.headers("WWW-Authenticate"))
+            resp.read()
+            new_auth = None
+            for scheme, params in chal:
+                if scheme == "bearer":
+                    scopes = params.get("scope", "").split()
+                    tok = self.fetch_token(params.get("realm"), params.get("service"), scopes)
+                    self.last_scope = " ".join(sorted(scopes))
+                    new_auth = "Bearer " + tok
+                    break
+                if scheme == "basic" and self.user is not None:
+                    self.basic_ok = True
+                    new_auth = self._basic()
+            if new_auth is None:
+                return r
+            if start is not None:
+                body.seek(start)
+            headers["Authorization"] = new_auth
+            return self.request(method, path, body, headers, length, scope, _retry=False)
+        return r
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+# --- process helpers ------------------------------------------------------------------------------
+
+
+def proc_state(pid):
+    """Return (state, pgrp) of a pid, or None if it does not exist."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode("utf-8", "replace")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rest = data[data.rfind(")") + 2:].split()
+    return rest[0], int(rest[2])
+
+
+def alive(pid):
+    st = proc_state(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def group_members(pgid):
+    """Live (non-zombie) pids whose process group is pgid."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_state(int(name))
+        if st and st[1] == pgid and st[0] not in ("Z", "X"):
+            out.append(int(name))
+    return out
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""

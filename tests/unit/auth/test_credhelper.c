@@ -1,0 +1,208 @@
+/*
+ * Tests of lib/auth/credhelper.c against a fake helper (tests/data/auth/docker-credential-test),
+ * copied into a temporary bin/ directory that is put first on PATH.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/credhelper.h"
+#include "util/util.h"
+
+static char tmpdir[] = "/tmp/regship-credhelper-XXXXXX";
+static char state_dir[512];
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("REGSHIP_TEST_DATA");
+	return d && *d ? d : "tests/data";
+}
+
+static int setup(void **state)
+{
+	char src[512], bin[512], dst[600], path[4096];
+	rs_buf script = RS_BUF_INIT;
+	const char *old_path = getenv("PATH");
+	(void)state;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/bin", tmpdir);
+	snprintf(state_dir, sizeof(state_dir), "%s/state", tmpdir);
+	if (mkdir(bin, 0700) < 0 || mkdir(state_dir, 0700) < 0)
+		return -1;
+	snprintf(src, sizeof(src), "%s/auth/docker-credential-test", data_dir());
+	snprintf(dst, sizeof(dst), "%s/docker-credential-test", bin);
+	if (rs__file_read(&script, src, 1 << 20) < 0 ||
+	    rs__file_write_atomic(dst, script.ptr, script.size, 0755) < 0)
+		return -1;
+	rs_buf_dispose(&script);
+	snprintf(path, sizeof(path), "%s:%s", bin, old_path ? old_path : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	setenv("TEST_CREDHELPER_DIR", state_dir, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *state_file(const char *name)
+{
+	rs_buf path = RS_BUF_INIT, content = RS_BUF_INIT;
+	rs__buf_printf(&path, "%s/%s", state_dir, name);
+	if (rs__file_read(&content, path.ptr, 1 << 20) < 0) {
+		rs_buf_dispose(&path);
+		return NULL;
+	}
+	rs_buf_dispose(&path);
+	return rs__buf_detach(&content);
+}
+
+static void test_run_raw(void **state)
+{
+	rs_buf out = RS_BUF_INIT;
+	int status = 0;
+	char *s;
+	(void)state;
+	unsetenv("TEST_CREDHELPER_MODE");
+	assert_int_equal(rs__credhelper_run(&out, &status, "test", "get", "nothing-here", 12), 0);
+	assert_int_equal(status, 1);
+	/* stdout only: the stderr noise is dropped */
+	assert_string_equal(rs__buf_cstr(&out), "credentials not found in native keychain\n");
+	s = state_file("last_input");
+	assert_string_equal(s, "nothing-here");
+	free(s);
+	s = state_file("last_action");
+	assert_string_equal(s, "get");
+	free(s);
+	rs_buf_dispose(&out);
+}
+
+static void test_store_get_erase(void **state)
+{
+	rs__credential c = RS__CREDENTIAL_INIT;
+	char *s;
+	(void)state;
+	unsetenv("TEST_CREDHELPER_MODE");
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), RS_ENOTFOUND);
+	assert_non_null(strstr(rs_error_last()->message, "no credentials for myreg:5000"));
+	assert_null(c.username);
+
+	assert_int_equal(rs__credhelper_store("test", "myreg:5000", "alice", "pa\"ss:word"), 0);
+	s = state_file("last_input");
+	assert_string_equal(s, "{\"ServerURL\":\"myreg:5000\",\"Username\":\"alice\",\"Secret\":"
+	                       "\"pa\\\"ss:word\"}");
+	free(s);
+
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), 0);
+	assert_string_equal(c.username, "alice");
+	assert_string_equal(c.password, "pa\"ss:word");
+	assert_null(c.identity_token);
+	rs__credential_dispose(&c);
+	assert_null(c.username);
+	assert_null(c.password);
+
+	assert_int_equal(rs__credhelper_erase("test", "myreg:5000"), 0);
+	s = state_file("last_input");
+	assert_string_equal(s, "myreg:5000");
+	free(s);
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), RS_ENOTFOUND);
+	assert_int_equal(rs__credhelper_erase("test", "myreg:5000"), RS_ENOTFOUND);
+}
+
+static void test_identity_token(void **state)
+{
+	rs__credential c = RS__CREDENTIAL_INIT;
+	(void)state;
+	unsetenv("TEST_CREDHELPER_MODE");
+	assert_int_equal(rs__credhelper_store("test", "https://index.docker.io/v1/", "<token>",
+	                                      "refresh-123"),
+	                 0);
+	assert_int_equal(rs__credhelper_get(&c, "test", "https://index.docker.io/v1/"), 0);
+	assert_null(c.username);
+	assert_null(c.password);
+	assert_string_equal(c.identity_token, "refresh-123");
+	rs__credential_dispose(&c);
+	rs__credential_dispose(NULL);
+}
+
+static void test_failures(void **state)
+{
+	rs__credential c = RS__CREDENTIAL_INIT;
+	rs_buf out = RS_BUF_INIT;
+	int status;
+	(void)state;
+
+	setenv("TEST_CREDHELPER_MODE", "fail", 1);
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), RS_EAUTH);
+	assert_string_equal(rs_error_last()->message, "docker-credential-test get for myreg:5000 "
+	                                              "failed (exit 3): boom: the keychain is "
+	                                              "locked");
+	assert_int_equal(rs__credhelper_store("test", "myreg:5000", "u", "TOPSECRET"), RS_EAUTH);
+	assert_null(strstr(rs_error_last()->message, "TOPSECRET"));
+
+	/* output that is not JSON: an error that does not quote it */
+	setenv("TEST_CREDHELPER_MODE", "garbage", 1);
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), RS_EFORMAT);
+	assert_non_null(strstr(rs_error_last()->message, "output is not a JSON object"));
+	assert_null(strstr(rs_error_last()->message, "SECRET-LOOKING"));
+
+	/* bounded output */
+	setenv("TEST_CREDHELPER_MODE", "big", 1);
+	assert_int_equal(rs__credhelper_run(&out, &status, "test", "get", "x", 1), RS_ETOOBIG);
+	assert_true(out.size <= RS__CREDHELPER_OUTPUT_MAX);
+	rs__buf_dispose_secret(&out);
+
+	/* a helper that never reads a large input: no SIGPIPE, its answer still counts */
+	setenv("TEST_CREDHELPER_MODE", "noread", 1);
+	{
+		size_t n = 1 << 20;
+		char *big = rs__malloc(n);
+		memset(big, 'a', n);
+		assert_int_equal(rs__credhelper_run(&out, &status, "test", "get", big, n), 0);
+		assert_int_equal(status, 0);
+		assert_non_null(strstr(rs__buf_cstr(&out), "\"Username\":\"u\""));
+		free(big);
+		rs_buf_dispose(&out);
+	}
+	unsetenv("TEST_CREDHELPER_MODE");
+}
+
+static void test_missing_and_bad_names(void **state)
+{
+	rs__credential c = RS__CREDENTIAL_INIT;
+	(void)state;
+	assert_int_equal(rs__credhelper_get(&c, "nonexistent-regship-helper", "x"),
+	                 RS_EUNSUPPORTED);
+	assert_string_equal(rs_error_last()->message,
+	                    "credential helper docker-credential-nonexistent-regship-helper is not "
+	                    "on PATH");
+	assert_int_equal(rs__credhelper_get(&c, "../../bin/sh", "x"), RS_EINVAL);
+	assert_non_null(strstr(rs_error_last()->message, "invalid credential helper name"));
+	assert_int_equal(rs__credhelper_get(&c, "", "x"), RS_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_run_raw),
+	        cmocka_unit_test(test_store_get_erase),
+	        cmocka_unit_test(test_identity_token),
+	        cmocka_unit_test(test_failures),
+	        cmocka_unit_test(test_missing_and_bad_names),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
