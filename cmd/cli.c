@@ -337,6 +337,7 @@ int cli_client(rs_client **out)
 	opts.ca_cert = cli_global.ca_cert;
 	opts.insecure = cli_global.insecure;
 	opts.verbose = cli_global.verbose;
+	opts.certs_d = getenv("REGSHIP_CERTS_D");
 	if ((error = rs_client_new(out, &opts)) < 0)
 		return cli_fail(error);
 	return 0;

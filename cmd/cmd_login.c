@@ -71,6 +71,7 @@ int cmd_login(int argc, char **argv)
 	copts.ca_cert = cli_global.ca_cert;
 	copts.insecure = cli_global.insecure;
 	copts.verbose = cli_global.verbose;
+	copts.certs_d = getenv("REGSHIP_CERTS_D");
 	if ((error = rs_client_new(&client, &copts)) < 0 ||
 	    (error = rs_registry_check(client, domain)) < 0 ||
 	    (error = rs_credentials_store(NULL, domain, user, secret)) < 0) {

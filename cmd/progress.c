@@ -161,8 +161,7 @@ int progress_event(const rs_copy_event *ev, void *payload)
 	if (before == ev->state)
 		return 0;
 	if (ev->state == RS_BLOB_EXISTS || ev->state == RS_BLOB_MOUNTED ||
-	    ev->state == RS_BLOB_COPIED || ev->state == RS_BLOB_FAILED ||
-	    ev->state == RS_BLOB_TRANSFERRING) {
+	    ev->state == RS_BLOB_COPIED || ev->state == RS_BLOB_TRANSFERRING) {
 		char size[32];
 		format_bytes(size, sizeof(size), ev->size >= 0 ? (double)ev->size : 0);
 		if (ev->state == RS_BLOB_MOUNTED)

@@ -186,7 +186,7 @@ static void resolve_shortcuts(rs__challenge *c)
 static int parse_param(rs__challenge *c, scanner *sc)
 {
 	size_t n = scan_token(sc, sc->pos);
-	char *name, *value;
+	char *name, *value = NULL;
 	int error;
 	if (!n)
 		return parse_error(sc, "expected a parameter name");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,31 @@ void rs__credential_dispose(rs__credential *c)
 	rs__free_secret(c->identity_token);
 	rs__free_secret(c->registry_token);
 	c->username = c->password = c->identity_token = c->registry_token = NULL;
+}
+
+/* Find prog on PATH as execvp would; the full path, or NULL. */
+static char *find_in_path(const char *prog)
+{
+	const char *path = getenv("PATH"), *p;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path;; p++) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		rs_buf full = RS_BUF_INIT;
+		struct stat st;
+		if (len == 0)
+			rs__buf_puts(&full, "./");
+		else
+			rs__buf_printf(&full, "%.*s/", (int)len, p);
+		rs__buf_puts(&full, prog);
+		if (stat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && access(full.ptr, X_OK) == 0)
+			return rs__buf_detach(&full);
+		rs_buf_dispose(&full);
+		if (!end)
+			return NULL;
+		p = end;
+	}
 }
 
 static long long now_ms(void)
@@ -141,7 +167,7 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 	posix_spawn_file_actions_t fa;
 	bool fa_init = false, sig_blocked = false;
 	sigset_t pipe_set, old_set;
-	char prog[256];
+	char prog[256], *full = NULL;
 	char *argv[3];
 	pid_t pid = -1;
 
@@ -150,6 +176,8 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 		return rs__error_set(RS_EINVAL, "invalid credential helper name \"%s\"",
 		                     helper ? helper : "");
 	snprintf(prog, sizeof(prog), "docker-credential-%s", helper);
+	if (!(full = find_in_path(prog)))
+		return rs__error_set(RS_EUNSUPPORTED, "credential helper %s is not on PATH", prog);
 	argv[0] = prog;
 	argv[1] = (char *)action;
 	argv[2] = NULL;
@@ -175,14 +203,10 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 		goto done;
 	}
 
-	rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	rc = posix_spawn(&pid, full, &fa, NULL, argv, environ);
 	if (rc != 0) {
 		pid = -1;
-		if (rc == ENOENT)
-			error = rs__error_set(RS_EUNSUPPORTED,
-			                      "credential helper %s is not on PATH", prog);
-		else
-			error = rs__error_set(RS_EIO, "cannot run %s: %s", prog, strerror(rc));
+		error = rs__error_set(RS_EIO, "cannot run %s: %s", full, strerror(rc));
 		goto done;
 	}
 	close_fd(&to_child[0]);
@@ -219,6 +243,7 @@ done:
 			                      strerror(errno));
 		*exit_status = status;
 	}
+	free(full);
 	return error;
 }
 

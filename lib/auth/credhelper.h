@@ -6,8 +6,9 @@
  *   docker-credential-<name> erase  stdin: server URL
  *
  * On failure a helper exits non-zero with its message on stdout; "credentials not found in
- * native keychain" means there is nothing stored (RS_ENOTFOUND). The program is found on PATH
- * and run directly (posix_spawnp, never a shell); its stderr goes to /dev/null.
+ * native keychain" means there is nothing stored (RS_ENOTFOUND). The program is looked up on
+ * PATH as execvp would and run directly (posix_spawn, never a shell); its stderr goes to
+ * /dev/null.
  */
 #ifndef RS_AUTH_CREDHELPER_H
 #define RS_AUTH_CREDHELPER_H

@@ -16,7 +16,7 @@
 struct rs__http {
 	rs__http_options opts;
 	char *user_agent;
-	char *ca_file;
+	char *ca_file, *client_cert, *client_key;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
@@ -83,6 +83,10 @@ int rs__http_new(rs__http **out, const rs__http_options *opts)
 		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	}
+	h->client_cert = rs__strdup(h->opts.client_cert);
+	h->client_key = rs__strdup(h->opts.client_key);
+	h->opts.client_cert = h->client_cert;
+	h->opts.client_key = h->client_key;
 	if (h->opts.ca_file) {
 		/* the extra CA is added to, not a replacement for, the system CAs */
 		h->ca_file = rs__strdup(h->opts.ca_file);
@@ -121,6 +125,8 @@ void rs__http_free(rs__http *h)
 	rs_buf_dispose(&h->ca_pem);
 	free(h->user_agent);
 	free(h->ca_file);
+	free(h->client_cert);
+	free(h->client_key);
 	free(h);
 }
 
@@ -300,6 +306,8 @@ static int curl_failure(CURLcode rc, const char *url, const char *errbuf)
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 		return rs__error_set(RS_ETLS, "TLS error talking to %s: %s", url, detail);
+	case CURLE_COULDNT_CONNECT:
+		return rs__error_set(RS_ENET, "cannot connect to %s: %s", url, detail);
 	default:
 		return rs__error_set(RS_ENET, "request to %s failed: %s", url, detail);
 	}
@@ -349,6 +357,10 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	} else if (h->ca_blob.data) {
 		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &h->ca_blob);
+	}
+	if (h->opts.client_cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, h->opts.client_cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, h->opts.client_key);
 	}
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

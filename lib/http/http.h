@@ -16,7 +16,8 @@ typedef struct rs__http rs__http;
 typedef struct rs__http_options {
 	bool insecure_tls; /* skip TLS verification (explicitly insecure registries only) */
 	const char *ca_file; /* extra CA bundle (PEM), added to the system CAs */
-	const char *certs_d; /* docker certs.d root, default /etc/docker/certs.d */
+	const char *client_cert; /* client certificate (PEM) for mutual TLS, or NULL */
+	const char *client_key; /* its key (PEM), or NULL */
 	const char *user_agent; /* default "regship/<version>" */
 	int verbose; /* trace requests and response headers */
 	void (*trace)(const char *line, void *payload); /* where traces go (default stderr) */

@@ -7,6 +7,8 @@
 #include "http/insecure.h"
 
 #include <jansson.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,6 @@ int rs_client_new(rs_client **out, const rs_client_options *given)
 	pthread_mutex_init(&c->lock, NULL);
 
 	ho.ca_file = c->ca_cert;
-	ho.certs_d = c->certs_d;
 	ho.verbose = c->opts.verbose;
 	ho.trace = c->opts.trace;
 	ho.trace_payload = c->opts.trace_payload;
@@ -79,6 +80,7 @@ static void endpoint_free(rs__endpoint *ep)
 	free(ep->base);
 	free(ep->realm);
 	free(ep->service);
+	rs__http_free(ep->own_http);
 	free(ep->username);
 	rs__free_secret(ep->password);
 	rs__free_secret(ep->identity_token);
@@ -553,8 +555,58 @@ static int learn_challenge(rs__endpoint *ep, const rs__http_response *resp, char
 	return error;
 }
 
+/* docker's /etc/docker/certs.d/<host[:port]>/: ca.crt (added to the trusted CAs), client.cert
+ * and client.key (mutual TLS). A host with such a directory gets its own connection pool. */
+static int http_certs_d(rs_client *c, rs__endpoint *ep, bool *used)
+{
+	rs_buf dir = RS_BUF_INIT, ca = RS_BUF_INIT, cert = RS_BUF_INIT, key = RS_BUF_INIT;
+	rs__http_options ho = {0};
+	struct stat st;
+	int error = 0;
+	*used = false;
+	rs__buf_printf(&dir, "%s/%s", c->certs_d ? c->certs_d : "/etc/docker/certs.d", ep->host);
+	if (stat(dir.ptr, &st) < 0 || !S_ISDIR(st.st_mode))
+		goto done;
+	rs__buf_printf(&ca, "%s/ca.crt", dir.ptr);
+	rs__buf_printf(&cert, "%s/client.cert", dir.ptr);
+	rs__buf_printf(&key, "%s/client.key", dir.ptr);
+	if (access(ca.ptr, R_OK) == 0)
+		ho.ca_file = ca.ptr;
+	else if (c->ca_cert)
+		ho.ca_file = c->ca_cert;
+	if (access(cert.ptr, R_OK) == 0) {
+		if (access(key.ptr, R_OK) < 0) {
+			error = rs__error_set(RS_EINVAL, "%s has client.cert but no readable client.key",
+					      dir.ptr);
+			goto done;
+		}
+		ho.client_cert = cert.ptr;
+		ho.client_key = key.ptr;
+	}
+	if (!ho.ca_file && !ho.client_cert)
+		goto done;
+	ho.insecure_tls = ep->insecure && c->opts.insecure;
+	ho.verbose = c->opts.verbose;
+	ho.trace = c->opts.trace;
+	ho.trace_payload = c->opts.trace_payload;
+	if ((error = rs__http_new(&ep->own_http, &ho)) < 0)
+		goto done;
+	ep->http = ep->own_http;
+	*used = true;
+done:
+	rs_buf_dispose(&dir);
+	rs_buf_dispose(&ca);
+	rs_buf_dispose(&cert);
+	rs_buf_dispose(&key);
+	return error;
+}
+
 static int http_for(rs_client *c, rs__endpoint *ep)
 {
+	bool used;
+	int error;
+	if ((error = http_certs_d(c, ep, &used)) < 0 || used)
+		return error;
 	if (!ep->insecure || !c->opts.insecure) {
 		ep->http = c->http;
 		return 0;
@@ -563,7 +615,6 @@ static int http_for(rs_client *c, rs__endpoint *ep)
 	pthread_mutex_lock(&c->lock);
 	if (!c->http_insecure) {
 		rs__http_options ho = {0};
-		int error;
 		ho.insecure_tls = true;
 		ho.verbose = c->opts.verbose;
 		ho.trace = c->opts.trace;
@@ -602,6 +653,16 @@ static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 		     strstr(saved.message, "resolve host") || strstr(saved.message, "timed out")))
 			goto done; /* nothing answers: plain HTTP would not help */
 		cert_problem = strstr(saved.message, "certificate") != NULL;
+		if (cert_problem && ep->insecure) {
+			/* loopback or listed: still verified; say how to trust it */
+			rs__error_set(saved.code,
+				      "%s (trust its CA with --ca-cert FILE or "
+				      "/etc/docker/certs.d/%s/ca.crt, or skip verification with "
+				      "--insecure)",
+				      saved.message, ep->host);
+			error = tls_error;
+			goto done;
+		}
 		if (!ep->insecure && cert_problem) {
 			error = rs__insecure_refuse(c->policy, ep->host,
 			                            RS__INSECURE_UNVERIFIED_TLS);

@@ -24,7 +24,8 @@ typedef struct rs__endpoint {
 	char *host; /* where requests go: "registry-1.docker.io" */
 	char *base; /* "https://host" or "http://host" once pinged */
 	bool insecure; /* plain HTTP / unverified TLS allowed for this host */
-	rs__http *http; /* the client's, or its unverified-TLS twin */
+	rs__http *http; /* the client's, its unverified-TLS twin, or own_http */
+	rs__http *own_http; /* for a host with a certs.d directory */
 	rs__auth_kind auth;
 	char *realm, *service;
 	/* credentials, loaded on first need */

@@ -455,7 +455,8 @@ def cmd_stop(opts):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="regship test harness", allow_abbrev=False)
+    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("start", help="start a registry")
     s.add_argument("--variant", choices=["plain", "tls", "htpasswd", "token"], required=True)

@@ -341,7 +341,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="test reverse proxy for a registry", allow_abbrev=False)
+    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--upstream", required=True)
     p.add_argument("--upstream-ca")
     p.add_argument("--listen", default="127.0.0.1")

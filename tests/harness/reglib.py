@@ -116,8 +116,8 @@ class RegistryClient:
 
     def _connect(self, scheme, netloc, ctx):
         if scheme == "https":
-            return http.client.HTTPSConnection(netloc, context=ctx, timeout=60)
-        return http.client.HTTPConnection(netloc, timeout=60)
+            return http.client.HTTPSConnection(netloc, context=ctx, timeout=60, blocksize=1 << 16)
+        return http.client.HTTPConnection(netloc, timeout=60, blocksize=1 << 16)
 
     def _basic(self):
         raw = ("%s:%s" % (self.user or "", self.password or "")).encode()
