@@ -63,6 +63,7 @@ typedef struct dest_store {
 	char *key;
 	rs_store *store;
 	rs_location *loc;
+	cli_strings copied; /* manifest digests already complete in this store */
 } dest_store;
 
 typedef struct pair {
@@ -111,12 +112,13 @@ static const char *tag_part(const char *s)
 	return s;
 }
 
-static int open_dest(run *r, const char *text, const char *tag, rs_store **store, char **reference,
+static int open_dest(run *r, const char *text, const char *tag, dest_store **ds, char **reference,
                      char **display)
 {
 	rs_location *loc = NULL;
 	rs_buf key = RS_BUF_INIT;
 	rs_ref *ref = NULL;
+	rs_store *opened = NULL;
 	int error;
 	*reference = NULL;
 	*display = NULL;
@@ -162,7 +164,7 @@ static int open_dest(run *r, const char *text, const char *tag, rs_store **store
 	}
 	for (size_t i = 0; i < r->ndests; i++) {
 		if (!strcmp(r->dests[i].key, key.ptr)) {
-			*store = r->dests[i].store;
+			*ds = &r->dests[i];
 			rs_location_free(loc);
 			rs_ref_free(ref);
 			rs_buf_dispose(&key);
@@ -175,7 +177,7 @@ static int open_dest(run *r, const char *text, const char *tag, rs_store **store
 		oo.client = r->client;
 		oo.docker_archive = &r->da;
 		oo.registry = &r->ro;
-		error = rs_store_open_location(store, &ignored, loc, RS_STORE_WRITE, &oo);
+		error = rs_store_open_location(&opened, &ignored, loc, RS_STORE_WRITE, &oo);
 		free(ignored);
 	}
 	if (error < 0) {
@@ -190,9 +192,11 @@ static int open_dest(run *r, const char *text, const char *tag, rs_store **store
 	r->dests = realloc(r->dests, (r->ndests + 1) * sizeof(*r->dests));
 	if (!r->dests)
 		abort();
+	memset(&r->dests[r->ndests], 0, sizeof(r->dests[r->ndests]));
+	r->dests[r->ndests].store = opened;
 	r->dests[r->ndests].key = strdup(key.ptr);
-	r->dests[r->ndests].store = *store;
 	r->dests[r->ndests].loc = loc;
+	*ds = &r->dests[r->ndests];
 	r->ndests++;
 	rs_ref_free(ref);
 	rs_buf_dispose(&key);
@@ -241,6 +245,66 @@ static void print_json(run *r, const char *const *sources, const char *const *de
 		}
 	}
 	printf("], \"bytes_sent\": %llu}\n", (unsigned long long)r->bytes_sent);
+}
+
+/* How to name the source of a pair in the output: the location, with its tag or reference. */
+static char *source_name(const rs_location *loc, const char *reference)
+{
+	const char *kind = rs_location_kind_name(loc->kind);
+	size_t n;
+	char *out;
+	if (!reference)
+		return strdup(loc->text);
+	if (loc->kind == RS_LOCATION_REGISTRY) {
+		/* --all-tags: the text names the repository, reference the tag */
+		if (strstr(loc->text, reference))
+			return strdup(loc->text);
+		n = strlen(loc->text) + strlen(reference) + 2;
+		out = malloc(n);
+		if (!out)
+			abort();
+		snprintf(out, n, "%s:%s", loc->text, reference);
+		return out;
+	}
+	n = strlen(kind) + strlen(loc->path) + strlen(reference) + 3;
+	out = malloc(n);
+	if (!out)
+		abort();
+	snprintf(out, n, "%s:%s:%s", kind, loc->path, reference);
+	return out;
+}
+
+/*
+ * Another tag of an image this run already copied to the same destination: the blobs are all
+ * there, so only the manifest is written (one PUT, no blob checks). *digest stays NULL when the
+ * image still has to be copied.
+ */
+static int retag_if_copied(run *r, dest_store *ds, const char *src_reference, const char *reference,
+                           char **digest)
+{
+	rs_buf body = RS_BUF_INIT;
+	char *mt = NULL, *d = NULL;
+	int error = 0;
+	*digest = NULL;
+	if (!ds->copied.count)
+		return 0;
+	if ((error = rs_store_manifest_get(r->src, src_reference, &body, &mt, &d)) < 0)
+		goto done;
+	for (size_t i = 0; i < ds->copied.count; i++) {
+		if (strcmp(ds->copied.items[i], d))
+			continue;
+		if ((error = rs_store_manifest_put(ds->store, reference, body.ptr, body.size, mt)) <
+		    0)
+			goto done;
+		*digest = d;
+		d = NULL;
+		break;
+	}
+done:
+	rs_buf_dispose(&body);
+	free(mt);
+	free(d);
+	return error;
 }
 
 static int src_tags(const char *tag, void *payload)
@@ -387,13 +451,26 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	if (!shown_src || !shown_dst || !digests || !r.results)
 		abort();
 	for (size_t i = 0; i < r.npairs; i++) {
-		rs_store *dst;
-		char *reference = NULL, *display = NULL;
-		if ((rc = open_dest(&r, r.pairs[i].dest_text, r.pairs[i].dest_tag, &dst, &reference,
+		dest_store *ds = NULL;
+		char *reference = NULL, *display = NULL, *digest = NULL;
+		if ((rc = open_dest(&r, r.pairs[i].dest_text, r.pairs[i].dest_tag, &ds, &reference,
 		                    &display)))
 			goto done;
-		error = rs_copy(dst, reference, r.src, r.pairs[i].src_reference, &co,
-		                &r.results[r.nresults]);
+		if ((error = retag_if_copied(&r, ds, r.pairs[i].src_reference, reference,
+		                             &digest)) == 0) {
+			if (!digest) {
+				/* not yet in this destination: the full copy */
+				error = rs_copy(ds->store, reference, r.src,
+				                r.pairs[i].src_reference, &co,
+				                &r.results[r.nresults]);
+				if (error == 0) {
+					digest = strdup(r.results[r.nresults].digest);
+					r.bytes_sent += r.results[r.nresults].bytes_sent;
+					r.nresults++;
+					cli_strings_add(digest, &ds->copied);
+				}
+			}
+		}
 		free(reference);
 		if (error < 0) {
 			free(display);
@@ -401,15 +478,12 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			rc = cli_fail(error);
 			goto done;
 		}
-		r.bytes_sent += r.results[r.nresults].bytes_sent;
-		shown_src[done] =
-		        strdup(r.pairs[i].src_reference ? r.pairs[i].src_reference : src_loc->text);
+		shown_src[done] = source_name(src_loc, r.pairs[i].src_reference);
 		shown_dst[done] = display;
-		digests[done] = strdup(r.results[r.nresults].digest);
-		r.nresults++;
+		digests[done] = digest;
 		done++;
 		if (!t->json)
-			printf("%s@%s\n", display, digests[done - 1]);
+			printf("%s@%s\n", display, digest);
 	}
 	progress_done(r.prog);
 	/* local destinations become visible only now, whole */
@@ -437,6 +511,7 @@ done:
 	for (size_t i = 0; i < r.ndests; i++) {
 		rs_store_free(r.dests[i].store);
 		rs_location_free(r.dests[i].loc);
+		cli_strings_dispose(&r.dests[i].copied);
 		free(r.dests[i].key);
 	}
 	free(r.dests);

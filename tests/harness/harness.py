@@ -348,6 +348,8 @@ def cmd_start(opts):
     if variant in ("htpasswd", "token"):
         env += [("REG_USER", "admin"), ("REG_PASS", "adminpass"), ("REG_READER_USER", "reader"),
                 ("REG_READER_PASS", "readerpass")]
+    if opts.catalog_maxentries:
+        cfg += ["catalog:", "  maxentries: %d" % opts.catalog_maxentries]
     with open(d + "/config.yml", "w") as f:
         f.write("\n".join(cfg) + "\n")
 
@@ -466,6 +468,8 @@ def main(argv=None):
     s.add_argument("--owner-pid", type=int, help="kill everything when this pid exits "
                    "(default: our parent's parent; 0: never)")
     s.add_argument("--token-ttl", type=int, default=300)
+    s.add_argument("--catalog-maxentries", type=int, metavar="N",
+                   help="catalog.maxentries: /v2/_catalog pages of at most N repositories")
     sp = sub.add_parser("start-proxy", help="start proxy.py in front of a registry",
                         allow_abbrev=False)
     sp.add_argument("--dir", required=True)

@@ -1,0 +1,32 @@
+/*
+ * Semantic versions as they appear in image tags: X.Y.Z with an optional leading "v" and an
+ * optional pre-release ("-rc.1"). Build metadata ("+meta") cannot occur: '+' is not allowed in
+ * a tag. Numbers have no leading zeros (semver.org §2); pre-release identifiers are
+ * [0-9A-Za-z-]+ separated by dots, numeric ones without leading zeros (§9).
+ */
+#ifndef RS_IMAGE_SEMVER_H
+#define RS_IMAGE_SEMVER_H
+
+#include "util/util.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct rs__semver {
+	uint64_t major, minor, patch;
+	bool v_prefix; /* written "v1.2.3" */
+	const char *pre; /* the pre-release after '-' (points into the parsed tag), or NULL */
+} rs__semver;
+
+/* Parse a tag. 0, or RS_EINVAL with a message saying why (`"2.01.3" is not a semantic
+ * version: "01" has a leading zero`). out->pre points into tag. */
+int rs__semver_parse(rs__semver *out, const char *tag);
+
+/* Non-zero when tag is a semantic version (no error is set). */
+bool rs__semver_is(const char *tag);
+
+/* Precedence (semver.org §11): <0, 0, >0. The "v" prefix is ignored; a pre-release is lower
+ * than its release. */
+int rs__semver_cmp(const rs__semver *a, const rs__semver *b);
+
+#endif
