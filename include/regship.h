@@ -12,5 +12,6 @@
 #include "regship/store.h"
 #include "regship/copy.h"
 #include "regship/credentials.h"
+#include "regship/retag.h"
 
 #endif

@@ -121,12 +121,16 @@ int rs__semver_parse(rs__semver *out, const char *tag)
 	return 0;
 }
 
-bool rs__semver_is(const char *tag)
+bool rs__semver_try(rs__semver *out, const char *tag)
 {
 	rs__semver v;
 	char why[128];
 
-	return parse(&v, tag, why, sizeof(why)) == 0;
+	if (parse(&v, tag, why, sizeof(why)) < 0)
+		return false;
+	if (out)
+		*out = v;
+	return true;
 }
 
 static int cmp_u64(uint64_t a, uint64_t b)

@@ -22,8 +22,9 @@ typedef struct rs__semver {
  * version: "01" has a leading zero`). out->pre points into tag. */
 int rs__semver_parse(rs__semver *out, const char *tag);
 
-/* Non-zero when tag is a semantic version (no error is set). */
-bool rs__semver_is(const char *tag);
+/* The same without setting an error (for sifting through a tag list): true when tag is a
+ * semantic version, then *out (if out is set) is filled. */
+bool rs__semver_try(rs__semver *out, const char *tag);
 
 /* Precedence (semver.org §11): <0, 0, >0. The "v" prefix is ignored; a pre-release is lower
  * than its release. */
