@@ -106,8 +106,8 @@ typedef struct rs_retag_options {
  * stay written (the message names the tag that failed).
  */
 RS_EXTERN(int)
-rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
-         const rs_ref *const *targets, size_t ntargets, const rs_retag_options *opts);
+rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src, const rs_ref *const *targets,
+         size_t ntargets, const rs_retag_options *opts);
 
 /*
  * Semantic-version promotion of src (which must carry a semver tag; a digest too is fine):

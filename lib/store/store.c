@@ -376,7 +376,7 @@ static int parse_local(rs_location **out, const char *text, size_t prefix_len,
 static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 {
 	struct stat st;
-	rs_location_kind kind;
+	rs_location_kind kind = RS_LOCATION_REGISTRY;
 	int error;
 	*matched = false;
 	if (stat(text, &st) < 0) {

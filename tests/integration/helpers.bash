@@ -254,3 +254,138 @@ wait_until() {
 sha256_of() {
 	echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"
 }
+
+# --- checking images on a registry / in a layout (push, pull, copy tests) -----------------------
+
+MANIFEST_ACCEPT="application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json"
+
+# reg_curl NAME REPO CURL_ARGS...: curl -s against registry NAME with its CA and admin credentials
+#   (Basic for htpasswd; for token a Bearer token with pull,push on REPO)
+reg_curl() {
+	local name=$1 repo=$2
+	shift 2
+	local v="${name}_VARIANT" ca="${name}_CA" u="${name}_USER" p="${name}_PASS"
+	local tu="${name}_TOKEN_URL" ts="${name}_TOKEN_SERVICE" t
+	local -a a=(-s)
+	[[ -n ${!ca:-} ]] && a+=(--cacert "${!ca}")
+	case ${!v} in
+	htpasswd) a+=(-u "${!u}:${!p}") ;;
+	token)
+		t=$(curl -sf -u "${!u}:${!p}" "${!tu}?service=${!ts}&scope=repository:$repo:pull,push" |
+			json 'd["token"]') || return 1
+		a+=(-H "Authorization: Bearer $t")
+		;;
+	esac
+	curl "${a[@]}" "$@"
+}
+
+# regship_as NAME ARGS...: regship with registry NAME's CA (--ca-cert) and admin credentials
+#   (-u USER --password-stdin), when it has them
+regship_as() {
+	local name=$1
+	shift
+	local ca="${name}_CA" u="${name}_USER" p="${name}_PASS"
+	local -a a=()
+	[[ -n ${!ca:-} ]] && a+=(--ca-cert "${!ca}")
+	if [[ -n ${!u:-} ]]; then
+		regship "${a[@]}" -u "${!u}" --password-stdin "$@" <<<"${!p}"
+	else
+		regship "${a[@]}" "$@" </dev/null
+	fi
+}
+
+# skopeo_flags NAME [src-|dest-]: set the array SKOPEO_FLAGS to reach registry NAME with skopeo
+#   (--tls-verify=false for HTTP, a cert dir holding its CA for HTTPS, admin --creds)
+skopeo_flags() {
+	local name=$1 pre=${2:-} ca="${1}_CA" u="${1}_USER" p="${1}_PASS" d
+	SKOPEO_FLAGS=()
+	if [[ -n ${!ca:-} ]]; then
+		d="$BATS_FILE_TMPDIR/$name.skopeo-certs"
+		mkdir -p "$d" && cp "${!ca}" "$d/ca.crt"
+		SKOPEO_FLAGS+=("--${pre}cert-dir" "$d")
+	else
+		SKOPEO_FLAGS+=("--${pre}tls-verify=false")
+	fi
+	if [[ -n ${!u:-} ]]; then SKOPEO_FLAGS+=("--${pre}creds" "${!u}:${!p}"); fi
+}
+
+# _manifest_blobs FILE: digests a manifest FILE references, "m DIGEST" for child manifests of an
+#   index and "b DIGEST" for config and layers
+_manifest_blobs() {
+	"$HARNESS_PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for m in d.get("manifests") or []:
+    print("m", m["digest"])
+if "config" in d:
+    print("b", d["config"]["digest"])
+for l in d.get("layers") or []:
+    print("b", l["digest"])' "$1"
+}
+
+# _verify_registry_manifest NAME REPO DIGEST DIR: manifest DIGEST and everything it references
+#   download from registry NAME with the right sha256
+_verify_registry_manifest() {
+	local name=$1 repo=$2 digest=$3 dir=$4 url_var="${1}_URL" kind d
+	local f="$dir/${digest#sha256:}"
+	reg_curl "$name" "$repo" -f -H "Accept: $MANIFEST_ACCEPT" -o "$f" \
+		"${!url_var}/v2/$repo/manifests/$digest" || fail "GET manifest $repo@$digest failed" || return 1
+	assert_equal "$(sha256_of "$f")" "$digest" "sha256 of manifest $repo@$digest" || return 1
+	while read -r kind d; do
+		if [[ $kind == m ]]; then
+			_verify_registry_manifest "$name" "$repo" "$d" "$dir" || return 1
+		else
+			reg_curl "$name" "$repo" -f -L -o "$dir/blob" "${!url_var}/v2/$repo/blobs/$d" ||
+				fail "GET blob $repo@$d failed" || return 1
+			assert_equal "$(sha256_of "$dir/blob")" "$d" "sha256 of blob $repo@$d" || return 1
+		fi
+	done < <(_manifest_blobs "$f")
+}
+
+# verify_image NAME REPO REF DIGEST: image REPO:REF on registry NAME has manifest DIGEST per
+#   `regship digest`, `regship manifest` (its sha256), curl (Docker-Content-Digest) and skopeo
+#   (inspect's Digest; `skopeo copy --all` to a layout, which verifies every blob), and every
+#   manifest and blob it references downloads with the right sha256.
+verify_image() {
+	local name=$1 repo=$2 ref=$3 digest=$4 addr_var="${1}_ADDR" url_var="${1}_URL" dir got
+	local src="${!addr_var}/$repo:$ref"
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/verify.XXXXXX")
+	got=$(regship_as "$name" digest "$src" 2>&1) || fail "regship digest $src: $got" || return 1
+	assert_equal "$got" "$digest" "regship digest $src" || return 1
+	regship_as "$name" manifest "$src" >"$dir/regship-manifest" || fail "regship manifest $src failed" ||
+		return 1
+	assert_equal "$(sha256_of "$dir/regship-manifest")" "$digest" "sha256 of regship manifest $src" ||
+		return 1
+	got=$(reg_curl "$name" "$repo" -I -H "Accept: $MANIFEST_ACCEPT" "${!url_var}/v2/$repo/manifests/$ref" |
+		tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+	assert_equal "$got" "$digest" "Docker-Content-Digest of $src" || return 1
+	_verify_registry_manifest "$name" "$repo" "$digest" "$dir" || return 1
+	command -v skopeo >/dev/null || return 0
+	skopeo_flags "$name"
+	got=$(skopeo inspect "${SKOPEO_FLAGS[@]}" "docker://$src" | json 'd["Digest"]') ||
+		fail "skopeo inspect docker://$src failed" || return 1
+	assert_equal "$got" "$digest" "skopeo inspect docker://$src" || return 1
+	skopeo_flags "$name" src-
+	skopeo --insecure-policy copy -q --all "${SKOPEO_FLAGS[@]}" "docker://$src" "oci:$dir/skopeo:x" ||
+		fail "skopeo copy docker://$src oci: failed" || return 1
+}
+
+# verify_layout DIR TAG DIGEST: the OCI layout DIR has TAG on manifest DIGEST, every blob file is
+#   named by its sha256, and (with skopeo) `skopeo copy --all oci:DIR:TAG oci:...` accepts it.
+verify_layout() {
+	local dir=$1 tag=$2 digest=$3 f got
+	assert_file_exists "$dir/oci-layout" || return 1
+	got=$(json "[m['digest'] for m in d['manifests'] if (m.get('annotations') or {}).get('org.opencontainers.image.ref.name') == '$tag']" <"$dir/index.json")
+	assert_equal "$got" "[\"$digest\"]" "index.json entries for $tag in $dir" || return 1
+	for f in "$dir"/blobs/sha256/*; do
+		assert_equal "$(sha256_of "$f")" "sha256:${f##*/}" "sha256 of $f" || return 1
+	done
+	command -v skopeo >/dev/null || return 0
+	skopeo --insecure-policy copy -q --all "oci:$dir:$tag" "oci:$(mktemp -d "$BATS_TEST_TMPDIR/vl.XXXXXX"):x" ||
+		fail "skopeo copy oci:$dir:$tag failed" || return 1
+}
+
+# reg_tags NAME REPO: sorted JSON list of REPO's tags on registry NAME
+reg_tags() {
+	local url_var="${1}_URL"
+	reg_curl "$1" "$2" "${!url_var}/v2/$2/tags/list" | json 'sorted(d.get("tags") or [])'
+}
