@@ -7,7 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-cli_globals cli_global;
+cli_globals cli_global = {.retries = -1};
 static char *cli_password;
 
 const cli_opt cli_global_opts[] = {
@@ -19,6 +19,8 @@ const cli_opt cli_global_opts[] = {
          "trust the CA certificates in FILE (PEM) besides the system ones"},
         {CLI_OPT_BOOL, 0, "insecure", &cli_global.insecure, NULL,
          "allow plain HTTP and unverified TLS for every registry"},
+        {CLI_OPT_INT, 0, "retries", &cli_global.retries, "N",
+         "retry failed requests N times (default 3), with backoff"},
         {CLI_OPT_BOOL, 'v', "verbose", &cli_global.verbose, NULL,
          "trace HTTP requests to stderr (credentials redacted)"},
         {CLI_OPT_BOOL, 'q', "quiet", &cli_global.quiet, NULL, "print nothing but errors on stderr"},
@@ -162,7 +164,7 @@ static const cli_opt *find_short(const cli_opt *opts, char c)
 	return NULL;
 }
 
-static int set_value(const char *const *usage, const cli_opt *o, const char *value)
+int cli_set_value(const char *const *usage, const cli_opt *o, const char *value)
 {
 	switch (o->type) {
 	case CLI_OPT_STRING:
@@ -230,10 +232,10 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 				continue;
 			}
 			if (eq) {
-				if ((rc = set_value(usage, o, eq + 1)))
+				if ((rc = cli_set_value(usage, o, eq + 1)))
 					goto done;
 			} else if (i + 1 < argc) {
-				if ((rc = set_value(usage, o, argv[++i])))
+				if ((rc = cli_set_value(usage, o, argv[++i])))
 					goto done;
 			} else {
 				rc = cli_usage_error(usage, "option --%s needs a value (%s)",
@@ -254,10 +256,10 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 				continue;
 			}
 			if (p[1]) {
-				if ((rc = set_value(usage, o, p + 1)))
+				if ((rc = cli_set_value(usage, o, p + 1)))
 					goto done;
 			} else if (i + 1 < argc) {
-				if ((rc = set_value(usage, o, argv[++i])))
+				if ((rc = cli_set_value(usage, o, argv[++i])))
 					goto done;
 			} else {
 				rc = cli_usage_error(usage, "option -%c needs a value (%s)", *p,
@@ -338,6 +340,7 @@ int cli_client(rs_client **out)
 	opts.insecure = cli_global.insecure;
 	opts.verbose = cli_global.verbose;
 	opts.certs_d = getenv("REGSHIP_CERTS_D");
+	opts.retries = cli_global.retries;
 	if ((error = rs_client_new(out, &opts)) < 0)
 		return cli_fail(error);
 	return 0;

@@ -51,6 +51,7 @@ typedef struct cli_globals {
 	bool quiet;
 	bool help;
 	bool version;
+	int retries; /* -1: the library's default */
 } cli_globals;
 
 extern cli_globals cli_global;
@@ -63,6 +64,10 @@ extern const cli_opt cli_global_opts[];
  */
 int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **argv, char ***args,
               int *nargs);
+
+/* Store an option's value (string, number, list); prints a usage error and returns
+ * CLI_EXIT_USAGE when it does not parse. */
+int cli_set_value(const char *const *usage, const cli_opt *o, const char *value);
 
 /* Help: usage lines, then the options table, then a pointer to global options. */
 void cli_help(FILE *out, const char *const *usage, const cli_opt *opts);
@@ -98,7 +103,9 @@ int cmd_digest(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
+int cmd_retag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
+int cmd_untag(int argc, char **argv);
 
 #endif

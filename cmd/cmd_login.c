@@ -72,6 +72,7 @@ int cmd_login(int argc, char **argv)
 	copts.insecure = cli_global.insecure;
 	copts.verbose = cli_global.verbose;
 	copts.certs_d = getenv("REGSHIP_CERTS_D");
+	copts.retries = cli_global.retries;
 	if ((error = rs_client_new(&client, &copts)) < 0 ||
 	    (error = rs_registry_check(client, domain)) < 0 ||
 	    (error = rs_credentials_store(NULL, domain, user, secret)) < 0) {

@@ -16,8 +16,10 @@ static const cli_command commands[] = {
         {"manifest", cmd_manifest, "print a manifest exactly as the registry stores it"},
         {"pull", cmd_pull, "pull an image from a registry into an OCI layout or docker archive"},
         {"push", cmd_push, "push a local image (docker archive, OCI layout) to a registry"},
+        {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest"},
         {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry"},
         {"tags", cmd_tags, "list the tags of a repository"},
+        {"untag", cmd_untag, "remove one tag, keeping the manifest and its other tags"},
 };
 
 static const char *const main_usage[] = {
@@ -78,14 +80,20 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
-		if (a[1] == '-' && strchr(a, '='))
-			*(const char **)found->dest = strchr(a, '=') + 1;
-		else if (a[1] != '-' && a[2])
-			*(const char **)found->dest = a + 2;
-		else if (i + 1 < argc)
-			*(const char **)found->dest = argv[++i];
-		else
-			return cli_usage_error(main_usage, "option %s needs a value", a);
+		{
+			const char *value;
+			int set;
+			if (a[1] == '-' && strchr(a, '='))
+				value = strchr(a, '=') + 1;
+			else if (a[1] != '-' && a[2])
+				value = a + 2;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return cli_usage_error(main_usage, "option %s needs a value", a);
+			if ((set = cli_set_value(main_usage, found, value)))
+				return set;
+		}
 	}
 	if (cli_global.version) {
 		printf("regship %s\n", REGSHIP_VERSION);

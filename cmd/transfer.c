@@ -442,6 +442,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	co.jobs = (unsigned int)t->jobs;
 	co.mount_from = t->mount_from.items;
 	co.mount_from_count = t->mount_from.count;
+	co.retries = cli_global.retries;
 	co.callback = progress_event;
 	co.payload = r.prog;
 	shown_src = calloc(r.npairs, sizeof(char *));

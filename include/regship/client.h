@@ -34,13 +34,18 @@ typedef struct rs_client_options {
 	const char *daemon_json; /* default /etc/docker/daemon.json */
 	const char *own_config; /* default $XDG_CONFIG_HOME/regship/config.json */
 	const char *certs_d; /* default /etc/docker/certs.d */
+	/* Retries of a failed request (connection errors, 408, 429, 500, 502, 503, 504), with
+	 * exponential backoff and jitter, honouring Retry-After. -1: the default (3). */
+	int retries;
+	/* Stop retrying once this many seconds went by since the first try (0: 300). */
+	int retry_max_seconds;
 } rs_client_options;
 
 #define RS_CLIENT_OPTIONS_VERSION 1
 #define RS_CLIENT_OPTIONS_INIT                                                                     \
 	{                                                                                          \
 		RS_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,   \
-		        NULL                                                                       \
+		        NULL, -1, 0                                                                \
 	}
 
 RS_EXTERN(int) rs_client_new(rs_client **out, const rs_client_options *opts);

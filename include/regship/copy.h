@@ -64,12 +64,15 @@ typedef struct rs_copy_options {
 	const char *cache_dir;
 	rs_copy_cb callback;
 	void *payload;
+	/* A blob that arrived corrupted from a registry (digest mismatch) or whose transfer broke
+	 * is moved again up to this many times. -1: the default (2). */
+	int retries;
 } rs_copy_options;
 
 #define RS_COPY_OPTIONS_VERSION 1
 #define RS_COPY_OPTIONS_INIT                                                                       \
 	{                                                                                          \
-		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL                     \
+		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1                 \
 	}
 
 /* Per blob, what happened. */

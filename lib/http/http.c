@@ -173,7 +173,8 @@ typedef struct transfer {
 	int sink_error;
 	size_t max_body;
 	bool body_too_big;
-	bool deliver; /* 2xx and a sink */
+	uint64_t skip; /* bytes still to drop from a 200 that ignored our Range */
+	bool skip_decided;
 } transfer;
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
@@ -199,12 +200,25 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 	long code = 0;
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300 && t->req->sink) {
-		int rc = t->req->sink(data, len, t->req->sink_payload);
+		int rc;
+		if (!t->skip_decided) {
+			t->skip_decided = true;
+			t->skip = code == 200 ? t->req->resume_from : 0;
+		}
+		if (t->skip) {
+			size_t n = len < t->skip ? len : (size_t)t->skip;
+			t->skip -= n;
+			data += n;
+			if (len == n)
+				return size * nmemb;
+			len -= n;
+		}
+		rc = t->req->sink(data, len, t->req->sink_payload);
 		if (rc < 0) {
 			t->sink_error = rc;
 			return 0;
 		}
-		return len;
+		return size * nmemb;
 	}
 	{
 		size_t cap = (code >= 200 && code < 300) ? t->max_body : RS_HTTP_ERROR_BODY_MAX;
@@ -395,6 +409,12 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 	if (req->headers)
 		for (const char *const *p = req->headers; *p; p++)
 			headers = curl_slist_append(headers, *p);
+	if (req->resume_from) {
+		char range[64];
+		snprintf(range, sizeof(range), "Range: bytes=%llu-",
+			 (unsigned long long)req->resume_from);
+		headers = curl_slist_append(headers, range);
+	}
 	if (authorization) {
 		rs__buf_printf(&auth, "Authorization: %s", authorization);
 		headers = curl_slist_append(headers, auth.ptr);

@@ -42,6 +42,9 @@ typedef struct rs__http_request {
 	bool follow_redirects; /* GET/HEAD only */
 	int (*progress)(uint64_t sent, void *payload); /* upload progress, optional */
 	void *progress_payload;
+	/* GET from this byte on (Range: bytes=N-). A server that ignores the range and sends the
+	 * whole body (200) has its first N bytes dropped before the sink sees them. */
+	uint64_t resume_from;
 } rs__http_request;
 
 typedef struct rs__http_response {

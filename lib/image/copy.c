@@ -249,6 +249,26 @@ done:
 	return error;
 }
 
+/* Bytes corrupted or cut off on the way from a registry are worth fetching again. */
+static int copy_blob_retrying(engine *e, const rs_descriptor *d, size_t slot)
+{
+	int limit = e->opts->retries < 0 ? 2 : e->opts->retries, error;
+	for (int attempt = 0;; attempt++) {
+		error = copy_blob(e, d, slot);
+		if (error == 0 || attempt >= limit)
+			return error;
+		if (error != RS_ENET && !(error == RS_EDIGEST && e->src_reg))
+			return error;
+		pthread_mutex_lock(&e->lock);
+		if (e->cancelled) {
+			pthread_mutex_unlock(&e->lock);
+			return error;
+		}
+		pthread_mutex_unlock(&e->lock);
+		rs_error_clear();
+	}
+}
+
 static void *worker(void *arg)
 {
 	blob_batch *b = arg;
@@ -267,7 +287,7 @@ static void *worker(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&j->e->lock);
-		j->error = copy_blob(j->e, j->desc, j->result_index);
+		j->error = copy_blob_retrying(j->e, j->desc, j->result_index);
 		if (j->error < 0) {
 			j->error_detail = *rs_error_last();
 			/* stop handing out work: the manifest will not be written anyway */

@@ -65,6 +65,7 @@ typedef struct blob_pipe {
 	bool done, cancel;
 	int error;
 	rs_error error_detail;
+	uint64_t delivered; /* bytes handed to the buffer: where a retry resumes */
 } blob_pipe;
 
 static int pipe_sink(const void *data, size_t len, void *payload)
@@ -87,6 +88,7 @@ static int pipe_sink(const void *data, size_t len, void *payload)
 			n = RS_PIPE_CAPACITY - tail;
 		memcpy(p->buf + tail, d, n);
 		p->len += n;
+		p->delivered += n;
 		d += n;
 		len -= n;
 		pthread_cond_broadcast(&p->cond);
@@ -99,17 +101,40 @@ static void *pipe_main(void *arg)
 {
 	blob_pipe *p = arg;
 	rs__http_response resp = {0};
-	rs__reg_request req = {0};
-	int error;
-	req.method = "GET";
-	req.url = p->path;
-	req.scope = p->scope;
-	req.follow_redirects = true;
-	req.sink = pipe_sink;
-	req.sink_payload = p;
-	error = rs__registry_do(p->client, p->ep, &req, &resp);
-	if (error == 0 && resp.status != 200)
-		error = rs__registry_error(p->ep, &resp, p->what);
+	double started = rs__now();
+	int error = 0, limit = rs__retry_limit(p->client);
+	for (int attempt = 0;; attempt++) {
+		rs__reg_request req = {0};
+		bool cancelled;
+		req.method = "GET";
+		req.url = p->path;
+		req.scope = p->scope;
+		req.follow_redirects = true;
+		req.sink = pipe_sink;
+		req.sink_payload = p;
+		/* after a broken transfer, go on from the last byte received (Range) */
+		pthread_mutex_lock(&p->lock);
+		req.resume_from = p->delivered;
+		pthread_mutex_unlock(&p->lock);
+		rs__http_response_dispose(&resp);
+		error = rs__registry_do(p->client, p->ep, &req, &resp);
+		if (error == 0 && resp.status != 200 && resp.status != 206) {
+			error = rs__registry_error(p->ep, &resp, p->what);
+			if (!rs__retryable_status(resp.status))
+				break;
+		} else if (error == 0) {
+			break;
+		} else if (!rs__retryable_error(error)) {
+			break;
+		}
+		pthread_mutex_lock(&p->lock);
+		cancelled = p->cancel;
+		pthread_mutex_unlock(&p->lock);
+		if (cancelled || attempt >= limit || !rs__retry_time_left(p->client, started))
+			break;
+		rs__retry_sleep(p->client, rs__retry_delay_ms(attempt, &resp),
+				rs_error_last() ? rs_error_last()->message : p->what);
+	}
 	pthread_mutex_lock(&p->lock);
 	p->error = error;
 	if (error < 0 && rs_error_last())
@@ -164,6 +189,7 @@ static int pipe_start(blob_pipe *p)
 {
 	int rc;
 	p->head = p->len = 0;
+	p->delivered = 0;
 	p->done = p->cancel = false;
 	p->error = 0;
 	rc = pthread_create(&p->thread, NULL, pipe_main, p);
@@ -352,32 +378,104 @@ done:
 	return error;
 }
 
-/* PATCH chunk by chunk, then PUT ?digest=. Returns RS_EUNSUPPORTED when the registry refuses
+/* The end of what an upload holds, from a Range header "0-N" or "bytes=0-N": N+1 bytes. "0-0"
+ * is ambiguous (distribution/distribution#2363) and read as nothing. */
+static bool range_kept(const char *v, uint64_t *kept)
+{
+	const char *dash;
+	char *end;
+	unsigned long long last;
+	if (!v)
+		return false;
+	if (rs__str_startswith(v, "bytes="))
+		v += 6;
+	dash = strchr(v, '-');
+	if (!dash)
+		return false;
+	last = strtoull(dash + 1, &end, 10);
+	if (end == dash + 1)
+		return false;
+	*kept = last ? (uint64_t)last + 1 : 0;
+	return true;
+}
+
+/* Position a reader at byte `at`: rewind, then read and drop. */
+static int reader_seek(rs_reader *r, uint64_t at)
+{
+	char buf[65536];
+	int error;
+	if ((error = rs_reader_rewind(r)) < 0)
+		return error;
+	while (at) {
+		long long n = rs_reader_read(r, buf, at < sizeof(buf) ? (size_t)at : sizeof(buf));
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return rs__error_set(RS_EFORMAT, "blob ended before the resume point");
+		at -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* GET <location>: how much of the upload the registry holds, and where to go on. */
+static int upload_status(rs_client *c, rs__endpoint *ep, const char *scope, char **location,
+			 uint64_t *kept)
+{
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	const char *loc;
+	int error;
+	req.method = "GET";
+	req.url = *location;
+	req.scope = scope;
+	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+		goto done;
+	if ((resp.status != 204 && resp.status != 202 && resp.status != 200) ||
+	    !range_kept(rs__http_header(&resp, "range"), kept)) {
+		error = rs__registry_error(ep, &resp, "upload status");
+		goto done;
+	}
+	loc = rs__http_header(&resp, "location");
+	if (loc) {
+		char *next = NULL;
+		if ((error = rs__url_resolve(&next, resp.url, loc)) < 0)
+			goto done;
+		free(*location);
+		*location = next;
+	}
+done:
+	rs__http_response_dispose(&resp);
+	return error;
+}
+
+/* PATCH chunk by chunk, then PUT ?digest=. After each chunk the registry's Range says what it
+ * kept: less than was sent means sending again from there; a broken PATCH asks the upload's
+ * status and resumes from what the registry holds. RS_EUNSUPPORTED when the registry refuses
  * chunks (the caller falls back to a monolithic upload). */
 static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *digest,
-                          int64_t size, rs_reader *r, const rs__upload_options *opts,
-                          char *location, uint64_t min_chunk)
+			  int64_t size, rs_reader *r, const rs__upload_options *opts,
+			  char *location, uint64_t min_chunk)
 {
 	static const char *const ct = "Content-Type: application/octet-stream";
 	char *scope = rs__scope_repository(repo->path, "pull,push");
 	uint64_t chunk = opts->chunk_size, offset = 0;
-	int error = 0;
+	int error = 0, resumes = 0, stalls = 0;
 	if (min_chunk && chunk < min_chunk)
 		chunk = min_chunk;
-	while (size < 0 || offset < (uint64_t)size) {
+	while (offset < (uint64_t)size) {
 		rs__http_response resp = {0};
 		rs__reg_request req = {0};
 		limit_reader lr = {{limit_read, NULL, NULL, 0}, r, 0};
 		rs_buf range = RS_BUF_INIT;
 		const char *hdrs[3];
-		uint64_t n = chunk;
+		uint64_t n = chunk, kept;
 		const char *loc;
-		if (size >= 0 && n > (uint64_t)size - offset)
+		if (n > (uint64_t)size - offset)
 			n = (uint64_t)size - offset;
 		lr.left = n;
 		lr.base.size = (int64_t)n;
 		rs__buf_printf(&range, "Content-Range: %" PRIu64 "-%" PRIu64, offset,
-		               offset + n - 1);
+			       offset + n - 1);
 		hdrs[0] = ct;
 		hdrs[1] = range.ptr;
 		hdrs[2] = NULL;
@@ -392,9 +490,19 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		req.body_reader = &lr.base;
 		error = rs__registry_do(c, ep, &req, &resp);
 		rs_buf_dispose(&range);
+		if (error == 0 && rs__retryable_status(resp.status))
+			error = rs__registry_error(ep, &resp, "chunk upload");
 		if (error < 0) {
 			rs__http_response_dispose(&resp);
-			break;
+			if (!rs__retryable_error(error) || resumes++ >= rs__retry_limit(c))
+				break;
+			/* the PATCH broke: ask what the registry kept and go on from there */
+			rs__retry_sleep(c, rs__retry_delay_ms(resumes - 1, NULL),
+					rs_error_last()->message);
+			if ((error = upload_status(c, ep, scope, &location, &offset)) < 0 ||
+			    (error = reader_seek(r, offset)) < 0)
+				break;
+			continue;
 		}
 		if (resp.status != 202 && resp.status != 201 && resp.status != 204) {
 			if (resp.status == 401 || resp.status == 403)
@@ -406,7 +514,23 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 			rs__http_response_dispose(&resp);
 			break;
 		}
-		offset += n;
+		kept = offset + n;
+		if (range_kept(rs__http_header(&resp, "range"), &kept) && kept != offset + n) {
+			if (kept > offset + n || stalls++ > rs__retry_limit(c)) {
+				error = rs__error_set(RS_EPROTO,
+						      "%s reports holding %" PRIu64 " bytes of the upload "
+						      "of %s after %" PRIu64 " were sent",
+						      ep->domain, kept, digest, offset + n);
+				rs__http_response_dispose(&resp);
+				break;
+			}
+			/* the registry kept less than was sent: send again from where it stopped */
+			if ((error = reader_seek(r, kept)) < 0) {
+				rs__http_response_dispose(&resp);
+				break;
+			}
+		}
+		offset = kept;
 		if (opts->progress && opts->progress(offset, opts->progress_payload) < 0) {
 			error = rs__error_set(RS_EUSER, "upload cancelled");
 			rs__http_response_dispose(&resp);
@@ -423,8 +547,6 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 			location = next;
 		}
 		rs__http_response_dispose(&resp);
-		if (size < 0)
-			break; /* unknown size: one chunk only (not used by the stores) */
 	}
 	if (!error)
 		error = put_final(c, ep, repo, location, digest, NULL, NULL);
@@ -433,18 +555,13 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 	return error;
 }
 
-int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
-                    rs_reader *r, const rs__upload_options *opts, const char *upload_url)
+static int upload_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *digest,
+		       int64_t size, rs_reader *r, const rs__upload_options *opts,
+		       const char *upload_url)
 {
-	static const rs__upload_options defaults = {0, NULL, NULL};
-	rs__endpoint *ep;
 	char *location = NULL;
 	uint64_t min_chunk = 0;
 	int error;
-	if (!opts)
-		opts = &defaults;
-	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
-		return error;
 	if (upload_url)
 		location = rs__strdup(upload_url);
 	else if ((error = open_upload(c, ep, repo, &location, &min_chunk)) < 0)
@@ -467,6 +584,35 @@ int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_
 	error = put_final(c, ep, repo, location, digest, r, opts);
 	free(location);
 	return error;
+}
+
+int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
+		    rs_reader *r, const rs__upload_options *opts, const char *upload_url)
+{
+	static const rs__upload_options defaults = {0, NULL, NULL};
+	rs__endpoint *ep;
+	double started = rs__now();
+	int error, limit = rs__retry_limit(c);
+	if (!opts)
+		opts = &defaults;
+	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
+		return error;
+	for (int attempt = 0;; attempt++) {
+		rs_error saved;
+		error = upload_once(c, ep, repo, digest, size, r, opts,
+				    attempt ? NULL : upload_url);
+		if (error == 0 || !rs__retryable_error(error) || attempt >= limit ||
+		    !rs__retry_time_left(c, started))
+			return error;
+		/* a broken upload: start a fresh session and send the blob again */
+		saved = *rs_error_last();
+		if (rs_reader_rewind(r) < 0) {
+			rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
+					   saved.message);
+			return error;
+		}
+		rs__retry_sleep(c, rs__retry_delay_ms(attempt, NULL), saved.message);
+	}
 }
 
 int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const char *from_path,

@@ -768,7 +768,41 @@ static int do_once(rs__endpoint *ep, const rs__reg_request *req, const char *url
 	hr.follow_redirects = req->follow_redirects;
 	hr.progress = req->progress;
 	hr.progress_payload = req->progress_payload;
+	hr.resume_from = req->resume_from;
 	return rs__http_do(ep->http, &hr, resp);
+}
+
+/* Can this request simply be sent again? Not a PATCH (the upload moved on), not a streamed
+ * response (bytes already went out; downloads resume by themselves), not a streamed body. */
+static bool replayable(const rs__reg_request *req)
+{
+	/* streamed uploads restart from a fresh upload session instead (rs__blob_upload) */
+	return strcmp(req->method, "PATCH") && !req->sink && !req->body_reader;
+}
+
+/* do_once, again after transient failures (connection errors, 408/429/5xx), with backoff. */
+static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
+		       const char *url, const char *auth, rs__http_response *resp)
+{
+	double started = rs__now();
+	int limit = replayable(req) ? rs__retry_limit(c) : 0;
+	for (int attempt = 0;; attempt++) {
+		int error = do_once(ep, req, url, auth, resp);
+		char why[1200];
+		if (error == 0 && !rs__retryable_status(resp->status))
+			return 0;
+		if (error < 0 && !rs__retryable_error(error))
+			return error;
+		if (attempt >= limit || !rs__retry_time_left(c, started))
+			return error;
+		if (error < 0)
+			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
+		else
+			snprintf(why, sizeof(why), "%s %s answered %d", req->method, ep->domain,
+				 resp->status);
+		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
+		rs_error_clear();
+	}
 }
 
 int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
@@ -787,7 +821,7 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	}
 	if ((error = auth_value(&auth, c, ep, req->scope, false)) < 0)
 		goto done;
-	if ((error = do_once(ep, req, url, auth, resp)) < 0)
+	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
 		goto done;
 	if (resp->status != 401 && resp->status != 403)
 		goto done;
@@ -841,7 +875,7 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	if ((error = auth_value(&auth, c, ep, want, true)) < 0)
 		goto done;
 	rs__http_response_dispose(resp);
-	if ((error = do_once(ep, req, url, auth, resp)) < 0)
+	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
 		goto done;
 	if (resp->status == 401 || resp->status == 403) {
 		/* still refused: the credentials do not grant what this request needs */

@@ -64,6 +64,7 @@ typedef struct rs__reg_request {
 	bool follow_redirects;
 	int (*progress)(uint64_t sent, void *payload);
 	void *progress_payload;
+	uint64_t resume_from; /* see rs__http_request */
 } rs__reg_request;
 
 /* Send an authenticated request: proactive auth for the scope, one retry after a 401
@@ -105,3 +106,13 @@ int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_
  * *upload_url (caller frees) set to the upload it opened instead, when it did. */
 int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const char *from_path,
                    char **upload_url);
+
+/* ---- retries (lib/registry/retry.c) ---- */
+bool rs__retryable_status(int status);
+bool rs__retryable_error(int error);
+int rs__retry_limit(const rs_client *c);
+double rs__now(void);
+bool rs__retry_time_left(const rs_client *c, double started);
+/* Backoff before attempt+1 (exponential with jitter, or Retry-After, capped). */
+long rs__retry_delay_ms(int attempt, const rs__http_response *resp);
+void rs__retry_sleep(rs_client *c, long ms, const char *why);

@@ -371,6 +371,8 @@ verify_image() {
 
 # verify_layout DIR TAG DIGEST: the OCI layout DIR has TAG on manifest DIGEST, every blob file is
 #   named by its sha256, and (with skopeo) `skopeo copy --all oci:DIR:TAG oci:...` accepts it.
+#   skopeo 1.9 only looks at index.json entries with an OCI media type, so a docker manifest kept
+#   verbatim (digests are preserved) is not shown to it.
 verify_layout() {
 	local dir=$1 tag=$2 digest=$3 f got
 	assert_file_exists "$dir/oci-layout" || return 1
@@ -380,6 +382,8 @@ verify_layout() {
 		assert_equal "$(sha256_of "$f")" "sha256:${f##*/}" "sha256 of $f" || return 1
 	done
 	command -v skopeo >/dev/null || return 0
+	got=$(json "[m['mediaType'] for m in d['manifests'] if (m.get('annotations') or {}).get('org.opencontainers.image.ref.name') == '$tag'][0]" <"$dir/index.json")
+	[[ $got == application/vnd.oci.image.* ]] || return 0
 	skopeo --insecure-policy copy -q --all "oci:$dir:$tag" "oci:$(mktemp -d "$BATS_TEST_TMPDIR/vl.XXXXXX"):x" ||
 		fail "skopeo copy oci:$dir:$tag failed" || return 1
 }

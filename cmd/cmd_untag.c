@@ -1,0 +1,94 @@
+/*
+ * regship untag — remove one tag and keep the manifest and its other tags. Registries that
+ * cannot delete a tag (distribution 2.x) get the tag moved to a throwaway manifest, which is
+ * then deleted by digest.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+
+static const char *const usage[] = {"regship untag [--json] REFERENCE", NULL};
+
+static void put_json_string(const char *key, const char *value, bool comma)
+{
+	rs_buf q = RS_BUF_INIT;
+	if (value)
+		rs_json_quote(&q, value);
+	printf("%s\"%s\": %s", comma ? ", " : "", key, value ? q.ptr : "null");
+	rs_buf_dispose(&q);
+}
+
+int cmd_untag(int argc, char **argv)
+{
+	bool json = false;
+	const cli_opt opts[] = {
+	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print a JSON summary on stdout"},
+	        CLI_OPT_END_MARK,
+	};
+	char **args, *shown = NULL, *repo = NULL;
+	int nargs, rc, error;
+	rs_client *client = NULL;
+	rs_ref *ref = NULL, *with_digest = NULL;
+	rs_untag_result *result = NULL;
+
+	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
+		return rc;
+	if (nargs != 1) {
+		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
+		goto done;
+	}
+	/* no default tag: untag never guesses "latest" */
+	if ((rc = cli_ref(&ref, args[0], RS_REF_NO_DEFAULT)))
+		goto done;
+	if (ref->digest) {
+		cli_error("cannot untag %s: it names a digest; untag takes a tag ('regship rm' "
+		          "deletes a manifest)",
+		          args[0]);
+		rc = CLI_EXIT_USAGE;
+		goto done;
+	}
+	if (!ref->tag) {
+		cli_error("cannot untag %s: name the tag to remove (REPOSITORY:TAG)", args[0]);
+		rc = CLI_EXIT_USAGE;
+		goto done;
+	}
+	if ((rc = cli_client(&client)))
+		goto done;
+	if ((error = rs_untag(&result, client, ref)) < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	repo = rs_ref_format_name(ref);
+	if ((error = rs_ref_with_digest(&with_digest, ref, result->digest)) < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	shown = rs_ref_format(with_digest);
+	if (result->method == RS_UNTAG_PLACEHOLDER)
+		cli_note("the registry cannot delete tags; moved %s to a placeholder manifest "
+		         "and deleted that (%s)",
+		         ref->tag, result->placeholder);
+	if (json) {
+		printf("{");
+		put_json_string("reference", shown, false);
+		put_json_string("repository", repo, true);
+		put_json_string("tag", ref->tag, true);
+		put_json_string("digest", result->digest, true);
+		put_json_string("method",
+		                result->method == RS_UNTAG_PLACEHOLDER ? "placeholder" : "delete",
+		                true);
+		put_json_string("placeholder", result->placeholder, true);
+		printf("}\n");
+	} else {
+		puts(shown);
+	}
+done:
+	free(shown);
+	free(repo);
+	rs_untag_result_free(result);
+	rs_ref_free(ref);
+	rs_ref_free(with_digest);
+	rs_client_free(client);
+	free(args);
+	return rc;
+}
