@@ -29,6 +29,7 @@ const cli_opt cli_global_opts[] = {
         CLI_OPT_END_MARK,
 };
 
+static void vmsg(const char *prefix, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	fflush(stdout);

@@ -10,6 +10,8 @@
 #ifndef RS_FUZZ_H
 #define RS_FUZZ_H
 
+#include "regship/store.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +42,14 @@ void rs_fuzz_write_file(const char *path, const uint8_t *data, size_t size);
 /* Abort unless dir holds exactly the entries named in keep (NULL-terminated): a target must not
  * leave temporary files behind. */
 void rs_fuzz_assert_dir_only(const char *dir, const char *const *keep);
+
+/*
+ * Read everything a store offers: manifest_get(NULL) and each of references (NULL-terminated,
+ * may be NULL) and of the first tags; every child of an index (two levels); every blob of a
+ * manifest, opened and read to the end. self_made: the store synthesises its manifests (docker
+ * archives), so they must parse and their blobs must have the digests and sizes they claim.
+ */
+void rs_fuzz_walk_store(rs_store *s, const char *const *references, bool self_made);
 
 /* Abort with a message naming the broken property when cond is false. */
 #define rs_fuzz_assert(cond, what) rs_fuzz__assert((cond), (what), __FILE__, __LINE__)

@@ -334,7 +334,7 @@ floating() {
 		assert_success
 		assert_equal "$(json '[(t["tag"], t["action"], t["written"]) for t in d["tags"]]' <<<"$output")" \
 			'[["3.0", "move", false], ["3", "move", false], ["latest", "move", false]]'
-		assert_equal "$(json 'd["dry_run"]' <<<"$output")" True
+		assert_equal "$(json 'd["dry_run"]' <<<"$output")" true
 		assert_equal "$(count '^PUT ')" 0 "$v: PUTs in a dry run"
 
 		# --no-latest leaves latest alone; promoting again without it moves latest too
