@@ -83,16 +83,18 @@ static void print_json(const rs_retag_result *r, const char *source, bool dry_ru
 static void print_text(const rs_retag_result *r, bool dry_run)
 {
 	const char *version = r->plan ? r->plan->version : NULL;
+	/* the plan on stderr first, then the references on stdout */
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_retag_entry *e = &r->entries[i];
-		if (e->action == RS_RETAG_KEEP) {
+		if (e->action == RS_RETAG_KEEP)
 			cli_note("kept %s: %s", e->ref->tag, e->reason);
-			continue;
-		}
-		if (e->action == RS_RETAG_MOVE)
+		else if (e->action == RS_RETAG_MOVE)
 			cli_note("%s %s to %s: %s", dry_run ? "would move" : "moved", e->ref->tag,
 			         version, e->reason);
-		if (e->written || dry_run) {
+	}
+	for (size_t i = 0; i < r->count; i++) {
+		const rs_retag_entry *e = &r->entries[i];
+		if (e->action != RS_RETAG_KEEP && (e->written || dry_run)) {
 			char *name = entry_name(e, r->digest);
 			puts(name);
 			free(name);

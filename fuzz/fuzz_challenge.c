@@ -78,8 +78,7 @@ static void challenge_walk(const rs__challenges *list)
 		                       rs__str_iequal(picked->scheme, "basic"),
 		               "pick gives Bearer or Basic");
 		if (rs__str_iequal(picked->scheme, "basic"))
-			rs_fuzz_assert(!rs__challenges_find(list, "bearer"),
-			               "pick prefers Bearer");
+			rs_fuzz_assert(!rs__challenges_find(list, "bearer"), "pick prefers Bearer");
 		/* a scope a registry asks for covers itself whenever it is well formed */
 		if (picked->scope) {
 			char *u = NULL;
@@ -110,7 +109,8 @@ static void challenge_run(const char *text)
 		if (error < 0) {
 			all_ok = false;
 			rs_fuzz_assert(error == RS_EFORMAT, "malformed challenges give RS_EFORMAT");
-			rs_fuzz_assert(list.count == before, "a failed parse leaves the list as it was");
+			rs_fuzz_assert(list.count == before,
+			               "a failed parse leaves the list as it was");
 		}
 		free(one);
 		if (!nl)
@@ -161,8 +161,7 @@ static void scope_run(const char *a, const char *b)
 		rs_fuzz_assert(rs__scope_parse(&back, f) == 0, "a formatted scope parses again");
 		rs_fuzz_assert(!strcmp(back.type, one.type) && !strcmp(back.name, one.name) &&
 		                       back.actions.count == one.actions.count &&
-		                       challenge_same_str(back.resource_class,
-		                                          one.resource_class),
+		                       challenge_same_str(back.resource_class, one.resource_class),
 		               "scope round trip");
 		rs_fuzz_assert(rs__scope_covers(a, f) && rs__scope_covers(f, a),
 		               "a scope and its formatted text cover each other");

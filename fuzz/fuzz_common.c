@@ -152,7 +152,8 @@ static void walk_blob(rs_store *s, const rs_descriptor *d, bool self_made)
 		rs_fuzz_assert(n == 0, "a blob the store listed itself reads to the end");
 		rs__hasher_final(h, got);
 		if (strcmp(got, d->digest) || (int64_t)total != d->size)
-			fprintf(stderr, "blob %s: read %llu bytes with digest %s (descriptor: %lld)\n",
+			fprintf(stderr,
+			        "blob %s: read %llu bytes with digest %s (descriptor: %lld)\n",
 			        d->digest, (unsigned long long)total, got, (long long)d->size);
 		rs_fuzz_assert(!strcmp(got, d->digest) && (int64_t)total == d->size,
 		               "a blob of a synthesised manifest has the digest and size the "
@@ -181,8 +182,8 @@ static void walk_manifest(rs_store *s, const char *reference, int depth, bool se
 	if (error < 0)
 		goto done;
 	if (rs_manifest_is_index(m)) {
-		for (size_t i = 0; depth < 2 && i < rs_manifest_child_count(m) && i < WALK_MAX_CHILDREN;
-		     i++)
+		for (size_t i = 0;
+		     depth < 2 && i < rs_manifest_child_count(m) && i < WALK_MAX_CHILDREN; i++)
 			walk_manifest(s, rs_manifest_child(m, i)->digest, depth + 1, self_made);
 	} else {
 		for (size_t i = 0; i < rs_manifest_blob_count(m); i++)

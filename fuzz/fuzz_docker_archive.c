@@ -41,8 +41,9 @@ int rs_fuzz_docker_archive(const uint8_t *data, size_t size)
 		opts.compression = RS_COMPRESSION_ZSTD;
 		break;
 	}
-	opts.format = opts.compression == RS_COMPRESSION_ZSTD || size % 2 ? RS_MANIFEST_FORMAT_OCI
-	                                                                 : RS_MANIFEST_FORMAT_DOCKER;
+	opts.format = opts.compression == RS_COMPRESSION_ZSTD || size % 2
+	                      ? RS_MANIFEST_FORMAT_OCI
+	                      : RS_MANIFEST_FORMAT_DOCKER;
 	if (rs_store_open_docker_archive(&s, file.ptr, RS_STORE_READ, &opts) == 0) {
 		rs_fuzz_assert(s != NULL, "an opened store");
 		rs_fuzz_walk_store(s, refs, true);

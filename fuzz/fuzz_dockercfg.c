@@ -43,8 +43,7 @@ static void dockercfg_collect(dockercfg_text *t, json_t *v, const char *field, i
 			dockercfg_collect(t, item, key, depth + 1);
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, item)
-		dockercfg_collect(t, item, NULL, depth + 1);
+		json_array_foreach(v, i, item) dockercfg_collect(t, item, NULL, depth + 1);
 	} else if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		if (field && dockercfg_secret_field(field)) {
@@ -72,12 +71,13 @@ static void dockercfg_check_message(const dockercfg_text *t, const char *path)
 		return;
 	for (size_t i = 0; i < t->secrets.count; i++) {
 		const char *s = t->secrets.items[i];
-		bool public = strlen(s) < 8 || strstr(path, s) || strstr("https://index.docker.io/v1/", s);
-		for (size_t k = 0; !public && k < sizeof(dockercfg_domains) / sizeof(*dockercfg_domains);
-		     k++)
-			public = strstr(dockercfg_domains[k], s) != NULL;
+		bool public = strlen(s) < 8 || strstr(path, s) ||
+		              strstr("https://index.docker.io/v1/", s);
+		for (size_t k = 0;
+		     !public && k < sizeof(dockercfg_domains) / sizeof(*dockercfg_domains); k++)
+		public = strstr(dockercfg_domains[k], s) != NULL;
 		for (size_t k = 0; !public && k < t->shown.count; k++)
-			public = strstr(t->shown.items[k], s) != NULL;
+		public = strstr(t->shown.items[k], s) != NULL;
 		if (public)
 			continue;
 		if (strstr(e->message, s)) {

@@ -134,7 +134,8 @@ static void manifest_walk(const rs_manifest *m, const uint8_t *data, size_t size
 			const rs_descriptor *d = NULL;
 			rs_fuzz_assert(rs_platform_parse(&p, platforms[i]) == 0, "platform");
 			if (rs_manifest_select_platform(&d, m, p) == 0)
-				rs_fuzz_assert(d && d->platform && rs_platform_match(p, d->platform),
+				rs_fuzz_assert(d && d->platform &&
+				                       rs_platform_match(p, d->platform),
 				               "the selected child matches the platform");
 			else
 				rs_fuzz_assert(d == NULL, "no child on failure");
@@ -164,7 +165,8 @@ static void manifest_config(const uint8_t *data, size_t size)
 		rs_fuzz_assert(p != NULL, "a config has a platform");
 		free(rs_platform_format(p));
 		for (size_t i = 0; i < rs_image_config_diff_id_count(c); i++)
-			rs_fuzz_assert(rs_image_config_diff_id(c, i) != NULL, "diff_id within the count");
+			rs_fuzz_assert(rs_image_config_diff_id(c, i) != NULL,
+			               "diff_id within the count");
 	} else {
 		rs_fuzz_assert(c == NULL, "a failed config parse gives nothing");
 	}
@@ -177,7 +179,8 @@ static void manifest_platform(const uint8_t *data, size_t size)
 	rs_platform *p = NULL, *again = NULL;
 	if (rs_platform_parse(&p, text) == 0) {
 		char *s = rs_platform_format(p);
-		rs_fuzz_assert(rs_platform_parse(&again, s) == 0, "a formatted platform parses again");
+		rs_fuzz_assert(rs_platform_parse(&again, s) == 0,
+		               "a formatted platform parses again");
 		rs_fuzz_assert(rs_platform_match(p, again) && rs_platform_match(again, p),
 		               "platform round trip matches");
 		free(s);
@@ -197,9 +200,10 @@ int rs_fuzz_manifest(const uint8_t *data, size_t size)
 			manifest_walk(m, data, size);
 		} else {
 			rs_fuzz_assert(m == NULL, "a failed parse gives no manifest");
-			rs_fuzz_assert(error == RS_EFORMAT || error == RS_EUNSUPPORTED ||
-			                       error == RS_ETOOBIG,
-			               "parse errors are RS_EFORMAT, RS_EUNSUPPORTED or RS_ETOOBIG");
+			rs_fuzz_assert(
+			        error == RS_EFORMAT || error == RS_EUNSUPPORTED ||
+			                error == RS_ETOOBIG,
+			        "parse errors are RS_EFORMAT, RS_EUNSUPPORTED or RS_ETOOBIG");
 		}
 		rs_manifest_free(m);
 	}

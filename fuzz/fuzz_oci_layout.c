@@ -13,10 +13,11 @@
 
 int rs_fuzz_oci_layout(const uint8_t *data, size_t size)
 {
-	static const char *const refs[] = {"latest", "v1",
-	                                   "sha256:"
-	                                   "0000000000000000000000000000000000000000000000000000000000000000",
-	                                   NULL};
+	static const char *const refs[] = {
+	        "latest", "v1",
+	        "sha256:"
+	        "0000000000000000000000000000000000000000000000000000000000000000",
+	        NULL};
 	const char *scratch = rs_fuzz_tmpdir();
 	rs_buf file = RS_BUF_INIT, work = RS_BUF_INIT;
 	rs_store *s = NULL;

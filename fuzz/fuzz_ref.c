@@ -79,11 +79,12 @@ static void ref_check(const rs_ref *ref, unsigned int flags)
 		rs_ref_free(other);
 		other = NULL;
 	}
-	if (rs_ref_with_digest(&other, ref,
-	                       "sha256:"
-	                       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") ==
-	    0) {
-		rs_fuzz_assert(ref_same_str(other->tag, ref->tag), "rs_ref_with_digest keeps the tag");
+	if (rs_ref_with_digest(
+	            &other, ref,
+	            "sha256:"
+	            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") == 0) {
+		rs_fuzz_assert(ref_same_str(other->tag, ref->tag),
+		               "rs_ref_with_digest keeps the tag");
 		rs_ref_free(other);
 	}
 	rs_ref_free(copy);
@@ -91,9 +92,8 @@ static void ref_check(const rs_ref *ref, unsigned int flags)
 
 int rs_fuzz_ref(const uint8_t *data, size_t size)
 {
-	static const unsigned int flag_sets[] = {
-	        RS_REF_ANY, RS_REF_NAME_ONLY, RS_REF_NO_DEFAULT,
-	        RS_REF_NAME_ONLY | RS_REF_NO_DEFAULT};
+	static const unsigned int flag_sets[] = {RS_REF_ANY, RS_REF_NAME_ONLY, RS_REF_NO_DEFAULT,
+	                                         RS_REF_NAME_ONLY | RS_REF_NO_DEFAULT};
 	char *text = rs_fuzz_cstr(data, size), *domain = NULL;
 	int error;
 

@@ -412,7 +412,7 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 	if (req->resume_from) {
 		char range[64];
 		snprintf(range, sizeof(range), "Range: bytes=%llu-",
-			 (unsigned long long)req->resume_from);
+		         (unsigned long long)req->resume_from);
 		headers = curl_slist_append(headers, range);
 	}
 	if (authorization) {

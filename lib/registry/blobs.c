@@ -133,7 +133,7 @@ static void *pipe_main(void *arg)
 		if (cancelled || attempt >= limit || !rs__retry_time_left(p->client, started))
 			break;
 		rs__retry_sleep(p->client, rs__retry_delay_ms(attempt, &resp),
-				rs_error_last() ? rs_error_last()->message : p->what);
+		                rs_error_last() ? rs_error_last()->message : p->what);
 	}
 	pthread_mutex_lock(&p->lock);
 	p->error = error;
@@ -419,7 +419,7 @@ static int reader_seek(rs_reader *r, uint64_t at)
 
 /* GET <location>: how much of the upload the registry holds, and where to go on. */
 static int upload_status(rs_client *c, rs__endpoint *ep, const char *scope, char **location,
-			 uint64_t *kept)
+                         uint64_t *kept)
 {
 	rs__http_response resp = {0};
 	rs__reg_request req = {0};
@@ -453,8 +453,8 @@ done:
  * status and resumes from what the registry holds. RS_EUNSUPPORTED when the registry refuses
  * chunks (the caller falls back to a monolithic upload). */
 static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *digest,
-			  int64_t size, rs_reader *r, const rs__upload_options *opts,
-			  char *location, uint64_t min_chunk)
+                          int64_t size, rs_reader *r, const rs__upload_options *opts,
+                          char *location, uint64_t min_chunk)
 {
 	static const char *const ct = "Content-Type: application/octet-stream";
 	char *scope = rs__scope_repository(repo->path, "pull,push");
@@ -475,7 +475,7 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		lr.left = n;
 		lr.base.size = (int64_t)n;
 		rs__buf_printf(&range, "Content-Range: %" PRIu64 "-%" PRIu64, offset,
-			       offset + n - 1);
+		               offset + n - 1);
 		hdrs[0] = ct;
 		hdrs[1] = range.ptr;
 		hdrs[2] = NULL;
@@ -498,7 +498,7 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 				break;
 			/* the PATCH broke: ask what the registry kept and go on from there */
 			rs__retry_sleep(c, rs__retry_delay_ms(resumes - 1, NULL),
-					rs_error_last()->message);
+			                rs_error_last()->message);
 			if ((error = upload_status(c, ep, scope, &location, &offset)) < 0 ||
 			    (error = reader_seek(r, offset)) < 0)
 				break;
@@ -518,9 +518,10 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		if (range_kept(rs__http_header(&resp, "range"), &kept) && kept != offset + n) {
 			if (kept > offset + n || stalls++ > rs__retry_limit(c)) {
 				error = rs__error_set(RS_EPROTO,
-						      "%s reports holding %" PRIu64 " bytes of the upload "
-						      "of %s after %" PRIu64 " were sent",
-						      ep->domain, kept, digest, offset + n);
+				                      "%s reports holding %" PRIu64
+				                      " bytes of the upload "
+				                      "of %s after %" PRIu64 " were sent",
+				                      ep->domain, kept, digest, offset + n);
 				rs__http_response_dispose(&resp);
 				break;
 			}
@@ -556,8 +557,8 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 }
 
 static int upload_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *digest,
-		       int64_t size, rs_reader *r, const rs__upload_options *opts,
-		       const char *upload_url)
+                       int64_t size, rs_reader *r, const rs__upload_options *opts,
+                       const char *upload_url)
 {
 	char *location = NULL;
 	uint64_t min_chunk = 0;
@@ -587,7 +588,7 @@ static int upload_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const
 }
 
 int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
-		    rs_reader *r, const rs__upload_options *opts, const char *upload_url)
+                    rs_reader *r, const rs__upload_options *opts, const char *upload_url)
 {
 	static const rs__upload_options defaults = {0, NULL, NULL};
 	rs__endpoint *ep;
@@ -600,7 +601,7 @@ int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_
 	for (int attempt = 0;; attempt++) {
 		rs_error saved;
 		error = upload_once(c, ep, repo, digest, size, r, opts,
-				    attempt ? NULL : upload_url);
+		                    attempt ? NULL : upload_url);
 		if (error == 0 || !rs__retryable_error(error) || attempt >= limit ||
 		    !rs__retry_time_left(c, started))
 			return error;
@@ -608,7 +609,7 @@ int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_
 		saved = *rs_error_last();
 		if (rs_reader_rewind(r) < 0) {
 			rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
-					   saved.message);
+			                   saved.message);
 			return error;
 		}
 		rs__retry_sleep(c, rs__retry_delay_ms(attempt, NULL), saved.message);

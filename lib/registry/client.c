@@ -7,11 +7,11 @@
 #include "http/insecure.h"
 
 #include <jansson.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define RS_TOKEN_BODY_MAX (1u << 20)
 
@@ -576,8 +576,9 @@ static int http_certs_d(rs_client *c, rs__endpoint *ep, bool *used)
 		ho.ca_file = c->ca_cert;
 	if (access(cert.ptr, R_OK) == 0) {
 		if (access(key.ptr, R_OK) < 0) {
-			error = rs__error_set(RS_EINVAL, "%s has client.cert but no readable client.key",
-					      dir.ptr);
+			error = rs__error_set(RS_EINVAL,
+			                      "%s has client.cert but no readable client.key",
+			                      dir.ptr);
 			goto done;
 		}
 		ho.client_cert = cert.ptr;
@@ -629,77 +630,107 @@ static int http_for(rs_client *c, rs__endpoint *ep)
 	return 0;
 }
 
+/* GET <scheme>://host/v2/ into resp. */
+static int ping_once(rs__endpoint *ep, const char *scheme, rs__http_response *resp)
+{
+	rs__http_request req = {0};
+	rs_buf url = RS_BUF_INIT;
+	int error;
+	rs__buf_printf(&url, "%s://%s/v2/", scheme, ep->host);
+	req.method = "GET";
+	req.url = url.ptr;
+	req.max_body = 64 * 1024;
+	rs__http_response_dispose(resp);
+	error = rs__http_do(ep->http, &req, resp);
+	rs_buf_dispose(&url);
+	return error;
+}
+
+/* A plain-HTTP answer that says the port speaks TLS (Go's and nginx's wording). */
+static bool speaks_tls(const rs__http_response *resp)
+{
+	return resp->status == 400 && resp->body.ptr && strstr(resp->body.ptr, "HTTPS");
+}
+
+static bool nothing_listens(const char *message)
+{
+	return strstr(message, "cannot connect to") || strstr(message, "resolve host") ||
+	       strstr(message, "timed out");
+}
+
+static void set_base(rs__endpoint *ep, const char *scheme)
+{
+	rs_buf b = RS_BUF_INIT;
+	rs__buf_printf(&b, "%s://%s", scheme, ep->host);
+	free(ep->base);
+	ep->base = rs__buf_detach(&b);
+}
+
+/*
+ * Decide the scheme and learn the auth challenge. HTTPS first, with plain HTTP only where the
+ * policy allows it. A loopback registry is asked over plain HTTP first: a bare GET /v2/ carries
+ * no credentials, nothing leaves the machine, and it spares a TLS handshake per command.
+ */
 static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 {
 	rs__http_response resp = {0};
-	rs__http_request req = {0};
-	rs_buf url = RS_BUF_INIT;
 	char *asked = NULL;
 	bool insufficient;
-	int error, tls_error;
+	int error;
 	rs_error saved;
 
-	req.method = "GET";
-	req.max_body = 64 * 1024;
-	rs__buf_printf(&url, "https://%s/v2/", ep->host);
-	req.url = url.ptr;
-	error = rs__http_do(ep->http, &req, &resp);
-	if (error == RS_ETLS || error == RS_ENET) {
-		bool cert_problem;
-		tls_error = error;
-		saved = *rs_error_last();
-		if (error == RS_ENET &&
-		    (strstr(saved.message, "onnection refused") ||
-		     strstr(saved.message, "resolve host") || strstr(saved.message, "timed out")))
-			goto done; /* nothing answers: plain HTTP would not help */
-		cert_problem = strstr(saved.message, "certificate") != NULL;
-		if (cert_problem && ep->insecure) {
+	if (ep->loopback) {
+		error = ping_once(ep, "http", &resp);
+		if (error == 0 && !speaks_tls(&resp)) {
+			set_base(ep, "http");
+			goto learned;
+		}
+		if (error < 0 && nothing_listens(rs_error_last()->message))
+			goto done;
+		rs_error_clear();
+	}
+	error = ping_once(ep, "https", &resp);
+	if (error == 0) {
+		set_base(ep, "https");
+		goto learned;
+	}
+	if (error != RS_ETLS && error != RS_ENET)
+		goto done;
+	saved = *rs_error_last();
+	if (error == RS_ENET && nothing_listens(saved.message))
+		goto done;
+	if (strstr(saved.message, "certificate")) {
+		if (ep->insecure) {
 			/* loopback or listed: still verified; say how to trust it */
 			rs__error_set(saved.code,
-				      "%s (trust its CA with --ca-cert FILE or "
-				      "/etc/docker/certs.d/%s/ca.crt, or skip verification with "
-				      "--insecure)",
-				      saved.message, ep->host);
-			error = tls_error;
-			goto done;
-		}
-		if (!ep->insecure && cert_problem) {
+			              "%s (trust its CA with --ca-cert FILE or "
+			              "/etc/docker/certs.d/%s/ca.crt, or skip verification with "
+			              "--insecure)",
+			              saved.message, ep->host);
+		} else {
 			error = rs__insecure_refuse(c->policy, ep->host,
 			                            RS__INSECURE_UNVERIFIED_TLS);
 			rs__error_prefix("%s", saved.message);
-			goto done;
 		}
-		rs__buf_clear(&url);
-		rs__buf_printf(&url, "http://%s/v2/", ep->host);
-		req.url = url.ptr;
-		rs__http_response_dispose(&resp);
-		/* a bare GET /v2/ carries no credentials: safe to ask over plain HTTP */
-		error = rs__http_do(ep->http, &req, &resp);
-		if (error < 0 || (resp.status == 400 && resp.body.ptr &&
-		                  strstr(resp.body.ptr, "HTTPS server"))) {
-			/* no plain HTTP either, or it speaks TLS after all: report the TLS failure
-			 */
-			rs__error_set(saved.code, "%s", saved.message);
-			error = tls_error;
-			goto done;
-		}
-		if (!ep->insecure) {
-			error = rs__insecure_refuse(c->policy, ep->host, RS__INSECURE_PLAIN_HTTP);
-			goto done;
-		}
-		{
-			rs_buf b = RS_BUF_INIT;
-			rs__buf_printf(&b, "http://%s", ep->host);
-			free(ep->base);
-			ep->base = rs__buf_detach(&b);
-		}
-	} else if (error < 0) {
 		goto done;
-	} else {
-		rs_buf b = RS_BUF_INIT;
-		rs__buf_printf(&b, "https://%s", ep->host);
-		ep->base = rs__buf_detach(&b);
 	}
+	if (ep->loopback) {
+		/* plain HTTP was tried first and said TLS: report the TLS failure */
+		rs__error_set(saved.code, "%s", saved.message);
+		goto done;
+	}
+	/* no TLS there: does it speak plain HTTP? (no credentials travel in this request) */
+	if (ping_once(ep, "http", &resp) < 0 || speaks_tls(&resp)) {
+		rs__error_set(saved.code, "%s", saved.message);
+		goto done;
+	}
+	if (!ep->insecure) {
+		error = rs__insecure_refuse(c->policy, ep->host, RS__INSECURE_PLAIN_HTTP);
+		goto done;
+	}
+	set_base(ep, "http");
+	error = 0;
+learned:
 	if (resp.status == 401) {
 		learn_challenge(ep, &resp, &asked, &insufficient);
 	} else if (resp.status == 200) {
@@ -713,7 +744,6 @@ static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 	}
 done:
 	free(asked);
-	rs_buf_dispose(&url);
 	rs__http_response_dispose(&resp);
 	return error;
 }
@@ -738,6 +768,7 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	{
 		const char *why = NULL;
 		ep->insecure = rs__insecure_allowed(c->policy, ep->host, &why);
+		ep->loopback = ep->insecure && why && !strcmp(why, "loopback");
 	}
 	if ((error = http_for(c, ep)) < 0 || (error = endpoint_ping(c, ep)) < 0) {
 		endpoint_free(ep);
@@ -781,8 +812,8 @@ static bool replayable(const rs__reg_request *req)
 }
 
 /* do_once, again after transient failures (connection errors, 408/429/5xx), with backoff. */
-static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
-		       const char *url, const char *auth, rs__http_response *resp)
+static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *req, const char *url,
+                       const char *auth, rs__http_response *resp)
 {
 	double started = rs__now();
 	int limit = replayable(req) ? rs__retry_limit(c) : 0;
@@ -799,7 +830,7 @@ static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *re
 			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
 		else
 			snprintf(why, sizeof(why), "%s %s answered %d", req->method, ep->domain,
-				 resp->status);
+			         resp->status);
 		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
 		rs_error_clear();
 	}

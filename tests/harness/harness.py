@@ -4,6 +4,8 @@
   harness.py start --variant plain|tls|htpasswd|token --dir DIR [--tls] [--relative-urls]
                    [--owner-pid PID] [--token-ttl SECONDS]
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
+  harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
+                   [faultproxy.py flags]
   harness.py stop --dir DIR
 
 Every process is started under a small supervisor (its own session/process group) that kills the
@@ -382,7 +384,7 @@ def cmd_start(opts):
     print("\n".join(lines))
 
 
-def cmd_start_proxy(opts, extra):
+def cmd_start_proxy(opts, extra, script="proxy.py"):
     d = os.path.abspath(opts.dir)
     os.makedirs(d, exist_ok=True)
     owner = opts.owner_pid if opts.owner_pid is not None else grandparent_pid()
@@ -393,7 +395,7 @@ def cmd_start_proxy(opts, extra):
     except FileNotFoundError:
         pass
     out = os.path.join(d, name + ".log")
-    pg = spawn(d, name, [PY, os.path.join(HERE, "proxy.py"), "--upstream", opts.upstream,
+    pg = spawn(d, name, [PY, os.path.join(HERE, script), "--upstream", opts.upstream,
                          "--url-file", url_file] + extra, out, owner)
     url = wait_for(lambda: (read_file(url_file) or "").strip(), "proxy start", d,
                    [out, os.path.join(d, name + ".supervisor.log")], pg)
@@ -476,6 +478,12 @@ def main(argv=None):
     sp.add_argument("--upstream", required=True)
     sp.add_argument("--name", default="proxy")
     sp.add_argument("--owner-pid", type=int)
+    fp = sub.add_parser("start-faultproxy", allow_abbrev=False,
+                        help="start faultproxy.py (fault injection, hostile answers, redirect hops)")
+    fp.add_argument("--dir", required=True)
+    fp.add_argument("--upstream", required=True)
+    fp.add_argument("--name", default="proxy")
+    fp.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -487,6 +495,8 @@ def main(argv=None):
     opts, extra = p.parse_known_args(argv)
     if opts.cmd == "start-proxy":
         return cmd_start_proxy(opts, extra)
+    if opts.cmd == "start-faultproxy":
+        return cmd_start_proxy(opts, extra, "faultproxy.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)

@@ -393,3 +393,33 @@ reg_tags() {
 	local url_var="${1}_URL"
 	reg_curl "$1" "$2" "${!url_var}/v2/$2/tags/list" | json 'sorted(d.get("tags") or [])'
 }
+
+# --- fault-injecting proxy (tests/harness/faultproxy.py) ----------------------------------------
+
+# faultproxy_start NAME UPSTREAM_URL [faultproxy.py flags: --seed S --rate R --faults K,K
+#   --only KIND --once --skip N --match REGEX --retry-after S --delay-ms MS | --hostile MODE
+#   [--foreign-origin URL] | --hop [--hop-status N] --listen ADDR --upstream-ca CA].
+#   Exports NAME_URL NAME_ADDR NAME_PORT NAME_LOG (process output) NAME_DIR, NAME_FAULTS (one
+#   JSON line per injected fault: kind, method, path, ...), NAME_REQUESTS (one JSON line per
+#   request: method, path, range, status, fault, auth) and, for --hop, NAME_RECORD (request
+#   headers, as the recorder writes them).
+faultproxy_start() {
+	local name=$1 upstream=$2
+	shift 2
+	_harness_name_ok "$name" || return 1
+	local dir="$BATS_FILE_TMPDIR/$name"
+	mkdir -p "$dir"
+	: >"$dir/faults.jsonl"
+	: >"$dir/requests.jsonl"
+	: >"$dir/record.jsonl"
+	_harness_track "$dir"
+	if ! harness start-faultproxy --dir "$dir" --name proxy --upstream "$upstream" \
+		--owner-pid "${HARNESS_OWNER_PID:-$$}" --log "$dir/faults.jsonl" \
+		--requests "$dir/requests.jsonl" --record "$dir/record.jsonl" "$@" >"$dir.start.out" 2>&1; then
+		cat "$dir.start.out" >&2
+		return 1
+	fi
+	_harness_import "$dir/proxy.env" PROXY_ "$name"
+	declare -gx "${name}_DIR=$dir" "${name}_FAULTS=$dir/faults.jsonl" \
+		"${name}_REQUESTS=$dir/requests.jsonl" "${name}_RECORD=$dir/record.jsonl"
+}

@@ -14,23 +14,23 @@ CATALOG="verbs/app verbs/cat0000 verbs/cat0001 verbs/cat0002 verbs/multi verbs/p
 PAGED_TAGS="p1 p2 p3 p4 p5 p6 p7"
 
 # seed NAME REPO [fixture seed options]: push a fixture image into registry NAME (with its CA and
-# admin credentials); the "repo:tag digest" lines go to $BATS_FILE_TMPDIR/NAME.fixture
+# admin credentials); prints fixture's "repo:tag digest" lines
 seed() {
 	local name=$1 repo=$2 url_var="${1}_URL" ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
 	shift 2
 	local -a a=()
 	[[ -z ${!ca_var:-} ]] || a+=(--ca "${!ca_var}")
 	[[ -z ${!user_var:-} ]] || a+=(--user "${!user_var}:${!pass_var}")
-	fixture seed "${!url_var}" "$repo" "$@" "${a[@]}" >>"$BATS_FILE_TMPDIR/$name.fixture"
+	fixture seed "${!url_var}" "$repo" "$@" "${a[@]}"
 }
 
 # put_compact NAME REPO SRC DST: fetch manifest SRC (docker schema 2) and push it re-serialised as
-# compact JSON under tag DST; the bytes go to $BATS_FILE_TMPDIR/NAME.compact, the registry's
-# Docker-Content-Digest to $BATS_FILE_TMPDIR/NAME.fixture as "REPO:DST DIGEST"
+# compact JSON under tag DST; the bytes go to $BATS_FILE_TMPDIR/NAME.compact, "REPO:DST DIGEST"
+# (the registry's Docker-Content-Digest) to stdout
 put_compact() {
 	local name=$1 url_var="${1}_URL" ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
 	"$HARNESS_PY" - "$HARNESS_DIR" "${!url_var}" "${!user_var:-}" "${!pass_var:-}" "${!ca_var:-}" \
-		"$2" "$3" "$4" "$BATS_FILE_TMPDIR/$name.compact" >>"$BATS_FILE_TMPDIR/$name.fixture" <<'EOF'
+		"$2" "$3" "$4" "$BATS_FILE_TMPDIR/$name.compact" <<'EOF'
 import json, sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
@@ -51,26 +51,44 @@ print("%s:%s %s" % (repo, dst, r.header("Docker-Content-Digest")))
 EOF
 }
 
-# seed_variant NAME: the images every test below uses
+# seed_variant NAME: push the images every test below uses (the independent ones at once) and
+# collect the digests in $BATS_FILE_TMPDIR/NAME.fixture
 seed_variant() {
-	local v=$1
-	set -e
+	local v=$1 out="$BATS_FILE_TMPDIR/$1.seed" pids=() p
+	mkdir -p "$out"
 	# distinct content per registry, so answers from the wrong place do not match
-	seed $v verbs/app --tag v1 --tag latest --seed "app-$v"
-	seed $v verbs/app --tag oci1 --format oci --seed "oci-$v"
-	put_compact $v verbs/app v1 compact
+	{
+		seed $v verbs/app --tag v1 --tag latest --seed "app-$v" &&
+			put_compact $v verbs/app v1 compact
+	} >"$out/app" &
+	pids+=($!)
+	seed $v verbs/app --tag oci1 --format oci --seed "oci-$v" >"$out/oci" &
+	pids+=($!)
 	seed $v verbs/multi --tag m --format oci --platform linux/amd64 \
-		--platform linux/arm64/v8 --seed "multi-$v"
-	seed $v x --repos 3 --repo-prefix verbs/cat --seed "cat-$v"
-	seed $v verbs/paged $(printf -- '--tag %s ' $PAGED_TAGS) --seed "paged-$v"
+		--platform linux/arm64/v8 --seed "multi-$v" >"$out/multi" &
+	pids+=($!)
+	seed $v x --repos 3 --repo-prefix verbs/cat --seed "cat-$v" >"$out/cat" &
+	pids+=($!)
+	seed $v verbs/paged $(printf -- '--tag %s ' $PAGED_TAGS) --seed "paged-$v" >"$out/paged" &
+	pids+=($!)
 	# rm: a+b share a manifest; d is alone; e is pushed twice (the first one stays, untagged);
 	# f is alone, removed by digest
-	seed $v verbs/rm --tag a --tag b --seed "rm-ab-$v"
-	seed $v verbs/rm --tag d --seed "rm-d-$v"
-	seed $v verbs/rm --tag e --seed "rm-e-old-$v"
-	sed -i "s#^verbs/rm:e #verbs/rm:e-old #" "$BATS_FILE_TMPDIR/$v.fixture"
-	seed $v verbs/rm --tag e --seed "rm-e-$v"
-	seed $v verbs/rm --tag f --seed "rm-f-$v"
+	seed $v verbs/rm --tag a --tag b --seed "rm-ab-$v" >"$out/rm-ab" &
+	pids+=($!)
+	seed $v verbs/rm --tag d --seed "rm-d-$v" >"$out/rm-d" &
+	pids+=($!)
+	{
+		seed $v verbs/rm --tag e --seed "rm-e-old-$v" >"$out.e-old" &&
+			sed "s#^verbs/rm:e #verbs/rm:e-old #" "$out.e-old" &&
+			seed $v verbs/rm --tag e --seed "rm-e-$v"
+	} >"$out/rm-e" &
+	pids+=($!)
+	seed $v verbs/rm --tag f --seed "rm-f-$v" >"$out/rm-f" &
+	pids+=($!)
+	for p in "${pids[@]}"; do
+		wait "$p" || return 1
+	done
+	cat "$out"/* >"$BATS_FILE_TMPDIR/$v.fixture"
 }
 
 setup_file() {
@@ -137,7 +155,9 @@ curl_reg() {
 	[[ -z ${!ca_var:-} ]] || a+=(--cacert "${!ca_var}")
 	if [[ -n ${!realm_var:-} ]]; then
 		t=$(curl -sf -u "${!user_var}:${!pass_var}" \
-			"${!realm_var}?service=${!svc_var}&scope=$scope" | json 'd["token"]') || return 1
+			"${!realm_var}?service=${!svc_var}&scope=$scope" |
+			sed -nE 's/.*"token": *"([^"]+)".*/\1/p') || return 1
+		[[ -n $t ]] || fail "no token from ${!realm_var}"
 		a+=(-H "Authorization: Bearer $t")
 	elif [[ -n ${!user_var:-} ]]; then
 		a+=(-u "${!user_var}:${!pass_var}")
@@ -259,9 +279,8 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 			assert_success
 			assert_equal "$output" "$(fd $v $ref)" "$v: digest $ref"
 			# and what a HEAD with the full Accept list reports
-			assert_equal "$(head_manifest $v "${ref%%:*}" "${ref#*:}" "$FULL_ACCEPT")" \
-				"200 $(json 'd["mediaType"]' < <(rsv $v manifest "$(addr $v)/$ref")) $(fd $v $ref)" \
-				"$v: HEAD $ref with the full Accept"
+			read -r status ct dg < <(head_manifest $v "${ref%%:*}" "${ref#*:}" "$FULL_ACCEPT")
+			assert_equal "$status $dg" "200 $(fd $v $ref)" "$v: HEAD $ref with the full Accept"
 		done
 		run rsv $v digest "$(addr $v)/verbs/rm@$(fd $v verbs/rm:e-old)"
 		assert_success

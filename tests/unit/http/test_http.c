@@ -57,7 +57,8 @@ static void test_resolve_relative(void **state)
 {
 	(void)state;
 	/* RFC 3986 5.2: merge with the base path's directory */
-	resolves(UPLOAD_BASE, "def?_state=1", "https://r.io:5000/v2/foo/blobs/uploads/def?_state=1");
+	resolves(UPLOAD_BASE, "def?_state=1",
+	         "https://r.io:5000/v2/foo/blobs/uploads/def?_state=1");
 	resolves(UPLOAD_BASE, "../x", "https://r.io:5000/v2/foo/blobs/x");
 	resolves(UPLOAD_BASE, "./y/../z", "https://r.io:5000/v2/foo/blobs/uploads/z");
 	/* a query-only reference keeps the path and replaces the query */
@@ -74,7 +75,8 @@ static void test_resolve_absolute_location(void **state)
 	         "https://bucket.s3.amazonaws.com/data?X-Amz-Signature=ab%2Fcd&x=1");
 	resolves(UPLOAD_BASE, "http://[::1]:5000/v2/foo/blobs/uploads/q?_state=s",
 	         "http://[::1]:5000/v2/foo/blobs/uploads/q?_state=s");
-	resolves("http://127.0.0.1:5000/v2/", "HTTP://127.0.0.1:5000/v2/x", "http://127.0.0.1:5000/v2/x");
+	resolves("http://127.0.0.1:5000/v2/", "HTTP://127.0.0.1:5000/v2/x",
+	         "http://127.0.0.1:5000/v2/x");
 }
 
 static void test_resolve_invalid(void **state)
@@ -143,8 +145,7 @@ static void test_origin_invalid(void **state)
 
 /* ---- rs__url_add_query ---- */
 
-static void add_query_is(const char *url, const char *name, const char *value,
-                         const char *expected)
+static void add_query_is(const char *url, const char *name, const char *value, const char *expected)
 {
 	char *out = rs__url_add_query(url, name, value);
 	assert_non_null(out);
@@ -158,8 +159,8 @@ static void test_add_query(void **state)
 {
 	(void)state;
 	/* 2.8's upload URLs always carry ?_state=: append with & */
-	add_query_is("https://r/v2/a/blobs/uploads/u?_state=abc%3D", "digest",
-	             "sha256:0123", "https://r/v2/a/blobs/uploads/u?_state=abc%3D&digest=sha256%3A0123");
+	add_query_is("https://r/v2/a/blobs/uploads/u?_state=abc%3D", "digest", "sha256:0123",
+	             "https://r/v2/a/blobs/uploads/u?_state=abc%3D&digest=sha256%3A0123");
 	add_query_is("https://r/v2/a/blobs/uploads/u", "digest", "sha256:0123",
 	             "https://r/v2/a/blobs/uploads/u?digest=sha256%3A0123");
 	/* the value is escaped */
@@ -234,14 +235,16 @@ static void test_link_malformed(void **state)
 	char *out = (char *)0x1;
 	(void)state;
 	rs_error_clear();
-	assert_int_equal(rs__link_next(&out, "</v2/b; rel=\"next\"", "https://r.io/v2/"), RS_EPROTO);
+	assert_int_equal(rs__link_next(&out, "</v2/b; rel=\"next\"", "https://r.io/v2/"),
+	                 RS_EPROTO);
 	assert_null(out);
 	assert_error_mentions(RS_EPROTO, "Link");
 	assert_error_mentions(RS_EPROTO, "</v2/b; rel=\"next\"");
 	/* a next target that is not a URL */
 	rs_error_clear();
 	out = (char *)0x1;
-	assert_true(rs__link_next(&out, "<http://bad host/>; rel=\"next\"", "https://r.io/v2/") < 0);
+	assert_true(rs__link_next(&out, "<http://bad host/>; rel=\"next\"", "https://r.io/v2/") <
+	            0);
 	assert_true(out == NULL || out == (char *)0x1);
 	assert_non_null(rs_error_last());
 }

@@ -16,13 +16,12 @@
 #define SHA256_EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SHA256_ABC "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA256_448 "sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-#define SHA256_MILLION_A                                                                           \
-	"sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+#define SHA256_MILLION_A "sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
 #define SHA512_ABC                                                                                 \
-	"sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a8" \
+	"sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a8"  \
 	"36ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
 #define SHA512_EMPTY                                                                               \
-	"sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0" \
+	"sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0"  \
 	"ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
 #define MSG_448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 
@@ -169,8 +168,8 @@ static void test_digest_check_messages(void **state)
 	check_bad(NULL, "invalid digest", "empty");
 	check_bad("", "\"\"", "empty");
 	check_bad("latest", "\"latest\"", "expected ALGORITHM:HEX");
-	check_bad("md5:d41d8cd98f00b204e9800998ecf8427e", "\"md5:d41d8cd98f00b204e9800998ecf8427e\"",
-	          "unsupported algorithm");
+	check_bad("md5:d41d8cd98f00b204e9800998ecf8427e",
+	          "\"md5:d41d8cd98f00b204e9800998ecf8427e\"", "unsupported algorithm");
 	check_bad("SHA256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 	          "SHA256:", "unsupported algorithm");
 	check_bad("sha256:abc", "\"sha256:abc\"", "expected 64 lowercase hex digits");
@@ -180,7 +179,8 @@ static void test_digest_check_messages(void **state)
 	check_bad(SHA256_ABC "00", "sha256:ba78", "expected 64 lowercase hex digits");
 	check_bad("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f200 5ad",
 	          "f200 5ad", "expected 64 lowercase hex digits");
-	check_bad("sha512:" "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	check_bad("sha512:"
+	          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 	          "sha512:ba78", "expected 128 lowercase hex digits");
 }
 

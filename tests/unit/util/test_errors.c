@@ -192,7 +192,7 @@ static void test_prefix_long(void **state)
 typedef struct {
 	int saw_error_at_start;
 	int code_after;
-	char message_after[64];
+	char message_after[1024];
 	pthread_barrier_t *barrier;
 } thread_report;
 

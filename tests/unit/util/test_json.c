@@ -87,8 +87,8 @@ static void test_pretty_scalars_and_length(void **state)
 
 static void test_pretty_rejects_non_json(void **state)
 {
-	static const char *const bad[] = {"", "{", "{\"a\":}", "not json", "[1,]", "{}x",
-	                                  "{'a':1}", "\x89PNG"};
+	static const char *const bad[] = {"",     "{",   "{\"a\":}", "not json",
+	                                  "[1,]", "{}x", "{'a':1}",  "\x89PNG"};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rs_buf out = RS_BUF_INIT;
@@ -137,7 +137,8 @@ static void test_quote(void **state)
 	assert_quote("\x01\x08\x0c\x1f", "\"\\u0001\\u0008\\u000c\\u001f\"");
 	assert_quote("\x1b[31mred", "\"\\u001b[31mred\"");
 	/* UTF-8 passes through untouched */
-	assert_quote("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\xb3", "\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\xb3\"");
+	assert_quote("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\xb3",
+	             "\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\xb3\"");
 	assert_quote("/ and \x7f", "\"/ and \x7f\"");
 }
 

@@ -191,8 +191,13 @@ static void test_parse_size_errors(void **state)
 static const struct {
 	const char *plain, *b64;
 } rfc4648[] = {
-        {"", ""},          {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
 };
 
 static void test_base64_vectors(void **state)
@@ -288,7 +293,8 @@ static decode_outcome decode_in_child(const char *in)
 		c.rc = rs__base64_decode(&dec, in);
 		c.len = (long long)dec.size;
 		if (dec.size)
-			memcpy(c.bytes, dec.ptr, dec.size < sizeof(c.bytes) ? dec.size : sizeof(c.bytes));
+			memcpy(c.bytes, dec.ptr,
+			       dec.size < sizeof(c.bytes) ? dec.size : sizeof(c.bytes));
 		if (write(fds[1], &c, sizeof(c)) != (ssize_t)sizeof(c))
 			_exit(3);
 		_exit(0);
@@ -353,8 +359,8 @@ static void test_base64_misplaced_padding(void **state)
 	 * padding, too much padding, a lone trailing sextet. None decodes to anything right;
 	 * each must be refused with RS_EFORMAT rather than yield wrong bytes.
 	 */
-	static const char *const inputs[] = {"Zm==Zm9v", "Zm9vYg=x", "Zm9v=", "Zg====", "A",
-	                                     "Zm9vY"};
+	static const char *const inputs[] = {
+	        "Zm==Zm9v", "Zm9vYg=x", "Zm9v=", "Zg====", "A", "Zm9vY"};
 	(void)state;
 	expect_all_refused(inputs, sizeof(inputs) / sizeof(inputs[0]));
 }

@@ -1,0 +1,893 @@
+#!/usr/bin/python3
+"""regship vs skopeo, same registry, same run, ratios.  Run it through bench/run (see README.md).
+
+Every measured command is forked by bench/spawn (a small static C helper, built on the fly) which
+times it with CLOCK_MONOTONIC and reaps it with wait4(): CPU = ru_utime + ru_stime, peak RSS =
+ru_maxrss (KiB) of that child. (Forked straight from Python, a child's ru_maxrss would include
+the ~20 MiB Python image it replaced at execve.) A sequence of commands counts the sum of the
+wall and CPU times and the largest peak. Tools run alternately, A B A B ..., after a warm-up
+round; each round gives one regship/skopeo ratio; the report gives medians.
+Python 3 stdlib only; registries and fixtures come from tests/harness/.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.dont_write_bytecode = True
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+HARNESS = os.path.join(ROOT, "tests", "harness")
+PY = "/usr/bin/python3"
+SKOPEO_ROOT_CACHE = "/var/lib/containers/cache"  # skopeo's blob-info cache dir when euid == 0
+MIB = 1 << 20
+
+FULL = {"layers": 5, "layer_size": "100M", "big": "1G", "small": "1M", "tags": 5000,
+        "digests": 100, "pairs": 5, "warmup": 1}
+QUICK = {"layers": 5, "layer_size": "2M", "big": "32M", "small": "1M", "tags": 200,
+         "digests": 5, "pairs": 2, "warmup": 1}
+
+# median of the per-pair regship/skopeo wall-time ratios must be at most this
+TARGETS = {"push-oci": 0.70, "push-docker-archive": 0.60, "repush": 0.50, "pull": 0.70,
+           "copy-same-registry": 0.30, "retag": 0.10, "tags": 0.50, "digest": 0.50}
+RSS_LIMIT_KIB = 8 * 1024
+RSS_GROWTH_LIMIT_KIB = 1024
+
+MANIFEST_ACCEPT = ", ".join([
+    "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json"])
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def size_bytes(s):
+    m = re.match(r"^(\d+)([KMG]?)$", s)
+    if not m:
+        raise argparse.ArgumentTypeError("invalid size %r (want N, NK, NM or NG)" % s)
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+
+
+def run_quiet(argv, what, env=None, stdout=subprocess.PIPE):
+    """An unmeasured helper command; raises BenchError with its output when it fails."""
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+                       env=env)
+    if p.returncode != 0:
+        err = (p.stderr or b"").decode(errors="replace").strip()[-2000:]
+        raise BenchError("%s failed (exit %d): %s\n%s" % (what, p.returncode, " ".join(argv), err))
+    return (p.stdout or b"").decode(errors="replace") if stdout == subprocess.PIPE else ""
+
+
+# --- skopeo's blob-info cache -------------------------------------------------------------------
+
+class CacheIsolation:
+    """How skopeo is kept from reusing what an earlier run learned (blob-info-cache-v1.boltdb)."""
+
+    def __init__(self, work, spawn):
+        self.mode = "xdg"
+        self.note = ("skopeo runs with HOME and XDG_DATA_HOME in a fresh empty directory, so its "
+                     "blob-info cache ($XDG_DATA_HOME/containers/cache) starts empty every run")
+        if os.geteuid() != 0:
+            return
+        os.makedirs(SKOPEO_ROOT_CACHE, mode=0o700, exist_ok=True)
+        probe = os.path.join(work, "cache-probe")
+        os.makedirs(probe, exist_ok=True)
+        p = subprocess.run([spawn, "-b", probe, "-o", "/dev/null", "--", "/bin/true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode == 0 and b"status=0" in p.stdout:
+            self.mode = "bind"
+            self.note = ("running as root, skopeo keeps its blob-info cache in %s; every skopeo "
+                         "run gets its own mount namespace with a fresh empty directory bind-"
+                         "mounted there (the machine's cache is not touched)" % SKOPEO_ROOT_CACHE)
+        else:
+            self.mode = "delete"
+            self.note = ("running as root without mount namespaces: %s/blob-info-cache-v1.boltdb "
+                         "is deleted before every skopeo run" % SKOPEO_ROOT_CACHE)
+        shutil.rmtree(probe, ignore_errors=True)
+
+    def prepare(self, run_dir):
+        """Returns spawn's options for a skopeo child."""
+        if self.mode == "bind":
+            d = os.path.join(run_dir, "skopeo-cache")
+            os.makedirs(d, exist_ok=True)
+            return ["-b", d]
+        if self.mode == "delete":
+            try:
+                os.unlink(os.path.join(SKOPEO_ROOT_CACHE, "blob-info-cache-v1.boltdb"))
+            except FileNotFoundError:
+                pass
+        return []
+
+
+def build_spawn(work):
+    """bench/spawn.c: the small static parent every measured command is forked from."""
+    src = os.path.join(HERE, "spawn.c")
+    out = os.path.join(work, "spawn")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    cc = os.environ.get("CC", "cc")
+    base = [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", out + ".tmp", src]
+    p = subprocess.run(base + ["-static"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        run_quiet(base, "compiling bench/spawn.c")
+    os.replace(out + ".tmp", out)
+    return out
+
+
+# --- registries -----------------------------------------------------------------------------------
+
+
+class Registry:
+    """A docker-registry started by tests/harness/harness.py, optionally on a copy of a template."""
+
+    def __init__(self, bench, name, template=None):
+        bench.reg_counter += 1
+        self.dir = os.path.join(bench.work, "reg", "%s-%d" % (name, bench.reg_counter))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        if template is not None:
+            clone_storage(template, os.path.join(self.dir, "data"))
+        run_quiet([PY, os.path.join(HARNESS, "harness.py"), "start", "--variant", "plain",
+                   "--dir", self.dir, "--owner-pid", str(os.getpid())], "starting a registry")
+        env = {}
+        with open(os.path.join(self.dir, "env")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                env[k] = v.strip("'")
+        self.addr, self.url = env["REG_ADDR"], env["REG_URL"]
+        bench.registries.append(self)
+
+    @property
+    def data(self):
+        return os.path.join(self.dir, "data")
+
+    def stop(self, bench, keep_data=False):
+        run_quiet([PY, os.path.join(HARNESS, "harness.py"), "stop", "--dir", self.dir],
+                  "stopping a registry")
+        if self in bench.registries:
+            bench.registries.remove(self)
+        if not keep_data:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def head_manifest(self, repo, ref):
+        req = urllib.request.Request("%s/v2/%s/manifests/%s" % (self.url, repo, ref),
+                                     method="HEAD", headers={"Accept": MANIFEST_ACCEPT})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.headers.get("Docker-Content-Digest")
+        except urllib.error.HTTPError:
+            return None
+
+
+def clone_storage(src, dst):
+    """Copy a stopped registry's storage: blob data hard-linked (the registry never rewrites a
+    blob in place), repository metadata (small link files, rewritten in place) copied."""
+    run_quiet(["cp", "-al", src, dst], "cloning registry storage")
+    repos = os.path.join("docker", "registry", "v2", "repositories")
+    if os.path.isdir(os.path.join(src, repos)):
+        shutil.rmtree(os.path.join(dst, repos))
+        shutil.copytree(os.path.join(src, repos), os.path.join(dst, repos), symlinks=True)
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+class Cmd:
+    def __init__(self, tool, argv, check=None):
+        self.tool, self.argv, self.check = tool, argv, check
+
+
+def measure_one(spawn, argv, out_path, err_path, env, extra=()):
+    """Runs argv under bench/spawn (see spawn.c for why); returns its numbers."""
+    p = subprocess.run([spawn] + list(extra) + ["-o", out_path, "-e", err_path, "--"] + argv,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env)
+    m = dict(kv.split("=", 1) for kv in p.stdout.decode().split())
+    if p.returncode != 0 or "status" not in m:
+        raise BenchError("bench/spawn failed (exit %d): %s" % (
+            p.returncode, p.stderr.decode(errors="replace")))
+    user, sys_ = float(m["user"]), float(m["sys"])
+    return {"wall": float(m["wall"]), "user": user, "sys": sys_, "cpu": user + sys_,
+            "maxrss_kib": int(m["maxrss"]), "rc": int(m["status"])}
+
+
+def fresh_env(run_dir):
+    """Nothing from our environment but PATH and locale; HOME and every XDG dir fresh."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    for k, sub in (("HOME", "home"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"),
+                   ("XDG_CONFIG_HOME", "config"), ("XDG_RUNTIME_DIR", "runtime"),
+                   ("TMPDIR", "tmp")):
+        env[k] = os.path.join(run_dir, sub)
+        os.makedirs(env[k], mode=0o700, exist_ok=True)
+    return env
+
+
+# --- the benchmark ----------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, opts):
+        self.opts = opts
+        self.work = os.path.abspath(opts.work)
+        self.registries = []
+        self.reg_counter = 0
+        self.run_counter = 0
+        self.results = []
+        os.makedirs(self.work, exist_ok=True)
+        self.runs_dir = os.path.join(self.work, "runs")
+        shutil.rmtree(self.runs_dir, ignore_errors=True)
+        os.makedirs(self.runs_dir)
+        self.spawn = build_spawn(self.work)
+        self.cache = CacheIsolation(self.work, self.spawn)
+        floor = measure_one(self.spawn, ["/bin/true"], "/dev/null", "/dev/null", None)
+        self.floor_kib = floor["maxrss_kib"]
+        self.regship = opts.regship
+        self.has_retag = subprocess.run([self.regship, "retag", "-h"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL).returncode == 0
+        self.templates = {}
+
+    # - commands -
+
+    def regship_cmd(self, *args):
+        return [self.regship, "-q"] + list(args)
+
+    def skopeo_copy(self, src, dst):
+        argv = ["skopeo", "--insecure-policy", "copy", "-q"]
+        if src.startswith("docker://"):
+            argv.append("--src-tls-verify=false")
+        if dst.startswith("docker://"):
+            argv.append("--dest-tls-verify=false")
+        return argv + [src, dst]
+
+    def run_tool(self, name, cmds):
+        """Runs cmds (one tool's turn) in a fresh run dir; returns the combined measurement."""
+        self.run_counter += 1
+        run_dir = os.path.join(self.runs_dir, "%04d-%s" % (self.run_counter, name))
+        os.makedirs(run_dir)
+        env = fresh_env(run_dir)
+        out, err = os.path.join(run_dir, "stdout"), os.path.join(run_dir, "stderr")
+        parts = []
+        for c in cmds:
+            extra = self.cache.prepare(run_dir) if c.tool == "skopeo" else []
+            argv = c.argv
+            if c.tool == "skopeo":
+                argv = argv[:1] + ["--tmpdir", env["TMPDIR"]] + argv[1:]
+            m = measure_one(self.spawn, argv, out, err, env, extra)
+            if m["rc"] != 0:
+                with open(err, errors="replace") as f:
+                    tail = f.read()[-3000:]
+                raise BenchError("%s exited %d: %s\n%s" % (name, m["rc"], " ".join(argv), tail))
+            parts.append(m)
+        with open(out, errors="replace") as f:
+            stdout = f.read()
+        for c in cmds:
+            if c.check:
+                c.check(stdout)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return {"wall": sum(p["wall"] for p in parts),
+                "cpu": sum(p["cpu"] for p in parts), "user": sum(p["user"] for p in parts),
+                "sys": sum(p["sys"] for p in parts),
+                "maxrss_kib": max(p["maxrss_kib"] for p in parts), "processes": len(parts)}
+
+    def scenario(self, sid, title, tools, setup=None, teardown=None, note=None):
+        """tools: list of (name, per_run) where per_run(round) -> (cmds, after) and after() is
+        an unmeasured check/cleanup.  Rounds: warm-up + pairs, tools in order within a round."""
+        log("scenario %s: %s" % (sid, title))
+        t_start = time.monotonic()
+        state = setup() if setup else None
+        runs = []
+        rounds = self.opts.warmup + self.opts.pairs
+        try:
+            for r in range(rounds):
+                warm = r < self.opts.warmup
+                for name, per_run in tools:
+                    cmds, after = per_run(state, r)
+                    m = self.run_tool(name, cmds)
+                    if after:
+                        after()
+                    m.update({"tool": name, "round": r, "warmup": warm})
+                    runs.append(m)
+                    log("  %-4s %-12s round %d%s: wall %7.3fs  cpu %7.3fs  rss %6.1f MiB" % (
+                        sid, name, r, " (warm-up)" if warm else "", m["wall"], m["cpu"],
+                        m["maxrss_kib"] / 1024))
+        finally:
+            if teardown:
+                teardown(state)
+        res = {"id": sid, "title": title, "tools": [t[0] for t in tools], "runs": runs,
+               "target_wall_ratio": TARGETS.get(sid), "note": note,
+               "scenario_seconds": time.monotonic() - t_start}
+        summarize(res)
+        self.results.append(res)
+        return res
+
+    # - fixtures -
+
+    def fixtures(self):
+        o = self.opts
+        key = "l%d-%s-big%s-small%s" % (o.layers, o.layer_size, o.big, o.small)
+        d = os.path.join(self.work, "fixtures-" + key)
+        stamp = os.path.join(d, "done")
+        fx = [PY, os.path.join(HARNESS, "fixture.py")]
+        if not os.path.exists(stamp):
+            log("generating fixtures in %s (fixture.py; once per size set)" % d)
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            common = ["--layers", str(o.layers), "--layer-size", o.layer_size, "--seed", "bench"]
+            run_quiet(fx + ["oci-layout", os.path.join(d, "oci"), "--tag", "v1"] + common,
+                      "fixture oci-layout")
+            run_quiet(fx + ["docker-archive", os.path.join(d, "image.tar"), "--repo-tag",
+                            "bench/img:v1"] + common, "fixture docker-archive")
+            for name, size in (("small", o.small), ("big", o.big)):
+                run_quiet(fx + ["oci-layout", os.path.join(d, name), "--tag", "v1", "--layers",
+                                "1", "--layer-size", size, "--seed", "bench-" + name],
+                          "fixture oci-layout (%s)" % name)
+            open(stamp, "w").close()
+        self.fx = d
+        self.oci = os.path.join(d, "oci")
+        self.archive = os.path.join(d, "image.tar")
+        with open(os.path.join(self.oci, "index.json")) as f:
+            index = json.load(f)
+        mdigest = index["manifests"][0]["digest"]
+        with open(os.path.join(self.oci, "blobs", "sha256", mdigest.split(":")[1])) as f:
+            manifest = json.load(f)
+        self.layer_blobs = [(os.path.join(self.oci, "blobs", "sha256",
+                                          l["digest"].split(":")[1]), l["digest"])
+                            for l in manifest["layers"]]
+        self.oci_digest = mdigest
+
+    def template(self, name, pushes):
+        """Registry storage holding `pushes` [(oci dir, repo:tag)], made once with regship."""
+        if name not in self.templates:
+            reg = Registry(self, "tmpl-" + name)
+            for src, dst in pushes:
+                run_quiet(self.regship_cmd("push", "oci:%s:v1" % src, "%s/%s" % (reg.addr, dst)),
+                          "seeding the %s template" % name, env=fresh_env(
+                              os.path.join(self.work, "seed-env")))
+            reg.stop(self, keep_data=True)
+            self.templates[name] = reg.data
+        return self.templates[name]
+
+    # - scenarios -
+
+    def expect_manifest(self, reg, repo, ref, digest=None):
+        def check():
+            got = reg.head_manifest(repo, ref)
+            if not got or (digest and got != digest):
+                raise BenchError("%s/%s:%s: manifest %s after the run (want %s)" % (
+                    reg.addr, repo, ref, got or "missing", digest or "one"))
+        return check
+
+    def push_scenario(self, sid, title, src_regship, src_skopeo, digest, baselines=False):
+        def per_tool(tool):
+            def per_run(state, r):
+                reg = Registry(self, sid)
+                dst = "%s/bench/img:v1" % reg.addr
+                if tool == "regship":
+                    cmds = [Cmd("regship", self.regship_cmd("push", src_regship, dst))]
+                elif tool == "skopeo":
+                    cmds = [Cmd("skopeo", self.skopeo_copy(src_skopeo, "docker://" + dst))]
+                else:
+                    cmds = [Cmd(tool, ["/bin/sh", "-c", self.curl_script(reg, tool == "curl-par")])]
+                check = None if tool.startswith("curl") else self.expect_manifest(
+                    reg, "bench/img", "v1", digest)
+
+                def after():
+                    try:
+                        if check:
+                            check()
+                    finally:
+                        reg.stop(self)
+                return cmds, after
+            return per_run
+
+        names = ["regship", "skopeo"] + (["curl-seq", "curl-par"] if baselines else [])
+        note = None
+        if baselines:
+            note = ("curl-seq/curl-par: the %d layer blobs uploaded with curl (monolithic POST + "
+                    "PUT of the file), one after another / all at once; no config or manifest" %
+                    len(self.layer_blobs))
+        return self.scenario(sid, title, [(n, per_tool(n)) for n in names], note=note)
+
+    def curl_script(self, reg, parallel):
+        lines = ["set -e", "up() {",
+                 "  loc=$(curl -sS -f -X POST -o /dev/null -w '%%header{location}' "
+                 "'%s/v2/bench/img/blobs/uploads/')" % reg.url,
+                 "  [ -n \"$loc\" ] || { echo 'no Location' >&2; exit 1; }",
+                 "  curl -sS -f -o /dev/null -T \"$1\" -H 'Content-Type: application/octet-stream'"
+                 " -H 'Expect:' \"$loc&digest=$2\"", "}"]
+        if parallel:
+            lines.append("pids=")
+            for path, digest in self.layer_blobs:
+                lines.append("up '%s' '%s' & pids=\"$pids $!\"" % (path, digest))
+            lines.append("for p in $pids; do wait $p; done")
+        else:
+            for path, digest in self.layer_blobs:
+                lines.append("up '%s' '%s'" % (path, digest))
+        return "\n".join(lines) + "\n"
+
+    def run_all(self):
+        o = self.opts
+        want = set(o.only.split(",")) if o.only else None
+
+        def on(sid):
+            return want is None or sid in want or sid.split("-")[0] in want
+
+        self.fixtures()
+        oci_ref = "oci:%s:v1" % self.oci
+        img = [(self.oci, "bench/img:v1")]
+
+        if on("push-oci"):
+            self.push_scenario("push-oci", "1. push an OCI layout (%d x %s incompressible layers) "
+                               "to an empty registry" % (o.layers, o.layer_size),
+                               oci_ref, oci_ref, self.oci_digest, baselines=True)
+        if on("push-docker-archive"):
+            self.push_scenario("push-docker-archive", "2. push a docker-archive (same %d layers, "
+                               "uncompressed; gzip on the way)" % o.layers,
+                               "docker-archive:" + self.archive, "docker-archive:" + self.archive,
+                               None)
+        if on("repush"):
+            self.shared_registry_scenario(
+                "repush", "3. push the OCI layout again: every blob present", "img", img,
+                lambda reg, r: [Cmd("regship", self.regship_cmd(
+                    "push", oci_ref, "%s/bench/img:v1" % reg.addr))],
+                lambda reg, r: [Cmd("skopeo", self.skopeo_copy(
+                    oci_ref, "docker://%s/bench/img:v1" % reg.addr))])
+        if on("pull"):
+            self.pull_scenario("pull", "4. pull the image to an OCI layout (digests verified)",
+                               "img", img, "bench/img")
+        if on("copy-same-registry"):
+            def copy_same(tool):
+                def cmds(reg, r):
+                    src, dst = "%s/bench/img:v1" % reg.addr, "%s/bench/copy:v1" % reg.addr
+                    if tool == "regship":
+                        return [Cmd(tool, self.regship_cmd("copy", src, dst))]
+                    return [Cmd(tool, self.skopeo_copy("docker://" + src, "docker://" + dst))]
+                return cmds
+            self.fresh_registry_scenario(
+                "copy-same-registry", "5a. copy to another repository of the same registry",
+                "img", img, copy_same("regship"), copy_same("skopeo"), "bench/copy", "v1")
+        if on("copy-cross-registry"):
+            self.cross_copy_scenario()
+        if on("retag"):
+            def retag_regship(reg, r):
+                src = "%s/bench/img:v1" % reg.addr
+                tags = ["r%d-%d" % (r, i) for i in range(1, 5)]
+                if self.has_retag:
+                    return [Cmd("regship", self.regship_cmd("retag", src, *tags))]
+                return [Cmd("regship", self.regship_cmd("copy", src, "%s/bench/img:%s" % (
+                    reg.addr, t))) for t in tags]
+
+            def retag_skopeo(reg, r):
+                src = "docker://%s/bench/img:v1" % reg.addr
+                return [Cmd("skopeo", self.skopeo_copy(src, "docker://%s/bench/img:r%d-%d" % (
+                    reg.addr, r, i))) for i in range(1, 5)]
+            self.fresh_registry_scenario(
+                "retag", "6. put the image under 4 more tags (regship %s; skopeo: 4 copies)" % (
+                    "retag" if self.has_retag else "copy x4: `regship retag` not available"),
+                "img", img, retag_regship, retag_skopeo, "bench/img", None,
+                expect_tags=lambda r: ["r%d-%d" % (r, i) for i in range(1, 5)])
+        if on("tags") or on("digest"):
+            self.tags_scenarios(on)
+        if on("memory"):
+            self.memory_scenarios()
+
+    def shared_registry_scenario(self, sid, title, tmpl, pushes, regship_cmds, skopeo_cmds):
+        template = self.template(tmpl, pushes)
+
+        def setup():
+            return Registry(self, sid, template)
+
+        def per(fn):
+            return lambda reg, r: (fn(reg, r), self.expect_manifest(reg, "bench/img", "v1",
+                                                                     self.oci_digest))
+        return self.scenario(sid, title, [("regship", per(regship_cmds)),
+                                          ("skopeo", per(skopeo_cmds))],
+                             setup=setup, teardown=lambda reg: reg.stop(self))
+
+    def fresh_registry_scenario(self, sid, title, tmpl, pushes, regship_cmds, skopeo_cmds,
+                                check_repo, check_tag, expect_tags=None):
+        template = self.template(tmpl, pushes)
+
+        def per(fn):
+            def per_run(state, r):
+                reg = Registry(self, sid, template)
+
+                def after():
+                    try:
+                        for t in (expect_tags(r) if expect_tags else [check_tag]):
+                            self.expect_manifest(reg, check_repo, t, self.oci_digest)()
+                    finally:
+                        reg.stop(self)
+                return fn(reg, r), after
+            return per_run
+        return self.scenario(sid, title, [("regship", per(regship_cmds)),
+                                          ("skopeo", per(skopeo_cmds))])
+
+    def pull_scenario(self, sid, title, tmpl, pushes, repo, note=None):
+        template = self.template(tmpl, pushes)
+        out_base = os.path.join(self.work, "pull-out")
+
+        def per(tool):
+            def per_run(reg, r):
+                out = os.path.join(out_base, "%s-%d" % (tool, r))
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out_base, exist_ok=True)
+                src = "%s/%s:v1" % (reg.addr, repo)
+                if tool == "regship":
+                    cmds = [Cmd(tool, self.regship_cmd("pull", src, "oci:%s:v1" % out))]
+                else:
+                    cmds = [Cmd(tool, self.skopeo_copy("docker://" + src, "oci:%s:v1" % out))]
+
+                def after():
+                    try:
+                        with open(os.path.join(out, "index.json")) as f:
+                            if not json.load(f).get("manifests"):
+                                raise BenchError("%s wrote an empty index.json" % tool)
+                    finally:
+                        shutil.rmtree(out, ignore_errors=True)
+                return cmds, after
+            return per_run
+        return self.scenario(sid, title, [("regship", per("regship")), ("skopeo", per("skopeo"))],
+                             setup=lambda: Registry(self, sid, template),
+                             teardown=lambda reg: reg.stop(self), note=note)
+
+    def cross_copy_scenario(self):
+        template = self.template("img", [(self.oci, "bench/img:v1")])
+
+        def per(tool):
+            def per_run(src_reg, r):
+                dst_reg = Registry(self, "copy-dst")
+                src = "%s/bench/img:v1" % src_reg.addr
+                dst = "%s/bench/img:v1" % dst_reg.addr
+                if tool == "regship":
+                    cmds = [Cmd(tool, self.regship_cmd("copy", src, dst))]
+                else:
+                    cmds = [Cmd(tool, self.skopeo_copy("docker://" + src, "docker://" + dst))]
+                check = self.expect_manifest(dst_reg, "bench/img", "v1", self.oci_digest)
+
+                def after():
+                    try:
+                        check()
+                    finally:
+                        dst_reg.stop(self)
+                return cmds, after
+            return per_run
+        return self.scenario("copy-cross-registry", "5b. copy between two registries",
+                             [("regship", per("regship")), ("skopeo", per("skopeo"))],
+                             setup=lambda: Registry(self, "copy-src", template),
+                             teardown=lambda reg: reg.stop(self))
+
+    def tags_scenarios(self, on):
+        o = self.opts
+        reg = Registry(self, "tags")
+        try:
+            log("seeding %d tags (fixture.py seed)" % o.tags)
+            out = run_quiet([PY, os.path.join(HARNESS, "fixture.py"), "seed", reg.url,
+                             "bench/tags", "--many-tags", str(o.tags)], "seeding tags")
+            digest = out.split()[1]
+            ref = "%s/bench/tags:tag-0000" % reg.addr
+
+            def check_tags(stdout):
+                n = stdout.count("tag-")
+                if n != o.tags:
+                    raise BenchError("tag list: %d tags in the output, want %d" % (n, o.tags))
+
+            def check_digest(stdout):
+                got = stdout.split()
+                if len(got) != o.digests or set(got) != {digest}:
+                    raise BenchError("digest: output %r..., want %d x %s" % (
+                        got[:2], o.digests, digest))
+            if on("tags"):
+                self.scenario("tags", "7a. list %d tags" % o.tags, [
+                    ("regship", lambda s, r: ([Cmd("regship", self.regship_cmd(
+                        "tags", "%s/bench/tags" % reg.addr), check_tags)], None)),
+                    ("skopeo", lambda s, r: ([Cmd("skopeo", [
+                        "skopeo", "list-tags", "--tls-verify=false",
+                        "docker://%s/bench/tags" % reg.addr], check_tags)], None))])
+            if on("digest"):
+                rc = [Cmd("regship", self.regship_cmd("digest", ref)) for _ in range(o.digests)]
+                rc[-1].check = check_digest
+                sc = [Cmd("skopeo", ["skopeo", "inspect", "--tls-verify=false", "--format",
+                                     "{{.Digest}}", "docker://" + ref]) for _ in range(o.digests)]
+                sc[-1].check = check_digest
+                self.scenario("digest", "7b. resolve a digest %d times (sequential commands)"
+                              % o.digests, [("regship", lambda s, r: (rc, None)),
+                                            ("skopeo", lambda s, r: (sc, None))],
+                              note="time = all %d commands; CPU summed; RSS = largest" % o.digests)
+        finally:
+            reg.stop(self)
+
+    def memory_scenarios(self):
+        o = self.opts
+        for name, size in (("small", o.small), ("big", o.big)):
+            d = os.path.join(self.fx, name)
+            with open(os.path.join(d, "index.json")) as f:
+                digest = json.load(f)["manifests"][0]["digest"]
+            ref = "oci:%s:v1" % d
+            self.push_scenario("memory-push-" + name, "8. push 1 layer of %s" % size, ref, ref,
+                               digest)
+        pushes = [(os.path.join(self.fx, n), "bench/%s:v1" % n) for n in ("small", "big")]
+        for name, size in (("small", o.small), ("big", o.big)):
+            self.pull_scenario("memory-pull-" + name, "8. pull 1 layer of %s" % size, "mem",
+                               pushes, "bench/" + name)
+
+    def cleanup(self):
+        for reg in list(self.registries):
+            try:
+                reg.stop(self)
+            except BenchError as e:
+                log(str(e))
+        for d in self.templates.values():
+            shutil.rmtree(os.path.dirname(d), ignore_errors=True)
+        shutil.rmtree(self.runs_dir, ignore_errors=True)
+        shutil.rmtree(os.path.join(self.work, "reg"), ignore_errors=True)
+        shutil.rmtree(os.path.join(self.work, "pull-out"), ignore_errors=True)
+        shutil.rmtree(os.path.join(self.work, "seed-env"), ignore_errors=True)
+
+
+# --- summaries and report ---------------------------------------------------------------------------
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def summarize(res):
+    measured = [r for r in res["runs"] if not r["warmup"]]
+    summ = {}
+    for tool in res["tools"]:
+        rs = [r for r in measured if r["tool"] == tool]
+        summ[tool] = {k: med([r[k] for r in rs]) for k in ("wall", "cpu", "maxrss_kib")}
+        summ[tool]["maxrss_kib_max"] = max(r["maxrss_kib"] for r in rs)
+    rounds = sorted({r["round"] for r in measured})
+    ratios = {}
+    for other in res["tools"][1:]:
+        per = {"wall": [], "cpu": [], "maxrss": []}
+        for rd in rounds:
+            a = [r for r in measured if r["round"] == rd and r["tool"] == "regship"][0]
+            b = [r for r in measured if r["round"] == rd and r["tool"] == other][0]
+            per["wall"].append(a["wall"] / b["wall"])
+            per["cpu"].append(a["cpu"] / b["cpu"] if b["cpu"] else None)
+            per["maxrss"].append(a["maxrss_kib"] / b["maxrss_kib"])
+        ratios[other] = {"per_pair": per,
+                         "median": {k: med([x for x in v if x is not None])
+                                    for k, v in per.items()}}
+    res["summary"] = summ
+    res["ratios"] = ratios
+    t = res.get("target_wall_ratio")
+    if t is not None:
+        res["target_met"] = ratios["skopeo"]["median"]["wall"] <= t
+
+
+def machine_info():
+    cpu = "?"
+    mem = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            cpu = m.group(1) if m else cpu
+        with open("/proc/meminfo") as f:
+            m = re.search(r"^MemTotal:\s*(\d+) kB", f.read(), re.M)
+            mem = "%.1f GiB" % (int(m.group(1)) / (1 << 20)) if m else mem
+    except OSError:
+        pass
+    distro = ""
+    try:
+        with open("/etc/os-release") as f:
+            m = re.search(r'^PRETTY_NAME="?([^"\n]*)', f.read(), re.M)
+            distro = m.group(1) if m else ""
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem, "kernel": platform.release(),
+            "os": distro, "python": platform.python_version()}
+
+
+def version_of(argv):
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        return p.stdout.decode(errors="replace").strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def fmt_s(x):
+    return "—" if x is None else ("%.3f s" % x if x < 10 else "%.2f s" % x)
+
+
+def fmt_mib(kib):
+    return "—" if kib is None else "%.1f MiB" % (kib / 1024)
+
+
+def fmt_ratio(x):
+    return "—" if x is None else "%.2f×" % x
+
+
+def report(results, meta):
+    L = []
+    L.append("regship vs skopeo — %s, %s pairs after %s warm-up round(s)%s" % (
+        meta["date"], meta["options"]["pairs"], meta["options"]["warmup"],
+        ", --quick sizes" if meta["options"]["quick"] else ""))
+    L.append("")
+    L.append("| scenario | regship wall | skopeo wall | wall ratio | target | regship CPU | "
+             "skopeo CPU | CPU ratio | regship peak RSS | skopeo peak RSS | result |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for res in results:
+        a, b = res["summary"]["regship"], res["summary"]["skopeo"]
+        rm = res["ratios"]["skopeo"]["median"]
+        t = res.get("target_wall_ratio")
+        verdict = []
+        if t is not None:
+            verdict.append("time ok" if res["target_met"] else "**time missed**")
+        verdict.append("RSS ok" if a["maxrss_kib_max"] <= RSS_LIMIT_KIB else "**RSS > 8 MiB**")
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            res["title"], fmt_s(a["wall"]), fmt_s(b["wall"]), fmt_ratio(rm["wall"]),
+            "≤ %.2f×" % t if t is not None else "—", fmt_s(a["cpu"]), fmt_s(b["cpu"]),
+            fmt_ratio(rm["cpu"]), fmt_mib(a["maxrss_kib"]), fmt_mib(b["maxrss_kib"]),
+            ", ".join(verdict)))
+    base = [r for r in results if "curl-seq" in r["tools"]]
+    if base:
+        res = base[0]
+        L.append("")
+        L.append("Registry bound (%s): the same layer blobs with raw curl in the same rounds" %
+                 res["title"].split(" (")[0])
+        L.append("")
+        L.append("| uploader | wall | CPU | peak RSS | regship / this (median of rounds) |")
+        L.append("|---|---:|---:|---:|---:|")
+        for tool in res["tools"]:
+            s = res["summary"][tool]
+            ratio = res["ratios"].get(tool, {}).get("median", {}).get("wall") if tool != \
+                "regship" else 1.0
+            L.append("| %s | %s | %s | %s | %s |" % (tool, fmt_s(s["wall"]), fmt_s(s["cpu"]),
+                                                      fmt_mib(s["maxrss_kib"]), fmt_ratio(ratio)))
+    mem = {r["id"]: r for r in results if r["id"].startswith("memory-")}
+    if mem:
+        L.append("")
+        L.append("Memory growth (8): median peak RSS, 1 layer of %s vs %s" % (
+            meta["options"]["small"], meta["options"]["big"]))
+        L.append("")
+        L.append("| operation | tool | small | big | growth | target |")
+        L.append("|---|---|---:|---:|---:|---|")
+        for op in ("push", "pull"):
+            s, b = mem.get("memory-%s-small" % op), mem.get("memory-%s-big" % op)
+            if not s or not b:
+                continue
+            for tool in ("regship", "skopeo"):
+                x, y = s["summary"][tool]["maxrss_kib"], b["summary"][tool]["maxrss_kib"]
+                g = y - x
+                tgt = ""
+                if tool == "regship":
+                    tgt = "≤ +1 MiB: %s" % ("ok" if g <= RSS_GROWTH_LIMIT_KIB else "**missed**")
+                L.append("| %s | %s | %s | %s | %+.1f MiB | %s |" % (
+                    op, tool, fmt_mib(x), fmt_mib(y), g / 1024, tgt))
+    L.append("")
+    L.append("Wall and CPU: medians of the measured rounds; ratios: median of the per-round "
+             "regship/skopeo ratios. CPU = user + system of the child (wait4), peak RSS = its "
+             "ru_maxrss. Every run starts with an empty HOME, XDG_CACHE_HOME and XDG_DATA_HOME; "
+             + meta["skopeo_cache"] + ".")
+    L.append("")
+    L.append("Machine: %(nproc)s CPUs, %(cpu)s, %(memory)s RAM, %(os)s, Linux %(kernel)s" %
+             meta["machine"])
+    L.append("Versions: regship %s; %s; %s; %s" % (
+        meta["versions"]["regship"], meta["versions"]["skopeo"],
+        meta["versions"]["registry"], meta["versions"]["curl"]))
+    return "\n".join(L) + "\n"
+
+
+def build_regship(opts):
+    bdir = opts.build_dir
+    log("building regship (Release) in %s" % bdir)
+    run_quiet(["cmake", "-S", ROOT, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release"], "cmake configure")
+    run_quiet(["cmake", "--build", bdir, "--target", "regship", "-j", str(os.cpu_count() or 2)],
+              "building regship")
+    return os.path.join(bdir, "regship")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="bench/run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes, 2 pairs: a smoke run (< 2 minutes)")
+    p.add_argument("--regship", help="regship binary to measure (default: build one, Release)")
+    p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    p.add_argument("--work", default="/var/tmp/regship-bench",
+                   help="fixtures, registries and run dirs (default %(default)s)")
+    p.add_argument("--json", help="write every run's numbers here (default: "
+                   "bench/results/<date>[-quick].json)")
+    p.add_argument("--pairs", type=int, help="measured rounds (full: 5, quick: 2)")
+    p.add_argument("--warmup", type=int, help="warm-up rounds, not counted (1)")
+    p.add_argument("--layers", type=int)
+    p.add_argument("--layer-size", type=size_bytes)
+    p.add_argument("--big", type=size_bytes, help="big layer of scenario 8 (1G)")
+    p.add_argument("--small", type=size_bytes, help="small layer of scenario 8 (1M)")
+    p.add_argument("--tags", type=int, help="tags to list in scenario 7 (5000)")
+    p.add_argument("--digests", type=int, help="digest commands in scenario 7 (100)")
+    p.add_argument("--only", help="comma-separated scenario ids or prefixes: push-oci, "
+                   "push-docker-archive, repush, pull, copy-same-registry, copy-cross-registry, "
+                   "retag, tags, digest, memory (or push, copy)")
+    opts = p.parse_args(argv)
+    defaults = QUICK if opts.quick else FULL
+    for k, v in defaults.items():
+        if getattr(opts, k) is None:
+            setattr(opts, k, v)
+    for k in ("layer_size", "big", "small"):  # keep them as fixture.py size strings
+        v = getattr(opts, k)
+        if isinstance(v, int):
+            setattr(opts, k, "%dK" % (v >> 10) if v % MIB else "%dM" % (v >> 20))
+    if opts.pairs < 1 or opts.warmup < 0:
+        p.error("--pairs must be at least 1 and --warmup at least 0")
+    for tool in ("skopeo", "docker-registry", "curl"):
+        if not shutil.which(tool):
+            p.error("%s is not on PATH (Debian: apt-get install %s)" % (
+                tool, {"docker-registry": "docker-registry"}.get(tool, tool)))
+    try:
+        opts.regship = os.path.abspath(opts.regship) if opts.regship else build_regship(opts)
+        if not os.access(opts.regship, os.X_OK):
+            raise BenchError("%s is not an executable" % opts.regship)
+        started = datetime.datetime.now(datetime.timezone.utc)
+        bench = Bench(opts)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        try:
+            bench.run_all()
+        finally:
+            bench.cleanup()
+    except BenchError as e:
+        log(str(e))
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    meta = {
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(),
+        "machine": machine_info(),
+        "versions": {"regship": version_of([opts.regship, "--version"]),
+                     "skopeo": version_of(["skopeo", "--version"]),
+                     "registry": version_of(["docker-registry", "--version"]),
+                     "curl": version_of(["curl", "--version"]),
+                     "regship_binary": opts.regship},
+        "options": {k: getattr(opts, k) for k in ("quick", "pairs", "warmup", "layers",
+                                                   "layer_size", "big", "small", "tags",
+                                                   "digests", "only")},
+        "regship_retag": bench.has_retag,
+        "skopeo_cache": bench.cache.note,
+        "regship_cache": "regship runs with a fresh XDG_CACHE_HOME (no compression cache)",
+        "measurement": "bench/spawn forks each command: wall = CLOCK_MONOTONIC around fork "
+                       "and wait4; cpu = ru_utime + ru_stime and maxrss = ru_maxrss (KiB) from "
+                       "wait4 of the child; sequences: walls and CPU summed, RSS max",
+        "rss_floor_kib": bench.floor_kib,
+        "targets": {"wall_ratio": TARGETS, "rss_kib": RSS_LIMIT_KIB,
+                    "rss_growth_kib": RSS_GROWTH_LIMIT_KIB},
+    }
+    md = report(bench.results, meta)
+    path = opts.json or os.path.join(HERE, "results", started.strftime("%Y%m%d-%H%M%S") + (
+        "-quick" if opts.quick else "") + ".json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"meta": meta, "scenarios": bench.results}, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    sys.stdout.write(md)
+    log("every run's numbers: %s (%.0f s in all)" % (path, meta["duration_s"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
