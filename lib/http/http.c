@@ -599,36 +599,82 @@ char *rs__url_add_query(const char *url, const char *name, const char *value)
 	return rs__buf_detach(&b);
 }
 
+/* Does a Link parameter list (`; rel="next"; title="x"`) have "next" among its rel values? */
+static bool link_params_next(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *name, *value, *vend;
+		size_t nlen;
+		while (p < end && (*p == ';' || *p == ' ' || *p == '\t'))
+			p++;
+		name = p;
+		while (p < end && *p != '=' && *p != ';')
+			p++;
+		nlen = (size_t)(p - name);
+		while (nlen && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+			nlen--;
+		if (p >= end || *p != '=')
+			continue;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < end && *p == '"') {
+			value = ++p;
+			while (p < end && *p != '"')
+				p++;
+			vend = p;
+			if (p < end)
+				p++;
+		} else {
+			value = p;
+			while (p < end && *p != ';')
+				p++;
+			vend = p;
+		}
+		if (nlen == 3 && rs__str_niequal(name, "rel", 3)) {
+			/* rel may list several space-separated relation types */
+			const char *q = value;
+			while (q < vend) {
+				const char *w = q;
+				while (q < vend && *q != ' ')
+					q++;
+				if (q - w == 4 && rs__str_niequal(w, "next", 4))
+					return true;
+				while (q < vend && *q == ' ')
+					q++;
+			}
+		}
+	}
+	return false;
+}
+
 int rs__link_next(char **out, const char *link, const char *base)
 {
-	/* Link: <url>; rel="next", <url2>; rel="prev" */
+	/* Link: <url>; rel="next", <url2>; rel="prev"; title="a, b" */
 	const char *p = link;
 	*out = NULL;
 	while (p && *p) {
 		const char *lt = strchr(p, '<'), *gt, *end;
+		bool quoted = false;
 		if (!lt)
 			break;
 		gt = strchr(lt, '>');
 		if (!gt)
 			return rs__error_set(RS_EPROTO, "malformed Link header: %s", link);
-		end = strchr(gt, ',');
-		{
-			size_t plen = end ? (size_t)(end - gt) : strlen(gt);
-			char *params = rs__strndup(gt + 1, plen - 1);
-			bool next = false;
-			for (char *q = params; *q; q++)
-				*q = (char)tolower((unsigned char)*q);
-			if (strstr(params, "rel=\"next\"") || strstr(params, "rel=next"))
-				next = true;
-			free(params);
-			if (next) {
-				char *target = rs__strndup(lt + 1, (size_t)(gt - lt - 1));
-				int error = rs__url_resolve(out, base, target);
-				free(target);
-				return error;
-			}
+		/* the parameters end at the next comma outside quotes */
+		for (end = gt + 1; *end; end++) {
+			if (*end == '"')
+				quoted = !quoted;
+			else if (*end == ',' && !quoted)
+				break;
 		}
-		p = end ? end + 1 : NULL;
+		if (link_params_next(gt + 1, end)) {
+			char *target = rs__strndup(lt + 1, (size_t)(gt - lt - 1));
+			int error = rs__url_resolve(out, base, target);
+			free(target);
+			return error;
+		}
+		p = *end ? end + 1 : NULL;
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RS_BLOBCACHE_FILE_MAX (64u * 1024)
@@ -70,6 +71,16 @@ void rs__blobcache_record(const char *dir, const char *digest, const char *domai
 	rs__blobcache_lookup(&known, dir, digest, domain, NULL);
 	if (rs__strlist_contains(&known, path))
 		goto done;
+	file = entry_path(dir, digest);
+	{
+		struct stat st;
+		/* a full entry stops growing (lookups read at most RS_BLOBCACHE_FILE_MAX) */
+		if (stat(file, &st) == 0 && st.st_size >= (off_t)(RS_BLOBCACHE_FILE_MAX - 1024)) {
+			free(file);
+			goto done;
+		}
+	}
+	free(file);
 	rs__buf_printf(&sub, "%s/%.*s", dir, (int)(strchr(digest, ':') - digest), digest);
 	if (rs__mkdir_p(sub.ptr, 0700) < 0) {
 		rs_error_clear();

@@ -86,10 +86,21 @@ static int emit(engine *e, const rs_copy_event *ev)
 		e->cancelled = true;
 	rc = e->cancelled ? RS_EUSER : 0;
 	pthread_mutex_unlock(&e->lock);
+	if (rc)
+		rs__error_set(RS_EUSER, "copy cancelled");
 	return rc;
 }
 
-static void blob_event(engine *e, const rs_descriptor *d, rs_blob_state state, uint64_t done,
+static bool cancelled(engine *e)
+{
+	bool c;
+	pthread_mutex_lock(&e->lock);
+	c = e->cancelled;
+	pthread_mutex_unlock(&e->lock);
+	return c;
+}
+
+static int blob_event(engine *e, const rs_descriptor *d, rs_blob_state state, uint64_t done,
                        const char *from)
 {
 	rs_copy_event ev = {0};
@@ -100,7 +111,7 @@ static void blob_event(engine *e, const rs_descriptor *d, rs_blob_state state, u
 	ev.state = state;
 	ev.bytes_done = done;
 	ev.mounted_from = from;
-	emit(e, &ev);
+	return emit(e, &ev);
 }
 
 /* The result slot of a blob; -1 (and *seen) when an earlier manifest already moved it. */
@@ -192,7 +203,8 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 
 	if ((error = rs__digest_check(d->digest)) < 0)
 		return error;
-	blob_event(e, d, RS_BLOB_CHECKING, 0, NULL);
+	if ((error = blob_event(e, d, RS_BLOB_CHECKING, 0, NULL)) < 0)
+		goto done;
 	error = rs_store_blob_exists(e->dst, d);
 	if (error == 0) {
 		set_state(e, slot, RS_BLOB_EXISTS, 0, NULL);
@@ -214,7 +226,8 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 			goto done;
 		rs_error_clear();
 	}
-	blob_event(e, d, RS_BLOB_TRANSFERRING, 0, NULL);
+	if ((error = blob_event(e, d, RS_BLOB_TRANSFERRING, 0, NULL)) < 0)
+		goto done;
 	if ((error = rs_store_blob_open(&raw, e->src, d)) < 0)
 		goto done;
 	if ((error = rs__reader_verify(&verified, raw, d->digest, d->size, true)) < 0)
@@ -289,6 +302,8 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&j->e->lock);
 		j->error = copy_blob_retrying(j->e, j->desc, j->result_index);
 		if (j->error < 0) {
+			if (!rs_error_last())
+				rs__error_set(j->error, "%s", rs_strerror(j->error));
 			j->error_detail = *rs_error_last();
 			/* stop handing out work: the manifest will not be written anyway */
 			pthread_mutex_lock(&b->lock);
@@ -422,6 +437,10 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 		goto done;
 	}
 	/* every blob (or child) is in place: now the manifest may point at them */
+	if (cancelled(e)) {
+		error = rs__error_set(RS_EUSER, "copy cancelled");
+		goto done;
+	}
 	if ((error = put_manifest(e, dst_reference, m)) < 0)
 		goto done;
 	if (top) {

@@ -164,7 +164,8 @@ static bool is_json_type(const char *ct)
 {
 	if (!ct)
 		return false;
-	return rs__str_startswith(ct, "application/json") || strstr(ct, "+json") != NULL;
+	return rs__str_niequal(ct, "application/json", 16) || strstr(ct, "+json") != NULL ||
+	       strstr(ct, "+JSON") != NULL;
 }
 
 int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, const char *what)
@@ -215,7 +216,7 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 		}
 		json_decref(root);
 	}
-	if (!detail.size && resp->body.size && ct && rs__str_startswith(ct, "text/plain") &&
+	if (!detail.size && resp->body.size && ct && rs__str_niequal(ct, "text/plain", 10) &&
 	    resp->body.size < 200) {
 		/* short plain-text bodies ("404 page not found") are worth showing */
 		for (size_t i = 0; i < resp->body.size; i++) {

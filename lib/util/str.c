@@ -86,35 +86,43 @@ char *rs__base64_encode(const void *data, size_t len)
 
 int rs__base64_decode(rs_buf *out, const char *s)
 {
-	size_t len = strlen(s), pad = 0;
+	size_t len = strlen(s), pad = 0, full, n;
+	char *padded;
 	unsigned char *tmp;
-	int n;
-	/* tolerate missing padding */
-	char *padded = rs__malloc(len + 4);
-	memcpy(padded, s, len);
-	while ((len + pad) % 4)
-		padded[len + pad++] = '=';
-	padded[len + pad] = '\0';
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!(isalnum((unsigned char)c) || c == '+' || c == '/' || c == '=')) {
-			free(padded);
+	int got;
+	/* at most two '=' and only at the end; the unpadded length must not be 1 (mod 4) */
+	while (pad < len && s[len - pad - 1] == '=')
+		pad++;
+	if (pad > 2)
+		return rs__error_set(RS_EFORMAT, "invalid base64 data: too much padding");
+	n = len - pad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(isalnum(c) || c == '+' || c == '/'))
 			return rs__error_set(RS_EFORMAT, "invalid base64 data");
-		}
 	}
-	tmp = rs__malloc(len + 4);
-	n = EVP_DecodeBlock(tmp, (unsigned char *)padded, (int)(len + pad));
-	if (n < 0) {
+	if (n % 4 == 1 || (pad && (n + pad) % 4))
+		return rs__error_set(RS_EFORMAT, "invalid base64 data: wrong length");
+	if (!n)
+		return 0;
+	/* EVP_DecodeBlock wants whole quanta */
+	full = (n + 3) / 4 * 4;
+	padded = rs__malloc(full + 1);
+	memcpy(padded, s, n);
+	memset(padded + n, '=', full - n);
+	padded[full] = '\0';
+	tmp = rs__malloc(full);
+	got = EVP_DecodeBlock(tmp, (unsigned char *)padded, (int)full);
+	if (got < 0 || (size_t)got != full / 4 * 3) {
+		rs__memzero(padded, full);
 		free(padded);
 		free(tmp);
 		return rs__error_set(RS_EFORMAT, "invalid base64 data");
 	}
-	/* EVP_DecodeBlock counts padding bytes as data: remove them */
-	for (size_t i = len + pad; i > 0 && padded[i - 1] == '='; i--)
-		n--;
-	rs__buf_put(out, tmp, (size_t)n);
-	rs__memzero(tmp, len + 4);
-	rs__memzero(padded, len + 4);
+	/* the decoder counts padding as data: the real length follows from the unpadded input */
+	rs__buf_put(out, tmp, n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0));
+	rs__memzero(tmp, full);
+	rs__memzero(padded, full);
 	free(tmp);
 	free(padded);
 	return 0;
@@ -220,16 +228,29 @@ done:
 
 int rs__mkdir_p(const char *path, unsigned mode)
 {
-	char *p = rs__strdup(path);
+	char *p;
 	int error = 0;
+	if (!path || !*path)
+		return rs__error_set(RS_EINVAL, "cannot create a directory with an empty name");
+	p = rs__strdup(path);
 	for (char *s = p + 1;; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
+			struct stat st;
 			*s = '\0';
-			if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
-				error = rs__error_set(RS_EIO, "cannot create directory %s: %s", p,
-				                      strerror(errno));
-				break;
+			if (mkdir(p, (mode_t)mode) < 0) {
+				if (errno != EEXIST) {
+					error = rs__error_set(RS_EIO, "cannot create directory %s: %s",
+							      p, strerror(errno));
+					break;
+				}
+				if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+					error = rs__error_set(RS_EIO,
+							      "cannot create directory %s: %s exists "
+							      "and is not a directory",
+							      path, p);
+					break;
+				}
 			}
 			*s = c;
 			if (!c)
