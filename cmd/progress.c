@@ -96,7 +96,7 @@ static const char *state_word(const progress *p, rs_blob_state s)
 	case RS_BLOB_COPIED:
 		return p->verb;
 	case RS_BLOB_TRANSFERRING:
-		return "sending";
+		return !strcmp(p->verb, "pulled") ? "receiving" : "sending";
 	default:
 		return rs_blob_state_name(s);
 	}
@@ -169,7 +169,7 @@ int progress_event(const rs_copy_event *ev, void *payload)
 			        size);
 		else
 			fprintf(stderr, "regship: %s %s (%s)\n", ev->digest,
-			        ev->state == RS_BLOB_TRANSFERRING ? "sending"
+			        ev->state == RS_BLOB_TRANSFERRING ? state_word(p, ev->state)
 			                                          : state_word(p, ev->state),
 			        size);
 	}

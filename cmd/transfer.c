@@ -346,6 +346,11 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		rc = cli_fail(error);
 		goto done;
 	}
+	/* an image read from a docker archive into an OCI layout or archive gets an OCI manifest
+	 * (what OCI tools expect there), unless --format says otherwise */
+	if (!t->format && dest_loc &&
+	    (dest_loc->kind == RS_LOCATION_OCI_LAYOUT || dest_loc->kind == RS_LOCATION_OCI_ARCHIVE))
+		r.da.format = RS_MANIFEST_FORMAT_OCI;
 	if (t->platform && (error = rs_platform_parse(&r.platform, t->platform)) < 0) {
 		rc = cli_fail(error);
 		goto done;
@@ -429,12 +434,27 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			add_pair(&r, tags.items[i], dest_text, tag_part(tags.items[i]));
 	} else {
 		const char *tag = NULL;
-		/* a local destination without a tag takes the source's tag, as skopeo does */
+		char *full = NULL;
+		/* a local destination without a tag takes the source's: an OCI layout its tag, a
+		 * docker archive the whole reference as RepoTag (as docker save does) */
 		if (dest_loc->kind != RS_LOCATION_REGISTRY && !dest_loc->reference &&
 		    r.src_reference && !strchr(r.src_reference, '@') &&
-		    strncmp(r.src_reference, "sha256:", 7))
-			tag = tag_part(r.src_reference);
+		    strncmp(r.src_reference, "sha256:", 7)) {
+			if (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE &&
+			    src_loc->kind == RS_LOCATION_REGISTRY) {
+				rs_ref *sref = NULL;
+				if (rs_ref_parse(&sref, src_loc->reference, 0) == 0)
+					full = rs_ref_format(sref);
+				rs_ref_free(sref);
+				tag = full;
+			} else if (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
+				tag = strchr(r.src_reference, '/') ? r.src_reference : NULL;
+			} else {
+				tag = tag_part(r.src_reference);
+			}
+		}
 		add_pair(&r, r.src_reference, dest_text, tag);
+		free(full);
 	}
 
 	r.prog = progress_new(t->mode, verb);

@@ -101,7 +101,7 @@ static bool cancelled(engine *e)
 }
 
 static int blob_event(engine *e, const rs_descriptor *d, rs_blob_state state, uint64_t done,
-                       const char *from)
+                      const char *from)
 {
 	rs_copy_event ev = {0};
 	ev.kind = RS_COPY_BLOB;
@@ -352,6 +352,23 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 		b.jobs[b.count].result_index = slot;
 		b.count++;
 	}
+	/* a local source must hold everything its manifest names: check before anything moves,
+	 * so a broken layout or archive uploads nothing */
+	if (!e->src_reg) {
+		for (size_t i = 0; i < b.count; i++) {
+			int rc = rs_store_blob_exists(e->src, b.jobs[i].desc);
+			if (rc == RS_ENOTFOUND)
+				rc = rs__error_set(
+				        RS_EFORMAT,
+				        "the source's manifest references blob %s, which the "
+				        "%s does not hold",
+				        b.jobs[i].desc->digest, rs_store_scheme(e->src));
+			if (rc < 0) {
+				error = rc;
+				goto done;
+			}
+		}
+	}
 	if (nthreads > b.count)
 		nthreads = (unsigned int)b.count;
 	if (nthreads <= 1) {
@@ -374,6 +391,7 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 			                   b.jobs[i].error_detail.message);
 		}
 	}
+done:
 	pthread_mutex_destroy(&b.lock);
 	free(b.jobs);
 	return error;

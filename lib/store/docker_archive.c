@@ -49,6 +49,7 @@ typedef struct {
 	char *name; /* normalised: no leading "./", no trailing "/" */
 	int64_t size;
 	const char *kind; /* NULL for a regular file, else "symbolic link", "hard link", ... */
+	char *link; /* a link's target, as stored, or NULL */
 } da_entry;
 
 /* A layer of an archive being read. */
@@ -338,7 +339,7 @@ static int entry_cmp(const void *a, const void *b)
 
 static const da_entry *find_entry(const da_store *s, const char *name)
 {
-	da_entry key = {(char *)(uintptr_t)name, 0, NULL};
+	da_entry key = {(char *)(uintptr_t)name, 0, NULL, NULL};
 	if (!s->nentries)
 		return NULL;
 	return bsearch(&key, s->entries, s->nentries, sizeof(da_entry), entry_cmp);
@@ -371,6 +372,12 @@ static int index_archive(da_store *s, rs_buf *manifest, bool *has_manifest)
 			s->entries[s->nentries].name = name;
 			s->entries[s->nentries].size = archive_entry_size(e);
 			s->entries[s->nentries].kind = kind;
+			s->entries[s->nentries].link = NULL;
+			if (archive_entry_symlink(e))
+				s->entries[s->nentries].link = rs__strdup(archive_entry_symlink(e));
+			else if (archive_entry_hardlink(e))
+				s->entries[s->nentries].link =
+				        rs__strdup(archive_entry_hardlink(e));
 			s->nentries++;
 			if (!strcmp(name, "manifest.json")) {
 				if (kind) {
@@ -411,7 +418,48 @@ done:
 	return error;
 }
 
-/* A regular-file entry named by manifest.json, or an error naming the problem. */
+/*
+ * Where a link entry points, as an entry name: a symbolic link's target is relative to the
+ * link's directory, a hard link's to the archive's root. NULL when it leaves the archive.
+ */
+static char *link_target(const da_entry *e)
+{
+	rs_strlist parts = RS_STRLIST_INIT;
+	rs_buf joined = RS_BUF_INIT, out = RS_BUF_INIT;
+	bool hard = !strcmp(e->kind, "hard link");
+	char *save = NULL, *result = NULL;
+	if (!e->link[0] || e->link[0] == '/')
+		return NULL;
+	if (!hard && strrchr(e->name, '/'))
+		rs__buf_put(&joined, e->name, (size_t)(strrchr(e->name, '/') - e->name) + 1);
+	rs__buf_puts(&joined, e->link);
+	for (char *c = strtok_r(joined.ptr, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			if (!parts.count)
+				goto done; /* above the archive's root */
+			free(parts.items[--parts.count]);
+			continue;
+		}
+		rs__strlist_push(&parts, c);
+	}
+	for (size_t i = 0; i < parts.count; i++)
+		rs__buf_printf(&out, "%s%s", i ? "/" : "", parts.items[i]);
+	if (out.size)
+		result = rs__buf_detach(&out);
+done:
+	rs__strlist_dispose(&parts);
+	rs_buf_dispose(&joined);
+	rs_buf_dispose(&out);
+	return result;
+}
+
+/*
+ * A regular-file entry named by manifest.json, or an error naming the problem. Links inside the
+ * archive are followed (docker save links a layer that repeats to its first copy); a link
+ * that leaves the archive, or a chain that never ends at a file, is refused.
+ */
 static int referenced_entry(const da_entry **out, da_store *s, const char *what, const char *name)
 {
 	const da_entry *e = find_entry(s, name);
@@ -420,6 +468,26 @@ static int referenced_entry(const da_entry **out, da_store *s, const char *what,
 		        RS_EFORMAT,
 		        "%s: manifest.json names %s \"%s\", which is not in the archive", s->file,
 		        what, name);
+	for (int hops = 0; e->kind && e->link; hops++) {
+		char *target = link_target(e);
+		const da_entry *next;
+		if (!target)
+			return rs__error_set(RS_EFORMAT,
+			                     "%s: %s \"%s\" is a %s to \"%s\", outside the archive",
+			                     s->file, what, name, e->kind, e->link);
+		next = hops < 8 ? find_entry(s, target) : NULL;
+		if (!next) {
+			int error =
+			        rs__error_set(RS_EFORMAT,
+			                      "%s: %s \"%s\" is a %s to \"%s\", which is not in "
+			                      "the archive",
+			                      s->file, what, name, e->kind, target);
+			free(target);
+			return error;
+		}
+		free(target);
+		e = next;
+	}
 	if (e->kind)
 		return rs__error_set(RS_EFORMAT, "%s: %s \"%s\" is a %s, not a file", s->file, what,
 		                     name, e->kind);
@@ -1935,8 +2003,10 @@ static void da_free(rs_store *st)
 	if (!s)
 		return;
 	remove_tmpdir(s);
-	for (size_t i = 0; i < s->nentries; i++)
+	for (size_t i = 0; i < s->nentries; i++) {
 		free(s->entries[i].name);
+		free(s->entries[i].link);
+	}
 	free(s->entries);
 	for (size_t i = 0; i < s->nlayers; i++) {
 		free(s->layers[i].path);

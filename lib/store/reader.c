@@ -199,6 +199,30 @@ static long long verify_read(rs_reader *r, void *buf, size_t len)
 			                     "%s: size mismatch: more than the expected %lld bytes",
 			                     verify_name(v), (long long)v->expected_size);
 		}
+		if (v->expected_size >= 0 && v->done == (uint64_t)v->expected_size) {
+			/* The last expected byte: verify now, before handing it out. A consumer
+			 * that knows the size (an HTTP upload with Content-Length) never asks again
+			 * for the end of the data, so a check at the end would come too late. */
+			char extra;
+			long long more = rs_reader_read(v->inner, &extra, 1);
+			if (more < 0)
+				return v->state = (int)more;
+			if (more > 0) {
+				v->state = RS_EFORMAT;
+				return rs__error_set(
+				        RS_EFORMAT,
+				        "%s: size mismatch: more than the expected %lld bytes",
+				        verify_name(v), (long long)v->expected_size);
+			}
+			rs__hasher_final(v->hasher, v->actual);
+			if (v->expected && strcmp(v->expected, v->actual)) {
+				v->state = RS_EDIGEST;
+				return rs__error_set(RS_EDIGEST,
+				                     "digest mismatch: expected %s, got %s",
+				                     v->expected, v->actual);
+			}
+			v->state = 1;
+		}
 		return n;
 	}
 	/* end of data: check size, then digest */

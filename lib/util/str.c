@@ -240,15 +240,17 @@ int rs__mkdir_p(const char *path, unsigned mode)
 			*s = '\0';
 			if (mkdir(p, (mode_t)mode) < 0) {
 				if (errno != EEXIST) {
-					error = rs__error_set(RS_EIO, "cannot create directory %s: %s",
-							      p, strerror(errno));
+					error = rs__error_set(RS_EIO,
+					                      "cannot create directory %s: %s", p,
+					                      strerror(errno));
 					break;
 				}
 				if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
-					error = rs__error_set(RS_EIO,
-							      "cannot create directory %s: %s exists "
-							      "and is not a directory",
-							      path, p);
+					error = rs__error_set(
+					        RS_EIO,
+					        "cannot create directory %s: %s exists "
+					        "and is not a directory",
+					        path, p);
 					break;
 				}
 			}

@@ -2,7 +2,7 @@
 """Start/stop real registries (Debian's docker-registry 2.8) and helpers for regship tests.
 
   harness.py start --variant plain|tls|htpasswd|token --dir DIR [--tls] [--relative-urls]
-                   [--owner-pid PID] [--token-ttl SECONDS]
+                   [--owner-pid PID] [--token-ttl SECONDS] [--catalog-maxentries N]
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]

@@ -139,6 +139,30 @@ b64() {
 	assert_output_contains "not logged in"
 }
 
+@test "login writes \$HOME/.docker/config.json without DOCKER_CONFIG, \$DOCKER_CONFIG/config.json with it" {
+	local h="$BATS_TEST_TMPDIR/bare"
+	mkdir -p "$h"
+	run env -i PATH="$PATH" HOME="$h" "$REGSHIP" login -u "$basic_USER" --password-stdin "$basic_ADDR" <<<"$basic_PASS"
+	assert_success
+	assert_file_mode "$h/.docker/config.json" 600
+	CONFIG="$h/.docker/config.json"
+	assert_equal "$(auth_entry "$basic_ADDR")" "$(b64 "$basic_USER:$basic_PASS")"
+	run env -i PATH="$PATH" HOME="$h" "$REGSHIP" tags "$basic_ADDR/auth/img"
+	assert_success
+	assert_equal "$(sort <<<"$output")" $'v1\nv2'
+	# DOCKER_CONFIG wins over HOME, both ways
+	run env -i PATH="$PATH" HOME="$h" DOCKER_CONFIG="$h/alt" "$REGSHIP" tags "$basic_ADDR/auth/img"
+	assert_status 4
+	run env -i PATH="$PATH" HOME="$h" DOCKER_CONFIG="$h/alt" "$REGSHIP" login -u "$basic_READER_USER" \
+		--password-stdin "$basic_ADDR" <<<"$basic_READER_PASS"
+	assert_success
+	assert_file_mode "$h/alt/config.json" 600
+	CONFIG="$h/alt/config.json"
+	assert_equal "$(auth_entry "$basic_ADDR")" "$(b64 "$basic_READER_USER:$basic_READER_PASS")"
+	CONFIG="$h/.docker/config.json"
+	assert_equal "$(auth_entry "$basic_ADDR")" "$(b64 "$basic_USER:$basic_PASS")"
+}
+
 @test "htpasswd: login with a wrong password is exit 4 and stores nothing" {
 	run regship login -u "$basic_USER" --password-stdin "$basic_ADDR" <<<"nope"
 	assert_status 4
@@ -208,6 +232,7 @@ b64() {
 	run regship tags -u "$tok_READER_USER" --password-stdin "$tok_ADDR/private/img" <<<"$tok_READER_PASS"
 	assert_success
 	assert_output_equals v1
+	reg_log_mark tok
 	run --separate-stderr regship rm --force -u "$tok_READER_USER" --password-stdin "$tok_ADDR/public/img:v1" <<<"$tok_READER_PASS"
 	assert_status 4
 	assert_equal "$output" "" "stdout of a refused rm"
@@ -217,8 +242,11 @@ b64() {
 	# nothing was deleted
 	run regship tags "$tok_ADDR/public/img"
 	assert_equal "$(sort <<<"$output")" $'v1\nv2'
-	# the registry saw a DELETE refused, not granted
-	[[ $(jsonl_count "$tok_TOKEN_LOG" 'd["user"] == "reader" and any(s.endswith(":delete") or ",delete" in s for s in d["scopes"])') -ge 1 ]]
+	# reader asked for delete, and the registry refused the DELETE it then sent
+	[[ $(jsonl_count "$tok_TOKEN_LOG" 'd["user"] == "reader" and any("delete" in s.rsplit(":", 1)[1].split(",") for s in d["scopes"])') -ge 1 ]]
+	run reg_requests tok
+	assert_output_matches "DELETE /v2/public/img/manifests/$(fd tok public/img:v1) 401"
+	assert_output_not_contains " 202"
 }
 
 @test "token: catalog needs admin; reader is refused with a message naming the catalog scope" {

@@ -50,6 +50,11 @@ fault_field() {
 	json "d[\"$2\"]" <"${!f}"
 }
 
+# layer_digests URL REPO TAG: the layer digests of REPO:TAG on the registry at URL, joined by |
+layer_digests() {
+	curl -s -H "Accept: $MANIFEST_ACCEPT" "$1/v2/$2/manifests/$3" | json '"|".join(l["digest"] for l in d["layers"])'
+}
+
 # blob_bytes DIR: total size of the blobs (config and layers) of the v1 image in layout DIR
 blob_bytes() {
 	local m
@@ -140,6 +145,17 @@ print(sum(json.loads(l)["req_bytes"] for l in open(sys.argv[1]) if json.loads(l)
 	path=$(fault_field fp_fl path)
 	[[ $(reqs fp_fl "d['method'] == 'GET' and d['path'] == '$path' and d['fault'] is None") -ge 1 ]]
 	verify_layout "$T/fl" v1 "$PULLED"
+}
+
+@test "flip: a corrupted layer pulled into a docker archive is fetched again, not a gzip error" {
+	faultproxy_start fp_fda "$reg_URL" --only flip --once --rate 1 \
+		--match "^GET /v2/faults/pull/blobs/($(layer_digests "$reg_URL" faults/pull v1))\$"
+	run regship -q pull "$fp_fda_ADDR/faults/pull:v1" docker-archive:"$T/fda.tar":faults/pull:v1
+	assert_equal "$(faults fp_fda 'd["kind"] == "flip"')" 1
+	assert_success
+	assert_equal "${lines[-1]}" "docker-archive:$T/fda.tar:faults/pull:v1@$PULLED"
+	command -v skopeo >/dev/null || return 0
+	skopeo --insecure-policy copy -q docker-archive:"$T/fda.tar" oci:"$T/fda-check":x
 }
 
 @test "500 on the manifest PUT is retried; the push completes" {

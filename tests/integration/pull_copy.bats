@@ -36,7 +36,7 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 }
 
-# manifest_of_blob DIGEST: the registry manifest's config digest (registry src, lib/app)
+# config_of REPO REF: the config digest of the manifest REPO:REF on registry src
 config_of() {
 	curl -s -H "Accept: $MANIFEST_ACCEPT" "$src_URL/v2/$1/manifests/$2" | json 'd["config"]["digest"]'
 }

@@ -30,9 +30,11 @@ upload_requests() {
 	reg_requests "$1" | grep -E '^(PUT|PATCH) /v2/[^ ]*/blobs/uploads/' || true
 }
 
-# blob_sizes FILE: "DIGEST SIZE" of config and layers of the manifest in FILE
-blob_sizes() {
-	json '"\n".join("%s %d" % (b["digest"], b["size"]) for b in [d["config"]] + d["layers"])' <"$1"
+# tag_digest NAME REPO TAG: the registry's Docker-Content-Digest for REPO:TAG
+tag_digest() {
+	local url_var="${1}_URL"
+	reg_curl "$1" "$2" -I -H "Accept: $MANIFEST_ACCEPT" "${!url_var}/v2/$2/manifests/$3" |
+		tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
 }
 
 @test "push an OCI layout to the plain registry; a second push uploads no blob bytes" {
@@ -213,7 +215,8 @@ EOF
 	for t in "${tags[@]}"; do assert_output_contains "$plain_ADDR/push/alltags:$t@$digest"; done
 	[[ $(grep -c "@$digest\$" <<<"$output") == 5 ]]
 	assert_equal "$(reg_tags plain push/alltags)" '["2", "2.1", "2.1.106", "latest", "v1"]'
-	for t in "${tags[@]}"; do verify_image plain push/alltags "$t" "$digest"; done
+	verify_image plain push/alltags 2.1.106 "$digest"
+	for t in "${tags[@]}"; do assert_equal "$(tag_digest plain push/alltags "$t")" "$digest" "tag $t"; done
 	# each blob went up once
 	run reg_requests plain
 	[[ $(grep -cE '^PUT /v2/push/alltags/blobs/uploads/' <<<"$output") == 3 ]]
@@ -225,6 +228,7 @@ EOF
 	[[ $(grep -c "^$tok_ADDR/push/alltags-archive:[^@]*@$digest\$" <<<"$output") == 5 ]]
 	assert_equal "$(reg_tags tok push/alltags-archive)" '["2", "2.1", "2.1.106", "latest", "v1"]'
 	verify_image tok push/alltags-archive 2.1.106 "$digest"
+	for t in "${tags[@]}"; do assert_equal "$(tag_digest tok push/alltags-archive "$t")" "$digest" "tag $t"; done
 }
 
 @test "--all-tags pushes every RepoTag of a docker archive" {

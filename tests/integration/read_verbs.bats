@@ -116,12 +116,17 @@ teardown_file() {
 
 setup() {
 	load helpers
+	# FIXTURE[NAME REPO:TAG[@PLATFORM]]=digest, from what setup_file's seeds printed
+	declare -gA FIXTURE=()
+	local v k d
+	for v in $VARIANTS; do
+		while read -r k d; do FIXTURE["$v $k"]=$d; done <"$BATS_FILE_TMPDIR/$v.fixture"
+	done
 }
 
 # fd NAME REPO:TAG[@PLATFORM]: the digest the fixture printed for it
 fd() {
-	local d
-	d=$(awk -v k="$2" '$1 == k { print $2 }' "$BATS_FILE_TMPDIR/$1.fixture" | tail -n1)
+	local d=${FIXTURE["$1 $2"]:-}
 	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
 	echo "$d"
 }

@@ -78,6 +78,14 @@ for k, v in c.most_common():
     print(k, v)'
 }
 
+# failures KIND: "#   run I (proxy, seed): error" for every failed run of KIND (push|pulls)
+failures() {
+	local i
+	for ((i = 0; i < SOAK_RUNS; i++)); do
+		[[ $(<"$W/$1/$i.rc") == 0 ]] || echo "#   $(describe "$i"): $(tail -n1 "$W/$1/$i.err")"
+	done
+}
+
 # check_runs KIND: judge the result files $W/KIND/I.{rc,out,err}; prints "ok N" (successes)
 check_runs() {
 	local kind=$1 i rc err n_ok=0
@@ -98,13 +106,14 @@ check_runs() {
 # --- pushes -------------------------------------------------------------------------------------
 
 push_one() {
-	local i=$1 p addr chunk=()
+	local i=$1 p addr chunk=() rc=0
 	p=$(proxy_of "$i")
 	addr="${p}_ADDR"
 	(((i / SOAK_PROXIES) % 2)) && chunk=(--chunk-size 16K)
+	# (bats runs with set -e: keep a failing regship from ending this subshell early)
 	regship -q push "${chunk[@]}" oci:"$W/lay/$i":v1 "${!addr}/soak/img$i:v1" \
-		>"$W/push/$i.out" 2>"$W/push/$i.err"
-	echo $? >"$W/push/$i.rc"
+		>"$W/push/$i.out" 2>"$W/push/$i.err" || rc=$?
+	echo "$rc" >"$W/push/$i.rc"
 }
 
 # verify_pushes: for each push, the registry (asked directly) has soak/imgI:v1 on the expected
@@ -153,13 +162,14 @@ EOF
 	assert_success
 	ok=${output#ok }
 	echo "# pushes: $ok of $SOAK_RUNS succeeded; faults: $(faults_report | tr '\n' ' ')" >&3
+	failures push >&3
 	run verify_pushes
 	assert_success
 	assert_output_equals ""
 	# faults really fired, of several kinds, upload breaks included
 	run faults_report
 	total=$(awk '{s += $2} END {print s + 0}' <<<"$output")
-	[[ $total -ge 50 ]] || fail "only $total faults fired" "$output"
+	[[ $total -ge $((SOAK_RUNS / 2)) ]] || fail "only $total faults fired" "$output"
 	[[ $(wc -l <<<"$output") -ge 5 ]] || fail "too few fault kinds fired" "$output"
 	grep -qE '^(reset-upload|short-range) ' <<<"$output" || fail "no upload was broken" "$output"
 	# at 10% with 3 retries nearly every push must get through
@@ -179,11 +189,12 @@ dest_of() {
 }
 
 pull_one() {
-	local i=$1 p addr
+	local i=$1 p addr rc=0
 	p=$(proxy_of "$i")
 	addr="${p}_ADDR"
-	regship -q pull "${!addr}/soak/img$i:v1" "$(dest_of "$i")" >"$W/pulls/$i.out" 2>"$W/pulls/$i.err"
-	echo $? >"$W/pulls/$i.rc"
+	regship -q pull "${!addr}/soak/img$i:v1" "$(dest_of "$i")" >"$W/pulls/$i.out" \
+		2>"$W/pulls/$i.err" || rc=$?
+	echo "$rc" >"$W/pulls/$i.rc"
 }
 
 # verify_pulls: every successful pull reported the expected digest and wrote a layout / archive
@@ -299,6 +310,7 @@ EOF
 	assert_success
 	ok=${output#ok }
 	echo "# pulls: $ok of $SOAK_RUNS succeeded; faults: $(faults_report | tr '\n' ' ')" >&3
+	failures pulls >&3
 	run verify_pulls
 	assert_success
 	assert_output_equals ""
@@ -314,7 +326,7 @@ EOF
 	fi
 	run faults_report
 	total=$(awk '{s += $2} END {print s + 0}' <<<"$output")
-	[[ $total -ge 50 ]] || fail "only $total faults fired" "$output"
+	[[ $total -ge $((SOAK_RUNS / 4)) ]] || fail "only $total faults fired" "$output"
 	[[ $(wc -l <<<"$output") -ge 5 ]] || fail "too few fault kinds fired" "$output"
 	grep -qE '^(reset-download|truncate|flip) ' <<<"$output" || fail "no download was broken" "$output"
 	[[ $ok -ge $((SOAK_RUNS * 8 / 10)) ]] ||

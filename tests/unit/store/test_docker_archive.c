@@ -787,10 +787,15 @@ static void test_hostile_names_and_links(void **state)
 	m[2] = (tar_member){"a/layer.tar", NULL, 0, T_SYMLINK, "/etc/shadow"};
 	write_tar(f->file, m, 3);
 	expect_open_error(f, RS_EFORMAT, "layer \"a/layer.tar\" is a symbolic link");
+	/* links inside the archive are followed (docker save links repeated layers); links that
+	 * leave it are not */
 	m[2] = (tar_member){"b/layer.tar", f->layer[0].ptr, f->layer[0].size, T_FILE, NULL};
-	m[3] = (tar_member){"a/layer.tar", NULL, 0, T_HARDLINK, "b/layer.tar"};
+	m[3] = (tar_member){"a/layer.tar", NULL, 0, T_HARDLINK, "../../etc/passwd"};
 	write_tar(f->file, m, 4);
 	expect_open_error(f, RS_EFORMAT, "layer \"a/layer.tar\" is a hard link");
+	m[3] = (tar_member){"a/layer.tar", NULL, 0, T_SYMLINK, "../c/layer.tar"};
+	write_tar(f->file, m, 4);
+	expect_open_error(f, RS_EFORMAT, "which is not in the archive");
 	/* the same name twice */
 	m[2] = (tar_member){"a/layer.tar", f->layer[0].ptr, f->layer[0].size, T_FILE, NULL};
 	m[3] = (tar_member){"a/layer.tar", f->layer[1].ptr, f->layer[1].size, T_FILE, NULL};
