@@ -804,6 +804,45 @@ static int do_once(rs__endpoint *ep, const rs__reg_request *req, const char *url
 	return rs__http_do(ep->http, &hr, resp);
 }
 
+/* "permission denied: reader may not push to team/app on reg:5000 (repository:team/app:pull,push)"
+ */
+static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status, const char *code,
+                  const char *scope)
+{
+	rs_buf what = RS_BUF_INIT;
+	const char *rs = req->scope ? req->scope : "";
+	int error;
+	if (rs__str_startswith(rs, "registry:catalog:"))
+		rs__buf_printf(&what, "list the catalog of %s", ep->domain);
+	else {
+		const char *verb = !strcmp(req->method, "DELETE") ? "delete from"
+		                   : (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
+		                           ? "pull from"
+		                           : "push to";
+		char *name = NULL;
+		if (rs__str_startswith(rs, "repository:")) {
+			/* the first resource scope: repository:<name>:<actions> */
+			const char *start = rs + strlen("repository:");
+			size_t len = strcspn(start, " ");
+			char *first = rs__strndup(start, len), *colon = strrchr(first, ':');
+			if (colon)
+				*colon = '\0';
+			name = first;
+		}
+		rs__buf_printf(&what, "%s %s on %s", verb, name ? name : "this repository",
+		               ep->domain);
+		free(name);
+	}
+	error = rs__error_set_http(
+	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s", who(ep),
+	        what.ptr, scope && *scope ? scope : rs,
+	        ep->have_cred ? ""
+	                      : "; no credentials were given: use 'regship login' or -u USER "
+	                        "--password-stdin");
+	rs_buf_dispose(&what);
+	return error;
+}
+
 /* Can this request simply be sent again? Not a PATCH (the upload moved on), not a streamed
  * response (bytes already went out; downloads resume by themselves), not a streamed body. */
 static bool replayable(const rs__reg_request *req)
@@ -921,16 +960,8 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 				rs_error_clear();
 		ch = rs__challenges_pick(&list);
 		if (ep->auth == RS__AUTH_BEARER)
-			error = rs__error_set_http(
-			        RS_EAUTH, resp->status, ch && ch->error ? ch->error : NULL,
-			        "permission denied: %s may not %s on %s (%s)", who(ep),
-			        !strcmp(req->method, "DELETE")
-			                ? "delete"
-			                : (!strcmp(req->method, "GET") ||
-			                                   !strcmp(req->method, "HEAD")
-			                           ? "pull"
-			                           : "push"),
-			        ep->domain, scope_txt ? scope_txt : "registry access");
+			error = denied(ep, req, resp->status, ch && ch->error ? ch->error : NULL,
+			               scope_txt);
 		else
 			error = rs__error_set_http(
 			        RS_EAUTH, resp->status, NULL,
