@@ -262,7 +262,7 @@ done:
 	return error;
 }
 
-/* Bytes corrupted or cut off on the way from a registry are worth fetching again. */
+/* Bytes corrupted on the way from a registry are worth fetching again. */
 static int copy_blob_retrying(engine *e, const rs_descriptor *d, size_t slot)
 {
 	int limit = e->opts->retries < 0 ? 2 : e->opts->retries, error;
@@ -270,7 +270,9 @@ static int copy_blob_retrying(engine *e, const rs_descriptor *d, size_t slot)
 		error = copy_blob(e, d, slot);
 		if (error == 0 || attempt >= limit)
 			return error;
-		if (error != RS_ENET && !(error == RS_EDIGEST && e->src_reg))
+		/* connection trouble was already retried below (requests, downloads, uploads);
+		 * what is left is bytes that arrived corrupted */
+		if (!(error == RS_EDIGEST && e->src_reg))
 			return error;
 		pthread_mutex_lock(&e->lock);
 		if (e->cancelled) {

@@ -647,6 +647,31 @@ static int ping_once(rs__endpoint *ep, const char *scheme, rs__http_response *re
 	return error;
 }
 
+/* ping_once, again after 408/429/5xx or a broken connection (not when nothing listens). */
+static int ping_retrying(rs_client *c, rs__endpoint *ep, const char *scheme,
+                         rs__http_response *resp)
+{
+	double started = rs__now();
+	for (int attempt = 0;; attempt++) {
+		int error = ping_once(ep, scheme, resp);
+		char why[1200];
+		if (error == 0 && !rs__retryable_status(resp->status))
+			return 0;
+		if (error < 0 && (!rs__retryable_error(error) ||
+		                  strstr(rs_error_last()->message, "cannot connect to")))
+			return error;
+		if (attempt >= rs__retry_limit(c) || !rs__retry_time_left(c, started))
+			return error;
+		if (error < 0)
+			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
+		else
+			snprintf(why, sizeof(why), "GET /v2/ on %s answered %d", ep->domain,
+			         resp->status);
+		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
+		rs_error_clear();
+	}
+}
+
 /* A plain-HTTP answer that says the port speaks TLS (Go's and nginx's wording). */
 static bool speaks_tls(const rs__http_response *resp)
 {
@@ -681,7 +706,7 @@ static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 	rs_error saved;
 
 	if (ep->loopback) {
-		error = ping_once(ep, "http", &resp);
+		error = ping_retrying(c, ep, "http", &resp);
 		if (error == 0 && !speaks_tls(&resp)) {
 			set_base(ep, "http");
 			goto learned;
@@ -690,7 +715,7 @@ static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 			goto done;
 		rs_error_clear();
 	}
-	error = ping_once(ep, "https", &resp);
+	error = ping_retrying(c, ep, "https", &resp);
 	if (error == 0) {
 		set_base(ep, "https");
 		goto learned;
@@ -721,7 +746,7 @@ static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 		goto done;
 	}
 	/* no TLS there: does it speak plain HTTP? (no credentials travel in this request) */
-	if (ping_once(ep, "http", &resp) < 0 || speaks_tls(&resp)) {
+	if (ping_retrying(c, ep, "http", &resp) < 0 || speaks_tls(&resp)) {
 		rs__error_set(saved.code, "%s", saved.message);
 		goto done;
 	}
