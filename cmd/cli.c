@@ -285,7 +285,7 @@ done:
 	return rc;
 }
 
-char *cli_read_secret(const char *prompt, bool from_stdin)
+char *cli_read_line(const char *prompt, bool from_stdin, bool echo)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -297,13 +297,15 @@ char *cli_read_secret(const char *prompt, bool from_stdin)
 	if (tty) {
 		fprintf(stderr, "%s", prompt);
 		fflush(stderr);
-		tcgetattr(STDIN_FILENO, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		if (!echo) {
+			tcgetattr(STDIN_FILENO, &old);
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		}
 	}
 	n = getline(&line, &cap, stdin);
-	if (tty) {
+	if (tty && !echo) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		fputc('\n', stderr);
 	}
@@ -314,6 +316,11 @@ char *cli_read_secret(const char *prompt, bool from_stdin)
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	return line;
+}
+
+char *cli_read_secret(const char *prompt, bool from_stdin)
+{
+	return cli_read_line(prompt, from_stdin, false);
 }
 
 int cli_client(rs_client **out)

@@ -91,6 +91,8 @@ int cli_client(rs_client **out);
 /* Parse a reference; prints the error. Returns 0 or an exit code. */
 int cli_ref(rs_ref **out, const char *text, unsigned int flags);
 
+/* Read a line from stdin (from_stdin) or ask on the terminal; NULL when neither can be read. */
+char *cli_read_line(const char *prompt, bool from_stdin, bool echo);
 /* Read a secret line from stdin (--password-stdin) or the terminal without echo. */
 char *cli_read_secret(const char *prompt, bool from_stdin);
 

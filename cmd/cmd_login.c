@@ -9,25 +9,6 @@ static const char *const login_usage[] = {"regship login [-u USER] [--password-s
                                           NULL};
 static const char *const logout_usage[] = {"regship logout REGISTRY", NULL};
 
-static char *read_line(const char *prompt)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	if (!isatty(STDIN_FILENO))
-		return NULL;
-	fprintf(stderr, "%s", prompt);
-	fflush(stderr);
-	n = getline(&line, &cap, stdin);
-	if (n < 0) {
-		free(line);
-		return NULL;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
-}
-
 int cmd_login(int argc, char **argv)
 {
 	const cli_opt opts[] = {CLI_OPT_END_MARK};
@@ -52,7 +33,7 @@ int cmd_login(int argc, char **argv)
 	} else if (cli_global.password_stdin) {
 		rc = cli_usage_error(login_usage, "--password-stdin needs -u/--username");
 		goto done;
-	} else if (!(user = read_line("Username: ")) || !*user) {
+	} else if (!(user = cli_read_line("Username: ", false, true)) || !*user) {
 		rc = cli_usage_error(login_usage, "no username: give -u USER (standard input is "
 		                                  "not a terminal to ask on)");
 		goto done;
