@@ -84,6 +84,7 @@ class CacheIsolation:
 
     def __init__(self, work, spawn):
         self.mode = "xdg"
+        self.count = 0
         self.note = ("skopeo runs with HOME and XDG_DATA_HOME in a fresh empty directory, so its "
                      "blob-info cache ($XDG_DATA_HOME/containers/cache) starts empty every run")
         if os.geteuid() != 0:
@@ -105,10 +106,11 @@ class CacheIsolation:
         shutil.rmtree(probe, ignore_errors=True)
 
     def prepare(self, run_dir):
-        """Returns spawn's options for a skopeo child."""
+        """Returns spawn's options for one skopeo command (each gets an empty cache)."""
         if self.mode == "bind":
-            d = os.path.join(run_dir, "skopeo-cache")
-            os.makedirs(d, exist_ok=True)
+            self.count += 1
+            d = os.path.join(run_dir, "skopeo-cache-%d" % self.count)
+            os.makedirs(d)
             return ["-b", d]
         if self.mode == "delete":
             try:

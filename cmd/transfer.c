@@ -526,7 +526,8 @@ done:
 	free(shown_src);
 	free(shown_dst);
 	free(digests);
-	for (size_t i = 0; i < r.nresults; i++)
+	/* every slot: a failed copy leaves its partial result in the next one */
+	for (size_t i = 0; r.results && i < r.npairs; i++)
 		rs_copy_result_dispose(&r.results[i]);
 	free(r.results);
 	for (size_t i = 0; i < r.ndests; i++) {

@@ -404,7 +404,8 @@ static int index_archive(da_store *s, rs_buf *manifest, bool *has_manifest)
 		error = archive_fail(a, s->file);
 		goto done;
 	}
-	qsort(s->entries, s->nentries, sizeof(da_entry), entry_cmp);
+	if (s->nentries)
+		qsort(s->entries, s->nentries, sizeof(da_entry), entry_cmp);
 	for (size_t i = 1; i < s->nentries; i++) {
 		if (!strcmp(s->entries[i - 1].name, s->entries[i].name) &&
 		    !(s->entries[i].kind && !strcmp(s->entries[i].kind, "directory"))) {
@@ -1864,7 +1865,8 @@ static void build_entries(out_entry **list, size_t *n, const da_store *s)
 	json_decref(manifest);
 	json_decref(repos);
 	rs_buf_dispose(&name);
-	qsort(*list, *n, sizeof(out_entry), out_cmp);
+	if (*n)
+		qsort(*list, *n, sizeof(out_entry), out_cmp);
 }
 
 static int write_entry(struct archive *a, const out_entry *oe, const char *out, unsigned char *buf)

@@ -317,7 +317,8 @@ static int list_members(rs_strlist *out, const char *root)
 	}
 	closedir(blobs);
 done:
-	qsort(out->items, out->count, sizeof(*out->items), str_cmp);
+	if (out->count)
+		qsort(out->items, out->count, sizeof(*out->items), str_cmp);
 	rs_buf_dispose(&p);
 	return error;
 }

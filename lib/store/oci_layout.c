@@ -246,7 +246,8 @@ static void index_sort(json_t *index)
 	json_t **v = rs__calloc(n ? n : 1, sizeof(*v));
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_array_get(m, i);
-	qsort(v, n, sizeof(*v), entry_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), entry_cmp);
 	for (size_t i = 0; i < n; i++)
 		json_array_append(sorted, v[i]);
 	json_object_set_new(index, "manifests", sorted);
@@ -651,7 +652,8 @@ static int layout_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload
 			rs__strlist_push(&tags, t);
 	}
 	if (tags.count)
-		qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
+		if (tags.count)
+			qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
 	for (size_t i = 0; i < tags.count; i++) {
 		if (cb(tags.items[i], payload)) {
 			error = rs__error_set(RS_EUSER, "tag listing of %s stopped by the callback",
