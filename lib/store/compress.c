@@ -96,10 +96,31 @@ int rs__compress_level(int *out, rs__compression c, int level)
 
 /* ---- compressor -------------------------------------------------------- */
 
+/*
+ * gzip adapts to what it is given: input goes in blocks of RS__GZ_BLOCK bytes, and a block that
+ * did not shrink at the chosen level makes the next RS__GZ_SKIP blocks go as stored blocks
+ * (level 0), after which the chosen level is tried again. Incompressible layers (already
+ * compressed files, random data) then cost a copy and a CRC instead of a futile deflate, and
+ * compressible ones are compressed as before. The decisions depend only on the input, so the
+ * output stays deterministic.
+ */
+#define RS__GZ_BLOCK (1u << 20)
+#define RS__GZ_SKIP 15
+/* zlib's stored blocks follow the sizes it is handed: feed it fixed pieces, whatever the
+ * caller's write sizes, so the same input always gives the same bytes */
+#define RS__GZ_PIECE (64u * 1024)
+
 struct rs__compressor {
 	rs__compression c;
 	rs__sink_fn sink;
 	void *payload;
+	int level; /* the level asked for */
+	int current; /* the level in use for this block */
+	unsigned skip; /* stored blocks left before trying `level` again */
+	size_t block_in; /* input bytes in the current block */
+	uLong block_out; /* total_out when the block began */
+	unsigned char *piece; /* staging for RS__GZ_PIECE-sized feeds */
+	size_t piece_len;
 	z_stream zs;
 	gz_header gzh;
 	ZSTD_CCtx *cctx;
@@ -118,12 +139,14 @@ int rs__compressor_new(rs__compressor **out, rs__compression c, int level, rs__s
 	z->c = c;
 	z->sink = sink;
 	z->payload = payload;
+	z->level = z->current = level;
 	if (c == RS__COMP_GZIP) {
 		if (deflateInit2(&z->zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
 		    Z_OK) {
 			free(z);
 			return rs__error_set(RS_ENOMEM, "cannot initialise the gzip compressor");
 		}
+		z->piece = rs__malloc(RS__GZ_PIECE);
 		/* deterministic header: no mtime, no name, OS "unknown" */
 		z->gzh.time = 0;
 		z->gzh.os = 255;
@@ -167,6 +190,67 @@ static int gzip_deflate(rs__compressor *z, const void *data, size_t len, int flu
 	return 0;
 }
 
+static int gzip_set_level(rs__compressor *z, int level)
+{
+	int ret, error;
+	if (level == z->current)
+		return 0;
+	do {
+		z->zs.next_out = z->out;
+		z->zs.avail_out = sizeof(z->out);
+		ret = deflateParams(&z->zs, level, Z_DEFAULT_STRATEGY);
+		if (ret != Z_OK && ret != Z_BUF_ERROR)
+			return rs__error_set(RS_ERROR, "gzip compression failed (level change)");
+		if (sizeof(z->out) - z->zs.avail_out &&
+		    (error = z->sink(z->out, sizeof(z->out) - z->zs.avail_out, z->payload)) < 0)
+			return error;
+	} while (ret == Z_BUF_ERROR);
+	z->current = level;
+	return 0;
+}
+
+/* Feed gzip one fixed piece at a time, choosing each block's level from how the last went. */
+static int gzip_feed_piece(rs__compressor *z)
+{
+	int error;
+	if ((error = gzip_deflate(z, z->piece, z->piece_len, Z_NO_FLUSH)) < 0)
+		return error;
+	z->block_in += z->piece_len;
+	z->piece_len = 0;
+	if (z->block_in >= RS__GZ_BLOCK) {
+		/* a block ended: decide the next one's level */
+		if (z->current > 0) {
+			uLong out = z->zs.total_out - z->block_out;
+			if (out > RS__GZ_BLOCK / 100 * 97)
+				z->skip = RS__GZ_SKIP;
+		} else if (z->skip) {
+			z->skip--;
+		}
+		if ((error = gzip_set_level(z, z->skip ? 0 : z->level)) < 0)
+			return error;
+		z->block_in = 0;
+		z->block_out = z->zs.total_out;
+	}
+	return 0;
+}
+
+static int gzip_write(rs__compressor *z, const char *data, size_t len)
+{
+	int error;
+	while (len) {
+		size_t n = RS__GZ_PIECE - z->piece_len;
+		if (n > len)
+			n = len;
+		memcpy(z->piece + z->piece_len, data, n);
+		z->piece_len += n;
+		data += n;
+		len -= n;
+		if (z->piece_len == RS__GZ_PIECE && (error = gzip_feed_piece(z)) < 0)
+			return error;
+	}
+	return 0;
+}
+
 static int zstd_compress(rs__compressor *z, const void *data, size_t len, ZSTD_EndDirective end)
 {
 	ZSTD_inBuffer in = {data, len, 0};
@@ -192,7 +276,7 @@ int rs__compressor_write(rs__compressor *z, const void *data, size_t len)
 		return 0;
 	switch (z->c) {
 	case RS__COMP_GZIP:
-		return gzip_deflate(z, data, len, Z_NO_FLUSH);
+		return gzip_write(z, data, len);
 	case RS__COMP_ZSTD:
 		return zstd_compress(z, data, len, ZSTD_e_continue);
 	default:
@@ -206,8 +290,14 @@ int rs__compressor_finish(rs__compressor *z)
 		return 0;
 	z->finished = true;
 	switch (z->c) {
-	case RS__COMP_GZIP:
+	case RS__COMP_GZIP: {
+		int error;
+		if (z->piece_len &&
+		    (error = gzip_deflate(z, z->piece, z->piece_len, Z_NO_FLUSH)) < 0)
+			return error;
+		z->piece_len = 0;
 		return gzip_deflate(z, "", 0, Z_FINISH);
+	}
 	case RS__COMP_ZSTD:
 		return zstd_compress(z, "", 0, ZSTD_e_end);
 	default:
@@ -221,6 +311,7 @@ void rs__compressor_free(rs__compressor *z)
 		return;
 	if (z->c == RS__COMP_GZIP)
 		deflateEnd(&z->zs);
+	free(z->piece);
 	ZSTD_freeCCtx(z->cctx);
 	free(z);
 }
@@ -383,8 +474,9 @@ static int cache_path(rs_buf *out, const char *dir, const char *diff_id, rs__com
 	if (!rs__digest_valid(diff_id))
 		return rs__error_set(RS_EINVAL, "invalid diff_id \"%s\"", diff_id ? diff_id : "");
 	colon = strchr(diff_id, ':');
-	rs__buf_printf(out, "%s/%.*s-%s.%s-%d", dir, (int)(colon - diff_id), diff_id, colon + 1,
-	               rs__compress_name(c), level);
+	/* "-a": adaptive gzip; entries made by the older plain deflate are not reused */
+	rs__buf_printf(out, "%s/%.*s-%s.%s-%d%s", dir, (int)(colon - diff_id), diff_id, colon + 1,
+	               rs__compress_name(c), level, c == RS__COMP_GZIP ? "-a" : "");
 	return 0;
 }
 

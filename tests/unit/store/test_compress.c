@@ -159,6 +159,41 @@ static void test_gzip_roundtrip_deterministic(void **state)
 	rs_buf_dispose(&back);
 }
 
+/* Incompressible blocks switch gzip to stored blocks for a while; compressible data that
+ * follows is compressed again once the skip runs out. Output stays deterministic and exact. */
+static void test_gzip_adapts_to_incompressible_data(void **state)
+{
+	const size_t mib = 1u << 20;
+	rs_buf in = RS_BUF_INIT, gz = RS_BUF_INIT, gz2 = RS_BUF_INIT, back = RS_BUF_INIT;
+	uint32_t x = 99;
+	(void)state;
+	/* 20 MiB of noise, then 20 MiB of one repeated byte */
+	for (size_t i = 0; i < 20 * mib; i++) {
+		x = x * 1103515245u + 12345u;
+		rs__buf_putc(&in, (char)(x >> 24));
+	}
+	rs__buf_grow(&in, 20 * mib);
+	memset(in.ptr + in.size, 'a', 20 * mib);
+	in.size += 20 * mib;
+	in.ptr[in.size] = '\0';
+	compress_in_chunks(&gz, RS__COMP_GZIP, 6, &in, 300000);
+	/* the noise is stored (a little over its size); the tail is stored until the next
+	 * probe (every 16 MiB), then compressed: the last 8 MiB shrink to almost nothing */
+	assert_true(gz.size > 20 * mib);
+	assert_true(gz.size < in.size - 7 * mib);
+	/* deterministic whatever the write sizes */
+	compress_in_chunks(&gz2, RS__COMP_GZIP, 6, &in, 4096);
+	assert_int_equal(gz2.size, gz.size);
+	assert_memory_equal(gz2.ptr, gz.ptr, gz.size);
+	assert_int_equal(decompress_in_chunks(&back, RS__COMP_GZIP, gz.ptr, gz.size, 65536), 0);
+	assert_int_equal(back.size, in.size);
+	assert_memory_equal(back.ptr, in.ptr, in.size);
+	rs_buf_dispose(&in);
+	rs_buf_dispose(&gz);
+	rs_buf_dispose(&gz2);
+	rs_buf_dispose(&back);
+}
+
 static void test_zstd_roundtrip(void **state)
 {
 	rs_buf in = RS_BUF_INIT, zs = RS_BUF_INIT, back = RS_BUF_INIT;
@@ -320,7 +355,7 @@ static void test_cache(void **state)
 	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_ZSTD, 6),
 	                 RS_ENOTFOUND);
 	/* a damaged entry is ignored */
-	snprintf(path, sizeof(path), "%s/sha256-%s.gzip-6", dir, &DIFF[7]);
+	snprintf(path, sizeof(path), "%s/sha256-%s.gzip-6-a", dir, &DIFF[7]);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("sha256:zz 12\n", f);
@@ -376,6 +411,7 @@ int main(void)
 	        cmocka_unit_test(test_detect),
 	        cmocka_unit_test(test_parse_and_level),
 	        cmocka_unit_test(test_gzip_roundtrip_deterministic),
+	        cmocka_unit_test(test_gzip_adapts_to_incompressible_data),
 	        cmocka_unit_test(test_zstd_roundtrip),
 	        cmocka_unit_test(test_none_passes_through),
 	        cmocka_unit_test(test_concatenated_members),
