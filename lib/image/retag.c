@@ -15,6 +15,7 @@
 #include "util/util.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,38 @@ static int check_options(rs_retag_options *o, const rs_retag_options *given)
 	return 0;
 }
 
+typedef struct put_job {
+	rs_client *c;
+	rs_retag_entry *e;
+	const source *s;
+	int error;
+	rs_error detail;
+} put_job;
+
+/* One tag PUT with the source's exact bytes; the digest the bytes hash to must not change. */
+static void *put_one(void *arg)
+{
+	put_job *j = arg;
+	char *digest = NULL;
+	int error = rs_manifest_upload(j->c, j->e->ref, rs__buf_cstr(&j->s->body), j->s->body.size,
+	                               j->s->media_type, &digest);
+	if (error == 0 && strcmp(digest, j->s->digest) &&
+	    rs__str_startswith(j->s->digest, "sha256:"))
+		error = rs__error_set(RS_EDIGEST, "tag %s: the bytes put hash to %s, not %s",
+		                      j->e->ref->tag, digest, j->s->digest);
+	free(digest);
+	if (error == 0)
+		j->e->written = 1;
+	else if (rs_error_last())
+		j->detail = *rs_error_last();
+	else
+		rs__error_set(error, "tag %s: %s", j->e->ref->tag, rs_strerror(error));
+	if (error < 0 && !j->detail.message[0])
+		j->detail = *rs_error_last();
+	j->error = error;
+	return NULL;
+}
+
 /* Write every entry that is not a kept promotion step: other repositories' content first,
  * then the PUTs. */
 static int retag_write(rs_retag_result *r, rs_client *c, const rs_ref *src, source *s,
@@ -375,21 +408,36 @@ static int retag_write(rs_retag_result *r, rs_client *c, const rs_ref *src, sour
 		rs__strlist_dispose(&mv.done);
 		rs__strlist_push(&repos, dst->path);
 	}
-	for (size_t i = 0; i < r->count && error == 0; i++) {
-		rs_retag_entry *e = &r->entries[i];
-		char *digest = NULL;
-		if (e->action == RS_RETAG_KEEP)
-			continue;
-		error = rs_manifest_upload(c, e->ref, rs__buf_cstr(&s->body), s->body.size,
-		                           s->media_type, &digest);
-		if (error == 0 && strcmp(digest, s->digest) &&
-		    rs__str_startswith(s->digest, "sha256:"))
-			error = rs__error_set(RS_EDIGEST,
-			                      "tag %s: the bytes put hash to %s, not %s",
-			                      e->ref->tag, digest, s->digest);
-		free(digest);
-		if (error == 0)
-			e->written = 1;
+	/* the tag PUTs are independent: send them at once (one round trip instead of n) */
+	if (error == 0) {
+		put_job *jobs = rs__calloc(r->count ? r->count : 1, sizeof(*jobs));
+		pthread_t *threads = rs__calloc(r->count ? r->count : 1, sizeof(*threads));
+		bool *started = rs__calloc(r->count ? r->count : 1, sizeof(*started));
+		for (size_t i = 0; i < r->count; i++) {
+			jobs[i].c = c;
+			jobs[i].e = &r->entries[i];
+			jobs[i].s = s;
+			if (r->entries[i].action == RS_RETAG_KEEP)
+				continue;
+			if (i + 1 < r->count &&
+			    pthread_create(&threads[i], NULL, put_one, &jobs[i]) == 0)
+				started[i] = true;
+			else
+				put_one(&jobs[i]); /* the last one (or no thread): here */
+		}
+		for (size_t i = 0; i < r->count; i++) {
+			if (started[i])
+				pthread_join(threads[i], NULL);
+			if (jobs[i].error < 0 && error == 0) {
+				error = jobs[i].error;
+				rs__error_set_http(jobs[i].detail.code, jobs[i].detail.http_status,
+				                   jobs[i].detail.registry_code, "%s",
+				                   jobs[i].detail.message);
+			}
+		}
+		free(jobs);
+		free(threads);
+		free(started);
 	}
 	rs__strlist_dispose(&repos);
 	return error;
