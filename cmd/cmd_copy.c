@@ -58,6 +58,7 @@ int cmd_copy(int argc, char **argv)
 	}
 	rc = transfer_run(&t, "copied", src, args[1], all_tags, usage);
 done:
+	free(t.mount_from.items);
 	rs_location_free(src);
 	free(args);
 	return rc;

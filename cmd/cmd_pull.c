@@ -54,6 +54,7 @@ int cmd_pull(int argc, char **argv)
 	}
 	rc = transfer_run(&t, "pulled", src, args[1], false, usage);
 done:
+	free(t.mount_from.items);
 	rs_location_free(src);
 	rs_location_free(dst);
 	free(args);

@@ -56,6 +56,7 @@ int cmd_push(int argc, char **argv)
 	}
 	rc = transfer_run(&t, "pushed", src_loc, nargs > 1 ? args[1] : NULL, all_tags, usage);
 done:
+	free(t.mount_from.items);
 	rs_location_free(src_loc);
 	free(args);
 	return rc;

@@ -672,10 +672,13 @@ static int ping_retrying(rs_client *c, rs__endpoint *ep, const char *scheme,
 	}
 }
 
-/* A plain-HTTP answer that says the port speaks TLS (Go's and nginx's wording). */
+/* A plain-HTTP answer that says the port speaks TLS: Go's and nginx's 400 ("Client sent an
+ * HTTP request to an HTTPS server"), which comes without a single header (so a HEAD, which
+ * sees no body, can tell too). */
 static bool speaks_tls(const rs__http_response *resp)
 {
-	return resp->status == 400 && resp->body.ptr && strstr(resp->body.ptr, "HTTPS");
+	return resp->status == 400 && ((resp->body.ptr && strstr(resp->body.ptr, "HTTPS")) ||
+				       resp->headers.count == 0);
 }
 
 static bool nothing_listens(const char *message)
@@ -796,7 +799,17 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 		ep->insecure = rs__insecure_allowed(c->policy, ep->host, &why);
 		ep->loopback = ep->insecure && why && !strcmp(why, "loopback");
 	}
-	if ((error = http_for(c, ep)) < 0 || (error = endpoint_ping(c, ep)) < 0) {
+	if ((error = http_for(c, ep)) < 0) {
+		endpoint_free(ep);
+		return error;
+	}
+	if (ep->loopback) {
+		/* no ping: the first real request goes over plain HTTP and tells (saves a round
+		 * trip per command); a TLS port is noticed on that answer (rs__registry_do) */
+		set_base(ep, "http");
+		ep->auth = RS__AUTH_UNKNOWN;
+		ep->probing = true;
+	} else if ((error = endpoint_ping(c, ep)) < 0) {
 		endpoint_free(ep);
 		return error;
 	}
@@ -901,6 +914,42 @@ static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *re
 	}
 }
 
+/*
+ * The first answer from a loopback endpoint that was not pinged: plain HTTP confirmed, or the
+ * port speaks TLS, in which case the endpoint is pinged properly (HTTPS) and the request sent
+ * again there.
+ */
+static int end_probe(rs_client *c, rs__endpoint *ep, const rs__reg_request *req, char **url,
+		     const char *auth, rs__http_response *resp)
+{
+	int error = 0;
+	bool resend = false;
+	pthread_mutex_lock(&ep->lock);
+	if (ep->probing) {
+		if (speaks_tls(resp)) {
+			free(ep->base);
+			ep->base = NULL;
+			error = endpoint_ping(c, ep);
+			resend = error == 0;
+		}
+		ep->probing = false;
+	} else {
+		/* another thread settled it meanwhile */
+		resend = speaks_tls(resp) && ep->base && rs__str_startswith(ep->base, "https");
+	}
+	pthread_mutex_unlock(&ep->lock);
+	if (!resend || req->url[0] != '/')
+		return error;
+	{
+		rs_buf b = RS_BUF_INIT;
+		rs__buf_printf(&b, "%s%s", ep->base, req->url);
+		free(*url);
+		*url = rs__buf_detach(&b);
+	}
+	rs__http_response_dispose(resp);
+	return do_retrying(c, ep, req, *url, auth, resp);
+}
+
 int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
                     rs__http_response *resp)
 {
@@ -918,6 +967,8 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	if ((error = auth_value(&auth, c, ep, req->scope, false)) < 0)
 		goto done;
 	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
+		goto done;
+	if (ep->probing && (error = end_probe(c, ep, req, &url, auth, resp)) < 0)
 		goto done;
 	if (resp->status != 401 && resp->status != 403)
 		goto done;

@@ -25,6 +25,7 @@ typedef struct rs__endpoint {
 	char *base; /* "https://host" or "http://host" once pinged */
 	bool insecure; /* plain HTTP / unverified TLS allowed for this host */
 	bool loopback; /* ... because it is on this machine */
+	bool probing;  /* loopback, not pinged: plain HTTP assumed until an answer confirms it */
 	rs__http *http; /* the client's, its unverified-TLS twin, or own_http */
 	rs__http *own_http; /* for a host with a certs.d directory */
 	rs__auth_kind auth;
