@@ -188,10 +188,11 @@ print(sum(json.loads(l)["req_bytes"] for l in open(sys.argv[1]) if json.loads(l)
 	verify_layout "$T/e503" v1 "$PULLED"
 }
 
-@test "503 on the first GET /v2/ (the ping) is retried like any other request" {
-	faultproxy_start fp_ping "$reg_URL" --only 503 --once --rate 1 --match '^GET /v2/$'
+@test "503 on the very first request (the one that settles plain HTTP vs TLS) is retried" {
+	# a loopback registry is not pinged: the first request is the manifest GET itself
+	faultproxy_start fp_ping "$reg_URL" --only 503 --once --rate 1 --match '^(GET|HEAD) /v2/'
 	run regship -q pull "$fp_ping_ADDR/faults/pull:v1" oci:"$T/ping":v1
-	assert_equal "$(faults fp_ping 'd["kind"] == "503" and d["path"] == "/v2/"')" 1
+	assert_equal "$(faults fp_ping 'd["kind"] == "503" and d["path"] == "/v2/faults/pull/manifests/v1"')" 1
 	assert_success
 	assert_equal "${lines[-1]}" "oci:$T/ping:v1@$PULLED"
 	verify_layout "$T/ping" v1 "$PULLED"
@@ -251,4 +252,14 @@ sys.exit(0 if c and max(c.values()) == 3 else 1)' "$fp_r2_FAULTS" || fail "blob 
 	if [[ -e $T/r2/index.json ]]; then
 		assert_equal "$(json 'len(d["manifests"])' <"$T/r2/index.json")" 0
 	fi
+}
+
+@test "503 on the GET /v2/ ping (registries that are pinged: here --insecure) is retried" {
+	# with --insecure the host is not treated as loopback-only, so regship pings it first
+	faultproxy_start fp_ping2 "$reg_URL" --only 503 --once --rate 1 --match '^GET /v2/$'
+	run regship -q --insecure pull "$fp_ping2_ADDR/faults/pull:v1" oci:"$T/ping2":v1
+	assert_equal "$(faults fp_ping2 'd["kind"] == "503" and d["path"] == "/v2/"')" 1
+	assert_success
+	assert_equal "${lines[-1]}" "oci:$T/ping2:v1@$PULLED"
+	verify_layout "$T/ping2" v1 "$PULLED"
 }
