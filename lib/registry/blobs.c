@@ -321,11 +321,14 @@ done:
 	return error;
 }
 
-static int same_origin_or_fail(const rs__endpoint *ep, const char *url)
+static int same_origin_or_fail(rs__endpoint *ep, const char *url)
 {
 	char *o1 = NULL, *o2 = NULL;
 	int error = 0;
-	if ((error = rs__url_origin(&o1, ep->base)) < 0 || (error = rs__url_origin(&o2, url)) < 0)
+	char *base = rs__endpoint_base(ep);
+	error = rs__url_origin(&o1, base);
+	free(base);
+	if (error < 0 || (error = rs__url_origin(&o2, url)) < 0)
 		goto done;
 	if (strcmp(o1, o2))
 		error = rs__error_set(RS_EPROTO,

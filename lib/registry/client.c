@@ -91,6 +91,8 @@ static void endpoint_free(rs__endpoint *ep)
 	}
 	free(ep->tokens);
 	pthread_mutex_destroy(&ep->lock);
+	pthread_mutex_destroy(&ep->probe_lock);
+	pthread_mutex_destroy(&ep->base_lock);
 	free(ep);
 }
 
@@ -489,7 +491,10 @@ static int auth_value(char **out, rs_client *c, rs__endpoint *ep, const char *sc
 	case RS__AUTH_BASIC:
 		endpoint_load_credentials(c, ep);
 		if (ep->have_cred) {
-			if ((error = check_plain_http(c, ep->base, "Basic authentication")) < 0)
+			char *base = rs__endpoint_base(ep);
+			error = check_plain_http(c, base, "Basic authentication");
+			free(base);
+			if (error < 0)
 				break;
 			*out = basic_value(ep->username, ep->password);
 		}
@@ -677,8 +682,8 @@ static int ping_retrying(rs_client *c, rs__endpoint *ep, const char *scheme,
  * sees no body, can tell too). */
 static bool speaks_tls(const rs__http_response *resp)
 {
-	return resp->status == 400 && ((resp->body.ptr && strstr(resp->body.ptr, "HTTPS")) ||
-				       resp->headers.count == 0);
+	return resp->status == 400 &&
+	       ((resp->body.ptr && strstr(resp->body.ptr, "HTTPS")) || resp->headers.count == 0);
 }
 
 static bool nothing_listens(const char *message)
@@ -690,9 +695,22 @@ static bool nothing_listens(const char *message)
 static void set_base(rs__endpoint *ep, const char *scheme)
 {
 	rs_buf b = RS_BUF_INIT;
+	char *old;
 	rs__buf_printf(&b, "%s://%s", scheme, ep->host);
-	free(ep->base);
+	pthread_mutex_lock(&ep->base_lock);
+	old = ep->base;
 	ep->base = rs__buf_detach(&b);
+	pthread_mutex_unlock(&ep->base_lock);
+	free(old);
+}
+
+char *rs__endpoint_base(rs__endpoint *ep)
+{
+	char *b;
+	pthread_mutex_lock(&ep->base_lock);
+	b = rs__strdup(ep->base);
+	pthread_mutex_unlock(&ep->base_lock);
+	return b;
 }
 
 /*
@@ -792,6 +810,9 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	}
 	ep = rs__calloc(1, sizeof(*ep));
 	pthread_mutex_init(&ep->lock, NULL);
+	pthread_mutex_init(&ep->probe_lock, NULL);
+	pthread_mutex_init(&ep->base_lock, NULL);
+	atomic_init(&ep->probing, false);
 	ep->domain = rs__strdup(domain);
 	ep->host = rs__strdup(rs_ref_endpoint(domain));
 	{
@@ -808,7 +829,7 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 		 * trip per command); a TLS port is noticed on that answer (rs__registry_do) */
 		set_base(ep, "http");
 		ep->auth = RS__AUTH_UNKNOWN;
-		ep->probing = true;
+		atomic_store(&ep->probing, true);
 	} else if ((error = endpoint_ping(c, ep)) < 0) {
 		endpoint_free(ep);
 		return error;
@@ -920,29 +941,31 @@ static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *re
  * again there.
  */
 static int end_probe(rs_client *c, rs__endpoint *ep, const rs__reg_request *req, char **url,
-		     const char *auth, rs__http_response *resp)
+                     const char *auth, rs__http_response *resp)
 {
 	int error = 0;
 	bool resend = false;
-	pthread_mutex_lock(&ep->lock);
-	if (ep->probing) {
+	pthread_mutex_lock(&ep->probe_lock);
+	if (atomic_load(&ep->probing)) {
 		if (speaks_tls(resp)) {
-			free(ep->base);
-			ep->base = NULL;
 			error = endpoint_ping(c, ep);
 			resend = error == 0;
 		}
-		ep->probing = false;
+		atomic_store(&ep->probing, false);
 	} else {
 		/* another thread settled it meanwhile */
-		resend = speaks_tls(resp) && ep->base && rs__str_startswith(ep->base, "https");
+		char *base = rs__endpoint_base(ep);
+		resend = speaks_tls(resp) && base && rs__str_startswith(base, "https");
+		free(base);
 	}
-	pthread_mutex_unlock(&ep->lock);
+	pthread_mutex_unlock(&ep->probe_lock);
 	if (!resend || req->url[0] != '/')
 		return error;
 	{
 		rs_buf b = RS_BUF_INIT;
-		rs__buf_printf(&b, "%s%s", ep->base, req->url);
+		char *base = rs__endpoint_base(ep);
+		rs__buf_printf(&b, "%s%s", base, req->url);
+		free(base);
 		free(*url);
 		*url = rs__buf_detach(&b);
 	}
@@ -959,7 +982,9 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 
 	if (req->url[0] == '/') {
 		rs_buf b = RS_BUF_INIT;
-		rs__buf_printf(&b, "%s%s", ep->base, req->url);
+		char *base = rs__endpoint_base(ep);
+		rs__buf_printf(&b, "%s%s", base, req->url);
+		free(base);
 		url = rs__buf_detach(&b);
 	} else {
 		url = rs__strdup(req->url);
@@ -968,7 +993,7 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 		goto done;
 	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
 		goto done;
-	if (ep->probing && (error = end_probe(c, ep, req, &url, auth, resp)) < 0)
+	if (atomic_load(&ep->probing) && (error = end_probe(c, ep, req, &url, auth, resp)) < 0)
 		goto done;
 	if (resp->status != 401 && resp->status != 403)
 		goto done;

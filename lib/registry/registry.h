@@ -9,6 +9,7 @@
 #include "regship/client.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 typedef struct rs__token {
@@ -25,7 +26,9 @@ typedef struct rs__endpoint {
 	char *base; /* "https://host" or "http://host" once pinged */
 	bool insecure; /* plain HTTP / unverified TLS allowed for this host */
 	bool loopback; /* ... because it is on this machine */
-	bool probing;  /* loopback, not pinged: plain HTTP assumed until an answer confirms it */
+	atomic_bool probing; /* loopback, not pinged: plain HTTP assumed until an answer says */
+	pthread_mutex_t probe_lock; /* one thread settles the probe */
+	pthread_mutex_t base_lock; /* guards `base`, which a probe may change */
 	rs__http *http; /* the client's, its unverified-TLS twin, or own_http */
 	rs__http *own_http; /* for a host with a certs.d directory */
 	rs__auth_kind auth;
@@ -48,6 +51,9 @@ struct rs_client {
 	size_t endpoint_count;
 	pthread_mutex_t lock;
 };
+
+/* A copy of the endpoint's base URL ("https://host"); caller frees. */
+char *rs__endpoint_base(rs__endpoint *ep);
 
 /* The endpoint for a domain, pinged (scheme decided, auth challenge learned) on first use. */
 int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain);
