@@ -119,6 +119,8 @@ regship() {
 		HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CONFIG_HOME="$home/.config" \
 		XDG_CACHE_HOME="$home/.cache" XDG_DATA_HOME="$home/.local/share" \
 		XDG_STATE_HOME="$home/.local/state" XDG_RUNTIME_DIR="$home/.run" \
+		${REGSHIP_VALGRIND:+valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect} \
 		"$REGSHIP" "$@"
 }
 
