@@ -2,16 +2,16 @@
 #ifndef REGSHIP_H
 #define REGSHIP_H
 
-#include "regship/common.h"
-#include "regship/errors.h"
 #include "regship/buf.h"
-#include "regship/json.h"
-#include "regship/ref.h"
-#include "regship/manifest.h"
 #include "regship/client.h"
-#include "regship/store.h"
+#include "regship/common.h"
 #include "regship/copy.h"
 #include "regship/credentials.h"
+#include "regship/errors.h"
+#include "regship/json.h"
+#include "regship/manifest.h"
+#include "regship/ref.h"
 #include "regship/retag.h"
+#include "regship/store.h"
 
 #endif

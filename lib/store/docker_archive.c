@@ -19,6 +19,7 @@
 #include "regship/store.h"
 #include "store/compress.h"
 #include "store/store.h"
+#include "store/tarwrite.h"
 #include "util/digest.h"
 #include "util/util.h"
 
@@ -1871,63 +1872,8 @@ static void build_entries(out_entry **list, size_t *n, const da_store *s)
 
 static int write_entry(struct archive *a, const out_entry *oe, const char *out, unsigned char *buf)
 {
-	struct archive_entry *e = archive_entry_new();
-	int fd = -1, error = 0;
-	int64_t left = oe->size;
-	if (oe->dir) {
-		rs_buf dn = RS_BUF_INIT;
-		rs__buf_printf(&dn, "%s/", oe->name);
-		archive_entry_copy_pathname(e, dn.ptr);
-		rs_buf_dispose(&dn);
-		archive_entry_set_filetype(e, AE_IFDIR);
-		archive_entry_set_perm(e, 0755);
-		archive_entry_set_size(e, 0);
-	} else {
-		archive_entry_copy_pathname(e, oe->name);
-		archive_entry_set_filetype(e, AE_IFREG);
-		archive_entry_set_perm(e, 0644);
-		archive_entry_set_size(e, oe->size);
-	}
-	archive_entry_set_mtime(e, 0, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
-	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", out, archive_error_string(a));
-		goto done;
-	}
-	if (oe->dir)
-		goto done;
-	if (!oe->path) {
-		if (archive_write_data(a, oe->data.ptr, oe->data.size) != (la_ssize_t)oe->data.size)
-			error = rs__error_set(RS_EIO, "cannot write %s: %s", out,
-			                      archive_error_string(a));
-		goto done;
-	}
-	if ((fd = open(oe->path, O_RDONLY | O_CLOEXEC)) < 0) {
-		error = rs__error_set(RS_EIO, "cannot open %s: %s", oe->path, strerror(errno));
-		goto done;
-	}
-	while (left > 0) {
-		ssize_t n = read(fd, buf, left < DA_BUFSIZE ? (size_t)left : DA_BUFSIZE);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			error = rs__error_set(RS_EIO, "cannot read %s: %s", oe->path,
-			                      n < 0 ? strerror(errno) : "shorter than expected");
-			goto done;
-		}
-		if (archive_write_data(a, buf, (size_t)n) != n) {
-			error = rs__error_set(RS_EIO, "cannot write %s: %s", out,
-			                      archive_error_string(a));
-			goto done;
-		}
-		left -= n;
-	}
-done:
-	if (fd >= 0)
-		close(fd);
-	archive_entry_free(e);
-	return error;
+	return rs__tar_write_member(a, out, oe->name, oe->dir, oe->path, oe->data.ptr,
+	                            oe->path ? oe->size : (int64_t)oe->data.size, buf, DA_BUFSIZE);
 }
 
 static int da_commit(rs_store *st)

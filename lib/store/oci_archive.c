@@ -10,6 +10,7 @@
  * renames that over FILE.
  */
 #include "store/store.h"
+#include "store/tarwrite.h"
 #include "util/digest.h"
 #include "util/util.h"
 
@@ -325,61 +326,19 @@ done:
 
 static int write_member(struct archive *a, const char *root, const char *member, unsigned char *buf)
 {
-	struct archive_entry *e = archive_entry_new();
-	rs_buf path = RS_BUF_INIT;
+	rs_buf path = RS_BUF_INIT, name = RS_BUF_INIT;
 	struct stat st;
 	bool dir = rs__str_endswith(member, "/");
-	int64_t left;
-	int fd = -1, error = 0;
+	int error = 0;
 	rs__buf_printf(&path, "%s/%s", root, member);
-	archive_entry_set_pathname(e, member);
-	archive_entry_set_mtime(e, 0, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
-	if (dir) {
-		archive_entry_set_filetype(e, AE_IFDIR);
-		archive_entry_set_perm(e, 0755);
-		archive_entry_set_size(e, 0);
-	} else {
-		if ((fd = open(path.ptr, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-		    fstat(fd, &st) < 0) {
-			error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr,
-			                      strerror(errno));
-			goto done;
-		}
-		archive_entry_set_filetype(e, AE_IFREG);
-		archive_entry_set_perm(e, 0644);
-		archive_entry_set_size(e, (la_int64_t)st.st_size);
-	}
-	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write tar entry %s: %s", member,
-		                      archive_error_string(a));
-		goto done;
-	}
-	for (left = dir ? 0 : (int64_t)st.st_size; left > 0;) {
-		ssize_t n = read(fd, buf, COPY_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr,
-			                      n < 0 ? strerror(errno)
-			                            : "file shrank while writing");
-			goto done;
-		}
-		if (n > left)
-			n = (ssize_t)left;
-		if (archive_write_data(a, buf, (size_t)n) != n) {
-			error = rs__error_set(RS_EIO, "cannot write tar entry %s: %s", member,
-			                      archive_error_string(a));
-			goto done;
-		}
-		left -= n;
-	}
-done:
-	if (fd >= 0)
-		close(fd);
-	archive_entry_free(e);
+	rs__buf_put(&name, member, strlen(member) - (dir ? 1 : 0));
+	if (!dir && lstat(path.ptr, &st) < 0)
+		error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr, strerror(errno));
+	else
+		error = rs__tar_write_member(a, "the OCI archive", name.ptr, dir, path.ptr, NULL,
+		                             dir ? 0 : (int64_t)st.st_size, buf, COPY_BUF);
 	rs_buf_dispose(&path);
+	rs_buf_dispose(&name);
 	return error;
 }
 
