@@ -157,61 +157,7 @@ class FaultProxy(http.server.ThreadingHTTPServer):
             self.once_taken = False
 
 
-class BodyReader:
-    """Reads the client's request body (Content-Length or chunked)."""
-
-    def __init__(self, rfile, headers):
-        self.rfile = rfile
-        self.chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
-        self.remaining = int(headers.get("Content-Length") or 0) if not self.chunked else None
-        self.total = 0
-
-    def has_body(self):
-        return self.chunked or self.remaining > 0
-
-    def chunks(self, limit=None):
-        """Yield the body in pieces; with limit, stop after about that many bytes."""
-        if self.chunked:
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    self.chunked = False
-                    self.remaining = 0
-                    return
-                left = size
-                while left:
-                    data = self.rfile.read(min(left, CHUNK))
-                    if not data:
-                        raise ConnectionError("client closed mid-chunk")
-                    left -= len(data)
-                    self.total += len(data)
-                    yield data
-                    if limit is not None and self.total >= limit:
-                        return
-                self.rfile.readline(3)  # CRLF after the chunk
-        else:
-            while self.remaining > 0:
-                n = min(self.remaining, CHUNK)
-                if limit is not None:
-                    n = min(n, max(limit - self.total, 1))
-                data = self.rfile.read(n)
-                if not data:
-                    raise ConnectionError("client closed mid-body")
-                self.remaining -= len(data)
-                self.total += len(data)
-                yield data
-                if limit is not None and self.total >= limit:
-                    return
-
-    def read_all(self):
-        return b"".join(self.chunks())
-
-    def drain(self):
-        for _ in self.chunks():
-            pass
+BodyReader = reglib.BodyReader
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -611,17 +557,7 @@ def main(argv=None):
     if opts.hostile == "foreign-location" and not opts.foreign_origin:
         p.error("--hostile foreign-location needs --foreign-origin URL")
     srv = FaultProxy((opts.listen, opts.port), opts)
-    host, port = srv.server_address[:2]
-    url = "http://%s:%d" % (host if ":" not in host else "[%s]" % host, port)
-    if opts.url_file:
-        with open(opts.url_file + ".tmp", "w") as f:
-            f.write(url + "\n")
-        os.rename(opts.url_file + ".tmp", opts.url_file)
-    print(url, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    reglib.serve(srv, opts.url_file)
 
 
 if __name__ == "__main__":

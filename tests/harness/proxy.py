@@ -78,48 +78,7 @@ class Proxy(http.server.ThreadingHTTPServer):
             f.write(json.dumps(rec, sort_keys=True) + "\n")
 
 
-class BodyReader:
-    """Reads the client's request body (Content-Length or chunked)."""
-
-    def __init__(self, rfile, headers):
-        self.rfile = rfile
-        self.chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
-        self.remaining = int(headers.get("Content-Length") or 0) if not self.chunked else None
-        self.total = 0
-
-    def has_body(self):
-        return self.chunked or self.remaining > 0
-
-    def chunks(self):
-        if self.chunked:
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return
-                left = size
-                while left:
-                    data = self.rfile.read(min(left, CHUNK))
-                    if not data:
-                        raise ConnectionError("client closed mid-chunk")
-                    left -= len(data)
-                    self.total += len(data)
-                    yield data
-                self.rfile.readline(3)  # CRLF after the chunk
-        else:
-            while self.remaining > 0:
-                data = self.rfile.read(min(self.remaining, CHUNK))
-                if not data:
-                    raise ConnectionError("client closed mid-body")
-                self.remaining -= len(data)
-                self.total += len(data)
-                yield data
-
-    def drain(self):
-        for _ in self.chunks():
-            pass
+BodyReader = reglib.BodyReader
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -361,17 +320,7 @@ def main(argv=None):
     if opts.recorder and not opts.record:
         p.error("--recorder needs --record FILE")
     srv = Proxy((opts.listen, opts.port), opts)
-    host, port = srv.server_address[:2]
-    url = "http://%s:%d" % (host if ":" not in host else "[%s]" % host, port)
-    if opts.url_file:
-        with open(opts.url_file + ".tmp", "w") as f:
-            f.write(url + "\n")
-        os.rename(opts.url_file + ".tmp", opts.url_file)
-    print(url, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    reglib.serve(srv, opts.url_file)
 
 
 if __name__ == "__main__":

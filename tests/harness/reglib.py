@@ -263,3 +263,78 @@ def cmdline(pid):
             return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+BODY_CHUNK = 64 * 1024
+
+
+class BodyReader:
+    """Reads the client's request body (Content-Length or chunked)."""
+
+    def __init__(self, rfile, headers):
+        self.rfile = rfile
+        self.chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
+        self.remaining = int(headers.get("Content-Length") or 0) if not self.chunked else None
+        self.total = 0
+
+    def has_body(self):
+        return self.chunked or self.remaining > 0
+
+    def chunks(self, limit=None):
+        """Yield the body in pieces; with limit, stop after about that many bytes."""
+        if self.chunked:
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    self.chunked = False
+                    self.remaining = 0
+                    return
+                left = size
+                while left:
+                    data = self.rfile.read(min(left, BODY_CHUNK))
+                    if not data:
+                        raise ConnectionError("client closed mid-chunk")
+                    left -= len(data)
+                    self.total += len(data)
+                    yield data
+                    if limit is not None and self.total >= limit:
+                        return
+                self.rfile.readline(3)  # CRLF after the chunk
+        else:
+            while self.remaining > 0:
+                n = min(self.remaining, BODY_CHUNK)
+                if limit is not None:
+                    n = min(n, max(limit - self.total, 1))
+                data = self.rfile.read(n)
+                if not data:
+                    raise ConnectionError("client closed mid-body")
+                self.remaining -= len(data)
+                self.total += len(data)
+                yield data
+                if limit is not None and self.total >= limit:
+                    return
+
+    def read_all(self):
+        return b"".join(self.chunks())
+
+    def drain(self):
+        for _ in self.chunks():
+            pass
+
+
+def serve(srv, url_file=None):
+    """Announce a server's URL (on stdout, and atomically in url_file) and serve until killed."""
+    host, port = srv.server_address[:2]
+    url = "http://%s:%d" % (host if ":" not in host else "[%s]" % host, port)
+    if url_file:
+        with open(url_file + ".tmp", "w") as f:
+            f.write(url + "\n")
+        os.rename(url_file + ".tmp", url_file)
+    print(url, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
