@@ -106,6 +106,7 @@ int rs__compress_level(int *out, rs__compression c, int level)
  */
 #define RS__GZ_BLOCK (1u << 20)
 #define RS__GZ_SKIP 15
+#define RS__GZ_SKIP_MAX 255
 /* zlib's stored blocks follow the sizes it is handed: feed it fixed pieces, whatever the
  * caller's write sizes, so the same input always gives the same bytes */
 #define RS__GZ_PIECE (64u * 1024)
@@ -117,6 +118,7 @@ struct rs__compressor {
 	int level; /* the level asked for */
 	int current; /* the level in use for this block */
 	unsigned skip; /* stored blocks left before trying `level` again */
+	unsigned stretch; /* the length of the current stored stretch */
 	size_t block_in; /* input bytes in the current block */
 	uLong block_out; /* total_out when the block began */
 	unsigned char *piece; /* staging for RS__GZ_PIECE-sized feeds */
@@ -221,8 +223,16 @@ static int gzip_feed_piece(rs__compressor *z)
 		/* a block ended: decide the next one's level */
 		if (z->current > 0) {
 			uLong out = z->zs.total_out - z->block_out;
-			if (out > RS__GZ_BLOCK / 100 * 97)
-				z->skip = RS__GZ_SKIP;
+			/* each probe that fails doubles the stored stretch (16, 32, 64, ...
+			 * 256 MiB); one that compresses resets it */
+			if (out > RS__GZ_BLOCK / 100 * 97) {
+				z->stretch = z->stretch ? z->stretch * 2 + 1 : RS__GZ_SKIP;
+				if (z->stretch > RS__GZ_SKIP_MAX)
+					z->stretch = RS__GZ_SKIP_MAX;
+				z->skip = z->stretch;
+			} else {
+				z->stretch = 0;
+			}
 		} else if (z->skip) {
 			z->skip--;
 		}
