@@ -468,7 +468,7 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 	while (offset < (uint64_t)size) {
 		rs__http_response resp = {0};
 		rs__reg_request req = {0};
-		limit_reader lr = {{limit_read, NULL, NULL, 0}, r, 0};
+		limit_reader lr = {{limit_read, NULL, NULL, 0, NULL}, r, 0};
 		rs_buf range = RS_BUF_INIT;
 		const char *hdrs[3];
 		uint64_t n = chunk, kept;

@@ -1407,8 +1407,12 @@ static int da_blob_open(rs_reader **out, rs_store *st, const rs_descriptor *desc
 	if (cfg)
 		return rs_reader_from_memory(out, cfg->config.ptr ? cfg->config.ptr : "",
 		                             cfg->config.size);
-	if (l->tmp)
-		return rs__reader_from_path(out, l->tmp);
+	if (l->tmp) {
+		/* our own compressed copy: its digest was computed as it was written */
+		if ((error = rs__reader_from_path(out, l->tmp)) == 0)
+			(*out)->vouched_digest = l->digest;
+		return error;
+	}
 	return entry_reader_new(out, s, l);
 }
 

@@ -23,6 +23,10 @@ struct rs_reader {
 	int (*rewind)(rs_reader *r); /* optional: start again from byte 0 */
 	void (*free)(rs_reader *r);
 	int64_t size; /* total bytes, or -1 when unknown */
+	/* Optional (zero it otherwise): set by a store that computed the digest of exactly these
+	 * bytes itself while writing them (a temporary file of its own); the copy engine then
+	 * does not hash them a second time. Never set for bytes that came from elsewhere. */
+	const char *vouched_digest;
 };
 
 RS_EXTERN(long long) rs_reader_read(rs_reader *r, void *buf, size_t len);

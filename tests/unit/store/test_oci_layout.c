@@ -339,7 +339,7 @@ static void test_blob_put_mismatch_leaves_nothing(void **state)
 	char *good = digest_of(data, strlen(data)), *wrong = digest_of("other", 5);
 	rs_buf path = RS_BUF_INIT, sha = RS_BUF_INIT;
 	rs_descriptor desc = {0};
-	rs_reader never = {fail_read, NULL, NULL, 11};
+	rs_reader never = {fail_read, NULL, NULL, 11, NULL};
 	struct stat st;
 	(void)state;
 	rs__buf_printf(&sha, "%s/blobs/sha256", f->dir);
