@@ -2,7 +2,7 @@
 """Start/stop real registries (Debian's docker-registry 2.8) and helpers for regship tests.
 
   harness.py start --variant plain|tls|htpasswd|token --dir DIR [--tls] [--relative-urls]
-                   [--owner-pid PID] [--token-ttl SECONDS] [--catalog-maxentries N]
+                   [--owner-pid PID] [--token-ttl SECONDS] [--catalog-maxentries N] [--no-delete]
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]
@@ -304,7 +304,7 @@ def cmd_start(opts):
            "  fields: {service: registry}",
            "storage:",
            "  filesystem: {rootdirectory: %s}" % q(data),
-           "  delete: {enabled: true}",
+           "  delete: {enabled: %s}" % ("false" if opts.no_delete else "true"),
            "  maintenance: {uploadpurging: {enabled: false}}",
            "http:",
            "  addr: 127.0.0.1:0",
@@ -472,6 +472,8 @@ def main(argv=None):
     s.add_argument("--token-ttl", type=int, default=300)
     s.add_argument("--catalog-maxentries", type=int, metavar="N",
                    help="catalog.maxentries: /v2/_catalog pages of at most N repositories")
+    s.add_argument("--no-delete", action="store_true",
+                   help="storage.delete.enabled: false (every DELETE answers 405)")
     sp = sub.add_parser("start-proxy", help="start proxy.py in front of a registry",
                         allow_abbrev=False)
     sp.add_argument("--dir", required=True)
