@@ -553,6 +553,18 @@ int rs__url_resolve(char **out, const char *base, const char *ref)
 		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
 		goto done;
 	}
+	/* parse the result once more as an absolute URL, so that what comes out is in the form
+	 * curl itself gives it (a host "74" reached through "//7%34" becomes 0.0.0.74) */
+	if (curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
+		goto done;
+	}
+	curl_free(s);
+	s = NULL;
+	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
+		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
+		goto done;
+	}
 	*out = rs__strdup(s);
 done:
 	curl_free(s);
