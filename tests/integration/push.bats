@@ -23,7 +23,7 @@ setup() {
 }
 
 # first_digest: the digest of fixture's first output line ("NAME DIGEST")
-first_digest() { head -n1 | cut -d' ' -f2; }
+first_digest() { awk 'NR == 1 { print $2 }'; }  # reads to the end: the fixture must not see EPIPE
 
 # upload_requests NAME: the PUT/PATCH requests to /blobs/uploads/ since reg_log_mark NAME
 upload_requests() {
