@@ -362,6 +362,26 @@ int cli_ref(rs_ref **out, const char *text, unsigned int flags)
 	return 0;
 }
 
+int cli_one_ref(const char *const *usage, char **args, int nargs, const char *what,
+                unsigned int flags, rs_ref **ref, rs_client **client)
+{
+	int rc;
+	if (nargs != 1)
+		return cli_usage_error(usage, nargs ? "too many arguments" : "missing %s", what);
+	if ((rc = cli_ref(ref, args[0], flags)))
+		return rc;
+	return client ? cli_client(client) : 0;
+}
+
+void cli_json_field(const char *key, const char *value, bool comma)
+{
+	rs_buf q = RS_BUF_INIT;
+	if (value)
+		rs_json_quote(&q, value);
+	printf("%s\"%s\": %s", comma ? ", " : "", key, value ? q.ptr : "null");
+	rs_buf_dispose(&q);
+}
+
 int cli_finish(int code)
 {
 	if (fflush(stdout) || ferror(stdout)) {

@@ -91,6 +91,17 @@ int cli_client(rs_client **out);
 /* Parse a reference; prints the error. Returns 0 or an exit code. */
 int cli_ref(rs_ref **out, const char *text, unsigned int flags);
 
+/*
+ * The one positional argument of a verb (WHAT names it in the usage error), parsed as a
+ * reference with cli_ref's flags, then the client for it (skipped when client is NULL).
+ * Prints the error; returns 0 or an exit code.
+ */
+int cli_one_ref(const char *const *usage, char **args, int nargs, const char *what,
+                unsigned int flags, rs_ref **ref, rs_client **client);
+
+/* Print `"key": "value"` (value JSON-quoted, null when NULL), after ", " when comma. */
+void cli_json_field(const char *key, const char *value, bool comma);
+
 /* Read a line from stdin (from_stdin) or ask on the terminal; NULL when neither can be read. */
 char *cli_read_line(const char *prompt, bool from_stdin, bool echo);
 /* Read a secret line from stdin (--password-stdin) or the terminal without echo. */

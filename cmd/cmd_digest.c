@@ -15,13 +15,7 @@ int cmd_digest(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if (nargs != 1) {
-		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
-		goto done;
-	}
-	if ((rc = cli_ref(&ref, args[0], 0)))
-		goto done;
-	if ((rc = cli_client(&client)))
+	if ((rc = cli_one_ref(usage, args, nargs, "REFERENCE", 0, &ref, &client)))
 		goto done;
 	if ((error = rs_manifest_resolve(client, ref, &digest, NULL, NULL)) < 0) {
 		rc = cli_fail(error);

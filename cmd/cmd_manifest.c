@@ -26,17 +26,11 @@ int cmd_manifest(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if (nargs != 1) {
-		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
-		goto done;
-	}
-	if ((rc = cli_ref(&ref, args[0], 0)))
-		goto done;
 	if (platform && (error = rs_platform_parse(&want, platform)) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}
-	if ((rc = cli_client(&client)))
+	if ((rc = cli_one_ref(usage, args, nargs, "REFERENCE", 0, &ref, &client)))
 		goto done;
 	if ((error = rs_manifest_fetch(client, ref, &body, &media_type, &digest)) < 0) {
 		rc = cli_fail(error);

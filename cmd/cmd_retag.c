@@ -13,15 +13,6 @@ static const char *const usage[] = {
         NULL,
 };
 
-static void put_json_string(const char *key, const char *value, bool comma)
-{
-	rs_buf q = RS_BUF_INIT;
-	if (value)
-		rs_json_quote(&q, value);
-	printf("%s\"%s\": %s", comma ? ", " : "", key, value ? q.ptr : "null");
-	rs_buf_dispose(&q);
-}
-
 static const char *action_name(rs_retag_action a)
 {
 	switch (a) {
@@ -50,12 +41,12 @@ static char *entry_name(const rs_retag_entry *e, const char *digest)
 static void print_json(const rs_retag_result *r, const char *source, bool dry_run)
 {
 	printf("{");
-	put_json_string("source", source, false);
-	put_json_string("digest", r->digest, true);
-	put_json_string("media_type", r->media_type, true);
+	cli_json_field("source", source, false);
+	cli_json_field("digest", r->digest, true);
+	cli_json_field("media_type", r->media_type, true);
 	printf(", \"dry_run\": %s", dry_run ? "true" : "false");
 	if (r->plan) {
-		put_json_string("version", r->plan->version, true);
+		cli_json_field("version", r->plan->version, true);
 		printf(", \"prerelease\": %s", r->plan->prerelease ? "true" : "false");
 	}
 	printf(", \"blobs_mounted\": %zu, \"manifests_copied\": %zu, \"tags\": [", r->blobs_mounted,
@@ -64,14 +55,14 @@ static void print_json(const rs_retag_result *r, const char *source, bool dry_ru
 		const rs_retag_entry *e = &r->entries[i];
 		char *name = entry_name(e, r->digest), *repo = rs_ref_format_name(e->ref);
 		printf("%s{", i ? ", " : "");
-		put_json_string("reference", name, false);
-		put_json_string("repository", repo, true);
-		put_json_string("tag", e->ref->tag, true);
-		put_json_string("action", action_name(e->action), true);
+		cli_json_field("reference", name, false);
+		cli_json_field("repository", repo, true);
+		cli_json_field("tag", e->ref->tag, true);
+		cli_json_field("action", action_name(e->action), true);
 		printf(", \"written\": %s", e->written ? "true" : "false");
 		if (r->plan) {
-			put_json_string("reason", e->reason, true);
-			put_json_string("newer", e->newer, true);
+			cli_json_field("reason", e->reason, true);
+			cli_json_field("newer", e->newer, true);
 		}
 		printf("}");
 		free(name);

@@ -26,13 +26,7 @@ int cmd_rm(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if (nargs != 1) {
-		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
-		goto done;
-	}
-	if ((rc = cli_ref(&ref, args[0], 0)))
-		goto done;
-	if ((rc = cli_client(&client)))
+	if ((rc = cli_one_ref(usage, args, nargs, "REFERENCE", 0, &ref, &client)))
 		goto done;
 	/* the digest a delete needs: HEAD with every manifest type in Accept */
 	if ((error = rs_manifest_resolve(client, ref, &digest, NULL, NULL)) < 0) {

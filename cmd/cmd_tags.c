@@ -22,13 +22,7 @@ int cmd_tags(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if (nargs != 1) {
-		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REPOSITORY");
-		goto done;
-	}
-	if ((rc = cli_ref(&repo, args[0], RS_REF_NAME_ONLY)))
-		goto done;
-	if ((rc = cli_client(&client)))
+	if ((rc = cli_one_ref(usage, args, nargs, "REPOSITORY", RS_REF_NAME_ONLY, &repo, &client)))
 		goto done;
 	if ((error = rs_tags_list(client, repo, cli_strings_add, &tags)) < 0) {
 		rc = cli_fail(error);

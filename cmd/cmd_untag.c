@@ -9,15 +9,6 @@
 
 static const char *const usage[] = {"regship untag [--json] REFERENCE", NULL};
 
-static void put_json_string(const char *key, const char *value, bool comma)
-{
-	rs_buf q = RS_BUF_INIT;
-	if (value)
-		rs_json_quote(&q, value);
-	printf("%s\"%s\": %s", comma ? ", " : "", key, value ? q.ptr : "null");
-	rs_buf_dispose(&q);
-}
-
 int cmd_untag(int argc, char **argv)
 {
 	bool json = false;
@@ -33,12 +24,8 @@ int cmd_untag(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if (nargs != 1) {
-		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
-		goto done;
-	}
-	/* no default tag: untag never guesses "latest" */
-	if ((rc = cli_ref(&ref, args[0], RS_REF_NO_DEFAULT)))
+	/* no default tag: untag never guesses "latest"; the client comes after the checks */
+	if ((rc = cli_one_ref(usage, args, nargs, "REFERENCE", RS_REF_NO_DEFAULT, &ref, NULL)))
 		goto done;
 	if (ref->digest) {
 		cli_error("cannot untag %s: it names a digest; untag takes a tag ('regship rm' "
@@ -70,14 +57,14 @@ int cmd_untag(int argc, char **argv)
 		         ref->tag, result->placeholder);
 	if (json) {
 		printf("{");
-		put_json_string("reference", shown, false);
-		put_json_string("repository", repo, true);
-		put_json_string("tag", ref->tag, true);
-		put_json_string("digest", result->digest, true);
-		put_json_string("method",
-		                result->method == RS_UNTAG_PLACEHOLDER ? "placeholder" : "delete",
-		                true);
-		put_json_string("placeholder", result->placeholder, true);
+		cli_json_field("reference", shown, false);
+		cli_json_field("repository", repo, true);
+		cli_json_field("tag", ref->tag, true);
+		cli_json_field("digest", result->digest, true);
+		cli_json_field("method",
+		               result->method == RS_UNTAG_PLACEHOLDER ? "placeholder" : "delete",
+		               true);
+		cli_json_field("placeholder", result->placeholder, true);
 		printf("}\n");
 	} else {
 		puts(shown);
