@@ -7,6 +7,7 @@
 #include "http/insecure.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,19 @@ static bool is_json_type(const char *ct)
 		return false;
 	return rs__str_niequal(ct, "application/json", 16) || strstr(ct, "+json") != NULL ||
 	       strstr(ct, "+JSON") != NULL;
+}
+
+int rs__registry_errorf(const rs__endpoint *ep, const rs__http_response *resp, const char *fmt, ...)
+{
+	rs_buf what = RS_BUF_INIT;
+	va_list ap;
+	int error;
+	va_start(ap, fmt);
+	rs__buf_vprintf(&what, fmt, ap);
+	va_end(ap);
+	error = rs__registry_error(ep, resp, what.ptr);
+	rs_buf_dispose(&what);
+	return error;
 }
 
 int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, const char *what)
@@ -652,29 +666,55 @@ static int ping_once(rs__endpoint *ep, const char *scheme, rs__http_response *re
 	return error;
 }
 
-/* ping_once, again after 408/429/5xx or a broken connection (not when nothing listens). */
-static int ping_retrying(rs_client *c, rs__endpoint *ep, const char *scheme,
-                         rs__http_response *resp)
+/*
+ * send(payload, resp), again after 408/429/5xx or a transient connection error, with backoff
+ * (rs__retry_delay_ms), at most `limit` more times and within the client's total time bound.
+ * `what` names the request in the retry notes ("GET /v2/"). A ping stops at "cannot connect"
+ * (refused_final): nothing listens there, and the caller tries the other scheme.
+ */
+static int send_retrying(rs_client *c, rs__endpoint *ep, int limit, const char *what,
+                         bool refused_final, int (*send)(void *, rs__http_response *),
+                         void *payload, rs__http_response *resp)
 {
 	double started = rs__now();
 	for (int attempt = 0;; attempt++) {
-		int error = ping_once(ep, scheme, resp);
+		int error = send(payload, resp);
 		char why[1200];
 		if (error == 0 && !rs__retryable_status(resp->status))
 			return 0;
-		if (error < 0 && (!rs__retryable_error(error) ||
-		                  strstr(rs_error_last()->message, "cannot connect to")))
+		if (error < 0 &&
+		    (!rs__retryable_error(error) ||
+		     (refused_final && strstr(rs_error_last()->message, "cannot connect to"))))
 			return error;
-		if (attempt >= rs__retry_limit(c) || !rs__retry_time_left(c, started))
+		if (attempt >= limit || !rs__retry_time_left(c, started))
 			return error;
 		if (error < 0)
 			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
 		else
-			snprintf(why, sizeof(why), "GET /v2/ on %s answered %d", ep->domain,
+			snprintf(why, sizeof(why), "%s on %s answered %d", what, ep->domain,
 			         resp->status);
 		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
 		rs_error_clear();
 	}
+}
+
+struct ping_call {
+	rs__endpoint *ep;
+	const char *scheme;
+};
+
+static int ping_send(void *payload, rs__http_response *resp)
+{
+	struct ping_call *p = payload;
+	return ping_once(p->ep, p->scheme, resp);
+}
+
+/* ping_once through send_retrying. */
+static int ping_retrying(rs_client *c, rs__endpoint *ep, const char *scheme,
+                         rs__http_response *resp)
+{
+	struct ping_call p = {ep, scheme};
+	return send_retrying(c, ep, rs__retry_limit(c), "GET /v2/", true, ping_send, &p, resp);
 }
 
 /* A plain-HTTP answer that says the port speaks TLS: Go's and nginx's 400 ("Client sent an
@@ -910,29 +950,25 @@ static bool replayable(const rs__reg_request *req)
 	return strcmp(req->method, "PATCH") && !req->sink && !req->body_reader;
 }
 
-/* do_once, again after transient failures (connection errors, 408/429/5xx), with backoff. */
+struct do_call {
+	rs__endpoint *ep;
+	const rs__reg_request *req;
+	const char *url, *auth;
+};
+
+static int do_send(void *payload, rs__http_response *resp)
+{
+	struct do_call *d = payload;
+	return do_once(d->ep, d->req, d->url, d->auth, resp);
+}
+
+/* do_once through send_retrying; requests that cannot be replayed are sent once. */
 static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *req, const char *url,
                        const char *auth, rs__http_response *resp)
 {
-	double started = rs__now();
-	int limit = replayable(req) ? rs__retry_limit(c) : 0;
-	for (int attempt = 0;; attempt++) {
-		int error = do_once(ep, req, url, auth, resp);
-		char why[1200];
-		if (error == 0 && !rs__retryable_status(resp->status))
-			return 0;
-		if (error < 0 && !rs__retryable_error(error))
-			return error;
-		if (attempt >= limit || !rs__retry_time_left(c, started))
-			return error;
-		if (error < 0)
-			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
-		else
-			snprintf(why, sizeof(why), "%s %s answered %d", req->method, ep->domain,
-			         resp->status);
-		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
-		rs_error_clear();
-	}
+	struct do_call d = {ep, req, url, auth};
+	return send_retrying(c, ep, replayable(req) ? rs__retry_limit(c) : 0, req->method, false,
+	                     do_send, &d, resp);
 }
 
 /*
