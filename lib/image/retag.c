@@ -586,21 +586,8 @@ static int delete_by_tag(rs__http_response *resp, rs__endpoint **ep, rs_client *
                          const rs_ref *ref)
 {
 	rs__reg_request req = {0};
-	rs_buf path = RS_BUF_INIT;
-	char *scope = NULL;
-	int error;
-
-	if ((error = rs__client_endpoint(ep, c, ref->domain)) < 0)
-		return error;
-	rs__buf_printf(&path, "/v2/%s/manifests/%s", ref->path, ref->tag);
-	scope = rs__scope_repository(ref->path, "delete");
 	req.method = "DELETE";
-	req.url = path.ptr;
-	req.scope = scope;
-	error = rs__registry_do(c, *ep, &req, resp);
-	free(scope);
-	rs_buf_dispose(&path);
-	return error;
+	return rs__manifest_request(c, ref, ref->tag, "delete", &req, ep, resp);
 }
 
 /* The empty config blob in the repository: HEAD, else a 2-byte upload. */
@@ -718,10 +705,7 @@ int rs_untag(rs_untag_result **out, rs_client *client, const rs_ref *ref)
 		goto done;
 	}
 	{
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "cannot untag %s:%s", name, ref->tag);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "cannot untag %s:%s", name, ref->tag);
 	}
 	last = rs_error_last();
 	if (error == RS_EAUTH || error == RS_ENOTFOUND || error == RS_ENET || resp.status == 405 ||

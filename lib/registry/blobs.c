@@ -37,10 +37,7 @@ int rs__blob_head(rs_client *c, const rs_ref *repo, const char *digest, int64_t 
 		rs__error_set_http(RS_ENOTFOUND, 404, "BLOB_UNKNOWN", "blob %s not found in %s",
 		                   digest, repo->path);
 	} else {
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "blob %s in %s", digest, repo->path);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "blob %s in %s", digest, repo->path);
 	}
 done:
 	free(scope);
@@ -296,10 +293,7 @@ static int open_upload(rs_client *c, rs__endpoint *ep, const rs_ref *repo, char 
 	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
 		goto done;
 	if (resp.status != 202 && resp.status != 201) {
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "cannot start an upload to %s", repo->path);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "cannot start an upload to %s", repo->path);
 		goto done;
 	}
 	loc = rs__http_header(&resp, "location");
@@ -369,10 +363,8 @@ static int put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const c
 	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
 		goto done;
 	if (resp.status != 201 && resp.status != 204 && resp.status != 200) {
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "upload of %s to %s failed", digest, repo->path);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "upload of %s to %s failed", digest,
+		                            repo->path);
 	}
 done:
 	free(url);
@@ -661,10 +653,7 @@ int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const c
 		goto done;
 	}
 	{
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "mount of %s from %s", digest, from_path);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "mount of %s from %s", digest, from_path);
 		/* some registries refuse a mount from a repository they don't know (Harbor: 401);
 		 * that only means "upload it" */
 		if (error != RS_EAUTH || resp.status == 401)

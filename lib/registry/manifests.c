@@ -29,43 +29,48 @@ static char *content_type_of(const rs__http_response *resp)
 	return rs__strndup(ct, n);
 }
 
+int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const char *actions,
+                         rs__reg_request *req, rs__endpoint **ep, rs__http_response *resp)
+{
+	rs_buf path = RS_BUF_INIT;
+	char *scope;
+	int error;
+	if ((error = rs__client_endpoint(ep, c, ref->domain)) < 0)
+		return error;
+	rs__buf_printf(&path, "/v2/%s/manifests/%s", ref->path, id);
+	scope = rs__scope_repository(ref->path, actions);
+	req->url = path.ptr;
+	req->scope = scope;
+	error = rs__registry_do(c, *ep, req, resp);
+	req->url = req->scope = NULL;
+	free(scope);
+	rs_buf_dispose(&path);
+	return error;
+}
+
 int rs_manifest_fetch(rs_client *c, const rs_ref *ref, rs_buf *body, char **media_type,
                       char **digest)
 {
 	rs__endpoint *ep;
 	rs__http_response resp = {0};
 	rs__reg_request req = {0};
-	char *path = NULL, *scope = NULL, *name = ref_name(ref);
+	char *name = ref_name(ref);
 	char computed[RS_DIGEST_MAX];
 	const char *header_digest;
 	int error;
 
-	if ((error = rs__client_endpoint(&ep, c, ref->domain)) < 0)
-		goto done;
-	path = rs__registry_path(ref->path, "manifests/");
-	{
-		rs_buf p = RS_BUF_INIT;
-		rs__buf_printf(&p, "%s%s", path, rs_ref_identifier(ref));
-		free(path);
-		path = rs__buf_detach(&p);
-	}
-	scope = rs__scope_repository(ref->path, "pull");
 	req.method = "GET";
-	req.url = path;
-	req.scope = scope;
 	req.headers = accept_headers;
 	req.max_body = RS_MANIFEST_MAX;
 	req.follow_redirects = true;
-	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0) {
+	if ((error = rs__manifest_request(c, ref, rs_ref_identifier(ref), "pull", &req, &ep,
+	                                  &resp)) < 0) {
 		if (error == RS_ETOOBIG)
 			rs__error_set(RS_ETOOBIG, "manifest %s is larger than 4 MiB", name);
 		goto done;
 	}
 	if (resp.status != 200) {
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "manifest %s", name);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "manifest %s", name);
 		goto done;
 	}
 	rs__sha256_digest(computed, resp.body.ptr ? resp.body.ptr : "", resp.body.size);
@@ -91,8 +96,6 @@ int rs_manifest_fetch(rs_client *c, const rs_ref *ref, rs_buf *body, char **medi
 		*digest = rs__strdup(ref->digest ? ref->digest : computed);
 done:
 	free(name);
-	free(path);
-	free(scope);
 	rs__http_response_dispose(&resp);
 	return error;
 }
@@ -103,27 +106,18 @@ int rs_manifest_resolve(rs_client *c, const rs_ref *ref, char **digest, char **m
 	rs__endpoint *ep;
 	rs__http_response resp = {0};
 	rs__reg_request req = {0};
-	rs_buf path = RS_BUF_INIT;
-	char *scope = NULL, *name = ref_name(ref);
+	char *name = ref_name(ref);
 	const char *d;
 	int error;
 
-	if ((error = rs__client_endpoint(&ep, c, ref->domain)) < 0)
-		goto done;
-	rs__buf_printf(&path, "/v2/%s/manifests/%s", ref->path, rs_ref_identifier(ref));
-	scope = rs__scope_repository(ref->path, "pull");
 	req.method = "HEAD";
-	req.url = path.ptr;
-	req.scope = scope;
 	req.headers = accept_headers;
 	req.follow_redirects = true;
-	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+	if ((error = rs__manifest_request(c, ref, rs_ref_identifier(ref), "pull", &req, &ep,
+	                                  &resp)) < 0)
 		goto done;
 	if (resp.status != 200) {
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "manifest %s", name);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "manifest %s", name);
 		goto done;
 	}
 	d = rs__http_header(&resp, "docker-content-digest");
@@ -151,8 +145,6 @@ int rs_manifest_resolve(rs_client *c, const rs_ref *ref, char **digest, char **m
 	}
 done:
 	free(name);
-	free(scope);
-	rs_buf_dispose(&path);
 	rs__http_response_dispose(&resp);
 	return error;
 }
@@ -163,8 +155,8 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 	rs__endpoint *ep;
 	rs__http_response resp = {0};
 	rs__reg_request req = {0};
-	rs_buf path = RS_BUF_INIT, ct = RS_BUF_INIT;
-	char *scope = NULL, *name = ref_name(ref);
+	rs_buf ct = RS_BUF_INIT;
+	char *name = ref_name(ref);
 	char computed[RS_DIGEST_MAX];
 	const char *headers[2];
 	int error;
@@ -182,27 +174,18 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 		                      computed, ref->digest);
 		goto done;
 	}
-	if ((error = rs__client_endpoint(&ep, c, ref->domain)) < 0)
-		goto done;
-	rs__buf_printf(&path, "/v2/%s/manifests/%s", ref->path,
-	               ref->tag && !ref->digest ? ref->tag : computed);
 	rs__buf_printf(&ct, "Content-Type: %s", media_type);
 	headers[0] = ct.ptr;
 	headers[1] = NULL;
-	scope = rs__scope_repository(ref->path, "pull,push");
 	req.method = "PUT";
-	req.url = path.ptr;
-	req.scope = scope;
 	req.headers = headers;
 	req.body = body;
 	req.body_len = len;
-	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+	if ((error = rs__manifest_request(c, ref, ref->tag && !ref->digest ? ref->tag : computed,
+	                                  "pull,push", &req, &ep, &resp)) < 0)
 		goto done;
 	if (resp.status != 201 && resp.status != 200 && resp.status != 202) {
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "cannot push manifest %s", name);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "cannot push manifest %s", name);
 		goto done;
 	}
 	{
@@ -219,8 +202,6 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 		*digest = rs__strdup(computed);
 done:
 	free(name);
-	free(scope);
-	rs_buf_dispose(&path);
 	rs_buf_dispose(&ct);
 	rs__http_response_dispose(&resp);
 	return error;
@@ -231,30 +212,20 @@ int rs_manifest_remove(rs_client *c, const rs_ref *ref)
 	rs__endpoint *ep;
 	rs__http_response resp = {0};
 	rs__reg_request req = {0};
-	rs_buf path = RS_BUF_INIT;
-	char *scope = NULL, *name = ref_name(ref);
+	char *name = ref_name(ref);
 	int error;
 
 	if (!ref->digest) {
 		error = rs__error_set(RS_EINVAL, "deleting %s needs a digest, not a tag", name);
 		goto done;
 	}
-	if ((error = rs__client_endpoint(&ep, c, ref->domain)) < 0)
-		goto done;
-	rs__buf_printf(&path, "/v2/%s/manifests/%s", ref->path, ref->digest);
-	scope = rs__scope_repository(ref->path, "delete");
 	req.method = "DELETE";
-	req.url = path.ptr;
-	req.scope = scope;
-	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+	if ((error = rs__manifest_request(c, ref, ref->digest, "delete", &req, &ep, &resp)) < 0)
 		goto done;
 	if (resp.status == 202 || resp.status == 200 || resp.status == 204)
 		goto done;
 	{
-		rs_buf what = RS_BUF_INIT;
-		rs__buf_printf(&what, "cannot delete %s", name);
-		error = rs__registry_error(ep, &resp, what.ptr);
-		rs_buf_dispose(&what);
+		error = rs__registry_errorf(ep, &resp, "cannot delete %s", name);
 		if (resp.status == 405 || (error == RS_EUNSUPPORTED) ||
 		    (rs_error_last() && !strcmp(rs_error_last()->registry_code, "UNSUPPORTED")))
 			error = rs__error_set_http(
@@ -266,8 +237,6 @@ int rs_manifest_remove(rs_client *c, const rs_ref *ref)
 	}
 done:
 	free(name);
-	free(scope);
-	rs_buf_dispose(&path);
 	rs__http_response_dispose(&resp);
 	return error;
 }

@@ -82,9 +82,19 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 
 /* Turn a failed response into an RS_E* error with a clear message: "<what>: <detail>". */
 int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, const char *what);
+/* The same with "<what>" formatted. */
+int rs__registry_errorf(const rs__endpoint *ep, const rs__http_response *resp, const char *fmt, ...)
+        RS_PRINTF(3, 4);
 
 /* "/v2/<path>/<suffix>" */
 char *rs__registry_path(const char *repo_path, const char *suffix);
+
+/*
+ * req (method, headers, body set by the caller) on /v2/<repository>/manifests/<id> with the
+ * repository scope for `actions`; *ep is the endpoint it went to (lib/registry/manifests.c).
+ */
+int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const char *actions,
+                         rs__reg_request *req, rs__endpoint **ep, rs__http_response *resp);
 
 #endif
 
