@@ -1874,10 +1874,17 @@ static void build_entries(out_entry **list, size_t *n, const da_store *s)
 		qsort(*list, *n, sizeof(out_entry), out_cmp);
 }
 
-static int write_entry(struct archive *a, const out_entry *oe, const char *out, unsigned char *buf)
+struct entries {
+	const out_entry *list;
+};
+
+static int write_entry(void *payload, struct archive *a, size_t i, const char *tmpname,
+                       unsigned char *buf)
 {
-	return rs__tar_write_member(a, out, oe->name, oe->dir, oe->path, oe->data.ptr,
-	                            oe->path ? oe->size : (int64_t)oe->data.size, buf, DA_BUFSIZE);
+	const out_entry *oe = &((struct entries *)payload)->list[i];
+	return rs__tar_write_member(a, tmpname, oe->name, oe->dir, oe->path, oe->data.ptr,
+	                            oe->path ? oe->size : (int64_t)oe->data.size, buf,
+	                            RS_TAR_BUFSIZE);
 }
 
 static int da_commit(rs_store *st)
@@ -1885,65 +1892,22 @@ static int da_commit(rs_store *st)
 	da_store *s = (da_store *)st;
 	out_entry *list = NULL;
 	size_t n = 0;
-	rs_buf tmp = RS_BUF_INIT;
-	struct archive *a = NULL;
-	unsigned char *buf = NULL;
-	int fd = -1, error = 0;
+	int error;
 	if (!s->writing || s->committed)
 		return 0;
 	if (!s->nimages)
 		return rs__error_set(RS_EINVAL, "%s: nothing to write: no image was stored",
 		                     s->file);
 	build_entries(&list, &n, s);
-	rs__buf_printf(&tmp, "%s.tmp-XXXXXX", s->file);
-	if ((fd = mkstemp(tmp.ptr)) < 0) {
-		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
-		goto done;
+	if ((error = rs__tar_write_file(s->file, n, write_entry, &(struct entries){list})) == 0) {
+		s->committed = true;
+		remove_tmpdir(s);
 	}
-	fchmod(fd, 0644);
-	a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-		                      archive_error_string(a));
-		goto done;
-	}
-	buf = rs__malloc(DA_BUFSIZE);
-	for (size_t i = 0; i < n; i++)
-		if ((error = write_entry(a, &list[i], tmp.ptr, buf)) < 0)
-			goto done;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-		                      archive_error_string(a));
-		goto done;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp.ptr, s->file) < 0) {
-		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, s->file,
-		                      strerror(errno));
-		goto done;
-	}
-	s->committed = true;
-	remove_tmpdir(s);
-done:
-	if (a)
-		archive_write_free(a);
-	if (fd >= 0)
-		close(fd);
-	if (error < 0 && tmp.ptr)
-		unlink(tmp.ptr);
 	for (size_t i = 0; i < n; i++) {
 		free(list[i].name);
 		rs_buf_dispose(&list[i].data);
 	}
 	free(list);
-	free(buf);
-	rs_buf_dispose(&tmp);
 	return error;
 }
 

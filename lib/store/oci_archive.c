@@ -336,75 +336,33 @@ static int write_member(struct archive *a, const char *root, const char *member,
 		error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr, strerror(errno));
 	else
 		error = rs__tar_write_member(a, "the OCI archive", name.ptr, dir, path.ptr, NULL,
-		                             dir ? 0 : (int64_t)st.st_size, buf, COPY_BUF);
+		                             dir ? 0 : (int64_t)st.st_size, buf, RS_TAR_BUFSIZE);
 	rs_buf_dispose(&path);
 	rs_buf_dispose(&name);
 	return error;
 }
 
+struct members {
+	const char *root;
+	const rs_strlist *names;
+};
+
+static int write_one(void *payload, struct archive *a, size_t i, const char *tmpname,
+                     unsigned char *buf)
+{
+	const struct members *m = payload;
+	(void)tmpname;
+	return write_member(a, m->root, m->names->items[i], buf);
+}
+
 static int write_tar(const oci_archive *o)
 {
-	rs_strlist members = RS_STRLIST_INIT;
-	struct archive *a = NULL;
-	unsigned char *buf = NULL;
-	rs_buf tmp = RS_BUF_INIT;
-	int fd = -1, error;
-	bool opened = false;
-	if ((error = list_members(&members, o->tmpdir)) < 0)
-		goto done;
-	rs__buf_printf(&tmp, "%s.tmp-XXXXXX", o->file);
-	if ((fd = mkstemp(tmp.ptr)) < 0) {
-		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
-		rs_buf_dispose(&tmp);
-		goto done;
-	}
-	a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-		                      archive_error_string(a));
-		goto done;
-	}
-	opened = true;
-	buf = rs__malloc(COPY_BUF);
-	for (size_t i = 0; i < members.count; i++)
-		if ((error = write_member(a, o->tmpdir, members.items[i], buf)) < 0)
-			goto done;
-	opened = false;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-		                      archive_error_string(a));
-		goto done;
-	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
-		goto done;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp.ptr, o->file) < 0) {
-		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, o->file,
-		                      strerror(errno));
-		goto done;
-	}
-	rs_buf_dispose(&tmp);
-done:
-	if (a) {
-		if (opened)
-			archive_write_fail(a);
-		archive_write_free(a);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (tmp.ptr)
-		unlink(tmp.ptr);
-	rs_buf_dispose(&tmp);
-	rs__strlist_dispose(&members);
-	free(buf);
+	rs_strlist names = RS_STRLIST_INIT;
+	int error;
+	if ((error = list_members(&names, o->tmpdir)) == 0)
+		error = rs__tar_write_file(o->file, names.count, write_one,
+		                           &(struct members){o->tmpdir, &names});
+	rs__strlist_dispose(&names);
 	return error;
 }
 

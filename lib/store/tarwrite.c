@@ -5,7 +5,9 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int rs__tar_write_member(struct archive *a, const char *archive_name, const char *name, bool dir,
@@ -61,5 +63,65 @@ done:
 		close(fd);
 	archive_entry_free(e);
 	rs_buf_dispose(&member);
+	return error;
+}
+
+int rs__tar_write_file(const char *file, size_t count, rs__tar_member_fn member, void *payload)
+{
+	struct archive *a = NULL;
+	unsigned char *buf = NULL;
+	rs_buf tmp = RS_BUF_INIT;
+	int fd, error = 0;
+	bool opened = false;
+
+	rs__buf_printf(&tmp, "%s.tmp-XXXXXX", file);
+	if ((fd = mkstemp(tmp.ptr)) < 0) {
+		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
+		rs_buf_dispose(&tmp);
+		return error;
+	}
+	a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
+		                      archive_error_string(a));
+		goto done;
+	}
+	opened = true;
+	buf = rs__malloc(RS_TAR_BUFSIZE);
+	for (size_t i = 0; i < count; i++)
+		if ((error = member(payload, a, i, tmp.ptr, buf)) < 0)
+			goto done;
+	opened = false;
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
+		                      archive_error_string(a));
+		goto done;
+	}
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp.ptr, file) < 0)
+		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, file,
+		                      strerror(errno));
+done:
+	if (a) {
+		if (opened)
+			archive_write_fail(a);
+		archive_write_free(a);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (error < 0)
+		unlink(tmp.ptr);
+	rs_buf_dispose(&tmp);
+	free(buf);
 	return error;
 }

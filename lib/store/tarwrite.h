@@ -17,4 +17,14 @@ int rs__tar_write_member(struct archive *a, const char *archive_name, const char
                          const char *path, const void *data, int64_t size, unsigned char *buf,
                          size_t bufsize);
 
+/*
+ * Write the tar file `file` whole or not at all: a temporary file beside it (mode 0644), the
+ * `count` members written in order by member(payload, a, i, tmpname, buf) with `buf` a scratch
+ * space of RS_TAR_BUFSIZE bytes, then fsync and rename over `file`. On failure nothing is left.
+ */
+#define RS_TAR_BUFSIZE (64u * 1024)
+typedef int (*rs__tar_member_fn)(void *payload, struct archive *a, size_t i, const char *tmpname,
+                                 unsigned char *buf);
+int rs__tar_write_file(const char *file, size_t count, rs__tar_member_fn member, void *payload);
+
 #endif
