@@ -9,54 +9,29 @@
 
 #include <cmocka.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "auth/credhelper.h"
 #include "util/util.h"
 
-static char tmpdir[] = "/tmp/regship-credhelper-XXXXXX";
-static char state_dir[512];
+#include "testutil.h"
 
-static const char *data_dir(void)
-{
-	const char *d = getenv("REGSHIP_TEST_DATA");
-	return d && *d ? d : "tests/data";
-}
+static char tmpdir[64];
+static char state_dir[512];
 
 static int setup(void **state)
 {
-	char src[512], bin[512], dst[600], path[4096];
-	rs_buf script = RS_BUF_INIT;
-	const char *old_path = getenv("PATH");
 	(void)state;
-	if (!mkdtemp(tmpdir))
+	if (test_tmpdir(tmpdir, sizeof(tmpdir), "credhelper") < 0)
 		return -1;
-	snprintf(bin, sizeof(bin), "%s/bin", tmpdir);
-	snprintf(state_dir, sizeof(state_dir), "%s/state", tmpdir);
-	if (mkdir(bin, 0700) < 0 || mkdir(state_dir, 0700) < 0)
-		return -1;
-	snprintf(src, sizeof(src), "%s/auth/docker-credential-test", data_dir());
-	snprintf(dst, sizeof(dst), "%s/docker-credential-test", bin);
-	if (rs__file_read(&script, src, 1 << 20) < 0 ||
-	    rs__file_write_atomic(dst, script.ptr, script.size, 0755) < 0)
-		return -1;
-	rs_buf_dispose(&script);
-	snprintf(path, sizeof(path), "%s:%s", bin, old_path ? old_path : "/usr/bin:/bin");
-	setenv("PATH", path, 1);
-	setenv("TEST_CREDHELPER_DIR", state_dir, 1);
-	return 0;
+	return test_install_credhelper(tmpdir, state_dir, sizeof(state_dir));
 }
 
 static int teardown(void **state)
 {
-	char cmd[600];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(tmpdir);
 }
 
 static char *state_file(const char *name)

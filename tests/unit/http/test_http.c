@@ -9,19 +9,12 @@
 #include "http/http.h"
 #include "util/util.h"
 
+#include "testutil.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #define UPLOAD_BASE "https://r.io:5000/v2/foo/blobs/uploads/abc?_state=xyz"
-
-static void assert_error_mentions(int code, const char *needle)
-{
-	const rs_error *e = rs_error_last();
-	assert_non_null(e);
-	assert_int_equal(e->code, code);
-	if (!strstr(e->message, needle))
-		fail_msg("error message \"%s\" does not mention \"%s\"", e->message, needle);
-}
 
 /* ---- rs__url_resolve ---- */
 

@@ -13,7 +13,9 @@
 #include "http/insecure.h"
 #include "util/util.h"
 
-static char tmpdir[] = "/tmp/regship-insecure-XXXXXX";
+#include "testutil.h"
+
+static char tmpdir[64];
 
 typedef struct {
 	int calls;
@@ -62,15 +64,13 @@ static char *tmp_path(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return test_tmpdir(tmpdir, sizeof(tmpdir), "insecure");
 }
 
 static int teardown(void **state)
 {
-	char cmd[600];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(tmpdir);
 }
 
 /* A policy with no files and the fake resolver. */

@@ -10,7 +10,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
-#include <dirent.h>
+#include "testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,34 +28,10 @@ typedef struct {
 	char cache[128];
 } fixture;
 
-static int rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		char sub[512];
-		if (!d)
-			return -1;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-		return rmdir(path);
-	}
-	return unlink(path);
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->root, sizeof(f->root), "/tmp/rs-blobcache-XXXXXX");
-	if (!mkdtemp(f->root)) {
+	if (test_tmpdir(f->root, sizeof(f->root), "blobcache") < 0) {
 		free(f);
 		return -1;
 	}
@@ -67,7 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	rm_rf(f->root);
+	test_rm_rf(f->root);
 	free(f);
 	return 0;
 }

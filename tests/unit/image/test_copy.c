@@ -16,6 +16,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1171,8 +1173,7 @@ typedef struct {
 static int setup_tmp(void **state)
 {
 	tmpdir *t = calloc(1, sizeof(*t));
-	snprintf(t->root, sizeof(t->root), "/tmp/rs-copy-XXXXXX");
-	if (!mkdtemp(t->root)) {
+	if (test_tmpdir(t->root, sizeof(t->root), "copy") < 0) {
 		free(t);
 		return -1;
 	}

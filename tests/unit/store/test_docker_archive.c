@@ -16,7 +16,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
-#include <dirent.h>
+#include "testutil.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,9 +156,10 @@ static void config_json(rs_buf *out, char *digest, char diff[][RS_DIGEST_MAX], s
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rs-docker-archive-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (test_tmpdir(f->dir, sizeof(f->dir), "docker-archive") < 0) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
 	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp", f->dir);
 	snprintf(f->file, sizeof(f->file), "%s/image.tar", f->dir);
@@ -174,32 +176,12 @@ static int setup(void **state)
 	return 0;
 }
 
-static int count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return n;
-}
-
-static void rm_rf(const char *path)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
-}
-
 static int teardown(void **state)
 {
 	fixture *f = *state;
 	/* every store cleaned up after itself */
-	int left = count_files(f->tmp);
-	rm_rf(f->dir);
+	int left = test_count_entries(f->tmp);
+	assert_int_equal(test_rm_rf(f->dir), 0);
 	for (unsigned i = 0; i < NLAYERS; i++)
 		rs_buf_dispose(&f->layer[i]);
 	rs_buf_dispose(&f->config);
@@ -607,7 +589,7 @@ static void test_cache_hit_does_not_compress(void **state)
 	assert_int_equal(rs_store_open_docker_archive(&s, f->file, RS_STORE_READ, &o), 0);
 	m1 = get_manifest(s, NULL, &mt, &d1);
 	assert_int_equal(rs__docker_archive_compressions(s), NLAYERS);
-	assert_int_equal(count_files(f->cache), NLAYERS);
+	assert_int_equal(test_count_entries(f->cache), NLAYERS);
 	free(mt);
 	store_free(s);
 
@@ -704,7 +686,7 @@ static void expect_open_error(const fixture *f, int code, const char *needle)
 	assert_int_equal(error, code);
 	assert_null(s);
 	assert_non_null(strstr(rs_error_last()->message, needle));
-	assert_int_equal(count_files(f->tmp), 0);
+	assert_int_equal(test_count_entries(f->tmp), 0);
 }
 
 static void test_hostile_structure(void **state)
@@ -1116,13 +1098,13 @@ static void test_write_errors(void **state)
 	assert_int_equal(dst->ops->blob_put(dst, &desc, r, NULL, NULL), RS_EDIGEST);
 	assert_non_null(strstr(rs_error_last()->message, d));
 	assert_int_equal(dst->ops->blob_exists(dst, &desc), RS_ENOTFOUND);
-	assert_int_equal(count_files(rs__docker_archive_tmpdir(dst)), 0);
+	assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 0);
 	/* wrong size */
 	desc.digest = d;
 	desc.size = (int64_t)gz.size - 1;
 	assert_int_equal(rs_reader_rewind(r), 0);
 	assert_int_equal(dst->ops->blob_put(dst, &desc, r, NULL, NULL), RS_EDIGEST);
-	assert_int_equal(count_files(rs__docker_archive_tmpdir(dst)), 0);
+	assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 0);
 	/* corrupt gzip under the right digest */
 	{
 		rs_buf bad = RS_BUF_INIT;
@@ -1137,7 +1119,7 @@ static void test_write_errors(void **state)
 		assert_non_null(strstr(rs_error_last()->message, "truncated gzip"));
 		rs_reader_free(rb);
 		rs_buf_dispose(&bad);
-		assert_int_equal(count_files(rs__docker_archive_tmpdir(dst)), 0);
+		assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 0);
 	}
 	/* cancelled by the progress callback */
 	desc.digest = d;
@@ -1145,7 +1127,7 @@ static void test_write_errors(void **state)
 	assert_int_equal(rs_reader_rewind(r), 0);
 	assert_int_equal(dst->ops->blob_put(dst, &desc, r, cancel_cb, &calls), RS_EUSER);
 	assert_int_equal(calls, 1);
-	assert_int_equal(count_files(rs__docker_archive_tmpdir(dst)), 0);
+	assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 0);
 	/* finally right: stored uncompressed, under its diff_id */
 	assert_int_equal(rs_reader_rewind(r), 0);
 	assert_int_equal(dst->ops->blob_put(dst, &desc, r, NULL, NULL), 0);
@@ -1235,7 +1217,7 @@ static void test_uncommitted_leaves_file(void **state)
 	assert_int_equal(stat(f->file, &after), 0);
 	assert_int_equal(after.st_size, before.st_size);
 	assert_int_equal(after.st_ino, before.st_ino);
-	assert_int_equal(count_files(f->dir), 2); /* tmp, image.tar: no FILE.tmp-* */
+	assert_int_equal(test_count_entries(f->dir), 2); /* tmp, image.tar: no FILE.tmp-* */
 	store_free(src);
 }
 

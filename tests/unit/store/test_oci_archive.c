@@ -10,6 +10,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,9 +37,10 @@ static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	const char *t = getenv("TMPDIR");
-	snprintf(f->root, sizeof(f->root), "/tmp/rs-ociar-XXXXXX");
-	if (!mkdtemp(f->root))
+	if (test_tmpdir(f->root, sizeof(f->root), "ociar") < 0) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->file, sizeof(f->file), "%s/img.tar", f->root);
 	f->old_tmpdir = t ? rs__strdup(t) : NULL;
 	setenv("TMPDIR", f->root, 1); /* the store's private directories land here */

@@ -10,6 +10,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,9 +30,10 @@ typedef struct {
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->root, sizeof(f->root), "/tmp/rs-layout-XXXXXX");
-	if (!mkdtemp(f->root))
+	if (test_tmpdir(f->root, sizeof(f->root), "layout") < 0) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->dir, sizeof(f->dir), "%s/layout", f->root);
 	*state = f;
 	return 0;

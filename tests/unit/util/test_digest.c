@@ -9,6 +9,8 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+#include "testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +26,6 @@
 	"sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0"  \
 	"ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
 #define MSG_448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-
-static void assert_error_mentions(int code, const char *needle)
-{
-	const rs_error *e = rs_error_last();
-	assert_non_null(e);
-	assert_int_equal(e->code, code);
-	if (!strstr(e->message, needle))
-		fail_msg("error message \"%s\" does not mention \"%s\"", e->message, needle);
-}
 
 static void test_sha256_vectors(void **state)
 {

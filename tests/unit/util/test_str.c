@@ -8,7 +8,8 @@
 
 #include "util/util.h"
 
-#include <dirent.h>
+#include "testutil.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,34 +25,10 @@ typedef struct {
 	char dir[64];
 } fixture;
 
-static int rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		char sub[512];
-		if (!d)
-			return -1;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-		return rmdir(path);
-	}
-	return unlink(path);
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rs-str-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (test_tmpdir(f->dir, sizeof(f->dir), "str") < 0) {
 		free(f);
 		return -1;
 	}
@@ -62,23 +39,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	rm_rf(f->dir);
+	test_rm_rf(f->dir);
 	free(f);
 	return 0;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -87,15 +50,6 @@ static void write_file(const char *path, const void *data, size_t len)
 	assert_non_null(fp);
 	assert_int_equal(fwrite(data, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
-}
-
-static void assert_error_mentions(int code, const char *needle)
-{
-	const rs_error *e = rs_error_last();
-	assert_non_null(e);
-	assert_int_equal(e->code, code);
-	if (!strstr(e->message, needle))
-		fail_msg("error message \"%s\" does not mention \"%s\"", e->message, needle);
 }
 
 /* ---- small string predicates ---- */
@@ -506,13 +460,13 @@ static void test_file_write_atomic(void **state)
 	umask(old);
 
 	/* no temporary file left behind */
-	assert_int_equal(count_entries(f->dir), 1);
+	assert_int_equal(test_count_entries(f->dir), 1);
 
 	/* empty content */
 	assert_int_equal(rs__file_write_atomic(path, "", 0, 0600), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 0);
-	assert_int_equal(count_entries(f->dir), 1);
+	assert_int_equal(test_count_entries(f->dir), 1);
 }
 
 static void test_file_write_atomic_fails_cleanly(void **state)
@@ -524,7 +478,7 @@ static void test_file_write_atomic_fails_cleanly(void **state)
 	rs_error_clear();
 	assert_int_equal(rs__file_write_atomic(path, "x", 1, 0600), RS_EIO);
 	assert_error_mentions(RS_EIO, "nodir/file");
-	assert_int_equal(count_entries(f->dir), 0);
+	assert_int_equal(test_count_entries(f->dir), 0);
 
 	/* rename onto a directory fails: the old target stays and the temp file is removed */
 	snprintf(sub, sizeof(sub), "%s/target", f->dir);
@@ -534,7 +488,7 @@ static void test_file_write_atomic_fails_cleanly(void **state)
 	rs_error_clear();
 	assert_int_equal(rs__file_write_atomic(sub, "x", 1, 0600), RS_EIO);
 	assert_error_mentions(RS_EIO, sub);
-	assert_int_equal(count_entries(f->dir), 1);
+	assert_int_equal(test_count_entries(f->dir), 1);
 	assert_int_equal(rs__file_read(&b, path, 10), 0);
 	assert_string_equal(b.ptr, "keep");
 	rs_buf_dispose(&b);

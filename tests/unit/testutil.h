@@ -1,0 +1,138 @@
+/*
+ * Helpers shared by the unit tests in tests/unit/ (temporary directories, test data, the fake
+ * credential helper, error checks). Everything is static inline, so a test pays only for what
+ * it calls.
+ */
+#ifndef RS_TEST_UNIT_TESTUTIL_H
+#define RS_TEST_UNIT_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+/* ---- temporary directories ---------------------------------------------------------------- */
+
+/* Remove path and everything below it, without following symlinks. A path that does not exist
+ * is not an error. Returns 0, or -1 when something could not be removed. */
+static inline int test_rm_rf(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(path) + strlen(e->d_name) + 2;
+		char *sub;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		sub = malloc(len);
+		if (!sub) {
+			rc = -1;
+			break;
+		}
+		snprintf(sub, len, "%s/%s", path, e->d_name);
+		if (test_rm_rf(sub) < 0)
+			rc = -1;
+		free(sub);
+	}
+	closedir(d);
+	return rmdir(path) < 0 ? -1 : rc;
+}
+
+/* Create a fresh private directory /tmp/rs-<name>-XXXXXX and write its path to buf.
+ * Returns 0, or -1 when buf is too small or mkdtemp fails. */
+static inline int test_tmpdir(char *buf, size_t size, const char *name)
+{
+	int n = snprintf(buf, size, "/tmp/rs-%s-XXXXXX", name);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	return mkdtemp(buf) ? 0 : -1;
+}
+
+/* Entries of dir other than "." and "..", or -1 when dir cannot be opened. */
+static inline int test_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* ---- test data ---------------------------------------------------------------------------- */
+
+/* The tests/data directory: $REGSHIP_TEST_DATA (set by ctest), else tests/data relative to the
+ * current directory. */
+static inline const char *test_data_dir(void)
+{
+	const char *d = getenv("REGSHIP_TEST_DATA");
+	return d && *d ? d : "tests/data";
+}
+
+/*
+ * Install the fake credential helper tests/data/auth/docker-credential-test as
+ * <root>/bin/docker-credential-test and put <root>/bin first on PATH. The helper keeps its
+ * records in <root>/state, which is created, exported as TEST_CREDHELPER_DIR and written to
+ * state_dir. Returns 0, or -1 on any failure.
+ */
+static inline int test_install_credhelper(const char *root, char *state_dir, size_t size)
+{
+	char src[512], bin[512], dst[600], path[4096];
+	rs_buf script = RS_BUF_INIT;
+	const char *old_path = getenv("PATH");
+	snprintf(bin, sizeof(bin), "%s/bin", root);
+	snprintf(state_dir, size, "%s/state", root);
+	if (mkdir(bin, 0700) < 0 || mkdir(state_dir, 0700) < 0)
+		return -1;
+	snprintf(src, sizeof(src), "%s/auth/docker-credential-test", test_data_dir());
+	snprintf(dst, sizeof(dst), "%s/docker-credential-test", bin);
+	if (rs__file_read(&script, src, 1 << 20) < 0 ||
+	    rs__file_write_atomic(dst, script.ptr, script.size, 0755) < 0) {
+		rs_buf_dispose(&script);
+		return -1;
+	}
+	rs_buf_dispose(&script);
+	snprintf(path, sizeof(path), "%s:%s", bin, old_path ? old_path : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	setenv("TEST_CREDHELPER_DIR", state_dir, 1);
+	return 0;
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+/* The last error has this code and its message contains needle. */
+static inline void assert_error_mentions(int code, const char *needle)
+{
+	const rs_error *e = rs_error_last();
+	assert_non_null(e);
+	assert_int_equal(e->code, code);
+	if (!strstr(e->message, needle))
+		fail_msg("error message \"%s\" does not mention \"%s\"", e->message, needle);
+}
+
+#endif
