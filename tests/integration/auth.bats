@@ -32,14 +32,6 @@ setup() {
 	CONFIG="$REGSHIP_TEST_HOME/.docker/config.json"
 }
 
-# fd NAME REPO:TAG: the digest the fixture printed for it
-fd() {
-	local d
-	d=$(awk -v k="$2" '$1 == k { print $2 }' "$BATS_FILE_TMPDIR/$1.fixture")
-	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
-	echo "$d"
-}
-
 # auth_entry ADDR: the "auth" value stored for ADDR in docker's config.json ("" if none)
 auth_entry() {
 	"$HARNESS_PY" -c 'import json, sys
@@ -86,9 +78,9 @@ b64() {
 	assert_equal "$(sort <<<"$output")" $'v1\nv2'
 	run regship digest "$basic_ADDR/auth/img:v1" -u "$basic_READER_USER" --password-stdin <<<"$basic_READER_PASS"
 	assert_success
-	assert_output_equals "$(fd basic auth/img:v1)"
+	assert_output_equals "$(fixture_digest basic auth/img:v1)"
 	regship manifest -u "$basic_USER" --password-stdin "$basic_ADDR/auth/img:v1" <<<"$basic_PASS" >"$BATS_TEST_TMPDIR/m"
-	assert_equal "$(sha256_of "$BATS_TEST_TMPDIR/m")" "$(fd basic auth/img:v1)"
+	assert_equal "$(sha256_of "$BATS_TEST_TMPDIR/m")" "$(fixture_digest basic auth/img:v1)"
 	run regship catalog -u "$basic_USER" --password-stdin "$basic_ADDR" <<<"$basic_PASS"
 	assert_success
 	assert_output_equals auth/img
@@ -120,7 +112,7 @@ b64() {
 	assert_success
 	assert_equal "$(sort <<<"$output")" $'v1\nv2'
 	run regship digest "$basic_ADDR/auth/img:v2"
-	assert_output_equals "$(fd basic auth/img:v2)"
+	assert_output_equals "$(fixture_digest basic auth/img:v2)"
 	run regship catalog "$basic_ADDR"
 	assert_output_equals auth/img
 
@@ -185,7 +177,7 @@ b64() {
 	chmod 600 "$CONFIG"
 	run regship digest "$basic_ADDR/auth/img:v1"
 	assert_success
-	assert_output_equals "$(fd basic auth/img:v1)"
+	assert_output_equals "$(fixture_digest basic auth/img:v1)"
 	# a stored wrong password is an authentication failure, not a retry without credentials
 	printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$basic_ADDR" "$(b64 "$basic_USER:wrong")" >"$CONFIG"
 	run regship digest "$basic_ADDR/auth/img:v1"
@@ -205,10 +197,10 @@ b64() {
 	assert_success
 	assert_equal "$(sort <<<"$output")" $'v1\nv2'
 	regship manifest "$tok_ADDR/public/img:v1" >"$BATS_TEST_TMPDIR/m"
-	assert_equal "$(sha256_of "$BATS_TEST_TMPDIR/m")" "$(fd tok public/img:v1)"
+	assert_equal "$(sha256_of "$BATS_TEST_TMPDIR/m")" "$(fixture_digest tok public/img:v1)"
 	run regship digest "$tok_ADDR/public/img:v2"
 	assert_success
-	assert_output_equals "$(fd tok public/img:v2)"
+	assert_output_equals "$(fixture_digest tok public/img:v2)"
 	# the token server saw anonymous requests only
 	tail -n +"$((mark + 1))" "$tok_TOKEN_LOG" >"$BATS_TEST_TMPDIR/token.log"
 	[[ $(jsonl_count "$BATS_TEST_TMPDIR/token.log" 'd["user"] is None and d["scopes"] == ["repository:public/img:pull"] and d["status"] == 200') -ge 1 ]]
@@ -245,7 +237,7 @@ b64() {
 	# reader asked for delete, and the registry refused the DELETE it then sent
 	[[ $(jsonl_count "$tok_TOKEN_LOG" 'd["user"] == "reader" and any("delete" in s.rsplit(":", 1)[1].split(",") for s in d["scopes"])') -ge 1 ]]
 	run reg_requests tok
-	assert_output_matches "DELETE /v2/public/img/manifests/$(fd tok public/img:v1) 401"
+	assert_output_matches "DELETE /v2/public/img/manifests/$(fixture_digest tok public/img:v1) 401"
 	assert_output_not_contains " 202"
 }
 
@@ -267,7 +259,7 @@ b64() {
 	assert_output_contains "$tok_USER"
 	run --separate-stderr regship rm --force -u "$tok_USER" --password-stdin "$tok_ADDR/public/img:v2" <<<"$tok_PASS"
 	assert_success
-	assert_output_contains "deleted $tok_ADDR/public/img@$(fd tok public/img:v2)"
+	assert_output_contains "deleted $tok_ADDR/public/img@$(fixture_digest tok public/img:v2)"
 	run regship tags "$tok_ADDR/public/img"
 	assert_success
 	assert_output_equals ""
@@ -307,7 +299,7 @@ b64() {
 	assert_equal "$(auth_entry "$plain_ADDR")" "$(b64 someone:pw)"
 	run regship digest "$plain_ADDR/plain/img:v1"
 	assert_success
-	assert_output_equals "$(fd plain plain/img:v1)"
+	assert_output_equals "$(fixture_digest plain plain/img:v1)"
 	run regship logout "$plain_ADDR"
 	assert_success
 	assert_equal "$(auth_entry "$plain_ADDR")" ""

@@ -24,14 +24,6 @@ setup() {
 	MAN_DIR="$REGSHIP_SRC/man"
 }
 
-# fd NAME REPO:TAG: the digest the fixture printed for it
-fd() {
-	local d
-	d=$(awk -v k="$2" '$1 == k { print $2 }' "$BATS_FILE_TMPDIR/$1.fixture")
-	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
-	echo "$d"
-}
-
 # the commands `regship -h` lists
 verbs() {
 	regship -h | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
@@ -168,19 +160,19 @@ verbs() {
 	run --separate-stderr regship manifest --platform linux/amd64 "$a/cli/img:v1" --quiet
 	assert_success
 	assert_equal "$stderr" "" "--quiet after the command"
-	assert_equal "$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" "$(fd plain cli/img:v1 | cut -d: -f2)"
+	assert_equal "$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" "$(fixture_digest plain cli/img:v1 | cut -d: -f2)"
 	# -v before and after: a trace on stderr either way
 	run --separate-stderr regship -v digest "$a/cli/img:v1"
-	assert_output_equals "$(fd plain cli/img:v1)"
+	assert_output_equals "$(fixture_digest plain cli/img:v1)"
 	[[ $stderr == *"HEAD /v2/cli/img/manifests/v1"* ]] || fail "no trace with -v first: $stderr"
 	run --separate-stderr regship digest "$a/cli/img:v1" --verbose
-	assert_output_equals "$(fd plain cli/img:v1)"
+	assert_output_equals "$(fixture_digest plain cli/img:v1)"
 	[[ $stderr == *"HEAD /v2/cli/img/manifests/v1"* ]] || fail "no trace with --verbose last: $stderr"
 	# -u/--password-stdin before and after
 	run regship -u "$basic_USER" --password-stdin digest "$basic_ADDR/cli/img:v1" <<<"$basic_PASS"
-	assert_output_equals "$(fd basic cli/img:v1)"
+	assert_output_equals "$(fixture_digest basic cli/img:v1)"
 	run regship digest "$basic_ADDR/cli/img:v1" -u "$basic_USER" --password-stdin <<<"$basic_PASS"
-	assert_output_equals "$(fd basic cli/img:v1)"
+	assert_output_equals "$(fixture_digest basic cli/img:v1)"
 	# -h after the command's arguments still shows the command's help
 	run regship tags "$a/cli/img" -h
 	assert_success

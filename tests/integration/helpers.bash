@@ -296,6 +296,47 @@ regship_as() {
 	fi
 }
 
+# regship_on NAME ARGS...: regship_as with the global options after the command's arguments, as
+#   a user might type them (both orders are accepted)
+regship_on() {
+	local name=$1
+	shift
+	local ca="${name}_CA" u="${name}_USER" p="${name}_PASS"
+	local -a g=()
+	[[ -z ${!ca:-} ]] || g+=(--ca-cert "${!ca}")
+	if [[ -n ${!u:-} ]]; then
+		regship "$@" "${g[@]}" -u "${!u}" --password-stdin <<<"${!p}"
+	else
+		regship "$@" "${g[@]}"
+	fi
+}
+
+# reg_addr NAME: registry NAME's host:port
+reg_addr() {
+	local v="${1}_ADDR"
+	echo "${!v}"
+}
+
+# reg_seed NAME REPO [fixture seed options]: push a fixture image into registry NAME with its CA
+#   and admin credentials; prints the fixture's "REPO:TAG DIGEST" lines
+reg_seed() {
+	local name=$1 repo=$2 url="${1}_URL" ca="${1}_CA" u="${1}_USER" p="${1}_PASS"
+	shift 2
+	local -a a=()
+	[[ -z ${!ca:-} ]] || a+=(--ca "${!ca}")
+	[[ -z ${!u:-} ]] || a+=(--user "${!u}:${!p}")
+	fixture seed "${!url}" "$repo" "$@" "${a[@]}"
+}
+
+# fixture_digest NAME REPO:TAG: the digest last recorded for REPO:TAG in
+#   $BATS_FILE_TMPDIR/NAME.fixture (where a file's setup keeps reg_seed's output)
+fixture_digest() {
+	local d
+	d=$(awk -v k="$2" '$1 == k { d = $2 } END { print d }' "$BATS_FILE_TMPDIR/$1.fixture")
+	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
+	echo "$d"
+}
+
 # skopeo_flags NAME [src-|dest-]: set the array SKOPEO_FLAGS to reach registry NAME with skopeo
 #   (--tls-verify=false for HTTP, a cert dir holding its CA for HTTPS, admin --creds)
 skopeo_flags() {

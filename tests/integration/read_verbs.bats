@@ -13,17 +13,6 @@ FULL_ACCEPT="application/vnd.oci.image.index.v1+json, application/vnd.oci.image.
 CATALOG="verbs/app verbs/cat0000 verbs/cat0001 verbs/cat0002 verbs/multi verbs/paged verbs/rm"
 PAGED_TAGS="p1 p2 p3 p4 p5 p6 p7"
 
-# seed NAME REPO [fixture seed options]: push a fixture image into registry NAME (with its CA and
-# admin credentials); prints fixture's "repo:tag digest" lines
-seed() {
-	local name=$1 repo=$2 url_var="${1}_URL" ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
-	shift 2
-	local -a a=()
-	[[ -z ${!ca_var:-} ]] || a+=(--ca "${!ca_var}")
-	[[ -z ${!user_var:-} ]] || a+=(--user "${!user_var}:${!pass_var}")
-	fixture seed "${!url_var}" "$repo" "$@" "${a[@]}"
-}
-
 # put_compact NAME REPO SRC DST: fetch manifest SRC (docker schema 2) and push it re-serialised as
 # compact JSON under tag DST; the bytes go to $BATS_FILE_TMPDIR/NAME.compact, "REPO:DST DIGEST"
 # (the registry's Docker-Content-Digest) to stdout
@@ -58,32 +47,32 @@ seed_variant() {
 	mkdir -p "$out"
 	# distinct content per registry, so answers from the wrong place do not match
 	{
-		seed $v verbs/app --tag v1 --tag latest --seed "app-$v" &&
+		reg_seed $v verbs/app --tag v1 --tag latest --seed "app-$v" &&
 			put_compact $v verbs/app v1 compact
 	} >"$out/app" &
 	pids+=($!)
-	seed $v verbs/app --tag oci1 --format oci --seed "oci-$v" >"$out/oci" &
+	reg_seed $v verbs/app --tag oci1 --format oci --seed "oci-$v" >"$out/oci" &
 	pids+=($!)
-	seed $v verbs/multi --tag m --format oci --platform linux/amd64 \
+	reg_seed $v verbs/multi --tag m --format oci --platform linux/amd64 \
 		--platform linux/arm64/v8 --seed "multi-$v" >"$out/multi" &
 	pids+=($!)
-	seed $v x --repos 3 --repo-prefix verbs/cat --seed "cat-$v" >"$out/cat" &
+	reg_seed $v x --repos 3 --repo-prefix verbs/cat --seed "cat-$v" >"$out/cat" &
 	pids+=($!)
-	seed $v verbs/paged $(printf -- '--tag %s ' $PAGED_TAGS) --seed "paged-$v" >"$out/paged" &
+	reg_seed $v verbs/paged $(printf -- '--tag %s ' $PAGED_TAGS) --seed "paged-$v" >"$out/paged" &
 	pids+=($!)
 	# rm: a+b share a manifest; d is alone; e is pushed twice (the first one stays, untagged);
 	# f is alone, removed by digest
-	seed $v verbs/rm --tag a --tag b --seed "rm-ab-$v" >"$out/rm-ab" &
+	reg_seed $v verbs/rm --tag a --tag b --seed "rm-ab-$v" >"$out/rm-ab" &
 	pids+=($!)
-	seed $v verbs/rm --tag d --seed "rm-d-$v" >"$out/rm-d" &
+	reg_seed $v verbs/rm --tag d --seed "rm-d-$v" >"$out/rm-d" &
 	pids+=($!)
 	{
-		seed $v verbs/rm --tag e --seed "rm-e-old-$v" >"$out.e-old" &&
+		reg_seed $v verbs/rm --tag e --seed "rm-e-old-$v" >"$out.e-old" &&
 			sed "s#^verbs/rm:e #verbs/rm:e-old #" "$out.e-old" &&
-			seed $v verbs/rm --tag e --seed "rm-e-$v"
+			reg_seed $v verbs/rm --tag e --seed "rm-e-$v"
 	} >"$out/rm-e" &
 	pids+=($!)
-	seed $v verbs/rm --tag f --seed "rm-f-$v" >"$out/rm-f" &
+	reg_seed $v verbs/rm --tag f --seed "rm-f-$v" >"$out/rm-f" &
 	pids+=($!)
 	for p in "${pids[@]}"; do
 		wait "$p" || return 1
@@ -131,25 +120,6 @@ fd() {
 	echo "$d"
 }
 
-addr() {
-	local v="${1}_ADDR"
-	echo "${!v}"
-}
-
-# rsv NAME ARGS...: regship ARGS against registry NAME; its CA and the admin's credentials are
-# given as global options after the command's arguments
-rsv() {
-	local ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
-	shift
-	local -a g=()
-	[[ -z ${!ca_var:-} ]] || g+=(--ca-cert "${!ca_var}")
-	if [[ -n ${!user_var:-} ]]; then
-		regship "$@" "${g[@]}" -u "${!user_var}" --password-stdin <<<"${!pass_var}"
-	else
-		regship "$@" "${g[@]}"
-	fi
-}
-
 # curl_reg NAME SCOPE CURL-ARGS...: curl with registry NAME's CA and admin credentials (a Bearer
 # token for SCOPE from its token server on the token variant)
 curl_reg() {
@@ -192,16 +162,16 @@ words() {
 	want=$(words "v1 latest oci1 compact")
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		run --separate-stderr rsv $v tags "$(addr $v)/verbs/app"
+		run --separate-stderr regship_on $v tags "$(reg_addr $v)/verbs/app"
 		assert_success
 		assert_equal "$(sort <<<"$output")" "$want" "$v: tags"
 		assert_equal "$stderr" "" "$v: stderr of tags"
-		run --separate-stderr rsv $v tags --json "$(addr $v)/verbs/app"
+		run --separate-stderr regship_on $v tags --json "$(reg_addr $v)/verbs/app"
 		assert_success
 		assert_equal "$(json 'd["name"]' <<<"$output")" verbs/app "$v: --json name"
 		assert_equal "$(json '"\n".join(sorted(d["tags"]))' <<<"$output")" "$want" "$v: --json tags"
 		assert_equal "$(json 'sorted(d)' <<<"$output")" '["name", "tags"]' "$v: --json keys"
-		run rsv $v tags "$(addr $v)/verbs/nope"
+		run regship_on $v tags "$(reg_addr $v)/verbs/nope"
 		assert_status 3
 		assert_output_contains "verbs/nope"
 	done
@@ -212,19 +182,19 @@ words() {
 	for v in $VARIANTS; do
 		echo "# variant $v"
 		for ref in verbs/app:v1 verbs/app:oci1 verbs/multi:m verbs/app:compact; do
-			rsv $v manifest "$(addr $v)/$ref" >"$out" || fail "$v: manifest $ref failed"
+			regship_on $v manifest "$(reg_addr $v)/$ref" >"$out" || fail "$v: manifest $ref failed"
 			assert_equal "$(sha256_of "$out")" "$(fd $v $ref)" "$v: sha256 of manifest $ref"
-			rsv $v manifest "$(addr $v)/${ref%%:*}@$(fd $v $ref)" >"$out" ||
+			regship_on $v manifest "$(reg_addr $v)/${ref%%:*}@$(fd $v $ref)" >"$out" ||
 				fail "$v: manifest ${ref%%:*}@digest failed"
 			assert_equal "$(sha256_of "$out")" "$(fd $v $ref)" "$v: sha256 of manifest by digest"
 		done
 		# a client that re-serialises the JSON would not give back the compact bytes
-		rsv $v manifest "$(addr $v)/verbs/app:compact" >"$out"
+		regship_on $v manifest "$(reg_addr $v)/verbs/app:compact" >"$out"
 		cmp "$out" "$BATS_FILE_TMPDIR/$v.compact"
-		run rsv $v manifest "$(addr $v)/verbs/app:nope"
+		run regship_on $v manifest "$(reg_addr $v)/verbs/app:nope"
 		assert_status 3
 		assert_output_contains "verbs/app:nope"
-		run rsv $v manifest "$(addr $v)/verbs/app@sha256:$(printf '%064d' 0)"
+		run regship_on $v manifest "$(reg_addr $v)/verbs/app@sha256:$(printf '%064d' 0)"
 		assert_status 3
 	done
 }
@@ -233,7 +203,7 @@ words() {
 	local v out="$BATS_TEST_TMPDIR/out"
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		rsv $v manifest --pretty "$(addr $v)/verbs/app:compact" >"$out" ||
+		regship_on $v manifest --pretty "$(reg_addr $v)/verbs/app:compact" >"$out" ||
 			fail "$v: manifest --pretty failed"
 		[[ $(wc -l <"$out") -gt 10 ]] || fail "$v: --pretty output is not multi-line" "$(cat "$out")"
 		grep -qE '^[[:space:]]+"layers": \[' "$out" || fail "$v: --pretty output not indented" "$(cat "$out")"
@@ -242,7 +212,7 @@ a, b = (json.load(open(f)) for f in sys.argv[1:])
 sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty changed the JSON content"
 		[[ $(sha256_of "$out") != "$(fd $v verbs/app:compact)" ]]
 		# --pretty on an index with --platform pretty-prints the child
-		rsv $v manifest --pretty --platform linux/amd64 "$(addr $v)/verbs/multi:m" >"$out"
+		regship_on $v manifest --pretty --platform linux/amd64 "$(reg_addr $v)/verbs/multi:m" >"$out"
 		assert_equal "$(json 'd["config"]["mediaType"]' <"$out")" application/vnd.oci.image.config.v1+json
 		assert_equal "$(json 'd["mediaType"]' <"$out")" application/vnd.oci.image.manifest.v1+json
 	done
@@ -252,19 +222,19 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 	local v out="$BATS_TEST_TMPDIR/out"
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		rsv $v manifest --platform linux/arm64/v8 "$(addr $v)/verbs/multi:m" >"$out"
+		regship_on $v manifest --platform linux/arm64/v8 "$(reg_addr $v)/verbs/multi:m" >"$out"
 		assert_equal "$(sha256_of "$out")" "$(fd $v verbs/multi:m@linux/arm64/v8)" "$v: linux/arm64/v8"
-		rsv $v manifest --platform linux/amd64 "$(addr $v)/verbs/multi:m" >"$out"
+		regship_on $v manifest --platform linux/amd64 "$(reg_addr $v)/verbs/multi:m" >"$out"
 		assert_equal "$(sha256_of "$out")" "$(fd $v verbs/multi:m@linux/amd64)" "$v: linux/amd64"
 		# arm64 without a variant means arm64/v8 (containerd's normalisation)
-		rsv $v manifest --platform linux/arm64 "$(addr $v)/verbs/multi:m" >"$out"
+		regship_on $v manifest --platform linux/arm64 "$(reg_addr $v)/verbs/multi:m" >"$out"
 		assert_equal "$(sha256_of "$out")" "$(fd $v verbs/multi:m@linux/arm64/v8)" "$v: linux/arm64"
-		run --separate-stderr rsv $v manifest --platform linux/s390x "$(addr $v)/verbs/multi:m"
+		run --separate-stderr regship_on $v manifest --platform linux/s390x "$(reg_addr $v)/verbs/multi:m"
 		assert_status 3
 		assert_equal "$output" "" "$v: stdout of a failed --platform"
 		[[ $stderr == *"linux/s390x"* && $stderr == *"linux/amd64, linux/arm64/v8"* ]] ||
 			fail "$v: message should name the platform and list the available ones: $stderr"
-		run rsv $v manifest --platform linux "$(addr $v)/verbs/multi:m"
+		run regship_on $v manifest --platform linux "$(reg_addr $v)/verbs/multi:m"
 		assert_status 2
 		assert_output_contains 'invalid platform "linux"'
 	done
@@ -280,17 +250,17 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 	for v in $VARIANTS; do
 		echo "# variant $v"
 		for ref in verbs/app:v1 verbs/app:oci1 verbs/multi:m verbs/app:compact verbs/rm:e; do
-			run --separate-stderr rsv $v digest "$(addr $v)/$ref"
+			run --separate-stderr regship_on $v digest "$(reg_addr $v)/$ref"
 			assert_success
 			assert_equal "$output" "$(fd $v $ref)" "$v: digest $ref"
 			# and what a HEAD with the full Accept list reports
 			read -r status ct dg < <(head_manifest $v "${ref%%:*}" "${ref#*:}" "$FULL_ACCEPT")
 			assert_equal "$status $dg" "200 $(fd $v $ref)" "$v: HEAD $ref with the full Accept"
 		done
-		run rsv $v digest "$(addr $v)/verbs/rm@$(fd $v verbs/rm:e-old)"
+		run regship_on $v digest "$(reg_addr $v)/verbs/rm@$(fd $v verbs/rm:e-old)"
 		assert_success
 		assert_output_equals "$(fd $v verbs/rm:e-old)"
-		run rsv $v digest "$(addr $v)/verbs/app:nope"
+		run regship_on $v digest "$(reg_addr $v)/verbs/app:nope"
 		assert_status 3
 	done
 }
@@ -299,7 +269,7 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 	local v d
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		d=$(rsv $v digest "$(addr $v)/verbs/app:v1")
+		d=$(regship_on $v digest "$(reg_addr $v)/verbs/app:v1")
 		assert_equal "$d" "$(fd $v verbs/app:v1)"
 		# by tag, a schema 2 manifest is converted to a signed schema 1 document on the fly
 		read -r status ct noaccept < <(head_manifest $v verbs/app v1)
@@ -313,7 +283,7 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 		# an OCI index is not converted: without OCI types in Accept it is simply not found
 		read -r status ct noaccept < <(head_manifest $v verbs/multi m)
 		assert_equal "$status" 404 "$v: HEAD of an OCI index without Accept"
-		run rsv $v digest "$(addr $v)/verbs/multi:m"
+		run regship_on $v digest "$(reg_addr $v)/verbs/multi:m"
 		assert_output_equals "$(fd $v verbs/multi:m)"
 	done
 }
@@ -332,10 +302,10 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 		for ref in verbs/app:v1 verbs/app:oci1 verbs/multi:m verbs/app:compact; do
 			s=$(HOME="$BATS_FILE_TMPDIR/skopeo-home" XDG_RUNTIME_DIR="$BATS_FILE_TMPDIR/skopeo-home" \
 				REGISTRY_AUTH_FILE="$BATS_FILE_TMPDIR/skopeo-home/auth.json" \
-				skopeo inspect "${sk[@]}" --format '{{.Digest}}' "docker://$(addr $v)/$ref") ||
+				skopeo inspect "${sk[@]}" --format '{{.Digest}}' "docker://$(reg_addr $v)/$ref") ||
 				fail "$v: skopeo inspect $ref failed"
 			[[ $s == sha256:* ]] || fail "$v: skopeo printed '$s'"
-			run rsv $v digest "$(addr $v)/$ref"
+			run regship_on $v digest "$(reg_addr $v)/$ref"
 			assert_success
 			assert_output_equals "$s"
 		done
@@ -348,7 +318,7 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 	for v in $VARIANTS; do
 		echo "# variant $v"
 		reg_log_mark $v
-		run --separate-stderr rsv $v catalog "$(addr $v)"
+		run --separate-stderr regship_on $v catalog "$(reg_addr $v)"
 		assert_success
 		assert_equal "$output" "$want" "$v: catalog"
 		assert_equal "$stderr" "" "$v: stderr of catalog"
@@ -358,9 +328,9 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 			fail "$v: expected 3 follow-up catalog pages" "$output"
 		[[ $(grep -c '^GET /v2/_catalog' <<<"$output" | tr -d ' ') -le 5 ]] ||
 			fail "$v: too many catalog requests" "$output"
-		run --separate-stderr rsv $v catalog --json "$(addr $v)"
+		run --separate-stderr regship_on $v catalog --json "$(reg_addr $v)"
 		assert_success
-		assert_equal "$(json 'd["registry"]' <<<"$output")" "$(addr $v)"
+		assert_equal "$(json 'd["registry"]' <<<"$output")" "$(reg_addr $v)"
 		assert_equal "$(json '"\n".join(d["repositories"])' <<<"$output")" "$want" "$v: --json"
 	done
 }
@@ -375,13 +345,13 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 			${!ca_var:+--upstream-ca "${!ca_var}"}
 		px="pager_${v}_ADDR"
 		# the proxy speaks plain HTTP; the CA is not needed but harmless
-		run --separate-stderr rsv $v tags "${!px}/verbs/paged"
+		run --separate-stderr regship_on $v tags "${!px}/verbs/paged"
 		assert_success
 		assert_equal "$output" "$(words "$PAGED_TAGS")" "$v: tags through the paginating proxy"
 		n=$(jsonl_count "$count" 'd["method"] == "GET" and d["path"].startswith("/v2/verbs/paged/tags/list") and d["status"] == 200')
 		[[ $n -eq 4 ]] || fail "$v: expected 4 pages of tags, the proxy saw $n" "$(cat "$count")"
 		[[ $(jsonl_count "$count" '"last=p6" in d["path"] and d["status"] == 200') -eq 1 ]]
-		run --separate-stderr rsv $v tags --json "${!px}/verbs/paged"
+		run --separate-stderr regship_on $v tags --json "${!px}/verbs/paged"
 		assert_success
 		assert_equal "$(json 'd["tags"]' <<<"$output")" '["p1", "p2", "p3", "p4", "p5", "p6", "p7"]'
 	done
@@ -391,60 +361,60 @@ sys.exit(a != b)' "$out" "$BATS_FILE_TMPDIR/$v.compact" || fail "$v: --pretty ch
 	local v a
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
+		a=$(reg_addr $v)
 		# a and b share a manifest: refused, exit 1, the other tag named, nothing deleted
-		run --separate-stderr rsv $v rm "$a/verbs/rm:a"
+		run --separate-stderr regship_on $v rm "$a/verbs/rm:a"
 		assert_status 1
 		[[ $stderr == *"refusing to delete $a/verbs/rm@$(fd $v verbs/rm:a)"* ]] ||
 			fail "$v: refusal should name the digest: $stderr"
 		[[ $stderr == *"tagged b"* && $stderr == *"--force"* ]] ||
 			fail "$v: refusal should list tag b and mention --force: $stderr"
 		[[ $stderr != *"tagged a"* ]] || fail "$v: the tag being removed is not another tag: $stderr"
-		run rsv $v tags "$a/verbs/rm"
+		run regship_on $v tags "$a/verbs/rm"
 		assert_equal "$(sort <<<"$output")" "$(words "a b d e f")" "$v: nothing deleted"
 
 		# a missing tag is not found
-		run rsv $v rm "$a/verbs/rm:nope"
+		run regship_on $v rm "$a/verbs/rm:nope"
 		assert_status 3
 		assert_output_contains "verbs/rm:nope"
 
 		# a manifest no tag points at any more, by digest: deleted without --force
-		run --separate-stderr rsv $v rm "$a/verbs/rm@$(fd $v verbs/rm:e-old)"
+		run --separate-stderr regship_on $v rm "$a/verbs/rm@$(fd $v verbs/rm:e-old)"
 		assert_success
 		assert_output_equals "deleted $a/verbs/rm@$(fd $v verbs/rm:e-old)"
-		run rsv $v manifest "$a/verbs/rm@$(fd $v verbs/rm:e-old)"
+		run regship_on $v manifest "$a/verbs/rm@$(fd $v verbs/rm:e-old)"
 		assert_status 3
-		run rsv $v digest "$a/verbs/rm:e"
+		run regship_on $v digest "$a/verbs/rm:e"
 		assert_output_equals "$(fd $v verbs/rm:e)"
 
 		# a digest that tag f points at: refused, then --force deletes it and f with it
-		run rsv $v rm "$a/verbs/rm@$(fd $v verbs/rm:f)"
+		run regship_on $v rm "$a/verbs/rm@$(fd $v verbs/rm:f)"
 		assert_status 1
 		assert_output_contains "tagged f"
-		run --separate-stderr rsv $v rm --force "$a/verbs/rm@$(fd $v verbs/rm:f)"
+		run --separate-stderr regship_on $v rm --force "$a/verbs/rm@$(fd $v verbs/rm:f)"
 		assert_success
 		assert_equal "$output" "deleted $a/verbs/rm@$(fd $v verbs/rm:f)"$'\n'"untagged $a/verbs/rm:f"
-		run rsv $v manifest "$a/verbs/rm:f"
+		run regship_on $v manifest "$a/verbs/rm:f"
 		assert_status 3
 
 		# the only tag on its manifest: no confirmation needed
-		run --separate-stderr rsv $v rm "$a/verbs/rm:d"
+		run --separate-stderr regship_on $v rm "$a/verbs/rm:d"
 		assert_success
 		assert_equal "$output" "deleted $a/verbs/rm@$(fd $v verbs/rm:d)"$'\n'"untagged $a/verbs/rm:d"
 
 		# --force on a shared manifest: both tags go
-		run --separate-stderr rsv $v rm -f "$a/verbs/rm:a"
+		run --separate-stderr regship_on $v rm -f "$a/verbs/rm:a"
 		assert_success
 		[[ ${lines[0]} == "deleted $a/verbs/rm@$(fd $v verbs/rm:a)" ]] || fail "$v: $output"
 		assert_output_contains "untagged $a/verbs/rm:a"
 		assert_output_contains "untagged $a/verbs/rm:b"
 		[[ ${#lines[@]} -eq 3 ]] || fail "$v: expected 3 lines: $output"
-		run rsv $v tags "$a/verbs/rm"
+		run regship_on $v tags "$a/verbs/rm"
 		assert_success
 		assert_output_equals e
-		run rsv $v manifest "$a/verbs/rm@$(fd $v verbs/rm:a)"
+		run regship_on $v manifest "$a/verbs/rm@$(fd $v verbs/rm:a)"
 		assert_status 3
-		run rsv $v rm --force "$a/verbs/rm:b"
+		run regship_on $v rm --force "$a/verbs/rm:b"
 		assert_status 3
 	done
 }

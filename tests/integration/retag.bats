@@ -8,16 +8,8 @@ bats_require_minimum_version 1.5.0
 
 VARIANTS="plain tls basic tok"
 
-# seed NAME REPO [fixture seed options]: push a fixture image into registry NAME; the
-# "repo:tag digest" lines go to $BATS_FILE_TMPDIR/NAME.fixture
-seed() {
-	local name=$1 repo=$2 url_var="${1}_URL" ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
-	shift 2
-	local -a a=()
-	[[ -z ${!ca_var:-} ]] || a+=(--ca "${!ca_var}")
-	[[ -z ${!user_var:-} ]] || a+=(--user "${!user_var}:${!pass_var}")
-	fixture seed "${!url_var}" "$repo" "$@" "${a[@]}" >>"$BATS_FILE_TMPDIR/$name.fixture"
-}
+# seed NAME REPO [options]: reg_seed, its lines kept for fixture_digest
+seed() { reg_seed "$@" >>"$BATS_FILE_TMPDIR/$1.fixture"; }
 
 setup_file() {
 	load helpers
@@ -50,35 +42,9 @@ setup() {
 	load helpers
 }
 
-# fd NAME REPO:TAG: the digest the fixture printed for it
-fd() {
-	local d
-	d=$(awk -v k="$2" '$1 == k { print $2 }' "$BATS_FILE_TMPDIR/$1.fixture" | tail -n1)
-	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
-	echo "$d"
-}
-
-addr() {
-	local v="${1}_ADDR"
-	echo "${!v}"
-}
-
-# rsv NAME ARGS...: regship ARGS against registry NAME with its CA and the admin's credentials
-rsv() {
-	local ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
-	shift
-	local -a g=()
-	[[ -z ${!ca_var:-} ]] || g+=(--ca-cert "${!ca_var}")
-	if [[ -n ${!user_var:-} ]]; then
-		regship "$@" "${g[@]}" -u "${!user_var}" --password-stdin <<<"${!pass_var}"
-	else
-		regship "$@" "${g[@]}"
-	fi
-}
-
 # digest_of NAME REPO:TAG: the digest a tag points at now (regship digest: a HEAD)
 digest_of() {
-	rsv "$1" digest "$(addr "$1")/$2"
+	regship_on "$1" digest "$(reg_addr "$1")/$2"
 }
 
 # requests NAME: the "METHOD URI STATUS" lines since reg_log_mark, without the 401 challenges
@@ -96,10 +62,10 @@ count() {
 	local v d a
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		d=$(fd $v rt/app:v1)
-		a=$(addr $v)
+		d=$(fixture_digest $v rt/app:v1)
+		a=$(reg_addr $v)
 		reg_log_mark $v
-		run --separate-stderr rsv $v retag "$a/rt/app:v1" stable prod 1.0
+		run --separate-stderr regship_on $v retag "$a/rt/app:v1" stable prod 1.0
 		assert_success
 		assert_equal "$output" "$a/rt/app:stable@$d"$'\n'"$a/rt/app:prod@$d"$'\n'"$a/rt/app:1.0@$d" "$v: stdout"
 		assert_equal "$stderr" "" "$v: stderr"
@@ -121,10 +87,10 @@ count() {
 	local v d a out="$BATS_TEST_TMPDIR/out"
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		d=$(fd $v rt/multi:m)
-		a=$(addr $v)
+		d=$(fixture_digest $v rt/multi:m)
+		a=$(reg_addr $v)
 		reg_log_mark $v
-		run --separate-stderr rsv $v retag "$a/rt/multi:m" m2 m3
+		run --separate-stderr regship_on $v retag "$a/rt/multi:m" m2 m3
 		assert_success
 		assert_equal "$output" "$a/rt/multi:m2@$d"$'\n'"$a/rt/multi:m3@$d" "$v: stdout"
 		reqs=$(requests $v)
@@ -132,14 +98,14 @@ count() {
 		assert_equal "$(count '/manifests/sha256:')" 0 "$v: child manifest requests"
 		assert_equal "$(count '/blobs/')" 0 "$v: blob requests"
 		assert_equal "$(count '^PUT /v2/rt/multi/manifests/m[23] 201$')" 2 "$v: PUTs"
-		rsv $v manifest "$a/rt/multi:m3" >"$out"
+		regship_on $v manifest "$a/rt/multi:m3" >"$out"
 		assert_equal "$(sha256_of "$out")" "$d" "$v: bytes of m3"
 		assert_equal "$(json 'd["mediaType"]' <"$out")" application/vnd.oci.image.index.v1+json
 
 		# by digest: the source is fetched by digest, and only the new tag is written
-		d=$(fd $v rt/app:v1)
+		d=$(fixture_digest $v rt/app:v1)
 		reg_log_mark $v
-		run --separate-stderr rsv $v retag --json "$a/rt/app@$d" bydigest
+		run --separate-stderr regship_on $v retag --json "$a/rt/app@$d" bydigest
 		assert_success
 		assert_equal "$(json 'd["digest"]' <<<"$output")" "$d"
 		assert_equal "$(json 'd["media_type"]' <<<"$output")" application/vnd.docker.distribution.manifest.v2+json
@@ -157,11 +123,11 @@ count() {
 	local v d dm a out="$BATS_TEST_TMPDIR/out"
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		d=$(fd $v rt/app:v1)
-		dm=$(fd $v rt/multi:m)
-		a=$(addr $v)
+		d=$(fixture_digest $v rt/app:v1)
+		dm=$(fixture_digest $v rt/multi:m)
+		a=$(reg_addr $v)
 		reg_log_mark $v
-		run --separate-stderr rsv $v retag "$a/rt/app:v1" "$a/rt/copy/app:v1" "$a/rt/copy/app:also" same
+		run --separate-stderr regship_on $v retag "$a/rt/app:v1" "$a/rt/copy/app:v1" "$a/rt/copy/app:also" same
 		assert_success
 		assert_equal "$output" "$a/rt/copy/app:v1@$d"$'\n'"$a/rt/copy/app:also@$d"$'\n'"$a/rt/app:same@$d" "$v: stdout"
 		assert_output_not_contains "regship:"
@@ -179,27 +145,27 @@ count() {
 			fail "$v: a PUT came before a mount"
 		assert_equal "$(digest_of $v rt/copy/app:also)" "$d"
 		# the image is complete there: every blob can be read back from the new repository
-		run rsv $v copy "$a/rt/copy/app:v1" "oci:$BATS_TEST_TMPDIR/$v-layout:v1"
+		run regship_on $v copy "$a/rt/copy/app:v1" "oci:$BATS_TEST_TMPDIR/$v-layout:v1"
 		assert_success
 
 		# an index: child manifests are put by digest before the index, with their blobs
-		run --separate-stderr rsv $v retag --json "$a/rt/multi:m" "$a/rt/copy/multi:m"
+		run --separate-stderr regship_on $v retag --json "$a/rt/multi:m" "$a/rt/copy/multi:m"
 		assert_success
 		assert_equal "$(json 'd["manifests_copied"]' <<<"$output")" 2 "$v: children copied"
 		mounted=$(json 'd["blobs_mounted"]' <<<"$output")
-		rsv $v manifest "$a/rt/copy/multi:m" >"$out"
+		regship_on $v manifest "$a/rt/copy/multi:m" >"$out"
 		assert_equal "$(sha256_of "$out")" "$dm" "$v: index bytes"
 		blobs=""
 		for child in $(json '" ".join(m["digest"] for m in d["manifests"])' <"$out"); do
 			# each child is there by digest, with the bytes of the source
-			run rsv $v manifest "$a/rt/copy/multi@$child"
+			run regship_on $v manifest "$a/rt/copy/multi@$child"
 			assert_success
 			blobs+=$(json '" ".join([d["config"]["digest"]] + [l["digest"] for l in d["layers"]])' <<<"$output")" "
 		done
 		assert_equal "$mounted" "$(tr ' ' '\n' <<<"$blobs" | sed '/^$/d' | sort -u | wc -l)" "$v: blobs mounted"
 		# again: everything is there already, so only HEADs and the PUT
 		reg_log_mark $v
-		run rsv $v retag "$a/rt/multi:m" "$a/rt/copy/multi:m-again"
+		run regship_on $v retag "$a/rt/multi:m" "$a/rt/copy/multi:m-again"
 		assert_success
 		reqs=$(requests $v)
 		assert_equal "$(count '^POST ')" 0 "$v: no mount the second time"
@@ -212,49 +178,49 @@ count() {
 	long=$(printf 'a%.0s' {1..129})
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
+		a=$(reg_addr $v)
 		reg_log_mark $v
-		run rsv $v retag "$a/rt/app:v1" good "bad tag"
+		run regship_on $v retag "$a/rt/app:v1" good "bad tag"
 		assert_status 2
 		assert_output_contains 'invalid tag "bad tag"'
-		run rsv $v retag "$a/rt/app:v1" -- -dash
+		run regship_on $v retag "$a/rt/app:v1" -- -dash
 		assert_status 2
 		assert_output_contains 'invalid tag "-dash"'
-		run rsv $v retag "$a/rt/app:v1" "$long"
+		run regship_on $v retag "$a/rt/app:v1" "$long"
 		assert_status 2
 		assert_output_contains "invalid tag"
-		run rsv $v retag "$a/rt/app:v1" "other.example:5000/rt/app:x"
+		run regship_on $v retag "$a/rt/app:v1" "other.example:5000/rt/app:x"
 		assert_status 2
 		assert_output_contains "it is on other.example:5000, not $a"
-		run rsv $v retag "$a/rt/app:v1" "$a/rt/app@sha256:$(printf '%064d' 0)"
+		run regship_on $v retag "$a/rt/app:v1" "$a/rt/app@sha256:$(printf '%064d' 0)"
 		assert_status 2
-		run rsv $v retag "$a/rt/app:v1"
+		run regship_on $v retag "$a/rt/app:v1"
 		assert_status 2
 		assert_output_contains "missing TAG"
 		# none of those sent a request
 		reqs=$(requests $v)
 		assert_equal "$reqs" "" "$v: requests for refused arguments"
 
-		run rsv $v retag "$a/rt/app:nope" good
+		run regship_on $v retag "$a/rt/app:nope" good
 		assert_status 3
 		assert_output_contains "rt/app:nope"
-		run rsv $v retag "$a/rt/nothing/here:v1" good
+		run regship_on $v retag "$a/rt/nothing/here:v1" good
 		assert_status 3
-		run rsv $v retag "$a/rt/app@sha256:$(printf '%064d' 0)" good
+		run regship_on $v retag "$a/rt/app@sha256:$(printf '%064d' 0)" good
 		assert_status 3
 		reqs=$(requests $v)
 		assert_equal "$(count '^(PUT|POST|PATCH|DELETE) ')" 0 "$v: writes"
-		run rsv $v digest "$a/rt/app:good"
+		run regship_on $v digest "$a/rt/app:good"
 		assert_status 3
 	done
 }
 
 @test "retag as a user who may only pull is refused (exit 4) and writes nothing" {
 	local d
-	d=$(fd tok rt/app:v1)
+	d=$(fixture_digest tok rt/app:v1)
 	run regship retag "$tok_ADDR/rt/app:v1" reader-was-here -u "$tok_READER_USER" --password-stdin <<<"$tok_READER_PASS"
 	assert_status 4
-	run rsv tok digest "$tok_ADDR/rt/app:reader-was-here"
+	run regship_on tok digest "$tok_ADDR/rt/app:reader-was-here"
 	assert_status 3
 }
 
@@ -264,7 +230,7 @@ promote() {
 	local v=$1 ver=$2
 	shift 2
 	reg_log_mark $v
-	run --separate-stderr rsv $v retag --semver "$@" "$(addr $v)/rt/sv:$ver"
+	run --separate-stderr regship_on $v retag --semver "$@" "$(reg_addr $v)/rt/sv:$ver"
 	reqs=$(requests $v)
 }
 
@@ -275,7 +241,7 @@ floating() {
 		d=$(digest_of $v rt/sv:$t 2>/dev/null) || d=none
 		s=none
 		for r in 2.1.105 2.1.106 2.1.107 2.3.0 3.0.0-rc.1 3.0.0; do
-			[[ $d == "$(fd $v rt/sv:$r 2>/dev/null)" ]] && s=$r
+			[[ $d == "$(fixture_digest $v rt/sv:$r 2>/dev/null)" ]] && s=$r
 		done
 		out+="$t=$s "
 	done
@@ -286,11 +252,11 @@ floating() {
 	local v a
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
+		a=$(reg_addr $v)
 		# 2.3.0 is the highest release (3.0.0-rc.1 is a pre-release and does not count)
 		promote $v 2.3.0
 		assert_success
-		d=$(fd $v rt/sv:2.3.0)
+		d=$(fixture_digest $v rt/sv:2.3.0)
 		assert_equal "$output" "$a/rt/sv:2.3@$d"$'\n'"$a/rt/sv:2@$d"$'\n'"$a/rt/sv:latest@$d" "$v: stdout"
 		[[ $stderr == *"moved 2.3 to 2.3.0: 2.3.0 is the highest 2.3.z"* ]] || fail "$v: $stderr"
 		[[ $stderr == *"moved latest to 2.3.0: 2.3.0 is the highest release"* ]] || fail "$v: $stderr"
@@ -302,7 +268,7 @@ floating() {
 		# 2.1.107 moves 2.1; 2 and latest stay on the newer 2.3.0
 		promote $v 2.1.107
 		assert_success
-		assert_equal "$output" "$a/rt/sv:2.1@$(fd $v rt/sv:2.1.107)" "$v: stdout"
+		assert_equal "$output" "$a/rt/sv:2.1@$(fixture_digest $v rt/sv:2.1.107)" "$v: stdout"
 		[[ $stderr == *"kept 2: 2.3.0 is newer"* ]] || fail "$v: $stderr"
 		[[ $stderr == *"kept latest: 2.3.0 is newer"* ]] || fail "$v: $stderr"
 		assert_equal "$(count '^PUT /v2/rt/sv/manifests/2.1 201$')" 1 "$v: PUT 2.1"
@@ -363,18 +329,18 @@ floating() {
 	local v a
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
+		a=$(reg_addr $v)
 		reg_log_mark $v
 		for t in nightly 2.1 latest 02.1.0 v2; do
-			run rsv $v retag --semver "$a/rt/sv:$t"
+			run regship_on $v retag --semver "$a/rt/sv:$t"
 			assert_status 2
 			assert_output_contains "\"$t\" is not a semantic version"
 		done
-		run rsv $v retag --semver "$a/rt/sv@$(fd $v rt/sv:2.3.0)"
+		run regship_on $v retag --semver "$a/rt/sv@$(fixture_digest $v rt/sv:2.3.0)"
 		assert_status 2
-		run rsv $v retag --semver "$a/rt/sv:2.3.0" extra
+		run regship_on $v retag --semver "$a/rt/sv:2.3.0" extra
 		assert_status 2
-		run rsv $v retag --no-latest "$a/rt/sv:2.3.0" extra
+		run regship_on $v retag --no-latest "$a/rt/sv:2.3.0" extra
 		assert_status 2
 		assert_equal "$(requests $v)" "" "$v: requests"
 		# a version that does not exist is exit 3, with nothing written
@@ -386,11 +352,11 @@ floating() {
 
 @test "retag --semver with a v prefix moves vX.Y and vX; only v-prefixed releases hold them back" {
 	local d
-	d=$(fd plain rt/vp:v1.2.3)
-	run --separate-stderr rsv plain retag --semver "$plain_ADDR/rt/vp:v1.2.3"
+	d=$(fixture_digest plain rt/vp:v1.2.3)
+	run --separate-stderr regship_on plain retag --semver "$plain_ADDR/rt/vp:v1.2.3"
 	assert_success
 	assert_equal "$output" "$plain_ADDR/rt/vp:v1.2@$d"$'\n'"$plain_ADDR/rt/vp:v1@$d"
 	[[ $stderr == *"kept latest: 1.5.0 is newer"* ]] || fail "$stderr"
-	run rsv plain digest "$plain_ADDR/rt/vp:1.2"
+	run regship_on plain digest "$plain_ADDR/rt/vp:1.2"
 	assert_status 3
 }

@@ -35,14 +35,6 @@ setup() {
 	export REGSHIP_TEST_HOME="$BATS_TEST_TMPDIR/home"
 }
 
-# fd NAME REPO:TAG: the digest the fixture printed for it
-fd() {
-	local d
-	d=$(awk -v k="$2" '$1 == k { print $2 }' "$BATS_FILE_TMPDIR/$1.fixture")
-	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
-	echo "$d"
-}
-
 v_addr() {
 	local a="${1}_ADDR"
 	echo "${!a}"
@@ -65,7 +57,7 @@ assert_no_secrets() {
 		: >"$rec"
 		regship manifest -u admin --password-stdin "$(v_addr "redir_$v")/sec/img:v1" \
 			<<<adminpass >"$out" || fail "$v: manifest through the redirecting proxy failed"
-		assert_equal "$(sha256_of "$out")" "$(fd $v sec/img:v1)" "$v: manifest bytes"
+		assert_equal "$(sha256_of "$out")" "$(fixture_digest $v sec/img:v1)" "$v: manifest bytes"
 		# the redirect was followed, and the recorder got no credentials
 		[[ $(jsonl_count "$rec" 'd["method"] == "GET" and d["path"] == "/v2/sec/img/manifests/v1"') -eq 1 ]] ||
 			fail "$v: the recorder did not see the manifest GET" "$(cat "$rec")"
@@ -85,7 +77,7 @@ assert_no_secrets() {
 		assert_success
 		regship manifest "$a/sec/img:v2" >"$out" ||
 			fail "$v: manifest with stored credentials failed"
-		assert_equal "$(sha256_of "$out")" "$(fd $v sec/img:v2)" "$v: manifest bytes"
+		assert_equal "$(sha256_of "$out")" "$(fixture_digest $v sec/img:v2)" "$v: manifest bytes"
 		[[ $(jsonl_count "$rec" 'd["path"] == "/v2/sec/img/manifests/v2"') -eq 1 ]] ||
 			fail "$v: the recorder did not see the manifest GET" "$(cat "$rec")"
 		[[ $(jsonl_count "$rec" '"authorization" in {k.lower() for k in d["headers"]}') -eq 0 ]] ||
@@ -111,7 +103,7 @@ assert_no_secrets() {
 		for f in "$lay"/blobs/sha256/*; do
 			[[ $(sha256_of "$f") == "sha256:${f##*/}" ]] || fail "$v: blob $f is corrupt"
 		done
-		[[ -f $lay/blobs/sha256/$(fd $v sec/img:v1 | cut -d: -f2) ]]
+		[[ -f $lay/blobs/sha256/$(fixture_digest $v sec/img:v1 | cut -d: -f2) ]]
 	done
 }
 
@@ -123,7 +115,7 @@ assert_no_secrets() {
 		: >"$count"
 		regship manifest -u admin --password-stdin "$(v_addr "same_$v")/sec/img:v1" <<<adminpass >"$out" ||
 			fail "$v: manifest through a same-origin redirect failed"
-		assert_equal "$(sha256_of "$out")" "$(fd $v sec/img:v1)"
+		assert_equal "$(sha256_of "$out")" "$(fixture_digest $v sec/img:v1)"
 		[[ $(jsonl_count "$count" 'd["path"] == "/_same/v2/sec/img/manifests/v1" and d["auth"] and d["status"] == 200') -eq 1 ]] ||
 			fail "$v: the redirected manifest GET lost its Authorization" "$(cat "$count")"
 		lay="$BATS_TEST_TMPDIR/lay-$v"
@@ -172,7 +164,7 @@ assert_no_secrets() {
 @test "-v goes to stderr: stdout still holds exactly the manifest bytes" {
 	run --separate-stderr regship -v manifest -u admin --password-stdin "$tok_ADDR/sec/img:v1" <<<adminpass
 	assert_success
-	assert_equal "$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" "$(fd tok sec/img:v1 | cut -d: -f2)"
+	assert_equal "$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" "$(fixture_digest tok sec/img:v1 | cut -d: -f2)"
 	[[ $stderr == *"GET /v2/sec/img/manifests/v1"* ]] || fail "no request in the trace" "$stderr"
 	assert_no_secrets "$stderr"
 }

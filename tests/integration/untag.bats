@@ -8,14 +8,8 @@ bats_require_minimum_version 1.5.0
 VARIANTS="plain tls basic tok"
 EMPTY_BLOB=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
 
-seed() {
-	local name=$1 repo=$2 url_var="${1}_URL" ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
-	shift 2
-	local -a a=()
-	[[ -z ${!ca_var:-} ]] || a+=(--ca "${!ca_var}")
-	[[ -z ${!user_var:-} ]] || a+=(--user "${!user_var}:${!pass_var}")
-	fixture seed "${!url_var}" "$repo" "$@" "${a[@]}" >>"$BATS_FILE_TMPDIR/$name.fixture"
-}
+# seed NAME REPO [options]: reg_seed, its lines kept for fixture_digest
+seed() { reg_seed "$@" >>"$BATS_FILE_TMPDIR/$1.fixture"; }
 
 setup_file() {
 	load helpers
@@ -41,30 +35,6 @@ setup() {
 	load helpers
 }
 
-fd() {
-	local d
-	d=$(awk -v k="$2" '$1 == k { print $2 }' "$BATS_FILE_TMPDIR/$1.fixture" | tail -n1)
-	[[ $d == sha256:* ]] || fail "no fixture digest for $2 on $1"
-	echo "$d"
-}
-
-addr() {
-	local v="${1}_ADDR"
-	echo "${!v}"
-}
-
-rsv() {
-	local ca_var="${1}_CA" user_var="${1}_USER" pass_var="${1}_PASS"
-	shift
-	local -a g=()
-	[[ -z ${!ca_var:-} ]] || g+=(--ca-cert "${!ca_var}")
-	if [[ -n ${!user_var:-} ]]; then
-		regship "$@" "${g[@]}" -u "${!user_var}" --password-stdin <<<"${!pass_var}"
-	else
-		regship "$@" "${g[@]}"
-	fi
-}
-
 requests() {
 	reg_requests "$1" | awk '$3 != 401 && $2 != "/v2/"'
 }
@@ -75,17 +45,17 @@ count() {
 
 # tags NAME: the sorted tags of ut/app, on one line
 tags() {
-	rsv "$1" tags "$(addr "$1")/ut/app" | sort | tr '\n' ' ' | sed 's/ $//'
+	regship_on "$1" tags "$(reg_addr "$1")/ut/app" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 @test "untag on distribution 2.8: the tag goes, the manifest and its other tags stay" {
 	local v a d
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
-		d=$(fd $v ut/app:v1)
+		a=$(reg_addr $v)
+		d=$(fixture_digest $v ut/app:v1)
 		reg_log_mark $v
-		run --separate-stderr rsv $v untag "$a/ut/app:v1"
+		run --separate-stderr regship_on $v untag "$a/ut/app:v1"
 		assert_success
 		assert_equal "$output" "$a/ut/app:v1@$d" "$v: stdout"
 		[[ $stderr == "regship: the registry cannot delete tags; moved v1 to a placeholder manifest and deleted that (sha256:"* ]] ||
@@ -99,13 +69,13 @@ tags() {
 		assert_equal "$(count "/manifests/$d")" 0 "$v: the manifest itself was not touched"
 
 		assert_equal "$(tags $v)" "keep last m other v2" "$v: tags after untag"
-		run rsv $v digest "$a/ut/app:v1"
+		run regship_on $v digest "$a/ut/app:v1"
 		assert_status 3
 		for t in v2 keep last; do
-			assert_equal "$(rsv $v digest "$a/ut/app:$t")" "$d" "$v: $t"
+			assert_equal "$(regship_on $v digest "$a/ut/app:$t")" "$d" "$v: $t"
 		done
-		assert_equal "$(rsv $v digest "$a/ut/app@$d")" "$d" "$v: the manifest by digest"
-		assert_equal "$(rsv $v digest "$a/ut/app:other")" "$(fd $v ut/app:other)" "$v: other"
+		assert_equal "$(regship_on $v digest "$a/ut/app@$d")" "$d" "$v: the manifest by digest"
+		assert_equal "$(regship_on $v digest "$a/ut/app:other")" "$(fixture_digest $v ut/app:other)" "$v: other"
 	done
 }
 
@@ -113,9 +83,9 @@ tags() {
 	local v a d ph
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
-		d=$(fd $v ut/app:v2)
-		run --separate-stderr rsv $v untag --json "$a/ut/app:v2"
+		a=$(reg_addr $v)
+		d=$(fixture_digest $v ut/app:v2)
+		run --separate-stderr regship_on $v untag --json "$a/ut/app:v2"
 		assert_success
 		assert_equal "$(json 'sorted(d)' <<<"$output")" '["digest", "method", "placeholder", "reference", "repository", "tag"]'
 		assert_equal "$(json 'd["reference"]' <<<"$output")" "$a/ut/app:v2@$d"
@@ -125,23 +95,23 @@ tags() {
 		assert_equal "$(json 'd["method"]' <<<"$output")" placeholder
 		ph=$(json 'd["placeholder"]' <<<"$output")
 		[[ $ph == sha256:* && $ph != "$d" ]] || fail "$v: placeholder $ph"
-		run rsv $v digest "$a/ut/app@$ph"
+		run regship_on $v digest "$a/ut/app@$ph"
 		assert_status 3
 
 		# removing the last two tags of a manifest leaves the manifest, untagged
-		run rsv $v untag "$a/ut/app:keep"
+		run regship_on $v untag "$a/ut/app:keep"
 		assert_success
-		run rsv $v untag -q "$a/ut/app:last"
+		run regship_on $v untag -q "$a/ut/app:last"
 		assert_success
 		assert_output_equals "$a/ut/app:last@$d"
 		assert_equal "$(tags $v)" "m other" "$v: tags"
-		assert_equal "$(rsv $v digest "$a/ut/app@$d")" "$d" "$v: untagged manifest"
+		assert_equal "$(regship_on $v digest "$a/ut/app@$d")" "$d" "$v: untagged manifest"
 
 		# an index tag: the index stays, with its children
-		d=$(fd $v ut/app:m)
-		run rsv $v untag "$a/ut/app:m"
+		d=$(fixture_digest $v ut/app:m)
+		run regship_on $v untag "$a/ut/app:m"
 		assert_success
-		assert_equal "$(rsv $v digest "$a/ut/app@$d")" "$d" "$v: index by digest"
+		assert_equal "$(regship_on $v digest "$a/ut/app@$d")" "$d" "$v: index by digest"
 		assert_equal "$(tags $v)" "other" "$v: tags"
 	done
 	# the placeholder's config: the 2-byte empty JSON blob, uploaded once
@@ -153,47 +123,47 @@ tags() {
 	local v a d
 	for v in $VARIANTS; do
 		echo "# variant $v"
-		a=$(addr $v)
-		d=$(fd $v ut/app:other)
+		a=$(reg_addr $v)
+		d=$(fixture_digest $v ut/app:other)
 		reg_log_mark $v
-		run rsv $v untag "$a/ut/app:nope"
+		run regship_on $v untag "$a/ut/app:nope"
 		assert_status 3
 		assert_output_contains "cannot untag $a/ut/app:nope: no such tag"
-		run rsv $v untag "$a/ut/nothing:v1"
+		run regship_on $v untag "$a/ut/nothing:v1"
 		assert_status 3
-		run rsv $v untag "$a/ut/app@$d"
+		run regship_on $v untag "$a/ut/app@$d"
 		assert_status 2
 		assert_output_contains "untag takes a tag"
-		run rsv $v untag "$a/ut/app"
+		run regship_on $v untag "$a/ut/app"
 		assert_status 2
 		assert_output_contains "name the tag to remove"
-		run rsv $v untag "$a/ut/app:bad tag"
+		run regship_on $v untag "$a/ut/app:bad tag"
 		assert_status 2
-		run rsv $v untag
+		run regship_on $v untag
 		assert_status 2
 		reqs=$(requests $v)
 		assert_equal "$(count '^(PUT|POST|PATCH|DELETE) ')" 0 "$v: writes"
-		assert_equal "$(rsv $v digest "$a/ut/app:other")" "$d"
+		assert_equal "$(regship_on $v digest "$a/ut/app:other")" "$d"
 	done
 }
 
 @test "untag as a user who may only pull is refused (exit 4) before anything is written" {
 	local d
 	seed tok ut/ro --tag a --tag b --seed ro
-	d=$(fd tok ut/ro:a)
+	d=$(fixture_digest tok ut/ro:a)
 	reg_log_mark tok
 	run regship untag "$tok_ADDR/ut/ro:a" -u "$tok_READER_USER" --password-stdin <<<"$tok_READER_PASS"
 	assert_status 4
 	reqs=$(requests tok)
 	assert_equal "$(count '^(PUT|POST|PATCH) ')" 0 "writes"
-	assert_equal "$(rsv tok digest "$tok_ADDR/ut/ro:a")" "$d"
-	assert_equal "$(rsv tok digest "$tok_ADDR/ut/ro:b")" "$d"
+	assert_equal "$(regship_on tok digest "$tok_ADDR/ut/ro:a")" "$d"
+	assert_equal "$(regship_on tok digest "$tok_ADDR/ut/ro:b")" "$d"
 }
 
 @test "rm still deletes the manifest, and with it every tag" {
 	local d
 	seed plain ut/rm --tag a --tag b --seed rm
-	d=$(fd plain ut/rm:a)
+	d=$(fixture_digest plain ut/rm:a)
 	run regship rm --force "$plain_ADDR/ut/rm:a"
 	assert_success
 	run regship digest "$plain_ADDR/ut/rm@$d"
