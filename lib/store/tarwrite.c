@@ -72,7 +72,6 @@ int rs__tar_write_file(const char *file, size_t count, rs__tar_member_fn member,
 	unsigned char *buf = NULL;
 	rs_buf tmp = RS_BUF_INIT;
 	int fd, error = 0;
-	bool opened = false;
 
 	rs__buf_printf(&tmp, "%s.tmp-XXXXXX", file);
 	if ((fd = mkstemp(tmp.ptr)) < 0) {
@@ -87,12 +86,10 @@ int rs__tar_write_file(const char *file, size_t count, rs__tar_member_fn member,
 		                      archive_error_string(a));
 		goto done;
 	}
-	opened = true;
 	buf = rs__malloc(RS_TAR_BUFSIZE);
 	for (size_t i = 0; i < count; i++)
 		if ((error = member(payload, a, i, tmp.ptr, buf)) < 0)
 			goto done;
-	opened = false;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
 		                      archive_error_string(a));
@@ -112,11 +109,10 @@ int rs__tar_write_file(const char *file, size_t count, rs__tar_member_fn member,
 		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, file,
 		                      strerror(errno));
 done:
-	if (a) {
-		if (opened)
-			archive_write_fail(a);
+	/* not archive_write_fail(): libarchive 3.6 then leaks its output buffer; the trailer
+	 * archive_write_free writes goes to the temporary file, which is removed */
+	if (a)
 		archive_write_free(a);
-	}
 	if (fd >= 0)
 		close(fd);
 	if (error < 0)
