@@ -275,22 +275,29 @@ static long long limit_read(rs_reader *r, void *buf, size_t len)
 	return n;
 }
 
+/* POST (empty body) to an upload path: a new upload session, or a mount. */
+static int post_upload(rs_client *c, rs__endpoint *ep, const char *path, const char *scope,
+                       rs__http_response *resp)
+{
+	rs__reg_request req = {0};
+	req.method = "POST";
+	req.url = path;
+	req.scope = scope;
+	req.body = "";
+	req.body_len = 0;
+	return rs__registry_do(c, ep, &req, resp);
+}
+
 static int open_upload(rs_client *c, rs__endpoint *ep, const rs_ref *repo, char **location,
                        uint64_t *min_chunk)
 {
 	rs__http_response resp = {0};
-	rs__reg_request req = {0};
 	rs_buf path = RS_BUF_INIT;
 	char *scope = rs__scope_repository(repo->path, "pull,push");
 	const char *loc;
 	int error;
 	rs__buf_printf(&path, "/v2/%s/blobs/uploads/", repo->path);
-	req.method = "POST";
-	req.url = path.ptr;
-	req.scope = scope;
-	req.body = "";
-	req.body_len = 0;
-	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+	if ((error = post_upload(c, ep, path.ptr, scope, &resp)) < 0)
 		goto done;
 	if (resp.status != 202 && resp.status != 201) {
 		error = rs__registry_errorf(ep, &resp, "cannot start an upload to %s", repo->path);
@@ -616,7 +623,6 @@ int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const c
 {
 	rs__endpoint *ep;
 	rs__http_response resp = {0};
-	rs__reg_request req = {0};
 	rs_buf path = RS_BUF_INIT;
 	char *scope = NULL, *s1, *s2, *mount_q, *from_q;
 	int error;
@@ -635,12 +641,7 @@ int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const c
 	               from_q);
 	free(mount_q);
 	free(from_q);
-	req.method = "POST";
-	req.url = path.ptr;
-	req.scope = scope;
-	req.body = "";
-	req.body_len = 0;
-	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
+	if ((error = post_upload(c, ep, path.ptr, scope, &resp)) < 0)
 		goto done;
 	if (resp.status == 201)
 		goto done;
