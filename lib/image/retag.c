@@ -8,7 +8,6 @@
 #include "regship/retag.h"
 #include "regship/manifest.h"
 
-#include "auth/scope.h"
 #include "image/semver.h"
 #include "registry/registry.h"
 #include "util/digest.h"
