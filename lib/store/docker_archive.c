@@ -1874,14 +1874,11 @@ static void build_entries(out_entry **list, size_t *n, const da_store *s)
 		qsort(*list, *n, sizeof(out_entry), out_cmp);
 }
 
-struct entries {
-	const out_entry *list;
-};
-
+/* payload: the out_entry list */
 static int write_entry(void *payload, struct archive *a, size_t i, const char *tmpname,
                        unsigned char *buf)
 {
-	const out_entry *oe = &((struct entries *)payload)->list[i];
+	const out_entry *oe = (const out_entry *)payload + i;
 	return rs__tar_write_member(a, tmpname, oe->name, oe->dir, oe->path, oe->data.ptr,
 	                            oe->path ? oe->size : (int64_t)oe->data.size, buf,
 	                            RS_TAR_BUFSIZE);
@@ -1899,7 +1896,7 @@ static int da_commit(rs_store *st)
 		return rs__error_set(RS_EINVAL, "%s: nothing to write: no image was stored",
 		                     s->file);
 	build_entries(&list, &n, s);
-	if ((error = rs__tar_write_file(s->file, n, write_entry, &(struct entries){list})) == 0) {
+	if ((error = rs__tar_write_file(s->file, n, write_entry, list)) == 0) {
 		s->committed = true;
 		remove_tmpdir(s);
 	}
