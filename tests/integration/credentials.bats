@@ -96,7 +96,7 @@ SH
 	run regship logout "$htp_ADDR"
 	assert_success
 	grep -qx erase "$BATS_TEST_TMPDIR/log"
-	! grep -qF "$htp_ADDR " "$BATS_TEST_TMPDIR/store"
+	assert_file_not_contains "$BATS_TEST_TMPDIR/store" "$htp_ADDR "
 	run regship tags "$htp_ADDR/team/app"
 	assert_failure 4
 }
