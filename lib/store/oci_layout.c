@@ -643,7 +643,7 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	const char *want, *mt;
 	char *path = NULL, *type = NULL;
 	json_int_t size = -1;
-	int error = 0;
+	int algfd = -1, error = 0;
 	if (!reference) {
 		if (json_array_size(m) == 1) {
 			entry = json_array_get(m, 0);
@@ -679,7 +679,9 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 		size = json_integer_value(json_object_get(entry, "size"));
 	if ((error = blob_path(&path, l, want)) < 0)
 		goto done;
-	if ((error = rs__file_read(&raw, path, MANIFEST_MAX)) < 0) {
+	if ((error = alg_dir_open(&algfd, l, want, false)) < 0 ||
+	    (error = rs__file_read_regular(&raw, algfd, strchr(want, ':') + 1, MANIFEST_MAX,
+	                                   l->fflags, path)) < 0) {
 		if (error == RS_ENOTFOUND)
 			error = rs__error_set(RS_ENOTFOUND, "manifest %s not found in %s", want,
 			                      l->name);
@@ -687,8 +689,8 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	}
 	if (size >= 0 && (json_int_t)raw.size != size) {
 		error = rs__error_set(RS_EFORMAT,
-		                      "%s: manifest %s is %zu bytes, index.json says %lld", l->name,
-		                      want, raw.size, (long long)size);
+		                      "manifest %s in %s has %zu bytes, index.json says %lld", want,
+		                      l->name, raw.size, (long long)size);
 		goto done;
 	}
 	if ((error = rs__digest_verify(want, raw.ptr ? raw.ptr : "", raw.size)) < 0) {
@@ -711,6 +713,8 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	if (digest)
 		*digest = rs__strdup(want);
 done:
+	if (algfd >= 0)
+		close(algfd);
 	free(type);
 	free(path);
 	rs_buf_dispose(&raw);
