@@ -289,10 +289,11 @@ static int index_write(const oci_layout *l, json_t *index)
 	return error;
 }
 
-/* Serialise with the other writers of this layout: an flock of the directory itself. */
-static int layout_lock(const oci_layout *l)
+/* Serialise with the other writers of this layout: an flock of the directory itself
+ * (exclusive; shared for a reader's open, so it never sees a half-made skeleton). */
+static int layout_lock(const oci_layout *l, bool exclusive)
 {
-	while (flock(l->dirfd, LOCK_EX) < 0) {
+	while (flock(l->dirfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
 		if (errno != EINTR)
 			return rs__error_set(RS_EIO, "cannot lock %s: %s", l->name,
 			                     strerror(errno));
@@ -314,7 +315,7 @@ static int layout_commit(rs_store *s)
 	if (!(l->flags & RS_STORE_WRITE) || json_array_size(l->journal) == 0)
 		return 0;
 	/* load, modify, write under the lock: no writer's entries are lost */
-	if ((error = layout_lock(l)) < 0)
+	if ((error = layout_lock(l, true)) < 0)
 		goto done;
 	locked = true;
 	if ((error = index_load(&disk, l, true)) < 0)
@@ -985,10 +986,13 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 			error = rs__error_set(RS_EIO, "cannot access %s: %s", dir, strerror(errno));
 		goto done;
 	}
-	if (write) {
-		if ((error = layout_lock(l)) < 0)
-			goto done;
+	if ((error = layout_lock(l, write)) == 0) {
 		locked = true;
+	} else if (write) {
+		goto done;
+	} else {
+		rs_error_clear(); /* a reader without locks (say, on NFS) reads as before */
+		error = 0;
 	}
 	if ((error = layout_prepare(l, write)) < 0 || (error = index_load(&l->index, l, write)) < 0)
 		goto done;
