@@ -117,7 +117,8 @@ void rs__blobcache_record(const char *dir, const char *digest, const char *domai
 		rs__buf_putc(&content, '\n');
 	drop_oldest(&content, line.size);
 	rs__buf_put(&content, line.ptr, line.size);
-	(void)rs__file_write_atomic_at(subfd, hex, content.ptr, content.size, 0600, shown.ptr);
+	(void)rs__file_write_atomic_at(subfd, hex, content.ptr, content.size, 0600, RS_FILE_NOSYNC,
+	                               shown.ptr);
 done:
 	rs_error_clear();
 	if (locked)

@@ -283,7 +283,7 @@ static int index_write(const oci_layout *l, json_t *index)
 		free(path);
 		return rs__error_set(RS_ENOMEM, "cannot serialise %s/index.json", l->dir);
 	}
-	error = rs__file_write_atomic_at(l->dirfd, "index.json", text, strlen(text), 0644, path);
+	error = rs__file_write_atomic_at(l->dirfd, "index.json", text, strlen(text), 0644, 0, path);
 	free(text);
 	free(path);
 	return error;
@@ -570,7 +570,7 @@ static int layout_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r,
 			goto done;
 		}
 	}
-	error = rs__file_commit_at(&fd, algfd, tmp, strchr(desc->digest, ':') + 1, 0644, path);
+	error = rs__file_commit_at(&fd, algfd, tmp, strchr(desc->digest, ':') + 1, 0644, 0, path);
 	free(tmp);
 	tmp = NULL;
 done:
@@ -603,7 +603,7 @@ static int blob_put_bytes(oci_layout *l, const char *digest, const void *data, s
 	rs_error_clear();
 	if ((error = alg_dir_open(&algfd, l, digest, true)) < 0)
 		goto done;
-	error = rs__file_write_atomic_at(algfd, strchr(digest, ':') + 1, data, len, 0644, path);
+	error = rs__file_write_atomic_at(algfd, strchr(digest, ':') + 1, data, len, 0644, 0, path);
 done:
 	if (algfd >= 0)
 		close(algfd);
@@ -902,14 +902,14 @@ static int layout_create(const oci_layout *l)
 	struct stat st;
 	int fd = -1, error;
 	if ((error = rs__file_write_atomic_at(l->dirfd, "oci-layout", LAYOUT_JSON,
-	                                      strlen(LAYOUT_JSON), 0644, layout)) < 0)
+	                                      strlen(LAYOUT_JSON), 0644, 0, layout)) < 0)
 		goto done;
 	if ((error = rs__dir_open_at(&fd, l->dirfd, "blobs/sha256",
 	                             RS_FILE_NOFOLLOW | RS_FILE_CREATE, 0755, l->dir)) < 0)
 		goto done;
 	if (fstatat(l->dirfd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		error = rs__file_write_atomic_at(l->dirfd, "index.json", empty, strlen(empty), 0644,
-		                                 index);
+		                                 0, index);
 done:
 	if (fd >= 0)
 		close(fd);

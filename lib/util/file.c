@@ -245,12 +245,12 @@ int rs__file_tmp_at(int *fd, char **name, int dirfd, const char *prefix, const c
 }
 
 int rs__file_commit_at(int *fd, int dirfd, const char *tmpname, const char *name, unsigned mode,
-                       const char *display)
+                       unsigned flags, const char *display)
 {
 	const char *shown_name = shown(display, name);
 	struct stat st;
 	int error = 0;
-	if (fchmod(*fd, (mode_t)mode) < 0 || fsync(*fd) < 0) {
+	if (fchmod(*fd, (mode_t)mode) < 0 || (!(flags & RS_FILE_NOSYNC) && fsync(*fd) < 0)) {
 		error = rs__error_set(RS_EIO, "cannot write %s: %s", shown_name, strerror(errno));
 		goto done;
 	}
@@ -270,7 +270,8 @@ int rs__file_commit_at(int *fd, int dirfd, const char *tmpname, const char *name
 		error = rs__error_set(RS_EIO, "cannot replace %s: %s", shown_name, strerror(errno));
 		goto done;
 	}
-	(void)fsync(dirfd);
+	if (!(flags & RS_FILE_NOSYNC))
+		(void)fsync(dirfd);
 	return 0;
 done:
 	if (*fd >= 0) {
@@ -282,7 +283,7 @@ done:
 }
 
 int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-                             unsigned mode, const char *display)
+                             unsigned mode, unsigned flags, const char *display)
 {
 	const char *shown_name = shown(display, name);
 	const char *p = data;
@@ -311,7 +312,7 @@ int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size
 		p += n;
 		len -= (size_t)n;
 	}
-	error = rs__file_commit_at(&fd, dirfd, tmp, name, mode, display);
+	error = rs__file_commit_at(&fd, dirfd, tmp, name, mode, flags, display);
 done:
 	free(tmp);
 	rs_buf_dispose(&prefix);
@@ -339,7 +340,7 @@ int rs__file_write_atomic(const char *path, const void *data, size_t len, unsign
 		free(dir);
 		return error;
 	}
-	error = rs__file_write_atomic_at(dirfd, slash ? slash + 1 : path, data, len, mode, path);
+	error = rs__file_write_atomic_at(dirfd, slash ? slash + 1 : path, data, len, mode, 0, path);
 	close(dirfd);
 	free(dir);
 	return error;

@@ -22,6 +22,8 @@
 #define RS_FILE_NOFOLLOW 0x1u
 /* rs__dir_open_at: create missing directories (mode given). */
 #define RS_FILE_CREATE 0x2u
+/* Atomic writes: skip the fsyncs (for caches, where losing a write costs nothing). */
+#define RS_FILE_NOSYNC 0x4u
 
 /*
  * Open dirfd/path read-only. *out is a blocking descriptor of a regular file; *st (may be
@@ -53,16 +55,17 @@ int rs__file_tmp_at(int *fd, char **name, int dirfd, const char *prefix, const c
 
 /*
  * Finish a temporary file from rs__file_tmp_at: chmod to mode, fsync, close (*fd becomes -1),
- * rename over dirfd/name and fsync the directory. Refuses to replace a directory, FIFO, socket
- * or device (a symbolic link at name is replaced, not followed). On failure the temporary file
- * is removed and name is untouched.
+ * rename over dirfd/name and fsync the directory (no fsync with RS_FILE_NOSYNC in flags). Refuses
+ * to replace a directory, FIFO, socket or device (a symbolic link at name is replaced, not
+ * followed). On failure the temporary file is removed and name is untouched.
  */
 int rs__file_commit_at(int *fd, int dirfd, const char *tmpname, const char *name, unsigned mode,
-                       const char *display);
+                       unsigned flags, const char *display);
 
-/* Write data to dirfd/name atomically (rs__file_tmp_at + write + rs__file_commit_at). */
+/* Write data to dirfd/name atomically (rs__file_tmp_at + write + rs__file_commit_at).
+ * flags: RS_FILE_NOSYNC or 0. */
 int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-                             unsigned mode, const char *display);
+                             unsigned mode, unsigned flags, const char *display);
 
 /* "a FIFO", "a socket", "a directory", … for a st_mode, for messages. */
 const char *rs__file_kind(unsigned st_mode);

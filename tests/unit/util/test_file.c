@@ -212,7 +212,7 @@ static void test_write_atomic_replaces_links_not_targets(void **state)
 	/* the old predictable name, planted */
 	snprintf(path, sizeof(path), "%s/out.tmp.%ld", f->dir, (long)getpid());
 	assert_int_equal(symlink(target, path), 0);
-	assert_int_equal(rs__file_write_atomic_at(f->dirfd, "out", "new", 3, 0640, NULL), 0);
+	assert_int_equal(rs__file_write_atomic_at(f->dirfd, "out", "new", 3, 0640, 0, NULL), 0);
 	s = slurp(f, "victim");
 	assert_string_equal(s, "precious");
 	free(s);
@@ -245,7 +245,8 @@ static void test_write_atomic_refuses_special_targets(void **state)
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISFIFO(st.st_mode));
 	assert_int_equal(test_count_entries(f->dir), 1);
-	assert_int_equal(rs__file_write_atomic_at(f->dirfd, "a/b", "x", 1, 0600, NULL), RS_EINVAL);
+	assert_int_equal(rs__file_write_atomic_at(f->dirfd, "a/b", "x", 1, 0600, 0, NULL),
+	                 RS_EINVAL);
 	snprintf(path, sizeof(path), "%s/", f->dir);
 	assert_int_equal(rs__file_write_atomic(path, "x", 1, 0600), RS_EINVAL);
 }
