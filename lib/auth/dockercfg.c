@@ -1,9 +1,12 @@
 /* docker config.json: credential lookup, store and erase (docker/cli semantics). */
 #include "auth/dockercfg.h"
 #include "ref/ref.h"
+#include "util/file.h"
+#include "util/json.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +92,8 @@ static int load(json_t **out, const char *path, bool missing_ok)
 	int error;
 
 	*out = NULL;
-	if ((error = rs__file_read(&buf, path, RS__DOCKERCFG_MAX)) < 0) {
+	/* a regular file only (a FIFO would block); a symlinked config.json is followed */
+	if ((error = rs__file_read_regular(&buf, AT_FDCWD, path, RS__DOCKERCFG_MAX, 0, path)) < 0) {
 		if (error == RS_ENOTFOUND && missing_ok) {
 			*out = json_object();
 			return 0;
@@ -104,12 +108,8 @@ static int load(json_t **out, const char *path, bool missing_ok)
 	}
 	root = json_loadb(buf.ptr, buf.size, 0, &jerr);
 	if (!root) {
-		/* jansson's text may end in "near '<token>'", and the token could be a secret */
-		char *near = strstr(jerr.text, " near ");
-		if (near)
-			*near = '\0';
-		error = rs__error_set(RS_EFORMAT, "%s: invalid JSON at line %d, column %d: %s",
-		                      path, jerr.line, jerr.column, jerr.text);
+		/* never jansson's text: it quotes the token it stopped at, maybe a secret */
+		error = rs__json_error(path, &jerr);
 		goto done;
 	}
 	if (!json_is_object(root)) {

@@ -1,9 +1,12 @@
 /* The plain-HTTP / unverified-TLS policy. */
 #include "http/insecure.h"
+#include "util/file.h"
+#include "util/json.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -200,7 +203,8 @@ static int load_source(rs__insecure_source *src, const char *path, const char *w
 	}
 	if (skip_unreadable && access(path, R_OK) < 0 && errno == EACCES)
 		return 0;
-	if ((error = rs__file_read(&buf, path, CONFIG_MAX)) < 0) {
+	/* a regular file only: a FIFO or device there is refused, not waited on */
+	if ((error = rs__file_read_regular(&buf, AT_FDCWD, path, CONFIG_MAX, 0, path)) < 0) {
 		if (error == RS_ENOTFOUND)
 			error = 0;
 		goto done;
@@ -210,8 +214,7 @@ static int load_source(rs__insecure_source *src, const char *path, const char *w
 	if (i == buf.size)
 		goto done; /* empty file */
 	if (!(root = json_loadb(buf.ptr, buf.size, 0, &jerr))) {
-		error = rs__error_set(RS_EFORMAT, "%s: invalid JSON at line %d, column %d: %s",
-		                      path, jerr.line, jerr.column, jerr.text);
+		error = rs__json_error(path, &jerr); /* never quotes the file */
 		goto done;
 	}
 	if (!json_is_object(root)) {

@@ -1,10 +1,12 @@
 #include "blobcache.h"
 #include "util/digest.h"
+#include "util/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,7 +44,10 @@ void rs__blobcache_lookup(rs_strlist *out, const char *dir, const char *digest, 
 	if (!dir || !rs__digest_valid(digest))
 		return;
 	path = entry_path(dir, digest);
-	if (rs__file_read(&content, path, RS_BLOBCACHE_FILE_MAX) == 0 && content.ptr) {
+	/* entries are replaced whole (rename): no lock needed to read one */
+	if (rs__file_read_regular(&content, AT_FDCWD, path, RS_BLOBCACHE_FILE_MAX, RS_FILE_NOFOLLOW,
+	                          path) == 0 &&
+	    content.ptr) {
 		for (char *line = strtok_r(content.ptr, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
 			const char *repo;
@@ -60,44 +65,69 @@ void rs__blobcache_lookup(rs_strlist *out, const char *dir, const char *digest, 
 	free(path);
 }
 
+/* content without its oldest lines, so that `room` more bytes fit under the size bound */
+static void drop_oldest(rs_buf *content, size_t room)
+{
+	size_t cut = 0;
+	while (content->size - cut + room > RS_BLOBCACHE_FILE_MAX - 1) {
+		const char *nl = memchr(content->ptr + cut, '\n', content->size - cut);
+		cut = nl ? (size_t)(nl - content->ptr) + 1 : content->size;
+	}
+	if (cut) {
+		memmove(content->ptr, content->ptr + cut, content->size - cut);
+		content->size -= cut;
+		content->ptr[content->size] = '\0';
+	}
+}
+
 void rs__blobcache_record(const char *dir, const char *digest, const char *domain, const char *path)
 {
-	rs_strlist known = RS_STRLIST_INIT;
-	rs_buf line = RS_BUF_INIT, sub = RS_BUF_INIT;
-	char *file;
-	int fd;
+	rs_buf content = RS_BUF_INIT, line = RS_BUF_INIT, sub = RS_BUF_INIT, shown = RS_BUF_INIT;
+	rs_buf probe = RS_BUF_INIT;
+	const char *hex;
+	int subfd = -1, error;
+	bool locked = false;
 	if (!dir || !rs__digest_valid(digest))
 		return;
-	rs__blobcache_lookup(&known, dir, digest, domain, NULL);
-	if (rs__strlist_contains(&known, path))
-		goto done;
-	file = entry_path(dir, digest);
-	{
-		struct stat st;
-		/* a full entry stops growing (lookups read at most RS_BLOBCACHE_FILE_MAX) */
-		if (stat(file, &st) == 0 && st.st_size >= (off_t)(RS_BLOBCACHE_FILE_MAX - 1024)) {
-			free(file);
-			goto done;
-		}
-	}
-	free(file);
-	rs__buf_printf(&sub, "%s/%.*s", dir, (int)(strchr(digest, ':') - digest), digest);
-	if (rs__mkdir_p(sub.ptr, 0700) < 0) {
-		rs_error_clear();
-		goto done;
-	}
-	file = entry_path(dir, digest);
+	hex = strchr(digest, ':') + 1;
+	rs__buf_printf(&sub, "%s/%.*s", dir, (int)(hex - 1 - digest), digest);
+	rs__buf_printf(&shown, "%s/%s", sub.ptr, hex);
 	rs__buf_printf(&line, "%s %s\n", domain, path);
-	fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		/* one write of a short line with O_APPEND: concurrent writers don't interleave */
-		if (write(fd, line.ptr, line.size) < 0)
-			(void)errno;
-		close(fd);
-	}
-	free(file);
+	if (line.size > RS_BLOBCACHE_FILE_MAX / 2 || rs__mkdir_p(sub.ptr, 0700) < 0 ||
+	    rs__dir_open_at(&subfd, AT_FDCWD, sub.ptr, 0, 0700, sub.ptr) < 0)
+		goto done;
+	/* read, add, replace under an flock of the directory: concurrent runs lose no line */
+	while ((error = flock(subfd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (error < 0)
+		goto done;
+	locked = true;
+	error = rs__file_read_regular(&content, subfd, hex, RS_BLOBCACHE_FILE_MAX, RS_FILE_NOFOLLOW,
+	                              shown.ptr);
+	if (error < 0 && error != RS_ENOTFOUND && error != RS_ETOOBIG)
+		goto done; /* a FIFO, a link, unreadable: leave it alone */
+	if (error == RS_ETOOBIG)
+		rs__buf_clear(&content);
+	/* the line already there, as a whole line? */
+	rs__buf_printf(&probe, "\n%s", line.ptr);
+	if (content.size &&
+	    (rs__str_startswith(content.ptr, line.ptr) || strstr(content.ptr, probe.ptr)))
+		goto done;
+	if (content.size && content.ptr[content.size - 1] != '\n')
+		rs__buf_putc(&content, '\n');
+	drop_oldest(&content, line.size);
+	rs__buf_put(&content, line.ptr, line.size);
+	(void)rs__file_write_atomic_at(subfd, hex, content.ptr, content.size, 0600, RS_FILE_NOSYNC,
+	                               shown.ptr);
 done:
-	rs__strlist_dispose(&known);
+	rs_error_clear();
+	if (locked)
+		(void)flock(subfd, LOCK_UN);
+	if (subfd >= 0)
+		close(subfd);
+	rs_buf_dispose(&content);
 	rs_buf_dispose(&line);
 	rs_buf_dispose(&sub);
+	rs_buf_dispose(&shown);
+	rs_buf_dispose(&probe);
 }

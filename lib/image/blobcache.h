@@ -1,8 +1,10 @@
 /*
  * Where this machine has seen blobs: digest -> (registry, repository) pairs, so a later push
  * of the same blob to another repository of that registry can mount it instead of uploading.
- * One small file per digest, appended to with O_APPEND: safe against concurrent runs, and a
- * deleted cache only means fewer mounts.
+ * One small file per digest (lines "DOMAIN REPOSITORY", oldest first, oldest dropped past
+ * 64 KiB), changed under an flock of its directory and replaced atomically (unique temporary
+ * file, rename): concurrent runs lose no line, a planted symlink or FIFO is never followed or
+ * opened, and a deleted cache only means fewer mounts.
  */
 #ifndef RS_BLOBCACHE_H
 #define RS_BLOBCACHE_H

@@ -83,6 +83,7 @@ static void endpoint_free(rs__endpoint *ep)
 	free(ep->service);
 	rs__http_free(ep->own_http);
 	free(ep->username);
+	free(ep->cred_error);
 	rs__free_secret(ep->password);
 	rs__free_secret(ep->identity_token);
 	rs__free_secret(ep->registry_token);
@@ -280,6 +281,7 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 static void endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
 {
 	rs__credential cred = {0};
+	int rc;
 	if (ep->cred_loaded)
 		return;
 	ep->cred_loaded = true;
@@ -289,14 +291,18 @@ static void endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
 		ep->have_cred = true;
 		return;
 	}
-	if (rs__cred_lookup(&cred, c->opts.docker_config, ep->domain) == 0) {
+	rc = rs__cred_lookup(&cred, c->opts.docker_config, ep->domain);
+	if (rc == 0) {
 		ep->username = rs__strdup(cred.username);
 		ep->password = rs__strdup(cred.password);
 		ep->identity_token = rs__strdup(cred.identity_token);
 		ep->registry_token = rs__strdup(cred.registry_token);
 		ep->have_cred = ep->username || ep->identity_token || ep->registry_token;
 	}
-	/* a broken config or helper must not stop anonymous access; it is reported on 401 */
+	/* a broken config or helper must not stop anonymous access; it is reported on 401/403,
+	 * as what it is rather than as "no credentials" */
+	else if (rc != RS_ENOTFOUND)
+		ep->cred_error = rs__strdup(rs_error_last()->message);
 	rs__credential_dispose(&cred);
 	rs_error_clear();
 }
@@ -933,11 +939,13 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 		free(name);
 	}
 	error = rs__error_set_http(
-	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s", who(ep),
+	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s%s", who(ep),
 	        what.ptr, scope && *scope ? scope : rs,
-	        ep->have_cred ? ""
-	                      : "; no credentials were given: use 'regship login' or -u USER "
-	                        "--password-stdin");
+	        ep->have_cred    ? ""
+	        : ep->cred_error ? "; no credentials could be used: "
+	                         : "; no credentials were given: use 'regship login' or -u USER "
+	                           "--password-stdin",
+	        !ep->have_cred && ep->cred_error ? ep->cred_error : "");
 	rs_buf_dispose(&what);
 	return error;
 }
@@ -1045,6 +1053,12 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 		pthread_mutex_lock(&ep->lock);
 		endpoint_load_credentials(c, ep);
 		pthread_mutex_unlock(&ep->lock);
+		if (!ep->have_cred && ep->cred_error) {
+			error = rs__error_set_http(RS_EAUTH, resp->status, NULL,
+			                           "authentication required by %s: %s", ep->domain,
+			                           ep->cred_error);
+			goto done;
+		}
 		if (!ep->have_cred) {
 			error = rs__error_set_http(
 			        RS_EAUTH, resp->status, NULL,

@@ -36,6 +36,7 @@ typedef struct rs__endpoint {
 	/* credentials, loaded on first need */
 	bool cred_loaded, have_cred;
 	char *username, *password, *identity_token, *registry_token;
+	char *cred_error; /* why the docker config could not be read (no secrets), or NULL */
 	rs__token *tokens;
 	size_t token_count;
 	pthread_mutex_t lock;

@@ -6,10 +6,20 @@
  *   blobs/<alg>/<hex> every blob and manifest, named by its digest
  *
  * index.json changes are kept in a journal and applied to a fresh read of the file at
- * commit time (under an flock on oci-layout), so concurrent writers do not lose entries.
+ * commit time, so concurrent writers do not lose entries. Writers serialise on an flock of the
+ * layout directory itself (no lock file is added): creating the skeleton (oci-layout first) and
+ * updating index.json happen under it; blobs are written to unique temporary files and renamed.
+ *
+ * Everything is reached through a descriptor of the layout directory. A layout opened for
+ * writing follows no symbolic link inside it (blobs/, blobs/<alg>/, a blob, index.json,
+ * oci-layout): nothing is read or written outside the directory. A layout opened read-only
+ * follows links but reads only regular files. A blob already present is trusted by a writer
+ * only once its size and digest match; a wrong one is replaced.
  */
 #include "store/store.h"
 #include "util/digest.h"
+#include "util/file.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -35,6 +45,8 @@ typedef struct {
 	char *dir;
 	char *name; /* for messages: "oci layout DIR" */
 	unsigned int flags;
+	int dirfd; /* the layout directory, for every access inside it */
+	unsigned int fflags; /* RS_FILE_NOFOLLOW for a writer, else 0 */
 	json_t *index; /* index.json as this store sees it */
 	json_t *journal; /* pending index changes, applied to the file at commit */
 } oci_layout;
@@ -160,7 +172,8 @@ static int index_load(json_t **out, const oci_layout *l, bool missing_ok)
 	json_t *j = NULL;
 	char *path = path_join(l->dir, "index.json");
 	int error;
-	if ((error = rs__file_read(&raw, path, INDEX_MAX)) < 0) {
+	if ((error = rs__file_read_regular(&raw, l->dirfd, "index.json", INDEX_MAX, l->fflags,
+	                                   path)) < 0) {
 		if (error == RS_ENOTFOUND && missing_ok) {
 			*out = index_new();
 			error = 0;
@@ -173,8 +186,7 @@ static int index_load(json_t **out, const oci_layout *l, bool missing_ok)
 	}
 	j = json_loadb(rs__buf_cstr(&raw), raw.size, 0, &jerr);
 	if (!j) {
-		error = rs__error_set(RS_EFORMAT, "%s: invalid JSON at line %d: %s", path,
-		                      jerr.line, jerr.text);
+		error = rs__json_error(path, &jerr);
 		goto done;
 	}
 	if (!json_is_object(j) ||
@@ -271,27 +283,41 @@ static int index_write(const oci_layout *l, json_t *index)
 		free(path);
 		return rs__error_set(RS_ENOMEM, "cannot serialise %s/index.json", l->dir);
 	}
-	error = rs__file_write_atomic(path, text, strlen(text), 0644);
+	error = rs__file_write_atomic_at(l->dirfd, "index.json", text, strlen(text), 0644, 0, path);
 	free(text);
 	free(path);
 	return error;
+}
+
+/* Serialise with the other writers of this layout: an flock of the directory itself
+ * (exclusive; shared for a reader's open, so it never sees a half-made skeleton). */
+static int layout_lock(const oci_layout *l, bool exclusive)
+{
+	while (flock(l->dirfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		if (errno != EINTR)
+			return rs__error_set(RS_EIO, "cannot lock %s: %s", l->name,
+			                     strerror(errno));
+	}
+	return 0;
+}
+
+static void layout_unlock(const oci_layout *l)
+{
+	(void)flock(l->dirfd, LOCK_UN);
 }
 
 static int layout_commit(rs_store *s)
 {
 	oci_layout *l = (oci_layout *)s;
 	json_t *disk = NULL;
-	char *lock_path = NULL;
-	int lock_fd = -1, error = 0;
+	int error = 0;
+	bool locked = false;
 	if (!(l->flags & RS_STORE_WRITE) || json_array_size(l->journal) == 0)
 		return 0;
-	/* serialise with other writers of this layout: load, modify, write under the lock */
-	lock_path = path_join(l->dir, "oci-layout");
-	lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC);
-	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
-		error = rs__error_set(RS_EIO, "cannot lock %s: %s", lock_path, strerror(errno));
+	/* load, modify, write under the lock: no writer's entries are lost */
+	if ((error = layout_lock(l, true)) < 0)
 		goto done;
-	}
+	locked = true;
 	if ((error = index_load(&disk, l, true)) < 0)
 		goto done;
 	for (size_t i = 0; i < json_array_size(l->journal); i++)
@@ -303,61 +329,198 @@ static int layout_commit(rs_store *s)
 	disk = NULL;
 	json_array_clear(l->journal);
 done:
-	if (lock_fd >= 0)
-		close(lock_fd); /* releases the lock */
+	if (locked)
+		layout_unlock(l);
 	json_decref(disk);
-	free(lock_path);
 	return error;
 }
 
 /* ---- blobs -------------------------------------------------------------------------------- */
 
-/* 0 when a regular file of the expected size (when known) is there. */
-static int blob_present(const char *path, int64_t size)
+/* blobs/<alg> of a checked digest, opened inside the layout (created when asked). */
+static int alg_dir_open(int *fd, const oci_layout *l, const char *digest, bool create)
 {
-	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return RS_ENOTFOUND;
-	if (size >= 0 && (int64_t)st.st_size != size)
-		return RS_ENOTFOUND;
-	return 0;
+	rs_buf rel = RS_BUF_INIT, shown = RS_BUF_INIT;
+	const char *colon = strchr(digest, ':');
+	int error;
+	rs__buf_printf(&rel, "blobs/%.*s", (int)(colon - digest), digest);
+	rs__buf_printf(&shown, "%s/%s", l->dir, rel.ptr);
+	error = rs__dir_open_at(fd, l->dirfd, rel.ptr, l->fflags | (create ? RS_FILE_CREATE : 0),
+	                        0755, shown.ptr);
+	rs_buf_dispose(&rel);
+	rs_buf_dispose(&shown);
+	return error;
 }
 
-static void fsync_dir(const char *dir)
+typedef enum { BLOB_MISSING, BLOB_OK, BLOB_WRONG } blob_state;
+
+/* The digest of an open file's content. */
+static int hash_fd(char out[RS_DIGEST_MAX], int fd, const char *digest, const char *path)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
+	rs__hasher *h = NULL;
+	unsigned char *buf = rs__malloc(COPY_BUF);
+	int error;
+	if ((error = rs__hasher_new(&h, strncmp(digest, "sha512:", 7) ? "sha256" : "sha512")) < 0)
+		goto done;
+	for (;;) {
+		ssize_t n = read(fd, buf, COPY_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error = rs__error_set(RS_EIO, "cannot read %s: %s", path, strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		rs__hasher_update(h, buf, (size_t)n);
 	}
+	rs__hasher_final(h, out);
+done:
+	rs__hasher_free(h);
+	free(buf);
+	return error;
+}
+
+/*
+ * What is at a blob's place: BLOB_MISSING, BLOB_OK (a regular file of the expected size, and
+ * with verify of the expected digest), or BLOB_WRONG with the error set to what is wrong with
+ * it (a wrong size or content; a symbolic link in a layout opened for writing). Fails (< 0)
+ * for what must not be replaced or read: a directory, FIFO, socket or device, I/O errors.
+ */
+static int blob_check(blob_state *state, const oci_layout *l, const char *digest, int64_t size,
+                      bool verify)
+{
+	const char *hex;
+	char *path = NULL, got[RS_DIGEST_MAX];
+	struct stat st;
+	int algfd = -1, fd = -1, error;
+
+	*state = BLOB_MISSING;
+	if ((error = blob_path(&path, l, digest)) < 0)
+		return error;
+	hex = strchr(digest, ':') + 1;
+	if ((error = alg_dir_open(&algfd, l, digest, false)) < 0) {
+		if (error == RS_ENOTFOUND) {
+			rs_error_clear();
+			error = 0;
+		}
+		goto done;
+	}
+	if (fstatat(algfd, hex, &st, (l->fflags & RS_FILE_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) <
+	    0) {
+		if (errno != ENOENT)
+			error = rs__error_set(RS_EIO, "cannot access %s: %s", path,
+			                      strerror(errno));
+		goto done;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		/* only a writer sees links: the link is replaced, never followed */
+		*state = BLOB_WRONG;
+		rs__error_set(RS_EFORMAT, "blob %s in %s is a symbolic link", digest, l->name);
+		goto done;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		error = rs__error_set(RS_EFORMAT, "blob %s in %s: %s is a directory", digest,
+		                      l->name, path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error = rs__error_set(RS_EFORMAT, "blob %s in %s: %s is %s, not a regular file",
+		                      digest, l->name, path, rs__file_kind(st.st_mode));
+		goto done;
+	}
+	if (size >= 0 && (int64_t)st.st_size != size) {
+		*state = BLOB_WRONG;
+		rs__error_set(RS_EFORMAT, "blob %s in %s has %lld bytes, the manifest says %lld",
+		              digest, l->name, (long long)st.st_size, (long long)size);
+		goto done;
+	}
+	if (verify) {
+		if ((error = rs__file_open_regular(&fd, algfd, hex, l->fflags, path, NULL)) < 0 ||
+		    (error = hash_fd(got, fd, digest, path)) < 0)
+			goto done;
+		if (strcmp(got, digest)) {
+			*state = BLOB_WRONG;
+			rs__error_set(RS_EFORMAT, "blob %s in %s is corrupt: its content is %s",
+			              digest, l->name, got);
+			goto done;
+		}
+	}
+	*state = BLOB_OK;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (algfd >= 0)
+		close(algfd);
+	free(path);
+	return error;
 }
 
 static int layout_blob_exists(rs_store *s, const rs_descriptor *desc)
 {
 	oci_layout *l = (oci_layout *)s;
-	char *path = NULL;
+	bool writer = (l->flags & RS_STORE_WRITE) != 0;
+	blob_state state;
 	int error;
-	if ((error = blob_path(&path, l, desc->digest)) < 0)
+	if ((error = rs__digest_check(desc->digest)) < 0)
 		return error;
-	if (blob_present(path, desc->size) < 0)
-		error = rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest,
-		                      l->name);
-	free(path);
-	return error;
+	/* a writer trusts what is there only once it hashes right; a reader's blobs are
+	 * verified as they are read */
+	if ((error = blob_check(&state, l, desc->digest, desc->size, writer)) < 0)
+		return error;
+	if (state == BLOB_OK)
+		return 0;
+	if (state == BLOB_WRONG && !writer)
+		return RS_EFORMAT; /* the message says what is wrong with it */
+	return rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest, l->name);
 }
 
 static int layout_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
 {
 	oci_layout *l = (oci_layout *)s;
 	char *path = NULL;
-	int error;
+	struct stat st;
+	int algfd = -1, fd = -1, error;
 	if ((error = blob_path(&path, l, desc->digest)) < 0)
 		return error;
-	if ((error = rs__reader_from_path(out, path)) == RS_ENOTFOUND)
-		error = rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest,
-		                      l->name);
+	if ((error = alg_dir_open(&algfd, l, desc->digest, false)) < 0 ||
+	    (error = rs__file_open_regular(&fd, algfd, strchr(desc->digest, ':') + 1, l->fflags,
+	                                   path, &st)) < 0) {
+		if (error == RS_ENOTFOUND)
+			error = rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest,
+			                      l->name);
+		goto done;
+	}
+	if (desc->size >= 0 && (int64_t)st.st_size != desc->size) {
+		error = rs__error_set(
+		        RS_EFORMAT, "blob %s in %s has %lld bytes, the manifest says %lld",
+		        desc->digest, l->name, (long long)st.st_size, (long long)desc->size);
+		goto done;
+	}
+	if ((error = rs_reader_from_fd(out, fd, (int64_t)st.st_size)) < 0)
+		goto done;
+	fd = -1;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (algfd >= 0)
+		close(algfd);
 	free(path);
 	return error;
+}
+
+static int write_all(int fd, const unsigned char *buf, size_t n, const char *path)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return rs__error_set(RS_EIO, "cannot write %s: %s", path, strerror(errno));
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static int layout_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
@@ -368,26 +531,24 @@ static int layout_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r,
 	rs_reader *v = NULL;
 	unsigned char *buf = NULL;
 	uint64_t done = 0;
-	int fd = -1, error;
+	blob_state state;
+	int algfd = -1, fd = -1, error;
 	if ((error = check_writable(l)) < 0 || (error = blob_path(&path, l, desc->digest)) < 0)
 		goto done;
-	if (blob_present(path, desc->size) == 0)
-		goto done; /* content-addressed: already there means already right */
+	/* content-addressed, but what is there is checked: a wrong blob is replaced */
+	if ((error = blob_check(&state, l, desc->digest, desc->size, true)) < 0)
+		goto done;
+	if (state == BLOB_OK)
+		goto done;
+	rs_error_clear();
 	if (!r) {
 		error = rs__error_set(RS_EINVAL, "blob %s: no data to write", desc->digest);
 		goto done;
 	}
 	blob_dir(&dir, l, desc->digest);
-	if ((error = rs__mkdir_p(dir, 0755)) < 0)
+	if ((error = alg_dir_open(&algfd, l, desc->digest, true)) < 0 ||
+	    (error = rs__file_tmp_at(&fd, &tmp, algfd, ".tmp-", dir)) < 0)
 		goto done;
-	tmp = path_join(dir, ".tmp-XXXXXX");
-	if ((fd = mkstemp(tmp)) < 0) {
-		error = rs__error_set(RS_EIO, "cannot create a temporary file in %s: %s", dir,
-		                      strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto done;
-	}
 	/* verified while streaming; a reader that already verifies this blob is used as is */
 	if (!rs__reader_verifies(r, desc->digest, desc->size) &&
 	    (error = rs__reader_verify(&v, r, desc->digest, desc->size, false)) < 0)
@@ -401,72 +562,51 @@ static int layout_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r,
 		}
 		if (n == 0)
 			break;
-		for (long long off = 0; off < n;) {
-			ssize_t w = write(fd, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp,
-				                      strerror(errno));
-				goto done;
-			}
-			off += w;
-		}
+		if ((error = write_all(fd, buf, (size_t)n, path)) < 0)
+			goto done;
 		done += (uint64_t)n;
 		if (cb && cb(done, payload)) {
 			error = rs__error_set(RS_EUSER, "writing blob %s: cancelled", desc->digest);
 			goto done;
 		}
 	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp, path,
-		                      strerror(errno));
-		goto done;
-	}
+	error = rs__file_commit_at(&fd, algfd, tmp, strchr(desc->digest, ':') + 1, 0644, 0, path);
 	free(tmp);
 	tmp = NULL;
-	fsync_dir(dir);
 done:
 	if (fd >= 0)
 		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	if (error < 0 && error != RS_EUSER && error != RS_EINVAL)
+	if (tmp)
+		unlinkat(algfd, tmp, 0);
+	if (algfd >= 0)
+		close(algfd);
+	if (error < 0 && error != RS_EUSER && error != RS_EINVAL && error != RS_EFORMAT)
 		rs__error_prefix("%s", l->name);
 	rs_reader_free(v);
+	free(tmp);
 	free(buf);
 	free(dir);
 	free(path);
 	return error;
 }
 
-/* A manifest's bytes: written whole (small), atomically, only when absent. */
+/* A manifest's bytes: written whole (small), atomically, unless the right bytes are there. */
 static int blob_put_bytes(oci_layout *l, const char *digest, const void *data, size_t len)
 {
-	char *path = NULL, *dir = NULL;
-	int error;
+	char *path = NULL;
+	blob_state state;
+	int algfd = -1, error;
 	if ((error = blob_path(&path, l, digest)) < 0)
 		return error;
-	if (blob_present(path, (int64_t)len) == 0)
+	if ((error = blob_check(&state, l, digest, (int64_t)len, true)) < 0 || state == BLOB_OK)
 		goto done;
-	blob_dir(&dir, l, digest);
-	if ((error = rs__mkdir_p(dir, 0755)) < 0)
+	rs_error_clear();
+	if ((error = alg_dir_open(&algfd, l, digest, true)) < 0)
 		goto done;
-	error = rs__file_write_atomic(path, data, len, 0644);
+	error = rs__file_write_atomic_at(algfd, strchr(digest, ':') + 1, data, len, 0644, 0, path);
 done:
-	free(dir);
+	if (algfd >= 0)
+		close(algfd);
 	free(path);
 	return error;
 }
@@ -504,7 +644,7 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	const char *want, *mt;
 	char *path = NULL, *type = NULL;
 	json_int_t size = -1;
-	int error = 0;
+	int algfd = -1, error = 0;
 	if (!reference) {
 		if (json_array_size(m) == 1) {
 			entry = json_array_get(m, 0);
@@ -540,7 +680,9 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 		size = json_integer_value(json_object_get(entry, "size"));
 	if ((error = blob_path(&path, l, want)) < 0)
 		goto done;
-	if ((error = rs__file_read(&raw, path, MANIFEST_MAX)) < 0) {
+	if ((error = alg_dir_open(&algfd, l, want, false)) < 0 ||
+	    (error = rs__file_read_regular(&raw, algfd, strchr(want, ':') + 1, MANIFEST_MAX,
+	                                   l->fflags, path)) < 0) {
 		if (error == RS_ENOTFOUND)
 			error = rs__error_set(RS_ENOTFOUND, "manifest %s not found in %s", want,
 			                      l->name);
@@ -548,8 +690,8 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	}
 	if (size >= 0 && (json_int_t)raw.size != size) {
 		error = rs__error_set(RS_EFORMAT,
-		                      "%s: manifest %s is %zu bytes, index.json says %lld", l->name,
-		                      want, raw.size, (long long)size);
+		                      "manifest %s in %s has %zu bytes, index.json says %lld", want,
+		                      l->name, raw.size, (long long)size);
 		goto done;
 	}
 	if ((error = rs__digest_verify(want, raw.ptr ? raw.ptr : "", raw.size)) < 0) {
@@ -572,6 +714,8 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	if (digest)
 		*digest = rs__strdup(want);
 done:
+	if (algfd >= 0)
+		close(algfd);
 	free(type);
 	free(path);
 	rs_buf_dispose(&raw);
@@ -670,6 +814,8 @@ static void layout_free(rs_store *s)
 	oci_layout *l = (oci_layout *)s;
 	json_decref(l->index);
 	json_decref(l->journal);
+	if (l->dirfd >= 0)
+		close(l->dirfd);
 	free(l->dir);
 	free(l->name);
 	free(l);
@@ -693,13 +839,18 @@ static const rs_store_ops layout_ops = {
 /* ---- open --------------------------------------------------------------------------------- */
 
 /* 1 when the directory has no entries, 0 when it has some. */
-static int dir_is_empty(const char *dir)
+static int dir_is_empty(const oci_layout *l)
 {
-	DIR *d = opendir(dir);
+	int fd = openat(l->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	int empty = 1;
-	if (!d)
-		return rs__error_set(RS_EIO, "cannot read directory %s: %s", dir, strerror(errno));
+	if (!d) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return rs__error_set(RS_EIO, "cannot read directory %s: %s", l->dir, strerror(err));
+	}
 	while ((e = readdir(d))) {
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			empty = 0;
@@ -710,23 +861,28 @@ static int dir_is_empty(const char *dir)
 	return empty;
 }
 
-static int check_layout_file(const char *dir)
+static int check_layout_file(const oci_layout *l)
 {
 	rs_buf raw = RS_BUF_INIT;
-	char *path = path_join(dir, "oci-layout");
+	char *path = path_join(l->dir, "oci-layout");
 	json_t *j = NULL;
+	json_error_t jerr;
 	const char *v;
 	int error;
-	if ((error = rs__file_read(&raw, path, 65536)) < 0)
+	if ((error = rs__file_read_regular(&raw, l->dirfd, "oci-layout", 65536, l->fflags, path)) <
+	    0)
 		goto done;
-	j = json_loadb(rs__buf_cstr(&raw), raw.size, 0, NULL);
+	if (!(j = json_loadb(rs__buf_cstr(&raw), raw.size, 0, &jerr))) {
+		error = rs__json_error(path, &jerr);
+		goto done;
+	}
 	v = json_string_value(json_object_get(j, "imageLayoutVersion"));
 	if (!v)
 		error = rs__error_set(RS_EFORMAT, "%s: expected {\"imageLayoutVersion\":\"1.0.0\"}",
 		                      path);
 	else if (!rs__str_startswith(v, "1."))
 		error = rs__error_set(RS_EUNSUPPORTED,
-		                      "%s: unsupported imageLayoutVersion \"%s\" (expected 1.x)",
+		                      "%s: unsupported imageLayoutVersion \"%.40s\" (expected 1.x)",
 		                      path, v);
 done:
 	json_decref(j);
@@ -735,35 +891,59 @@ done:
 	return error;
 }
 
-static int layout_create(const char *dir)
+/* The skeleton of a new layout, under the lock: oci-layout first, then blobs/sha256 and an
+ * empty index.json. */
+static int layout_create(const oci_layout *l)
 {
-	char *blobs = path_join(dir, "blobs/sha256");
-	char *layout = path_join(dir, "oci-layout");
-	char *index = path_join(dir, "index.json");
+	static const char empty[] =
+	        "{\"manifests\":[],\"mediaType\":\"" RS_MT_OCI_INDEX "\",\"schemaVersion\":2}";
+	char *layout = path_join(l->dir, "oci-layout");
+	char *index = path_join(l->dir, "index.json");
 	struct stat st;
-	int error;
-	if ((error = rs__mkdir_p(blobs, 0755)) < 0)
+	int fd = -1, error;
+	if ((error = rs__file_write_atomic_at(l->dirfd, "oci-layout", LAYOUT_JSON,
+	                                      strlen(LAYOUT_JSON), 0644, 0, layout)) < 0)
 		goto done;
-	if ((error = rs__file_write_atomic(layout, LAYOUT_JSON, strlen(LAYOUT_JSON), 0644)) < 0)
+	if ((error = rs__dir_open_at(&fd, l->dirfd, "blobs/sha256",
+	                             RS_FILE_NOFOLLOW | RS_FILE_CREATE, 0755, l->dir)) < 0)
 		goto done;
-	if (stat(index, &st) < 0) {
-		static const char empty[] = "{\"manifests\":[],\"mediaType\":\"" RS_MT_OCI_INDEX
-		                            "\",\"schemaVersion\":2}";
-		error = rs__file_write_atomic(index, empty, strlen(empty), 0644);
-	}
+	if (fstatat(l->dirfd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		error = rs__file_write_atomic_at(l->dirfd, "index.json", empty, strlen(empty), 0644,
+		                                 0, index);
 done:
-	free(blobs);
+	if (fd >= 0)
+		close(fd);
 	free(layout);
 	free(index);
 	return error;
 }
 
+/* Under the lock for a writer: an OCI layout, or an empty directory made one. */
+static int layout_prepare(oci_layout *l, bool write)
+{
+	struct stat st;
+	int error;
+	if (fstatat(l->dirfd, "oci-layout", &st, write ? AT_SYMLINK_NOFOLLOW : 0) == 0)
+		return check_layout_file(l);
+	if (errno != ENOENT)
+		return rs__error_set(RS_EIO, "cannot access %s/oci-layout: %s", l->dir,
+		                     strerror(errno));
+	if ((error = dir_is_empty(l)) < 0)
+		return error;
+	if (error == 1 && write)
+		return layout_create(l);
+	if (write)
+		return rs__error_set(RS_EINVAL,
+		                     "refusing to write into %s: the directory is not empty "
+		                     "and is not an OCI layout (no oci-layout file)",
+		                     l->dir);
+	return rs__error_set(RS_EINVAL, "%s is not an OCI layout (no oci-layout file)", l->dir);
+}
+
 int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, const char *name)
 {
 	oci_layout *l = NULL;
-	struct stat st;
-	char *marker = NULL;
-	bool write = (flags & RS_STORE_WRITE) != 0;
+	bool write = (flags & RS_STORE_WRITE) != 0, locked = false;
 	int error = 0;
 	if (!out)
 		return rs__error_set(RS_EINVAL, "oci layout: NULL output");
@@ -775,41 +955,11 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 		                     "oci layout %s: open flags name neither read nor "
 		                     "write",
 		                     dir);
-	if (stat(dir, &st) < 0) {
-		if (errno != ENOENT)
-			return rs__error_set(RS_EIO, "cannot access %s: %s", dir, strerror(errno));
-		if (!write)
-			return rs__error_set(RS_ENOTFOUND, "oci layout %s: no such directory", dir);
-		if ((error = layout_create(dir)) < 0)
-			return error;
-	} else if (!S_ISDIR(st.st_mode)) {
-		return rs__error_set(RS_EINVAL, "oci layout %s: not a directory", dir);
-	} else {
-		marker = path_join(dir, "oci-layout");
-		if (lstat(marker, &st) == 0) {
-			if ((error = check_layout_file(dir)) < 0)
-				goto done;
-		} else if ((error = dir_is_empty(dir)) < 0) {
-			goto done;
-		} else if (error == 1 && write) {
-			if ((error = layout_create(dir)) < 0)
-				goto done;
-		} else if (write) {
-			error = rs__error_set(
-			        RS_EINVAL,
-			        "refusing to write into %s: the directory is not empty "
-			        "and is not an OCI layout (no oci-layout file)",
-			        dir);
-			goto done;
-		} else {
-			error = rs__error_set(RS_EINVAL,
-			                      "%s is not an OCI layout (no oci-layout file)", dir);
-			goto done;
-		}
-	}
 	l = rs__calloc(1, sizeof(*l));
 	l->parent.ops = &layout_ops;
 	l->dir = rs__strdup(dir);
+	l->dirfd = -1;
+	l->fflags = write ? RS_FILE_NOFOLLOW : 0;
 	if (name) {
 		l->name = rs__strdup(name);
 	} else {
@@ -819,15 +969,44 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 	}
 	l->flags = flags | RS_STORE_READ;
 	l->journal = json_array();
-	if ((error = index_load(&l->index, l, write)) < 0)
+	/* the directory the user named may be a link; nothing inside it is followed (writer) */
+	if ((l->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno == ENOENT &&
+	    write) {
+		if ((error = rs__mkdir_p(dir, 0755)) < 0)
+			goto done;
+		l->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (l->dirfd < 0) {
+		if (errno == ENOENT)
+			error = rs__error_set(RS_ENOTFOUND, "oci layout %s: no such directory",
+			                      dir);
+		else if (errno == ENOTDIR)
+			error = rs__error_set(RS_EINVAL, "oci layout %s: not a directory", dir);
+		else
+			error = rs__error_set(RS_EIO, "cannot access %s: %s", dir, strerror(errno));
+		goto done;
+	}
+	if ((error = layout_lock(l, write)) == 0) {
+		locked = true;
+	} else if (write) {
+		goto done;
+	} else {
+		rs_error_clear(); /* a reader without locks (say, on NFS) reads as before */
+		error = 0;
+	}
+	if ((error = layout_prepare(l, write)) < 0 || (error = index_load(&l->index, l, write)) < 0)
 		goto done;
 	*out = &l->parent;
 	l = NULL;
 	error = 0;
 done:
-	if (l)
+	if (l) {
+		if (locked)
+			layout_unlock(l);
 		layout_free(&l->parent);
-	free(marker);
+	} else if (locked) {
+		layout_unlock((oci_layout *)*out);
+	}
 	return error;
 }
 

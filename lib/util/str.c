@@ -185,47 +185,6 @@ int rs__file_read(rs_buf *out, const char *path, size_t max)
 	return 0;
 }
 
-int rs__file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
-{
-	rs_buf tmp = RS_BUF_INIT;
-	const char *p = data;
-	int fd, error = 0;
-	rs__buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
-	if (fd < 0) {
-		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
-		goto done;
-	}
-	fchmod(fd, (mode_t)mode);
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-			                      strerror(errno));
-			close(fd);
-			unlink(tmp.ptr);
-			goto done;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
-		unlink(tmp.ptr);
-		goto done;
-	}
-	if (rename(tmp.ptr, path) < 0) {
-		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, path,
-		                      strerror(errno));
-		unlink(tmp.ptr);
-	}
-done:
-	rs_buf_dispose(&tmp);
-	return error;
-}
-
 int rs__mkdir_p(const char *path, unsigned mode)
 {
 	char *p;

@@ -189,6 +189,22 @@ static void test_lookup_files(void **state)
 	expect_error(RS_EFORMAT, fixture("config-malformed.json"), "x.example",
 	             "config-malformed.json: invalid JSON at line 1, column");
 	assert_null(strstr(rs_error_last()->message, "TOPSECRETVALUE"));
+	/* not a regular file: refused at once (a FIFO with no writer must not block), by path */
+	{
+		char *fifo = tmp_path("fifo.json"), *dir = tmp_path("dir.json");
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		expect_error(RS_EINVAL, fifo, "x.example", "it is a FIFO, not a regular file");
+		assert_non_null(strstr(rs_error_last()->message, fifo));
+		assert_int_equal(rs__cred_store(fifo, "x.example", "u", "s3cret"), RS_EINVAL);
+		assert_int_equal(rs__cred_erase(fifo, "x.example"), RS_EINVAL);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		expect_error(RS_EINVAL, dir, "x.example", "it is a directory");
+		assert_non_null(strstr(rs_error_last()->message, "cannot read"));
+		unlink(fifo);
+		rmdir(dir);
+		free(fifo);
+		free(dir);
+	}
 	expect_error(RS_EFORMAT, fixture("config-badtypes.json"), "x.example",
 	             "config-badtypes.json: \"auths\" must be a JSON object");
 	assert_int_equal(rs__cred_lookup(&(rs__credential)RS__CREDENTIAL_INIT,

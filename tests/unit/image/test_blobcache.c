@@ -298,6 +298,62 @@ static void test_concurrent_processes(void **state)
 	rs__strlist_dispose(&l);
 }
 
+/* A link or FIFO planted at an entry is neither followed nor opened (nothing blocks), and a
+ * link planted at the directory's old predictable temporary names changes nothing. */
+static void test_planted_entries(void **state)
+{
+	fixture *f = *state;
+	char path[256], victim[256], sub[256];
+	rs_strlist got = RS_STRLIST_INIT;
+	rs_buf b = RS_BUF_INIT;
+	struct stat st;
+	snprintf(victim, sizeof(victim), "%s/victim", f->root);
+	assert_int_equal(rs__file_write_atomic(victim, "precious\n", 9, 0600), 0);
+	snprintf(sub, sizeof(sub), "%s/sha256", f->cache);
+	assert_int_equal(rs__mkdir_p(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/%s", sub, &D1[7]);
+	assert_int_equal(symlink(victim, path), 0);
+	rs__blobcache_record(f->cache, D1, REG, "gallery/ui");
+	assert_int_equal(rs__file_read(&b, victim, 100), 0);
+	assert_string_equal(b.ptr, "precious\n");
+	rs_buf_dispose(&b);
+	lookup(&got, f, D1, REG, NULL);
+	assert_int_equal(got.count, 0);
+	/* a FIFO: no block, no change */
+	snprintf(path, sizeof(path), "%s/%s", sub, &D2[7]);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	rs__blobcache_record(f->cache, D2, REG, "gallery/ui");
+	lookup(&got, f, D2, REG, NULL);
+	assert_int_equal(got.count, 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	rs__strlist_dispose(&got);
+}
+
+/* Past the size bound the oldest lines go, the newest stays findable. */
+static void test_bounded_entry_keeps_newest(void **state)
+{
+	fixture *f = *state;
+	rs_strlist got = RS_STRLIST_INIT;
+	char repo[256], path[256];
+	struct stat st;
+	/* ~230-byte lines: 300 of them are past the 64 KiB bound */
+	for (int i = 0; i < 300; i++) {
+		snprintf(repo, sizeof(repo), "team/%0200d/repository-%04d", 0, i);
+		rs__blobcache_record(f->cache, D1, REG, repo);
+	}
+	snprintf(path, sizeof(path), "%s/sha256/%s", f->cache, &D1[7]);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size < 64 * 1024);
+	lookup(&got, f, D1, REG, NULL);
+	assert_true(got.count > 100);
+	snprintf(repo, sizeof(repo), "team/%0200d/repository-%04d", 0, 299);
+	assert_string_equal(got.items[got.count - 1], repo);
+	snprintf(repo, sizeof(repo), "team/%0200d/repository-%04d", 0, 0);
+	assert_false(rs__strlist_contains(&got, repo));
+	rs__strlist_dispose(&got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +366,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_cache_file_private, setup, teardown),
 	        cmocka_unit_test(test_cache_dir),
 	        cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_planted_entries, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bounded_entry_keeps_newest, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

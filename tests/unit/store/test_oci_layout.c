@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CONFIG "{\"architecture\":\"amd64\",\"os\":\"linux\"}"
@@ -567,6 +568,118 @@ static void test_corruption_and_callbacks(void **state)
 	free(d);
 }
 
+/* Processes that open one new layout at once, each adding a tag: every open and commit
+ * succeeds and no tag is lost (creation and index.json updates are serialised). */
+static void test_parallel_processes_share_a_new_layout(void **state)
+{
+	fixture *f = *state;
+	enum { PROCS = 6, ROUNDS = 4 };
+	for (int round = 0; round < ROUNDS; round++) {
+		pid_t pids[PROCS];
+		rs_store *s = NULL;
+		rs_strlist tags = RS_STRLIST_INIT;
+		rs__rmtree(f->dir);
+		if (round % 2)
+			assert_int_equal(mkdir(f->dir, 0755), 0); /* an existing empty directory */
+		for (int i = 0; i < PROCS; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				char tag[16], m[128];
+				int rc;
+				snprintf(tag, sizeof(tag), "t%d", i);
+				snprintf(m, sizeof(m),
+				         "{\"schemaVersion\":2,\"mediaType\":\"" RS_MT_OCI_MANIFEST
+				         "\",\"n\":%d}",
+				         i);
+				rc = rs_store_open_oci_layout(&s, f->dir, RS_STORE_WRITE);
+				if (rc == 0)
+					rc = rs_store_manifest_put(s, tag, m, strlen(m), NULL);
+				if (rc == 0)
+					rc = rs_store_commit(s);
+				if (rc)
+					fprintf(stderr, "child %d: %s\n", i,
+					        rs_error_last()->message);
+				rs_store_free(s);
+				_exit(rc ? 1 : 0);
+			}
+		}
+		for (int i = 0; i < PROCS; i++) {
+			int st;
+			assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+		}
+		assert_int_equal(rs_store_open_oci_layout(&s, f->dir, RS_STORE_READ), 0);
+		assert_int_equal(rs_store_tag_list(s, collect, &tags), 0);
+		assert_int_equal(tags.count, PROCS);
+		rs_store_free(s);
+		rs__strlist_dispose(&tags);
+		assert_int_equal(count_tmp_files(f->dir), 0);
+	}
+}
+
+/* A writer trusts a present blob only when it hashes right, and replaces a wrong one; a reader
+ * says what is wrong. Links inside a writer's layout are never followed. */
+static void test_present_blobs_checked(void **state)
+{
+	fixture *f = *state;
+	rs_store *w = NULL, *r = NULL;
+	rs_descriptor desc = {0};
+	const char *data = "the real layer bytes";
+	char *d = digest_of(data, strlen(data));
+	rs_buf path = RS_BUF_INIT, outside = RS_BUF_INIT, link = RS_BUF_INIT;
+	char *text;
+	desc.digest = d;
+	desc.size = (int64_t)strlen(data);
+	assert_int_equal(rs_store_open_oci_layout(&w, f->dir, RS_STORE_WRITE), 0);
+	rs__buf_printf(&path, "%s/blobs/sha256/%s", f->dir, d + 7);
+	/* right size, wrong bytes */
+	assert_int_equal(rs__file_write_atomic(path.ptr, "THE REAL LAYER BYTES", 20, 0644), 0);
+	assert_int_equal(rs_store_blob_exists(w, &desc), RS_ENOTFOUND);
+	assert_int_equal(rs_store_open_oci_layout(&r, f->dir, RS_STORE_READ), 0);
+	assert_int_equal(rs_store_blob_exists(r, &desc), 0); /* a reader verifies as it reads */
+	assert_int_equal(put_blob(w, data, strlen(data), d), 0);
+	text = read_text(f->dir, path.ptr + strlen(f->dir) + 1);
+	assert_string_equal(text, data);
+	free(text);
+	assert_int_equal(rs_store_blob_exists(w, &desc), 0);
+	/* wrong size: the reader names both sizes */
+	assert_int_equal(rs__file_write_atomic(path.ptr, "short", 5, 0644), 0);
+	assert_int_equal(rs_store_blob_exists(r, &desc), RS_EFORMAT);
+	assert_error_mentions(RS_EFORMAT, "has 5 bytes, the manifest says 20");
+	assert_int_equal(rs_store_blob_exists(w, &desc), RS_ENOTFOUND);
+	/* a link to a file outside: a writer replaces the link, the target is untouched */
+	rs__buf_printf(&outside, "%s/outside", f->root);
+	assert_int_equal(rs__file_write_atomic(outside.ptr, data, strlen(data), 0644), 0);
+	assert_int_equal(unlink(path.ptr), 0);
+	assert_int_equal(symlink(outside.ptr, path.ptr), 0);
+	assert_int_equal(rs_store_blob_exists(w, &desc), RS_ENOTFOUND);
+	assert_int_equal(rs_store_blob_exists(r, &desc), 0);
+	assert_int_equal(put_blob(w, data, strlen(data), d), 0);
+	{
+		struct stat st;
+		assert_int_equal(lstat(path.ptr, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+	}
+	/* blobs/sha256 a link to another directory: refused, nothing written there */
+	rs__buf_printf(&link, "%s/blobs/sha256", f->dir);
+	rs__rmtree(link.ptr);
+	rs__buf_clear(&outside);
+	rs__buf_printf(&outside, "%s/elsewhere", f->root);
+	assert_int_equal(mkdir(outside.ptr, 0755), 0);
+	assert_int_equal(symlink(outside.ptr, link.ptr), 0);
+	assert_int_equal(put_blob(w, data, strlen(data), d), RS_EINVAL);
+	assert_error_mentions(RS_EINVAL, "symbolic link");
+	assert_int_equal(test_count_entries(outside.ptr), 0);
+	rs_store_free(w);
+	rs_store_free(r);
+	rs_buf_dispose(&path);
+	rs_buf_dispose(&outside);
+	rs_buf_dispose(&link);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +694,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_concurrent_commits_keep_entries, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_corruption_and_callbacks, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_parallel_processes_share_a_new_layout, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_present_blobs_checked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
