@@ -355,6 +355,7 @@ static int put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const c
 		goto done;
 	req.method = "PUT";
 	req.url = url;
+	req.url_kind = RS__URL_UPLOAD;
 	req.scope = scope;
 	req.headers = hdrs;
 	if (body)
@@ -429,6 +430,7 @@ static int upload_status(rs_client *c, rs__endpoint *ep, const char *scope, char
 	int error;
 	req.method = "GET";
 	req.url = *location;
+	req.url_kind = RS__URL_UPLOAD;
 	req.scope = scope;
 	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
 		goto done;
@@ -487,6 +489,7 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		}
 		req.method = "PATCH";
 		req.url = location;
+		req.url_kind = RS__URL_UPLOAD;
 		req.scope = scope;
 		req.headers = hdrs;
 		req.body_reader = &lr.base;

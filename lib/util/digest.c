@@ -109,10 +109,24 @@ int rs__digest_check(const char *d)
 	if (!colon)
 		return rs__error_set(RS_EINVAL, "invalid digest \"%s\": expected ALGORITHM:HEX", d);
 	if (strncmp(d, "sha256:", 7) && strncmp(d, "sha512:", 7))
-		return rs__error_set(
-		        RS_EINVAL, "invalid digest \"%s\": unsupported algorithm (use sha256)", d);
+		return rs__error_set(RS_EINVAL,
+		                     "invalid digest \"%s\": unsupported algorithm (sha256 and "
+		                     "sha512 are supported)",
+		                     d);
 	return rs__error_set(RS_EINVAL, "invalid digest \"%s\": expected %d lowercase hex digits",
 	                     d, strncmp(d, "sha256:", 7) ? 128 : 64);
+}
+
+int rs__digest_compute(char out[RS_DIGEST_MAX], const char *algorithm, const void *data, size_t len)
+{
+	rs__hasher *h;
+	int error;
+	if ((error = rs__hasher_new(&h, algorithm)) < 0)
+		return error;
+	rs__hasher_update(h, data, len);
+	rs__hasher_final(h, out);
+	rs__hasher_free(h);
+	return 0;
 }
 
 int rs__digest_verify(const char *expected, const void *data, size_t len)
