@@ -134,6 +134,12 @@ int cli_listing_add(const char *item, void *payload)
 	return ferror(stdout) ? -1 : 0;
 }
 
+int cli_listing_page(void *payload)
+{
+	(void)payload;
+	return fflush(stdout) ? -1 : 0;
+}
+
 void cli_listing_end(cli_listing *l)
 {
 	if (!l->json)

@@ -111,6 +111,7 @@ typedef struct cli_listing {
 	size_t count;
 } cli_listing;
 int cli_listing_add(const char *item, void *payload);
+int cli_listing_page(void *payload); /* after each page: flush, so that it shows at once */
 void cli_listing_end(cli_listing *l);
 
 /* Print `"key": "value"` (value JSON-quoted, null when NULL), after ", " when comma. */

@@ -35,7 +35,8 @@ int cmd_catalog(int argc, char **argv)
 	out.name = domain;
 	out.list_key = "repositories";
 	/* each page is printed as it arrives */
-	if ((error = rs_catalog_list(client, domain, cli_listing_add, &out)) < 0) {
+	if ((error = rs_catalog_list_pages(client, domain, cli_listing_add, cli_listing_page,
+	                                   &out)) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}

@@ -28,7 +28,8 @@ int cmd_tags(int argc, char **argv)
 	out.name = repo->path;
 	out.list_key = "tags";
 	/* each page is printed as it arrives */
-	if ((error = rs_tags_list(client, repo, cli_listing_add, &out)) < 0) {
+	if ((error = rs_tags_list_pages(client, repo, cli_listing_add, cli_listing_page, &out)) <
+	    0) {
 		rc = cli_fail(error);
 		goto done;
 	}

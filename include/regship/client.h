@@ -72,6 +72,16 @@ RS_EXTERN(int)
 rs_catalog_list(rs_client *client, const char *domain, int (*cb)(const char *repo, void *payload),
                 void *payload);
 
+/* The same, with page_cb(payload) called after the names of each page (e.g. to flush what was
+ * printed); a non-zero return stops the listing with RS_EUSER. */
+RS_EXTERN(int)
+rs_tags_list_pages(rs_client *client, const rs_ref *repo, int (*cb)(const char *tag, void *payload),
+                   int (*page_cb)(void *payload), void *payload);
+RS_EXTERN(int)
+rs_catalog_list_pages(rs_client *client, const char *domain,
+                      int (*cb)(const char *repo, void *payload), int (*page_cb)(void *payload),
+                      void *payload);
+
 /* A list of owned strings, in the order received. */
 typedef struct rs_strarray {
 	char **items;

@@ -77,6 +77,7 @@ typedef struct list_job {
 	rs__endpoint *ep;
 	const char *scope, *key, *what;
 	int (*cb)(const char *, void *);
+	int (*page_cb)(void *);
 	void *payload;
 } list_job;
 
@@ -198,6 +199,8 @@ static int list_pages(const list_job *j, const char *first_path)
 			}
 		}
 		json_decref(root);
+		if (!error && j->page_cb && j->page_cb(j->payload))
+			error = rs__error_set(RS_EUSER, "%s: stopped", j->what);
 		if (error)
 			break;
 		if ((error = next_page(&next, j, &resp, &seen)) < 0)
@@ -212,6 +215,12 @@ static int list_pages(const list_job *j, const char *first_path)
 }
 
 int rs_tags_list(rs_client *c, const rs_ref *repo, int (*cb)(const char *, void *), void *payload)
+{
+	return rs_tags_list_pages(c, repo, cb, NULL, payload);
+}
+
+int rs_tags_list_pages(rs_client *c, const rs_ref *repo, int (*cb)(const char *, void *),
+                       int (*page_cb)(void *), void *payload)
 {
 	list_job j = {0};
 	char *path, *scope, *name, *shown;
@@ -229,6 +238,7 @@ int rs_tags_list(rs_client *c, const rs_ref *repo, int (*cb)(const char *, void 
 	j.key = "tags";
 	j.what = what.ptr;
 	j.cb = cb;
+	j.page_cb = page_cb;
 	j.payload = payload;
 	error = list_pages(&j, path);
 	free(path);
@@ -242,6 +252,12 @@ int rs_tags_list(rs_client *c, const rs_ref *repo, int (*cb)(const char *, void 
 int rs_catalog_list(rs_client *c, const char *domain, int (*cb)(const char *, void *),
                     void *payload)
 {
+	return rs_catalog_list_pages(c, domain, cb, NULL, payload);
+}
+
+int rs_catalog_list_pages(rs_client *c, const char *domain, int (*cb)(const char *, void *),
+                          int (*page_cb)(void *), void *payload)
+{
 	list_job j = {0};
 	rs_buf what = RS_BUF_INIT;
 	int error;
@@ -253,6 +269,7 @@ int rs_catalog_list(rs_client *c, const char *domain, int (*cb)(const char *, vo
 	j.key = "repositories";
 	j.what = what.ptr;
 	j.cb = cb;
+	j.page_cb = page_cb;
 	j.payload = payload;
 	error = list_pages(&j, "/v2/_catalog");
 	rs_buf_dispose(&what);

@@ -21,16 +21,20 @@ static int url_parts(char **scheme, char **hostport, bool *userinfo, const char 
 	if (!u)
 		return rs__error_set(RS_ENOMEM, "cannot allocate a URL");
 	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK) {
 		error = RS_EPROTO;
+		goto done;
+	}
+	for (char *p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	*scheme = rs__strdup(s);
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		error = RS_EPROTO; /* file:///x has none */
 		goto done;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: the scheme's default */
 	*userinfo = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
-	for (char *p = s; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
 	for (char *p = host; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -38,7 +42,6 @@ static int url_parts(char **scheme, char **hostport, bool *userinfo, const char 
 	if (port && !((!strcmp(s, "http") && !strcmp(port, "80")) ||
 	              (!strcmp(s, "https") && !strcmp(port, "443"))))
 		rs__buf_printf(&hp, ":%s", port);
-	*scheme = rs__strdup(s);
 	*hostport = rs__buf_detach(&hp);
 done:
 	curl_free(s);
@@ -61,7 +64,7 @@ int rs__url_policy(bool *credentials, const rs__insecure_policy *policy, const c
 
 	*credentials = false;
 	shown = rs__escape(url);
-	if (url_parts(&scheme, &hostport, &userinfo, url) < 0) {
+	if (url_parts(&scheme, &hostport, &userinfo, url) < 0 && !scheme) {
 		error = rs__error_set(RS_EPROTO, "%s from %s is not a valid URL: \"%s\"", what,
 		                      domain, shown);
 		goto done;
@@ -71,6 +74,11 @@ int rs__url_policy(bool *credentials, const rs__insecure_policy *policy, const c
 		                      "%s from %s uses the scheme \"%s\" (%s); only http and https "
 		                      "are followed",
 		                      what, domain, scheme, shown);
+		goto done;
+	}
+	if (!hostport) {
+		error = rs__error_set(RS_EPROTO, "%s from %s is not a valid URL: \"%s\"", what,
+		                      domain, shown);
 		goto done;
 	}
 	if (userinfo) {
