@@ -109,10 +109,8 @@ int rs__digest_check(const char *d)
 	if (!colon)
 		return rs__error_set(RS_EINVAL, "invalid digest \"%s\": expected ALGORITHM:HEX", d);
 	if (strncmp(d, "sha256:", 7) && strncmp(d, "sha512:", 7))
-		return rs__error_set(RS_EINVAL,
-		                     "invalid digest \"%s\": unsupported algorithm (sha256 and "
-		                     "sha512 are supported)",
-		                     d);
+		return rs__error_set(
+		        RS_EINVAL, "invalid digest \"%s\": unsupported algorithm (use sha256)", d);
 	return rs__error_set(RS_EINVAL, "invalid digest \"%s\": expected %d lowercase hex digits",
 	                     d, strncmp(d, "sha256:", 7) ? 128 : 64);
 }
