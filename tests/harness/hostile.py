@@ -16,7 +16,8 @@ Behaviour is chosen by the repository name, so one server serves many cases:
     link-userinfo    Link to this server with user:password@ in the URL
     many-names       8 MiB of 1000-byte names a page, Link to the next page, forever
     stream           page 1 (tag "first"), then page 2 ("second") is answered only once
-                     --release-file exists (at most 20 s later)
+                     --release-file exists (at most 60 s later); then RELEASE_FILE.served
+                     is created
     evil             tags with a newline, ESC sequences, a backslash, BEL, C1 CSI, bidi override
     errmsg           404 NAME_UNKNOWN whose message and detail hold ESC sequences and newlines
   manifests/<tag> of dig (tags: sha512-bad, sha512-good, sha256-bad, md5, md5-esc, malformed)
@@ -213,11 +214,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body["tags"] = ["first"]
                 links.append("<%s?page=2>; rel=\"next\"" % u.path)
             else:
-                deadline = time.monotonic() + 20
-                while not os.path.exists(srv.opts.release_file or "/nonexistent") and \
-                        time.monotonic() < deadline:
+                release = srv.opts.release_file or "/nonexistent"
+                deadline = time.monotonic() + 60
+                while not os.path.exists(release) and time.monotonic() < deadline:
                     time.sleep(0.02)
                 body["tags"] = ["second"]
+                self.answer(200, body)
+                with open(release + ".served", "w"):
+                    pass
+                return None
         elif name == "evil":
             body["tags"] = EVIL_TAGS
         elif name == "errmsg":

@@ -10,12 +10,17 @@
 
 setup_file() {
 	load helpers
+	# the foreign recorder first (the others link to it), then the rest side by side
 	hostile_start rec --record "$BATS_FILE_TMPDIR/rec.jsonl"
-	hostile_start basic --auth basic --user alice:wonderland --foreign "$rec_URL"
-	hostile_start bearer --auth bearer --user alice:wonderland --foreign "$rec_URL"
-	hostile_start open --auth none --release-file "$BATS_FILE_TMPDIR/release"
-	hostile_start looping --auth none --catalog loop
-	hostile_start web --not-registry
+	hostile_launch basic --auth basic --user alice:wonderland --foreign "$rec_URL" &
+	hostile_launch bearer --auth bearer --user alice:wonderland --foreign "$rec_URL" &
+	hostile_launch open --auth none --release-file "$BATS_FILE_TMPDIR/release" &
+	hostile_launch looping --auth none --catalog loop &
+	hostile_launch web --not-registry &
+	wait
+	for name in basic bearer open looping web; do
+		hostile_import "$name"
+	done
 }
 
 teardown_file() {
@@ -27,8 +32,8 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 }
 
-# hostile_start NAME [hostile.py flags]: exports NAME_URL NAME_ADDR NAME_PORT NAME_LOG NAME_DIR
-hostile_start() {
+# hostile_launch NAME [hostile.py flags]: start tests/harness/hostile.py for NAME
+hostile_launch() {
 	local name=$1
 	shift
 	_harness_name_ok "$name" || return 1
@@ -40,8 +45,19 @@ hostile_start() {
 		cat "$dir.start.out" >&2
 		return 1
 	fi
-	_harness_import "$dir/proxy.env" PROXY_ "$name"
-	declare -gx "${name}_DIR=$dir"
+}
+
+# hostile_import NAME: exports NAME_URL NAME_ADDR NAME_PORT NAME_LOG NAME_DIR of a started server
+hostile_import() {
+	local dir="$BATS_FILE_TMPDIR/$1"
+	[[ -f $dir/proxy.env ]] || fail "hostile server $1 did not start: $(cat "$dir.start.out")"
+	_harness_import "$dir/proxy.env" PROXY_ "$1"
+	declare -gx "${1}_DIR=$dir"
+}
+
+# hostile_start NAME [hostile.py flags]: hostile_launch, then hostile_import
+hostile_start() {
+	hostile_launch "$@" && hostile_import "$1"
 }
 
 # bounded SECONDS ARGS...: regship ARGS, killed after SECONDS (a client that trusts the server
@@ -127,15 +143,20 @@ no_auth_recorded() {
 }
 
 @test "tags prints each page as it arrives (page 2 waits until page 1 was seen)" {
-	rm -f "$BATS_FILE_TMPDIR/release"
+	local release="$BATS_FILE_TMPDIR/release" pid deadline=$((SECONDS + 15))
+	rm -f "$release" "$release.served"
 	regship tags "$open_ADDR/stream" >"$T/out" 2>"$T/err" &
-	local pid=$!
-	wait_until 15 grep -qx first "$T/out" || {
-		touch "$BATS_FILE_TMPDIR/release"
-		wait "$pid" || true
-		fail "page 1 was not printed before page 2 came: $(cat "$T/out" "$T/err")"
-	}
-	touch "$BATS_FILE_TMPDIR/release"
+	pid=$!
+	until grep -qx first "$T/out"; do
+		if ((SECONDS >= deadline)) || [[ -e $release.served ]]; then
+			touch "$release"
+			wait "$pid" || true
+			fail "page 1 was not printed before page 2 came: $(cat "$T/out" "$T/err")"
+		fi
+		sleep 0.05
+	done
+	[[ ! -e $release.served ]] || fail "page 2 was served before page 1 showed"
+	touch "$release"
 	wait "$pid"
 	assert_equal "$(cat "$T/out")" "first
 second"
