@@ -1088,6 +1088,7 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 {
 	rs_buf what = RS_BUF_INIT;
 	const char *rs = req->scope ? req->scope : "";
+	char *shown_scope;
 	int error;
 	if (rs__str_startswith(rs, "registry:catalog:"))
 		rs__buf_printf(&what, "list the catalog of %s", ep->domain);
@@ -1110,12 +1111,17 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 		               ep->domain);
 		free(name);
 	}
+	/* the scope and error code may be the server's (a challenge's): escaped */
+	shown_scope = rs__escape(scope && *scope ? scope : rs);
+	if (code && rs__needs_escape(code))
+		code = NULL;
 	error = rs__error_set_http(
 	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s", who(ep),
-	        what.ptr, scope && *scope ? scope : rs,
+	        what.ptr, shown_scope,
 	        ep->have_cred ? ""
 	                      : "; no credentials were given: use 'regship login' or -u USER "
 	                        "--password-stdin");
+	free(shown_scope);
 	rs_buf_dispose(&what);
 	return error;
 }
