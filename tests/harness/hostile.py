@@ -23,6 +23,9 @@ Behaviour is chosen by the repository name, so one server serves many cases:
   manifests/<tag> of dig (tags: sha512-bad, sha512-good, sha256-bad, md5, md5-esc, malformed)
     a small OCI manifest with that kind of Docker-Content-Digest
   manifests/v1 of redirect-file: 302 to file:///etc/passwd
+  POST blobs/uploads/ of upload-file, upload-plain, upload-userinfo: 202 with a Location on
+    file://, plain HTTP on 192.0.2.1 (never contacted by a client that checks), or user:pw@
+    (blob HEADs answer 404 BLOB_UNKNOWN, as for any unknown path)
   bearer auth (--auth bearer): the realm is this server's /token/<mode>, where mode comes from a
     repository named tok-<mode>: notjson (HTML), huge (a 2 MiB JSON token), notoken ({}),
     anything else: a good token. Repository bigchallenge: a 200 KiB WWW-Authenticate.
@@ -141,6 +144,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.route()
 
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(min(n, 1 << 20))
+        self.route()
+
     def route(self):
         srv = self.server
         u = urllib.parse.urlsplit(self.path)
@@ -160,6 +169,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not self.authorized():
                 return self.deny("")
             return self.answer(200, {})
+        if u.path.endswith("/blobs/uploads/") and self.command == "POST":
+            return self.upload(u.path[len("/v2/"):-len("/blobs/uploads/")])
         parts = u.path.split("/")
         # /v2/<name...>/<kind>/<ref>
         if len(parts) < 5 or parts[1] != "v2":
@@ -230,6 +241,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "code": "NAME_UNKNOWN", "message": "no such\n\x1b[2Jrepository",
                 "detail": {"name": "\x1b]0;pwned\x07"}}]})
         return self.answer(200, body, headers=[("Link", ln) for ln in links])
+
+    def upload(self, name):
+        where = {"upload-file": "file:///tmp/upload",
+                 "upload-plain": "http://192.0.2.1/v2/%s/blobs/uploads/x" % name,
+                 "upload-userinfo": "%s/v2/%s/blobs/uploads/x" % (
+                     self.server.url.replace("http://", "http://user:pw@"), name)}
+        if name not in where:
+            return self.answer(404, {"errors": [{"code": "NAME_UNKNOWN", "message": "unknown"}]})
+        return self.answer(202, "", headers=[("Location", where[name])])
 
     def manifest(self, name, ref):
         if name == "redirect-file":

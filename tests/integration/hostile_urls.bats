@@ -168,6 +168,19 @@ second"
 	assert_output_contains 'redirect Location from '"$open_ADDR"' uses the scheme "file"'
 }
 
+@test "an upload Location on file://, on plain HTTP elsewhere, or with user:pw@ is refused" {
+	fixture oci-layout "$T/lay" --tag v1 --layers 1 --layer-size 1K --seed up >/dev/null
+	run bounded 30 push oci:"$T/lay":v1 "$open_ADDR/upload-file:v1"
+	assert_failure 1
+	assert_output_contains 'upload Location from '"$open_ADDR"' uses the scheme "file"'
+	run bounded 30 push oci:"$T/lay":v1 "$open_ADDR/upload-plain:v1"
+	assert_failure 1
+	assert_output_contains "upload Location from $open_ADDR points to plain HTTP on 192.0.2.1"
+	run bounded 30 push oci:"$T/lay":v1 "$open_ADDR/upload-userinfo:v1"
+	assert_failure 1
+	assert_output_contains "upload Location from $open_ADDR carries a user name or password"
+}
+
 # --- token servers ------------------------------------------------------------------------------
 
 @test "token server answering HTML: named as the token server, not a manifest" {
