@@ -382,11 +382,13 @@ static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char *
 	const char *tok;
 	char *realm_origin = NULL;
 	int error = 0;
-	bool use_post = ep->identity_token != NULL, realm_ok = false;
+	bool use_post = ep->identity_token != NULL, login_goes = false;
 
 	if (!ep->realm)
 		return rs__error_set(RS_EPROTO, "%s: Bearer challenge without a realm", ep->domain);
-	if ((error = rs__url_check(&realm_ok, c, ep, ep->realm, RS__URL_REALM)) < 0)
+	/* the realm may be on another origin: the login goes there (login_goes is always true for
+	 * a realm), but only over http(s), and plain HTTP only where allowed */
+	if ((error = rs__url_check(&login_goes, c, ep, ep->realm, RS__URL_REALM)) < 0)
 		return error;
 	if ((error = rs__url_origin(&realm_origin, ep->realm)) < 0)
 		return error;
@@ -1019,7 +1021,7 @@ static int follow(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
 	for (int hops = 0;; hops++) {
 		const char *location;
 		char *next = NULL, *next_origin = NULL;
-		bool same;
+		bool registry_origin; /* unused: compared with the request's own origin below */
 		hr.url = url;
 		if ((error = rs__http_do(ep->http, &hr, resp)) < 0) {
 			header_too_big(error, url);
@@ -1043,7 +1045,7 @@ static int follow(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
 			free(shown);
 			goto done;
 		}
-		if ((error = rs__url_check(&same, c, ep, next, RS__URL_REDIRECT)) < 0 ||
+		if ((error = rs__url_check(&registry_origin, c, ep, next, RS__URL_REDIRECT)) < 0 ||
 		    (error = rs__url_origin(&next_origin, next)) < 0) {
 			free(next);
 			goto done;
