@@ -22,7 +22,9 @@ Behaviour is chosen by the repository name, so one server serves many cases:
     errmsg           404 NAME_UNKNOWN whose message and detail hold ESC sequences and newlines
   manifests/<tag> of dig (tags: sha512-bad, sha512-good, sha256-bad, md5, md5-esc, malformed)
     a small OCI manifest with that kind of Docker-Content-Digest
-  manifests/v1 of redirect-file: 302 to file:///etc/passwd
+    link-malformed   a Link header with no closing '>' and an ESC sequence
+  manifests/v1 of redirect-file: 302 to file:///etc/passwd; of redirect-loop: 302 to itself
+  Bearer realm of repository realm-file: file:///etc/passwd; of realm-userinfo: user:pw@
   POST blobs/uploads/ of upload-file, upload-plain, upload-userinfo: 202 with a Location on
     file://, plain HTTP on 192.0.2.1 (never contacted by a client that checks), or user:pw@
     (blob HEADs answer 404 BLOB_UNKNOWN, as for any unknown path)
@@ -112,6 +114,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         srv = self.server
         if srv.opts.auth == "basic":
             return 'Basic realm="hostile"'
+        if name == "realm-file":
+            return 'Bearer realm="file:///etc/passwd",service="hostile"'
+        if name == "realm-userinfo":
+            return 'Bearer realm="%s/token/good",service="hostile"' % srv.url.replace(
+                "http://", "http://user:pw@")
         mode = name[4:] if name.startswith("tok-") else "good"
         return 'Bearer realm="%s/token/%s",service="hostile",scope="repository:%s:pull"' % (
             srv.url, mode, name)
@@ -217,6 +224,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif name == "link-userinfo":
             links.append("<http://user:secret@%s%s?page=2>; rel=\"next\"" % (
                 srv.url[len("http://"):], u.path))
+        elif name == "link-malformed":
+            self.send_response(200)
+            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+            self.send_header("Content-Type", "application/json")
+            data = json.dumps(body).encode()
+            self.send_header("Content-Length", str(len(data)))
+            self.flush_headers()
+            self.raw_header("Link", b'<\x1b[2Jhttp://x; rel="next"')
+            self.end_headers()
+            self.wfile.write(data)
+            return None
         elif name == "many-names":
             body["tags"] = ["%07d-" % (page * 10000 + i) + "n" * 991 for i in range(8192)]
             links.append("<%s?page=%d>; rel=\"next\"" % (u.path, page + 1))
@@ -254,6 +272,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def manifest(self, name, ref):
         if name == "redirect-file":
             return self.answer(302, "", headers=[("Location", "file:///etc/passwd")])
+        if name == "redirect-loop":
+            return self.answer(302, "", headers=[("Location", "/v2/redirect-loop/manifests/v1")])
         if name != "dig":
             return self.answer(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "unknown"}]})
         digests = {

@@ -181,6 +181,28 @@ second"
 	assert_output_contains "upload Location from $open_ADDR carries a user name or password"
 }
 
+@test "a malformed Link header is shown escaped" {
+	run regship tags "$open_ADDR/link-malformed"
+	assert_failure 1
+	assert_output_contains 'sent a malformed Link header: <\x1b[2Jhttp://x; rel="next"'
+	[[ $output != *$'\e'* ]] || fail "raw ESC in the output"
+}
+
+@test "a redirect to itself ends after 10 hops" {
+	run bounded 30 manifest "$open_ADDR/redirect-loop:v1"
+	assert_failure 1
+	assert_output_contains "more than 10 redirects from $open_ADDR"
+}
+
+@test "a token realm on file:// or with user:pw@ is refused before anything is sent there" {
+	run as_alice tags "$bearer_ADDR/realm-file"
+	assert_failure 1
+	assert_output_contains 'token realm from '"$bearer_ADDR"' uses the scheme "file"'
+	run as_alice tags "$bearer_ADDR/realm-userinfo"
+	assert_failure 1
+	assert_output_contains "token realm from $bearer_ADDR carries a user name or password"
+}
+
 # --- token servers ------------------------------------------------------------------------------
 
 @test "token server answering HTML: named as the token server, not a manifest" {
