@@ -1245,9 +1245,9 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 			goto done;
 		error = rs__error_set_http(
 		        RS_EAUTH, resp->status, NULL,
-		        "%s answered %d for a URL on %s, another origin; regship sends the "
-		        "credentials for %s only to %s itself",
-		        origin, resp->status, ep->domain, ep->domain, ep->domain);
+		        "%s, another origin that %s sent regship to, answered %d; the "
+		        "credentials for %s are sent only to %s itself",
+		        origin, ep->domain, resp->status, ep->domain, ep->domain);
 		free(origin);
 		goto done;
 	}

@@ -10,6 +10,8 @@ Behaviour is chosen by the repository name, so one server serves many cases:
 
   tags/list of
     link-foreign     one tag, then Link: <--foreign URL + same path>; rel="next"
+    link-foreign-deny  the same, to a path where the recorder answers 401 with a Bearer
+                     challenge whose realm is the recorder's /evil-realm
     link-loop        Link back to the page itself
     link-cycle       page 1 -> page 2 -> page 1
     link-file        Link: <file:///etc/passwd>; rel="next"
@@ -34,7 +36,7 @@ Behaviour is chosen by the repository name, so one server serves many cases:
   /v2/_catalog (--catalog): evil names, or a page that links to itself (loop).
   --not-registry: a plain web server: 404 "Not Found" (text/plain) for every path.
   --record FILE: a foreign origin: every request's method, path and headers as a JSON line; tags
-    lists answer {"tags": ["from-foreign"]}.
+    lists answer {"tags": ["from-foreign"]}, paths under /deny/ a 401 Bearer challenge.
 
 Only 127.0.0.1/::1 are listened on; the harness supervisor stops it with its owner.
 """
@@ -165,6 +167,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 srv.recordf.write(json.dumps({"method": self.command, "path": self.path,
                                               "headers": dict(self.headers.items())},
                                              sort_keys=True) + "\n")
+            if u.path.startswith("/deny/"):
+                # a challenge whose realm is here too: a client that learned it would send
+                # the registry's login to /evil-realm
+                return self.answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "no"}]},
+                                   headers=[("WWW-Authenticate",
+                                             'Bearer realm="%s/evil-realm",service="x"' % srv.url)])
             return self.answer(200, {"name": "foreign", "tags": ["from-foreign"]})
         if srv.opts.not_registry:
             return self.answer(404, "Not Found\n", ctype="text/plain", registry=False)
@@ -215,6 +223,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         links = []
         if name == "link-foreign":
             links.append("<%s%s?last=a>; rel=\"next\"" % (srv.opts.foreign, u.path))
+        elif name == "link-foreign-deny":
+            links.append("<%s/deny%s>; rel=\"next\"" % (srv.opts.foreign, u.path))
         elif name == "link-loop":
             links.append("<%s>; rel=\"next\"" % u.path)
         elif name == "link-cycle":

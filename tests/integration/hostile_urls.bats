@@ -103,6 +103,16 @@ no_auth_recorded() {
 	no_auth_recorded
 }
 
+@test "Link to another origin that asks for authentication: exit 4, its challenge not followed" {
+	: >"$BATS_FILE_TMPDIR/rec.jsonl"
+	run as_alice tags "$basic_ADDR/link-foreign-deny"
+	assert_failure 4
+	assert_output_contains "regship: http://$rec_ADDR, another origin that $basic_ADDR sent regship to, answered 401"
+	no_auth_recorded
+	run grep -c evil-realm "$BATS_FILE_TMPDIR/rec.jsonl"
+	assert_output_equals 0
+}
+
 @test "a Link back to the same page is a pagination loop (tags), found at once" {
 	run bounded 20 tags "$open_ADDR/link-loop"
 	assert_failure 1
