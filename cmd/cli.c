@@ -87,11 +87,73 @@ int cli_exit_code(int error)
 int cli_fail(int error)
 {
 	const rs_error *e = rs_error_last();
-	if (e && e->message[0])
-		cli_error("%s", e->message);
-	else
+	if (e && e->message[0]) {
+		/* the library escapes what servers said; this makes sure of it */
+		rs_buf safe = RS_BUF_INIT;
+		rs_text_escape(&safe, e->message, 0);
+		cli_error("%s", safe.ptr);
+		rs_buf_dispose(&safe);
+	} else {
 		cli_error("%s", rs_strerror(error));
+	}
 	return cli_exit_code(error);
+}
+
+static void json_put(const char *s)
+{
+	rs_buf b = RS_BUF_INIT;
+	rs_json_quote(&b, s);
+	fputs(b.ptr, stdout);
+	rs_buf_dispose(&b);
+}
+
+int cli_listing_add(const char *item, void *payload)
+{
+	cli_listing *l = payload;
+	if (l->json) {
+		if (!l->count) {
+			fputc('{', stdout);
+			json_put(l->name_key);
+			fputs(": ", stdout);
+			json_put(l->name);
+			fputs(", ", stdout);
+			json_put(l->list_key);
+			fputs(": [", stdout);
+		} else {
+			fputs(", ", stdout);
+		}
+		json_put(item);
+	} else {
+		rs_buf b = RS_BUF_INIT;
+		rs_text_escape(&b, item, RS_ESCAPE_BACKSLASH);
+		fputs(b.ptr, stdout);
+		fputc('\n', stdout);
+		rs_buf_dispose(&b);
+	}
+	l->count++;
+	return ferror(stdout) ? -1 : 0;
+}
+
+int cli_listing_page(void *payload)
+{
+	(void)payload;
+	return fflush(stdout) ? -1 : 0;
+}
+
+void cli_listing_end(cli_listing *l)
+{
+	if (!l->json)
+		return;
+	if (!l->count) {
+		fputc('{', stdout);
+		json_put(l->name_key);
+		fputs(": ", stdout);
+		json_put(l->name);
+		fputs(", ", stdout);
+		json_put(l->list_key);
+		fputs(": [", stdout);
+	}
+	fputs("]}\n", stdout);
 }
 
 static void opt_names(char *buf, size_t n, const cli_opt *o)

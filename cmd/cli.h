@@ -99,6 +99,21 @@ int cli_ref(rs_ref **out, const char *text, unsigned int flags);
 int cli_one_ref(const char *const *usage, char **args, int nargs, const char *what,
                 unsigned int flags, rs_ref **ref, rs_client **client);
 
+/*
+ * A listing printed as it arrives (tags, catalog): one name per line, escaped (rs_text_escape),
+ * or {"<name_key>": name, "<list_key>": [...]} with --json. cli_listing_add has the callback shape
+ * of rs_tags_list; cli_listing_end closes the JSON. A listing that fails half-way leaves what was
+ * printed, and the JSON unclosed (so that nobody takes it for the whole list).
+ */
+typedef struct cli_listing {
+	bool json;
+	const char *name_key, *name, *list_key;
+	size_t count;
+} cli_listing;
+int cli_listing_add(const char *item, void *payload);
+int cli_listing_page(void *payload); /* after each page: flush, so that it shows at once */
+void cli_listing_end(cli_listing *l);
+
 /* Print `"key": "value"` (value JSON-quoted, null when NULL), after ", " when comma. */
 void cli_json_field(const char *key, const char *value, bool comma);
 

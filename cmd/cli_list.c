@@ -27,31 +27,3 @@ void cli_strings_dispose(cli_strings *l)
 	free(l->items);
 	memset(l, 0, sizeof(*l));
 }
-
-void cli_strings_print(const cli_strings *l, int json, const char *name_key, const char *name,
-                       const char *list_key)
-{
-	rs_buf b = RS_BUF_INIT;
-	if (!json) {
-		for (size_t i = 0; i < l->count; i++)
-			puts(l->items[i]);
-		return;
-	}
-	rs_json_quote(&b, name_key);
-	fputs("{", stdout);
-	fputs(b.ptr, stdout);
-	fputs(": ", stdout);
-	rs_buf_dispose(&b);
-	rs_json_quote(&b, name);
-	fputs(b.ptr, stdout);
-	rs_buf_dispose(&b);
-	rs_json_quote(&b, list_key);
-	printf(", %s: [", b.ptr);
-	rs_buf_dispose(&b);
-	for (size_t i = 0; i < l->count; i++) {
-		rs_json_quote(&b, l->items[i]);
-		printf("%s%s", i ? ", " : "", b.ptr);
-		rs_buf_dispose(&b);
-	}
-	fputs("]}\n", stdout);
-}

@@ -1,6 +1,5 @@
 /* regship catalog — list the repositories of a registry. */
 #include "cli.h"
-#include "cli_list.h"
 
 #include <stdlib.h>
 
@@ -17,7 +16,7 @@ int cmd_catalog(int argc, char **argv)
 	char **args, *domain = NULL;
 	int nargs, rc, error;
 	rs_client *client = NULL;
-	cli_strings repos = {0};
+	cli_listing out = {0};
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
@@ -31,13 +30,18 @@ int cmd_catalog(int argc, char **argv)
 	}
 	if ((rc = cli_client(&client)))
 		goto done;
-	if ((error = rs_catalog_list(client, domain, cli_strings_add, &repos)) < 0) {
+	out.json = json;
+	out.name_key = "registry";
+	out.name = domain;
+	out.list_key = "repositories";
+	/* each page is printed as it arrives */
+	if ((error = rs_catalog_list_pages(client, domain, cli_listing_add, cli_listing_page,
+	                                   &out)) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}
-	cli_strings_print(&repos, json, "registry", domain, "repositories");
+	cli_listing_end(&out);
 done:
-	cli_strings_dispose(&repos);
 	free(domain);
 	rs_client_free(client);
 	free(args);

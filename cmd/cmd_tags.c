@@ -1,6 +1,5 @@
 /* regship tags — list the tags of a repository. */
 #include "cli.h"
-#include "cli_list.h"
 
 #include <stdlib.h>
 
@@ -18,19 +17,24 @@ int cmd_tags(int argc, char **argv)
 	int nargs, rc, error;
 	rs_client *client = NULL;
 	rs_ref *repo = NULL;
-	cli_strings tags = {0};
+	cli_listing out = {0};
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
 	if ((rc = cli_one_ref(usage, args, nargs, "REPOSITORY", RS_REF_NAME_ONLY, &repo, &client)))
 		goto done;
-	if ((error = rs_tags_list(client, repo, cli_strings_add, &tags)) < 0) {
+	out.json = json;
+	out.name_key = "name";
+	out.name = repo->path;
+	out.list_key = "tags";
+	/* each page is printed as it arrives */
+	if ((error = rs_tags_list_pages(client, repo, cli_listing_add, cli_listing_page, &out)) <
+	    0) {
 		rc = cli_fail(error);
 		goto done;
 	}
-	cli_strings_print(&tags, json, "name", repo->path, "tags");
+	cli_listing_end(&out);
 done:
-	cli_strings_dispose(&tags);
 	rs_ref_free(repo);
 	rs_client_free(client);
 	free(args);

@@ -20,6 +20,16 @@ typedef struct rs_buf {
 /* Release the memory of a buffer and reset it to RS_BUF_INIT. */
 RS_EXTERN(void) rs_buf_dispose(rs_buf *buf);
 
+/* rs_text_escape flags: also double backslashes, so that the escaping can be undone. */
+#define RS_ESCAPE_BACKSLASH 1
+
+/*
+ * Append s made safe to print on a terminal: \n \r \t, \xHH for other control characters, DEL
+ * and bytes that are not UTF-8, \uHHHH for C1 controls and bidirectional overrides. Text from
+ * servers (tag names, error messages) goes through this before it is printed.
+ */
+RS_EXTERN(void) rs_text_escape(rs_buf *out, const char *s, int flags);
+
 RS_END_DECL
 
 #endif

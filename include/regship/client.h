@@ -55,16 +55,45 @@ RS_EXTERN(void) rs_client_free(rs_client *client);
  * any) are accepted. */
 RS_EXTERN(int) rs_registry_check(rs_client *client, const char *domain);
 
-/* Every tag of a repository, following Link pagination. cb gets each tag; a non-zero return
- * stops the listing with RS_EUSER. */
+/*
+ * Every tag of a repository, following Link pagination. cb gets each tag as its page arrives
+ * (nothing is held); a non-zero return stops the listing with RS_EUSER. The names are the
+ * server's, unchecked: escape them before printing (rs_text_escape). Each Link goes through the
+ * URL policy (only http/https; plain http only to loopback or insecure registries; credentials
+ * only to the registry's own origin). A Link to a page already fetched fails ("pagination loop"),
+ * as do more than 100000 pages or 64 MiB of names.
+ */
 RS_EXTERN(int)
 rs_tags_list(rs_client *client, const rs_ref *repo, int (*cb)(const char *tag, void *payload),
              void *payload);
 
-/* Every repository of a registry (/v2/_catalog), following Link pagination. */
+/* Every repository of a registry (/v2/_catalog), as rs_tags_list does it. */
 RS_EXTERN(int)
 rs_catalog_list(rs_client *client, const char *domain, int (*cb)(const char *repo, void *payload),
                 void *payload);
+
+/* The same, with page_cb(payload) called after the names of each page (e.g. to flush what was
+ * printed); a non-zero return stops the listing with RS_EUSER. */
+RS_EXTERN(int)
+rs_tags_list_pages(rs_client *client, const rs_ref *repo, int (*cb)(const char *tag, void *payload),
+                   int (*page_cb)(void *payload), void *payload);
+RS_EXTERN(int)
+rs_catalog_list_pages(rs_client *client, const char *domain,
+                      int (*cb)(const char *repo, void *payload), int (*page_cb)(void *payload),
+                      void *payload);
+
+/* A list of owned strings, in the order received. */
+typedef struct rs_strarray {
+	char **items;
+	size_t count;
+} rs_strarray;
+RS_EXTERN(void) rs_strarray_dispose(rs_strarray *a);
+
+/* The whole tag list (e.g. to sort it) in *out, which the caller disposes; the bounds of
+ * rs_tags_list apply. Nothing is left in *out on failure. */
+RS_EXTERN(int) rs_tags_list_all(rs_strarray *out, rs_client *client, const rs_ref *repo);
+/* The whole catalog, likewise. */
+RS_EXTERN(int) rs_catalog_list_all(rs_strarray *out, rs_client *client, const char *domain);
 
 /* GET a manifest with every manifest media type in Accept; the exact bytes go to body.
  * When ref has a digest, the bytes are verified against it. media_type and digest

@@ -288,6 +288,31 @@ static int post_upload(rs_client *c, rs__endpoint *ep, const char *path, const c
 	return rs__registry_do(c, ep, &req, resp);
 }
 
+/* The Location of an upload answer, resolved, and refused unless the URL policy allows it
+ * (rs__url_check: http/https only, plain HTTP only where allowed). */
+static int upload_location(char **out, rs_client *c, rs__endpoint *ep,
+                           const rs__http_response *resp, const char *loc)
+{
+	char *url = NULL;
+	bool own_origin;
+	int error;
+	*out = NULL;
+	if (rs__url_resolve(&url, resp->url, loc) < 0) {
+		char *shown = rs__escape(loc);
+		error = rs__error_set(RS_EPROTO,
+		                      "upload Location from %s is not a valid URL: \"%s\"",
+		                      ep->domain, shown);
+		free(shown);
+		return error;
+	}
+	if ((error = rs__url_check(&own_origin, c, ep, url, RS__URL_UPLOAD)) < 0) {
+		free(url);
+		return error;
+	}
+	*out = url;
+	return 0;
+}
+
 static int open_upload(rs_client *c, rs__endpoint *ep, const rs_ref *repo, char **location,
                        uint64_t *min_chunk)
 {
@@ -309,7 +334,7 @@ static int open_upload(rs_client *c, rs__endpoint *ep, const rs_ref *repo, char 
 		                      ep->domain);
 		goto done;
 	}
-	if ((error = rs__url_resolve(location, resp.url, loc)) < 0)
+	if ((error = upload_location(location, c, ep, &resp, loc)) < 0)
 		goto done;
 	if (min_chunk) {
 		const char *m = rs__http_header(&resp, "oci-chunk-min-length");
@@ -355,6 +380,7 @@ static int put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const c
 		goto done;
 	req.method = "PUT";
 	req.url = url;
+	req.url_kind = RS__URL_UPLOAD;
 	req.scope = scope;
 	req.headers = hdrs;
 	if (body)
@@ -429,6 +455,7 @@ static int upload_status(rs_client *c, rs__endpoint *ep, const char *scope, char
 	int error;
 	req.method = "GET";
 	req.url = *location;
+	req.url_kind = RS__URL_UPLOAD;
 	req.scope = scope;
 	if ((error = rs__registry_do(c, ep, &req, &resp)) < 0)
 		goto done;
@@ -440,7 +467,7 @@ static int upload_status(rs_client *c, rs__endpoint *ep, const char *scope, char
 	loc = rs__http_header(&resp, "location");
 	if (loc) {
 		char *next = NULL;
-		if ((error = rs__url_resolve(&next, resp.url, loc)) < 0)
+		if ((error = upload_location(&next, c, ep, &resp, loc)) < 0)
 			goto done;
 		free(*location);
 		*location = next;
@@ -487,6 +514,7 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		}
 		req.method = "PATCH";
 		req.url = location;
+		req.url_kind = RS__URL_UPLOAD;
 		req.scope = scope;
 		req.headers = hdrs;
 		req.body_reader = &lr.base;
@@ -542,7 +570,7 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		loc = rs__http_header(&resp, "location");
 		if (loc) {
 			char *next = NULL;
-			if ((error = rs__url_resolve(&next, resp.url, loc)) < 0) {
+			if ((error = upload_location(&next, c, ep, &resp, loc)) < 0) {
 				rs__http_response_dispose(&resp);
 				break;
 			}
@@ -647,10 +675,11 @@ int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const c
 		goto done;
 	if (resp.status == 202) {
 		const char *loc = rs__http_header(&resp, "location");
+		if (loc && upload_url &&
+		    (error = upload_location(upload_url, c, ep, &resp, loc)) < 0)
+			goto done;
 		error = rs__error_set(RS_ENOTFOUND, "%s did not mount %s from %s", ep->domain,
 		                      digest, from_path);
-		if (loc && upload_url && rs__url_resolve(upload_url, resp.url, loc) < 0)
-			*upload_url = NULL;
 		goto done;
 	}
 	{

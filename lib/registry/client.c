@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define RS_TOKEN_BODY_MAX (1u << 20)
+#define RS_MAX_REDIRECTS 10
 
 static void trace_default(const char *line, void *payload)
 {
@@ -172,6 +173,11 @@ static bool is_json_type(const char *ct)
 	       strstr(ct, "+JSON") != NULL;
 }
 
+static void put_escaped(rs_buf *b, const char *s)
+{
+	rs__buf_put_escaped(b, s, strlen(s), true);
+}
+
 int rs__registry_errorf(const rs__endpoint *ep, const rs__http_response *resp, const char *fmt, ...)
 {
 	rs_buf what = RS_BUF_INIT;
@@ -205,16 +211,22 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 			json_t *edet = json_object_get(e, "detail");
 			if (i)
 				rs__buf_puts(&detail, "; ");
+			/* the registry's words, escaped: they must not forge lines or drive the
+			 * terminal */
 			if (ecode) {
-				rs__buf_printf(&detail, "%s", ecode);
-				if (!first_code[0])
+				put_escaped(&detail, ecode);
+				if (!first_code[0] && !rs__needs_escape(ecode))
 					snprintf(first_code, sizeof(first_code), "%s", ecode);
 			}
-			if (emsg)
-				rs__buf_printf(&detail, "%s%s", ecode ? ": " : "", emsg);
-			if (json_is_string(edet) && *json_string_value(edet))
-				rs__buf_printf(&detail, " (%s)", json_string_value(edet));
-			else if (json_is_object(edet)) {
+			if (emsg) {
+				rs__buf_puts(&detail, ecode ? ": " : "");
+				put_escaped(&detail, emsg);
+			}
+			if (json_is_string(edet) && *json_string_value(edet)) {
+				rs__buf_puts(&detail, " (");
+				put_escaped(&detail, json_string_value(edet));
+				rs__buf_puts(&detail, ")");
+			} else if (json_is_object(edet)) {
 				json_t *v;
 				const char *k;
 				rs__buf_puts(&detail, " (");
@@ -222,9 +234,10 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 				json_object_foreach(edet, k, v)
 				{
 					if (json_is_string(v)) {
-						rs__buf_printf(&detail, "%s%s: %s",
-						               first ? "" : ", ", k,
-						               json_string_value(v));
+						rs__buf_puts(&detail, first ? "" : ", ");
+						put_escaped(&detail, k);
+						rs__buf_puts(&detail, ": ");
+						put_escaped(&detail, json_string_value(v));
 						first = 0;
 					}
 				}
@@ -235,14 +248,9 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 	}
 	if (!detail.size && resp->body.size && ct && rs__str_niequal(ct, "text/plain", 10) &&
 	    resp->body.size < 200) {
-		/* short plain-text bodies ("404 page not found") are worth showing */
-		for (size_t i = 0; i < resp->body.size; i++) {
-			char ch = resp->body.ptr[i];
-			if (ch == '\n' || ch == '\r')
-				break;
-			if ((unsigned char)ch >= 0x20)
-				rs__buf_putc(&detail, ch);
-		}
+		/* short plain-text bodies ("404 page not found") are worth showing: their first
+		 * line, escaped */
+		rs__buf_put_escaped(&detail, resp->body.ptr, strcspn(resp->body.ptr, "\r\n"), true);
 	}
 
 	switch (status) {
@@ -353,6 +361,22 @@ static int check_plain_http(rs_client *c, const char *url, const char *what)
 	return error;
 }
 
+static int follow(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
+                  rs__http_response *resp);
+
+/* A request to the token server, its failures named after it ("token server at ORIGIN ..."). */
+static int token_send(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
+                      const char *realm_origin, rs__http_response *resp)
+{
+	int error = follow(c, ep, req, resp);
+	if (error == RS_ETOOBIG)
+		return rs__error_set(RS_EPROTO, "token server at %s answered with more than %u KiB",
+		                     realm_origin, RS_TOKEN_BODY_MAX / 1024);
+	if (error < 0)
+		rs__error_prefix("token server at %s", realm_origin);
+	return error;
+}
+
 static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char **out)
 {
 	rs_buf url = RS_BUF_INIT, form = RS_BUF_INIT;
@@ -362,12 +386,17 @@ static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char *
 	json_t *root = NULL;
 	json_error_t jerr;
 	const char *tok;
+	char *realm_origin = NULL;
 	int error = 0;
-	bool use_post = ep->identity_token != NULL;
+	bool use_post = ep->identity_token != NULL, login_goes = false;
 
 	if (!ep->realm)
 		return rs__error_set(RS_EPROTO, "%s: Bearer challenge without a realm", ep->domain);
-	if (ep->have_cred && (error = check_plain_http(c, ep->realm, "token realm")) < 0)
+	/* the realm may be on another origin: the login goes there (login_goes is always true for
+	 * a realm), but only over http(s), and plain HTTP only where allowed */
+	if ((error = rs__url_check(&login_goes, c, ep, ep->realm, RS__URL_REALM)) < 0)
+		return error;
+	if ((error = rs__url_origin(&realm_origin, ep->realm)) < 0)
 		return error;
 
 	if (use_post) {
@@ -397,7 +426,7 @@ static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char *
 			req.body = form.ptr;
 			req.body_len = form.size;
 			req.max_body = RS_TOKEN_BODY_MAX;
-			if ((error = rs__http_do(ep->http, &req, &resp)) < 0)
+			if ((error = token_send(c, ep, &req, realm_origin, &resp)) < 0)
 				goto done;
 		}
 		if (resp.status != 404 && resp.status != 405)
@@ -435,7 +464,7 @@ static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char *
 	req.authorization = auth;
 	req.max_body = RS_TOKEN_BODY_MAX;
 	req.follow_redirects = true;
-	if ((error = rs__http_do(ep->http, &req, &resp)) < 0)
+	if ((error = token_send(c, ep, &req, realm_origin, &resp)) < 0)
 		goto done;
 
 parse:
@@ -449,20 +478,35 @@ parse:
 	}
 	if (resp.status != 200) {
 		error = rs__registry_error(ep, &resp, "token request");
-		rs__error_prefix("cannot get a token for %s", ep->domain);
+		rs__error_prefix("cannot get a token for %s from the token server at %s",
+		                 ep->domain, realm_origin);
 		goto done;
 	}
 	root = json_loadb(resp.body.ptr ? resp.body.ptr : "", resp.body.size, 0, &jerr);
-	if (!root) {
-		error = rs__error_set(RS_EPROTO, "token server for %s sent invalid JSON: %s",
-		                      ep->domain, jerr.text);
+	if (!root || !json_is_object(root)) {
+		/* the body may hold a token; say only where parsing stopped */
+		error = rs__error_set(RS_EPROTO,
+		                      "token server at %s answered with something that is not a "
+		                      "JSON object (%s; %zu bytes)",
+		                      realm_origin, root ? "another JSON value" : "invalid JSON",
+		                      resp.body.size);
 		goto done;
 	}
 	tok = json_string_value(json_object_get(root, "access_token"));
 	if (!tok || !*tok)
 		tok = json_string_value(json_object_get(root, "token"));
 	if (!tok || !*tok) {
-		error = rs__error_set(RS_EPROTO, "token server for %s sent no token", ep->domain);
+		error = rs__error_set(RS_EPROTO,
+		                      "token server at %s answered without a token (no \"token\" "
+		                      "or \"access_token\" string)",
+		                      realm_origin);
+		goto done;
+	}
+	if (strcspn(tok, "\r\n") != strlen(tok)) {
+		error = rs__error_set(RS_EPROTO,
+		                      "token server at %s answered with a token that holds a line "
+		                      "break",
+		                      realm_origin);
 		goto done;
 	}
 	{
@@ -481,6 +525,7 @@ parse:
 done:
 	if (root)
 		json_decref(root);
+	free(realm_origin);
 	rs__free_secret(auth);
 	rs__buf_dispose_secret(&form);
 	rs__buf_dispose_secret(&url);
@@ -759,6 +804,57 @@ char *rs__endpoint_base(rs__endpoint *ep)
 	return b;
 }
 
+static int not_a_registry(const rs__endpoint *ep)
+{
+	return rs__error_set_http(RS_EPROTO, 404, NULL,
+	                          "%s is not a container registry (GET /v2/ answered 404)",
+	                          ep->domain);
+}
+
+/* Does a 404 come from a registry: its API version header, or its error JSON? */
+static bool registry_404(const rs__http_response *resp)
+{
+	const char *ct = rs__http_header(resp, "content-type");
+	json_t *root;
+	bool ours;
+	if (rs__http_header(resp, "docker-distribution-api-version"))
+		return true;
+	if (!resp->body.size || !is_json_type(ct))
+		return false;
+	root = json_loadb(resp->body.ptr, resp->body.size, 0, NULL);
+	ours = json_is_array(json_object_get(root, "errors"));
+	json_decref(root);
+	return ours;
+}
+
+/*
+ * A 404 from an endpoint that was never seen to be a registry (loopback endpoints are not
+ * pinged) and that does not look like a registry's own: ask GET /v2/, so that a web server that
+ * answers 404 to everything is reported as what it is, not as a missing repository.
+ */
+static int check_registry(rs__endpoint *ep, const rs__http_response *resp)
+{
+	rs__http_response pr = {0};
+	char *base;
+	int error = 0;
+	if (atomic_load(&ep->is_registry))
+		return 0;
+	if (registry_404(resp)) {
+		atomic_store(&ep->is_registry, true);
+		return 0;
+	}
+	base = rs__endpoint_base(ep);
+	if (ping_once(ep, rs__str_startswith(base, "https:") ? "https" : "http", &pr) < 0)
+		rs_error_clear(); /* the 404 stands as it is */
+	else if (pr.status == 404)
+		error = not_a_registry(ep);
+	else if (pr.status == 200 || pr.status == 401)
+		atomic_store(&ep->is_registry, true);
+	free(base);
+	rs__http_response_dispose(&pr);
+	return error;
+}
+
 /*
  * Decide the scheme and learn the auth challenge. HTTPS first, with plain HTTP only where the
  * policy allows it. A loopback registry is asked over plain HTTP first: a bare GET /v2/ carries
@@ -826,12 +922,12 @@ static int endpoint_ping(rs_client *c, rs__endpoint *ep)
 learned:
 	if (resp.status == 401) {
 		learn_challenge(ep, &resp, &asked, &insufficient);
+		atomic_store(&ep->is_registry, true);
 	} else if (resp.status == 200) {
 		ep->auth = RS__AUTH_NONE;
+		atomic_store(&ep->is_registry, true);
 	} else if (resp.status == 404) {
-		error = rs__error_set_http(
-		        RS_EPROTO, 404, NULL,
-		        "%s does not look like a registry: GET /v2/ answered 404", ep->domain);
+		error = not_a_registry(ep);
 	} else {
 		error = rs__registry_error(ep, &resp, "GET /v2/");
 	}
@@ -859,6 +955,7 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	pthread_mutex_init(&ep->probe_lock, NULL);
 	pthread_mutex_init(&ep->base_lock, NULL);
 	atomic_init(&ep->probing, false);
+	atomic_init(&ep->is_registry, false);
 	ep->domain = rs__strdup(domain);
 	ep->host = rs__strdup(rs_ref_endpoint(domain));
 	{
@@ -888,8 +985,91 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	return 0;
 }
 
-static int do_once(rs__endpoint *ep, const rs__reg_request *req, const char *url, const char *auth,
-                   rs__http_response *resp)
+/* libcurl rejects a header line beyond its limit (100 KiB: CURL_MAX_HTTP_HEADER) as "Out of
+ * memory"; say what happened. */
+static void header_too_big(int error, const char *url)
+{
+	const rs_error *e = rs_error_last();
+	char *origin = NULL;
+	if (error != RS_ENET || !e || !strstr(e->message, "Out of memory") ||
+	    rs__url_origin(&origin, url) < 0)
+		return;
+	rs__error_set(RS_EPROTO,
+	              "%s answered with a header larger than libcurl accepts (100 KiB); refusing "
+	              "the answer",
+	              origin);
+	free(origin);
+}
+
+static bool is_redirect(int status)
+{
+	return status >= 300 && status <= 399 && status != 304;
+}
+
+/*
+ * rs__http_do with redirects (GET and HEAD, when asked) followed here, each Location through the
+ * URL policy (rs__url_check). The authorization goes along while the request stays on the
+ * origin it was meant for (the registry's, or the token server's for a token request) and is
+ * dropped for good on the first hop elsewhere.
+ */
+static int follow(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
+                  rs__http_response *resp)
+{
+	rs__http_request hr = *req;
+	char *url = rs__strdup(req->url), *origin = NULL;
+	bool redirectable = req->follow_redirects &&
+	                    (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"));
+	int error;
+
+	hr.follow_redirects = false;
+	if ((error = rs__url_origin(&origin, req->url)) < 0)
+		goto done;
+	for (int hops = 0;; hops++) {
+		const char *location;
+		char *next = NULL, *next_origin = NULL;
+		bool registry_origin; /* unused: compared with the request's own origin below */
+		hr.url = url;
+		if ((error = rs__http_do(ep->http, &hr, resp)) < 0) {
+			header_too_big(error, url);
+			goto done;
+		}
+		if (!redirectable || !is_redirect(resp->status))
+			break;
+		location = rs__http_header(resp, "location");
+		if (!location)
+			break;
+		if (hops >= RS_MAX_REDIRECTS) {
+			error = rs__error_set(RS_EPROTO, "more than %d redirects from %s",
+			                      RS_MAX_REDIRECTS, ep->domain);
+			goto done;
+		}
+		if (rs__url_resolve(&next, url, location) < 0) {
+			char *shown = rs__escape(location);
+			error = rs__error_set(
+			        RS_EPROTO, "redirect Location from %s is not a valid URL: \"%s\"",
+			        ep->domain, shown);
+			free(shown);
+			goto done;
+		}
+		if ((error = rs__url_check(&registry_origin, c, ep, next, RS__URL_REDIRECT)) < 0 ||
+		    (error = rs__url_origin(&next_origin, next)) < 0) {
+			free(next);
+			goto done;
+		}
+		if (strcmp(next_origin, origin))
+			hr.authorization = NULL;
+		free(next_origin);
+		free(url);
+		url = next;
+	}
+done:
+	free(url);
+	free(origin);
+	return error;
+}
+
+static int do_once(rs_client *c, rs__endpoint *ep, const rs__reg_request *req, const char *url,
+                   const char *auth, rs__http_response *resp)
 {
 	rs__http_request hr = {0};
 	hr.method = req->method;
@@ -906,7 +1086,7 @@ static int do_once(rs__endpoint *ep, const rs__reg_request *req, const char *url
 	hr.progress = req->progress;
 	hr.progress_payload = req->progress_payload;
 	hr.resume_from = req->resume_from;
-	return rs__http_do(ep->http, &hr, resp);
+	return follow(c, ep, &hr, resp);
 }
 
 /* "permission denied: reader may not push to team/app on reg:5000 (repository:team/app:pull,push)"
@@ -916,6 +1096,7 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 {
 	rs_buf what = RS_BUF_INIT;
 	const char *rs = req->scope ? req->scope : "";
+	char *shown_scope;
 	int error;
 	if (rs__str_startswith(rs, "registry:catalog:"))
 		rs__buf_printf(&what, "list the catalog of %s", ep->domain);
@@ -938,16 +1119,35 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 		               ep->domain);
 		free(name);
 	}
+	/* the scope and error code may be the server's (a challenge's): escaped */
+	shown_scope = rs__escape(scope && *scope ? scope : rs);
+	if (code && rs__needs_escape(code))
+		code = NULL;
 	error = rs__error_set_http(
 	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s%s", who(ep),
-	        what.ptr, scope && *scope ? scope : rs,
+	        what.ptr, shown_scope,
 	        ep->have_cred    ? ""
 	        : ep->cred_error ? "; no credentials could be used: "
 	                         : "; no credentials were given: use 'regship login' or -u USER "
 	                           "--password-stdin",
 	        !ep->have_cred && ep->cred_error ? ep->cred_error : "");
+	free(shown_scope);
 	rs_buf_dispose(&what);
 	return error;
+}
+
+/* Did the registry's own origin give this answer (not a host a redirect went to)? */
+static bool answered_by_registry(rs__endpoint *ep, const rs__http_response *resp)
+{
+	char *base = rs__endpoint_base(ep), *o1 = NULL, *o2 = NULL;
+	bool same = resp->url && rs__url_origin(&o1, base) == 0 &&
+	            rs__url_origin(&o2, resp->url) == 0 && !strcmp(o1, o2);
+	if (!same)
+		rs_error_clear();
+	free(base);
+	free(o1);
+	free(o2);
+	return same;
 }
 
 /* Can this request simply be sent again? Not a PATCH (the upload moved on), not a streamed
@@ -959,6 +1159,7 @@ static bool replayable(const rs__reg_request *req)
 }
 
 struct do_call {
+	rs_client *c;
 	rs__endpoint *ep;
 	const rs__reg_request *req;
 	const char *url, *auth;
@@ -967,14 +1168,14 @@ struct do_call {
 static int do_send(void *payload, rs__http_response *resp)
 {
 	struct do_call *d = payload;
-	return do_once(d->ep, d->req, d->url, d->auth, resp);
+	return do_once(d->c, d->ep, d->req, d->url, d->auth, resp);
 }
 
 /* do_once through send_retrying; requests that cannot be replayed are sent once. */
 static int do_retrying(rs_client *c, rs__endpoint *ep, const rs__reg_request *req, const char *url,
                        const char *auth, rs__http_response *resp)
 {
-	struct do_call d = {ep, req, url, auth};
+	struct do_call d = {c, ep, req, url, auth};
 	return send_retrying(c, ep, replayable(req) ? rs__retry_limit(c) : 0, req->method, false,
 	                     do_send, &d, resp);
 }
@@ -1021,7 +1222,7 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
                     rs__http_response *resp)
 {
 	char *url = NULL, *auth = NULL, *asked = NULL, *want = NULL;
-	bool insufficient = false;
+	bool insufficient = false, own_origin = true;
 	int error;
 
 	if (req->url[0] == '/') {
@@ -1031,16 +1232,35 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 		free(base);
 		url = rs__buf_detach(&b);
 	} else {
+		/* a URL the server handed back: credentials go only to the registry's origin */
+		if ((error = rs__url_check(&own_origin, c, ep, req->url, req->url_kind)) < 0)
+			goto done;
 		url = rs__strdup(req->url);
 	}
-	if ((error = auth_value(&auth, c, ep, req->scope, false)) < 0)
+	if (own_origin && (error = auth_value(&auth, c, ep, req->scope, false)) < 0)
 		goto done;
 	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
 		goto done;
 	if (atomic_load(&ep->probing) && (error = end_probe(c, ep, req, &url, auth, resp)) < 0)
 		goto done;
+	if (resp->status == 404 && own_origin && (error = check_registry(ep, resp)) < 0)
+		goto done;
 	if (resp->status != 401 && resp->status != 403)
 		goto done;
+	if (!own_origin) {
+		char *origin = NULL;
+		if ((error = rs__url_origin(&origin, url)) < 0)
+			goto done;
+		error = rs__error_set_http(
+		        RS_EAUTH, resp->status, NULL,
+		        "%s, another origin that %s sent regship to, answered %d; the "
+		        "credentials for %s are sent only to %s itself",
+		        origin, ep->domain, resp->status, ep->domain, ep->domain);
+		free(origin);
+		goto done;
+	}
+	if (!answered_by_registry(ep, resp))
+		goto done; /* a redirect went elsewhere: that origin's challenge is not ours */
 	if (resp->status == 403 && ep->auth != RS__AUTH_BEARER &&
 	    !rs__http_header(resp, "www-authenticate"))
 		goto done;

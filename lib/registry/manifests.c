@@ -5,6 +5,7 @@
 #include "regship/manifest.h"
 #include "util/digest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,47 @@ static char *content_type_of(const rs__http_response *resp)
 	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
 		n--;
 	return rs__strndup(ct, n);
+}
+
+/*
+ * A Docker-Content-Digest header checked against the bytes it names (received, or sent for a
+ * PUT): sha256 and sha512 are computed and compared; another algorithm, or a value that is not a
+ * digest, is refused, since nothing could be verified. `said` words the registry's claim.
+ */
+static int check_digest_header(const char *name, const char *header, const void *data, size_t len,
+                               const char *said, const char *bytes)
+{
+	char computed[RS_DIGEST_MAX], algorithm[16];
+	size_t alen = strcspn(header, ":");
+	char *shown;
+	int error = 0;
+	if (rs__digest_valid(header)) {
+		snprintf(algorithm, sizeof(algorithm), "%.*s", (int)alen, header);
+		if ((error = rs__digest_compute(computed, algorithm, data, len)) < 0)
+			return error;
+		if (!strcmp(computed, header))
+			return 0;
+		return rs__error_set(RS_EDIGEST,
+		                     "manifest %s: the registry %s %s but the bytes %s hash to %s",
+		                     name, said, header, bytes, computed);
+	}
+	shown = rs__escape(header);
+	if (header[alen] == ':' && alen && strncmp(header, "sha256:", 7) &&
+	    strncmp(header, "sha512:", 7))
+		error = rs__error_set(
+		        RS_EUNSUPPORTED,
+		        "manifest %s: the registry sent Docker-Content-Digest \"%s\", "
+		        "whose algorithm regship cannot verify (sha256 and sha512 are "
+		        "supported); refusing it",
+		        name, shown);
+	else
+		error = rs__error_set(
+		        RS_EPROTO,
+		        "manifest %s: the registry sent a malformed Docker-Content-Digest "
+		        "\"%s\"",
+		        name, shown);
+	free(shown);
+	return error;
 }
 
 int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const char *actions,
@@ -80,15 +122,10 @@ int rs_manifest_fetch(rs_client *c, const rs_ref *ref, rs_buf *body, char **medi
 		goto done;
 	}
 	header_digest = rs__http_header(&resp, "docker-content-digest");
-	if (header_digest && rs__str_startswith(header_digest, "sha256:") &&
-	    strcmp(header_digest, computed)) {
-		error = rs__error_set(
-		        RS_EDIGEST,
-		        "manifest %s: the registry says its digest is %s but the bytes "
-		        "received hash to %s",
-		        name, header_digest, computed);
+	if (header_digest &&
+	    (error = check_digest_header(name, header_digest, rs__buf_cstr(&resp.body),
+	                                 resp.body.size, "says its digest is", "received")) < 0)
 		goto done;
-	}
 	rs__buf_put(body, rs__buf_cstr(&resp.body), resp.body.size);
 	if (media_type)
 		*media_type = content_type_of(&resp);
@@ -121,7 +158,8 @@ int rs_manifest_resolve(rs_client *c, const rs_ref *ref, char **digest, char **m
 		goto done;
 	}
 	d = rs__http_header(&resp, "docker-content-digest");
-	if (d && rs__digest_valid(d)) {
+	/* a digest in another algorithm than the one asked for is no answer: hash the bytes */
+	if (d && rs__digest_valid(d) && (!ref->digest || !strncmp(ref->digest, d, 7))) {
 		if (ref->digest && strcmp(ref->digest, d)) {
 			error = rs__error_set(RS_EDIGEST,
 			                      "manifest %s: the registry answered for digest %s",
@@ -190,13 +228,9 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 	}
 	{
 		const char *d = rs__http_header(&resp, "docker-content-digest");
-		if (d && rs__str_startswith(d, "sha256:") && strcmp(d, computed)) {
-			error = rs__error_set(RS_EDIGEST,
-			                      "manifest %s: the registry stored digest %s, but the "
-			                      "bytes sent hash to %s",
-			                      name, d, computed);
+		if (d &&
+		    (error = check_digest_header(name, d, body, len, "stored digest", "sent")) < 0)
 			goto done;
-		}
 	}
 	if (digest)
 		*digest = rs__strdup(computed);

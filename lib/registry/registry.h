@@ -6,7 +6,9 @@
 #define RS_REGISTRY_H
 
 #include "http/http.h"
+#include "http/insecure.h"
 #include "regship/client.h"
+#include "util/escape.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +29,8 @@ typedef struct rs__endpoint {
 	bool insecure; /* plain HTTP / unverified TLS allowed for this host */
 	bool loopback; /* ... because it is on this machine */
 	atomic_bool probing; /* loopback, not pinged: plain HTTP assumed until an answer says */
+	atomic_bool
+	        is_registry; /* an answer showed a registry speaks there (ping, a 404 of its own) */
 	pthread_mutex_t probe_lock; /* one thread settles the probe */
 	pthread_mutex_t base_lock; /* guards `base`, which a probe may change */
 	rs__http *http; /* the client's, its unverified-TLS twin, or own_http */
@@ -59,9 +63,21 @@ char *rs__endpoint_base(rs__endpoint *ep);
 /* The endpoint for a domain, pinged (scheme decided, auth challenge learned) on first use. */
 int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain);
 
+/* Where a URL handed back by a server came from (names it in messages). */
+typedef enum {
+	RS__URL_OTHER, /* an absolute URL a request was given */
+	RS__URL_LINK, /* Link: <...>; rel="next" of a tag or catalog page */
+	RS__URL_REDIRECT, /* Location of a 3xx answer */
+	RS__URL_UPLOAD, /* Location of an upload session */
+	RS__URL_REALM, /* realm of a Bearer challenge */
+} rs__url_kind;
+
 typedef struct rs__reg_request {
 	const char *method;
-	const char *url; /* absolute, or a path starting with "/v2/" relative to the endpoint */
+	/* absolute, or a path starting with "/v2/" relative to the endpoint. An absolute URL goes
+	 * through the URL policy (url_kind names it): credentials only on the registry's origin. */
+	const char *url;
+	rs__url_kind url_kind;
 	const char *scope; /* space-separated scopes the request needs, or NULL */
 	const char *const *headers;
 	const void *body;
@@ -86,6 +102,23 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 /* The same with "<what>" formatted. */
 int rs__registry_errorf(const rs__endpoint *ep, const rs__http_response *resp, const char *fmt, ...)
         RS_PRINTF(3, 4);
+
+/* ---- the URL policy (lib/registry/urlpolicy.c) ---- */
+
+/*
+ * The one policy for every URL a server hands back. Refused (RS_EPROTO, RS_EINSECURE, with a
+ * message naming the URL) unless the scheme is http or https, the URL holds no user name or
+ * password, and plain http goes only to a host the insecure policy allows (loopback,
+ * --insecure, "insecure-registries"). *credentials says whether the credentials issued for the
+ * registry (Basic, Bearer token, identity token) may go with a request to the URL: only to the
+ * registry's own origin `base` (scheme, host and port), except for a token realm, which is where
+ * the registry's login is exchanged for a token.
+ */
+int rs__url_policy(bool *credentials, const rs__insecure_policy *policy, const char *domain,
+                   const char *base, const char *url, rs__url_kind kind);
+/* The same for an endpoint of a client. */
+int rs__url_check(bool *credentials, rs_client *c, rs__endpoint *ep, const char *url,
+                  rs__url_kind kind);
 
 /* "/v2/<path>/<suffix>" */
 char *rs__registry_path(const char *repo_path, const char *suffix);

@@ -115,6 +115,18 @@ int rs__digest_check(const char *d)
 	                     d, strncmp(d, "sha256:", 7) ? 128 : 64);
 }
 
+int rs__digest_compute(char out[RS_DIGEST_MAX], const char *algorithm, const void *data, size_t len)
+{
+	rs__hasher *h;
+	int error;
+	if ((error = rs__hasher_new(&h, algorithm)) < 0)
+		return error;
+	rs__hasher_update(h, data, len);
+	rs__hasher_final(h, out);
+	rs__hasher_free(h);
+	return 0;
+}
+
 int rs__digest_verify(const char *expected, const void *data, size_t len)
 {
 	char got[RS_DIGEST_MAX];

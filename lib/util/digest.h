@@ -25,6 +25,10 @@ void rs__sha256_digest(char out[RS_DIGEST_MAX], const void *data, size_t len);
 int rs__digest_check(const char *digest);
 /* The same test without touching the last error. */
 bool rs__digest_valid(const char *digest);
+/* The digest of a buffer with "sha256" or "sha512": "<algorithm>:<hex>" in out. RS_EUNSUPPORTED
+ * for another algorithm. */
+int rs__digest_compute(char out[RS_DIGEST_MAX], const char *algorithm, const void *data,
+                       size_t len);
 /* Compare a computed digest with an expected one, using the expected algorithm. */
 int rs__digest_verify(const char *expected, const void *data, size_t len);
 

@@ -6,6 +6,7 @@
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]
+  harness.py start-hostile --dir DIR [--name NAME] [--owner-pid PID] [hostile.py flags]
   harness.py stop --dir DIR
 
 Every process is started under a small supervisor (its own session/process group) that kills the
@@ -417,7 +418,7 @@ def stray_pids(d):
         cl = reglib.cmdline(int(name))
         if d + "/" not in cl:
             continue
-        if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or \
+        if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or "hostile.py" in cl or \
                 ("harness.py _supervise" in cl):
             out.append(int(name))
     return out
@@ -486,6 +487,12 @@ def main(argv=None):
     fp.add_argument("--upstream", required=True)
     fp.add_argument("--name", default="proxy")
     fp.add_argument("--owner-pid", type=int)
+    hp = sub.add_parser("start-hostile", allow_abbrev=False,
+                        help="start hostile.py (a scripted hostile registry; its flags follow)")
+    hp.add_argument("--dir", required=True)
+    hp.add_argument("--upstream", default="none")
+    hp.add_argument("--name", default="proxy")
+    hp.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -499,6 +506,8 @@ def main(argv=None):
         return cmd_start_proxy(opts, extra)
     if opts.cmd == "start-faultproxy":
         return cmd_start_proxy(opts, extra, "faultproxy.py")
+    if opts.cmd == "start-hostile":
+        return cmd_start_proxy(opts, extra, "hostile.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)
