@@ -53,11 +53,10 @@ int rs_client_new(rs_client **out, const rs_client_options *given)
 	if (!c->opts.trace)
 		c->opts.trace = trace_default;
 	pthread_mutex_init(&c->lock, NULL);
+	rs__client_limits_init(c);
 
 	ho.ca_file = c->ca_cert;
-	ho.verbose = c->opts.verbose;
-	ho.trace = c->opts.trace;
-	ho.trace_payload = c->opts.trace_payload;
+	rs__client_http_options(c, &ho);
 	if ((error = rs__http_new(&c->http, &ho)) < 0)
 		goto fail;
 	policy = rs__calloc(1, sizeof(*policy));
@@ -81,6 +80,7 @@ static void endpoint_free(rs__endpoint *ep)
 	free(ep->base);
 	free(ep->realm);
 	free(ep->service);
+	free(ep->cred_error);
 	rs__http_free(ep->own_http);
 	free(ep->username);
 	rs__free_secret(ep->password);
@@ -289,12 +289,16 @@ static void endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
 		ep->have_cred = true;
 		return;
 	}
+	rs__client_helper_limits(c);
 	if (rs__cred_lookup(&cred, c->opts.docker_config, ep->domain) == 0) {
 		ep->username = rs__strdup(cred.username);
 		ep->password = rs__strdup(cred.password);
 		ep->identity_token = rs__strdup(cred.identity_token);
 		ep->registry_token = rs__strdup(cred.registry_token);
 		ep->have_cred = ep->username || ep->identity_token || ep->registry_token;
+	} else if (rs_error_last() && rs_error_last()->code != RS_ENOTFOUND) {
+		/* kept to say on a 401 why there were no credentials (a helper that hung) */
+		ep->cred_error = rs__strdup(rs_error_last()->message);
 	}
 	/* a broken config or helper must not stop anonymous access; it is reported on 401 */
 	rs__credential_dispose(&cred);
@@ -607,9 +611,7 @@ static int http_certs_d(rs_client *c, rs__endpoint *ep, bool *used)
 	if (!ho.ca_file && !ho.client_cert)
 		goto done;
 	ho.insecure_tls = ep->insecure && c->opts.insecure;
-	ho.verbose = c->opts.verbose;
-	ho.trace = c->opts.trace;
-	ho.trace_payload = c->opts.trace_payload;
+	rs__client_http_options(c, &ho);
 	if ((error = rs__http_new(&ep->own_http, &ho)) < 0)
 		goto done;
 	ep->http = ep->own_http;
@@ -637,9 +639,7 @@ static int http_for(rs_client *c, rs__endpoint *ep)
 	if (!c->http_insecure) {
 		rs__http_options ho = {0};
 		ho.insecure_tls = true;
-		ho.verbose = c->opts.verbose;
-		ho.trace = c->opts.trace;
-		ho.trace_payload = c->opts.trace_payload;
+		rs__client_http_options(c, &ho);
 		if ((error = rs__http_new(&c->http_insecure, &ho)) < 0) {
 			pthread_mutex_unlock(&c->lock);
 			return error;
@@ -933,11 +933,13 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 		free(name);
 	}
 	error = rs__error_set_http(
-	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s", who(ep),
+	        RS_EAUTH, status, code, "permission denied: %s may not %s (%s)%s%s", who(ep),
 	        what.ptr, scope && *scope ? scope : rs,
-	        ep->have_cred ? ""
-	                      : "; no credentials were given: use 'regship login' or -u USER "
-	                        "--password-stdin");
+	        ep->have_cred    ? ""
+	        : ep->cred_error ? "; the credential lookup failed: "
+	                         : "; no credentials were given: use 'regship login' or -u USER "
+	                           "--password-stdin",
+	        ep->cred_error && !ep->have_cred ? ep->cred_error : "");
 	rs_buf_dispose(&what);
 	return error;
 }
@@ -1045,6 +1047,13 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 		pthread_mutex_lock(&ep->lock);
 		endpoint_load_credentials(c, ep);
 		pthread_mutex_unlock(&ep->lock);
+		if (!ep->have_cred && ep->cred_error) {
+			error = rs__error_set_http(RS_EAUTH, resp->status, NULL,
+			                           "authentication required by %s: the credential "
+			                           "lookup failed: %s",
+			                           ep->domain, ep->cred_error);
+			goto done;
+		}
 		if (!ep->have_cred) {
 			error = rs__error_set_http(
 			        RS_EAUTH, resp->status, NULL,

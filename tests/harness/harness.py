@@ -4,6 +4,8 @@
   harness.py start --variant plain|tls|htpasswd|token --dir DIR [--tls] [--relative-urls]
                    [--owner-pid PID] [--token-ttl SECONDS] [--catalog-maxentries N] [--no-delete]
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
+  harness.py start-slowserver --dir DIR [--upstream URL] [--name NAME] [--owner-pid PID]
+             [slowserver.py flags]
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]
   harness.py stop --dir DIR
@@ -418,6 +420,7 @@ def stray_pids(d):
         if d + "/" not in cl:
             continue
         if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or \
+                "slowserver.py" in cl or \
                 ("harness.py _supervise" in cl):
             out.append(int(name))
     return out
@@ -486,6 +489,12 @@ def main(argv=None):
     fp.add_argument("--upstream", required=True)
     fp.add_argument("--name", default="proxy")
     fp.add_argument("--owner-pid", type=int)
+    ss = sub.add_parser("start-slowserver", allow_abbrev=False,
+                        help="start slowserver.py (silent, dripping, trickling; forward proxy)")
+    ss.add_argument("--dir", required=True)
+    ss.add_argument("--upstream", default="")
+    ss.add_argument("--name", default="proxy")
+    ss.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -499,6 +508,8 @@ def main(argv=None):
         return cmd_start_proxy(opts, extra)
     if opts.cmd == "start-faultproxy":
         return cmd_start_proxy(opts, extra, "faultproxy.py")
+    if opts.cmd == "start-slowserver":
+        return cmd_start_proxy(opts, extra, "slowserver.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)
