@@ -744,8 +744,10 @@ static int transport_failure(transfer *t, CURLcode rc, const char *url, const ch
 		goto done;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		last_failure_final = true;
-		error = rs__error_set(RS_ENET, "cannot resolve the host of proxy %s (for %s): %s",
-		                      proxy ? proxy : "(from the environment)", url, text);
+		error = rs__error_set(RS_ENET,
+		                      "cannot connect to %s through proxy %s: cannot resolve the "
+		                      "proxy's host",
+		                      where, proxy ? proxy : "(from the environment)");
 		goto done;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		last_failure_final = true;

@@ -10,6 +10,9 @@ Modes:
   drip-headers  "HTTP/1.1 200 OK" then one header line every --interval seconds, never the end
   trickle-body  GET /v2/ answers at once like a registry; any other request gets complete
                 headers (a manifest of 4096 bytes) and then a body at --rate bytes/s (default 2)
+  leaky         a registry that puts secrets where a trace could show them: Set-Cookie,
+                X-Auth-Token, a Location with signed-URL parameters, and a tags/list Link whose
+                next page URL carries access_token= (the values all start with "SECRET-")
   proxy         a forward HTTP proxy that writes one JSON line per request to --record
                 ({"method", "target", "headers"}): absolute-URI requests are forwarded to
                 --upstream (whatever host they name), CONNECT is tunnelled to --tunnel-to or
@@ -143,6 +146,33 @@ class Handler(socketserver.BaseRequestHandler):
             send_slowly(sock, [b"{"] + [b" "] * (MANIFEST_LEN - 1), step, end)
             return
 
+    def mode_leaky(self, sock, o):
+        end = time.monotonic() + o.hold
+        while time.monotonic() < end:
+            head, _ = read_head(sock)
+            if head is None:
+                return
+            method, target, _ = parse_head(head)
+            u = urllib.parse.urlsplit(target)
+            extra = ""
+            if u.path.endswith("/tags/list") and "access_token" not in u.query:
+                body = b'{"name":"x","tags":["one"]}'
+                extra = ("Link: <%s?n=1&last=one&access_token=SECRET-link-token>; "
+                         "rel=\"next\"\r\n" % u.path)
+            elif u.path.endswith("/tags/list"):
+                body = b'{"name":"x","tags":["two"]}'
+            else:
+                body = b"{}"
+            head_out = ("HTTP/1.1 200 OK\r\n"
+                        "Content-Type: application/json\r\n"
+                        "Docker-Distribution-API-Version: registry/2.0\r\n"
+                        "Set-Cookie: session=SECRET-cookie; HttpOnly\r\n"
+                        "X-Auth-Token: SECRET-header-token\r\n"
+                        "Content-Location: https://blobs.example/b?X-Amz-Credential=SECRET-cred"
+                        "&X-Amz-Signature=SECRET-sig&sig=SECRET-sas\r\n"
+                        "%sContent-Length: %d\r\n\r\n" % (extra, len(body)))
+            sock.sendall(head_out.encode() + (body if method != "HEAD" else b""))
+
     # ---- forward proxy ----
 
     def record(self, o, method, target, headers):
@@ -244,7 +274,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", required=True,
-                   choices=["silent", "drip-headers", "trickle-body", "proxy"])
+                   choices=["silent", "drip-headers", "trickle-body", "leaky", "proxy"])
     p.add_argument("--listen", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--url-file")
