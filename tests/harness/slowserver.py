@@ -9,7 +9,8 @@ Modes:
   silent        accept, read the request, never answer (the connection is held open)
   drip-headers  "HTTP/1.1 200 OK" then one header line every --interval seconds, never the end
   trickle-body  GET /v2/ answers at once like a registry; any other request gets complete
-                headers (a manifest of 4096 bytes) and then a body at --rate bytes/s (default 2)
+                headers (a manifest of --size bytes, default 4096) and then a body at --rate
+                bytes/s (default 2; 0: all at once)
   leaky         a registry that puts secrets where a trace could show them: Set-Cookie,
                 X-Auth-Token, a Location with signed-URL parameters, and a tags/list Link whose
                 next page URL carries access_token= (the values all start with "SECRET-")
@@ -38,8 +39,6 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reglib  # noqa: E402
-
-MANIFEST_LEN = 4096
 
 
 def read_head(sock, limit=65536):
@@ -139,11 +138,14 @@ class Handler(socketserver.BaseRequestHandler):
             sock.sendall(b"HTTP/1.1 200 OK\r\n"
                          b"Content-Type: application/vnd.oci.image.manifest.v1+json\r\n"
                          b"Docker-Distribution-API-Version: registry/2.0\r\n"
-                         b"Content-Length: %d\r\n\r\n" % MANIFEST_LEN)
+                         b"Content-Length: %d\r\n\r\n" % o.size)
             if method == "HEAD":
                 continue
-            step = 1.0 / max(o.rate, 0.001)
-            send_slowly(sock, [b"{"] + [b" "] * (MANIFEST_LEN - 1), step, end)
+            if o.rate <= 0:
+                sock.sendall(b"{" + b" " * (o.size - 2) + b"}")
+                continue
+            step = 1.0 / o.rate
+            send_slowly(sock, [b"{"] + [b" "] * (o.size - 1), step, end)
             return
 
     def mode_leaky(self, sock, o):
@@ -281,6 +283,7 @@ def main(argv=None):
     p.add_argument("--hold", type=float, default=60.0)
     p.add_argument("--interval", type=float, default=1.0)
     p.add_argument("--rate", type=float, default=2.0)
+    p.add_argument("--size", type=int, default=4096)
     p.add_argument("--record")
     p.add_argument("--upstream", default="")
     p.add_argument("--tunnel-to")
