@@ -184,7 +184,16 @@ int cli_parse_duration(const char *text, long *ms)
 	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
 	char *end;
 	double v;
-	if (!text || !*text || !(*text >= '0' && *text <= '9'))
+	size_t digits;
+	if (!text)
+		return -1;
+	/* DIGITS[.DIGITS][UNIT]: no signs, exponents or hex that strtod would take */
+	digits = strspn(text, "0123456789");
+	if (!digits || (text[digits] == '.' && !strspn(text + digits + 1, "0123456789")))
+		return -1;
+	if (text[digits] == '.')
+		digits += 1 + strspn(text + digits + 1, "0123456789");
+	if (strspn(text + digits, "0123456789.+-eExXpP"))
 		return -1;
 	errno = 0;
 	v = strtod(text, &end);

@@ -14,6 +14,8 @@
 #define RS_HTTP_MAX_REDIRECTS 10
 #define RS_HTTP_DEFAULT_MAX_BODY (4u * 1024 * 1024)
 #define RS_HTTP_ERROR_BODY_MAX (64u * 1024)
+/* headers of one answer, all lines together (curl 7.x keeps no such bound itself) */
+#define RS_HTTP_HEADERS_MAX (256u * 1024)
 #define RS_HTTP_POOL_MAX 16
 
 struct rs__http {
@@ -540,6 +542,7 @@ typedef struct transfer {
 	/* how far the answer got, for the message when it stalls */
 	size_t header_bytes;
 	bool headers_done;
+	bool headers_too_big;
 	const char *proxy; /* the proxy this request goes through, or NULL */
 } transfer;
 
@@ -548,6 +551,10 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
 	transfer *t = userp;
 	size_t len = size * nitems, end = len;
 	t->header_bytes += len;
+	if (t->header_bytes > RS_HTTP_HEADERS_MAX) {
+		t->headers_too_big = true;
+		return 0; /* curl aborts the transfer */
+	}
 	if (len >= 5 && !memcmp(data, "HTTP/", 5)) {
 		/* a new response begins (e.g. after 100 Continue): forget older headers */
 		rs__strlist_dispose(&t->resp->headers);
@@ -799,6 +806,15 @@ static int transport_failure(transfer *t, CURLcode rc, const char *url, const ch
 			                      h->opts.stall_bytes_per_s, dur, t->req->method, url);
 		goto done;
 	}
+	if (rc == CURLE_OUT_OF_MEMORY && t->header_bytes && !t->headers_done) {
+		/* curl refuses a header line longer than CURL_MAX_HTTP_HEADER (100 KiB) and says
+		 * only "Out of memory" */
+		error = rs__error_set(RS_EPROTO,
+		                      "the answer from %s has a header line longer than %d bytes, "
+		                      "more than curl accepts (%s %s)",
+		                      where, CURL_MAX_HTTP_HEADER, t->req->method, url);
+		goto done;
+	}
 	if (rc == CURLE_OUT_OF_MEMORY && strstr(text, "header")) {
 		error = rs__error_set(RS_EPROTO,
 		                      "the answer from %s has headers too large: %s (%s %s)", where,
@@ -827,7 +843,7 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 	int error = 0;
 	bool has_body = req->body || req->body_reader;
 	long left_ms = 0;
-	char *proxy = NULL;
+	char *proxy = NULL, *redacted = NULL;
 	CURL *c = handle_acquire(h);
 
 	if (h->opts.deadline > 0) {
@@ -838,8 +854,12 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 				handle_release(h, c);
 			rs__duration_format(dur, sizeof(dur), h->opts.timeout_ms);
 			last_failure_final = false;
-			return rs__error_set(RS_ETIMEOUT, "timed out after %s (before %s %s)", dur,
-			                     req->method, url);
+			rs__buf_clear(&auth);
+			rs__trace_redact(&auth, url, strlen(url));
+			error = rs__error_set(RS_ETIMEOUT, "timed out after %s (before %s %s)", dur,
+			                      req->method, auth.ptr);
+			rs_buf_dispose(&auth);
+			return error;
 		}
 	}
 	if (!c)
@@ -938,22 +958,34 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 	rs__strlist_dispose(&resp->headers);
 	rs__buf_clear(&resp->body);
 	rc = curl_easy_perform(c);
+	{
+		/* URLs in messages lose their secrets as traces do (signed blob URLs) */
+		rs_buf r = RS_BUF_INIT;
+		rs__trace_redact(&r, url, strlen(url));
+		redacted = rs__buf_detach(&r);
+	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	resp->status = (int)code;
 	if (t.sink_error)
 		error = t.sink_error;
 	else if (t.body_error)
 		error = t.body_error;
+	else if (t.headers_too_big)
+		error = rs__error_set(RS_EPROTO,
+		                      "the answer from %s has more than %u bytes of headers; "
+		                      "giving up on it",
+		                      redacted, RS_HTTP_HEADERS_MAX);
 	else if (t.body_too_big)
-		error = rs__error_set(RS_ETOOBIG, "response from %s is larger than %zu bytes", url,
-		                      t.max_body);
+		error = rs__error_set(RS_ETOOBIG, "response from %s is larger than %zu bytes",
+		                      redacted, t.max_body);
 	else if (rc != CURLE_OK)
-		error = transport_failure(&t, rc, url, errbuf);
+		error = transport_failure(&t, rc, redacted, errbuf);
 
 	curl_slist_free_all(headers);
 	rs__buf_dispose_secret(&auth);
 	handle_release(h, c);
 	rs__free_secret(proxy); /* may hold user:password */
+	free(redacted);
 	return error;
 }
 

@@ -8,12 +8,18 @@
 Modes:
   silent        accept, read the request, never answer (the connection is held open)
   drip-headers  "HTTP/1.1 200 OK" then one header line every --interval seconds, never the end
+                (--interval 0: as fast as the client takes them)
+  huge-header   a 401 whose WWW-Authenticate line is 200 KB long
   trickle-body  GET /v2/ answers at once like a registry; any other request gets complete
                 headers (a manifest of --size bytes, default 4096) and then a body at --rate
                 bytes/s (default 2; 0: all at once)
   leaky         a registry that puts secrets where a trace could show them: Set-Cookie,
                 X-Auth-Token, a Location with signed-URL parameters, and a tags/list Link whose
                 next page URL carries access_token= (the values all start with "SECRET-")
+  by-path       each request as the mode its repository's first component names:
+                /v2/silent/..., /v2/drip/... (--interval), /v2/flood/... (drip-headers with
+                no interval), /v2/huge-header/..., /v2/trickle/... (--rate, 4096 bytes),
+                /v2/big/... (--size bytes at once), /v2/leaky/...; GET /v2/ answers 200
   proxy         a forward HTTP proxy that writes one JSON line per request to --record
                 ({"method", "target", "headers"}): absolute-URI requests are forwarded to
                 --upstream (whatever host they name), CONNECT is tunnelled to --tunnel-to or
@@ -110,25 +116,69 @@ class Handler(socketserver.BaseRequestHandler):
         except OSError:
             pass
 
-    def mode_silent(self, sock, o):
-        hold_until_closed(sock, o.hold)
-
-    def mode_drip_headers(self, sock, o):
-        head, _ = read_head(sock)
-        if head is None:
-            return
-        end = time.monotonic() + o.hold
-        pieces = [b"HTTP/1.1 200 OK\r\n"] + \
-            [b"X-Drip-%d: %s\r\n" % (i, b"x" * 16) for i in range(100000)]
-        send_slowly(sock, pieces, o.interval, end)
-
-    def mode_trickle_body(self, sock, o):
+    def mode_by_path(self, sock, o):
         end = time.monotonic() + o.hold
         while time.monotonic() < end:
             head, _ = read_head(sock)
             if head is None:
                 return
+            _, target, _ = parse_head(head)
+            parts = urllib.parse.urlsplit(target).path.split("/")
+            if len(parts) < 4 or parts[1] != "v2":
+                body = b"{}"
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Docker-Distribution-API-Version: registry/2.0\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                continue
+            mode = parts[2]
+            if mode == "silent":
+                return self.mode_silent(sock, o, head)
+            if mode == "drip":
+                return self.mode_drip_headers(sock, o, head)
+            if mode == "flood":
+                return self.mode_drip_headers(sock, o, head, interval=0)
+            if mode == "huge-header":
+                return self.mode_huge_header(sock, o, head)
+            if mode == "trickle":
+                return self.mode_trickle_body(sock, o, head, size=4096)
+            if mode == "big":
+                return self.mode_trickle_body(sock, o, head, rate=0)
+            if mode == "leaky":
+                return self.mode_leaky(sock, o, head)
+            sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+    def mode_silent(self, sock, o, head=None):
+        hold_until_closed(sock, o.hold)
+
+    def mode_drip_headers(self, sock, o, head=None, interval=None):
+        if head is None:
+            head, _ = read_head(sock)
+            if head is None:
+                return
+        end = time.monotonic() + o.hold
+        pieces = [b"HTTP/1.1 200 OK\r\n"] + \
+            [b"X-Drip-%d: %s\r\n" % (i, b"x" * 16) for i in range(100000)]
+        send_slowly(sock, pieces, o.interval if interval is None else interval, end)
+
+    def mode_huge_header(self, sock, o, head=None):
+        if head is None:
+            head, _ = read_head(sock)
+            if head is None:
+                return
+        sock.sendall(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"" +
+                     b"a" * 200000 + b"\"\r\nContent-Length: 0\r\n\r\n")
+
+    def mode_trickle_body(self, sock, o, head=None, size=None, rate=None):
+        end = time.monotonic() + o.hold
+        size = o.size if size is None else size
+        rate = o.rate if rate is None else rate
+        while time.monotonic() < end:
+            if head is None:
+                head, _ = read_head(sock)
+                if head is None:
+                    return
             method, target, _ = parse_head(head)
+            head = None
             if urllib.parse.urlsplit(target).path == "/v2/":
                 body = b"{}"
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -138,23 +188,24 @@ class Handler(socketserver.BaseRequestHandler):
             sock.sendall(b"HTTP/1.1 200 OK\r\n"
                          b"Content-Type: application/vnd.oci.image.manifest.v1+json\r\n"
                          b"Docker-Distribution-API-Version: registry/2.0\r\n"
-                         b"Content-Length: %d\r\n\r\n" % o.size)
+                         b"Content-Length: %d\r\n\r\n" % size)
             if method == "HEAD":
                 continue
-            if o.rate <= 0:
-                sock.sendall(b"{" + b" " * (o.size - 2) + b"}")
+            if rate <= 0:
+                sock.sendall(b"{" + b" " * (size - 2) + b"}")
                 continue
-            step = 1.0 / o.rate
-            send_slowly(sock, [b"{"] + [b" "] * (o.size - 1), step, end)
+            send_slowly(sock, [b"{"] + [b" "] * (size - 1), 1.0 / rate, end)
             return
 
-    def mode_leaky(self, sock, o):
+    def mode_leaky(self, sock, o, head=None):
         end = time.monotonic() + o.hold
         while time.monotonic() < end:
-            head, _ = read_head(sock)
             if head is None:
-                return
+                head, _ = read_head(sock)
+                if head is None:
+                    return
             method, target, _ = parse_head(head)
+            head = None
             u = urllib.parse.urlsplit(target)
             extra = ""
             if u.path.endswith("/tags/list") and "access_token" not in u.query:
@@ -276,7 +327,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", required=True,
-                   choices=["silent", "drip-headers", "trickle-body", "leaky", "proxy"])
+                   choices=["silent", "drip-headers", "huge-header", "trickle-body", "leaky",
+                            "by-path", "proxy"])
     p.add_argument("--listen", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--url-file")
