@@ -373,7 +373,9 @@ char *rs__proxy_display(const char *proxy)
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *out;
 	rs_buf b = RS_BUF_INIT;
-	if (u && curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) == CURLUE_OK &&
+	if (u &&
+	    curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+	            CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
 		/* curl's default proxy port is 1080, not the scheme's */
@@ -718,14 +720,22 @@ static void url_where(char *buf, size_t size, const char *url)
 static int transport_failure(transfer *t, CURLcode rc, const char *url, const char *errbuf)
 {
 	rs__http *h = t->h;
-	char where[300], text[CURL_ERROR_SIZE + 1], dur[32], via[400] = "";
+	char where[300], text[CURL_ERROR_SIZE + 64], dur[32], via[400] = "";
 	char *proxy = t->proxy ? rs__proxy_display(t->proxy) : NULL;
 	long oserr = 0, connect_code = 0;
 	curl_off_t connected = 0;
 	int error;
 
 	url_where(where, sizeof(where), url);
-	curl_text(text, sizeof(text), errbuf, rc);
+	{
+		/* curl's text may quote the proxy setting, password included */
+		char raw[CURL_ERROR_SIZE + 1];
+		rs_buf r = RS_BUF_INIT;
+		curl_text(raw, sizeof(raw), errbuf, rc);
+		rs__trace_redact(&r, raw, strlen(raw));
+		snprintf(text, sizeof(text), "%s", r.ptr ? r.ptr : "");
+		rs__buf_dispose_secret(&r);
+	}
 	curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &oserr);
 	curl_easy_getinfo(t->curl, CURLINFO_HTTP_CONNECTCODE, &connect_code);
 	curl_easy_getinfo(t->curl, CURLINFO_CONNECT_TIME_T, &connected);
