@@ -19,7 +19,8 @@ Modes:
   by-path       each request as the mode its repository's first component names:
                 /v2/silent/..., /v2/drip/... (--interval), /v2/flood/... (drip-headers with
                 no interval), /v2/huge-header/..., /v2/trickle/... (--rate, 4096 bytes),
-                /v2/big/... (--size bytes at once), /v2/leaky/...; GET /v2/ answers 200
+                /v2/big/... (--size bytes at once), /v2/leaky/...; GET /v2/ answers 200;
+                CONNECT is never answered (a proxy that hangs)
   proxy         a forward HTTP proxy that writes one JSON line per request to --record
                 ({"method", "target", "headers"}): absolute-URI requests are forwarded to
                 --upstream (whatever host they name), CONNECT is tunnelled to --tunnel-to or
@@ -122,7 +123,9 @@ class Handler(socketserver.BaseRequestHandler):
             head, _ = read_head(sock)
             if head is None:
                 return
-            _, target, _ = parse_head(head)
+            method, target, _ = parse_head(head)
+            if method == "CONNECT":
+                return self.mode_silent(sock, o, head)  # a proxy that never answers
             parts = urllib.parse.urlsplit(target).path.split("/")
             if len(parts) < 4 or parts[1] != "v2":
                 body = b"{}"
