@@ -1,9 +1,11 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@ const cli_opt cli_global_opts[] = {
          "allow plain HTTP and unverified TLS for every registry"},
         {CLI_OPT_INT, 0, "retries", &cli_global.retries, "N",
          "retry failed requests N times (default 3), with backoff"},
+        {CLI_OPT_DURATION, 0, "timeout", &cli_global.timeout_ms, "DURATION",
+         "give up after DURATION (500ms, 30s, 2m, 1h) in all"},
         {CLI_OPT_BOOL, 'v', "verbose", &cli_global.verbose, NULL,
          "trace HTTP requests to stderr (credentials redacted)"},
         {CLI_OPT_BOOL, 'q', "quiet", &cli_global.quiet, NULL, "print nothing but errors on stderr"},
@@ -227,9 +231,58 @@ static const cli_opt *find_short(const cli_opt *opts, char c)
 	return NULL;
 }
 
+_Noreturn void cli_out_of_memory(void)
+{
+	fflush(stdout);
+	fputs("regship: out of memory\n", stderr);
+	_exit(CLI_EXIT_ERROR);
+}
+
+int cli_parse_duration(const char *text, long *ms)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+	char *end;
+	double v;
+	size_t digits;
+	if (!text)
+		return -1;
+	/* DIGITS[.DIGITS][UNIT]: no signs, exponents or hex that strtod would take */
+	digits = strspn(text, "0123456789");
+	if (!digits || (text[digits] == '.' && !strspn(text + digits + 1, "0123456789")))
+		return -1;
+	if (text[digits] == '.')
+		digits += 1 + strspn(text + digits + 1, "0123456789");
+	if (strspn(text + digits, "0123456789.+-eExXpP"))
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		v *= units[i].ms;
+		if (!(v >= 1 && v <= 30.0 * 24 * 3600 * 1000))
+			return -1;
+		*ms = (long)v;
+		return 0;
+	}
+	return -1;
+}
+
 int cli_set_value(const char *const *usage, const cli_opt *o, const char *value)
 {
 	switch (o->type) {
+	case CLI_OPT_DURATION:
+		if (cli_parse_duration(value, (long *)o->dest) < 0)
+			return cli_usage_error(usage,
+			                       "option --%s: invalid duration \"%s\" (use a number "
+			                       "with ms, s, m or h, e.g. 500ms, 30s, 2m)",
+			                       o->lname, value);
+		return 0;
 	case CLI_OPT_STRING:
 		*(const char **)o->dest = value;
 		return 0;
@@ -246,9 +299,10 @@ int cli_set_value(const char *const *usage, const cli_opt *o, const char *value)
 	}
 	case CLI_OPT_LIST: {
 		cli_list *l = o->dest;
-		l->items = realloc(l->items, (l->count + 1) * sizeof(*l->items));
-		if (!l->items)
-			abort();
+		const char **items = realloc(l->items, (l->count + 1) * sizeof(*l->items));
+		if (!items)
+			cli_out_of_memory();
+		l->items = items;
 		l->items[l->count++] = value;
 		return 0;
 	}
@@ -265,7 +319,7 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 	int n = 0, rc = 0;
 	bool only_args = false;
 	if (!pos)
-		abort();
+		cli_out_of_memory();
 	for (int i = 0; i < argc; i++) {
 		char *a = argv[i];
 		if (only_args || a[0] != '-' || !a[1]) {
@@ -385,6 +439,68 @@ char *cli_read_secret(const char *prompt, bool from_stdin)
 	return cli_read_line(prompt, from_stdin, false);
 }
 
+/* ---- --timeout ---- */
+
+static char watchdog_msg[128];
+static size_t watchdog_len;
+
+static void watchdog_fire(int sig)
+{
+	(void)sig;
+	if (write(STDERR_FILENO, watchdog_msg, watchdog_len) < 0)
+		watchdog_len = 0;
+	_exit(CLI_EXIT_ERROR);
+}
+
+/* "500ms", "2s", "1.5s", "2m", "1m30s" */
+static void format_duration(char *buf, size_t n, long ms)
+{
+	long s = ms / 1000;
+	if (ms < 1000)
+		snprintf(buf, n, "%ldms", ms);
+	else if (ms % 1000)
+		snprintf(buf, n, "%ld.%03lds", s, ms % 1000);
+	else if (s < 60 || s % 60)
+		snprintf(buf, n, s < 60 ? "%lds" : "%ldm%02lds", s < 60 ? s : s / 60, s % 60);
+	else
+		snprintf(buf, n, "%ldm", s / 60);
+	if (ms % 1000 && ms >= 1000) {
+		/* 1.500s -> 1.5s */
+		size_t len = strlen(buf);
+		while (buf[len - 2] == '0') {
+			buf[len - 2] = 's';
+			buf[--len] = '\0';
+		}
+	}
+}
+
+/*
+ * The library ends its requests, retries and helpers at the deadline itself, with a message
+ * that says what was waited for. Anything else (a stuck file system, a name lookup curl cannot
+ * interrupt) meets this watchdog two seconds later: the same message, exit 1.
+ */
+static void watchdog_start(long ms)
+{
+	static bool started;
+	struct sigaction sa;
+	struct itimerval it = {{0, 0}, {0, 0}};
+	char dur[32];
+	long fire = ms + 2000;
+	if (started || ms <= 0)
+		return;
+	started = true;
+	format_duration(dur, sizeof(dur), ms);
+	snprintf(watchdog_msg, sizeof(watchdog_msg), "regship: timed out after %s\n", dur);
+	watchdog_len = strlen(watchdog_msg);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog_fire;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	it.it_value.tv_sec = fire / 1000;
+	it.it_value.tv_usec = (fire % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 int cli_client(rs_client **out)
 {
 	rs_client_options opts = RS_CLIENT_OPTIONS_INIT;
@@ -411,6 +527,25 @@ int cli_client(rs_client **out)
 	opts.verbose = cli_global.verbose;
 	opts.certs_d = getenv("REGSHIP_CERTS_D");
 	opts.retries = cli_global.retries;
+	opts.timeout_ms = cli_global.timeout_ms;
+	{
+		/* per-request bounds, for tests and unusual links (documented in regship(1)) */
+		static const char *const vars[] = {"REGSHIP_CONNECT_TIMEOUT",
+		                                   "REGSHIP_STALL_TIMEOUT",
+		                                   "REGSHIP_HELPER_TIMEOUT"};
+		long *dest[] = {&opts.connect_timeout_ms, &opts.stall_timeout_ms,
+		                &opts.helper_timeout_ms};
+		for (size_t i = 0; i < 3; i++) {
+			const char *v = getenv(vars[i]);
+			if (v && *v && cli_parse_duration(v, dest[i]) < 0) {
+				cli_error("%s: invalid duration \"%s\" (use a number with ms, s, m "
+				          "or h, e.g. 500ms, 30s, 2m)",
+				          vars[i], v);
+				return CLI_EXIT_USAGE;
+			}
+		}
+	}
+	watchdog_start(cli_global.timeout_ms);
 	if ((error = rs_client_new(out, &opts)) < 0)
 		return cli_fail(error);
 	return 0;

@@ -14,7 +14,15 @@
 #define CLI_EXIT_NOTFOUND 3
 #define CLI_EXIT_AUTH 4
 
-typedef enum { CLI_OPT_BOOL, CLI_OPT_STRING, CLI_OPT_INT, CLI_OPT_LIST, CLI_OPT_END } cli_opt_type;
+typedef enum {
+	CLI_OPT_BOOL,
+	CLI_OPT_STRING,
+	CLI_OPT_INT,
+	CLI_OPT_LIST,
+	CLI_OPT_DURATION, /* long milliseconds: "500ms", "30s", "2m", "1h"; a bare number is seconds
+	                   */
+	CLI_OPT_END
+} cli_opt_type;
 
 typedef struct cli_list {
 	const char **items;
@@ -25,7 +33,7 @@ typedef struct cli_opt {
 	cli_opt_type type;
 	char sname; /* short name, or 0 */
 	const char *lname; /* long name, without -- */
-	void *dest; /* bool*, const char**, int*, cli_list* */
+	void *dest; /* bool*, const char**, int*, cli_list*, long* (duration) */
 	const char *arg; /* argument name in help ("FILE"), NULL for booleans */
 	const char *help;
 } cli_opt;
@@ -52,6 +60,7 @@ typedef struct cli_globals {
 	bool help;
 	bool version;
 	int retries; /* -1: the library's default */
+	long timeout_ms; /* --timeout: bound on the whole command; 0: none */
 } cli_globals;
 
 extern cli_globals cli_global;
@@ -68,6 +77,13 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 /* Store an option's value (string, number, list); prints a usage error and returns
  * CLI_EXIT_USAGE when it does not parse. */
 int cli_set_value(const char *const *usage, const cli_opt *o, const char *value);
+
+/* Parse a duration ("500ms", "1.5s", "30s", "2m", "1h"; a bare number is seconds) into
+ * milliseconds: 0 when it parses and is positive (at most 30 days), -1 otherwise. */
+int cli_parse_duration(const char *text, long *ms);
+
+/* Print "regship: out of memory" and exit 1. */
+_Noreturn void cli_out_of_memory(void);
 
 /* Help: usage lines, then the options table, then a pointer to global options. */
 void cli_help(FILE *out, const char *const *usage, const cli_opt *opts);

@@ -11,11 +11,11 @@ int cli_strings_add(const char *s, void *payload)
 		l->alloc = l->alloc ? l->alloc * 2 : 64;
 		l->items = realloc(l->items, l->alloc * sizeof(*l->items));
 		if (!l->items)
-			abort();
+			cli_out_of_memory();
 	}
 	l->items[l->count] = strdup(s);
 	if (!l->items[l->count])
-		abort();
+		cli_out_of_memory();
 	l->count++;
 	return 0;
 }

@@ -152,7 +152,7 @@ int cmd_retag(int argc, char **argv)
 	} else {
 		targets = calloc((size_t)nargs, sizeof(*targets));
 		if (!targets)
-			abort();
+			cli_out_of_memory();
 		for (int i = 1; i < nargs; i++)
 			if ((error = rs_retag_target(&targets[i - 1], src, args[i])) < 0) {
 				rc = cli_fail(error);

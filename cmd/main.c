@@ -5,6 +5,8 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 /* sorted by name */
 static const cli_command commands[] = {
@@ -40,9 +42,22 @@ static void main_help(FILE *out)
 	      out);
 }
 
+/*
+ * Passwords and tokens live in this process's memory: keep them out of core dumps and away
+ * from ptrace by other processes of the same user (no dump, /proc/PID/mem closed). Children
+ * (credential helpers) start with a core limit of 0 as well.
+ */
+static void protect_secrets(void)
+{
+	struct rlimit none = {0, 0};
+	prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+	setrlimit(RLIMIT_CORE, &none);
+}
+
 int main(int argc, char **argv)
 {
 	int i, rc;
+	protect_secrets();
 	setlocale(LC_ALL, "");
 	/* global options before the command */
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {

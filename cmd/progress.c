@@ -66,7 +66,7 @@ progress *progress_new(progress_mode mode, const char *verb)
 {
 	progress *p = calloc(1, sizeof(*p));
 	if (!p)
-		abort();
+		cli_out_of_memory();
 	if (cli_global.quiet)
 		mode = PROGRESS_NONE;
 	else if (mode == PROGRESS_AUTO)
@@ -83,7 +83,7 @@ static row *find_row(progress *p, const char *digest)
 			return &p->rows[i];
 	p->rows = realloc(p->rows, (p->count + 1) * sizeof(*p->rows));
 	if (!p->rows)
-		abort();
+		cli_out_of_memory();
 	memset(&p->rows[p->count], 0, sizeof(row));
 	snprintf(p->rows[p->count].digest, sizeof(p->rows[p->count].digest), "%s", digest);
 	p->rows[p->count].started = now();

@@ -96,7 +96,7 @@ static void add_pair(run *r, const char *src_ref, const char *dest_text, const c
 {
 	r->pairs = realloc(r->pairs, (r->npairs + 1) * sizeof(*r->pairs));
 	if (!r->pairs)
-		abort();
+		cli_out_of_memory();
 	r->pairs[r->npairs].src_reference = src_ref ? strdup(src_ref) : NULL;
 	r->pairs[r->npairs].dest_text = strdup(dest_text);
 	r->pairs[r->npairs].dest_tag = tag ? strdup(tag) : NULL;
@@ -157,7 +157,7 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 			           (*reference ? strlen(*reference) : 0) + 4;
 			*display = malloc(n);
 			if (!*display)
-				abort();
+				cli_out_of_memory();
 			snprintf(*display, n, "%s:%s%s%s", rs_location_kind_name(loc->kind),
 			         loc->path, *reference ? ":" : "", *reference ? *reference : "");
 		}
@@ -191,7 +191,7 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 	}
 	r->dests = realloc(r->dests, (r->ndests + 1) * sizeof(*r->dests));
 	if (!r->dests)
-		abort();
+		cli_out_of_memory();
 	memset(&r->dests[r->ndests], 0, sizeof(r->dests[r->ndests]));
 	r->dests[r->ndests].store = opened;
 	r->dests[r->ndests].key = strdup(key.ptr);
@@ -262,14 +262,14 @@ static char *source_name(const rs_location *loc, const char *reference)
 		n = strlen(loc->text) + strlen(reference) + 2;
 		out = malloc(n);
 		if (!out)
-			abort();
+			cli_out_of_memory();
 		snprintf(out, n, "%s:%s", loc->text, reference);
 		return out;
 	}
 	n = strlen(kind) + strlen(loc->path) + strlen(reference) + 3;
 	out = malloc(n);
 	if (!out)
-		abort();
+		cli_out_of_memory();
 	snprintf(out, n, "%s:%s:%s", kind, loc->path, reference);
 	return out;
 }
@@ -470,7 +470,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	digests = calloc(r.npairs, sizeof(char *));
 	r.results = calloc(r.npairs, sizeof(*r.results));
 	if (!shown_src || !shown_dst || !digests || !r.results)
-		abort();
+		cli_out_of_memory();
 	for (size_t i = 0; i < r.npairs; i++) {
 		dest_store *ds = NULL;
 		char *reference = NULL, *display = NULL, *digest = NULL;

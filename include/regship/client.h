@@ -39,13 +39,26 @@ typedef struct rs_client_options {
 	int retries;
 	/* Stop retrying once this many seconds went by since the first try (0: 300). */
 	int retry_max_seconds;
+	/* A bound on everything the client does from rs_client_new on (requests, retries and the
+	 * waits between them, credential helpers): past it every call fails with RS_ETIMEOUT
+	 * ("timed out after ..."). 0: none. */
+	long timeout_ms;
+	/* Bounds of each request and helper; 0: the default. A connection (TCP, proxy tunnel,
+	 * TLS handshake) must be up within connect_timeout_ms (30 s). A request that moves fewer
+	 * than 1024 bytes/s for stall_timeout_ms (60 s, rounded up to whole seconds) has stalled
+	 * (a server that never answers, drips its headers or trickles its body) and fails with
+	 * RS_ENET, so it is retried. A docker-credential helper must answer and exit within
+	 * helper_timeout_ms (60 s). */
+	long connect_timeout_ms;
+	long stall_timeout_ms;
+	long helper_timeout_ms;
 } rs_client_options;
 
 #define RS_CLIENT_OPTIONS_VERSION 1
 #define RS_CLIENT_OPTIONS_INIT                                                                     \
 	{                                                                                          \
 		RS_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,   \
-		        NULL, -1, 0                                                                \
+		        NULL, -1, 0, 0, 0, 0, 0                                                    \
 	}
 
 RS_EXTERN(int) rs_client_new(rs_client **out, const rs_client_options *opts);

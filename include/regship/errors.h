@@ -28,7 +28,8 @@ RS_BEGIN_DECL
 	XX(ETLS, -14, "TLS error")                                                                 \
 	XX(ECONFLICT, -15, "refused: the operation would affect more than was asked")              \
 	XX(ETOOBIG, -16, "too large")                                                              \
-	XX(EFORMAT, -17, "malformed input")
+	XX(EFORMAT, -17, "malformed input")                                                        \
+	XX(ETIMEOUT, -18, "timed out")
 
 typedef enum {
 #define RS__ERR_ENUM(name, value, desc) RS_##name = value,

@@ -1,5 +1,7 @@
+#define _GNU_SOURCE /* pipe2 */
 /* Running docker-credential-* helpers. */
 #include "auth/credhelper.h"
+#include "http/http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,9 +62,44 @@ static char *find_in_path(const char *prog)
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(rs__http_now() * 1000.0);
+}
+
+/* Bounds for the helpers this thread runs (rs__credhelper_limits). */
+static _Thread_local long limit_timeout_ms;
+static _Thread_local double limit_deadline;
+static _Thread_local long limit_deadline_total_ms;
+
+void rs__credhelper_limits(long timeout_ms, double deadline, long deadline_total_ms)
+{
+	limit_timeout_ms = timeout_ms;
+	limit_deadline = deadline;
+	limit_deadline_total_ms = deadline_total_ms;
+}
+
+/* When the helper must be done, and whether that is the caller's overall deadline. */
+static long long helper_deadline(bool *overall)
+{
+	long timeout = limit_timeout_ms > 0 ? limit_timeout_ms : RS__CREDHELPER_TIMEOUT_MS;
+	long long d = now_ms() + timeout;
+	*overall = false;
+	if (limit_deadline > 0 && (long long)(limit_deadline * 1000.0) < d) {
+		d = (long long)(limit_deadline * 1000.0);
+		*overall = true;
+	}
+	return d;
+}
+
+static int helper_timed_out(const char *prog, bool overall, const char *what)
+{
+	char dur[32];
+	if (overall) {
+		rs__duration_format(dur, sizeof(dur), limit_deadline_total_ms);
+		return rs__error_set(RS_ETIMEOUT, "timed out after %s (waiting for %s)", dur, prog);
+	}
+	rs__duration_format(dur, sizeof(dur),
+	                    limit_timeout_ms > 0 ? limit_timeout_ms : RS__CREDHELPER_TIMEOUT_MS);
+	return rs__error_set(RS_ETIMEOUT, "%s %s within %s", prog, what, dur);
 }
 
 static void close_fd(int *fd)
@@ -72,22 +109,36 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int wait_child(pid_t pid, int *status)
+/* Reap the child; past the deadline (0: none) it is killed. 1 when it had to be killed. */
+static int wait_child(pid_t pid, int *status, long long deadline)
 {
-	int st;
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR)
+	int st, killed = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, deadline && !killed ? WNOHANG : 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
 			return -1;
+		if (r == pid)
+			break;
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			killed = 1;
+			continue;
+		}
+		{
+			struct timespec ts = {0, 5 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	return 0;
+	return killed;
 }
 
 /* Feed input, collect output, until the child closes stdout. */
 static int exchange(rs_buf *out, const char *prog, pid_t pid, int to_child, int from_child,
-                    const char *input, size_t input_len)
+                    const char *input, size_t input_len, long long deadline, bool overall)
 {
-	long long deadline = now_ms() + RS__CREDHELPER_TIMEOUT_MS;
 	size_t written = 0;
 	char chunk[4096];
 
@@ -100,8 +151,7 @@ static int exchange(rs_buf *out, const char *prog, pid_t pid, int to_child, int 
 		int rc;
 		if (left <= 0) {
 			kill(pid, SIGKILL);
-			rs__error_set(RS_EIO, "%s did not finish within %d seconds", prog,
-			              RS__CREDHELPER_TIMEOUT_MS / 1000);
+			helper_timed_out(prog, overall, "did not answer");
 			goto fail;
 		}
 		fds[n].fd = from_child;
@@ -170,6 +220,8 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 	char prog[256], *full = NULL;
 	char *argv[3];
 	pid_t pid = -1;
+	bool overall;
+	long long deadline = helper_deadline(&overall);
 
 	*exit_status = -1;
 	if (!helper || !*helper || strchr(helper, '/') || strlen(helper) > 200)
@@ -182,14 +234,11 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 	argv[1] = (char *)action;
 	argv[2] = NULL;
 
-	if (pipe(to_child) < 0 || pipe(from_child) < 0) {
+	/* close-on-exec from birth: no other thread's child inherits them */
+	if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0) {
 		error = rs__error_set(RS_EIO, "cannot create a pipe for %s: %s", prog,
 		                      strerror(errno));
 		goto done;
-	}
-	for (int i = 0; i < 2; i++) {
-		fcntl(to_child[i], F_SETFD, FD_CLOEXEC);
-		fcntl(from_child[i], F_SETFD, FD_CLOEXEC);
 	}
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
 		error = rs__error_set(RS_EIO, "cannot run %s: %s", prog, strerror(rc));
@@ -218,7 +267,8 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 	if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set) == 0)
 		sig_blocked = true;
 
-	error = exchange(out, prog, pid, to_child[1], from_child[0], input, input_len);
+	error = exchange(out, prog, pid, to_child[1], from_child[0], input, input_len, deadline,
+	                 overall);
 	to_child[1] = -1; /* closed by exchange */
 
 	if (sig_blocked) {
@@ -238,9 +288,14 @@ done:
 	if (fa_init)
 		posix_spawn_file_actions_destroy(&fa);
 	if (pid > 0) {
-		if (wait_child(pid, &status) < 0 && !error)
+		/* a helper that closed its output but goes on running is not waited for forever */
+		int w = wait_child(pid, &status, error ? 0 : deadline);
+		if (w < 0 && !error)
 			error = rs__error_set(RS_EIO, "cannot wait for %s: %s", prog,
 			                      strerror(errno));
+		else if (w > 0 && !error)
+			error = helper_timed_out(prog, overall,
+			                         "closed its output but did not exit");
 		*exit_status = status;
 	}
 	free(full);

@@ -35,12 +35,21 @@ void rs__credential_dispose(rs__credential *c);
 #define RS__CREDHELPER_TIMEOUT_MS (60 * 1000)
 
 /*
+ * Bounds for the helpers this thread runs from now on: each must answer and exit within
+ * timeout_ms (0: RS__CREDHELPER_TIMEOUT_MS), and not past deadline (rs__http_now() clock; 0:
+ * none), which is the end of an overall bound of deadline_total_ms (for the message). A helper
+ * that overruns is killed; the run fails with RS_ETIMEOUT ("docker-credential-x did not
+ * answer within 60s").
+ */
+void rs__credhelper_limits(long timeout_ms, double deadline, long deadline_total_ms);
+
+/*
  * Run "docker-credential-<helper> <action>" with input on its stdin and collect its stdout
  * into out (at most RS__CREDHELPER_OUTPUT_MAX bytes). *exit_status is the exit code.
  * Returns 0 when the program ran to completion whatever its exit code; RS_EUNSUPPORTED when
  * it is not on PATH; RS_EINVAL for a helper name holding '/'; RS_ETOOBIG when it prints too
- * much; RS_EIO on other failures (including the timeout). out may hold secrets: dispose it
- * with rs__buf_dispose_secret.
+ * much; RS_ETIMEOUT when it overruns its time; RS_EIO on other failures. out may hold secrets:
+ * dispose it with rs__buf_dispose_secret.
  */
 int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const char *action,
                        const char *input, size_t input_len);

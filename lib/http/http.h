@@ -22,8 +22,23 @@ typedef struct rs__http_options {
 	int verbose; /* trace requests and response headers */
 	void (*trace)(const char *line, void *payload); /* where traces go (default stderr) */
 	void *trace_payload;
-	long connect_timeout_s; /* default 30 */
+	/* Bounds (0: the default). A connection (TCP, proxy tunnel, TLS handshake) must be up
+	 * within connect_timeout_ms (30 s). Once connected, a request whose transfer moves fewer
+	 * than stall_bytes_per_s (1024) bytes per second, both directions together, for
+	 * stall_timeout_s seconds (60) has stalled: a server that accepts and never answers,
+	 * headers dripped a line at a time, a body trickling at 2 B/s all end there. */
+	long connect_timeout_ms;
+	long stall_timeout_s;
+	long stall_bytes_per_s;
+	/* rs__http_now() past which every request fails with RS_ETIMEOUT ("timed out after
+	 * <timeout_ms>"); 0: none. */
+	double deadline;
+	long timeout_ms;
 } rs__http_options;
+
+#define RS__HTTP_CONNECT_TIMEOUT_MS_DEFAULT 30000L
+#define RS__HTTP_STALL_TIMEOUT_S_DEFAULT 60L
+#define RS__HTTP_STALL_BYTES_DEFAULT 1024L
 
 /* Streams a response body out; returns 0 to go on, negative RS_E* to abort. */
 typedef int (*rs__http_sink)(const void *data, size_t len, void *payload);
@@ -61,6 +76,42 @@ void rs__http_free(rs__http *h);
  * curl-style message; any HTTP status is a success here (the caller judges it). */
 int rs__http_do(rs__http *h, const rs__http_request *req, rs__http_response *resp);
 void rs__http_response_dispose(rs__http_response *resp);
+
+/* Monotonic seconds (CLOCK_MONOTONIC), the clock of deadlines. */
+double rs__http_now(void);
+
+/* A duration for messages: "750ms", "2s", "1.5s", "2m", "1m30s", "2h". */
+void rs__duration_format(char *buf, size_t size, long ms);
+
+/*
+ * Was the last transport failure of this thread one that trying again cannot mend at once
+ * (connection refused, host or proxy not resolved)? Set by rs__http_do for RS_ENET failures.
+ */
+bool rs__http_failure_final(void);
+
+/*
+ * The proxy a request to url goes through, from the environment as curl and Go (docker) read
+ * it: http_proxy (HTTP_PROXY too, except in a CGI), https_proxy/HTTPS_PROXY, all_proxy/
+ * ALL_PROXY; none for hosts listed in no_proxy/NO_PROXY (names match themselves and their
+ * subdomains, "*" matches all, IP addresses and CIDR ranges match addresses) and never for a
+ * loopback host (localhost, *.localhost, 127.0.0.0/8, ::1). NULL when direct; caller frees.
+ */
+char *rs__http_proxy_for(const char *url);
+
+/* True when host (no port, no brackets) names this machine: localhost, *.localhost,
+ * 127.0.0.0/8, ::1. By name only, as Go's proxy rule does. */
+bool rs__host_is_loopback(const char *host);
+
+/* A proxy URL for messages: scheme://host:port, user and password left out. Caller frees. */
+char *rs__proxy_display(const char *proxy);
+
+/*
+ * One trace line with secrets taken out: values of Authorization, Proxy-Authorization,
+ * Cookie, Set-Cookie and token-like headers; passwords in URLs (user:pass@); values of
+ * query parameters that carry tokens or signatures (access_token=, X-Amz-Signature=, sig=...);
+ * "token", "access_token", "refresh_token" values of a JSON text. Appends to out.
+ */
+void rs__trace_redact(rs_buf *out, const char *line, size_t len);
 
 /* First header value by case-insensitive name, or NULL. */
 const char *rs__http_header(const rs__http_response *resp, const char *name);

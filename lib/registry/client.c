@@ -54,11 +54,10 @@ int rs_client_new(rs_client **out, const rs_client_options *given)
 	if (!c->opts.trace)
 		c->opts.trace = trace_default;
 	pthread_mutex_init(&c->lock, NULL);
+	rs__client_limits_init(c);
 
 	ho.ca_file = c->ca_cert;
-	ho.verbose = c->opts.verbose;
-	ho.trace = c->opts.trace;
-	ho.trace_payload = c->opts.trace_payload;
+	rs__client_http_options(c, &ho);
 	if ((error = rs__http_new(&c->http, &ho)) < 0)
 		goto fail;
 	policy = rs__calloc(1, sizeof(*policy));
@@ -299,6 +298,7 @@ static void endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
 		ep->have_cred = true;
 		return;
 	}
+	rs__client_helper_limits(c);
 	rc = rs__cred_lookup(&cred, c->opts.docker_config, ep->domain);
 	if (rc == 0) {
 		ep->username = rs__strdup(cred.username);
@@ -658,9 +658,7 @@ static int http_certs_d(rs_client *c, rs__endpoint *ep, bool *used)
 	if (!ho.ca_file && !ho.client_cert)
 		goto done;
 	ho.insecure_tls = ep->insecure && c->opts.insecure;
-	ho.verbose = c->opts.verbose;
-	ho.trace = c->opts.trace;
-	ho.trace_payload = c->opts.trace_payload;
+	rs__client_http_options(c, &ho);
 	if ((error = rs__http_new(&ep->own_http, &ho)) < 0)
 		goto done;
 	ep->http = ep->own_http;
@@ -688,9 +686,7 @@ static int http_for(rs_client *c, rs__endpoint *ep)
 	if (!c->http_insecure) {
 		rs__http_options ho = {0};
 		ho.insecure_tls = true;
-		ho.verbose = c->opts.verbose;
-		ho.trace = c->opts.trace;
-		ho.trace_payload = c->opts.trace_payload;
+		rs__client_http_options(c, &ho);
 		if ((error = rs__http_new(&c->http_insecure, &ho)) < 0) {
 			pthread_mutex_unlock(&c->lock);
 			return error;

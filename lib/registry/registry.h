@@ -40,7 +40,8 @@ typedef struct rs__endpoint {
 	/* credentials, loaded on first need */
 	bool cred_loaded, have_cred;
 	char *username, *password, *identity_token, *registry_token;
-	char *cred_error; /* why the docker config could not be read (no secrets), or NULL */
+	char *cred_error; /* why the credential lookup found none (an unreadable docker config, a
+	                   * helper that failed or hung; no secrets), or NULL */
 	rs__token *tokens;
 	size_t token_count;
 	pthread_mutex_t lock;
@@ -55,6 +56,7 @@ struct rs_client {
 	rs__endpoint **endpoints;
 	size_t endpoint_count;
 	pthread_mutex_t lock;
+	double deadline; /* rs__http_now() at which opts.timeout_ms runs out; 0: none */
 };
 
 /* A copy of the endpoint's base URL ("https://host"); caller frees. */
@@ -167,4 +169,11 @@ double rs__now(void);
 bool rs__retry_time_left(const rs_client *c, double started);
 /* Backoff before attempt+1 (exponential with jitter, or Retry-After, capped). */
 long rs__retry_delay_ms(int attempt, const rs__http_response *resp);
+/* Sleep ms (no longer than the client's deadline allows). */
 void rs__retry_sleep(rs_client *c, long ms, const char *why);
+/* Start the client's clock: its deadline from opts.timeout_ms (rs_client_new). */
+void rs__client_limits_init(rs_client *c);
+/* The client's bounds (timeouts, deadline) and trace settings into options for rs__http_new. */
+void rs__client_http_options(const rs_client *c, rs__http_options *ho);
+/* Before a credential lookup: bound the helpers it runs by the client's limits. */
+void rs__client_helper_limits(const rs_client *c);

@@ -1,6 +1,8 @@
 /* Retry policy: which failures are worth another try, and how long to wait before it. */
 #include "registry.h"
 
+#include "auth/credhelper.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,12 @@ bool rs__retryable_status(int status)
 	       status == 504;
 }
 
+/* Connection trouble is worth another try, except what a retry cannot mend at once: a port
+ * where nothing listens (refused), a host or proxy that does not resolve. The whole command's
+ * deadline (RS_ETIMEOUT) is never retried. */
 bool rs__retryable_error(int error)
 {
-	return error == RS_ENET;
+	return error == RS_ENET && !rs__http_failure_final();
 }
 
 int rs__retry_limit(const rs_client *c)
@@ -29,15 +34,39 @@ int rs__retry_limit(const rs_client *c)
 
 double rs__now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return rs__http_now();
 }
 
 bool rs__retry_time_left(const rs_client *c, double started)
 {
 	int max = c->opts.retry_max_seconds > 0 ? c->opts.retry_max_seconds : 300;
-	return rs__now() - started < (double)max;
+	double now = rs__now();
+	if (c->deadline > 0 && now >= c->deadline)
+		return false;
+	return now - started < (double)max;
+}
+
+void rs__client_limits_init(rs_client *c)
+{
+	c->deadline = c->opts.timeout_ms > 0 ? rs__now() + (double)c->opts.timeout_ms / 1000.0 : 0;
+}
+
+void rs__client_http_options(const rs_client *c, rs__http_options *ho)
+{
+	ho->verbose = c->opts.verbose;
+	ho->trace = c->opts.trace;
+	ho->trace_payload = c->opts.trace_payload;
+	ho->connect_timeout_ms = c->opts.connect_timeout_ms;
+	/* curl counts stalls in whole seconds */
+	ho->stall_timeout_s =
+	        c->opts.stall_timeout_ms > 0 ? (c->opts.stall_timeout_ms + 999) / 1000 : 0;
+	ho->deadline = c->deadline;
+	ho->timeout_ms = c->opts.timeout_ms;
+}
+
+void rs__client_helper_limits(const rs_client *c)
+{
+	rs__credhelper_limits(c->opts.helper_timeout_ms, c->deadline, c->opts.timeout_ms);
 }
 
 static unsigned int jitter_seed(void)
@@ -81,7 +110,16 @@ long rs__retry_delay_ms(int attempt, const rs__http_response *resp)
 
 void rs__retry_sleep(rs_client *c, long ms, const char *why)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts;
+	if (c->deadline > 0) {
+		/* wake up at the deadline at the latest: the next try then ends the command */
+		double left = c->deadline - rs__now();
+		long left_ms = left > 0 ? (long)(left * 1000.0) + 1 : 0;
+		if (ms > left_ms)
+			ms = left_ms;
+	}
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
 	if (c->opts.verbose && c->opts.trace) {
 		char line[512];
 		snprintf(line, sizeof(line), "* %s; retrying in %ld ms", why, ms);

@@ -3,11 +3,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static void oom(size_t n)
+/*
+ * Allocation failure ends the process with a message and exit status 1: the callers count on
+ * rs__malloc never returning NULL. Not abort(): that dumps core (with whatever secrets are in
+ * memory, when dumps are allowed) and reads as a crash. The message is written with write(2),
+ * which needs no memory; stdio buffers are not flushed (that could allocate).
+ */
+static _Noreturn void oom(size_t n)
 {
-	fprintf(stderr, "regship: out of memory allocating %zu bytes\n", n);
-	abort();
+	char msg[96];
+	int len = snprintf(msg, sizeof(msg), "regship: out of memory (allocating %zu bytes)\n", n);
+	if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0)
+		len = 0;
+	_exit(1);
 }
 
 void *rs__malloc(size_t n)

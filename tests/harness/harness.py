@@ -4,6 +4,8 @@
   harness.py start --variant plain|tls|htpasswd|token --dir DIR [--tls] [--relative-urls]
                    [--owner-pid PID] [--token-ttl SECONDS] [--catalog-maxentries N] [--no-delete]
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
+  harness.py start-slowserver --dir DIR [--upstream URL] [--name NAME] [--owner-pid PID]
+             [slowserver.py flags]
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]
   harness.py start-hostile --dir DIR [--name NAME] [--owner-pid PID] [hostile.py flags]
@@ -418,7 +420,8 @@ def stray_pids(d):
         cl = reglib.cmdline(int(name))
         if d + "/" not in cl:
             continue
-        if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or "hostile.py" in cl or \
+        if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or \
+                "hostile.py" in cl or "slowserver.py" in cl or \
                 ("harness.py _supervise" in cl):
             out.append(int(name))
     return out
@@ -493,6 +496,12 @@ def main(argv=None):
     hp.add_argument("--upstream", default="none")
     hp.add_argument("--name", default="proxy")
     hp.add_argument("--owner-pid", type=int)
+    ss = sub.add_parser("start-slowserver", allow_abbrev=False,
+                        help="start slowserver.py (silent, dripping, trickling; forward proxy)")
+    ss.add_argument("--dir", required=True)
+    ss.add_argument("--upstream", default="")
+    ss.add_argument("--name", default="proxy")
+    ss.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -508,6 +517,8 @@ def main(argv=None):
         return cmd_start_proxy(opts, extra, "faultproxy.py")
     if opts.cmd == "start-hostile":
         return cmd_start_proxy(opts, extra, "hostile.py")
+    if opts.cmd == "start-slowserver":
+        return cmd_start_proxy(opts, extra, "slowserver.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)

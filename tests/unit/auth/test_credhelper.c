@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth/credhelper.h"
+#include "http/http.h"
 #include "util/util.h"
 
 #include "testutil.h"
@@ -156,6 +157,48 @@ static void test_failures(void **state)
 	unsetenv("TEST_CREDHELPER_MODE");
 }
 
+static long long elapsed_ms(double since)
+{
+	return (long long)((rs__http_now() - since) * 1000.0);
+}
+
+/* Helpers that never answer, or answer and never exit, are killed at the bound and named. */
+static void test_bounds(void **state)
+{
+	rs__credential c = RS__CREDENTIAL_INIT;
+	rs_buf out = RS_BUF_INIT;
+	int status = 0;
+	double t0;
+	(void)state;
+
+	rs__credhelper_limits(300, 0, 0);
+	setenv("TEST_CREDHELPER_MODE", "hang", 1);
+	t0 = rs__http_now();
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), RS_ETIMEOUT);
+	assert_true(elapsed_ms(t0) < 5000);
+	assert_string_equal(rs_error_last()->message,
+	                    "docker-credential-test did not answer within 300ms");
+
+	setenv("TEST_CREDHELPER_MODE", "linger", 1);
+	t0 = rs__http_now();
+	assert_int_equal(rs__credhelper_run(&out, &status, "test", "get", "x", 1), RS_ETIMEOUT);
+	assert_true(elapsed_ms(t0) < 5000);
+	assert_string_equal(rs_error_last()->message,
+	                    "docker-credential-test closed its output but did not exit within "
+	                    "300ms");
+	rs__buf_dispose_secret(&out);
+
+	/* the caller's overall deadline comes first: its message */
+	rs__credhelper_limits(60000, rs__http_now() + 0.2, 200);
+	setenv("TEST_CREDHELPER_MODE", "hang", 1);
+	assert_int_equal(rs__credhelper_get(&c, "test", "myreg:5000"), RS_ETIMEOUT);
+	assert_string_equal(rs_error_last()->message,
+	                    "timed out after 200ms (waiting for docker-credential-test)");
+
+	rs__credhelper_limits(0, 0, 0);
+	unsetenv("TEST_CREDHELPER_MODE");
+}
+
 static void test_missing_and_bad_names(void **state)
 {
 	rs__credential c = RS__CREDENTIAL_INIT;
@@ -178,6 +221,7 @@ int main(void)
 	        cmocka_unit_test(test_identity_token),
 	        cmocka_unit_test(test_failures),
 	        cmocka_unit_test(test_missing_and_bad_names),
+	        cmocka_unit_test(test_bounds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
