@@ -87,7 +87,7 @@ static bool writes_stdout(const rs_location *loc)
 		return true;
 	if (stat(loc->path, &a) < 0 || fstat(STDOUT_FILENO, &b) < 0)
 		return false;
-	return !S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int transfer_check_opts(transfer_opts *t, const char *const *usage)

@@ -143,6 +143,7 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 	struct stat st;
 	char *real = NULL;
 	const char *path = file;
+	bool via_link = false;
 	int error = 0;
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
@@ -171,12 +172,15 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 		return 0;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		/* the link stays; what it names is written */
-		if (!(real = realpath(file, NULL))) {
+		/* the link stays; what it names is written (stat, not realpath, decides what that
+		 * is: /dev/stdout names a pipe that has no path) */
+		via_link = true;
+		if (stat(file, &st) < 0) {
 			char link[PATH_MAX];
+			int e = errno;
 			ssize_t n = readlink(file, link, sizeof(link) - 1);
 			link[n > 0 ? n : 0] = '\0';
-			if (errno == ENOENT)
+			if (e == ENOENT)
 				error = rs__error_set(
 				        RS_EINVAL,
 				        "%s is a symbolic link to %s, which does not "
@@ -185,14 +189,16 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 			else
 				error = rs__error_set(RS_EIO,
 				                      "cannot follow the symbolic link %s: %s",
-				                      file, strerror(errno));
+				                      file, strerror(e));
 			goto done;
 		}
-		if (stat(real, &st) < 0) {
-			error = rs__error_set(RS_EIO, "cannot use %s: %s", real, strerror(errno));
+		if (S_ISREG(st.st_mode) && !(real = realpath(file, NULL))) {
+			error = rs__error_set(RS_EIO, "cannot follow the symbolic link %s: %s",
+			                      file, strerror(errno));
 			goto done;
 		}
-		path = real;
+		if (real)
+			path = real;
 	}
 	if (S_ISREG(st.st_mode)) {
 		out->target = rs__strdup(path);
@@ -221,7 +227,7 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 		                      "%s is %s%s: a %s is written to a regular file, a FIFO, a "
 		                      "character device or - (standard output)",
 		                      file, what_is(st.st_mode),
-		                      real ? " (through a symbolic link)" : "", kind);
+		                      via_link ? " (through a symbolic link)" : "", kind);
 		goto done;
 	}
 done:

@@ -6,6 +6,8 @@
   harness.py start-proxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID] [proxy.py flags]
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]
+  harness.py start-slowproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
+                   [slowproxy.py flags]
   harness.py stop --dir DIR
 
 Every process is started under a small supervisor (its own session/process group) that kills the
@@ -486,6 +488,12 @@ def main(argv=None):
     fp.add_argument("--upstream", required=True)
     fp.add_argument("--name", default="proxy")
     fp.add_argument("--owner-pid", type=int)
+    sl = sub.add_parser("start-slowproxy", allow_abbrev=False,
+                        help="start slowproxy.py (throttled blob bodies, a readiness file)")
+    sl.add_argument("--dir", required=True)
+    sl.add_argument("--upstream", required=True)
+    sl.add_argument("--name", default="proxy")
+    sl.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -499,6 +507,8 @@ def main(argv=None):
         return cmd_start_proxy(opts, extra)
     if opts.cmd == "start-faultproxy":
         return cmd_start_proxy(opts, extra, "faultproxy.py")
+    if opts.cmd == "start-slowproxy":
+        return cmd_start_proxy(opts, extra, "slowproxy.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)
