@@ -427,6 +427,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	cli_strings tags = {0};
 	char **shown_src = NULL, **shown_dst = NULL, **digests = NULL, **repos = NULL,
 	     **dtags = NULL;
+	bool *local = NULL;
 	size_t done = 0;
 	int rc = 0, error;
 	rs_copy_options co = RS_COPY_OPTIONS_INIT;
@@ -591,8 +592,9 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	digests = calloc(r.npairs, sizeof(char *));
 	repos = calloc(r.npairs, sizeof(char *));
 	dtags = calloc(r.npairs, sizeof(char *));
+	local = calloc(r.npairs, sizeof(bool));
 	r.results = calloc(r.npairs, sizeof(*r.results));
-	if (!shown_src || !shown_dst || !digests || !repos || !dtags || !r.results)
+	if (!shown_src || !shown_dst || !digests || !repos || !dtags || !local || !r.results)
 		abort();
 	for (size_t i = 0; i < r.npairs; i++) {
 		dest_store *ds = NULL;
@@ -631,9 +633,11 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		dtags[done] = repository && reference && !strchr(reference, ':') ? reference : NULL;
 		if (!dtags[done])
 			free(reference);
-		done++;
-		if (!t->json)
+		/* a registry has the image now; a local destination only once committed */
+		local[done] = ds->loc->kind != RS_LOCATION_REGISTRY;
+		if (!t->json && !local[done])
 			fprintf(r.out, "%s@%s\n", display, digest);
+		done++;
 	}
 	progress_done(r.prog);
 	/* local destinations become visible only now, whole */
@@ -643,6 +647,9 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			goto done;
 		}
 	}
+	for (size_t i = 0; i < done && !t->json; i++)
+		if (local[i])
+			fprintf(r.out, "%s@%s\n", shown_dst[i], digests[i]);
 	if (t->json)
 		print_json(&r, (const char *const *)shown_src, (const char *const *)shown_dst,
 		           (const char *const *)digests, (const char *const *)repos,
@@ -660,6 +667,7 @@ done:
 	free(digests);
 	free(repos);
 	free(dtags);
+	free(local);
 	/* every slot: a failed copy leaves its partial result in the next one */
 	for (size_t i = 0; r.results && i < r.npairs; i++)
 		rs_copy_result_dispose(&r.results[i]);

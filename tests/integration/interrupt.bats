@@ -121,3 +121,28 @@ no_temporaries() {
 	assert_output_contains "interrupted"
 	assert_equal "$(ls -A "$TMPDIR")" ""
 }
+
+@test "SIGINT while a FIFO destination waits for its reader: exit 130, no claim of success" {
+	mkfifo "$T/fifo"
+	REGSHIP="$T/pidwrap" regship pull --progress none "$reg_ADDR/small/img:1" \
+		"docker-archive:$T/fifo" >"$T/out" 2>"$T/err" 3>&- &
+	local bg=$! pid
+	wait_until 10 test -s "$T/pid" || fail "no pid"
+	pid=$(cat "$T/pid")
+	# blocked in open(2) until a reader comes (the kernel calls that wait wait_for_partner)
+	if ! wait_until 30 grep -qx wait_for_partner "/proc/$pid/wchan"; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$bg" || true
+		skip "cannot see where regship waits (/proc/$pid/wchan: $(cat "/proc/$pid/wchan" 2>&1))"
+	fi
+	kill -INT "$pid"
+	status=0
+	wait "$bg" || status=$?
+	output=$(cat "$T/err")
+	assert_status 130
+	assert_output_contains "interrupted by SIGINT"
+	# the reference@digest line is printed only once the archive is written
+	assert_equal "$(cat "$T/out")" ""
+	[[ -p $T/fifo ]] || fail "the FIFO was replaced"
+	assert_equal "$(ls -A "$TMPDIR")" ""
+}
