@@ -203,6 +203,7 @@ static int json_error(const char *file, const char *what, const json_error_t *je
 static int archive_open(struct archive **out, const char *file)
 {
 	struct archive *a = archive_read_new();
+	struct stat st;
 	int fd;
 	if (!a)
 		return rs__error_set(RS_ENOMEM, "cannot create an archive reader");
@@ -210,12 +211,30 @@ static int archive_open(struct archive **out, const char *file)
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer */
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		int e = errno;
 		archive_read_free(a);
 		if (e == ENOENT)
 			return rs__error_set(RS_ENOTFOUND, "%s: no such file", file);
 		return rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(e));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int error =
+		        fstat(fd, &st) < 0
+		                ? rs__error_set(RS_EIO, "cannot use %s: %s", file, strerror(errno))
+		        : S_ISDIR(st.st_mode)
+		                ? rs__error_set(RS_EINVAL,
+		                                "%s is a directory, not a docker archive (oci:%s "
+		                                "names an OCI layout directory)",
+		                                file, file)
+		                : rs__error_set(RS_EINVAL,
+		                                "%s is not a regular file (a FIFO, device or "
+		                                "socket is not read as a docker archive)",
+		                                file);
+		close(fd);
+		archive_read_free(a);
+		return error;
 	}
 	close(fd);
 	if (archive_read_open_filename(a, file, DA_BUFSIZE) != ARCHIVE_OK) {

@@ -287,3 +287,17 @@ limited() {
 	assert_equal "$(json "d['images'][0]['tag']" <<<"$output")" "t1"
 	assert_output_matches '"digest": "sha256:[0-9a-f]{64}"'
 }
+
+@test "a FIFO or a directory named as a docker-archive source is refused at once" {
+	mkfifo "$T/fifo"
+	mkdir "$T/dir"
+	run timeout 20 env HOME="$T" "$REGSHIP" push --progress none "docker-archive:$T/fifo" "$reg_ADDR/x/y:1"
+	assert_failure 2
+	assert_output_contains "$T/fifo is not a regular file"
+	run timeout 20 env HOME="$T" "$REGSHIP" copy --progress none "docker-archive:$T/dir" "oci:$T/lay"
+	assert_failure 2
+	assert_output_contains "$T/dir is a directory"
+	run timeout 20 env HOME="$T" "$REGSHIP" copy --progress none "oci-archive:$T/dir" "oci:$T/lay"
+	assert_failure 2
+	assert_output_contains "$T/dir is a directory"
+}
