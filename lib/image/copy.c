@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -448,12 +449,16 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 	if (!e->src_reg) {
 		for (size_t i = 0; i < b.count; i++) {
 			int rc = rs_store_blob_exists(e->src, b.jobs[i].desc);
-			if (rc == RS_ENOTFOUND)
-				rc = rs__error_set(
-				        RS_EFORMAT,
-				        "the source's manifest references blob %s, which the "
-				        "%s does not hold",
-				        b.jobs[i].desc->digest, rs_store_scheme(e->src));
+			if (rc == RS_ENOTFOUND) {
+				/* say where it was looked for (the store's own message) */
+				const rs_error *why = rs_error_last();
+				char where[sizeof(why->message)];
+				snprintf(where, sizeof(where), "%s",
+				         why && why->message[0] ? why->message : "it is missing");
+				rc = rs__error_set(RS_EFORMAT,
+				                   "the source's manifest names blob %s, but %s",
+				                   b.jobs[i].desc->digest, where);
+			}
 			if (rc < 0) {
 				error = rc;
 				goto done;

@@ -301,3 +301,17 @@ limited() {
 	assert_failure 2
 	assert_output_contains "$T/dir is a directory"
 }
+
+@test "a blob missing from a source layout: the message says where it was looked for" {
+	regship pull --progress none "$ONE" "oci:$T/lay:1" >/dev/null
+	local victim
+	victim=$(find "$T/lay/blobs/sha256" -type f -size +4k | head -n1)
+	rm "$victim"
+	run regship copy --progress none "oci:$T/lay:1" "docker-archive:$T/out.tar"
+	assert_failure 1
+	assert_output_contains "the source's manifest names blob sha256:${victim##*/}, but"
+	assert_output_contains "$T/lay"
+	assert_output_not_contains "which the oci does not hold"
+	[[ ! -e $T/out.tar ]] || fail "an archive was written"
+	no_temporaries "$T"
+}
