@@ -7,8 +7,8 @@
 
 static const char *const usage[] = {
         "regship copy [--all-tags] [--platform OS/ARCH[/VARIANT]] [--all-platforms] [--jobs N] "
-        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] SOURCE "
-        "DESTINATION",
+        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--overwrite] "
+        "SOURCE DESTINATION",
         NULL};
 
 int cmd_copy(int argc, char **argv)
@@ -24,6 +24,7 @@ int cmd_copy(int argc, char **argv)
 	         "upload in chunks of SIZE (e.g. 8M) instead of one request"},
 	        {CLI_OPT_LIST, 0, "mount-from", &t.mount_from, "REPOSITORY",
 	         "try mounting blobs from this repository of the destination registry"},
+	        TRANSFER_DEST_OPTS(t),
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

@@ -7,7 +7,7 @@
 
 static const char *const usage[] = {"regship pull [--platform OS/ARCH[/VARIANT]] [--all-platforms] "
                                     "[--jobs N] [--progress MODE] "
-                                    "[--json] REFERENCE DESTINATION",
+                                    "[--json] [--overwrite] REFERENCE DESTINATION",
                                     NULL};
 
 int cmd_pull(int argc, char **argv)
@@ -16,6 +16,7 @@ int cmd_pull(int argc, char **argv)
 	const cli_opt opts[] = {
 	        TRANSFER_PLATFORM_OPTS(t),
 	        TRANSFER_COMMON_OPTS(t),
+	        TRANSFER_DEST_OPTS(t),
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

@@ -2,8 +2,93 @@
 #include "cli_list.h"
 
 #include <regship/copy.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- interruption ----------------------------------------------------------------------- */
+
+static const int transfer_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSIGNALS (sizeof(transfer_signals) / sizeof(transfer_signals[0]))
+
+/* The first signal cancels the transfer (which then cleans up); a second one ends the process
+ * at once, as the signal would have. */
+static void on_signal(int sig)
+{
+	if (rs_cancelled()) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	rs_cancel(sig);
+}
+
+typedef struct saved_signals {
+	struct sigaction old[NSIGNALS];
+	struct sigaction pipe;
+} saved_signals;
+
+static void signals_catch(saved_signals *saved)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	rs_cancel_reset();
+	for (size_t i = 0; i < NSIGNALS; i++)
+		sigaction(transfer_signals[i], &sa, &saved->old[i]);
+	/* a reader that goes away (regship pull ... docker-archive:- | head) is a write error
+	 * that cleans up, not a silent death */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &saved->pipe);
+}
+
+static void signals_restore(const saved_signals *saved)
+{
+	for (size_t i = 0; i < NSIGNALS; i++)
+		sigaction(transfer_signals[i], &saved->old[i], NULL);
+	sigaction(SIGPIPE, &saved->pipe, NULL);
+}
+
+/* An error's exit code; once interrupted, nothing is printed yet (transfer_run says
+ * "interrupted" once everything is cleaned up). */
+static int transfer_fail(int error)
+{
+	if (rs_cancelled())
+		return 128 + (rs_cancelled() > 0 ? rs_cancelled() : SIGINT);
+	return cli_fail(error);
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
+/* Whether a destination writes its archive to our standard output: "-", or a path that is the
+ * very FIFO or device standard output is (docker-archive:/dev/stdout). */
+static bool writes_stdout(const rs_location *loc)
+{
+	struct stat a, b;
+	if (!loc ||
+	    (loc->kind != RS_LOCATION_DOCKER_ARCHIVE && loc->kind != RS_LOCATION_OCI_ARCHIVE))
+		return false;
+	if (!strcmp(loc->path, "-"))
+		return true;
+	if (stat(loc->path, &a) < 0 || fstat(STDOUT_FILENO, &b) < 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
 
 int transfer_check_opts(transfer_opts *t, const char *const *usage)
 {
@@ -90,6 +175,8 @@ typedef struct run {
 	uint64_t bytes_sent;
 	rs_copy_result *results;
 	size_t nresults;
+	FILE *out; /* the reference@digest lines and JSON: stdout, or stderr when stdout carries
+	            * an archive */
 } run;
 
 static void add_pair(run *r, const char *src_ref, const char *dest_text, const char *tag)
@@ -113,7 +200,7 @@ static const char *tag_part(const char *s)
 }
 
 static int open_dest(run *r, const char *text, const char *tag, dest_store **ds, char **reference,
-                     char **display)
+                     char **display, char **repository)
 {
 	rs_location *loc = NULL;
 	rs_buf key = RS_BUF_INIT;
@@ -123,17 +210,17 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 	*reference = NULL;
 	*display = NULL;
 	if ((error = rs_location_parse(&loc, text)) < 0)
-		return cli_fail(error);
+		return transfer_fail(error);
 	if (loc->kind == RS_LOCATION_REGISTRY) {
 		if ((error = rs_ref_parse(&ref, loc->reference, 0)) < 0) {
 			rs_location_free(loc);
-			return cli_fail(error);
+			return transfer_fail(error);
 		}
 		rs_buf_dispose(&key);
 		{
 			char *name = rs_ref_format_name(ref);
 			rs_json_quote(&key, name);
-			free(name);
+			*repository = name;
 		}
 		*reference = strdup(tag ? tag : rs_ref_identifier(ref));
 		{
@@ -174,10 +261,13 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 	{
 		rs_open_options oo = RS_OPEN_OPTIONS_INIT;
 		char *ignored = NULL;
+		unsigned int flags = RS_STORE_WRITE;
 		oo.client = r->client;
 		oo.docker_archive = &r->da;
 		oo.registry = &r->ro;
-		error = rs_store_open_location(&opened, &ignored, loc, RS_STORE_WRITE, &oo);
+		if (r->t->overwrite)
+			flags |= RS_STORE_OVERWRITE;
+		error = rs_store_open_location(&opened, &ignored, loc, flags, &oo);
 		free(ignored);
 	}
 	if (error < 0) {
@@ -186,8 +276,9 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 		rs_buf_dispose(&key);
 		free(*reference);
 		free(*display);
-		*reference = *display = NULL;
-		return cli_fail(error);
+		free(*repository);
+		*reference = *display = *repository = NULL;
+		return transfer_fail(error);
 	}
 	r->dests = realloc(r->dests, (r->ndests + 1) * sizeof(*r->dests));
 	if (!r->dests)
@@ -203,48 +294,64 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 	return 0;
 }
 
-static void json_image(run *r, const char *source, const char *dest, const char *digest)
+/* A JSON string, or null for NULL. */
+static void json_field(FILE *out, const char *name, const char *value)
 {
 	rs_buf q = RS_BUF_INIT;
-	rs_json_quote(&q, source);
-	printf("%s{\"source\": %s", r->images++ ? ", " : "", q.ptr);
-	rs_buf_dispose(&q);
-	rs_json_quote(&q, dest);
-	printf(", \"destination\": %s", q.ptr);
-	rs_buf_dispose(&q);
-	rs_json_quote(&q, digest);
-	printf(", \"digest\": %s}", q.ptr);
+	if (value)
+		rs_json_quote(&q, value);
+	fprintf(out, ", \"%s\": %s", name, value ? q.ptr : "null");
 	rs_buf_dispose(&q);
 }
 
+/* One image: source and destination as named, and for a registry destination the field names
+ * the other verbs use: repository (host/path), tag (null for a digest), digest. */
+static void json_image(run *r, size_t i, const char *const *sources, const char *const *dests,
+                       const char *const *digests, const char *const *repos,
+                       const char *const *tags)
+{
+	rs_buf q = RS_BUF_INIT;
+	rs_json_quote(&q, sources[i]);
+	fprintf(r->out, "%s{\"source\": %s", r->images++ ? ", " : "", q.ptr);
+	rs_buf_dispose(&q);
+	json_field(r->out, "destination", dests[i]);
+	json_field(r->out, "repository", repos[i]);
+	json_field(r->out, "tag", tags[i]);
+	json_field(r->out, "digest", digests[i]);
+	fputs("}", r->out);
+}
+
 static void print_json(run *r, const char *const *sources, const char *const *dests,
-                       const char *const *digests, size_t n)
+                       const char *const *digests, const char *const *repos,
+                       const char *const *tags, size_t n)
 {
 	rs_buf q = RS_BUF_INIT;
 	size_t nblobs = 0;
-	fputs("{\"images\": [", stdout);
+	FILE *out = r->out;
+	fputs("{\"images\": [", out);
 	for (size_t i = 0; i < n; i++)
-		json_image(r, sources[i], dests[i], digests[i]);
-	fputs("], \"blobs\": [", stdout);
+		json_image(r, i, sources, dests, digests, repos, tags);
+	fputs("], \"blobs\": [", out);
 	for (size_t k = 0; k < r->nresults; k++) {
 		const rs_copy_result *res = &r->results[k];
 		for (size_t i = 0; i < res->blob_count; i++) {
 			const rs_copy_blob *bl = &res->blobs[i];
 			rs_json_quote(&q, bl->digest);
-			printf("%s{\"digest\": %s, \"size\": %lld, \"state\": \"%s\", "
-			       "\"bytes_sent\": %llu",
-			       nblobs++ ? ", " : "", q.ptr, (long long)bl->size,
-			       rs_blob_state_name(bl->state), (unsigned long long)bl->bytes_sent);
+			fprintf(out,
+			        "%s{\"digest\": %s, \"size\": %lld, \"state\": \"%s\", "
+			        "\"bytes_sent\": %llu",
+			        nblobs++ ? ", " : "", q.ptr, (long long)bl->size,
+			        rs_blob_state_name(bl->state), (unsigned long long)bl->bytes_sent);
 			rs_buf_dispose(&q);
 			if (bl->mounted_from) {
 				rs_json_quote(&q, bl->mounted_from);
-				printf(", \"mounted_from\": %s", q.ptr);
+				fprintf(out, ", \"mounted_from\": %s", q.ptr);
 				rs_buf_dispose(&q);
 			}
-			fputs("}", stdout);
+			fputs("}", out);
 		}
 	}
-	printf("], \"bytes_sent\": %llu}\n", (unsigned long long)r->bytes_sent);
+	fprintf(out, "], \"bytes_sent\": %llu}\n", (unsigned long long)r->bytes_sent);
 }
 
 /* How to name the source of a pair in the output: the location, with its tag or reference. */
@@ -318,13 +425,18 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	run r = {0};
 	rs_location *dest_loc = NULL;
 	cli_strings tags = {0};
-	char **shown_src = NULL, **shown_dst = NULL, **digests = NULL;
+	char **shown_src = NULL, **shown_dst = NULL, **digests = NULL, **repos = NULL,
+	     **dtags = NULL;
+	bool *local = NULL;
 	size_t done = 0;
 	int rc = 0, error;
 	rs_copy_options co = RS_COPY_OPTIONS_INIT;
+	saved_signals saved;
 
 	r.t = t;
 	r.verb = verb;
+	r.out = stdout;
+	signals_catch(&saved);
 	{
 		rs_docker_archive_options da = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
 		rs_registry_store_options ro = RS_REGISTRY_STORE_OPTIONS_INIT;
@@ -343,16 +455,26 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	r.ro.chunk_size = t->chunk_bytes;
 
 	if (dest_text && (error = rs_location_parse(&dest_loc, dest_text)) < 0) {
-		rc = cli_fail(error);
+		rc = transfer_fail(error);
 		goto done;
 	}
+	if (t->overwrite && (!dest_loc || (dest_loc->kind != RS_LOCATION_DOCKER_ARCHIVE &&
+	                                   dest_loc->kind != RS_LOCATION_OCI_ARCHIVE))) {
+		rc = cli_usage_error(usage,
+		                     "--overwrite applies to docker-archive: and oci-archive: "
+		                     "destinations");
+		goto done;
+	}
+	/* stdout carries the archive: what is normally printed there goes to stderr */
+	if (writes_stdout(dest_loc))
+		r.out = stderr;
 	/* an image read from a docker archive into an OCI layout or archive gets an OCI manifest
 	 * (what OCI tools expect there), unless --format says otherwise */
 	if (!t->format && dest_loc &&
 	    (dest_loc->kind == RS_LOCATION_OCI_LAYOUT || dest_loc->kind == RS_LOCATION_OCI_ARCHIVE))
 		r.da.format = RS_MANIFEST_FORMAT_OCI;
 	if (t->platform && (error = rs_platform_parse(&r.platform, t->platform)) < 0) {
-		rc = cli_fail(error);
+		rc = transfer_fail(error);
 		goto done;
 	}
 	if (dest_loc && dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
@@ -363,7 +485,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			goto done;
 		}
 		if (!r.platform && (error = rs_platform_host(&r.platform)) < 0) {
-			rc = cli_fail(error);
+			rc = transfer_fail(error);
 			goto done;
 		}
 	}
@@ -376,7 +498,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		oo.registry = &r.ro;
 		if ((error = rs_store_open_location(&r.src, &r.src_reference, src_loc,
 		                                    RS_STORE_READ, &oo)) < 0) {
-			rc = cli_fail(error);
+			rc = transfer_fail(error);
 			goto done;
 		}
 	}
@@ -393,7 +515,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			add_pair(&r, src_loc->reference, src_loc->reference, NULL);
 		} else {
 			if ((error = rs_store_tag_list(r.src, src_tags, &tags)) < 0) {
-				rc = cli_fail(error);
+				rc = transfer_fail(error);
 				goto done;
 			}
 			if (!tags.count) {
@@ -422,7 +544,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			goto done;
 		}
 		if ((error = rs_store_tag_list(r.src, src_tags, &tags)) < 0) {
-			rc = cli_fail(error);
+			rc = transfer_fail(error);
 			goto done;
 		}
 		if (!tags.count) {
@@ -468,14 +590,17 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	shown_src = calloc(r.npairs, sizeof(char *));
 	shown_dst = calloc(r.npairs, sizeof(char *));
 	digests = calloc(r.npairs, sizeof(char *));
+	repos = calloc(r.npairs, sizeof(char *));
+	dtags = calloc(r.npairs, sizeof(char *));
+	local = calloc(r.npairs, sizeof(bool));
 	r.results = calloc(r.npairs, sizeof(*r.results));
-	if (!shown_src || !shown_dst || !digests || !r.results)
+	if (!shown_src || !shown_dst || !digests || !repos || !dtags || !local || !r.results)
 		cli_out_of_memory();
 	for (size_t i = 0; i < r.npairs; i++) {
 		dest_store *ds = NULL;
-		char *reference = NULL, *display = NULL, *digest = NULL;
+		char *reference = NULL, *display = NULL, *digest = NULL, *repository = NULL;
 		if ((rc = open_dest(&r, r.pairs[i].dest_text, r.pairs[i].dest_tag, &ds, &reference,
-		                    &display)))
+		                    &display, &repository)))
 			goto done;
 		if ((error = retag_if_copied(&r, ds, r.pairs[i].src_reference, reference,
 		                             &digest)) == 0) {
@@ -492,40 +617,57 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 				}
 			}
 		}
-		free(reference);
 		if (error < 0) {
+			free(reference);
 			free(display);
+			free(repository);
 			progress_done(r.prog);
-			rc = cli_fail(error);
+			rc = transfer_fail(error);
 			goto done;
 		}
 		shown_src[done] = source_name(src_loc, r.pairs[i].src_reference);
 		shown_dst[done] = display;
 		digests[done] = digest;
+		repos[done] = repository;
+		/* a registry destination's tag (none when it was named by digest) */
+		dtags[done] = repository && reference && !strchr(reference, ':') ? reference : NULL;
+		if (!dtags[done])
+			free(reference);
+		/* a registry has the image now; a local destination only once committed */
+		local[done] = ds->loc->kind != RS_LOCATION_REGISTRY;
+		if (!t->json && !local[done])
+			fprintf(r.out, "%s@%s\n", display, digest);
 		done++;
-		if (!t->json)
-			printf("%s@%s\n", display, digest);
 	}
 	progress_done(r.prog);
 	/* local destinations become visible only now, whole */
 	for (size_t i = 0; i < r.ndests; i++) {
 		if ((error = rs_store_commit(r.dests[i].store)) < 0) {
-			rc = cli_fail(error);
+			rc = transfer_fail(error);
 			goto done;
 		}
 	}
+	for (size_t i = 0; i < done && !t->json; i++)
+		if (local[i])
+			fprintf(r.out, "%s@%s\n", shown_dst[i], digests[i]);
 	if (t->json)
 		print_json(&r, (const char *const *)shown_src, (const char *const *)shown_dst,
-		           (const char *const *)digests, done);
+		           (const char *const *)digests, (const char *const *)repos,
+		           (const char *const *)dtags, done);
 done:
 	for (size_t i = 0; i < done; i++) {
 		free(shown_src[i]);
 		free(shown_dst[i]);
 		free(digests[i]);
+		free(repos[i]);
+		free(dtags[i]);
 	}
 	free(shown_src);
 	free(shown_dst);
 	free(digests);
+	free(repos);
+	free(dtags);
+	free(local);
 	/* every slot: a failed copy leaves its partial result in the next one */
 	for (size_t i = 0; r.results && i < r.npairs; i++)
 		rs_copy_result_dispose(&r.results[i]);
@@ -550,5 +692,15 @@ done:
 	rs_location_free(dest_loc);
 	cli_strings_dispose(&tags);
 	rs_client_free(r.client);
+	/* everything temporary is gone by now: say why we stop */
+	if (rs_cancelled() && rc != 0) {
+		/* (a signal that came after everything was done changes nothing) */
+		int sig = rs_cancelled() > 0 ? rs_cancelled() : SIGINT;
+		cli_error("interrupted by %s: the transfer was cancelled and its temporary files "
+		          "removed",
+		          signal_name(sig));
+		rc = 128 + sig;
+	}
+	signals_restore(&saved);
 	return rc;
 }

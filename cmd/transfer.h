@@ -19,6 +19,7 @@ typedef struct transfer_opts {
 	bool json;
 	const char *platform;
 	bool all_platforms;
+	bool overwrite; /* --overwrite: replace an existing archive instead of adding to it */
 	/* parsed */
 	uint64_t chunk_bytes;
 	progress_mode mode;
@@ -26,7 +27,7 @@ typedef struct transfer_opts {
 
 #define TRANSFER_OPTS_INIT                                                                         \
 	{                                                                                          \
-		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, 0, 0                  \
+		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, 0, 0           \
 	}
 
 #define TRANSFER_COMMON_OPTS(t)                                                                    \
@@ -64,6 +65,12 @@ typedef struct transfer_opts {
 		CLI_OPT_BOOL, 0, "all-platforms", &(t).all_platforms, NULL,                        \
 		        "take every platform of a multi-platform image (the default for OCI "      \
 		        "destinations)"                                                            \
+	}
+
+#define TRANSFER_DEST_OPTS(t)                                                                      \
+	{                                                                                          \
+		CLI_OPT_BOOL, 0, "overwrite", &(t).overwrite, NULL,                                \
+		        "replace an existing archive DESTINATION (default: add the image to it)"   \
 	}
 
 /* Validate and parse the option values; prints and returns CLI_EXIT_USAGE when wrong. */

@@ -18,6 +18,9 @@ RS_BEGIN_DECL
  * it implies reading. */
 #define RS_STORE_READ 0x1u
 #define RS_STORE_WRITE 0x2u
+/* With RS_STORE_WRITE, archive stores only: start a new archive, replacing FILE whatever it
+ * holds (without it an existing archive is added to, and anything else is refused). */
+#define RS_STORE_OVERWRITE 0x4u
 
 /*
  * An OCI image layout directory (oci-layout, index.json, blobs/<alg>/<hex>).

@@ -9,6 +9,8 @@
 #include "util/util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,80 @@ typedef struct blob_batch {
 	size_t count, next;
 	pthread_mutex_t lock;
 } blob_batch;
+
+/* ---- cancellation ------------------------------------------------------------------------- */
+
+/* Lock-free (checked at build time below), so rs_cancel may run in a signal handler. */
+static atomic_int cancel_signo;
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "rs_cancel needs a lock-free atomic int (it is called from signal handlers)"
+#endif
+
+void rs_cancel(int signo)
+{
+	atomic_store(&cancel_signo, signo ? signo : -1);
+}
+
+int rs_cancelled(void)
+{
+	return atomic_load(&cancel_signo);
+}
+
+void rs_cancel_reset(void)
+{
+	atomic_store(&cancel_signo, 0);
+}
+
+int rs__cancel_check(void)
+{
+	if (!atomic_load(&cancel_signo))
+		return 0;
+	return rs__error_set(RS_EUSER, "interrupted");
+}
+
+/* A reader that stops with RS_EUSER ("interrupted") once rs_cancel() was called: wrapped
+ * around every blob a copy moves, so a download or an upload ends at the next chunk. */
+typedef struct cancel_reader {
+	rs_reader base;
+	rs_reader *inner; /* owned */
+} cancel_reader;
+
+static long long cancel_read(rs_reader *r, void *buf, size_t len)
+{
+	cancel_reader *c = (cancel_reader *)r;
+	int error;
+	if ((error = rs__cancel_check()) < 0)
+		return error;
+	return rs_reader_read(c->inner, buf, len);
+}
+
+static int cancel_rewind(rs_reader *r)
+{
+	cancel_reader *c = (cancel_reader *)r;
+	int error;
+	if ((error = rs__cancel_check()) < 0)
+		return error;
+	return rs_reader_rewind(c->inner);
+}
+
+static void cancel_free(rs_reader *r)
+{
+	cancel_reader *c = (cancel_reader *)r;
+	rs_reader_free(c->inner);
+	free(c);
+}
+
+static rs_reader *cancel_reader_new(rs_reader *inner)
+{
+	cancel_reader *c = rs__calloc(1, sizeof(*c));
+	c->base.read = cancel_read;
+	c->base.rewind = inner->rewind ? cancel_rewind : NULL;
+	c->base.free = cancel_free;
+	c->base.size = inner->size;
+	c->base.vouched_digest = inner->vouched_digest;
+	c->inner = inner;
+	return &c->base;
+}
 
 const char *rs_blob_state_name(rs_blob_state s)
 {
@@ -79,21 +155,24 @@ void rs_copy_result_dispose(rs_copy_result *r)
 static int emit(engine *e, const rs_copy_event *ev)
 {
 	int rc = 0;
-	if (!e->opts->callback)
-		return 0;
+	bool interrupted = rs_cancelled() != 0;
 	pthread_mutex_lock(&e->lock);
-	if (!e->cancelled && e->opts->callback(ev, e->opts->payload))
+	if (interrupted)
+		e->cancelled = true;
+	else if (!e->cancelled && e->opts->callback && e->opts->callback(ev, e->opts->payload))
 		e->cancelled = true;
 	rc = e->cancelled ? RS_EUSER : 0;
 	pthread_mutex_unlock(&e->lock);
 	if (rc)
-		rs__error_set(RS_EUSER, "copy cancelled");
+		rs__error_set(RS_EUSER, "%s", rs_cancelled() ? "interrupted" : "copy cancelled");
 	return rc;
 }
 
 static bool cancelled(engine *e)
 {
 	bool c;
+	if (rs_cancelled())
+		return true;
 	pthread_mutex_lock(&e->lock);
 	c = e->cancelled;
 	pthread_mutex_unlock(&e->lock);
@@ -230,6 +309,7 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 		goto done;
 	if ((error = rs_store_blob_open(&raw, e->src, d)) < 0)
 		goto done;
+	raw = cancel_reader_new(raw);
 	if (raw->vouched_digest && !strcmp(raw->vouched_digest, d->digest) &&
 	    raw->size == d->size) {
 		/* the source computed this digest over these very bytes as it wrote them */
@@ -304,9 +384,10 @@ static void *worker(void *arg)
 		if (!j)
 			break;
 		pthread_mutex_lock(&j->e->lock);
-		if (j->e->cancelled) {
+		if (j->e->cancelled || rs_cancelled()) {
 			pthread_mutex_unlock(&j->e->lock);
-			j->error = rs__error_set(RS_EUSER, "cancelled");
+			j->error = rs__error_set(RS_EUSER, "%s",
+			                         rs_cancelled() ? "interrupted" : "cancelled");
 			j->error_detail = *rs_error_last();
 			continue;
 		}
@@ -368,12 +449,16 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 	if (!e->src_reg) {
 		for (size_t i = 0; i < b.count; i++) {
 			int rc = rs_store_blob_exists(e->src, b.jobs[i].desc);
-			if (rc == RS_ENOTFOUND)
-				rc = rs__error_set(
-				        RS_EFORMAT,
-				        "the source's manifest references blob %s, which the "
-				        "%s does not hold",
-				        b.jobs[i].desc->digest, rs_store_scheme(e->src));
+			if (rc == RS_ENOTFOUND) {
+				/* say where it was looked for (the store's own message) */
+				const rs_error *why = rs_error_last();
+				char where[sizeof(why->message)];
+				snprintf(where, sizeof(where), "%s",
+				         why && why->message[0] ? why->message : "it is missing");
+				rc = rs__error_set(RS_EFORMAT,
+				                   "the source's manifest names blob %s, but %s",
+				                   b.jobs[i].desc->digest, where);
+			}
 			if (rc < 0) {
 				error = rc;
 				goto done;
@@ -433,6 +518,8 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 	rs_manifest *m = NULL;
 	int error;
 
+	if ((error = rs__cancel_check()) < 0)
+		goto done;
 	if (depth > RS_COPY_MAX_DEPTH) {
 		error = rs__error_set(RS_EFORMAT, "indexes nested deeper than %d levels",
 		                      RS_COPY_MAX_DEPTH);
@@ -467,7 +554,8 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 	}
 	/* every blob (or child) is in place: now the manifest may point at them */
 	if (cancelled(e)) {
-		error = rs__error_set(RS_EUSER, "copy cancelled");
+		error = rs__error_set(RS_EUSER, "%s",
+		                      rs_cancelled() ? "interrupted" : "copy cancelled");
 		goto done;
 	}
 	if ((error = put_manifest(e, dst_reference, m)) < 0)

@@ -92,6 +92,7 @@ typedef struct {
 typedef struct {
 	rs_store parent;
 	char *file;
+	rs__dest dest; /* writing: where the archive goes */
 	bool writing, committed;
 	rs__compression comp;
 	int level;
@@ -202,6 +203,7 @@ static int json_error(const char *file, const char *what, const json_error_t *je
 static int archive_open(struct archive **out, const char *file)
 {
 	struct archive *a = archive_read_new();
+	struct stat st;
 	int fd;
 	if (!a)
 		return rs__error_set(RS_ENOMEM, "cannot create an archive reader");
@@ -209,12 +211,30 @@ static int archive_open(struct archive **out, const char *file)
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer */
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		int e = errno;
 		archive_read_free(a);
 		if (e == ENOENT)
 			return rs__error_set(RS_ENOTFOUND, "%s: no such file", file);
 		return rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(e));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int error =
+		        fstat(fd, &st) < 0
+		                ? rs__error_set(RS_EIO, "cannot use %s: %s", file, strerror(errno))
+		        : S_ISDIR(st.st_mode)
+		                ? rs__error_set(RS_EINVAL,
+		                                "%s is a directory, not a docker archive (oci:%s "
+		                                "names an OCI layout directory)",
+		                                file, file)
+		                : rs__error_set(RS_EINVAL,
+		                                "%s is not a regular file (a FIFO, device or "
+		                                "socket is not read as a docker archive)",
+		                                file);
+		close(fd);
+		archive_read_free(a);
+		return error;
 	}
 	close(fd);
 	if (archive_read_open_filename(a, file, DA_BUFSIZE) != ARCHIVE_OK) {
@@ -771,14 +791,31 @@ typedef struct {
 	const char *path;
 	rs__hasher *hc;
 	int64_t size;
+	int64_t limit; /* more output than this is refused (-1: none) */
+	const char *what;
 } file_sink;
 
 static int to_file(const void *data, size_t len, void *payload)
 {
 	file_sink *f = payload;
+	int error;
+	if ((error = rs__cancel_check()) < 0)
+		return error;
 	rs__hasher_update(f->hc, data, len);
 	f->size += (int64_t)len;
+	if (f->limit >= 0 && f->size > f->limit)
+		return rs__error_set(RS_ETOOBIG,
+		                     "%s: compressing it gave more than %" PRId64
+		                     " bytes, beyond what its size allows; refused",
+		                     f->what, f->limit);
 	return write_all(f->fd, data, len, f->path);
+}
+
+/* The most a compressor may produce from n bytes (gzip and zstd add well under 1% to data
+ * that does not compress, plus their headers). */
+static int64_t compress_bound(int64_t n)
+{
+	return n + n / 64 + 64 * 1024;
 }
 
 static int to_hasher(const void *data, size_t len, void *payload)
@@ -800,8 +837,8 @@ static int prepare_layer(da_store *s, da_layer *l)
 	rs__hasher *hu = NULL, *hc = NULL;
 	rs__compressor *z = NULL;
 	rs__decompressor *dz = NULL;
-	file_sink sink = {-1, NULL, NULL, 0};
-	rs_buf tmp = RS_BUF_INIT;
+	file_sink sink = {-1, NULL, NULL, 0, -1, NULL};
+	rs_buf tmp = RS_BUF_INIT, what = RS_BUF_INIT;
 	char diff_id[RS_DIGEST_MAX];
 	unsigned char *buf = rs__malloc(DA_BUFSIZE);
 	int64_t total = 0;
@@ -822,6 +859,9 @@ static int prepare_layer(da_store *s, da_layer *l)
 		}
 		sink.path = tmp.ptr;
 		sink.hc = hc;
+		sink.limit = compress_bound(l->entry_size);
+		rs__buf_printf(&what, "%s: layer %s", s->file, l->path);
+		sink.what = what.ptr;
 		if ((error = rs__compressor_new(&z, l->out, s->level, to_file, &sink)) < 0)
 			goto done;
 		atomic_fetch_add(&s->compressions, 1);
@@ -831,6 +871,8 @@ static int prepare_layer(da_store *s, da_layer *l)
 	}
 	while ((n = archive_read_data(a, buf, DA_BUFSIZE)) > 0) {
 		total += n;
+		if ((error = rs__cancel_check()) < 0)
+			goto done;
 		if (z) {
 			rs__hasher_update(hu, buf, (size_t)n);
 			error = rs__compressor_write(z, buf, (size_t)n);
@@ -841,7 +883,8 @@ static int prepare_layer(da_store *s, da_layer *l)
 			rs__hasher_update(hu, buf, (size_t)n);
 		}
 		if (error < 0) {
-			rs__error_prefix("%s: layer %s", s->file, l->path);
+			if (error != RS_EUSER && error != RS_ETOOBIG)
+				rs__error_prefix("%s: layer %s", s->file, l->path);
 			goto done;
 		}
 	}
@@ -890,6 +933,7 @@ done:
 	if (tmp.ptr && error < 0)
 		unlink(tmp.ptr);
 	rs_buf_dispose(&tmp);
+	rs_buf_dispose(&what);
 	rs__compressor_free(z);
 	rs__decompressor_free(dz);
 	rs__hasher_free(hu);
@@ -1442,13 +1486,23 @@ typedef struct {
 	const char *path;
 	rs__hasher *hu;
 	int64_t size;
+	int64_t limit; /* -1: none */
+	const char *digest;
 } tar_sink;
+
+/* No gzip stream expands more than 1032 times (deflate's limit): more is not a real layer. */
+#define DA_GZIP_MAX_RATIO 1032
 
 static int to_tar(const void *data, size_t len, void *payload)
 {
 	tar_sink *t = payload;
 	rs__hasher_update(t->hu, data, len);
 	t->size += (int64_t)len;
+	if (t->limit >= 0 && t->size > t->limit)
+		return rs__error_set(RS_ETOOBIG,
+		                     "blob %s: it expands to more than %" PRId64
+		                     " bytes, more than gzip can produce from its size; refused",
+		                     t->digest, t->limit);
 	return write_all(t->fd, data, len, t->path);
 }
 
@@ -1461,7 +1515,7 @@ static int da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs
 	const da_blob *b_;
 	rs__hasher *hc = NULL, *hu = NULL;
 	rs__decompressor *dz = NULL;
-	tar_sink sink = {-1, NULL, NULL, 0};
+	tar_sink sink = {-1, NULL, NULL, 0, -1, NULL};
 	rs_buf tmp = RS_BUF_INIT, final = RS_BUF_INIT;
 	unsigned char head[RS__COMP_MAGIC_MAX];
 	size_t nhead = 0;
@@ -1498,8 +1552,11 @@ static int da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs
 	sink.hu = hu;
 	buf = rs__malloc(DA_BUFSIZE);
 	for (;;) {
-		long long n = r->read(r, buf, DA_BUFSIZE);
+		long long n;
 		size_t off = 0;
+		if ((error = rs__cancel_check()) < 0)
+			goto done;
+		n = r->read(r, buf, DA_BUFSIZE);
 		if (n < 0) {
 			error = (int)n;
 			goto done;
@@ -1523,6 +1580,10 @@ static int da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs
 			is_layer = is_layer_type(desc->media_type, head, nhead);
 			if (is_layer)
 				c = rs__compress_detect(head, nhead);
+			sink.digest = desc->digest;
+			if (c == RS__COMP_GZIP && desc->size >= 0 &&
+			    desc->size < INT64_MAX / DA_GZIP_MAX_RATIO)
+				sink.limit = desc->size * DA_GZIP_MAX_RATIO + 64 * 1024;
 			if ((error = rs__decompressor_new(&dz, c, to_tar, &sink)) < 0)
 				goto done;
 			if ((error = rs__decompressor_write(dz, head, nhead)) < 0)
@@ -1578,7 +1639,8 @@ static int da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs
 	pthread_mutex_unlock(&s->lock);
 	goto done;
 blob_error:
-	rs__error_prefix("blob %s", desc->digest);
+	if (error != RS_ETOOBIG && error != RS_EUSER)
+		rs__error_prefix("blob %s", desc->digest);
 done:
 	if (sink.fd >= 0)
 		close(sink.fd);
@@ -1896,7 +1958,7 @@ static int da_commit(rs_store *st)
 		return rs__error_set(RS_EINVAL, "%s: nothing to write: no image was stored",
 		                     s->file);
 	build_entries(&list, &n, s);
-	if ((error = rs__tar_write_file(s->file, n, write_entry, list)) == 0) {
+	if ((error = rs__tar_write_file(&s->dest, n, write_entry, list)) == 0) {
 		s->committed = true;
 		remove_tmpdir(s);
 	}
@@ -1940,10 +2002,88 @@ static void da_free(rs_store *st)
 		free(s->blobs[i].path);
 	free(s->blobs);
 	pthread_mutex_destroy(&s->lock);
+	rs__dest_dispose(&s->dest);
 	free(s->file);
 	free(s->tmp_parent);
 	free(s->cache_dir);
 	free(s);
+}
+
+/* ---- adding to an existing archive -------------------------------------------------------- */
+
+/* One image of the old archive, stored again in s under every tag it had (or untagged). */
+static int import_image(da_store *s, rs_store *old, size_t index)
+{
+	rs_buf body = RS_BUF_INIT, ref = RS_BUF_INIT;
+	rs_manifest *m = NULL;
+	char *mt = NULL;
+	const da_image *im;
+	int error;
+	rs__buf_printf(&ref, "@%zu", index);
+	if ((error = da_manifest_get(old, ref.ptr, &body, &mt, NULL)) < 0 ||
+	    (error = rs_manifest_parse(&m, body.ptr, body.size, mt)) < 0)
+		goto done;
+	for (size_t i = 0; i < rs_manifest_blob_count(m); i++) {
+		const rs_descriptor *d = rs_manifest_blob(m, i);
+		rs_reader *r = NULL;
+		if ((error = rs__cancel_check()) < 0 || (error = da_blob_open(&r, old, d)) < 0)
+			goto done;
+		error = da_blob_put(&s->parent, d, r, NULL, NULL);
+		rs_reader_free(r);
+		if (error < 0)
+			goto done;
+	}
+	im = &((da_store *)old)->images[index];
+	if (!im->tags.count)
+		error = da_manifest_put(&s->parent, NULL, body.ptr, body.size, mt);
+	for (size_t t = 0; t < im->tags.count && error == 0; t++)
+		error = da_manifest_put(&s->parent, im->tags.items[t], body.ptr, body.size, mt);
+done:
+	rs_manifest_free(m);
+	rs_buf_dispose(&body);
+	rs_buf_dispose(&ref);
+	free(mt);
+	return error;
+}
+
+/*
+ * The archive FILE already holds: every image is read into the temporary directory now,
+ * before anything is written, so the new archive keeps them all (and copying an archive onto
+ * itself loses nothing). A file that is not a docker archive is refused.
+ */
+static int import_existing(da_store *s)
+{
+	rs_docker_archive_options o = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
+	rs_store *old = NULL;
+	int error;
+	o.compression = RS_COMPRESSION_NONE; /* layers are kept as the archive stores them */
+	o.tmp_dir = s->tmp_parent;
+	o.cache_dir = "";
+	o.jobs = s->jobs;
+	if ((error = rs_store_open_docker_archive(&old, s->dest.target, RS_STORE_READ, &o)) < 0) {
+		const rs_error *e = rs_error_last();
+		char why[sizeof(e->message)];
+		if (error == RS_EUSER)
+			return error;
+		snprintf(why, sizeof(why), "%s", e ? e->message : rs_strerror(error));
+		return rs__error_set(RS_EEXISTS,
+		                     "%s exists and is not a docker archive regship can add to "
+		                     "(%s); use --overwrite to replace it",
+		                     s->file, why);
+	}
+	if ((error = ensure_tmpdir(s)) < 0)
+		goto done;
+	for (size_t i = 0; i < ((da_store *)old)->nimages; i++) {
+		if ((error = import_image(s, old, i)) < 0) {
+			if (error != RS_EUSER)
+				rs__error_prefix("%s: reading the images it already holds",
+				                 s->file);
+			goto done;
+		}
+	}
+done:
+	rs_store_free(old);
+	return error;
 }
 
 static const rs_store_ops da_ops = {
@@ -1981,11 +2121,13 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 		opts = *given;
 	}
 	if (!(flags & (RS_STORE_READ | RS_STORE_WRITE)) ||
-	    (flags & ~(RS_STORE_READ | RS_STORE_WRITE)))
+	    (flags & ~(RS_STORE_READ | RS_STORE_WRITE | RS_STORE_OVERWRITE)) ||
+	    ((flags & RS_STORE_OVERWRITE) && !(flags & RS_STORE_WRITE)))
 		return rs__error_set(RS_EINVAL, "docker-archive %s: invalid open flags 0x%x", file,
 		                     flags);
 	s = rs__calloc(1, sizeof(*s));
 	s->parent.ops = &da_ops;
+	s->dest.fd = -1;
 	s->file = rs__strdup(file);
 	s->writing = (flags & RS_STORE_WRITE) != 0;
 	s->format = opts.format;
@@ -2027,6 +2169,13 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 		s->cache_dir = rs__strdup(opts.cache_dir);
 	if (!s->writing && (error = open_for_reading(s)) < 0)
 		goto fail;
+	if (s->writing) {
+		if ((error = rs__dest_resolve(&s->dest, file, "docker archive")) < 0)
+			goto fail;
+		if (s->dest.exists && !(flags & RS_STORE_OVERWRITE) &&
+		    (error = import_existing(s)) < 0)
+			goto fail;
+	}
 	*out = &s->parent;
 	return 0;
 fail:

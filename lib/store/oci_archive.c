@@ -35,6 +35,7 @@ typedef struct {
 	char *tmpdir;
 	char *name; /* "oci archive FILE" */
 	unsigned int flags;
+	rs__dest dest; /* writing: where the tar goes */
 } oci_archive;
 
 /* ---- entry checks ------------------------------------------------------------------------- */
@@ -162,6 +163,8 @@ static int extract_file(struct archive *a, const char *file, const char *tmpdir,
 		}
 		if (n == 0)
 			break;
+		if ((error = rs__cancel_check()) < 0)
+			goto done;
 		got += n;
 		for (la_ssize_t off = 0; off < n;) {
 			ssize_t w = write(fd, buf + off, (size_t)(n - off));
@@ -218,6 +221,8 @@ static int extract(const char *file, const char *tmpdir)
 		const char *name, *target;
 		int64_t claimed;
 		unsigned int type;
+		if ((error = rs__cancel_check()) < 0)
+			goto done;
 		if (r < ARCHIVE_WARN) {
 			error = truncated(file, a);
 			goto done;
@@ -355,12 +360,12 @@ static int write_one(void *payload, struct archive *a, size_t i, const char *tmp
 	return write_member(a, m->root, m->names->items[i], buf);
 }
 
-static int write_tar(const oci_archive *o)
+static int write_tar(oci_archive *o)
 {
 	rs_strlist names = RS_STRLIST_INIT;
 	int error;
 	if ((error = list_members(&names, o->tmpdir)) == 0)
-		error = rs__tar_write_file(o->file, names.count, write_one,
+		error = rs__tar_write_file(&o->dest, names.count, write_one,
 		                           &(struct members){o->tmpdir, &names});
 	rs__strlist_dispose(&names);
 	return error;
@@ -428,6 +433,7 @@ static void ociar_free(rs_store *s)
 		o->layout->ops->free(o->layout);
 	if (o->tmpdir)
 		(void)rs__rmtree(o->tmpdir);
+	rs__dest_dispose(&o->dest);
 	free(o->tmpdir);
 	free(o->file);
 	free(o->name);
@@ -463,20 +469,18 @@ static char *make_tmpdir(void)
 	return rs__buf_detach(&p);
 }
 
-/* The directory FILE will be renamed into must exist. */
-static int check_parent(const char *file)
+/* Whether what is extracted from an existing archive is a layout (an OCI archive must hold
+ * one, even one opened to be added to). */
+static int check_layout(const oci_archive *o, const char *file)
 {
-	const char *slash = strrchr(file, '/');
-	struct stat st;
-	char *dir;
-	int error = 0;
-	if (!slash)
-		return 0;
-	dir = slash == file ? rs__strdup("/") : rs__strndup(file, (size_t)(slash - file));
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		error = rs__error_set(RS_ENOTFOUND, "cannot create %s: directory %s does not exist",
-		                      file, dir);
-	free(dir);
+	rs_buf marker = RS_BUF_INIT;
+	int error;
+	rs__buf_printf(&marker, "%s/oci-layout", o->tmpdir);
+	error = access(marker.ptr, F_OK) < 0
+	                ? rs__error_set(RS_EFORMAT,
+	                                "%s is not an OCI archive (no oci-layout entry)", file)
+	                : 0;
+	rs_buf_dispose(&marker);
 	return error;
 }
 
@@ -485,7 +489,7 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 	oci_archive *o = NULL;
 	struct stat st;
 	rs_buf name = RS_BUF_INIT;
-	bool exists;
+	bool write = (flags & RS_STORE_WRITE) != 0;
 	int error = 0;
 	if (!out)
 		return rs__error_set(RS_EINVAL, "oci archive: NULL output");
@@ -495,37 +499,52 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 	if (!(flags & (RS_STORE_READ | RS_STORE_WRITE)))
 		return rs__error_set(
 		        RS_EINVAL, "oci archive %s: open flags name neither read nor write", file);
-	exists = stat(file, &st) == 0;
-	if (!exists && !(flags & RS_STORE_WRITE))
-		return rs__error_set(RS_ENOTFOUND, "oci archive %s: no such file", file);
-	if (exists && !S_ISREG(st.st_mode))
-		return rs__error_set(RS_EINVAL, "oci archive %s: not a regular file", file);
-	if (!exists && (error = check_parent(file)) < 0)
-		return error;
+	if ((flags & RS_STORE_OVERWRITE) && !write)
+		return rs__error_set(RS_EINVAL, "oci archive %s: overwrite needs write", file);
+	if (!write) {
+		if (stat(file, &st) < 0)
+			return rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO,
+			                     "oci archive %s: %s", file,
+			                     errno == ENOENT ? "no such file" : strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return rs__error_set(RS_EINVAL,
+			                     "oci archive %s is a directory (use oci:%s "
+			                     "for a layout directory)",
+			                     file, file);
+		if (!S_ISREG(st.st_mode))
+			return rs__error_set(RS_EINVAL, "oci archive %s: not a regular file", file);
+	}
 	o = rs__calloc(1, sizeof(*o));
 	o->parent.ops = &ociar_ops;
+	o->dest.fd = -1;
 	o->file = rs__strdup(file);
-	o->flags = flags | RS_STORE_READ;
+	o->flags = (flags & ~RS_STORE_OVERWRITE) | RS_STORE_READ;
 	rs__buf_printf(&name, "oci archive %s", file);
 	o->name = rs__buf_detach(&name);
+	if (write && (error = rs__dest_resolve(&o->dest, file, "OCI archive")) < 0)
+		goto done;
 	if (!(o->tmpdir = make_tmpdir())) {
 		error = RS_EIO;
 		goto done;
 	}
-	if (exists && (error = extract(file, o->tmpdir)) < 0)
-		goto done;
-	if (exists) {
-		/* an archive must hold a layout, even one opened to be added to */
-		rs_buf marker = RS_BUF_INIT;
-		rs__buf_printf(&marker, "%s/oci-layout", o->tmpdir);
-		error = access(marker.ptr, F_OK) < 0
-		                ? rs__error_set(RS_EFORMAT,
-		                                "%s is not an OCI archive (no oci-layout entry)",
-		                                file)
-		                : 0;
-		rs_buf_dispose(&marker);
-		if (error < 0)
+	if (!write) {
+		if ((error = extract(file, o->tmpdir)) < 0 || (error = check_layout(o, file)) < 0)
 			goto done;
+	} else if (o->dest.exists && !(flags & RS_STORE_OVERWRITE)) {
+		/* add to what it holds: read it all now, before anything is written */
+		if ((error = extract(o->dest.target, o->tmpdir)) < 0 ||
+		    (error = check_layout(o, file)) < 0) {
+			const rs_error *e = rs_error_last();
+			char why[sizeof(e->message)];
+			if (error == RS_EUSER)
+				goto done;
+			snprintf(why, sizeof(why), "%s", e ? e->message : rs_strerror(error));
+			error = rs__error_set(RS_EEXISTS,
+			                      "%s exists and is not an OCI archive regship can add "
+			                      "to (%s); use --overwrite to replace it",
+			                      file, why);
+			goto done;
+		}
 	}
 	if ((error = rs__oci_layout_open(&o->layout, o->tmpdir, o->flags, o->name)) < 0)
 		goto done;

@@ -1,14 +1,27 @@
 #include "tarwrite.h"
 
+#include "regship/copy.h"
+#include "store/store.h"
 #include "util/util.h"
 
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Why libarchive could not write: the system's reason when it has one ("No space left on
+ * device"), not only its "Write error". */
+static const char *write_failure(struct archive *a)
+{
+	int e = archive_errno(a);
+	if (e > 0)
+		return strerror(e);
+	return archive_error_string(a) ? archive_error_string(a) : "write error";
+}
 
 int rs__tar_write_member(struct archive *a, const char *archive_name, const char *name, bool dir,
                          const char *path, const void *data, int64_t size, unsigned char *buf,
@@ -27,23 +40,28 @@ int rs__tar_write_member(struct archive *a, const char *archive_name, const char
 	archive_entry_set_mtime(e, 0, 0);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
+	if ((error = rs__cancel_check()) < 0)
+		goto done;
 	if (!dir && path && (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		error = rs__error_set(RS_EIO, "cannot open %s: %s", path, strerror(errno));
 		goto done;
 	}
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
 		error = rs__error_set(RS_EIO, "cannot write %s into %s: %s", member.ptr,
-		                      archive_name, archive_error_string(a));
+		                      archive_name, write_failure(a));
 		goto done;
 	}
 	if (!dir && !path) {
 		if (archive_write_data(a, data, (size_t)size) != (la_ssize_t)size)
 			error = rs__error_set(RS_EIO, "cannot write %s into %s: %s", member.ptr,
-			                      archive_name, archive_error_string(a));
+			                      archive_name, write_failure(a));
 		goto done;
 	}
 	while (left > 0) {
-		ssize_t n = read(fd, buf, left < (int64_t)bufsize ? (size_t)left : bufsize);
+		ssize_t n;
+		if ((error = rs__cancel_check()) < 0)
+			goto done;
+		n = read(fd, buf, left < (int64_t)bufsize ? (size_t)left : bufsize);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -53,7 +71,7 @@ int rs__tar_write_member(struct archive *a, const char *archive_name, const char
 		}
 		if (archive_write_data(a, buf, (size_t)n) != n) {
 			error = rs__error_set(RS_EIO, "cannot write %s into %s: %s", member.ptr,
-			                      archive_name, archive_error_string(a));
+			                      archive_name, write_failure(a));
 			goto done;
 		}
 		left -= n;
@@ -66,56 +84,261 @@ done:
 	return error;
 }
 
-int rs__tar_write_file(const char *file, size_t count, rs__tar_member_fn member, void *payload)
+/* ---- destinations ------------------------------------------------------------------------- */
+
+static const char *what_is(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	return "a special file";
+}
+
+/* A file that does not exist yet: the directory it goes in must. */
+static int check_parent(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	struct stat st;
+	char *dir;
+	int error = 0;
+	if (!slash)
+		return 0;
+	dir = slash == file ? rs__strdup("/") : rs__strndup(file, (size_t)(slash - file));
+	if (stat(dir, &st) < 0)
+		error = rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO,
+		                      "cannot create %s: directory %s: %s", file, dir,
+		                      strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		error = rs__error_set(RS_EINVAL, "cannot create %s: %s is not a directory", file,
+		                      dir);
+	free(dir);
+	return error;
+}
+
+void rs__dest_dispose(rs__dest *d)
+{
+	if (!d)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->shown);
+	free(d->target);
+	free(d->stream);
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+}
+
+bool rs__dest_streaming(const rs__dest *d)
+{
+	return d->to_stdout || d->stream;
+}
+
+int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
+{
+	struct stat st;
+	char *real = NULL;
+	const char *path = file;
+	bool via_link = false;
+	int error = 0;
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (!file || !*file)
+		return rs__error_set(RS_EINVAL, "%s: no file given", kind);
+	out->shown = rs__strdup(file);
+	if (!strcmp(file, "-")) {
+		if (isatty(STDOUT_FILENO)) {
+			error = rs__error_set(RS_EINVAL,
+			                      "refusing to write a %s to a terminal: redirect "
+			                      "standard output or name a file",
+			                      kind);
+			goto done;
+		}
+		out->to_stdout = true;
+		return 0;
+	}
+	if (lstat(file, &st) < 0) {
+		if (errno != ENOENT) {
+			error = rs__error_set(RS_EIO, "cannot use %s: %s", file, strerror(errno));
+			goto done;
+		}
+		if ((error = check_parent(file)) < 0)
+			goto done;
+		out->target = rs__strdup(file);
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		/* the link stays; what it names is written (stat, not realpath, decides what that
+		 * is: /dev/stdout names a pipe that has no path) */
+		via_link = true;
+		if (stat(file, &st) < 0) {
+			char link[PATH_MAX];
+			int e = errno;
+			ssize_t n = readlink(file, link, sizeof(link) - 1);
+			link[n > 0 ? n : 0] = '\0';
+			if (e == ENOENT)
+				error = rs__error_set(
+				        RS_EINVAL,
+				        "%s is a symbolic link to %s, which does not "
+				        "exist (regship creates no file through a link)",
+				        file, link);
+			else
+				error = rs__error_set(RS_EIO,
+				                      "cannot follow the symbolic link %s: %s",
+				                      file, strerror(e));
+			goto done;
+		}
+		if (S_ISREG(st.st_mode) && !(real = realpath(file, NULL))) {
+			error = rs__error_set(RS_EIO, "cannot follow the symbolic link %s: %s",
+			                      file, strerror(errno));
+			goto done;
+		}
+		if (real)
+			path = real;
+	}
+	if (S_ISREG(st.st_mode)) {
+		out->target = rs__strdup(path);
+		out->exists = st.st_size > 0;
+	} else if (S_ISFIFO(st.st_mode)) {
+		out->stream = rs__strdup(path); /* opened when written: it waits for a reader */
+	} else if (S_ISCHR(st.st_mode)) {
+		out->stream = rs__strdup(path);
+		out->fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (out->fd < 0) {
+			error = rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(errno));
+			goto done;
+		}
+		if (isatty(out->fd)) {
+			error = rs__error_set(
+			        RS_EINVAL,
+			        "refusing to write a %s to the terminal %s: redirect it "
+			        "or name a file",
+			        kind, file);
+			goto done;
+		}
+		/* writes block as on any file */
+		(void)fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
+	} else {
+		error = rs__error_set(RS_EINVAL,
+		                      "%s is %s%s: a %s is written to a regular file, a FIFO, a "
+		                      "character device or - (standard output)",
+		                      file, what_is(st.st_mode),
+		                      via_link ? " (through a symbolic link)" : "", kind);
+		goto done;
+	}
+done:
+	free(real);
+	if (error < 0)
+		rs__dest_dispose(out);
+	return error;
+}
+
+/* ---- writing a whole tar ------------------------------------------------------------------ */
+
+static int open_stream(int *fd, rs__dest *d, const char *shown)
+{
+	if (d->fd >= 0) {
+		*fd = d->fd;
+		d->fd = -1;
+	} else if (d->to_stdout) {
+		*fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else {
+		/* a FIFO: blocks until a reader opens it */
+		do
+			*fd = open(d->stream, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		while (*fd < 0 && errno == EINTR && !rs_cancelled());
+	}
+	if (*fd < 0)
+		return rs__error_set(RS_EIO, "cannot open %s: %s", shown, strerror(errno));
+	if (isatty(*fd)) {
+		close(*fd);
+		*fd = -1;
+		return rs__error_set(RS_EINVAL, "refusing to write an archive to the terminal %s",
+		                     shown);
+	}
+	return 0;
+}
+
+int rs__tar_write_file(rs__dest *dest, size_t count, rs__tar_member_fn member, void *payload)
 {
 	struct archive *a = NULL;
 	unsigned char *buf = NULL;
 	rs_buf tmp = RS_BUF_INIT;
-	int fd, error = 0;
+	const char *shown = dest->to_stdout ? "standard output" : dest->shown;
+	const char *name; /* what messages call the file being written */
+	bool streaming = rs__dest_streaming(dest);
+	mode_t mode = 0644;
+	int fd = -1, error = 0;
 
-	rs__buf_printf(&tmp, "%s.tmp-XXXXXX", file);
-	if ((fd = mkstemp(tmp.ptr)) < 0) {
-		error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr, strerror(errno));
-		rs_buf_dispose(&tmp);
+	if ((error = rs__cancel_check()) < 0)
 		return error;
+	if (streaming) {
+		if ((error = open_stream(&fd, dest, shown)) < 0)
+			return error;
+		name = shown;
+	} else {
+		struct stat st;
+		if (stat(dest->target, &st) == 0 && S_ISREG(st.st_mode))
+			mode = st.st_mode & 07777;
+		rs__buf_printf(&tmp, "%s.tmp-XXXXXX", dest->target);
+		if ((fd = mkstemp(tmp.ptr)) < 0) {
+			error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr,
+			                      strerror(errno));
+			rs_buf_dispose(&tmp);
+			return error;
+		}
+		name = tmp.ptr;
 	}
 	a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-		                      archive_error_string(a));
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, write_failure(a));
 		goto done;
 	}
 	buf = rs__malloc(RS_TAR_BUFSIZE);
 	for (size_t i = 0; i < count; i++)
-		if ((error = member(payload, a, i, tmp.ptr, buf)) < 0)
+		if ((error = member(payload, a, i, name, buf)) < 0)
 			goto done;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-		                      archive_error_string(a));
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, write_failure(a));
 		goto done;
 	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+	if (!streaming && (fchmod(fd, mode) < 0 || fsync(fd) < 0)) {
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, strerror(errno));
 		goto done;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr, strerror(errno));
+		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, strerror(errno));
 		goto done;
 	}
 	fd = -1;
-	if (rename(tmp.ptr, file) < 0)
-		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, file,
+	if (!streaming && (error = rs__cancel_check()) < 0)
+		goto done;
+	if (!streaming && rename(tmp.ptr, dest->target) < 0)
+		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, dest->target,
 		                      strerror(errno));
 done:
 	/* not archive_write_fail(): libarchive 3.6 then leaks its output buffer; the trailer
-	 * archive_write_free writes goes to the temporary file, which is removed */
+	 * archive_write_free writes goes to the temporary file, which is removed (or, when
+	 * streaming, to a reader that already has a broken archive) */
+	if (a && error < 0 && streaming && fd >= 0) {
+		/* the reader must not get an end-of-archive marker after a failure */
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0) {
+			(void)dup2(null, fd);
+			close(null);
+		}
+	}
 	if (a)
 		archive_write_free(a);
 	if (fd >= 0)
 		close(fd);
-	if (error < 0)
+	if (error < 0 && tmp.ptr)
 		unlink(tmp.ptr);
 	rs_buf_dispose(&tmp);
 	free(buf);

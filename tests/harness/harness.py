@@ -9,6 +9,8 @@
   harness.py start-faultproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [faultproxy.py flags]
   harness.py start-hostile --dir DIR [--name NAME] [--owner-pid PID] [hostile.py flags]
+  harness.py start-slowproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
+                   [slowproxy.py flags]
   harness.py stop --dir DIR
 
 Every process is started under a small supervisor (its own session/process group) that kills the
@@ -502,6 +504,12 @@ def main(argv=None):
     ss.add_argument("--upstream", default="")
     ss.add_argument("--name", default="proxy")
     ss.add_argument("--owner-pid", type=int)
+    sl = sub.add_parser("start-slowproxy", allow_abbrev=False,
+                        help="start slowproxy.py (throttled blob bodies, a readiness file)")
+    sl.add_argument("--dir", required=True)
+    sl.add_argument("--upstream", required=True)
+    sl.add_argument("--name", default="proxy")
+    sl.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -519,6 +527,8 @@ def main(argv=None):
         return cmd_start_proxy(opts, extra, "hostile.py")
     if opts.cmd == "start-slowserver":
         return cmd_start_proxy(opts, extra, "slowserver.py")
+    if opts.cmd == "start-slowproxy":
+        return cmd_start_proxy(opts, extra, "slowproxy.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "regship/copy.h"
 #include "regship/store.h"
 #include "store/compress.h"
 #include "store/docker_archive.h"
@@ -1221,6 +1222,93 @@ static void test_uncommitted_leaves_file(void **state)
 	store_free(src);
 }
 
+/* ---- an existing FILE: added to, refused, or replaced with RS_STORE_OVERWRITE ------------- */
+
+static void tags_of(rs_strlist *out, const fixture *f, const char *file)
+{
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *s = NULL;
+	assert_int_equal(rs_store_open_docker_archive(&s, file, RS_STORE_READ, &o), 0);
+	assert_int_equal(s->ops->tag_list(s, collect_tag, out), 0);
+	store_free(s);
+}
+
+static void test_write_adds_to_existing(void **state)
+{
+	fixture *f = *state;
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *src = NULL, *dst = NULL;
+	rs_strlist tags = RS_STRLIST_INIT;
+	char copy[160];
+	write_legacy(f, f->file, NULL);
+	snprintf(copy, sizeof(copy), "%s/copy.tar", f->dir);
+	write_legacy(f, copy, NULL);
+	/* a copy of the archive onto itself keeps both of its tags, and adds one */
+	assert_int_equal(rs_store_open_docker_archive(&src, copy, RS_STORE_READ, &o), 0);
+	assert_int_equal(rs_store_open_docker_archive(&dst, f->file, RS_STORE_WRITE, &o), 0);
+	copy_image(dst, src, NULL, "z:1");
+	assert_int_equal(dst->ops->commit(dst), 0);
+	store_free(dst);
+	tags_of(&tags, f, f->file);
+	assert_int_equal(tags.count, 3);
+	assert_true(rs__strlist_contains(&tags, "docker.io/library/ubuntu:latest"));
+	assert_true(rs__strlist_contains(&tags, "registry.local:5000/team/app:v1"));
+	assert_true(rs__strlist_contains(&tags, "docker.io/library/z:1"));
+	rs__strlist_dispose(&tags);
+	/* RS_STORE_OVERWRITE: only what was written now */
+	assert_int_equal(rs_store_open_docker_archive(&dst, f->file,
+	                                              RS_STORE_WRITE | RS_STORE_OVERWRITE, &o),
+	                 0);
+	copy_image(dst, src, NULL, "y:2");
+	assert_int_equal(dst->ops->commit(dst), 0);
+	store_free(dst);
+	tags_of(&tags, f, f->file);
+	assert_int_equal(tags.count, 1);
+	assert_string_equal(tags.items[0], "docker.io/library/y:2");
+	rs__strlist_dispose(&tags);
+	store_free(src);
+}
+
+static void test_write_refuses_other_files(void **state)
+{
+	fixture *f = *state;
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *dst = NULL;
+	rs_buf b = RS_BUF_INIT;
+	assert_int_equal(rs__file_write_atomic(f->file, "precious notes\n", 15, 0644), 0);
+	assert_int_equal(rs_store_open_docker_archive(&dst, f->file, RS_STORE_WRITE, &o),
+	                 RS_EEXISTS);
+	assert_null(dst);
+	assert_non_null(strstr(rs_error_last()->message, "is not a docker archive"));
+	assert_non_null(strstr(rs_error_last()->message, "use --overwrite"));
+	assert_int_equal(rs__file_read(&b, f->file, 100), 0);
+	assert_int_equal(b.size, 15);
+	rs_buf_dispose(&b);
+	/* overwrite is for writing only */
+	assert_int_equal(
+	        rs_store_open_docker_archive(&dst, f->file, RS_STORE_READ | RS_STORE_OVERWRITE, &o),
+	        RS_EINVAL);
+	/* a directory is named as such */
+	assert_int_equal(rs_store_open_docker_archive(&dst, f->tmp, RS_STORE_WRITE, &o), RS_EINVAL);
+	assert_non_null(strstr(rs_error_last()->message, "is a directory"));
+}
+
+/* rs_cancel: reading the existing archive stops, nothing is left in the temporary directory */
+static void test_cancel_while_adding(void **state)
+{
+	fixture *f = *state;
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *dst = NULL;
+	write_legacy(f, f->file, NULL);
+	rs_cancel(2);
+	assert_int_equal(rs_store_open_docker_archive(&dst, f->file, RS_STORE_WRITE, &o), RS_EUSER);
+	assert_string_equal(rs_error_last()->message, "interrupted");
+	assert_int_equal(rs_cancelled(), 2);
+	rs_cancel_reset();
+	assert_int_equal(rs_cancelled(), 0);
+	assert_null(dst);
+}
+
 /* ---- skopeo accepts what we write, and we read what skopeo writes -------------------------- */
 
 static int run(const char *cmd)
@@ -1295,6 +1383,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_write_multi_image_and_retag, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_uncommitted_leaves_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_adds_to_existing, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_refuses_other_files, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_cancel_while_adding, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_skopeo, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,8 +297,12 @@ static void expect_refused(fixture *f, const entry *entries, size_t n, const cha
 	assert_int_equal(count_prefixed(f->root, "regship-oci-"), 0);
 	/* nothing escaped next to the archive */
 	assert_int_equal(count_prefixed(f->root, "x"), 0);
-	/* the same refusal when opened to be added to */
-	assert_int_equal(rs_store_open_oci_archive(&s, f->file, RS_STORE_WRITE), RS_EFORMAT);
+	/* the same refusal when opened to be added to, with the way out */
+	assert_int_equal(rs_store_open_oci_archive(&s, f->file, RS_STORE_WRITE), RS_EEXISTS);
+	if (needle && !strstr(rs_error_last()->message, needle))
+		fail_msg("message \"%s\" lacks \"%s\"", rs_error_last()->message, needle);
+	assert_non_null(strstr(rs_error_last()->message, "use --overwrite"));
+	assert_int_equal(count_prefixed(f->root, "regship-oci-"), 0);
 }
 
 static void test_hostile_entries(void **state)

@@ -65,6 +65,18 @@ static int write_one(void *payload, struct archive *a, size_t i, const char *tmp
 	                            data[i] ? (int64_t)strlen(data[i]) : 0, buf, RS_TAR_BUFSIZE);
 }
 
+/* rs__tar_write_file to a path, as the archive stores do: resolve it, then write. */
+static int write_to(const char *file, size_t count, rs__tar_member_fn fn, void *payload)
+{
+	rs__dest d;
+	int error;
+	if ((error = rs__dest_resolve(&d, file, "test archive")) < 0)
+		return error;
+	error = rs__tar_write_file(&d, count, fn, payload);
+	rs__dest_dispose(&d);
+	return error;
+}
+
 static void test_write_file_members_in_order(void **state)
 {
 	fixture *f = *state;
@@ -76,7 +88,7 @@ static void test_write_file_members_in_order(void **state)
 	struct stat st;
 	size_t n = 0;
 
-	assert_int_equal(rs__tar_write_file(f->file, 3, write_one, &m), 0);
+	assert_int_equal(write_to(f->file, 3, write_one, &m), 0);
 	assert_int_equal(m.calls, 3);
 	assert_int_equal(stat(f->file, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -116,7 +128,7 @@ static void test_failed_member_leaves_nothing(void **state)
 	assert_non_null(old);
 	fputs("previous", old);
 	fclose(old);
-	assert_int_equal(rs__tar_write_file(f->file, 3, write_one, &m), RS_EIO);
+	assert_int_equal(write_to(f->file, 3, write_one, &m), RS_EIO);
 	assert_int_equal(m.calls, 2);
 	assert_error_mentions(RS_EIO, "member 1 of");
 	assert_int_equal(test_count_entries(f->dir), 1);
@@ -145,7 +157,7 @@ static void test_short_member_file_leaves_nothing(void **state)
 	char path[160];
 	snprintf(path, sizeof(path), "%s/short.bin", f->dir);
 	assert_int_equal(rs__file_write_atomic(path, "only this", 9, 0644), 0);
-	assert_true(rs__tar_write_file(f->file, 1, write_short, path) < 0);
+	assert_true(write_to(f->file, 1, write_short, path) < 0);
 	assert_non_null(rs_error_last());
 	assert_non_null(strstr(rs_error_last()->message, path));
 	/* only the member's source file: no archive, no temporary file */
@@ -156,13 +168,85 @@ static void test_short_member_file_leaves_nothing(void **state)
 static void test_missing_directory_is_named(void **state)
 {
 	fixture *f = *state;
-	members m = {-1, 0};
+	rs__dest d;
 	char file[200];
 	snprintf(file, sizeof(file), "%s/no/such/dir/out.tar", f->dir);
-	assert_int_equal(rs__tar_write_file(file, 3, write_one, &m), RS_EIO);
-	assert_int_equal(m.calls, 0);
-	assert_error_mentions(RS_EIO, "cannot create");
-	assert_error_mentions(RS_EIO, "no/such/dir/out.tar.tmp-");
+	assert_int_equal(rs__dest_resolve(&d, file, "test archive"), RS_ENOTFOUND);
+	assert_error_mentions(RS_ENOTFOUND, "cannot create");
+	assert_error_mentions(RS_ENOTFOUND, "no/such/dir: No such file or directory");
+}
+
+/* a symbolic link to a regular file: the file is replaced, the link stays a link */
+static void test_symlink_is_followed_and_kept(void **state)
+{
+	fixture *f = *state;
+	members m = {-1, 0};
+	char real[200], link[200], target[200];
+	struct stat st;
+	ssize_t n;
+	snprintf(real, sizeof(real), "%s/real.tar", f->dir);
+	snprintf(link, sizeof(link), "%s/link.tar", f->dir);
+	assert_int_equal(rs__file_write_atomic(real, "old", 3, 0600), 0);
+	assert_int_equal(symlink("real.tar", link), 0);
+	assert_int_equal(write_to(link, 3, write_one, &m), 0);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	n = readlink(link, target, sizeof(target) - 1);
+	assert_int_equal(n, 8);
+	target[n] = '\0';
+	assert_string_equal(target, "real.tar");
+	assert_int_equal(stat(real, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_true(st.st_size > 1024);
+	/* the replaced file keeps its mode */
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* link, file; no temporary file */
+	assert_int_equal(test_count_entries(f->dir), 2);
+}
+
+static void test_dangling_symlink_is_refused(void **state)
+{
+	fixture *f = *state;
+	rs__dest d;
+	char link[200];
+	snprintf(link, sizeof(link), "%s/link.tar", f->dir);
+	assert_int_equal(symlink("nowhere/x.tar", link), 0);
+	assert_int_equal(rs__dest_resolve(&d, link, "test archive"), RS_EINVAL);
+	assert_error_mentions(RS_EINVAL,
+	                      "is a symbolic link to nowhere/x.tar, which does not exist");
+}
+
+static void test_directory_is_refused(void **state)
+{
+	fixture *f = *state;
+	rs__dest d;
+	char dir[200];
+	snprintf(dir, sizeof(dir), "%s/sub", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(rs__dest_resolve(&d, dir, "test archive"), RS_EINVAL);
+	assert_error_mentions(RS_EINVAL, "sub is a directory");
+}
+
+/* a FIFO or a character device is written in place, never replaced */
+static void test_special_files_stream(void **state)
+{
+	fixture *f = *state;
+	members m = {-1, 0};
+	rs__dest d;
+	char fifo[200];
+	struct stat st;
+	snprintf(fifo, sizeof(fifo), "%s/pipe", f->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(rs__dest_resolve(&d, fifo, "test archive"), 0);
+	assert_true(rs__dest_streaming(&d));
+	assert_false(d.exists);
+	rs__dest_dispose(&d);
+	assert_int_equal(write_to("/dev/null", 3, write_one, &m), 0);
+	assert_int_equal(m.calls, 3);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
 }
 
 int main(void)
@@ -173,6 +257,10 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_short_member_file_leaves_nothing, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_missing_directory_is_named, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_symlink_is_followed_and_kept, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dangling_symlink_is_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_directory_is_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_special_files_stream, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
