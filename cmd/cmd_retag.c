@@ -36,9 +36,9 @@ static bool writes(const rs_retag_entry *e)
 }
 
 /* What the tag points at after this command (or would, in a dry run): NULL when nothing. */
-static const char *digest_after(const rs_retag_entry *e, const char *digest)
+static const char *digest_after(const rs_retag_entry *e, const char *digest, bool dry_run)
 {
-	if (writes(e) && !e->rolled_back)
+	if (writes(e) && ((e->written && !e->rolled_back) || dry_run))
 		return digest;
 	return e->action == RS_RETAG_ALREADY ? digest : e->previous;
 }
@@ -75,7 +75,7 @@ static void print_json(const rs_retag_result *r, const rs_ref *src, bool dry_run
 		printf("%s{", i ? ", " : "");
 		cli_json_field("repository", trepo, false);
 		cli_json_field("tag", e->ref->tag, true);
-		cli_json_field("digest", digest_after(e, r->digest), true);
+		cli_json_field("digest", digest_after(e, r->digest, dry_run), true);
 		cli_json_field("previous", e->previous, true);
 		cli_json_field("action", action_name(e->action), true);
 		cli_json_field("reason", e->reason, true);

@@ -29,6 +29,11 @@ static void thousands(char *buf, size_t n, size_t v)
 	buf[o] = '\0';
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void print_json(const char *repo, const rs_ref *ref, const char *digest, bool deleted,
                        const cli_strings *sharing)
 {
@@ -89,6 +94,8 @@ int cmd_rm(int argc, char **argv)
 		if (digests[i] && !strcmp(digests[i], digest) &&
 		    !(named_tag && !strcmp(ref->tag, tags.items[i])))
 			cli_strings_add(tags.items[i], &sharing);
+	/* the registry's listing order is its own: name them in byte order */
+	qsort(sharing.items, sharing.count, sizeof(*sharing.items), by_name);
 	name = rs_ref_format_name(ref);
 	if (sharing.count && !force) {
 		char more[32], list[RM_SHOWN * 132 + 1];
