@@ -71,11 +71,14 @@ static void print_json(const rs_retag_result *r, const rs_ref *src, bool dry_run
 	       r->manifests_copied);
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_retag_entry *e = &r->entries[i];
-		char *trepo = rs_ref_format_name(e->ref);
+		const char *after = digest_after(e, r->digest, dry_run);
+		char *trepo = rs_ref_format_name(e->ref),
+		     *full = after ? entry_name(e, after) : rs_ref_format(e->ref);
 		printf("%s{", i ? ", " : "");
-		cli_json_field("repository", trepo, false);
+		cli_json_field("reference", full, false);
+		cli_json_field("repository", trepo, true);
 		cli_json_field("tag", e->ref->tag, true);
-		cli_json_field("digest", digest_after(e, r->digest, dry_run), true);
+		cli_json_field("digest", after, true);
 		cli_json_field("previous", e->previous, true);
 		cli_json_field("action", action_name(e->action), true);
 		cli_json_field("reason", e->reason, true);
@@ -84,6 +87,7 @@ static void print_json(const rs_retag_result *r, const rs_ref *src, bool dry_run
 		       e->rolled_back ? "true" : "false");
 		printf("}");
 		free(trepo);
+		free(full);
 	}
 	printf("]}\n");
 	free(source);

@@ -17,7 +17,8 @@ RS_BEGIN_DECL
  *
  * Promoting release V = [v]X.Y.Z (or, for a variant S, [v]X.Y.Z-S) to its floating tags
  * [v]X.Y, [v]X and latest (for a variant: [v]X.Y-S, [v]X-S and S). For each floating tag F:
- *   - F does not exist: it is created (moved);
+ *   - F does not exist: it is created (moved), unless a release of F's line newer than V
+ *     exists (kept: creating F on an older release would start it off backwards);
  *   - F already points at V's manifest: nothing is written (already);
  *   - else the releases that F's line covers ([v]X.Y.z for X.Y, [v]X.y.z for X, every release
  *     of the same variant, with or without "v", for latest) are looked at from the highest

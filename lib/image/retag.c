@@ -31,7 +31,7 @@
 
 /* ---- promotion plans ----------------------------------------------------------------------- */
 
-/* Releases looked up per floating tag and round, when the tags they hold are not known yet. */
+/* At most this many releases are looked up per floating tag and round. */
 #define PROMOTE_BATCH 16
 
 static char *printed(const char *fmt, ...) RS_PRINTF(1, 2);
@@ -190,6 +190,21 @@ static void need(rs_strlist *needed, const char *tag)
 		rs__strlist_push(needed, tag);
 }
 
+/* A floating tag that does not exist: created, unless a newer release of its line exists
+ * (creating it on an older one would start it off backwards). */
+static void absent(rs_promotion_step *s, const rs__semver *v, size_t i, const candidate *cands,
+                   size_t ncands, const char *const *tags)
+{
+	for (size_t k = 0; k < ncands; k++)
+		if (in_scope(&cands[k].v, v, i) && rs__semver_cmp(&cands[k].v, v) > 0) {
+			step_set(s, RS_RETAG_KEEP,
+			         "it does not exist, and %s is newer (promote that to create it)",
+			         tags[cands[k].idx]);
+			return;
+		}
+	step_set(s, RS_RETAG_MOVE, "it does not exist yet");
+}
+
 int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const char *suffix,
                           const char *digest, const char *const *tags, const char *const *digests,
                           size_t ntags, unsigned int flags)
@@ -243,7 +258,7 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 			continue;
 		}
 		if (fidx[i] < 0) {
-			step_set(s, RS_RETAG_MOVE, "it does not exist yet");
+			absent(s, &v, i, cands, ncands, tags);
 			continue;
 		}
 		d = digests ? digests[fidx[i]] : NULL;
@@ -254,7 +269,7 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 			continue;
 		}
 		if (!*d) {
-			step_set(s, RS_RETAG_MOVE, "it does not exist yet");
+			absent(s, &v, i, cands, ncands, tags);
 			continue;
 		}
 		s->previous = rs__strdup(d);
@@ -270,19 +285,27 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 	for (size_t i = 0; i < p->count && floats_known; i++) {
 		rs_promotion_step *s = &p->steps[i];
 		const candidate *holder = NULL;
-		size_t unknown = 0;
+		size_t unknown = 0, known = 0, limit;
 		if (!s->previous || s->action == RS_RETAG_ALREADY ||
 		    (i == 2 && (flags & RS_PROMOTE_NO_LATEST)))
 			continue;
-		for (size_t k = 0; k < ncands && unknown < PROMOTE_BATCH; k++) {
+		/* the first round asks for the highest release only (usually the holder),
+		 * then twice as many as are known so far, at most PROMOTE_BATCH */
+		for (size_t k = 0; k < ncands; k++) {
 			const char *d;
 			if (!in_scope(&cands[k].v, &v, i))
 				continue;
 			d = digests[cands[k].idx];
+			limit = known < 1 ? 1 : (known < PROMOTE_BATCH ? known : PROMOTE_BATCH);
 			if (!d) {
+				if (unknown >= limit)
+					break;
 				need(&needed, tags[cands[k].idx]);
 				unknown++;
-			} else if (*d && !strcmp(d, s->previous)) {
+			} else if (!unknown) {
+				known++;
+			}
+			if (d && *d && !strcmp(d, s->previous)) {
 				holder = &cands[k];
 				break;
 			}

@@ -205,22 +205,22 @@ promote() {
 	assert_equal "$(json '[d["repository"], d["tag"], d["digest"], d["dry_run"]]' <<<"$output")" \
 		"[\"$A/pf/app\", \"2.1.106\", \"$d106\", true]"
 	assert_equal "$(json '[[t["tag"], t["previous"], t["digest"], t["action"], t["written"]] for t in d["tags"]]' <<<"$output")" \
-		"[[\"2.1\", \"$d105\", \"$d106\", \"moved\", false], [\"2\", \"$d220\", \"$d220\", \"kept\", false], [\"latest\", null, \"$d106\", \"moved\", false]]"
+		"[[\"2.1\", \"$d105\", \"$d106\", \"moved\", false], [\"2\", \"$d220\", \"$d220\", \"kept\", false], [\"latest\", null, null, \"kept\", false]]"
 	assert_equal "$(json '[t["reason"] for t in d["tags"]]' <<<"$output")" \
-		'["it points at 2.1.105, older than 2.1.106", "it points at 2.2.0, which is newer", "it does not exist yet"]'
+		'["it points at 2.1.105, older than 2.1.106", "it points at 2.2.0, which is newer", "it does not exist, and 2.2.0 is newer (promote that to create it)"]'
 	promote pf/app:2.1.106 --json
 	assert_success
 	assert_equal "$(json '[[t["tag"], t["action"], t["written"], t["repository"]] for t in d["tags"]]' <<<"$output")" \
-		"[[\"2.1\", \"moved\", true, \"$A/pf/app\"], [\"2\", \"kept\", false, \"$A/pf/app\"], [\"latest\", \"moved\", true, \"$A/pf/app\"]]"
+		"[[\"2.1\", \"moved\", true, \"$A/pf/app\"], [\"2\", \"kept\", false, \"$A/pf/app\"], [\"latest\", \"kept\", false, \"$A/pf/app\"]]"
 	assert_equal "$(json 'd["dry_run"]' <<<"$output")" false
 	promote pf/app:2.1.106 --json
-	assert_equal "$(json '[t["action"] for t in d["tags"]]' <<<"$output")" '["already", "kept", "already"]'
+	assert_equal "$(json '[t["action"] for t in d["tags"]]' <<<"$output")" '["already", "kept", "kept"]'
 	# refused: JSON still printed, exit 1
 	regship retag "$A/pf/app:2.1.105" 2.1 >/dev/null
 	regship untag "$A/pf/app:2.1.105" >/dev/null
 	promote pf/app:2.1.106 --json
 	assert_failure 1
-	assert_equal "$(json '[t["action"] for t in d["tags"]]' <<<"$output")" '["refused", "kept", "already"]'
+	assert_equal "$(json '[t["action"] for t in d["tags"]]' <<<"$output")" '["refused", "kept", "kept"]'
 	# the same names elsewhere: repository (host/path), tag, digest
 	run regship tags --json "$A/pf/app"
 	assert_success

@@ -76,15 +76,30 @@ static void test_plan_floating_tags_absent(void **state)
 	rs_promotion_plan_free(p);
 }
 
+static void test_plan_absent_tag_not_created_behind_a_newer_release(void **state)
+{
+	const char *tags[] = {"1.10.3", "2.0.0", "1.9.0"};
+	rs_promotion_plan *p = plan_of("1.10.3", NULL, DA, tags, NULL, N(tags), 0);
+	(void)state;
+	expect_needed(p, NULL, 0);
+	expect_step(p, 0, "1.10", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 1, "1", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 2, "latest", RS_RETAG_KEEP,
+	            "it does not exist, and 2.0.0 is newer (promote that to create it)");
+	rs_promotion_plan_free(p);
+}
+
 static void test_plan_asks_for_floating_tags_first(void **state)
 {
 	const char *tags[] = {"2.1.105", "2.1.106", "2.1.107", "2.1", "latest", "nightly"};
 	const char *const needed[] = {"2.1", "latest"};
 	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, NULL, N(tags), 0);
 	(void)state;
-	/* 2 is not among the tags: created; 2.1 and latest are looked up, no release yet */
+	/* 2 is not among the tags (2.1.107 is newer: not created); 2.1 and latest are looked
+	 * up, no release yet */
 	expect_needed(p, needed, N(needed));
-	expect_step(p, 1, "2", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 1, "2", RS_RETAG_KEEP,
+	            "it does not exist, and 2.1.107 is newer (promote that to create it)");
 	rs_promotion_plan_free(p);
 }
 
@@ -162,15 +177,30 @@ static void test_plan_releases_looked_up_highest_first_and_bounded(void **state)
 	digests[0] = DX;
 	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
 	            RS_PROMOTE_NO_LATEST);
-	/* 2 and latest aside, 2.1 needs its line from the top: 2.1.49 down, 16 at a time */
-	assert_int_equal(p->nneeded, 16);
-	assert_string_equal(p->needed[0], "2.1.49");
-	assert_string_equal(p->needed[15], "2.1.34");
+	/* 2 and latest aside (they do not exist, and newer releases do), 2.1 needs its line from
+	 * the top: first the highest release only */
+	expect_needed(p, (const char *const[]){"2.1.49"}, 1);
 	rs_promotion_plan_free(p);
+	/* then as many as are known, at most 16 (2.1.30 itself is not looked up) */
+	digests[49] = "";
+	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
+	            RS_PROMOTE_NO_LATEST);
+	expect_needed(p, (const char *const[]){"2.1.48"}, 1);
+	rs_promotion_plan_free(p);
+	for (size_t i = 48; i > 32; i--)
+		digests[i] = "";
+	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
+	            RS_PROMOTE_NO_LATEST);
+	assert_int_equal(p->nneeded, 16);
+	assert_string_equal(p->needed[0], "2.1.32");
+	assert_string_equal(p->needed[1], "2.1.31");
+	assert_string_equal(p->needed[2], "2.1.29");
+	assert_string_equal(p->needed[15], "2.1.16");
+	rs_promotion_plan_free(p);
+	for (size_t i = 48; i > 32; i--)
+		digests[i] = NULL;
 	/* 2.1.49 holds it: decided without the others */
 	digests[49] = DX;
-	for (size_t i = 48; i > 33; i--)
-		digests[i] = "";
 	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
 	            RS_PROMOTE_NO_LATEST);
 	expect_needed(p, NULL, 0);
@@ -467,6 +497,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_plan_floating_tags_absent),
+	        cmocka_unit_test(test_plan_absent_tag_not_created_behind_a_newer_release),
 	        cmocka_unit_test(test_plan_asks_for_floating_tags_first),
 	        cmocka_unit_test(test_plan_decides_by_digest),
 	        cmocka_unit_test(test_plan_already),
