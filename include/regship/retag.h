@@ -176,7 +176,8 @@ RS_EXTERN(void) rs_retag_result_free(rs_retag_result *result);
 /*
  * The digests of many tags of one repository, looked up in parallel (HEAD with every manifest
  * media type in Accept, over the client's connection pool). (*out)[i] is the digest of
- * tags[i], or NULL when that tag does not exist; free each and the array. Any other error
+ * tags[i], or NULL when that tag does not exist (or is no valid tag name, which a registry
+ * may list but nobody can ask for); free each and the array. Any other error
  * stops the lookups and is returned (*out NULL).
  */
 RS_EXTERN(int)

@@ -98,12 +98,15 @@ int rs_promotion_check(const char *release, const char *suffix)
 	if (!release || !*release)
 		return rs__error_set(RS_EINVAL, "no release to promote");
 	if (suffix) {
-		if (!*suffix || rs_ref_check_tag(suffix) < 0 || rs__semver_try(NULL, suffix))
-			return rs__error_set(
-			        RS_EINVAL,
-			        "invalid --suffix \"%s\": a variant is a word such as "
-			        "alpine or slim-bookworm ([A-Za-z0-9_][A-Za-z0-9_.-]*)",
-			        suffix);
+		/* a variant starting like a version ("1", "v2") would name X or vX itself */
+		if (!*suffix || rs_ref_check_tag(suffix) < 0 ||
+		    (suffix[0] >= '0' && suffix[0] <= '9') ||
+		    (suffix[0] == 'v' && suffix[1] >= '0' && suffix[1] <= '9'))
+			return rs__error_set(RS_EINVAL,
+			                     "invalid --suffix \"%s\": a variant is a word such as "
+			                     "alpine or slim-bookworm, starting with a letter "
+			                     "(not a version)",
+			                     suffix);
 		lt = strlen(release);
 		ls = strlen(suffix);
 		if (lt <= ls + 1 || release[lt - ls - 1] != '-' ||
@@ -807,9 +810,13 @@ static void *head_worker(void *arg)
 		}
 		i = p->next++;
 		pthread_mutex_unlock(&p->lock);
-		error = rs_ref_with_tag(&t, p->repo, p->tags[i]);
-		if (error == 0)
-			error = rs_manifest_resolve(p->c, t, &d, NULL, NULL);
+		/* a name that is no valid tag (a registry may list anything) names no manifest
+		 * that could be asked for: not found */
+		if (rs_ref_with_tag(&t, p->repo, p->tags[i]) < 0) {
+			rs_error_clear();
+			continue;
+		}
+		error = rs_manifest_resolve(p->c, t, &d, NULL, NULL);
 		rs_ref_free(t);
 		if (error == RS_ENOTFOUND) {
 			rs_error_clear();

@@ -91,10 +91,11 @@ promote() {
 	assert_failure 2
 	assert_equal "$(puts)" 0 "PUTs"
 	assert_equal "$(now pb/app:9.9.9)" none
-	# a tag and its own digest is fine
+	# a tag and its own digest is fine; 2.1 is not created on 2.1.105 while 2.1.106 exists
 	promote "pb/app:2.1.105@$(d pb/app:2.1.105)"
 	assert_success
-	assert_equal "$(now pb/app:2.1)" "$(d pb/app:2.1.105)"
+	[[ $stderr == *"kept 2.1: it does not exist, and 2.1.106 is newer (promote that to create it)"* ]] || fail "$stderr"
+	assert_equal "$(now pb/app:2.1)" none
 	# by digest with --release: the release tag is written first, then the floating tags
 	seed pb/build --tag scratch --seed pb-107
 	regship retag "$A/pb/build:scratch" "$A/pb/app:tmp" >/dev/null
@@ -198,7 +199,7 @@ promote() {
 	seed pf/app --tag 2.1.106 --seed pf-106
 	seed pf/app --tag 2.2.0 --seed pf-220
 	promote pf/app:2.2.0 --no-latest
-	promote pf/app:2.1.105 --no-latest
+	regship retag "$A/pf/app:2.1.105" 2.1 >/dev/null
 	local d105=$(d pf/app:2.1.105) d106=$(d pf/app:2.1.106) d220=$(d pf/app:2.2.0)
 	promote pf/app:2.1.106 --dry-run --json
 	assert_success
@@ -240,9 +241,9 @@ promote() {
 
 @test "a manifest PUT that fails rolls back the tags already moved; exit 1 says what happened" {
 	seed pg/app --tag 2.1.106 --seed pg-106
-	seed pg/app --tag 2.1.107 --seed pg-107
 	promote pg/app:2.1.106
 	assert_success
+	seed pg/app --tag 2.1.107 --seed pg-107
 	local d106=$(d pg/app:2.1.106)
 	# every PUT of the tag 2 fails: 2.1 is written, then put back
 	faultproxy_start fp "$reg_URL" --only 500 --rate 1 --match '^PUT /v2/pg/app/manifests/2$'

@@ -280,6 +280,9 @@ static void test_check(void **state)
 	expect_refused("alpine", "alpine", "does not end in");
 	expect_refused("2.1.106-alpine", "-x", "invalid --suffix \"-x\"");
 	expect_refused("2.1.106-1.2.3", "1.2.3", "invalid --suffix");
+	expect_refused("2.1.106-1", "1", "starting with a letter");
+	expect_refused("2.1.106-v2", "v2", "invalid --suffix");
+	assert_int_equal(rs_promotion_check("2.1.106-vivid", "vivid"), 0);
 	expect_refused("nightly", NULL, "\"nightly\" is not a semantic version");
 	expect_refused("2.1", NULL, "cannot promote 2.1: it is not a release");
 	expect_refused("02.1.0", NULL, "leading zero");
