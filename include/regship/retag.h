@@ -25,7 +25,8 @@ RS_BEGIN_DECL
  *     down, and the first that points at F's current manifest is the release F holds now:
  *     F moves when V is at least that release, and is kept when that release is newer;
  *   - no release of F's line points at F's manifest (it was untagged, or F was written by
- *     hand): F is refused, and with it the whole promotion, unless forced.
+ *     hand): F is refused, and with it the whole promotion, unless forced. At most the newest
+ *     256 releases of a line are looked at; none of them holding it counts as none.
  * Pre-releases are never promoted and never hold a floating tag; tags that are not releases
  * of the same variant are ignored.
  *

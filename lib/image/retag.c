@@ -33,6 +33,9 @@
 
 /* At most this many releases are looked up per floating tag and round. */
 #define PROMOTE_BATCH 16
+/* A floating tag whose manifest none of the newest this-many releases of its line point at is
+ * refused (as if none did): a line of 100,000 releases is not looked up in full. */
+#define PROMOTE_MAX_LOOKUPS 256
 
 static char *printed(const char *fmt, ...) RS_PRINTF(1, 2);
 
@@ -300,6 +303,8 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 				continue;
 			d = digests[cands[k].idx];
 			limit = known < 1 ? 1 : (known < PROMOTE_BATCH ? known : PROMOTE_BATCH);
+			if (!d && known >= PROMOTE_MAX_LOOKUPS)
+				break; /* the newest ones do not hold it: refused below */
 			if (!d) {
 				if (unknown >= limit)
 					break;

@@ -211,6 +211,30 @@ static void test_plan_releases_looked_up_highest_first_and_bounded(void **state)
 		free(tags[i]);
 }
 
+static void test_plan_lookups_bounded_per_line(void **state)
+{
+	enum { NT = 400 };
+	char *tags[NT + 1];
+	const char *digests[NT + 1] = {0};
+	rs_promotion_plan *p;
+	(void)state;
+	for (size_t i = 0; i < NT; i++) {
+		char b[32];
+		snprintf(b, sizeof(b), "2.1.%zu", i + 1);
+		tags[i] = strdup(b);
+		digests[i] = i >= NT - 256 ? "" : NULL; /* the newest 256 are known, none holds */
+	}
+	tags[NT] = strdup("2.1");
+	digests[NT] = DX;
+	p = plan_of("2.1.0", NULL, DA, (const char *const *)tags, digests, NT + 1,
+	            RS_PROMOTE_NO_LATEST);
+	expect_needed(p, NULL, 0);
+	assert_int_equal(p->steps[0].action, RS_RETAG_REFUSE);
+	rs_promotion_plan_free(p);
+	for (size_t i = 0; i <= NT; i++)
+		free(tags[i]);
+}
+
 static void test_plan_variants(void **state)
 {
 	const char *tags[] = {
@@ -479,6 +503,32 @@ static void test_promote_refuses_before_fetching(void **state)
 	rs_client_free(c);
 }
 
+/* A registry may list names that are no valid tags: they are not asked for (an offline client
+ * would fail), and count as not found. */
+static void test_tags_digests_skips_invalid_names(void **state)
+{
+	rs_client *c = offline_client();
+	rs_ref *repo = NULL;
+	char **d = (char **)1;
+	const char *tags[] = {"../../x", "has space", "", "-lead"};
+	(void)state;
+	assert_int_equal(rs_ref_parse(&repo, "127.0.0.1:1/app", 0), 0);
+	assert_int_equal(rs_tags_digests(&d, c, repo, tags, N(tags)), 0);
+	for (size_t i = 0; i < N(tags); i++)
+		assert_null(d[i]);
+	free(d);
+	assert_int_equal(rs_tags_digests(&d, c, repo, NULL, 0), 0);
+	free(d);
+	/* a valid one is asked for: the unreachable registry is an error, nothing returned */
+	{
+		const char *one[] = {"ok", "../x"};
+		assert_int_not_equal(rs_tags_digests(&d, c, repo, one, 2), 0);
+		assert_null(d);
+	}
+	rs_ref_free(repo);
+	rs_client_free(c);
+}
+
 static void test_untag_refuses_a_digest(void **state)
 {
 	rs_client *c = offline_client();
@@ -506,6 +556,7 @@ int main(void)
 	        cmocka_unit_test(test_plan_already),
 	        cmocka_unit_test(test_plan_refuses_untagged_manifest),
 	        cmocka_unit_test(test_plan_releases_looked_up_highest_first_and_bounded),
+	        cmocka_unit_test(test_plan_lookups_bounded_per_line),
 	        cmocka_unit_test(test_plan_variants),
 	        cmocka_unit_test(test_plan_v_prefix),
 	        cmocka_unit_test(test_plan_pre_releases_never_hold),
@@ -515,6 +566,7 @@ int main(void)
 	        cmocka_unit_test(test_targets),
 	        cmocka_unit_test(test_retag_refuses_before_fetching),
 	        cmocka_unit_test(test_promote_refuses_before_fetching),
+	        cmocka_unit_test(test_tags_digests_skips_invalid_names),
 	        cmocka_unit_test(test_untag_refuses_a_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
