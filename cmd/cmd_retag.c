@@ -9,7 +9,8 @@
 
 static const char *const usage[] = {
         "regship retag [--dry-run] [--json] REFERENCE TAG [TAG...]",
-        "regship retag --semver [--no-latest] [--dry-run] [--json] REFERENCE",
+        "regship retag --semver [--suffix VARIANT] [--release VERSION] [--no-latest] [--force] "
+        "[--dry-run] [--json] REFERENCE",
         NULL,
 };
 
@@ -17,75 +18,118 @@ static const char *action_name(rs_retag_action a)
 {
 	switch (a) {
 	case RS_RETAG_MOVE:
-		return "move";
+		return "moved";
 	case RS_RETAG_KEEP:
-		return "keep";
+		return "kept";
+	case RS_RETAG_ALREADY:
+		return "already";
+	case RS_RETAG_REFUSE:
+		return "refused";
 	default:
-		return "tag";
+		return "tagged";
 	}
 }
 
-/* "registry/repo:tag@digest" for a tag written (or to be written), "registry/repo:tag" for a
- * kept one. */
+static bool writes(const rs_retag_entry *e)
+{
+	return e->action == RS_RETAG_MOVE || e->action == RS_RETAG_TAG;
+}
+
+/* What the tag points at after this command (or would, in a dry run): NULL when nothing. */
+static const char *digest_after(const rs_retag_entry *e, const char *digest, bool dry_run)
+{
+	if (writes(e) && ((e->written && !e->rolled_back) || dry_run))
+		return digest;
+	return e->action == RS_RETAG_ALREADY ? digest : e->previous;
+}
+
+/* "registry/repo:tag@digest" */
 static char *entry_name(const rs_retag_entry *e, const char *digest)
 {
 	rs_ref *with = NULL;
 	char *s;
-	if (e->action == RS_RETAG_KEEP || rs_ref_with_digest(&with, e->ref, digest) < 0)
+	if (rs_ref_with_digest(&with, e->ref, digest) < 0)
 		return rs_ref_format(e->ref);
 	s = rs_ref_format(with);
 	rs_ref_free(with);
 	return s;
 }
 
-static void print_json(const rs_retag_result *r, const char *source, bool dry_run)
+static void print_json(const rs_retag_result *r, const rs_ref *src, bool dry_run)
 {
+	char *source = rs_ref_format(src), *repo = rs_ref_format_name(src);
 	printf("{");
-	cli_json_field("source", source, false);
+	cli_json_field("repository", repo, false);
+	cli_json_field("source", source, true);
+	cli_json_field("tag", r->plan ? r->plan->version : src->tag, true);
 	cli_json_field("digest", r->digest, true);
 	cli_json_field("media_type", r->media_type, true);
 	printf(", \"dry_run\": %s", dry_run ? "true" : "false");
-	if (r->plan) {
-		cli_json_field("version", r->plan->version, true);
-		printf(", \"prerelease\": %s", r->plan->prerelease ? "true" : "false");
-	}
+	if (r->plan)
+		cli_json_field("suffix", r->plan->suffix, true);
 	printf(", \"blobs_mounted\": %zu, \"manifests_copied\": %zu, \"tags\": [", r->blobs_mounted,
 	       r->manifests_copied);
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_retag_entry *e = &r->entries[i];
-		char *name = entry_name(e, r->digest), *repo = rs_ref_format_name(e->ref);
+		const char *after = digest_after(e, r->digest, dry_run);
+		char *trepo = rs_ref_format_name(e->ref),
+		     *full = after ? entry_name(e, after) : rs_ref_format(e->ref);
 		printf("%s{", i ? ", " : "");
-		cli_json_field("reference", name, false);
-		cli_json_field("repository", repo, true);
+		cli_json_field("reference", full, false);
+		cli_json_field("repository", trepo, true);
 		cli_json_field("tag", e->ref->tag, true);
+		cli_json_field("digest", after, true);
+		cli_json_field("previous", e->previous, true);
 		cli_json_field("action", action_name(e->action), true);
-		printf(", \"written\": %s", e->written ? "true" : "false");
-		if (r->plan) {
-			cli_json_field("reason", e->reason, true);
-			cli_json_field("newer", e->newer, true);
-		}
+		cli_json_field("reason", e->reason, true);
+		cli_json_field("holder", e->holder, true);
+		printf(", \"written\": %s, \"rolled_back\": %s", e->written ? "true" : "false",
+		       e->rolled_back ? "true" : "false");
 		printf("}");
-		free(name);
-		free(repo);
+		free(trepo);
+		free(full);
 	}
 	printf("]}\n");
+	free(source);
+	free(repo);
 }
 
-static void print_text(const rs_retag_result *r, bool dry_run)
+/* The plan, on stderr. */
+static void print_plan(const rs_retag_result *r, bool dry_run)
 {
 	const char *version = r->plan ? r->plan->version : NULL;
-	/* the plan on stderr first, then the references on stdout */
+	if (!r->plan)
+		return;
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_retag_entry *e = &r->entries[i];
-		if (e->action == RS_RETAG_KEEP)
+		switch (e->action) {
+		case RS_RETAG_KEEP:
 			cli_note("kept %s: %s", e->ref->tag, e->reason);
-		else if (e->action == RS_RETAG_MOVE)
+			break;
+		case RS_RETAG_ALREADY:
+			cli_note("%s is already at %s", e->ref->tag, version);
+			break;
+		case RS_RETAG_REFUSE:
+			cli_note("refused %s: %s", e->ref->tag, e->reason);
+			break;
+		case RS_RETAG_MOVE:
 			cli_note("%s %s to %s: %s", dry_run ? "would move" : "moved", e->ref->tag,
 			         version, e->reason);
+			break;
+		default:
+			cli_note("%s %s: %s", dry_run ? "would tag" : "tagged", e->ref->tag,
+			         e->reason);
+			break;
+		}
 	}
+}
+
+/* The references written, on stdout (none in a dry run), then the notes. */
+static void print_text(const rs_retag_result *r, bool dry_run)
+{
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_retag_entry *e = &r->entries[i];
-		if (e->action != RS_RETAG_KEEP && (e->written || dry_run)) {
+		if (writes(e) && e->written && !e->rolled_back) {
 			char *name = entry_name(e, r->digest);
 			puts(name);
 			free(name);
@@ -95,24 +139,42 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 		cli_note("mounted %zu blob%s and copied %zu manifest%s into other repositories",
 		         r->blobs_mounted, r->blobs_mounted == 1 ? "" : "s", r->manifests_copied,
 		         r->manifests_copied == 1 ? "" : "s");
-	if (dry_run)
+	if (dry_run) {
+		if (!r->plan)
+			for (size_t i = 0; i < r->count; i++) {
+				char *name = entry_name(&r->entries[i], r->digest);
+				cli_note("would tag %s", name);
+				free(name);
+			}
 		cli_note("dry run: nothing was written");
+	}
 }
 
 int cmd_retag(int argc, char **argv)
 {
-	bool semver = false, no_latest = false, dry_run = false, json = false;
+	bool semver = false, no_latest = false, dry_run = false, json = false, force = false;
+	const char *suffix = NULL, *release = NULL;
 	const cli_opt opts[] = {
 	        {CLI_OPT_BOOL, 0, "semver", &semver, NULL,
-	         "REFERENCE's tag is X.Y.Z: also move X.Y, X and latest, each only forward"},
+	         "REFERENCE's tag is a release X.Y.Z: also move X.Y, X and latest, each only "
+	         "forward, decided by the digests they point at"},
+	        {CLI_OPT_STRING, 0, "suffix", &suffix, "VARIANT",
+	         "with --semver: the release is X.Y.Z-VARIANT; move X.Y-VARIANT, X-VARIANT and "
+	         "VARIANT"},
+	        {CLI_OPT_STRING, 0, "release", &release, "VERSION",
+	         "with --semver and REFERENCE given by digest: the release tag to write and "
+	         "promote"},
 	        {CLI_OPT_BOOL, 0, "no-latest", &no_latest, NULL,
-	         "with --semver: leave latest where it is"},
+	         "with --semver: leave latest (or VARIANT) where it is"},
+	        {CLI_OPT_BOOL, 'f', "force", &force, NULL,
+	         "with --semver: also move floating tags that point at a manifest no release "
+	         "holds"},
 	        {CLI_OPT_BOOL, 'n', "dry-run", &dry_run, NULL,
-	         "fetch and print the plan, write nothing"},
+	         "fetch and print the plan on stderr, write nothing"},
 	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print a JSON summary on stdout"},
 	        CLI_OPT_END_MARK,
 	};
-	char **args, *source = NULL;
+	char **args;
 	int nargs, rc, error;
 	rs_client *client = NULL;
 	rs_ref *src = NULL, **targets = NULL;
@@ -121,8 +183,11 @@ int cmd_retag(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if (no_latest && !semver) {
-		rc = cli_usage_error(usage, "--no-latest only goes with --semver");
+	if (!semver && (no_latest || suffix || release || force)) {
+		rc = cli_usage_error(
+		        usage, "--%s only goes with --semver",
+		        no_latest ? "no-latest"
+		                  : (suffix ? "suffix" : (release ? "release" : "force")));
 		goto done;
 	}
 	if (nargs < 1 || (!semver && nargs < 2)) {
@@ -134,21 +199,39 @@ int cmd_retag(int argc, char **argv)
 		                            "REFERENCE's version");
 		goto done;
 	}
-	if ((rc = cli_ref(&src, args[0], 0)))
+	if ((rc = cli_ref(&src, args[0], semver ? RS_REF_NO_DEFAULT : 0)))
 		goto done;
 	/* every argument is checked before a password is asked for or a request is made */
 	if (semver) {
-		rs_promotion_plan *check = NULL;
-		if (!src->tag) {
-			cli_error("--semver needs REFERENCE with a tag (X.Y.Z), not only a digest");
+		if (!src->tag && !release) {
+			cli_error(
+			        "--semver needs REFERENCE with a release tag (X.Y.Z), or a digest "
+			        "and --release X.Y.Z");
 			rc = CLI_EXIT_USAGE;
 			goto done;
 		}
-		if ((error = rs_promotion_plan_new(&check, src->tag, NULL, 0, 0)) < 0) {
+		if (src->tag && release) {
+			cli_error("--release goes with REFERENCE given by digest only "
+			          "(REPOSITORY@DIGEST); %s already names the release",
+			          src->tag);
+			rc = CLI_EXIT_USAGE;
+			goto done;
+		}
+		if (!src->tag && !src->digest) {
+			cli_error("--semver needs REFERENCE with a release tag or a digest");
+			rc = CLI_EXIT_USAGE;
+			goto done;
+		}
+		if (release && (error = rs_ref_check_tag(release)) < 0) {
 			rc = cli_fail(error);
 			goto done;
 		}
-		rs_promotion_plan_free(check);
+		/* a release that cannot be promoted is an error (exit 1), not a no-op */
+		if ((error = rs_promotion_check(src->tag ? src->tag : release, suffix)) < 0) {
+			cli_fail(error);
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
 	} else {
 		targets = calloc((size_t)nargs, sizeof(*targets));
 		if (!targets)
@@ -162,27 +245,28 @@ int cmd_retag(int argc, char **argv)
 	if ((rc = cli_client(&client)))
 		goto done;
 	ro.dry_run = dry_run;
-	ro.promote_flags = no_latest ? RS_PROMOTE_NO_LATEST : 0;
+	ro.promote_flags = (no_latest ? RS_PROMOTE_NO_LATEST : 0) | (force ? RS_PROMOTE_FORCE : 0);
+	ro.suffix = suffix;
+	ro.release = release;
 	if (semver)
 		error = rs_retag_promote(&result, client, src, &ro);
 	else
 		error = rs_retag(&result, client, src, (const rs_ref *const *)targets,
 		                 (size_t)nargs - 1, &ro);
-	if (error < 0) {
-		rc = cli_fail(error);
-		goto done;
+	if (result) {
+		print_plan(result, dry_run);
+		if (json)
+			print_json(result, src, dry_run);
+		else
+			print_text(result, dry_run);
 	}
-	source = rs_ref_format(src);
-	if (json)
-		print_json(result, source, dry_run);
-	else
-		print_text(result, dry_run);
+	if (error < 0)
+		rc = cli_fail(error);
 done:
 	if (targets)
 		for (int i = 0; i < nargs - 1; i++)
 			rs_ref_free(targets[i]);
 	free(targets);
-	free(source);
 	rs_retag_result_free(result);
 	rs_ref_free(src);
 	rs_client_free(client);

@@ -179,3 +179,64 @@ int rs__semver_cmp(const rs__semver *a, const rs__semver *b)
 		return a->pre ? -1 : (b->pre ? 1 : 0);
 	return cmp_pre(a->pre, b->pre);
 }
+
+int rs__semver_tag_order(const char *a, const char *b)
+{
+	rs__semver va, vb;
+	bool ha = rs__semver_try(&va, a), hb = rs__semver_try(&vb, b);
+	int c;
+
+	if (ha != hb)
+		return ha ? -1 : 1;
+	if (ha && (c = rs__semver_cmp(&va, &vb)))
+		return -c;
+	c = strcmp(a, b);
+	return c < 0 ? -1 : c > 0;
+}
+
+int rs__semver_line_parse(rs__semver_line *out, const char *text)
+{
+	const char *p = text;
+	rs__semver_line l = {{0}, 0, false};
+	char why[128];
+	static const char *const what[] = {"major", "minor", "patch"};
+
+	if (!text || !*text) {
+		snprintf(why, sizeof(why), "it is empty");
+		goto bad;
+	}
+	if (*p == 'v') {
+		l.v_prefix = true;
+		p++;
+	}
+	for (;;) {
+		if (number(&l.part[l.nparts], &p, what[l.nparts], why, sizeof(why)) < 0)
+			goto bad;
+		l.nparts++;
+		if (!*p)
+			break;
+		if (*p != '.' || l.nparts == 3) {
+			snprintf(why, sizeof(why), "unexpected '%c'; expected X, X.Y or X.Y.Z", *p);
+			goto bad;
+		}
+		p++;
+	}
+	*out = l;
+	return 0;
+bad:
+	return rs__error_set(RS_EINVAL,
+	                     "\"%s\" is not a version line ([v]X, [v]X.Y or [v]X.Y.Z): %s",
+	                     text ? text : "", why);
+}
+
+bool rs__semver_on_line(const rs__semver *v, const rs__semver_line *line)
+{
+	const uint64_t parts[3] = {v->major, v->minor, v->patch};
+
+	if (v->v_prefix != line->v_prefix)
+		return false;
+	for (int i = 0; i < line->nparts; i++)
+		if (parts[i] != line->part[i])
+			return false;
+	return true;
+}

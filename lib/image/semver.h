@@ -30,4 +30,21 @@ bool rs__semver_try(rs__semver *out, const char *tag);
  * than its release. */
 int rs__semver_cmp(const rs__semver *a, const rs__semver *b);
 
+/* Order of two tags for a "highest first" listing (qsort-style): versions before other tags,
+ * versions by descending precedence, ties and non-versions in byte order. */
+int rs__semver_tag_order(const char *a, const char *b);
+
+/* A version line: [v]X, [v]X.Y or [v]X.Y.Z (no pre-release). */
+typedef struct rs__semver_line {
+	uint64_t part[3];
+	int nparts; /* 1..3 */
+	bool v_prefix;
+} rs__semver_line;
+
+/* Parse a line; RS_EINVAL with a message saying why. */
+int rs__semver_line_parse(rs__semver_line *out, const char *text);
+
+/* v is on the line (same spelling of "v", same leading numbers). */
+bool rs__semver_on_line(const rs__semver *v, const rs__semver_line *line);
+
 #endif

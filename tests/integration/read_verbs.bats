@@ -168,9 +168,9 @@ words() {
 		assert_equal "$stderr" "" "$v: stderr of tags"
 		run --separate-stderr regship_on $v tags --json "$(reg_addr $v)/verbs/app"
 		assert_success
-		assert_equal "$(json 'd["name"]' <<<"$output")" verbs/app "$v: --json name"
+		assert_equal "$(json 'd["repository"]' <<<"$output")" "$(reg_addr $v)/verbs/app" "$v: --json repository"
 		assert_equal "$(json '"\n".join(sorted(d["tags"]))' <<<"$output")" "$want" "$v: --json tags"
-		assert_equal "$(json 'sorted(d)' <<<"$output")" '["name", "tags"]' "$v: --json keys"
+		assert_equal "$(json 'sorted(d)' <<<"$output")" '["repository", "tags"]' "$v: --json keys"
 		run regship_on $v tags "$(reg_addr $v)/verbs/nope"
 		assert_status 3
 		assert_output_contains "verbs/nope"

@@ -110,7 +110,7 @@ count() {
 		assert_equal "$(json 'd["digest"]' <<<"$output")" "$d"
 		assert_equal "$(json 'd["media_type"]' <<<"$output")" application/vnd.docker.distribution.manifest.v2+json
 		assert_equal "$(json '[(t["reference"], t["action"], t["written"]) for t in d["tags"]]' <<<"$output")" \
-			"[[\"$a/rt/app:bydigest@$d\", \"tag\", true]]"
+			"[[\"$a/rt/app:bydigest@$d\", \"tagged\", true]]"
 		reqs=$(requests $v)
 		assert_equal "$(count "^GET /v2/rt/app/manifests/$d 200\$")" 1 "$v: GET by digest"
 		assert_equal "$(count '^PUT /v2/rt/app/manifests/bydigest 201$')" 1 "$v: PUT"
@@ -248,7 +248,7 @@ floating() {
 	echo "${out% }"
 }
 
-@test "retag --semver: X.Y, X and latest only move forward; pre-releases never promote" {
+@test "retag --semver: X.Y, X and latest only move forward, judged by digest; pre-releases are refused" {
 	local v a
 	for v in $VARIANTS; do
 		echo "# variant $v"
@@ -258,52 +258,55 @@ floating() {
 		assert_success
 		d=$(fixture_digest $v rt/sv:2.3.0)
 		assert_equal "$output" "$a/rt/sv:2.3@$d"$'\n'"$a/rt/sv:2@$d"$'\n'"$a/rt/sv:latest@$d" "$v: stdout"
-		[[ $stderr == *"moved 2.3 to 2.3.0: 2.3.0 is the highest 2.3.z"* ]] || fail "$v: $stderr"
-		[[ $stderr == *"moved latest to 2.3.0: 2.3.0 is the highest release"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"moved 2.3 to 2.3.0: it does not exist yet"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"moved latest to 2.3.0: it does not exist yet"* ]] || fail "$v: $stderr"
 		assert_equal "$(count '^GET /v2/rt/sv/manifests/2.3.0 200$')" 1 "$v: one GET"
 		assert_equal "$(count '^GET /v2/rt/sv/tags/list')" 1 "$v: one tag listing"
+		assert_equal "$(count '^HEAD ')" 0 "$v: no HEAD: no floating tag existed"
 		assert_equal "$(count '^PUT ')" 3 "$v: three PUTs"
 		assert_equal "$(count '/blobs/')" 0 "$v: no blob request"
 
-		# 2.1.107 moves 2.1; 2 and latest stay on the newer 2.3.0
+		# 2.1.107 creates 2.1; 2 and latest stay on the newer 2.3.0 (HEAD 2, latest, 2.3.0)
 		promote $v 2.1.107
 		assert_success
 		assert_equal "$output" "$a/rt/sv:2.1@$(fixture_digest $v rt/sv:2.1.107)" "$v: stdout"
-		[[ $stderr == *"kept 2: 2.3.0 is newer"* ]] || fail "$v: $stderr"
-		[[ $stderr == *"kept latest: 2.3.0 is newer"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"kept 2: it points at 2.3.0, which is newer"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"kept latest: it points at 2.3.0, which is newer"* ]] || fail "$v: $stderr"
 		assert_equal "$(count '^PUT /v2/rt/sv/manifests/2.1 201$')" 1 "$v: PUT 2.1"
 		assert_equal "$(count '^PUT ')" 1 "$v: only 2.1 written"
+		assert_equal "$(count '^HEAD /v2/rt/sv/manifests/(2|latest|2\.3\.0) 200$')" 3 "$v: HEADs"
+		assert_equal "$(count '^HEAD ')" 3 "$v: no other HEAD"
 		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=none 3=none"
 
 		# an older patch does not move 2.1 backwards: nothing is written at all
 		promote $v 2.1.106
 		assert_success
 		assert_equal "$output" "" "$v: stdout when nothing moves"
-		[[ $stderr == *"kept 2.1: 2.1.107 is newer"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"kept 2.1: it points at 2.1.107, which is newer"* ]] || fail "$v: $stderr"
 		assert_equal "$(count '^PUT ')" 0 "$v: PUTs for an old version"
 		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=none 3=none"
 
-		# a pre-release is never promoted
+		# a pre-release is an error, with nothing fetched
 		promote $v 3.0.0-rc.1
-		assert_success
+		assert_failure 1
 		assert_equal "$output" ""
-		[[ $stderr == *"kept 3.0: 3.0.0-rc.1 is a pre-release"* ]] || fail "$v: $stderr"
-		assert_equal "$(count '^PUT ')" 0 "$v: PUTs for a pre-release"
+		[[ $stderr == *"cannot promote 3.0.0-rc.1: it is a pre-release"* ]] || fail "$v: $stderr"
+		assert_equal "$(count '^(PUT|GET|HEAD) ')" 0 "$v: requests for a pre-release"
 
 		# --dry-run prints the plan and writes nothing
 		promote $v 2.1.105 --dry-run
 		assert_success
 		assert_equal "$output" ""
-		[[ $stderr == *"kept 2.1: 2.1.107 is newer"* && $stderr == *"dry run"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"kept 2.1: it points at 2.1.107, which is newer"* && $stderr == *"dry run"* ]] || fail "$v: $stderr"
 		seed $v rt/sv --tag 3.0.0 --seed "sv-300-$v"
 		promote $v 3.0.0 --dry-run --json
 		assert_success
 		assert_equal "$(json '[(t["tag"], t["action"], t["written"]) for t in d["tags"]]' <<<"$output")" \
-			'[["3.0", "move", false], ["3", "move", false], ["latest", "move", false]]'
+			'[["3.0", "moved", false], ["3", "moved", false], ["latest", "moved", false]]'
 		assert_equal "$(json 'd["dry_run"]' <<<"$output")" true
 		assert_equal "$(count '^PUT ')" 0 "$v: PUTs in a dry run"
 
-		# --no-latest leaves latest alone; promoting again without it moves latest too
+		# --no-latest leaves latest alone; promoting again without it moves only latest
 		promote $v 3.0.0 --no-latest
 		assert_success
 		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=3.0.0 3=3.0.0"
@@ -311,21 +314,24 @@ floating() {
 		promote $v 3.0.0 --json
 		assert_success
 		assert_equal "$(json '[(t["tag"], t["action"], t["written"], t["reason"]) for t in d["tags"]]' <<<"$output")" \
-			'[["3.0", "move", true, "3.0.0 is the highest 3.0.z"], ["3", "move", true, "3.0.0 is the highest 3.y.z"], ["latest", "move", true, "3.0.0 is the highest release"]]'
+			'[["3.0", "already", false, "already at 3.0.0"], ["3", "already", false, "already at 3.0.0"], ["latest", "moved", true, "it points at 2.3.0, older than 3.0.0"]]'
+		assert_equal "$(count '^PUT ')" 1 "$v: only latest written"
 		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
-		# idempotent: the same promotion again writes the same tags to the same manifest
+		# idempotent: the same promotion again writes nothing
 		promote $v 3.0.0
 		assert_success
+		assert_equal "$output" ""
+		assert_equal "$(count '^PUT ')" 0 "$v: PUTs when already promoted"
 		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
 		# and now 2.3.0 cannot take latest back
 		promote $v 2.3.0
 		assert_success
-		[[ $stderr == *"kept latest: 3.0.0 is newer"* ]] || fail "$v: $stderr"
+		[[ $stderr == *"kept latest: it points at 3.0.0, which is newer"* ]] || fail "$v: $stderr"
 		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
 	done
 }
 
-@test "retag --semver: a tag that is not a semantic version is refused before any request" {
+@test "retag --semver: a tag that is not a release is refused (exit 1) before any request" {
 	local v a
 	for v in $VARIANTS; do
 		echo "# variant $v"
@@ -333,7 +339,7 @@ floating() {
 		reg_log_mark $v
 		for t in nightly 2.1 latest 02.1.0 v2; do
 			run regship_on $v retag --semver "$a/rt/sv:$t"
-			assert_status 2
+			assert_status 1
 			assert_output_contains "\"$t\" is not a semantic version"
 		done
 		run regship_on $v retag --semver "$a/rt/sv@$(fixture_digest $v rt/sv:2.3.0)"
@@ -356,7 +362,7 @@ floating() {
 	run --separate-stderr regship_on plain retag --semver "$plain_ADDR/rt/vp:v1.2.3"
 	assert_success
 	assert_equal "$output" "$plain_ADDR/rt/vp:v1.2@$d"$'\n'"$plain_ADDR/rt/vp:v1@$d"
-	[[ $stderr == *"kept latest: 1.5.0 is newer"* ]] || fail "$stderr"
+	[[ $stderr == *"kept latest: it does not exist, and 1.5.0 is newer (promote that to create it)"* ]] || fail "$stderr"
 	run regship_on plain digest "$plain_ADDR/rt/vp:1.2"
 	assert_status 3
 }

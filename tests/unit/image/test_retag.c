@@ -1,5 +1,6 @@
-/* Tests of lib/image/retag.c: the promotion plan (pure), retag targets, and the checks made
- * before anything is fetched or written. */
+/* Tests of lib/image/retag.c: the promotion plan (pure: decided by the digests the tags point
+ * at), tag sorting and --latest, retag targets, and the checks made before anything is fetched
+ * or written. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,206 +16,351 @@
 #include "util/util.h"
 
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define DA "sha256:aaaa"
+#define DB "sha256:bbbb"
+#define DC "sha256:cccc"
+#define DX "sha256:xxxx"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static rs_promotion_plan *plan_of(const char *version, const char *const *tags, size_t n,
+static rs_promotion_plan *plan_of(const char *release, const char *suffix, const char *digest,
+                                  const char *const *tags, const char *const *digests, size_t n,
                                   unsigned flags)
 {
 	rs_promotion_plan *p = NULL;
-	assert_int_equal(rs_promotion_plan_new(&p, version, tags, n, flags), 0);
+	assert_int_equal(
+	        rs_promotion_plan_new(&p, release, suffix, digest, tags, digests, n, flags), 0);
 	assert_non_null(p);
-	assert_string_equal(p->version, version);
+	assert_string_equal(p->version, release);
 	assert_int_equal(p->count, 3);
 	return p;
 }
 
-/* step i: its tag, move or keep, the reason, and the newer tag (NULL: none) */
-static void expect_step(const rs_promotion_plan *p, size_t i, const char *tag, int move,
-                        const char *reason, const char *newer)
+static const char *action_name(rs_retag_action a)
+{
+	static const char *const names[] = {"tag", "move", "keep", "already", "refuse"};
+	return names[a];
+}
+
+/* step i: its tag, action and reason */
+static void expect_step(const rs_promotion_plan *p, size_t i, const char *tag,
+                        rs_retag_action action, const char *reason)
 {
 	const rs_promotion_step *s = &p->steps[i];
 	assert_string_equal(s->tag, tag);
-	if (s->move != move)
-		fail_msg("step %s: expected %s (%s), got %s (%s)", tag, move ? "move" : "keep",
-		         reason, s->move ? "move" : "keep", s->reason);
-	assert_string_equal(s->reason, reason);
-	if (newer)
-		assert_string_equal(s->newer, newer);
-	else
-		assert_null(s->newer);
+	if (s->action != action || strcmp(s->reason, reason))
+		fail_msg("step %s: expected %s (%s), got %s (%s)", tag, action_name(action), reason,
+		         action_name(s->action), s->reason);
 }
 
-static void test_plan_all_move(void **state)
+static void expect_needed(const rs_promotion_plan *p, const char *const *tags, size_t n)
 {
-	const char *tags[] = {"2.1.105", "2.1.106", "2.0.9", "1.9.0", "latest", "2.1", "2"};
-	rs_promotion_plan *p = plan_of("2.1.106", tags, N(tags), 0);
-	(void)state;
-	assert_false(p->prerelease);
-	expect_step(p, 0, "2.1", 1, "2.1.106 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 1, "2.1.106 is the highest 2.y.z", NULL);
-	expect_step(p, 2, "latest", 1, "2.1.106 is the highest release", NULL);
-	rs_promotion_plan_free(p);
+	if (p->nneeded != n)
+		fail_msg("expected %zu tags needed, got %zu (first: %s)", n, p->nneeded,
+		         p->nneeded ? p->needed[0] : "-");
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(p->needed[i], tags[i]);
 }
 
-static void test_plan_newer_patch_holds_everything(void **state)
+static void test_plan_floating_tags_absent(void **state)
 {
-	const char *tags[] = {"2.1.106", "2.1.108", "2.1.107", "2.1.110", "2.1.109"};
-	rs_promotion_plan *p = plan_of("2.1.106", tags, N(tags), 0);
+	const char *tags[] = {"2.1.105", "2.1.106", "2.0.9", "1.9.0"};
+	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, NULL, N(tags), 0);
 	(void)state;
-	/* the highest newer release is named, not the first one found */
-	expect_step(p, 0, "2.1", 0, "2.1.110 is newer", "2.1.110");
-	expect_step(p, 1, "2", 0, "2.1.110 is newer", "2.1.110");
-	expect_step(p, 2, "latest", 0, "2.1.110 is newer", "2.1.110");
+	expect_needed(p, NULL, 0);
+	assert_false(p->refused);
+	expect_step(p, 0, "2.1", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 1, "2", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 2, "latest", RS_RETAG_MOVE, "it does not exist yet");
+	assert_null(p->steps[0].previous);
 	rs_promotion_plan_free(p);
 }
 
-static void test_plan_newer_minor_and_major(void **state)
+static void test_plan_absent_tag_not_created_behind_a_newer_release(void **state)
 {
-	const char *minor[] = {"2.1.106", "2.3.0", "2.2.7"};
-	const char *major[] = {"2.1.106", "3.0.0", "1.0.0"};
-	rs_promotion_plan *p = plan_of("2.1.106", minor, N(minor), 0);
+	const char *tags[] = {"1.10.3", "2.0.0", "1.9.0"};
+	rs_promotion_plan *p = plan_of("1.10.3", NULL, DA, tags, NULL, N(tags), 0);
 	(void)state;
-	expect_step(p, 0, "2.1", 1, "2.1.106 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 0, "2.3.0 is newer", "2.3.0");
-	expect_step(p, 2, "latest", 0, "2.3.0 is newer", "2.3.0");
-	rs_promotion_plan_free(p);
-
-	p = plan_of("2.1.106", major, N(major), 0);
-	expect_step(p, 0, "2.1", 1, "2.1.106 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 1, "2.1.106 is the highest 2.y.z", NULL);
-	expect_step(p, 2, "latest", 0, "3.0.0 is newer", "3.0.0");
+	expect_needed(p, NULL, 0);
+	expect_step(p, 0, "1.10", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 1, "1", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 2, "latest", RS_RETAG_KEEP,
+	            "it does not exist, and 2.0.0 is newer (promote that to create it)");
 	rs_promotion_plan_free(p);
 }
 
-/* a hotfix of an old line moves that line's tags and nothing else */
-static void test_plan_old_line_hotfix(void **state)
+static void test_plan_asks_for_floating_tags_first(void **state)
 {
-	const char *tags[] = {"1.9.0", "1.9.1", "1.10.2", "2.0.0", "2.4.1"};
-	rs_promotion_plan *p = plan_of("1.10.3", tags, N(tags), 0);
+	const char *tags[] = {"2.1.105", "2.1.106", "2.1.107", "2.1", "latest", "nightly"};
+	const char *const needed[] = {"2.1", "latest"};
+	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, NULL, N(tags), 0);
 	(void)state;
-	expect_step(p, 0, "1.10", 1, "1.10.3 is the highest 1.10.z", NULL);
-	expect_step(p, 1, "1", 1, "1.10.3 is the highest 1.y.z", NULL);
-	expect_step(p, 2, "latest", 0, "2.4.1 is newer", "2.4.1");
-	rs_promotion_plan_free(p);
-
-	/* 1.9.2 is older than 1.10.2: numbers, not text, decide */
-	p = plan_of("1.9.2", tags, N(tags), 0);
-	expect_step(p, 0, "1.9", 1, "1.9.2 is the highest 1.9.z", NULL);
-	expect_step(p, 1, "1", 0, "1.10.2 is newer", "1.10.2");
+	/* 2 is not among the tags (2.1.107 is newer: not created); 2.1 and latest are looked
+	 * up, no release yet */
+	expect_needed(p, needed, N(needed));
+	expect_step(p, 1, "2", RS_RETAG_KEEP,
+	            "it does not exist, and 2.1.107 is newer (promote that to create it)");
 	rs_promotion_plan_free(p);
 }
 
-static void test_plan_prereleases(void **state)
+static void test_plan_decides_by_digest(void **state)
 {
-	/* a newer pre-release never holds a release back */
-	const char *tags[] = {"2.1.106", "2.1.107-rc.1", "2.2.0-beta", "3.0.0-alpha.1"};
-	rs_promotion_plan *p = plan_of("2.1.106", tags, N(tags), 0);
+	/* 2.1 and 2 on 2.1.105 (older): move; latest on 2.3.0's manifest (newer): kept */
+	const char *tags[] = {"2.1.105", "2.1.106", "2.3.0", "2.1", "2", "latest"};
+	const char *digests[] = {DB, NULL, DC, DB, DB, DC};
+	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, digests, N(tags), 0);
 	(void)state;
-	expect_step(p, 0, "2.1", 1, "2.1.106 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 1, "2.1.106 is the highest 2.y.z", NULL);
-	expect_step(p, 2, "latest", 1, "2.1.106 is the highest release", NULL);
+	expect_needed(p, NULL, 0);
+	expect_step(p, 0, "2.1", RS_RETAG_MOVE, "it points at 2.1.105, older than 2.1.106");
+	expect_step(p, 1, "2", RS_RETAG_MOVE, "it points at 2.1.105, older than 2.1.106");
+	expect_step(p, 2, "latest", RS_RETAG_KEEP, "it points at 2.3.0, which is newer");
+	assert_string_equal(p->steps[2].previous, DC);
+	assert_string_equal(p->steps[2].holder, "2.3.0");
+	rs_promotion_plan_free(p);
+}
+
+static void test_plan_already(void **state)
+{
+	const char *tags[] = {"2.1.106", "2.1", "2", "latest"};
+	const char *digests[] = {NULL, DA, DA, DA};
+	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, digests, N(tags), 0);
+	(void)state;
+	expect_needed(p, NULL, 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(p->steps[i].action, RS_RETAG_ALREADY);
+	expect_step(p, 0, "2.1", RS_RETAG_ALREADY, "already at 2.1.106");
+	rs_promotion_plan_free(p);
+}
+
+/* The case: 2.1.107 was untagged, 2.1/2/latest still point at its manifest. */
+static void test_plan_refuses_untagged_manifest(void **state)
+{
+	const char *tags[] = {"2.1.105", "2.1.106", "2.1", "2", "latest"};
+	const char *digests[] = {DB, NULL, DX, DX, DX};
+	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, digests, N(tags), 0);
+	(void)state;
+	expect_needed(p, NULL, 0);
+	assert_true(p->refused);
+	expect_step(p, 0, "2.1", RS_RETAG_REFUSE,
+	            "it points at " DX ", which no 2.1.z release points at (was that release "
+	            "untagged?); --force moves it anyway");
+	expect_step(p, 2, "latest", RS_RETAG_REFUSE,
+	            "it points at " DX ", which no release points at (was that release "
+	            "untagged?); --force moves it anyway");
 	rs_promotion_plan_free(p);
 
-	/* and a pre-release is never promoted, even when it is the highest thing there */
-	p = plan_of("3.0.0-alpha.1", tags, N(tags), 0);
-	assert_true(p->prerelease);
-	expect_step(p, 0, "3.0", 0, "3.0.0-alpha.1 is a pre-release", NULL);
-	expect_step(p, 1, "3", 0, "3.0.0-alpha.1 is a pre-release", NULL);
-	expect_step(p, 2, "latest", 0, "3.0.0-alpha.1 is a pre-release", NULL);
+	p = plan_of("2.1.106", NULL, DA, tags, digests, N(tags), RS_PROMOTE_FORCE);
+	assert_false(p->refused);
+	expect_step(p, 1, "2", RS_RETAG_MOVE,
+	            "forced: it points at " DX ", which no 2.y.z release points at");
+	rs_promotion_plan_free(p);
+}
+
+static void test_plan_releases_looked_up_highest_first_and_bounded(void **state)
+{
+	char *tags[60];
+	const char *digests[60] = {0};
+	rs_promotion_plan *p;
+	(void)state;
+	for (size_t i = 0; i < 50; i++) {
+		char b[32];
+		snprintf(b, sizeof(b), "2.1.%zu", i);
+		tags[i] = strdup(b);
+	}
+	for (size_t i = 50; i < 60; i++) {
+		char b[32];
+		snprintf(b, sizeof(b), "1.0.%zu", i);
+		tags[i] = strdup(b);
+	}
+	free(tags[0]);
+	tags[0] = strdup("2.1");
+	digests[0] = DX;
+	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
+	            RS_PROMOTE_NO_LATEST);
+	/* 2 and latest aside (they do not exist, and newer releases do), 2.1 needs its line from
+	 * the top: first the highest release only */
+	expect_needed(p, (const char *const[]){"2.1.49"}, 1);
+	rs_promotion_plan_free(p);
+	/* then as many as are known, at most 16 (2.1.30 itself is not looked up) */
+	digests[49] = "";
+	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
+	            RS_PROMOTE_NO_LATEST);
+	expect_needed(p, (const char *const[]){"2.1.48"}, 1);
+	rs_promotion_plan_free(p);
+	for (size_t i = 48; i > 32; i--)
+		digests[i] = "";
+	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
+	            RS_PROMOTE_NO_LATEST);
+	assert_int_equal(p->nneeded, 16);
+	assert_string_equal(p->needed[0], "2.1.32");
+	assert_string_equal(p->needed[1], "2.1.31");
+	assert_string_equal(p->needed[2], "2.1.29");
+	assert_string_equal(p->needed[15], "2.1.16");
+	rs_promotion_plan_free(p);
+	for (size_t i = 48; i > 32; i--)
+		digests[i] = NULL;
+	/* 2.1.49 holds it: decided without the others */
+	digests[49] = DX;
+	p = plan_of("2.1.30", NULL, DA, (const char *const *)tags, digests, 60,
+	            RS_PROMOTE_NO_LATEST);
+	expect_needed(p, NULL, 0);
+	expect_step(p, 0, "2.1", RS_RETAG_KEEP, "it points at 2.1.49, which is newer");
+	expect_step(p, 2, "latest", RS_RETAG_KEEP, "asked to leave it alone");
+	rs_promotion_plan_free(p);
+	for (size_t i = 0; i < 60; i++)
+		free(tags[i]);
+}
+
+static void test_plan_lookups_bounded_per_line(void **state)
+{
+	enum { NT = 400 };
+	char *tags[NT + 1];
+	const char *digests[NT + 1] = {0};
+	rs_promotion_plan *p;
+	(void)state;
+	for (size_t i = 0; i < NT; i++) {
+		char b[32];
+		snprintf(b, sizeof(b), "2.1.%zu", i + 1);
+		tags[i] = strdup(b);
+		digests[i] = i >= NT - 256 ? "" : NULL; /* the newest 256 are known, none holds */
+	}
+	tags[NT] = strdup("2.1");
+	digests[NT] = DX;
+	p = plan_of("2.1.0", NULL, DA, (const char *const *)tags, digests, NT + 1,
+	            RS_PROMOTE_NO_LATEST);
+	expect_needed(p, NULL, 0);
+	assert_int_equal(p->steps[0].action, RS_RETAG_REFUSE);
+	rs_promotion_plan_free(p);
+	for (size_t i = 0; i <= NT; i++)
+		free(tags[i]);
+}
+
+static void test_plan_variants(void **state)
+{
+	const char *tags[] = {
+	        "2.1.106-alpine", "2.1.107", "2.1.105-alpine", "2.1-alpine", "2-alpine",
+	        "alpine",         "2.1",     "latest"};
+	const char *digests[] = {NULL, DC, DB, DB, DB, DX, DC, DC};
+	rs_promotion_plan *p = plan_of("2.1.106-alpine", "alpine", DA, tags, digests, N(tags), 0);
+	(void)state;
+	expect_step(p, 0, "2.1-alpine", RS_RETAG_MOVE,
+	            "it points at 2.1.105-alpine, older than 2.1.106-alpine");
+	expect_step(p, 1, "2-alpine", RS_RETAG_MOVE,
+	            "it points at 2.1.105-alpine, older than 2.1.106-alpine");
+	/* the plain 2.1.107 does not count for the alpine variant */
+	expect_step(p, 2, "alpine", RS_RETAG_REFUSE,
+	            "it points at " DX ", which no alpine release points at (was that release "
+	            "untagged?); --force moves it anyway");
 	rs_promotion_plan_free(p);
 }
 
 static void test_plan_v_prefix(void **state)
 {
-	const char *tags[] = {"v2.1.3", "2.1.5", "2.2.0"};
-	const char *vtags[] = {"2.1.3", "v2.1.5", "v2.0.0"};
-	rs_promotion_plan *p = plan_of("v2.1.3", tags, N(tags), 0);
+	/* v2.1 is held only by v-releases; latest by any */
+	const char *tags[] = {"v2.1.3", "2.1.5", "v2.1", "latest"};
+	const char *digests[] = {NULL, DB, DB, DB};
+	rs_promotion_plan *p = plan_of("v2.1.3", NULL, DA, tags, digests, N(tags), 0);
 	(void)state;
-	/* v2.1.3 moves v2.1 and v2; plain 2.x releases do not hold them back, but latest is
-	 * shared by both spellings */
-	expect_step(p, 0, "v2.1", 1, "v2.1.3 is the highest v2.1.z", NULL);
-	expect_step(p, 1, "v2", 1, "v2.1.3 is the highest v2.y.z", NULL);
-	expect_step(p, 2, "latest", 0, "2.2.0 is newer", "2.2.0");
-	rs_promotion_plan_free(p);
-
-	p = plan_of("2.1.3", vtags, N(vtags), 0);
-	expect_step(p, 0, "2.1", 1, "2.1.3 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 1, "2.1.3 is the highest 2.y.z", NULL);
-	expect_step(p, 2, "latest", 0, "v2.1.5 is newer", "v2.1.5");
-	rs_promotion_plan_free(p);
-
-	/* within the v family the order is the usual one */
-	p = plan_of("v2.0.0", vtags, N(vtags), 0);
-	expect_step(p, 0, "v2.0", 1, "v2.0.0 is the highest v2.0.z", NULL);
-	expect_step(p, 1, "v2", 0, "v2.1.5 is newer", "v2.1.5");
+	assert_string_equal(p->steps[0].tag, "v2.1");
+	assert_string_equal(p->steps[1].tag, "v2");
+	assert_int_equal(p->steps[0].action, RS_RETAG_REFUSE);
+	expect_step(p, 1, "v2", RS_RETAG_MOVE, "it does not exist yet");
+	expect_step(p, 2, "latest", RS_RETAG_KEEP, "it points at 2.1.5, which is newer");
 	rs_promotion_plan_free(p);
 }
 
-static void test_plan_ignores_non_semver(void **state)
+static void test_plan_pre_releases_never_hold(void **state)
 {
-	const char *tags[] = {"latest",    "stable",       "2.1",      "2",
-	                      "v2.1",      "2.1.200x",     "02.1.9",   "2.1.300_rc",
-	                      "2.1.400.1", "main-2.1.500", "V2.1.600", NULL};
-	rs_promotion_plan *p = plan_of("2.1.106", tags, N(tags), 0);
+	const char *tags[] = {"2.1.106", "2.1.107-rc.1", "2.1"};
+	const char *digests[] = {NULL, DB, DB};
+	rs_promotion_plan *p = plan_of("2.1.106", NULL, DA, tags, digests, N(tags), 0);
 	(void)state;
-	expect_step(p, 0, "2.1", 1, "2.1.106 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 1, "2.1.106 is the highest 2.y.z", NULL);
-	expect_step(p, 2, "latest", 1, "2.1.106 is the highest release", NULL);
-	rs_promotion_plan_free(p);
-	/* no tags at all */
-	p = plan_of("0.1.0", NULL, 0, 0);
-	expect_step(p, 0, "0.1", 1, "0.1.0 is the highest 0.1.z", NULL);
-	expect_step(p, 1, "0", 1, "0.1.0 is the highest 0.y.z", NULL);
-	expect_step(p, 2, "latest", 1, "0.1.0 is the highest release", NULL);
+	assert_int_equal(p->steps[0].action, RS_RETAG_REFUSE);
 	rs_promotion_plan_free(p);
 }
 
-static void test_plan_idempotent(void **state)
+static void expect_refused(const char *release, const char *suffix, const char *why)
 {
-	/* promoting the highest version again moves the same tags again; an equal version in
-	 * the other spelling is not newer */
-	const char *tags[] = {"2.1.106", "v2.1.106", "2.1.105", "2.1", "2", "latest"};
-	rs_promotion_plan *a = plan_of("2.1.106", tags, N(tags), 0);
-	rs_promotion_plan *b = plan_of("2.1.106", tags, N(tags), 0);
-	(void)state;
-	for (size_t i = 0; i < 3; i++) {
-		assert_int_equal(a->steps[i].move, 1);
-		assert_int_equal(b->steps[i].move, 1);
-		assert_string_equal(a->steps[i].tag, b->steps[i].tag);
-		assert_string_equal(a->steps[i].reason, b->steps[i].reason);
-	}
-	rs_promotion_plan_free(a);
-	rs_promotion_plan_free(b);
+	rs_promotion_plan *p = (rs_promotion_plan *)1;
+	assert_int_equal(rs_promotion_check(release, suffix), RS_EINVAL);
+	if (!strstr(rs_error_last()->message, why))
+		fail_msg("%s: \"%s\" lacks \"%s\"", release, rs_error_last()->message, why);
+	assert_int_equal(rs_promotion_plan_new(&p, release, suffix, DA, NULL, NULL, 0, 0),
+	                 RS_EINVAL);
+	assert_null(p);
 }
 
-static void test_plan_no_latest(void **state)
+static void test_check(void **state)
 {
-	const char *tags[] = {"2.1.106", "3.0.0"};
-	rs_promotion_plan *p = plan_of("2.1.106", tags, 1, RS_PROMOTE_NO_LATEST);
 	(void)state;
-	expect_step(p, 0, "2.1", 1, "2.1.106 is the highest 2.1.z", NULL);
-	expect_step(p, 1, "2", 1, "2.1.106 is the highest 2.y.z", NULL);
-	expect_step(p, 2, "latest", 0, "asked to leave it alone", NULL);
-	rs_promotion_plan_free(p);
-	/* a newer release does not change the reason */
-	p = plan_of("2.1.106", tags, 2, RS_PROMOTE_NO_LATEST);
-	expect_step(p, 2, "latest", 0, "asked to leave it alone", NULL);
-	rs_promotion_plan_free(p);
-}
-
-static void test_plan_invalid_version(void **state)
-{
-	const char *bad[] = {"latest", "2.1", "v2", "2.1.3.4", "2.01.3", "", "1.2.3-"};
-	(void)state;
-	for (size_t i = 0; i < N(bad); i++) {
-		rs_promotion_plan *p = (rs_promotion_plan *)1;
-		assert_int_equal(rs_promotion_plan_new(&p, bad[i], NULL, 0, 0), RS_EINVAL);
-		assert_null(p);
-		assert_non_null(strstr(rs_error_last()->message, "is not a semantic version"));
-	}
-	assert_int_equal(rs_promotion_plan_new(NULL, "1.0.0", NULL, 0, 0), RS_EINVAL);
+	assert_int_equal(rs_promotion_check("2.1.106", NULL), 0);
+	assert_int_equal(rs_promotion_check("v2.1.106-alpine", "alpine"), 0);
+	assert_int_equal(rs_promotion_check("2.1.106-slim-bookworm", "slim-bookworm"), 0);
+	expect_refused("2.1.106-alpine", NULL,
+	               "if \"alpine\" names a variant, use --suffix alpine");
+	expect_refused("2.1.106-rc.1", NULL, "it is a pre-release");
+	expect_refused("2.1.106-rc.1-alpine", "alpine", "2.1.106-rc.1 is a pre-release");
+	expect_refused("2.1.106", "alpine", "its tag does not end in \"-alpine\"");
+	expect_refused("alpine", "alpine", "does not end in");
+	expect_refused("2.1.106-alpine", "-x", "invalid --suffix \"-x\"");
+	expect_refused("2.1.106-1.2.3", "1.2.3", "invalid --suffix");
+	expect_refused("2.1.106-1", "1", "starting with a letter");
+	expect_refused("2.1.106-v2", "v2", "invalid --suffix");
+	assert_int_equal(rs_promotion_check("2.1.106-vivid", "vivid"), 0);
+	expect_refused("nightly", NULL, "\"nightly\" is not a semantic version");
+	expect_refused("2.1", NULL, "cannot promote 2.1: it is not a release");
+	expect_refused("02.1.0", NULL, "leading zero");
+	expect_refused("", NULL, "no release");
+	assert_int_equal(rs_promotion_plan_new(NULL, "1.0.0", NULL, DA, NULL, NULL, 0, 0),
+	                 RS_EINVAL);
 	rs_promotion_plan_free(NULL);
+}
+
+/* ---- tag lists ---- */
+
+static void test_sort_semver(void **state)
+{
+	const char *in[] = {"latest", "2.1.0-rc.1",   "10.0.0",     "2.1.0",
+	                    "v2.1.0", "2.0.9",        "2.1.0-rc.2", "2.1",
+	                    "alpha",  "2.1.0-alpine", "1.9.10",     "1.9.9"};
+	const char *want[] = {"10.0.0",     "2.1.0",        "v2.1.0", "2.1.0-rc.2",
+	                      "2.1.0-rc.1", "2.1.0-alpine", "2.0.9",  "1.9.10",
+	                      "1.9.9",      "2.1",          "alpha",  "latest"};
+	char *tags[N(in)];
+	(void)state;
+	for (size_t i = 0; i < N(in); i++)
+		tags[i] = (char *)in[i];
+	rs_tags_sort_semver(tags, N(in));
+	for (size_t i = 0; i < N(in); i++)
+		if (strcmp(tags[i], want[i]))
+			fail_msg("position %zu: expected %s, got %s", i, want[i], tags[i]);
+	rs_tags_sort_semver(NULL, 0);
+}
+
+static void test_latest(void **state)
+{
+	const char *tags[] = {"2.1.9",      "2.1.10", "2.1.11-rc.1", "2.2.0", "v2.1.12",
+	                      "3.0.0-rc.1", "latest", "2.1",         "1.0.0"};
+	const char *got = NULL;
+	(void)state;
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), NULL), 0);
+	assert_string_equal(got, "2.2.0");
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "2.1"), 0);
+	assert_string_equal(got, "2.1.10");
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "v2"), 0);
+	assert_string_equal(got, "v2.1.12");
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "1"), 0);
+	assert_string_equal(got, "1.0.0");
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "2.1.9"), 0);
+	assert_string_equal(got, "2.1.9");
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "3"), RS_ENOTFOUND);
+	assert_null(got);
+	assert_non_null(strstr(rs_error_last()->message, "no release on the line 3 among 9 tags"));
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "2.x"), RS_EINVAL);
+	assert_non_null(strstr(rs_error_last()->message, "\"2.x\" is not a version line"));
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), "2.1.3.4"), RS_EINVAL);
+	assert_int_equal(rs_tags_latest(&got, tags, N(tags), ""), RS_EINVAL);
+	assert_int_equal(rs_tags_latest(&got, NULL, 0, NULL), RS_ENOTFOUND);
 }
 
 /* ---- targets ---- */
@@ -347,12 +494,38 @@ static void test_promote_refuses_before_fetching(void **state)
 
 	assert_int_equal(rs_ref_parse(&src, "127.0.0.1:1/app@sha256:" HEX64, 0), 0);
 	assert_int_equal(rs_retag_promote(&r, c, src, NULL), RS_EINVAL);
-	assert_non_null(strstr(rs_error_last()->message, "not only a digest"));
+	assert_non_null(strstr(rs_error_last()->message, "or name the release with --release"));
 	rs_ref_free(src);
 
 	assert_int_equal(rs_ref_parse(&src, "127.0.0.1:1/app:1.2.3", 0), 0);
 	assert_int_not_equal(rs_retag_promote(&r, c, src, NULL), RS_EINVAL);
 	rs_ref_free(src);
+	rs_client_free(c);
+}
+
+/* A registry may list names that are no valid tags: they are not asked for (an offline client
+ * would fail), and count as not found. */
+static void test_tags_digests_skips_invalid_names(void **state)
+{
+	rs_client *c = offline_client();
+	rs_ref *repo = NULL;
+	char **d = (char **)1;
+	const char *tags[] = {"../../x", "has space", "", "-lead"};
+	(void)state;
+	assert_int_equal(rs_ref_parse(&repo, "127.0.0.1:1/app", 0), 0);
+	assert_int_equal(rs_tags_digests(&d, c, repo, tags, N(tags)), 0);
+	for (size_t i = 0; i < N(tags); i++)
+		assert_null(d[i]);
+	free(d);
+	assert_int_equal(rs_tags_digests(&d, c, repo, NULL, 0), 0);
+	free(d);
+	/* a valid one is asked for: the unreachable registry is an error, nothing returned */
+	{
+		const char *one[] = {"ok", "../x"};
+		assert_int_not_equal(rs_tags_digests(&d, c, repo, one, 2), 0);
+		assert_null(d);
+	}
+	rs_ref_free(repo);
 	rs_client_free(c);
 }
 
@@ -376,19 +549,24 @@ static void test_untag_refuses_a_digest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_plan_all_move),
-	        cmocka_unit_test(test_plan_newer_patch_holds_everything),
-	        cmocka_unit_test(test_plan_newer_minor_and_major),
-	        cmocka_unit_test(test_plan_old_line_hotfix),
-	        cmocka_unit_test(test_plan_prereleases),
+	        cmocka_unit_test(test_plan_floating_tags_absent),
+	        cmocka_unit_test(test_plan_absent_tag_not_created_behind_a_newer_release),
+	        cmocka_unit_test(test_plan_asks_for_floating_tags_first),
+	        cmocka_unit_test(test_plan_decides_by_digest),
+	        cmocka_unit_test(test_plan_already),
+	        cmocka_unit_test(test_plan_refuses_untagged_manifest),
+	        cmocka_unit_test(test_plan_releases_looked_up_highest_first_and_bounded),
+	        cmocka_unit_test(test_plan_lookups_bounded_per_line),
+	        cmocka_unit_test(test_plan_variants),
 	        cmocka_unit_test(test_plan_v_prefix),
-	        cmocka_unit_test(test_plan_ignores_non_semver),
-	        cmocka_unit_test(test_plan_idempotent),
-	        cmocka_unit_test(test_plan_no_latest),
-	        cmocka_unit_test(test_plan_invalid_version),
+	        cmocka_unit_test(test_plan_pre_releases_never_hold),
+	        cmocka_unit_test(test_check),
+	        cmocka_unit_test(test_sort_semver),
+	        cmocka_unit_test(test_latest),
 	        cmocka_unit_test(test_targets),
 	        cmocka_unit_test(test_retag_refuses_before_fetching),
 	        cmocka_unit_test(test_promote_refuses_before_fetching),
+	        cmocka_unit_test(test_tags_digests_skips_invalid_names),
 	        cmocka_unit_test(test_untag_refuses_a_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
