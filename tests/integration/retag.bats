@@ -236,9 +236,15 @@ promote() {
 
 # floating NAME: "2.1=<seed tag> 2=<...> latest=<...>": which release each floating tag names
 floating() {
-	local v=$1 t d s out=""
+	local v=$1 t d s out="" dir
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/floating.XXXXXX")
+	# the five lookups at once (each is a process with its own authentication)
 	for t in 2.1 2 latest 3.0 3; do
-		d=$(digest_of $v rt/sv:$t 2>/dev/null) || d=none
+		{ digest_of $v rt/sv:$t 2>/dev/null || echo none; } >"$dir/$t" &
+	done
+	wait
+	for t in 2.1 2 latest 3.0 3; do
+		d=$(<"$dir/$t")
 		s=none
 		for r in 2.1.105 2.1.106 2.1.107 2.3.0 3.0.0-rc.1 3.0.0; do
 			[[ $d == "$(fixture_digest $v rt/sv:$r 2>/dev/null)" ]] && s=$r
