@@ -3,6 +3,7 @@
 #define REGSHIP_H
 
 #include "regship/buf.h"
+#include "regship/cancel.h"
 #include "regship/client.h"
 #include "regship/common.h"
 #include "regship/copy.h"

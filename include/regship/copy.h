@@ -11,6 +11,7 @@
 #ifndef REGSHIP_COPY_H
 #define REGSHIP_COPY_H
 
+#include "cancel.h"
 #include "common.h"
 #include "manifest.h"
 #include "sys/store.h"
@@ -134,17 +135,7 @@ RS_EXTERN(int)
 rs_store_open_location(rs_store **out, char **reference, const struct rs_location *loc,
                        unsigned int flags, const rs_open_options *opts);
 
-/*
- * Cancellation shared by every transfer of the process. rs_cancel() may be called from a signal
- * handler (it only stores signo in a lock-free atomic): the copy engine, the store readers and
- * writers and the HTTP layer then stop at their next check, remove their temporary files and
- * return RS_EUSER with the message "interrupted". signo is what rs_cancelled() reports (any
- * non-zero value; use the signal number when a signal caused it).
- */
-RS_EXTERN(void) rs_cancel(int signo);
-/* 0, or the value given to rs_cancel() since the last rs_cancel_reset(). */
-RS_EXTERN(int) rs_cancelled(void);
-RS_EXTERN(void) rs_cancel_reset(void);
+/* rs_cancel(), rs_cancelled(), rs_cancel_reset(): see regship/cancel.h. */
 
 RS_END_DECL
 

@@ -1,5 +1,8 @@
 #include "http.h"
 
+#include "regship/cancel.h"
+#include "util/util.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -717,6 +720,15 @@ static void url_where(char *buf, size_t size, const char *url)
 	curl_url_cleanup(u);
 }
 
+/* curl calls this about once a second while a transfer waits, and more often while it moves:
+ * rs_cancel() (a signal) ends the transfer there, even one waiting on a silent server. */
+static int cancel_check_cb(void *payload, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                           curl_off_t ulnow)
+{
+	(void)payload, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return rs_cancelled() ? 1 : 0;
+}
+
 static int transport_failure(transfer *t, CURLcode rc, const char *url, const char *errbuf)
 {
 	rs__http *h = t->h;
@@ -743,6 +755,11 @@ static int transport_failure(transfer *t, CURLcode rc, const char *url, const ch
 		snprintf(via, sizeof(via), " through proxy %s", proxy);
 	last_failure_final = false;
 
+	if (rc == CURLE_ABORTED_BY_CALLBACK && rs_cancelled()) {
+		last_failure_final = true;
+		error = rs__cancel_check();
+		goto done;
+	}
 	if (rc == CURLE_OPERATION_TIMEDOUT && h->opts.deadline > 0 &&
 	    rs__http_now() >= h->opts.deadline - 0.002) {
 		rs__duration_format(dur, sizeof(dur), h->opts.timeout_ms);
@@ -893,6 +910,8 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->opts.stall_bytes_per_s);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout_s);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, cancel_check_cb);
 	if (h->opts.deadline > 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left_ms);
 	/* the environment's proxy as rs__http_proxy_for decides, never curl on its own */

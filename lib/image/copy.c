@@ -41,36 +41,6 @@ typedef struct blob_batch {
 	pthread_mutex_t lock;
 } blob_batch;
 
-/* ---- cancellation ------------------------------------------------------------------------- */
-
-/* Lock-free (checked at build time below), so rs_cancel may run in a signal handler. */
-static atomic_int cancel_signo;
-#if ATOMIC_INT_LOCK_FREE != 2
-#error "rs_cancel needs a lock-free atomic int (it is called from signal handlers)"
-#endif
-
-void rs_cancel(int signo)
-{
-	atomic_store(&cancel_signo, signo ? signo : -1);
-}
-
-int rs_cancelled(void)
-{
-	return atomic_load(&cancel_signo);
-}
-
-void rs_cancel_reset(void)
-{
-	atomic_store(&cancel_signo, 0);
-}
-
-int rs__cancel_check(void)
-{
-	if (!atomic_load(&cancel_signo))
-		return 0;
-	return rs__error_set(RS_EUSER, "interrupted");
-}
-
 /* A reader that stops with RS_EUSER ("interrupted") once rs_cancel() was called: wrapped
  * around every blob a copy moves, so a download or an upload ends at the next chunk. */
 typedef struct cancel_reader {

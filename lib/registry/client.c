@@ -734,13 +734,15 @@ static int send_retrying(rs_client *c, rs__endpoint *ep, int limit, const char *
 		     (refused_final && strstr(rs_error_last()->message, "cannot connect to"))))
 			return error;
 		if (attempt >= limit || !rs__retry_time_left(c, started))
-			return error;
+			return error < 0 ? rs__retry_stop(c, error) : error;
 		if (error < 0)
 			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
 		else
 			snprintf(why, sizeof(why), "%s on %s answered %d", what, ep->domain,
 			         resp->status);
 		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
+		if (rs_cancelled())
+			return rs__cancel_check();
 		rs_error_clear();
 	}
 }

@@ -7,6 +7,7 @@
 
 #include "http/http.h"
 #include "http/insecure.h"
+#include "regship/cancel.h"
 #include "regship/client.h"
 #include "util/escape.h"
 
@@ -170,6 +171,9 @@ bool rs__retry_time_left(const rs_client *c, double started);
 /* Backoff before attempt+1 (exponential with jitter, or Retry-After, capped). */
 long rs__retry_delay_ms(int attempt, const rs__http_response *resp);
 /* Sleep ms (no longer than the client's deadline allows). */
+/* Why retrying ends: rs_cancel() ("interrupted"), the command's deadline ("timed out after
+ * ..., last try: ..."), or else error itself. */
+int rs__retry_stop(const rs_client *c, int error);
 void rs__retry_sleep(rs_client *c, long ms, const char *why);
 /* Start the client's clock: its deadline from opts.timeout_ms (rs_client_new). */
 void rs__client_limits_init(rs_client *c);

@@ -2,6 +2,8 @@
 #include "registry.h"
 
 #include "auth/credhelper.h"
+#include "regship/cancel.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -125,6 +127,34 @@ void rs__retry_sleep(rs_client *c, long ms, const char *why)
 		snprintf(line, sizeof(line), "* %s; retrying in %ld ms", why, ms);
 		c->opts.trace(line, c->opts.trace_payload);
 	}
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	/* in slices, so that rs_cancel() (a signal) ends the wait within 100 ms */
+	while ((ts.tv_sec > 0 || ts.tv_nsec > 0) && !rs_cancelled()) {
+		struct timespec slice = {0, 100 * 1000000L};
+		if (ts.tv_sec == 0 && ts.tv_nsec < slice.tv_nsec)
+			slice = ts;
+		while (nanosleep(&slice, &slice) < 0 && errno == EINTR && !rs_cancelled())
+			;
+		if (ts.tv_nsec >= 100 * 1000000L) {
+			ts.tv_nsec -= 100 * 1000000L;
+		} else if (ts.tv_sec > 0) {
+			ts.tv_sec--;
+			ts.tv_nsec += 900 * 1000000L;
+		} else {
+			ts.tv_nsec = 0;
+		}
+	}
+}
+
+int rs__retry_stop(const rs_client *c, int error)
+{
+	char dur[32], last[1024];
+	if (rs_cancelled())
+		return rs__cancel_check();
+	if (error != RS_ETIMEOUT && c->deadline > 0 && rs__now() >= c->deadline) {
+		/* the command's deadline ended the retries: say so, with what failed last */
+		snprintf(last, sizeof(last), "%s", rs_error_last() ? rs_error_last()->message : "");
+		rs__duration_format(dur, sizeof(dur), c->opts.timeout_ms);
+		return rs__error_set(RS_ETIMEOUT, "timed out after %s (last try: %s)", dur, last);
+	}
+	return error;
 }

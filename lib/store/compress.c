@@ -1,7 +1,9 @@
 #include "store/compress.h"
+#include "util/file.h"
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,7 +501,8 @@ int rs__compress_cache_get(char digest[RS_DIGEST_MAX], int64_t *size, const char
 	int error;
 	if ((error = cache_path(&path, dir, diff_id, c, level)) < 0)
 		goto done;
-	if ((error = rs__file_read(&body, path.ptr, 512)) < 0 ||
+	if ((error = rs__file_read_regular(&body, AT_FDCWD, path.ptr, 512, RS_FILE_NOFOLLOW,
+	                                   NULL)) < 0 ||
 	    sscanf(rs__buf_cstr(&body), "%135s %lld", got, &n) != 2 || !rs__digest_valid(got) ||
 	    n < 0) {
 		error = rs__error_set(RS_ENOTFOUND, "no usable compression cache entry %s",

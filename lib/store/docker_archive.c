@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "store/tarwrite.h"
 #include "util/digest.h"
+#include "util/file.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -1737,7 +1738,8 @@ static int da_manifest_put(rs_store *st, const char *reference, const void *body
 		                      s->file);
 		goto done;
 	}
-	if ((error = rs__file_read(&cfgbytes, cfg->path, DA_JSON_MAX)) < 0)
+	if ((error = rs__file_read_regular(&cfgbytes, AT_FDCWD, cfg->path, DA_JSON_MAX, 0, NULL)) <
+	    0)
 		goto done;
 	if (!(cfgj = json_loadb(cfgbytes.ptr, cfgbytes.size, 0, &jerr))) {
 		error = json_error(s->file, "config", &jerr);

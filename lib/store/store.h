@@ -41,8 +41,5 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 /* Remove a directory tree without following symbolic links. Missing: 0. */
 int rs__rmtree(const char *path);
 
-/* RS_EUSER with the message "interrupted" once rs_cancel() was called, else 0. Checked by the
- * copy engine and by store readers and writers between chunks. */
-int rs__cancel_check(void);
 
 #endif

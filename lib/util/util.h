@@ -91,4 +91,8 @@ int rs__file_write_atomic(const char *path, const void *data, size_t len, unsign
 /* mkdir -p with the given mode for created directories. */
 int rs__mkdir_p(const char *path, unsigned mode);
 
+/* RS_EUSER with the message "interrupted" once rs_cancel() was called, else 0. Checked by the
+ * copy engine, store readers and writers between chunks, and the HTTP layer (lib/util/cancel.c). */
+int rs__cancel_check(void);
+
 #endif

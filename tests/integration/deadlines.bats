@@ -248,3 +248,25 @@ helper() {
 	assert_success
 	[[ $ooms -gt 0 ]] || skip "no limit made the manifest too big (start $start)"
 }
+
+@test "SIGINT while a pull waits on a server that never answers: exit 130 at once, not at the stall bound" {
+	command -v ss >/dev/null || skip "ss (iproute2) is not installed"
+	REGSHIP_STALL_TIMEOUT=60s "$REGSHIP" --retries 0 pull "$slow_ADDR/silent/app:v1" \
+		"oci:$BATS_TEST_TMPDIR/layout" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	# wait (bounded) until regship holds a connection to the silent server
+	for ((i = 0; i < 1000; i++)); do
+		ss -Htnp state established "( dport = :$slow_PORT )" 2>/dev/null | grep -q "pid=$pid," && break
+		sleep 0.01
+	done
+	start=$(date +%s%N)
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	end=$(date +%s%N)
+	output=$(cat "$BATS_TEST_TMPDIR/out")
+	[[ $status -eq 130 ]] || fail "expected exit 130, got $status" "$output"
+	assert_output_contains "interrupted"
+	# curl checks for the interruption about once a second while it waits
+	(((end - start) / 1000000 < 5000)) || fail "took $(((end - start) / 1000000)) ms after SIGINT"
+}
