@@ -983,22 +983,6 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	return 0;
 }
 
-/* libcurl rejects a header line beyond its limit (100 KiB: CURL_MAX_HTTP_HEADER) as "Out of
- * memory"; say what happened. */
-static void header_too_big(int error, const char *url)
-{
-	const rs_error *e = rs_error_last();
-	char *origin = NULL;
-	if (error != RS_ENET || !e || !strstr(e->message, "Out of memory") ||
-	    rs__url_origin(&origin, url) < 0)
-		return;
-	rs__error_set(RS_EPROTO,
-	              "%s answered with a header larger than libcurl accepts (100 KiB); refusing "
-	              "the answer",
-	              origin);
-	free(origin);
-}
-
 static bool is_redirect(int status)
 {
 	return status >= 300 && status <= 399 && status != 304;
@@ -1027,10 +1011,8 @@ static int follow(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
 		char *next = NULL, *next_origin = NULL;
 		bool registry_origin; /* unused: compared with the request's own origin below */
 		hr.url = url;
-		if ((error = rs__http_do(ep->http, &hr, resp)) < 0) {
-			header_too_big(error, url);
-			goto done;
-		}
+		if ((error = rs__http_do(ep->http, &hr, resp)) < 0)
+			goto done; /* lib/http names a header beyond curl's limit itself */
 		if (!redirectable || !is_redirect(resp->status))
 			break;
 		location = rs__http_header(resp, "location");

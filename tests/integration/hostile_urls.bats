@@ -238,7 +238,7 @@ second"
 @test "a WWW-Authenticate header of 200 KiB: a clear message, not 'Out of memory'" {
 	run as_alice tags "$bearer_ADDR/bigchallenge"
 	assert_failure 1
-	assert_output_contains "header larger than"
+	assert_output_contains "has a header line longer than 102400 bytes, more than curl accepts"
 	assert_output_not_contains "Out of memory"
 }
 
