@@ -111,21 +111,26 @@ static void json_put(const char *s)
 	rs_buf_dispose(&b);
 }
 
+/* {"<name_key>": name, "<list_key>": [ */
+static void listing_open(const cli_listing *l)
+{
+	fputc('{', stdout);
+	json_put(l->name_key);
+	fputs(": ", stdout);
+	json_put(l->name);
+	fputs(", ", stdout);
+	json_put(l->list_key);
+	fputs(": [", stdout);
+}
+
 int cli_listing_add(const char *item, void *payload)
 {
 	cli_listing *l = payload;
 	if (l->json) {
-		if (!l->count) {
-			fputc('{', stdout);
-			json_put(l->name_key);
-			fputs(": ", stdout);
-			json_put(l->name);
+		if (!l->count)
+			listing_open(l);
+		else
 			fputs(", ", stdout);
-			json_put(l->list_key);
-			fputs(": [", stdout);
-		} else {
-			fputs(", ", stdout);
-		}
 		json_put(item);
 	} else {
 		rs_buf b = RS_BUF_INIT;
@@ -148,15 +153,8 @@ void cli_listing_end(cli_listing *l)
 {
 	if (!l->json)
 		return;
-	if (!l->count) {
-		fputc('{', stdout);
-		json_put(l->name_key);
-		fputs(": ", stdout);
-		json_put(l->name);
-		fputs(", ", stdout);
-		json_put(l->list_key);
-		fputs(": [", stdout);
-	}
+	if (!l->count)
+		listing_open(l);
 	fputs("]}\n", stdout);
 }
 

@@ -8,7 +8,7 @@
 setup_file() {
 	load helpers
 	# one server, misbehaving as the repository's first component says (silent/, drip/ ...)
-	slow_start slow --mode by-path --interval 0.3 --rate 2 --size 4000000
+	server_start slowserver slow --mode by-path --interval 0.3 --rate 2 --size 4000000
 	reg_start htpasswd htp
 	fixture seed "$htp_URL" team/app --tag v1 --user admin:adminpass >/dev/null
 }
@@ -22,21 +22,6 @@ setup() {
 	load helpers
 	export REGSHIP_TEST_HOME="$BATS_TEST_TMPDIR/home"
 	mkdir -p "$REGSHIP_TEST_HOME/.docker" "$BATS_TEST_TMPDIR/bin"
-}
-
-# slow_start NAME [slowserver.py flags]: exports NAME_URL NAME_ADDR NAME_PORT
-slow_start() {
-	local name=$1
-	shift
-	local dir="$BATS_FILE_TMPDIR/$name"
-	mkdir -p "$dir"
-	_harness_track "$dir"
-	harness start-slowserver --dir "$dir" --name slow --owner-pid "${HARNESS_OWNER_PID:-$$}" \
-		"$@" >"$dir.start.out" 2>&1 || {
-		cat "$dir.start.out" >&2
-		return 1
-	}
-	_harness_import "$dir/slow.env" PROXY_ "$name"
 }
 
 # bounded SECONDS ARGS...: regship (helpers.bash's isolated environment) killed after SECONDS;

@@ -466,3 +466,20 @@ faultproxy_start() {
 	declare -gx "${name}_DIR=$dir" "${name}_FAULTS=$dir/faults.jsonl" \
 		"${name}_REQUESTS=$dir/requests.jsonl" "${name}_RECORD=$dir/record.jsonl"
 }
+
+# server_start KIND NAME [flags]: `harness start-KIND` (slowserver, slowproxy, hostile: a server
+# of tests/harness) under this file's temporary directory, supervised and stopped with the
+# others; exports NAME_URL NAME_ADDR NAME_PORT from its env file
+server_start() {
+	local kind=$1 name=$2
+	shift 2
+	local dir="$BATS_FILE_TMPDIR/$name"
+	mkdir -p "$dir"
+	_harness_track "$dir"
+	harness "start-$kind" --dir "$dir" --name proxy --owner-pid "${HARNESS_OWNER_PID:-$$}" \
+		"$@" >"$dir.start.out" 2>&1 || {
+		cat "$dir.start.out" >&2
+		return 1
+	}
+	_harness_import "$dir/proxy.env" PROXY_ "$name"
+}

@@ -13,10 +13,10 @@ setup_file() {
 	fixture seed "$tls_URL" team/app --tag v2 --ca "$tls_CA" >/dev/null
 	# CONNECT goes to the TLS registry (its certificate names registry.local); plain
 	# absolute-URI requests to the plain one; bob:s3cret or 407
-	slow_start px --mode proxy --record "$BATS_FILE_TMPDIR/px.jsonl" --upstream "$plain_URL" \
+	server_start slowserver px --mode proxy --record "$BATS_FILE_TMPDIR/px.jsonl" --upstream "$plain_URL" \
 		--tunnel-to "$tls_ADDR" --proxy-user bob:s3cret
 	# leaky/... answers with secrets in its headers; CONNECT is never answered
-	slow_start slow --mode by-path
+	server_start slowserver slow --mode by-path
 }
 
 teardown_file() {
@@ -27,21 +27,6 @@ teardown_file() {
 setup() {
 	load helpers
 	: >"$BATS_FILE_TMPDIR/px.jsonl"
-}
-
-# slow_start NAME [slowserver.py flags]: exports NAME_URL NAME_ADDR NAME_PORT
-slow_start() {
-	local name=$1
-	shift
-	local dir="$BATS_FILE_TMPDIR/$name"
-	mkdir -p "$dir"
-	_harness_track "$dir"
-	harness start-slowserver --dir "$dir" --name slow --owner-pid "${HARNESS_OWNER_PID:-$$}" \
-		"$@" >"$dir.start.out" 2>&1 || {
-		cat "$dir.start.out" >&2
-		return 1
-	}
-	_harness_import "$dir/slow.env" PROXY_ "$name"
 }
 
 # with_env VAR=VALUE... -- ARGS...: regship (helpers.bash's isolated environment, which drops
