@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "regship/cancel.h"
+#include "util/escape.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -672,9 +673,13 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *
 		while (j < size && data[j] != '\n' && data[j] != '\r')
 			j++;
 		if (j > i) {
+			/* redacted, then escaped: a header value is the server's text */
+			rs_buf red = RS_BUF_INIT;
+			rs__trace_redact(&red, data + i, j - i);
 			rs__buf_puts(&line, mark);
-			rs__trace_redact(&line, data + i, j - i);
-			trace_line(t->h, line.ptr);
+			rs__buf_put_escaped(&line, rs__buf_cstr(&red), red.size, false);
+			rs__buf_dispose_secret(&red);
+			trace_line(t->h, rs__buf_cstr(&line));
 		}
 		rs_buf_dispose(&line);
 		while (j < size && (data[j] == '\n' || data[j] == '\r'))

@@ -196,6 +196,11 @@ second"
 	assert_failure 1
 	assert_output_contains 'sent a malformed Link header: <\x1b[2Jhttp://x; rel="next"'
 	[[ $output != *$'\e'* ]] || fail "raw ESC in the output"
+	# the -v trace shows the header escaped too
+	run regship -v tags "$open_ADDR/link-malformed"
+	assert_failure 1
+	assert_output_contains '< Link: <\x1b[2Jhttp://x; rel="next"'
+	[[ $output != *$'\e'* ]] || fail "raw ESC in the -v trace"
 }
 
 @test "a redirect to itself ends after 10 hops" {
