@@ -1491,8 +1491,12 @@ typedef struct {
 	const char *digest;
 } tar_sink;
 
-/* No gzip stream expands more than 1032 times (deflate's limit): more is not a real layer. */
+/* No gzip stream expands more than 1032 times (deflate's limit), and no zstd stream more than
+ * 32768 times (a 128 KiB block, the most a block holds, in a 4-byte RLE block): a layer that
+ * expands beyond that from its declared size is not a real layer, and is refused at once instead
+ * of filling $TMPDIR. */
 #define DA_GZIP_MAX_RATIO 1032
+#define DA_ZSTD_MAX_RATIO 32768
 
 static int to_tar(const void *data, size_t len, void *payload)
 {
@@ -1500,10 +1504,11 @@ static int to_tar(const void *data, size_t len, void *payload)
 	rs__hasher_update(t->hu, data, len);
 	t->size += (int64_t)len;
 	if (t->limit >= 0 && t->size > t->limit)
-		return rs__error_set(RS_ETOOBIG,
-		                     "blob %s: it expands to more than %" PRId64
-		                     " bytes, more than gzip can produce from its size; refused",
-		                     t->digest, t->limit);
+		return rs__error_set(
+		        RS_ETOOBIG,
+		        "blob %s: it expands to more than %" PRId64
+		        " bytes, more than its compression can produce from its size; refused",
+		        t->digest, t->limit);
 	return write_all(t->fd, data, len, t->path);
 }
 
@@ -1582,9 +1587,11 @@ static int da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs
 			if (is_layer)
 				c = rs__compress_detect(head, nhead);
 			sink.digest = desc->digest;
-			if (c == RS__COMP_GZIP && desc->size >= 0 &&
-			    desc->size < INT64_MAX / DA_GZIP_MAX_RATIO)
-				sink.limit = desc->size * DA_GZIP_MAX_RATIO + 64 * 1024;
+			int64_t ratio = c == RS__COMP_GZIP   ? DA_GZIP_MAX_RATIO
+			                : c == RS__COMP_ZSTD ? DA_ZSTD_MAX_RATIO
+			                                     : 0;
+			if (ratio && desc->size >= 0 && desc->size < INT64_MAX / ratio - 1)
+				sink.limit = desc->size * ratio + 64 * 1024;
 			if ((error = rs__decompressor_new(&dz, c, to_tar, &sink)) < 0)
 				goto done;
 			if ((error = rs__decompressor_write(dz, head, nhead)) < 0)

@@ -1000,6 +1000,46 @@ static void test_write_round_trip(void **state)
 	store_free(src);
 }
 
+/* A compression bomb whose declared size lies (8 MiB of zeros sent as a 64-byte layer) is
+ * refused once more than the declared bytes arrive: long before it could fill $TMPDIR (its
+ * expansion is bounded by what gzip or zstd can produce from the declared size, a bound only a
+ * lying size could reach), and nothing is left behind. */
+static void test_expansion_bound(void **state)
+{
+	fixture *f = *state;
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *dst = NULL;
+	rs_buf zeros = RS_BUF_INIT;
+	char out[160];
+	const rs__compression kinds[] = {RS__COMP_GZIP, RS__COMP_ZSTD};
+	const char *types[] = {RS_MT_DOCKER_LAYER_GZIP, RS_MT_OCI_LAYER_ZSTD};
+	snprintf(out, sizeof(out), "%s/bomb.tar", f->dir);
+	rs__buf_grow(&zeros, 8u << 20);
+	memset(zeros.ptr, 0, 8u << 20);
+	zeros.size = 8u << 20;
+	assert_int_equal(rs_store_open_docker_archive(&dst, out, RS_STORE_WRITE, &o), 0);
+	for (size_t i = 0; i < 2; i++) {
+		rs_buf z = RS_BUF_INIT;
+		rs_reader *r = NULL;
+		char d[RS_DIGEST_MAX];
+		rs_descriptor desc;
+		int error;
+		compress_buf(&z, kinds[i], &zeros);
+		rs__sha256_digest(d, z.ptr, z.size);
+		desc = (rs_descriptor){(char *)types[i], d, 64, NULL, NULL, NULL};
+		assert_int_equal(rs_reader_from_memory(&r, z.ptr, z.size), 0);
+		error = dst->ops->blob_put(dst, &desc, r, NULL, NULL);
+		assert_int_equal(error, RS_EDIGEST);
+		assert_non_null(
+		        strstr(rs_error_last()->message, "more than the 64 bytes announced"));
+		assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 0);
+		rs_reader_free(r);
+		rs_buf_dispose(&z);
+	}
+	rs_store_free(dst);
+	rs_buf_dispose(&zeros);
+}
+
 static void test_write_multi_image_and_retag(void **state)
 {
 	fixture *f = *state;
@@ -1382,6 +1422,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_multi_image_and_retag, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_expansion_bound, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_uncommitted_leaves_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_adds_to_existing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_refuses_other_files, setup, teardown),
