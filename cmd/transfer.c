@@ -28,6 +28,7 @@ static void on_signal(int sig)
 typedef struct saved_signals {
 	struct sigaction old[NSIGNALS];
 	struct sigaction pipe;
+	struct sigaction xfsz;
 } saved_signals;
 
 static void signals_catch(saved_signals *saved)
@@ -43,6 +44,9 @@ static void signals_catch(saved_signals *saved)
 	 * that cleans up, not a silent death */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &saved->pipe);
+	/* a file size limit (ulimit -f) is a write error (EFBIG, "File too large") that names the
+	 * file and cleans up, as a full disk is, not a death that leaves temporaries behind */
+	sigaction(SIGXFSZ, &sa, &saved->xfsz);
 }
 
 static void signals_restore(const saved_signals *saved)
@@ -50,6 +54,7 @@ static void signals_restore(const saved_signals *saved)
 	for (size_t i = 0; i < NSIGNALS; i++)
 		sigaction(transfer_signals[i], &saved->old[i], NULL);
 	sigaction(SIGPIPE, &saved->pipe, NULL);
+	sigaction(SIGXFSZ, &saved->xfsz, NULL);
 }
 
 /* An error's exit code; once interrupted, nothing is printed yet (transfer_run says
