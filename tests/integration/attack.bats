@@ -49,3 +49,30 @@ fsize_limited() {
 	assert_file_not_exists "$T/o.tar"
 	no_temporaries "$T"
 }
+
+@test "an archive is never streamed into standard error's pipe or file (2>&1): refused, exit 2" {
+	local one="$reg_ADDR/big/img:1"
+	export HOME="$T"
+	# stdout and stderr the same pipe: the messages would be mixed into the archive
+	run bash -c '"$0" pull --progress none "$1" docker-archive:- 2>&1 | cat >"$2"; exit "${PIPESTATUS[0]}"' \
+		"$REGSHIP" "$one" "$T/pipe.tar"
+	assert_failure 2
+	assert_file_contains "$T/pipe.tar" "goes where standard error goes"
+	# stdout and stderr the same regular file, archive on "-"
+	run bash -c '"$0" pull --progress none "$1" oci-archive:- >"$2" 2>&1' "$REGSHIP" "$one" "$T/same.tar"
+	assert_failure 2
+	# /dev/stderr named as the file, stderr a pipe
+	run bash -c '"$0" pull --progress none "$1" docker-archive:/dev/stderr 2>&1 >/dev/null | cat; exit "${PIPESTATUS[0]}"' \
+		"$REGSHIP" "$one"
+	assert_failure 2
+	assert_output_contains "/dev/stderr goes where standard error goes"
+	# still fine: stderr elsewhere, or /dev/stderr redirected to a file of its own
+	run bash -c '"$0" pull --progress none "$1" docker-archive:- 2>/dev/null | tar t' "$REGSHIP" "$one"
+	assert_success
+	assert_output_contains manifest.json
+	run bash -c '"$0" pull --progress none "$1" docker-archive:/dev/stderr 2>"$2" >/dev/null && tar tf "$2"' \
+		"$REGSHIP" "$one" "$T/err.tar"
+	assert_success
+	assert_output_contains manifest.json
+	no_temporaries "$T"
+}
