@@ -76,3 +76,13 @@ fsize_limited() {
 	assert_output_contains manifest.json
 	no_temporaries "$T"
 }
+
+@test "retag --semver --suffix latest is refused: the variant would take the plain releases' latest" {
+	fixture seed "$reg_URL" var/app --tag 1.0.0-latest --layer-size 1K --seed var >/dev/null
+	run regship retag --semver --suffix latest "$reg_ADDR/var/app:1.0.0-latest"
+	assert_failure 1
+	assert_output_contains "invalid --suffix latest"
+	run regship tags "$reg_ADDR/var/app"
+	assert_success
+	assert_output_equals "1.0.0-latest"
+}
