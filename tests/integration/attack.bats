@@ -86,3 +86,20 @@ fsize_limited() {
 	assert_success
 	assert_output_equals "1.0.0-latest"
 }
+
+@test "pull by digest into oci: or oci-archive: without a tag: index.json holds the image (untagged)" {
+	local digest
+	digest=$(regship digest "$BIG")
+	run regship pull --progress none "$reg_ADDR/big/img@$digest" "oci:$T/lay"
+	assert_success
+	run json 'd["manifests"][0]["digest"] if len(d["manifests"]) == 1 else "entries: %d" % len(d["manifests"])' <"$T/lay/index.json"
+	assert_output_equals "$digest"
+	# the layout is usable as a source again (it held no image before)
+	run regship push --progress none "oci:$T/lay" "$reg_ADDR/big/again:1"
+	assert_success
+	run regship pull --progress none "$reg_ADDR/big/img@$digest" "oci-archive:$T/a.tar"
+	assert_success
+	tar -xOf "$T/a.tar" index.json >"$T/index.json"
+	assert_file_contains "$T/index.json" "$digest"
+	no_temporaries "$T"
+}
