@@ -64,6 +64,8 @@ typedef struct cli_globals {
 } cli_globals;
 
 extern cli_globals cli_global;
+/* standard output was closed when regship started (regship ... >&-): it is /dev/null now */
+extern bool cli_stdout_closed;
 extern const cli_opt cli_global_opts[];
 
 /*

@@ -492,6 +492,13 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		goto done;
 	}
 	/* stdout carries the archive: what is normally printed there goes to stderr */
+	if (cli_stdout_closed && dest_loc && !strcmp(dest_loc->path, "-") &&
+	    (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE ||
+	     dest_loc->kind == RS_LOCATION_OCI_ARCHIVE)) {
+		rc = cli_usage_error(usage, "standard output is closed: there is nowhere to write "
+		                            "the archive");
+		goto done;
+	}
 	if (streams_into_stderr(dest_loc)) {
 		rc = cli_usage_error(usage,
 		                     "%s goes where standard error goes, which carries regship's "

@@ -103,3 +103,16 @@ fsize_limited() {
 	assert_file_contains "$T/index.json" "$digest"
 	no_temporaries "$T"
 }
+
+@test "a closed standard output (>&-) is not reused: '-' is refused, the reference lines are dropped" {
+	export HOME="$T"
+	# before: fd 1 went to curl's wakeup descriptor, the archive was lost and the exit status 0
+	run bash -c '"$0" pull --progress none "$1" docker-archive:- >&-' "$REGSHIP" "$BIG"
+	assert_failure 2
+	assert_output_contains "standard output is closed"
+	run bash -c '"$0" pull --progress none "$1" "oci:$2:v1" >&-' "$REGSHIP" "$BIG" "$T/lay"
+	assert_success
+	run json 'd["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]' <"$T/lay/index.json"
+	assert_output_equals v1
+	no_temporaries "$T"
+}
