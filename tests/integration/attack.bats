@@ -116,3 +116,27 @@ fsize_limited() {
 	assert_output_equals v1
 	no_temporaries "$T"
 }
+
+@test "SIGTERM in the middle of retag --semver: the promotion finishes, nothing is left half-moved" {
+	local d1 d2
+	fixture seed "$reg_URL" sig/app --tag 1.0.0 --layer-size 1K --seed s1 >/dev/null
+	fixture seed "$reg_URL" sig/app --tag 1.0.1 --layer-size 1K --seed s2 >/dev/null
+	run regship retag --semver "$reg_ADDR/sig/app:1.0.0"
+	assert_success
+	d1=$(regship digest "$reg_ADDR/sig/app:1.0.1")
+	# the PUT of the second floating tag (1) is held 3 s by the proxy: the signal lands mid-way
+	faultproxy_start slow "$reg_URL" --only delay --rate 1 --match 'PUT .*/manifests/1$' --delay-ms 3000
+	# not the regship() wrapper: the signal must reach regship itself
+	HOME="$T" DOCKER_CONFIG="$T" "$REGSHIP" retag --semver "$slow_ADDR/sig/app:1.0.1" >"$T/out" 2>"$T/err" &
+	local pid=$!
+	wait_until 20 grep -q delay "$slow_FAULTS"
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 143
+	assert_file_contains "$T/err" "interrupted by SIGTERM once the tags were written"
+	for t in 1.0 1 latest; do
+		d2=$(regship digest "$reg_ADDR/sig/app:$t")
+		assert_equal "$d2" "$d1"
+	done
+}
