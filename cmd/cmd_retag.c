@@ -4,10 +4,8 @@
  */
 #include "cli.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char *const usage[] = {
         "regship retag [--dry-run] [--json] REFERENCE TAG [TAG...]",
@@ -15,29 +13,6 @@ static const char *const usage[] = {
         "[--dry-run] [--json] REFERENCE",
         NULL,
 };
-
-/*
- * A promotion writes several tags and puts them back when one write fails: a SIGINT, SIGTERM
- * or SIGHUP in the middle would leave some floating tags moved and others not. The first such
- * signal is held until the tags are all written or all put back (every request is bounded by
- * the stall and connection bounds); a second one ends regship at once.
- */
-static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
-#define NHELD (sizeof(held_signals) / sizeof(held_signals[0]))
-static volatile sig_atomic_t held;
-
-static void hold_signal(int sig)
-{
-	static const char msg[] = "regship: finishing the tags being written first (a second "
-	                          "signal ends regship at once, leaving them half-moved)\n";
-	if (held) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	held = sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-}
 
 static const char *action_name(rs_retag_action a)
 {
@@ -204,6 +179,8 @@ int cmd_retag(int argc, char **argv)
 	rs_client *client = NULL;
 	rs_ref *src = NULL, **targets = NULL;
 	rs_retag_result *result = NULL;
+	cli_held hold;
+	int held = 0;
 	rs_retag_options ro = RS_RETAG_OPTIONS_INIT;
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
@@ -273,21 +250,15 @@ int cmd_retag(int argc, char **argv)
 	ro.promote_flags = (no_latest ? RS_PROMOTE_NO_LATEST : 0) | (force ? RS_PROMOTE_FORCE : 0);
 	ro.suffix = suffix;
 	ro.release = release;
-	{
-		struct sigaction sa, old[NHELD];
-		memset(&sa, 0, sizeof(sa));
-		sigemptyset(&sa.sa_mask);
-		sa.sa_handler = hold_signal;
-		for (size_t i = 0; i < NHELD; i++)
-			sigaction(held_signals[i], &sa, &old[i]);
-		if (semver)
-			error = rs_retag_promote(&result, client, src, &ro);
-		else
-			error = rs_retag(&result, client, src, (const rs_ref *const *)targets,
-			                 (size_t)nargs - 1, &ro);
-		for (size_t i = 0; i < NHELD; i++)
-			sigaction(held_signals[i], &old[i], NULL);
-	}
+	/* a promotion writes several tags and puts them back when one write fails: a signal in
+	 * the middle must not leave some moved and others not */
+	cli_hold_signals(&hold);
+	if (semver)
+		error = rs_retag_promote(&result, client, src, &ro);
+	else
+		error = rs_retag(&result, client, src, (const rs_ref *const *)targets,
+		                 (size_t)nargs - 1, &ro);
+	held = cli_release_signals(&hold);
 	if (result) {
 		print_plan(result, dry_run);
 		if (json)
@@ -299,10 +270,7 @@ int cmd_retag(int argc, char **argv)
 		rc = cli_fail(error);
 	if (held) {
 		fprintf(stderr, "regship: interrupted by %s once the tags were written%s\n",
-		        held == SIGINT    ? "SIGINT"
-		        : held == SIGTERM ? "SIGTERM"
-		                          : "SIGHUP",
-		        error < 0 ? " or put back" : "");
+		        cli_signal_name(held), error < 0 ? " or put back" : "");
 		rc = 128 + held;
 	}
 done:

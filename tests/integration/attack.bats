@@ -140,3 +140,20 @@ fsize_limited() {
 		assert_equal "$d2" "$d1"
 	done
 }
+
+@test "SIGTERM between untag's placeholder PUT and its DELETE: the tag does not stay on the placeholder" {
+	fixture seed "$reg_URL" unt/app --tag gone --tag kept --layer-size 1K --seed u1 >/dev/null
+	# distribution cannot delete a tag: untag puts a placeholder under it, then deletes that by
+	# digest; that DELETE is held 3 s by the proxy, and the signal lands in between
+	faultproxy_start slowdel "$reg_URL" --only delay --rate 1 --match 'DELETE .*/manifests/sha256:' --delay-ms 3000
+	HOME="$T" DOCKER_CONFIG="$T" "$REGSHIP" untag "$slowdel_ADDR/unt/app:gone" >"$T/out" 2>"$T/err" &
+	local pid=$! rc=0
+	wait_until 20 grep -q delay "$slowdel_FAULTS"
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 143
+	assert_file_contains "$T/err" "interrupted by SIGTERM once the tag was removed"
+	run regship tags "$reg_ADDR/unt/app"
+	assert_success
+	assert_output_equals "kept"
+}
