@@ -590,3 +590,47 @@ int cli_finish(int code)
 	}
 	return code;
 }
+
+/* ---- signals held during writes that must not be cut in half ----------------------------- */
+
+static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static volatile sig_atomic_t held_signal;
+
+static void hold_signal(int sig)
+{
+	static const char msg[] = "regship: finishing the writes under way first (a second "
+	                          "signal ends regship at once, leaving them half-done)\n";
+	if (held_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	held_signal = sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+}
+
+void cli_hold_signals(cli_held *h)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = hold_signal;
+	held_signal = 0;
+	for (size_t i = 0; i < 3; i++)
+		sigaction(held_signals[i], &sa, &h->old[i]);
+}
+
+int cli_release_signals(cli_held *h)
+{
+	for (size_t i = 0; i < 3; i++)
+		sigaction(held_signals[i], &h->old[i], NULL);
+	return held_signal;
+}
+
+const char *cli_signal_name(int sig)
+{
+	return sig == SIGINT    ? "SIGINT"
+	       : sig == SIGTERM ? "SIGTERM"
+	       : sig == SIGHUP  ? "SIGHUP"
+	                        : "a signal";
+}

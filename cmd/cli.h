@@ -4,6 +4,7 @@
 
 #include <regship.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -64,6 +65,21 @@ typedef struct cli_globals {
 } cli_globals;
 
 extern cli_globals cli_global;
+/* standard output was closed when regship started (regship ... >&-): it is /dev/null now */
+extern bool cli_stdout_closed;
+
+/*
+ * Registry writes that must not be cut in half (a promotion and its rollback, an untag's
+ * placeholder and its delete): the first SIGINT, SIGTERM or SIGHUP is held until
+ * cli_release_signals (every request is bounded by the stall and connection bounds); a second
+ * one ends regship at once. cli_release_signals returns the held signal, or 0.
+ */
+typedef struct cli_held {
+	struct sigaction old[3];
+} cli_held;
+void cli_hold_signals(cli_held *h);
+int cli_release_signals(cli_held *h);
+const char *cli_signal_name(int sig);
 extern const cli_opt cli_global_opts[];
 
 /*

@@ -179,6 +179,8 @@ int cmd_retag(int argc, char **argv)
 	rs_client *client = NULL;
 	rs_ref *src = NULL, **targets = NULL;
 	rs_retag_result *result = NULL;
+	cli_held hold;
+	int held = 0;
 	rs_retag_options ro = RS_RETAG_OPTIONS_INIT;
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
@@ -248,11 +250,15 @@ int cmd_retag(int argc, char **argv)
 	ro.promote_flags = (no_latest ? RS_PROMOTE_NO_LATEST : 0) | (force ? RS_PROMOTE_FORCE : 0);
 	ro.suffix = suffix;
 	ro.release = release;
+	/* a promotion writes several tags and puts them back when one write fails: a signal in
+	 * the middle must not leave some moved and others not */
+	cli_hold_signals(&hold);
 	if (semver)
 		error = rs_retag_promote(&result, client, src, &ro);
 	else
 		error = rs_retag(&result, client, src, (const rs_ref *const *)targets,
 		                 (size_t)nargs - 1, &ro);
+	held = cli_release_signals(&hold);
 	if (result) {
 		print_plan(result, dry_run);
 		if (json)
@@ -262,6 +268,11 @@ int cmd_retag(int argc, char **argv)
 	}
 	if (error < 0)
 		rc = cli_fail(error);
+	if (held) {
+		fprintf(stderr, "regship: interrupted by %s once the tags were written%s\n",
+		        cli_signal_name(held), error < 0 ? " or put back" : "");
+		rc = 128 + held;
+	}
 done:
 	if (targets)
 		for (int i = 0; i < nargs - 1; i++)

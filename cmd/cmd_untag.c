@@ -21,6 +21,8 @@ int cmd_untag(int argc, char **argv)
 	rs_client *client = NULL;
 	rs_ref *ref = NULL, *with_digest = NULL;
 	rs_untag_result *result = NULL;
+	cli_held hold;
+	int held;
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
@@ -41,7 +43,19 @@ int cmd_untag(int argc, char **argv)
 	}
 	if ((rc = cli_client(&client)))
 		goto done;
-	if ((error = rs_untag(&result, client, ref)) < 0) {
+	/* the placeholder and its delete are two writes: a signal between them would leave the
+	 * tag on an empty placeholder image */
+	cli_hold_signals(&hold);
+	error = rs_untag(&result, client, ref);
+	if ((held = cli_release_signals(&hold))) {
+		if (error < 0)
+			cli_fail(error);
+		cli_error("interrupted by %s once the tag was %s", cli_signal_name(held),
+		          error < 0 ? "left as it is" : "removed");
+		rc = 128 + held;
+		goto done;
+	}
+	if (error < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}

@@ -2,11 +2,16 @@
 #include "cli.h"
 #include "transfer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+bool cli_stdout_closed;
 
 /* sorted by name */
 static const cli_command commands[] = {
@@ -54,9 +59,31 @@ static void protect_secrets(void)
 	setrlimit(RLIMIT_CORE, &none);
 }
 
+/*
+ * A standard stream that is closed (regship ... >&-) would be taken by the next file or socket
+ * opened (curl's wakeup descriptor, a blob), and an archive on "-" or the reference lines would
+ * be written into it: keep descriptors 0-2 taken by /dev/null, and remember a closed stdout.
+ */
+static void standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == STDOUT_FILENO)
+			cli_stdout_closed = true;
+		n = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd) {
+			(void)dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int i, rc;
+	standard_fds();
 	protect_secrets();
 	setlocale(LC_ALL, "");
 	/* global options before the command */

@@ -28,6 +28,7 @@ static void on_signal(int sig)
 typedef struct saved_signals {
 	struct sigaction old[NSIGNALS];
 	struct sigaction pipe;
+	struct sigaction xfsz;
 } saved_signals;
 
 static void signals_catch(saved_signals *saved)
@@ -43,6 +44,9 @@ static void signals_catch(saved_signals *saved)
 	 * that cleans up, not a silent death */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &saved->pipe);
+	/* a file size limit (ulimit -f) is a write error (EFBIG, "File too large") that names the
+	 * file and cleans up, as a full disk is, not a death that leaves temporaries behind */
+	sigaction(SIGXFSZ, &sa, &saved->xfsz);
 }
 
 static void signals_restore(const saved_signals *saved)
@@ -50,6 +54,7 @@ static void signals_restore(const saved_signals *saved)
 	for (size_t i = 0; i < NSIGNALS; i++)
 		sigaction(transfer_signals[i], &saved->old[i], NULL);
 	sigaction(SIGPIPE, &saved->pipe, NULL);
+	sigaction(SIGXFSZ, &saved->xfsz, NULL);
 }
 
 /* An error's exit code; once interrupted, nothing is printed yet (transfer_run says
@@ -88,6 +93,27 @@ static bool writes_stdout(const rs_location *loc)
 	if (stat(loc->path, &a) < 0 || fstat(STDOUT_FILENO, &b) < 0)
 		return false;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Whether the archive would stream into the very file or pipe standard error goes to
+ * (docker-archive:- 2>&1 | docker load, docker-archive:/dev/stderr 2>&1 >/dev/null | ...):
+ * regship's messages would be mixed into the archive. A regular file named by a path is
+ * replaced by a new file, not written in place, and /dev/null takes anything. */
+static bool streams_into_stderr(const rs_location *loc)
+{
+	struct stat a, b;
+	if (!loc ||
+	    (loc->kind != RS_LOCATION_DOCKER_ARCHIVE && loc->kind != RS_LOCATION_OCI_ARCHIVE))
+		return false;
+	if (fstat(STDERR_FILENO, &b) < 0)
+		return false;
+	if (!strcmp(loc->path, "-")) {
+		if (fstat(STDOUT_FILENO, &a) < 0)
+			return false;
+	} else if (stat(loc->path, &a) < 0 || S_ISREG(a.st_mode)) {
+		return false;
+	}
+	return !S_ISCHR(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int transfer_check_opts(transfer_opts *t, const char *const *usage)
@@ -466,6 +492,22 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		goto done;
 	}
 	/* stdout carries the archive: what is normally printed there goes to stderr */
+	if (cli_stdout_closed && dest_loc && !strcmp(dest_loc->path, "-") &&
+	    (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE ||
+	     dest_loc->kind == RS_LOCATION_OCI_ARCHIVE)) {
+		rc = cli_usage_error(usage, "standard output is closed: there is nowhere to write "
+		                            "the archive");
+		goto done;
+	}
+	if (streams_into_stderr(dest_loc)) {
+		rc = cli_usage_error(usage,
+		                     "%s goes where standard error goes, which carries regship's "
+		                     "messages: they would corrupt the archive (redirect standard "
+		                     "error elsewhere)",
+		                     strcmp(dest_loc->path, "-") ? dest_loc->path
+		                                                 : "standard output");
+		goto done;
+	}
 	if (writes_stdout(dest_loc))
 		r.out = stderr;
 	/* an image read from a docker archive into an OCI layout or archive gets an OCI manifest

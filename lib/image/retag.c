@@ -110,6 +110,12 @@ int rs_promotion_check(const char *release, const char *suffix)
 			                     "alpine or slim-bookworm, starting with a letter "
 			                     "(not a version)",
 			                     suffix);
+		/* its floating tag would be latest itself, which belongs to the plain releases */
+		if (!strcmp(suffix, "latest"))
+			return rs__error_set(RS_EINVAL,
+			                     "invalid --suffix latest: the variant's own floating "
+			                     "tag would be latest, which the releases without a "
+			                     "variant hold");
 		lt = strlen(release);
 		ls = strlen(suffix);
 		if (lt <= ls + 1 || release[lt - ls - 1] != '-' ||

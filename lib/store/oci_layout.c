@@ -49,6 +49,8 @@ typedef struct {
 	unsigned int fflags; /* RS_FILE_NOFOLLOW for a writer, else 0 */
 	json_t *index; /* index.json as this store sees it */
 	json_t *journal; /* pending index changes, applied to the file at commit */
+	json_t *loose; /* digest -> descriptor: manifests put by digest, not (yet) an index's */
+	json_t *children; /* digest -> true: the children of the indexes put */
 } oci_layout;
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -228,8 +230,8 @@ static void index_apply(json_t *index, json_t *op)
 			const char *t = entry_tag(e), *d = entry_digest(e);
 			if (tag && t && !strcmp(t, tag))
 				json_array_remove(m, i);
-			else if (!tag && !t && d && !strcmp(d, digest))
-				return; /* the untagged entry is already there */
+			else if (!tag && d && !strcmp(d, digest))
+				return; /* the manifest is already there (untagged or tagged) */
 		}
 		json_array_append(m, desc);
 	}
@@ -312,7 +314,20 @@ static int layout_commit(rs_store *s)
 	json_t *disk = NULL;
 	int error = 0;
 	bool locked = false;
-	if (!(l->flags & RS_STORE_WRITE) || json_array_size(l->journal) == 0)
+	const char *key;
+	json_t *desc;
+	if (!(l->flags & RS_STORE_WRITE))
+		return 0;
+	/* a manifest put by digest that no index put here names is the image itself (pulled by
+	 * digest, no tag): an untagged entry, or the layout would not hold it at all */
+	json_object_foreach(l->loose, key, desc)
+	{
+		if (!json_object_get(l->children, key))
+			journal_add(l, json_pack("{s:s, s:O}", "op", "set", "desc", desc));
+	}
+	json_object_clear(l->loose);
+	json_object_clear(l->children);
+	if (json_array_size(l->journal) == 0)
 		return 0;
 	/* load, modify, write under the lock: no writer's entries are lost */
 	if ((error = layout_lock(l, true)) < 0)
@@ -723,6 +738,21 @@ done:
 	return error;
 }
 
+/* Records the children an index names (they need no index.json entry of their own). */
+static void note_children(oci_layout *l, const void *body, size_t len)
+{
+	json_t *j = json_loadb(body ? body : "", len, 0, NULL);
+	json_t *m = json_object_get(j, "manifests");
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		const char *d = json_string_value(json_object_get(json_array_get(m, i), "digest"));
+		if (d) {
+			json_object_set_new(l->children, d, json_true());
+			json_object_del(l->loose, d);
+		}
+	}
+	json_decref(j);
+}
+
 static int layout_manifest_put(rs_store *s, const char *reference, const void *body, size_t len,
                                const char *media_type)
 {
@@ -752,11 +782,18 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 	}
 	if ((error = blob_put_bytes(l, digest, body ? body : "", len)) < 0)
 		goto done;
-	/* a digest reference is a child of an index: blob only, unless it is an index itself */
-	if (by_digest && !is_index_media_type(mt))
-		goto done;
 	desc = json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest", digest, "size",
 	                 (json_int_t)len);
+	/* a digest reference is a child of an index (blob only), unless it is an index itself or
+	 * no index put here names it: commit decides */
+	if (by_digest && !is_index_media_type(mt)) {
+		json_object_set_new(l->loose, digest, desc);
+		goto done;
+	}
+	if (!by_digest)
+		json_object_del(l->loose, digest);
+	if (is_index_media_type(mt))
+		note_children(l, body, len);
 	if (reference && !by_digest)
 		json_object_set_new(desc, "annotations", json_pack("{s:s}", REF_NAME, reference));
 	journal_add(l, json_pack("{s:s, s:o}", "op", "set", "desc", desc));
@@ -814,6 +851,8 @@ static void layout_free(rs_store *s)
 	oci_layout *l = (oci_layout *)s;
 	json_decref(l->index);
 	json_decref(l->journal);
+	json_decref(l->loose);
+	json_decref(l->children);
 	if (l->dirfd >= 0)
 		close(l->dirfd);
 	free(l->dir);
@@ -969,6 +1008,8 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 	}
 	l->flags = flags | RS_STORE_READ;
 	l->journal = json_array();
+	l->loose = json_object();
+	l->children = json_object();
 	/* the directory the user named may be a link; nothing inside it is followed (writer) */
 	if ((l->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno == ENOENT &&
 	    write) {
