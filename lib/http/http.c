@@ -94,7 +94,10 @@ int rs__http_new(rs__http **out, const rs__http_options *opts)
 		curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
 		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-		curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+		/* not CURL_LOCK_DATA_CONNECT: curl does not support a shared connection cache used
+		 * from several threads at once (valgrind saw libcurl 7.88 write to a freed
+		 * connection under rm's parallel HEADs). Each pooled handle keeps its own
+		 * connections instead, and curl_easy_reset leaves them alive. */
 	}
 	h->client_cert = rs__strdup(h->opts.client_cert);
 	h->client_key = rs__strdup(h->opts.client_key);
