@@ -95,7 +95,8 @@ int cmd_rm(int argc, char **argv)
 		    !(named_tag && !strcmp(ref->tag, tags.items[i])))
 			cli_strings_add(tags.items[i], &sharing);
 	/* the registry's listing order is its own: name them in byte order */
-	qsort(sharing.items, sharing.count, sizeof(*sharing.items), by_name);
+	if (sharing.count > 1)
+		qsort(sharing.items, sharing.count, sizeof(*sharing.items), by_name);
 	name = rs_ref_format_name(ref);
 	if (sharing.count && !force) {
 		char more[32], list[RM_SHOWN * 132 + 1];
