@@ -41,5 +41,4 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 /* Remove a directory tree without following symbolic links. Missing: 0. */
 int rs__rmtree(const char *path);
 
-
 #endif
