@@ -243,13 +243,17 @@ floating() {
 		{ digest_of $v rt/sv:$t 2>/dev/null || echo none; } >"$dir/$t" &
 	done
 	wait
+	# digest -> release, from the digests last recorded for rt/sv:<release> (what fixture_digest
+	# reads), in one pass: thirty fixture_digest calls cost seconds on a loaded machine
+	local -A rel=()
+	while read -r s d; do
+		case $s in 2.1.105 | 2.1.106 | 2.1.107 | 2.3.0 | 3.0.0-rc.1 | 3.0.0) rel[$d]=$s ;; esac
+	done < <(awk 'sub(/^rt\/sv:/, "", $1) && $2 ~ /^sha256:/ { d[$1] = $2 } END { for (k in d) print k, d[k] }' \
+		"$BATS_FILE_TMPDIR/$v.fixture")
 	for t in 2.1 2 latest 3.0 3; do
 		d=$(<"$dir/$t")
-		s=none
-		for r in 2.1.105 2.1.106 2.1.107 2.3.0 3.0.0-rc.1 3.0.0; do
-			[[ $d == "$(fixture_digest $v rt/sv:$r 2>/dev/null)" ]] && s=$r
-		done
-		out+="$t=$s "
+		s=${d:+${rel[$d]:-}}
+		out+="$t=${s:-none} "
 	done
 	echo "${out% }"
 }
