@@ -111,9 +111,13 @@ regship() {
 		return 127
 	}
 	local home=${REGSHIP_TEST_HOME:-$BATS_FILE_TMPDIR/home}
-	mkdir -p "$home/.docker" "$home/.config" "$home/.cache" "$home/.local/share" \
-		"$home/.local/state" "$home/.run"
-	chmod 700 "$home/.run"
+	# two processes fewer per command (~1,400 in the suite) once the directories exist
+	if [[ ! -d $home/.docker || ! -d $home/.config || ! -d $home/.cache || ! -d $home/.local/share ||
+		! -d $home/.local/state || ! -d $home/.run ]]; then
+		mkdir -p "$home/.docker" "$home/.config" "$home/.cache" "$home/.local/share" \
+			"$home/.local/state" "$home/.run"
+		chmod 700 "$home/.run"
+	fi
 	env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY -u all_proxy \
 		-u no_proxy -u NO_PROXY -u REGISTRY_AUTH_FILE \
 		HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CONFIG_HOME="$home/.config" \
