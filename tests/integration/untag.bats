@@ -18,12 +18,20 @@ setup_file() {
 	reg_start tls tls
 	reg_start htpasswd basic
 	reg_start token tok
+	local -a pids=()
+	# the registries are independent: seed them in parallel (each its own .fixture file)
 	for v in $VARIANTS; do
 		# v1, v2, keep and last share one manifest; other is another image; m is an index
-		seed $v ut/app --tag v1 --tag v2 --tag keep --tag last --seed "ut-$v"
-		seed $v ut/app --tag other --seed "ut-other-$v"
-		seed $v ut/app --tag m --format oci --platform linux/amd64 \
-			--platform linux/arm64/v8 --seed "ut-multi-$v"
+		{
+			seed $v ut/app --tag v1 --tag v2 --tag keep --tag last --seed "ut-$v" &&
+				seed $v ut/app --tag other --seed "ut-other-$v" &&
+				seed $v ut/app --tag m --format oci --platform linux/amd64 \
+					--platform linux/arm64/v8 --seed "ut-multi-$v"
+		} &
+		pids+=($!)
+	done
+	for v in "${pids[@]}"; do
+		wait "$v" || return 1
 	done
 }
 
