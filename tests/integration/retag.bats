@@ -18,20 +18,31 @@ setup_file() {
 	reg_start tls tls
 	reg_start htpasswd basic
 	reg_start token tok
+	local -a pids=()
+	# the registries are independent: seed them in parallel (each its own .fixture file, its
+	# images in order)
 	for v in $VARIANTS; do
-		# distinct content per registry, so answers from the wrong place do not match
-		seed $v rt/app --tag v1 --layers 2 --seed "app-$v"
-		seed $v rt/multi --tag m --format oci --platform linux/amd64 \
-			--platform linux/arm64/v8 --seed "multi-$v"
-		seed $v rt/sv --tag 2.1.105 --seed "sv-105-$v"
-		seed $v rt/sv --tag 2.1.106 --seed "sv-106-$v"
-		seed $v rt/sv --tag 2.1.107 --seed "sv-107-$v"
-		seed $v rt/sv --tag 2.3.0 --seed "sv-230-$v"
-		seed $v rt/sv --tag 3.0.0-rc.1 --seed "sv-300rc-$v"
-		seed $v rt/sv --tag nightly --seed "sv-nightly-$v"
+		{
+			# distinct content per registry, so answers from the wrong place do not match
+			seed $v rt/app --tag v1 --layers 2 --seed "app-$v" &&
+				seed $v rt/multi --tag m --format oci --platform linux/amd64 \
+					--platform linux/arm64/v8 --seed "multi-$v" &&
+				seed $v rt/sv --tag 2.1.105 --seed "sv-105-$v" &&
+				seed $v rt/sv --tag 2.1.106 --seed "sv-106-$v" &&
+				seed $v rt/sv --tag 2.1.107 --seed "sv-107-$v" &&
+				seed $v rt/sv --tag 2.3.0 --seed "sv-230-$v" &&
+				seed $v rt/sv --tag 3.0.0-rc.1 --seed "sv-300rc-$v" &&
+				seed $v rt/sv --tag nightly --seed "sv-nightly-$v" &&
+				if [[ $v == plain ]]; then
+					seed plain rt/vp --tag v1.2.3 --seed vp-123 &&
+						seed plain rt/vp --tag 1.5.0 --seed vp-150
+				fi
+		} &
+		pids+=($!)
 	done
-	seed plain rt/vp --tag v1.2.3 --seed vp-123
-	seed plain rt/vp --tag 1.5.0 --seed vp-150
+	for v in "${pids[@]}"; do
+		wait "$v" || return 1
+	done
 }
 
 teardown_file() {

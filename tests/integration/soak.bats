@@ -9,7 +9,8 @@
 # logs must show that faults really fired, of many kinds.
 #
 # Reproduce one run: the proxy seed and options are in the failure message; a fault proxy draws
-# the same faults for the same requests (see faultproxy.py). SOAK_RUNS=N runs fewer.
+# the same faults for the same requests (see faultproxy.py). SOAK_RUNS=N runs fewer (CI,
+# scripts/test: 50; the full 100, or more, is scripts/test-soak).
 
 SOAK_RUNS=${SOAK_RUNS:-100}
 SOAK_SEEDS=${SOAK_SEEDS:-"11 12 13 14"}
@@ -155,7 +156,7 @@ for i in range(runs):
 EOF
 }
 
-@test "soak: 100 pushes through fault proxies (10%): right digest, or a clean failure" {
+@test "soak: SOAK_RUNS pushes (100; 50 in CI) through fault proxies (10%): right digest, or a clean failure" {
 	mkdir -p "$W/push"
 	pool push_one "$SOAK_RUNS"
 	run check_runs push
@@ -292,7 +293,7 @@ if extra:
 EOF
 }
 
-@test "soak: 100 pulls through fault proxies (10%) to oci:, oci-archive:, docker-archive:" {
+@test "soak: SOAK_RUNS pulls (100; 50 in CI) through fault proxies (10%) to oci:, oci-archive:, docker-archive:" {
 	mkdir -p "$W/pulls" "$W/pull"
 	# every image must be in the registry: push directly (no faults, own blob cache) what the
 	# push soak did not get there
