@@ -232,10 +232,10 @@ static bool is_alnum(char c)
 }
 
 /*
- * An org.opencontainers.image.ref.name as the OCI image layout grammar has it (podman, buildah
- * and skopeo write "localhost/name:tag"):
- *   ref ::= component ("/" component)*   component ::= alphanum (separator alphanum)*
- *   alphanum ::= [A-Za-z0-9]+            separator ::= [-._:@+] | "--"
+ * An org.opencontainers.image.ref.name (podman, buildah and skopeo write "localhost/name:tag").
+ * The OCI image layout grammar, loosened to take Docker's names too ("a__b", "a---b"):
+ *   ref ::= component ("/" component)*
+ *   component ::= alphanum ([A-Za-z0-9] | [-._:@+])* alphanum, or a single alphanum
  */
 static bool valid_ref_name(const char *s)
 {
@@ -243,19 +243,11 @@ static bool valid_ref_name(const char *s)
 	if (n == 0 || n > 255)
 		return false;
 	for (size_t i = 0; i < n; i++) {
+		bool edge = i == 0 || i + 1 == n || s[i - 1] == '/' || s[i + 1] == '/';
 		if (is_alnum(s[i]))
 			continue;
-		/* a separator or "/": between two alphanumerics ("--" counts as one) */
-		if (i == 0 || !is_alnum(s[i - 1]))
+		if (edge || (s[i] != '/' && !strchr("-._:@+", s[i])))
 			return false;
-		if (s[i] == '/' || strchr("-._:@+", s[i])) {
-			if (s[i] == '-' && s[i + 1] == '-')
-				i++;
-			if (!is_alnum(s[i + 1]))
-				return false;
-			continue;
-		}
-		return false;
 	}
 	return true;
 }
