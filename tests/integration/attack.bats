@@ -92,6 +92,9 @@ fsize_limited() {
 	digest=$(regship digest "$BIG")
 	run regship pull --progress none "$reg_ADDR/big/img@$digest" "oci:$T/lay"
 	assert_success
+	# a docker manifest is converted to OCI on the way (a new digest, the one printed)
+	[[ ${lines[-1]} == "oci:$T/lay@sha256:"* ]] || fail "no digest printed: ${lines[-1]}"
+	digest=${lines[-1]##*@}
 	run json 'd["manifests"][0]["digest"] if len(d["manifests"]) == 1 else "entries: %d" % len(d["manifests"])' <"$T/lay/index.json"
 	assert_output_equals "$digest"
 	# the layout is usable as a source again (it held no image before)
