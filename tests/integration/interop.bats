@@ -131,9 +131,9 @@ EOF
 	run regship digest "oci-archive:$T/b.tar:localhost/d:4"
 	assert_success
 	# a name outside the grammar, and a name that is not there
-	run regship digest "oci:$T/L:localhost/a::1"
+	run regship digest "oci:$T/L:localhost//a:1"
 	assert_failure 2
-	assert_output_contains 'invalid tag "localhost/a::1"'
+	assert_output_contains 'invalid tag "localhost//a:1"'
 	run regship digest "oci:$T/L:localhost/zz:1"
 	assert_failure 3
 	assert_output_contains "localhost/a:1"
