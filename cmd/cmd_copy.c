@@ -8,6 +8,7 @@
 static const char *const usage[] = {
         "regship copy [--all-tags] [--platform OS/ARCH[/VARIANT]] [--all-platforms] [--jobs N] "
         "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--overwrite] "
+        "[--preserve-digests] "
         "SOURCE DESTINATION",
         NULL};
 
@@ -25,6 +26,9 @@ int cmd_copy(int argc, char **argv)
 	        {CLI_OPT_LIST, 0, "mount-from", &t.mount_from, "REPOSITORY",
 	         "try mounting blobs from this repository of the destination registry"},
 	        TRANSFER_DEST_OPTS(t),
+	        {CLI_OPT_BOOL, 0, "preserve-digests", &t.preserve_digests, NULL,
+	         "into oci: or oci-archive:, keep Docker manifests byte for byte (digests "
+	         "equal to the source's) instead of converting them to OCI"},
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

@@ -1,29 +1,109 @@
-/* regship digest — print the digest of a manifest, resolved with a HEAD request. */
+/* regship digest — print the digest of a manifest: resolved with a HEAD request on a registry,
+ * read from an OCI layout or archive, or synthesised from a docker archive. */
 #include "cli.h"
 
+#include <regship/copy.h>
+#include <regship/store.h>
 #include <stdlib.h>
+#include <string.h>
 
-static const char *const usage[] = {"regship digest REFERENCE", NULL};
+static const char *const usage[] = {"regship digest [--platform OS/ARCH[/VARIANT]] REFERENCE",
+                                    "regship digest [--platform OS/ARCH[/VARIANT]] "
+                                    "oci:DIR[:NAME] | oci-archive:FILE[:NAME] | "
+                                    "docker-archive:FILE[:REF]",
+                                    NULL};
+
+/* The manifest of an opened store (registry or local), or with a platform the digest of that
+ * platform's manifest when it is an index. */
+static int store_digest(char **out, rs_store *s, const char *reference, const rs_platform *want)
+{
+	rs_buf body = RS_BUF_INIT;
+	char *mt = NULL, *digest = NULL;
+	rs_manifest *m = NULL;
+	const rs_descriptor *child;
+	int error;
+	if ((error = rs_store_manifest_get(s, reference, &body, &mt, &digest)) < 0)
+		goto done;
+	if (want) {
+		if ((error = rs_manifest_parse(&m, body.ptr, body.size, mt)) < 0)
+			goto done;
+		/* an image manifest is that platform's (or the only) one: its own digest */
+		if (rs_manifest_is_index(m)) {
+			if ((error = rs_manifest_select_platform(&child, m, want)) < 0)
+				goto done;
+			free(digest);
+			digest = strdup(child->digest);
+			if (!digest)
+				cli_out_of_memory();
+		}
+	}
+	*out = digest;
+	digest = NULL;
+done:
+	rs_manifest_free(m);
+	rs_buf_dispose(&body);
+	free(mt);
+	free(digest);
+	return error;
+}
 
 int cmd_digest(int argc, char **argv)
 {
-	const cli_opt opts[] = {CLI_OPT_END_MARK};
-	char **args, *digest = NULL;
+	const char *platform_text = NULL;
+	const cli_opt opts[] = {
+	        {CLI_OPT_STRING, 0, "platform", &platform_text, "OS/ARCH[/VARIANT]",
+	         "of a multi-platform image (an index), the digest of this platform's manifest"},
+	        CLI_OPT_END_MARK,
+	};
+	char **args, *digest = NULL, *reference = NULL;
 	int nargs, rc, error;
 	rs_client *client = NULL;
 	rs_ref *ref = NULL;
+	rs_location *loc = NULL;
+	rs_platform *platform = NULL;
+	rs_store *store = NULL;
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
-	if ((rc = cli_one_ref(usage, args, nargs, "REFERENCE", 0, &ref, &client)))
+	if (nargs != 1) {
+		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
 		goto done;
-	if ((error = rs_manifest_resolve(client, ref, &digest, NULL, NULL)) < 0) {
+	}
+	if (platform_text && (error = rs_platform_parse(&platform, platform_text)) < 0) {
+		rc = cli_usage_error(usage, "--platform: %s", rs_error_last()->message);
+		goto done;
+	}
+	if ((error = rs_location_parse(&loc, args[0])) < 0) {
 		rc = cli_fail(error);
 		goto done;
+	}
+	if (loc->kind == RS_LOCATION_REGISTRY && !platform) {
+		/* a HEAD request: nothing is downloaded */
+		if ((rc = cli_ref(&ref, loc->reference, 0)) || (rc = cli_client(&client)))
+			goto done;
+		if ((error = rs_manifest_resolve(client, ref, &digest, NULL, NULL)) < 0) {
+			rc = cli_fail(error);
+			goto done;
+		}
+	} else {
+		rs_open_options oo = RS_OPEN_OPTIONS_INIT;
+		if (loc->kind == RS_LOCATION_REGISTRY && (rc = cli_client(&client)))
+			goto done;
+		oo.client = client;
+		if ((error = rs_store_open_location(&store, &reference, loc, RS_STORE_READ, &oo)) <
+		            0 ||
+		    (error = store_digest(&digest, store, reference, platform)) < 0) {
+			rc = cli_fail(error);
+			goto done;
+		}
 	}
 	puts(digest);
 done:
 	free(digest);
+	free(reference);
+	rs_store_free(store);
+	rs_location_free(loc);
+	rs_platform_free(platform);
 	rs_ref_free(ref);
 	rs_client_free(client);
 	free(args);

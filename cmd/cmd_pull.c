@@ -5,10 +5,11 @@
 #include <regship/store.h>
 #include <stdlib.h>
 
-static const char *const usage[] = {"regship pull [--platform OS/ARCH[/VARIANT]] [--all-platforms] "
-                                    "[--jobs N] [--progress MODE] "
-                                    "[--json] [--overwrite] REFERENCE DESTINATION",
-                                    NULL};
+static const char *const usage[] = {
+        "regship pull [--platform OS/ARCH[/VARIANT]] [--all-platforms] "
+        "[--jobs N] [--progress MODE] "
+        "[--json] [--overwrite] [--preserve-digests] REFERENCE DESTINATION",
+        NULL};
 
 int cmd_pull(int argc, char **argv)
 {
@@ -17,6 +18,9 @@ int cmd_pull(int argc, char **argv)
 	        TRANSFER_PLATFORM_OPTS(t),
 	        TRANSFER_COMMON_OPTS(t),
 	        TRANSFER_DEST_OPTS(t),
+	        {CLI_OPT_BOOL, 0, "preserve-digests", &t.preserve_digests, NULL,
+	         "into oci: or oci-archive:, keep Docker manifests byte for byte (digests "
+	         "equal to the source's) instead of converting them to OCI"},
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

@@ -613,6 +613,9 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 				tag = full;
 			} else if (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
 				tag = strchr(r.src_reference, '/') ? r.src_reference : NULL;
+			} else if (src_loc->kind == RS_LOCATION_OCI_LAYOUT ||
+			           src_loc->kind == RS_LOCATION_OCI_ARCHIVE) {
+				tag = r.src_reference; /* an OCI name as it is: localhost/a:v1 */
 			} else {
 				tag = tag_part(r.src_reference);
 			}
@@ -627,6 +630,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	co.mount_from = t->mount_from.items;
 	co.mount_from_count = t->mount_from.count;
 	co.retries = cli_global.retries;
+	co.preserve_digests = t->preserve_digests;
 	co.callback = progress_event;
 	co.payload = r.prog;
 	shown_src = calloc(r.npairs, sizeof(char *));

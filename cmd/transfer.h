@@ -20,6 +20,7 @@ typedef struct transfer_opts {
 	const char *platform;
 	bool all_platforms;
 	bool overwrite; /* --overwrite: replace an existing archive instead of adding to it */
+	bool preserve_digests; /* --preserve-digests: no Docker -> OCI conversion into oci: */
 	/* parsed */
 	uint64_t chunk_bytes;
 	progress_mode mode;
@@ -27,7 +28,7 @@ typedef struct transfer_opts {
 
 #define TRANSFER_OPTS_INIT                                                                         \
 	{                                                                                          \
-		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, 0, 0           \
+		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, false, 0, 0    \
 	}
 
 #define TRANSFER_COMMON_OPTS(t)                                                                    \

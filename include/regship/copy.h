@@ -68,12 +68,17 @@ typedef struct rs_copy_options {
 	/* A blob that arrived corrupted from a registry (digest mismatch) or whose transfer broke
 	 * is moved again up to this many times. -1: the default (2). */
 	int retries;
+	/* Into an OCI layout or archive, Docker schema 2 manifests and manifest lists are
+	 * converted to OCI media types (as skopeo does: what umoci and other OCI tools read),
+	 * giving new manifest digests; the blobs stay the same. Set 1 to keep the exact bytes
+	 * and digests instead. Other destinations always get the exact bytes. */
+	int preserve_digests;
 } rs_copy_options;
 
 #define RS_COPY_OPTIONS_VERSION 1
 #define RS_COPY_OPTIONS_INIT                                                                       \
 	{                                                                                          \
-		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1                 \
+		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0              \
 	}
 
 /* Per blob, what happened. */

@@ -141,7 +141,9 @@ typedef struct rs_location {
 
 /*
  * Parse a location: docker://REF, oci:DIR[:TAG], oci-archive:FILE[:TAG],
- * docker-archive:FILE[:REF] (FILE ends at the first ':'), a bare path to an existing .tar
+ * docker-archive:FILE[:REF] (FILE ends at the first ':'; an OCI TAG may be a full reference
+ * name such as localhost/app:v1, as podman and skopeo write them, or a digest, also written
+ * oci:DIR@sha256:HEX / oci-archive:FILE@sha256:HEX), a bare path to an existing .tar
  * file (docker-archive when it holds manifest.json, oci-archive when it holds only
  * index.json) or to an existing OCI layout directory, else a registry reference.
  * RS_EINVAL with a message naming the problem otherwise.

@@ -4,6 +4,7 @@
 #include "regship/store.h"
 
 #include "image/blobcache.h"
+#include "image/convert.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
@@ -25,6 +26,7 @@ typedef struct engine {
 	pthread_mutex_t lock;
 	rs_copy_result *result;
 	bool cancelled;
+	bool to_oci; /* Docker manifests become OCI ones (image/convert.c) */
 } engine;
 
 typedef struct blob_job {
@@ -513,13 +515,22 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 			                      depth + 1, top);
 			goto done;
 		}
-		for (size_t i = 0; i < rs_manifest_child_count(m); i++) {
+		json_t *written = json_object();
+		for (size_t i = 0; i < rs_manifest_child_count(m) && error == 0; i++) {
 			const rs_descriptor *child = rs_manifest_child(m, i);
-			if ((error = copy_manifest(e, child->digest, child->digest, NULL, depth + 1,
-			                           NULL)) < 0)
-				goto done;
+			rs_manifest *c = NULL;
+			error = copy_manifest(e, child->digest, child->digest, NULL, depth + 1, &c);
+			if (error == 0)
+				rs__convert_note_child(written, child->digest, c);
+			rs_manifest_free(c);
 		}
-	} else if ((error = copy_blobs(e, m)) < 0) {
+		if (error == 0 && e->to_oci)
+			error = rs__convert_to_oci(&m, written);
+		json_decref(written);
+		if (error < 0)
+			goto done;
+	} else if ((error = copy_blobs(e, m)) < 0 ||
+	           (e->to_oci && (error = rs__convert_to_oci(&m, NULL)) < 0)) {
 		goto done;
 	}
 	/* every blob (or child) is in place: now the manifest may point at them */
@@ -560,6 +571,7 @@ int rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char 
 	e.dst_reg = rs_store_registry_ref(dst);
 	e.src_reg = rs_store_registry_ref(src);
 	e.result = result ? result : &local;
+	e.to_oci = !e.opts->preserve_digests && rs__convert_wanted(rs_store_scheme(dst));
 	memset(e.result, 0, sizeof(*e.result));
 	if (!e.opts->no_mount_cache)
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);

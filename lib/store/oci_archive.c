@@ -200,8 +200,11 @@ static int extract(const char *file, const char *tmpdir)
 	unsigned char *buf = NULL;
 	char *clean = NULL;
 	int64_t total = 0;
-	int error = 0, r;
-	if (stat(file, &st) < 0) {
+	int error = 0, r, fd = -1;
+	/* opened once, close-on-exec, and checked on the descriptor (not the name): a FIFO or
+	 * device put in its place is never read; O_NONBLOCK so opening a FIFO cannot hang */
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 ||
+	    fstat(fd, &st) < 0) {
 		error = rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO, "%s: %s", file,
 		                      strerror(errno));
 		goto done;
@@ -211,7 +214,7 @@ static int extract(const char *file, const char *tmpdir)
 		goto done;
 	}
 	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, file, COPY_BUF) != ARCHIVE_OK) {
+	if (archive_read_open_fd(a, fd, COPY_BUF) != ARCHIVE_OK) {
 		error = rs__error_set(RS_EFORMAT, "%s: cannot read as a tar archive: %s", file,
 		                      archive_error_string(a));
 		goto done;
@@ -280,6 +283,8 @@ done:
 	free(clean);
 	free(buf);
 	archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
 	return error;
 }
 

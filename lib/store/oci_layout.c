@@ -16,6 +16,7 @@
  * follows links but reads only regular files. A blob already present is trusted by a writer
  * only once its size and digest match; a wrong one is replaced.
  */
+#include "store/oci_layout.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/file.h"
@@ -34,63 +35,7 @@
 
 #include <jansson.h>
 
-#define REF_NAME "org.opencontainers.image.ref.name"
-#define LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
-#define INDEX_MAX (64u * 1024 * 1024)
-#define MANIFEST_MAX (16u * 1024 * 1024)
-#define COPY_BUF (64u * 1024)
-
-typedef struct {
-	rs_store parent;
-	char *dir;
-	char *name; /* for messages: "oci layout DIR" */
-	unsigned int flags;
-	int dirfd; /* the layout directory, for every access inside it */
-	unsigned int fflags; /* RS_FILE_NOFOLLOW for a writer, else 0 */
-	json_t *index; /* index.json as this store sees it */
-	json_t *journal; /* pending index changes, applied to the file at commit */
-	json_t *loose; /* digest -> descriptor: manifests put by digest, not (yet) an index's */
-	json_t *children; /* digest -> true: the children of the indexes put */
-} oci_layout;
-
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-static char *path_join(const char *a, const char *b)
-{
-	rs_buf p = RS_BUF_INIT;
-	rs__buf_printf(&p, "%s/%s", a, b);
-	return rs__buf_detach(&p);
-}
-
-/* blobs/<alg>/<hex> for a digest checked first, so no ".." or "/" can get in. */
-static int blob_path(char **out, const oci_layout *l, const char *digest)
-{
-	rs_buf p = RS_BUF_INIT;
-	const char *colon;
-	int error;
-	if ((error = rs__digest_check(digest)) < 0)
-		return error;
-	colon = strchr(digest, ':');
-	rs__buf_printf(&p, "%s/blobs/%.*s/%s", l->dir, (int)(colon - digest), digest, colon + 1);
-	*out = rs__buf_detach(&p);
-	return 0;
-}
-
-static int blob_dir(char **out, const oci_layout *l, const char *digest)
-{
-	rs_buf p = RS_BUF_INIT;
-	const char *colon = strchr(digest, ':');
-	rs__buf_printf(&p, "%s/blobs/%.*s", l->dir, (int)(colon - digest), digest);
-	*out = rs__buf_detach(&p);
-	return 0;
-}
-
-static int check_writable(const oci_layout *l)
-{
-	if (!(l->flags & RS_STORE_WRITE))
-		return rs__error_set(RS_EINVAL, "%s was opened read-only", l->name);
-	return 0;
-}
 
 /* A tag as stored in the ref.name annotation: printable ASCII, no blanks. */
 static int check_tag(const char *tag)
@@ -113,32 +58,6 @@ static int check_tag(const char *tag)
 static bool is_digest_ref(const char *reference)
 {
 	return rs__str_startswith(reference, "sha256:") || rs__str_startswith(reference, "sha512:");
-}
-
-static const char *entry_tag(json_t *entry)
-{
-	return json_string_value(json_object_get(json_object_get(entry, "annotations"), REF_NAME));
-}
-
-static const char *entry_digest(json_t *entry)
-{
-	return json_string_value(json_object_get(entry, "digest"));
-}
-
-static json_t *index_manifests(json_t *index)
-{
-	json_t *m = json_object_get(index, "manifests");
-	if (!json_is_array(m)) {
-		m = json_array();
-		json_object_set_new(index, "manifests", m);
-	}
-	return m;
-}
-
-static json_t *index_new(void)
-{
-	return json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", RS_MT_OCI_INDEX,
-	                 "manifests");
 }
 
 /* The media type a manifest declares, or one guessed from its fields; NULL if unknown. */
@@ -165,485 +84,24 @@ static bool is_index_media_type(const char *mt)
 	return mt && (!strcmp(mt, RS_MT_OCI_INDEX) || !strcmp(mt, RS_MT_DOCKER_LIST));
 }
 
-/* ---- index.json: load, journal, sort, write ---------------------------------------------- */
-
-static int index_load(json_t **out, const oci_layout *l, bool missing_ok)
-{
-	rs_buf raw = RS_BUF_INIT;
-	json_error_t jerr;
-	json_t *j = NULL;
-	char *path = path_join(l->dir, "index.json");
-	int error;
-	if ((error = rs__file_read_regular(&raw, l->dirfd, "index.json", INDEX_MAX, l->fflags,
-	                                   path)) < 0) {
-		if (error == RS_ENOTFOUND && missing_ok) {
-			*out = index_new();
-			error = 0;
-		} else if (error == RS_ENOTFOUND) {
-			error = rs__error_set(RS_EFORMAT,
-			                      "%s is not a valid OCI layout: %s is missing",
-			                      l->name, path);
-		}
-		goto done;
-	}
-	j = json_loadb(rs__buf_cstr(&raw), raw.size, 0, &jerr);
-	if (!j) {
-		error = rs__json_error(path, &jerr);
-		goto done;
-	}
-	if (!json_is_object(j) ||
-	    (json_object_get(j, "manifests") && !json_is_array(json_object_get(j, "manifests")))) {
-		error = rs__error_set(RS_EFORMAT,
-		                      "%s: not an image index (expected an object with a "
-		                      "\"manifests\" array)",
-		                      path);
-		goto done;
-	}
-	index_manifests(j);
-	*out = j;
-	j = NULL;
-done:
-	json_decref(j);
-	rs_buf_dispose(&raw);
-	free(path);
-	return error;
-}
-
-/* op: {"op":"set","desc":{...}} or {"op":"delete","digest":"..."} */
-static void index_apply(json_t *index, json_t *op)
-{
-	json_t *m = index_manifests(index);
-	const char *kind = json_string_value(json_object_get(op, "op"));
-	if (!strcmp(kind, "delete")) {
-		const char *digest = json_string_value(json_object_get(op, "digest"));
-		for (size_t i = json_array_size(m); i-- > 0;) {
-			const char *d = entry_digest(json_array_get(m, i));
-			if (d && !strcmp(d, digest))
-				json_array_remove(m, i);
-		}
-	} else {
-		json_t *desc = json_object_get(op, "desc");
-		const char *tag = entry_tag(desc);
-		const char *digest = entry_digest(desc);
-		for (size_t i = json_array_size(m); i-- > 0;) {
-			json_t *e = json_array_get(m, i);
-			const char *t = entry_tag(e), *d = entry_digest(e);
-			if (tag && t && !strcmp(t, tag))
-				json_array_remove(m, i);
-			else if (!tag && d && !strcmp(d, digest))
-				return; /* the manifest is already there (untagged or tagged) */
-		}
-		json_array_append(m, desc);
-	}
-}
-
-static int entry_cmp(const void *pa, const void *pb)
-{
-	json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
-	const char *ta = entry_tag(a), *tb = entry_tag(b);
-	const char *da = entry_digest(a), *db = entry_digest(b);
-	int c;
-	if (ta && !tb)
-		return -1;
-	if (!ta && tb)
-		return 1;
-	if (ta && (c = strcmp(ta, tb)))
-		return c;
-	return strcmp(da ? da : "", db ? db : "");
-}
-
-/* Tagged entries by tag, then untagged ones by digest. */
-static void index_sort(json_t *index)
-{
-	json_t *m = index_manifests(index), *sorted = json_array();
-	size_t n = json_array_size(m);
-	json_t **v = rs__calloc(n ? n : 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(m, i);
-	if (n)
-		qsort(v, n, sizeof(*v), entry_cmp);
-	for (size_t i = 0; i < n; i++)
-		json_array_append(sorted, v[i]);
-	json_object_set_new(index, "manifests", sorted);
-	free(v);
-}
-
-static void journal_add(oci_layout *l, json_t *op)
-{
-	index_apply(l->index, op);
-	json_array_append_new(l->journal, op);
-}
-
-static int index_write(const oci_layout *l, json_t *index)
-{
-	char *path = path_join(l->dir, "index.json");
-	char *text;
-	int error;
-	index_sort(index);
-	text = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text) {
-		free(path);
-		return rs__error_set(RS_ENOMEM, "cannot serialise %s/index.json", l->dir);
-	}
-	error = rs__file_write_atomic_at(l->dirfd, "index.json", text, strlen(text), 0644, 0, path);
-	free(text);
-	free(path);
-	return error;
-}
-
-/* Serialise with the other writers of this layout: an flock of the directory itself
- * (exclusive; shared for a reader's open, so it never sees a half-made skeleton). */
-static int layout_lock(const oci_layout *l, bool exclusive)
-{
-	while (flock(l->dirfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno != EINTR)
-			return rs__error_set(RS_EIO, "cannot lock %s: %s", l->name,
-			                     strerror(errno));
-	}
-	return 0;
-}
-
-static void layout_unlock(const oci_layout *l)
-{
-	(void)flock(l->dirfd, LOCK_UN);
-}
-
-static int layout_commit(rs_store *s)
-{
-	oci_layout *l = (oci_layout *)s;
-	json_t *disk = NULL;
-	int error = 0;
-	bool locked = false;
-	const char *key;
-	json_t *desc;
-	if (!(l->flags & RS_STORE_WRITE))
-		return 0;
-	/* a manifest put by digest that no index put here names is the image itself (pulled by
-	 * digest, no tag): an untagged entry, or the layout would not hold it at all */
-	json_object_foreach(l->loose, key, desc)
-	{
-		if (!json_object_get(l->children, key))
-			journal_add(l, json_pack("{s:s, s:O}", "op", "set", "desc", desc));
-	}
-	json_object_clear(l->loose);
-	json_object_clear(l->children);
-	if (json_array_size(l->journal) == 0)
-		return 0;
-	/* load, modify, write under the lock: no writer's entries are lost */
-	if ((error = layout_lock(l, true)) < 0)
-		goto done;
-	locked = true;
-	if ((error = index_load(&disk, l, true)) < 0)
-		goto done;
-	for (size_t i = 0; i < json_array_size(l->journal); i++)
-		index_apply(disk, json_array_get(l->journal, i));
-	if ((error = index_write(l, disk)) < 0)
-		goto done;
-	json_decref(l->index);
-	l->index = disk;
-	disk = NULL;
-	json_array_clear(l->journal);
-done:
-	if (locked)
-		layout_unlock(l);
-	json_decref(disk);
-	return error;
-}
-
-/* ---- blobs -------------------------------------------------------------------------------- */
-
-/* blobs/<alg> of a checked digest, opened inside the layout (created when asked). */
-static int alg_dir_open(int *fd, const oci_layout *l, const char *digest, bool create)
-{
-	rs_buf rel = RS_BUF_INIT, shown = RS_BUF_INIT;
-	const char *colon = strchr(digest, ':');
-	int error;
-	rs__buf_printf(&rel, "blobs/%.*s", (int)(colon - digest), digest);
-	rs__buf_printf(&shown, "%s/%s", l->dir, rel.ptr);
-	error = rs__dir_open_at(fd, l->dirfd, rel.ptr, l->fflags | (create ? RS_FILE_CREATE : 0),
-	                        0755, shown.ptr);
-	rs_buf_dispose(&rel);
-	rs_buf_dispose(&shown);
-	return error;
-}
-
-typedef enum { BLOB_MISSING, BLOB_OK, BLOB_WRONG } blob_state;
-
-/* The digest of an open file's content. */
-static int hash_fd(char out[RS_DIGEST_MAX], int fd, const char *digest, const char *path)
-{
-	rs__hasher *h = NULL;
-	unsigned char *buf = rs__malloc(COPY_BUF);
-	int error;
-	if ((error = rs__hasher_new(&h, strncmp(digest, "sha512:", 7) ? "sha256" : "sha512")) < 0)
-		goto done;
-	for (;;) {
-		ssize_t n = read(fd, buf, COPY_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			error = rs__error_set(RS_EIO, "cannot read %s: %s", path, strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		rs__hasher_update(h, buf, (size_t)n);
-	}
-	rs__hasher_final(h, out);
-done:
-	rs__hasher_free(h);
-	free(buf);
-	return error;
-}
-
-/*
- * What is at a blob's place: BLOB_MISSING, BLOB_OK (a regular file of the expected size, and
- * with verify of the expected digest), or BLOB_WRONG with the error set to what is wrong with
- * it (a wrong size or content; a symbolic link in a layout opened for writing). Fails (< 0)
- * for what must not be replaced or read: a directory, FIFO, socket or device, I/O errors.
- */
-static int blob_check(blob_state *state, const oci_layout *l, const char *digest, int64_t size,
-                      bool verify)
-{
-	const char *hex;
-	char *path = NULL, got[RS_DIGEST_MAX];
-	struct stat st;
-	int algfd = -1, fd = -1, error;
-
-	*state = BLOB_MISSING;
-	if ((error = blob_path(&path, l, digest)) < 0)
-		return error;
-	hex = strchr(digest, ':') + 1;
-	if ((error = alg_dir_open(&algfd, l, digest, false)) < 0) {
-		if (error == RS_ENOTFOUND) {
-			rs_error_clear();
-			error = 0;
-		}
-		goto done;
-	}
-	if (fstatat(algfd, hex, &st, (l->fflags & RS_FILE_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) <
-	    0) {
-		if (errno != ENOENT)
-			error = rs__error_set(RS_EIO, "cannot access %s: %s", path,
-			                      strerror(errno));
-		goto done;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		/* only a writer sees links: the link is replaced, never followed */
-		*state = BLOB_WRONG;
-		rs__error_set(RS_EFORMAT, "blob %s in %s is a symbolic link", digest, l->name);
-		goto done;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		error = rs__error_set(RS_EFORMAT, "blob %s in %s: %s is a directory", digest,
-		                      l->name, path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error = rs__error_set(RS_EFORMAT, "blob %s in %s: %s is %s, not a regular file",
-		                      digest, l->name, path, rs__file_kind(st.st_mode));
-		goto done;
-	}
-	if (size >= 0 && (int64_t)st.st_size != size) {
-		*state = BLOB_WRONG;
-		rs__error_set(RS_EFORMAT, "blob %s in %s has %lld bytes, the manifest says %lld",
-		              digest, l->name, (long long)st.st_size, (long long)size);
-		goto done;
-	}
-	if (verify) {
-		if ((error = rs__file_open_regular(&fd, algfd, hex, l->fflags, path, NULL)) < 0 ||
-		    (error = hash_fd(got, fd, digest, path)) < 0)
-			goto done;
-		if (strcmp(got, digest)) {
-			*state = BLOB_WRONG;
-			rs__error_set(RS_EFORMAT, "blob %s in %s is corrupt: its content is %s",
-			              digest, l->name, got);
-			goto done;
-		}
-	}
-	*state = BLOB_OK;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (algfd >= 0)
-		close(algfd);
-	free(path);
-	return error;
-}
-
-static int layout_blob_exists(rs_store *s, const rs_descriptor *desc)
-{
-	oci_layout *l = (oci_layout *)s;
-	bool writer = (l->flags & RS_STORE_WRITE) != 0;
-	blob_state state;
-	int error;
-	if ((error = rs__digest_check(desc->digest)) < 0)
-		return error;
-	/* a writer trusts what is there only once it hashes right; a reader's blobs are
-	 * verified as they are read */
-	if ((error = blob_check(&state, l, desc->digest, desc->size, writer)) < 0)
-		return error;
-	if (state == BLOB_OK)
-		return 0;
-	if (state == BLOB_WRONG && !writer)
-		return RS_EFORMAT; /* the message says what is wrong with it */
-	return rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest, l->name);
-}
-
-static int layout_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
-{
-	oci_layout *l = (oci_layout *)s;
-	char *path = NULL;
-	struct stat st;
-	int algfd = -1, fd = -1, error;
-	if ((error = blob_path(&path, l, desc->digest)) < 0)
-		return error;
-	if ((error = alg_dir_open(&algfd, l, desc->digest, false)) < 0 ||
-	    (error = rs__file_open_regular(&fd, algfd, strchr(desc->digest, ':') + 1, l->fflags,
-	                                   path, &st)) < 0) {
-		if (error == RS_ENOTFOUND)
-			error = rs__error_set(RS_ENOTFOUND, "blob %s not found in %s", desc->digest,
-			                      l->name);
-		goto done;
-	}
-	if (desc->size >= 0 && (int64_t)st.st_size != desc->size) {
-		error = rs__error_set(
-		        RS_EFORMAT, "blob %s in %s has %lld bytes, the manifest says %lld",
-		        desc->digest, l->name, (long long)st.st_size, (long long)desc->size);
-		goto done;
-	}
-	if ((error = rs_reader_from_fd(out, fd, (int64_t)st.st_size)) < 0)
-		goto done;
-	fd = -1;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (algfd >= 0)
-		close(algfd);
-	free(path);
-	return error;
-}
-
-static int write_all(int fd, const unsigned char *buf, size_t n, const char *path)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return rs__error_set(RS_EIO, "cannot write %s: %s", path, strerror(errno));
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int layout_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
-                           void *payload)
-{
-	oci_layout *l = (oci_layout *)s;
-	char *path = NULL, *dir = NULL, *tmp = NULL;
-	rs_reader *v = NULL;
-	unsigned char *buf = NULL;
-	uint64_t done = 0;
-	blob_state state;
-	int algfd = -1, fd = -1, error;
-	if ((error = check_writable(l)) < 0 || (error = blob_path(&path, l, desc->digest)) < 0)
-		goto done;
-	/* content-addressed, but what is there is checked: a wrong blob is replaced */
-	if ((error = blob_check(&state, l, desc->digest, desc->size, true)) < 0)
-		goto done;
-	if (state == BLOB_OK)
-		goto done;
-	rs_error_clear();
-	if (!r) {
-		error = rs__error_set(RS_EINVAL, "blob %s: no data to write", desc->digest);
-		goto done;
-	}
-	blob_dir(&dir, l, desc->digest);
-	if ((error = alg_dir_open(&algfd, l, desc->digest, true)) < 0 ||
-	    (error = rs__file_tmp_at(&fd, &tmp, algfd, ".tmp-", dir)) < 0)
-		goto done;
-	/* verified while streaming; a reader that already verifies this blob is used as is */
-	if (!rs__reader_verifies(r, desc->digest, desc->size) &&
-	    (error = rs__reader_verify(&v, r, desc->digest, desc->size, false)) < 0)
-		goto done;
-	buf = rs__malloc(COPY_BUF);
-	for (;;) {
-		long long n = rs_reader_read(v ? v : r, buf, COPY_BUF);
-		if (n < 0) {
-			error = (int)n;
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if ((error = write_all(fd, buf, (size_t)n, path)) < 0)
-			goto done;
-		done += (uint64_t)n;
-		if (cb && cb(done, payload)) {
-			error = rs__error_set(RS_EUSER, "writing blob %s: cancelled", desc->digest);
-			goto done;
-		}
-	}
-	error = rs__file_commit_at(&fd, algfd, tmp, strchr(desc->digest, ':') + 1, 0644, 0, path);
-	free(tmp);
-	tmp = NULL;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlinkat(algfd, tmp, 0);
-	if (algfd >= 0)
-		close(algfd);
-	if (error < 0 && error != RS_EUSER && error != RS_EINVAL && error != RS_EFORMAT)
-		rs__error_prefix("%s", l->name);
-	rs_reader_free(v);
-	free(tmp);
-	free(buf);
-	free(dir);
-	free(path);
-	return error;
-}
-
-/* A manifest's bytes: written whole (small), atomically, unless the right bytes are there. */
-static int blob_put_bytes(oci_layout *l, const char *digest, const void *data, size_t len)
-{
-	char *path = NULL;
-	blob_state state;
-	int algfd = -1, error;
-	if ((error = blob_path(&path, l, digest)) < 0)
-		return error;
-	if ((error = blob_check(&state, l, digest, (int64_t)len, true)) < 0 || state == BLOB_OK)
-		goto done;
-	rs_error_clear();
-	if ((error = alg_dir_open(&algfd, l, digest, true)) < 0)
-		goto done;
-	error = rs__file_write_atomic_at(algfd, strchr(digest, ':') + 1, data, len, 0644, 0, path);
-done:
-	if (algfd >= 0)
-		close(algfd);
-	free(path);
-	return error;
-}
-
 /* ---- manifests ---------------------------------------------------------------------------- */
 
 static void list_images(rs_buf *out, json_t *index)
 {
-	json_t *m = index_manifests(index);
+	json_t *m = rs__ol_index_manifests(index);
 	for (size_t i = 0; i < json_array_size(m); i++) {
 		json_t *e = json_array_get(m, i);
-		const char *t = entry_tag(e), *d = entry_digest(e);
+		const char *t = rs__ol_entry_tag(e), *d = rs__ol_entry_digest(e);
 		rs__buf_printf(out, "%s%s", i ? ", " : "", t ? t : d ? d : "?");
 	}
 }
 
 static json_t *find_entry(json_t *index, const char *reference, bool by_digest)
 {
-	json_t *m = index_manifests(index);
+	json_t *m = rs__ol_index_manifests(index);
 	for (size_t i = 0; i < json_array_size(m); i++) {
 		json_t *e = json_array_get(m, i);
-		const char *v = by_digest ? entry_digest(e) : entry_tag(e);
+		const char *v = by_digest ? rs__ol_entry_digest(e) : rs__ol_entry_tag(e);
 		if (v && !strcmp(v, reference))
 			return e;
 	}
@@ -654,7 +112,7 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
                                char **digest)
 {
 	oci_layout *l = (oci_layout *)s;
-	json_t *m = index_manifests(l->index), *entry = NULL;
+	json_t *m = rs__ol_index_manifests(l->index), *entry = NULL;
 	rs_buf raw = RS_BUF_INIT, names = RS_BUF_INIT;
 	const char *want, *mt;
 	char *path = NULL, *type = NULL;
@@ -685,7 +143,7 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 		                      names.size ? rs__buf_cstr(&names) : "nothing");
 		goto done;
 	}
-	want = entry ? entry_digest(entry) : reference;
+	want = entry ? rs__ol_entry_digest(entry) : reference;
 	if (!want || !rs__digest_valid(want)) {
 		error = rs__error_set(RS_EFORMAT, "%s: index.json entry with invalid digest \"%s\"",
 		                      l->name, want ? want : "");
@@ -693,9 +151,9 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	}
 	if (entry && json_is_integer(json_object_get(entry, "size")))
 		size = json_integer_value(json_object_get(entry, "size"));
-	if ((error = blob_path(&path, l, want)) < 0)
+	if ((error = rs__ol_blob_path(&path, l, want)) < 0)
 		goto done;
-	if ((error = alg_dir_open(&algfd, l, want, false)) < 0 ||
+	if ((error = rs__ol_alg_dir_open(&algfd, l, want, false)) < 0 ||
 	    (error = rs__file_read_regular(&raw, algfd, strchr(want, ':') + 1, MANIFEST_MAX,
 	                                   l->fflags, path)) < 0) {
 		if (error == RS_ENOTFOUND)
@@ -762,7 +220,7 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 	bool by_digest = reference && is_digest_ref(reference);
 	json_t *desc;
 	int error;
-	if ((error = check_writable(l)) < 0)
+	if ((error = rs__ol_check_writable(l)) < 0)
 		return error;
 	if (!body && len)
 		return rs__error_set(RS_EINVAL, "manifest_put: NULL body");
@@ -780,7 +238,7 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 		error = rs__error_set(RS_EINVAL, "manifest %s: unknown media type", digest);
 		goto done;
 	}
-	if ((error = blob_put_bytes(l, digest, body ? body : "", len)) < 0)
+	if ((error = rs__ol_blob_put_bytes(l, digest, body ? body : "", len)) < 0)
 		goto done;
 	desc = json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest", digest, "size",
 	                 (json_int_t)len);
@@ -796,7 +254,7 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 		note_children(l, body, len);
 	if (reference && !by_digest)
 		json_object_set_new(desc, "annotations", json_pack("{s:s}", REF_NAME, reference));
-	journal_add(l, json_pack("{s:s, s:o}", "op", "set", "desc", desc));
+	rs__ol_journal_add(l, json_pack("{s:s, s:o}", "op", "set", "desc", desc));
 done:
 	free(mt);
 	return error;
@@ -807,12 +265,12 @@ static int layout_manifest_delete(rs_store *s, const char *digest)
 {
 	oci_layout *l = (oci_layout *)s;
 	int error;
-	if ((error = check_writable(l)) < 0 || (error = rs__digest_check(digest)) < 0)
+	if ((error = rs__ol_check_writable(l)) < 0 || (error = rs__digest_check(digest)) < 0)
 		return error;
 	if (!find_entry(l->index, digest, true))
 		return rs__error_set(RS_ENOTFOUND, "manifest %s is not in the index of %s", digest,
 		                     l->name);
-	journal_add(l, json_pack("{s:s, s:s}", "op", "delete", "digest", digest));
+	rs__ol_journal_add(l, json_pack("{s:s, s:s}", "op", "delete", "digest", digest));
 	return 0;
 }
 
@@ -824,11 +282,11 @@ static int str_cmp(const void *a, const void *b)
 static int layout_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload), void *payload)
 {
 	oci_layout *l = (oci_layout *)s;
-	json_t *m = index_manifests(l->index);
+	json_t *m = rs__ol_index_manifests(l->index);
 	rs_strlist tags = RS_STRLIST_INIT;
 	int error = 0;
 	for (size_t i = 0; i < json_array_size(m); i++) {
-		const char *t = entry_tag(json_array_get(m, i));
+		const char *t = rs__ol_entry_tag(json_array_get(m, i));
 		if (t && !rs__strlist_contains(&tags, t))
 			rs__strlist_push(&tags, t);
 	}
@@ -866,12 +324,12 @@ static const rs_store_ops layout_ops = {
         .manifest_get = layout_manifest_get,
         .manifest_put = layout_manifest_put,
         .manifest_delete = layout_manifest_delete,
-        .blob_exists = layout_blob_exists,
-        .blob_open = layout_blob_open,
-        .blob_put = layout_blob_put,
+        .blob_exists = rs__ol_blob_exists,
+        .blob_open = rs__ol_blob_open,
+        .blob_put = rs__ol_blob_put,
         .blob_mount = NULL,
         .tag_list = layout_tag_list,
-        .commit = layout_commit,
+        .commit = rs__ol_commit,
         .free = layout_free,
 };
 
@@ -903,7 +361,7 @@ static int dir_is_empty(const oci_layout *l)
 static int check_layout_file(const oci_layout *l)
 {
 	rs_buf raw = RS_BUF_INIT;
-	char *path = path_join(l->dir, "oci-layout");
+	char *path = rs__ol_path_join(l->dir, "oci-layout");
 	json_t *j = NULL;
 	json_error_t jerr;
 	const char *v;
@@ -936,8 +394,8 @@ static int layout_create(const oci_layout *l)
 {
 	static const char empty[] =
 	        "{\"manifests\":[],\"mediaType\":\"" RS_MT_OCI_INDEX "\",\"schemaVersion\":2}";
-	char *layout = path_join(l->dir, "oci-layout");
-	char *index = path_join(l->dir, "index.json");
+	char *layout = rs__ol_path_join(l->dir, "oci-layout");
+	char *index = rs__ol_path_join(l->dir, "index.json");
 	struct stat st;
 	int fd = -1, error;
 	if ((error = rs__file_write_atomic_at(l->dirfd, "oci-layout", LAYOUT_JSON,
@@ -1027,7 +485,7 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 			error = rs__error_set(RS_EIO, "cannot access %s: %s", dir, strerror(errno));
 		goto done;
 	}
-	if ((error = layout_lock(l, write)) == 0) {
+	if ((error = rs__ol_lock(l, write)) == 0) {
 		locked = true;
 	} else if (write) {
 		goto done;
@@ -1035,7 +493,8 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 		rs_error_clear(); /* a reader without locks (say, on NFS) reads as before */
 		error = 0;
 	}
-	if ((error = layout_prepare(l, write)) < 0 || (error = index_load(&l->index, l, write)) < 0)
+	if ((error = layout_prepare(l, write)) < 0 ||
+	    (error = rs__ol_index_load(&l->index, l, write)) < 0)
 		goto done;
 	*out = &l->parent;
 	l = NULL;
@@ -1043,10 +502,10 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 done:
 	if (l) {
 		if (locked)
-			layout_unlock(l);
+			rs__ol_unlock(l);
 		layout_free(&l->parent);
 	} else if (locked) {
-		layout_unlock((oci_layout *)*out);
+		rs__ol_unlock((oci_layout *)*out);
 	}
 	return error;
 }

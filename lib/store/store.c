@@ -226,7 +226,34 @@ static bool valid_tag(const char *s, size_t n)
 	return true;
 }
 
-/* The tag part of oci:DIR:TAG / oci-archive:FILE:TAG: a tag or a digest. */
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * An org.opencontainers.image.ref.name (podman, buildah and skopeo write "localhost/name:tag").
+ * The OCI image layout grammar, loosened to take Docker's names too ("a__b", "a---b"):
+ *   ref ::= component ("/" component)*
+ *   component ::= alphanum ([A-Za-z0-9] | [-._:@+])* alphanum, or a single alphanum
+ */
+static bool valid_ref_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool edge = i == 0 || i + 1 == n || s[i - 1] == '/' || s[i + 1] == '/';
+		if (is_alnum(s[i]))
+			continue;
+		if (edge || (s[i] != '/' && !strchr("-._:@+", s[i])))
+			return false;
+	}
+	return true;
+}
+
+/* The tag part of oci:DIR:TAG / oci-archive:FILE:TAG: a tag, an OCI reference name or a
+ * digest. */
 static int check_oci_reference(const char *text, const char *ref)
 {
 	if (rs__str_startswith(ref, "sha256:") || rs__str_startswith(ref, "sha512:"))
@@ -236,10 +263,11 @@ static int check_oci_reference(const char *text, const char *ref)
 		                         RS_EINVAL,
 		                         "invalid location \"%s\": \"%s\" is not a valid digest",
 		                         text, ref);
-	if (!valid_tag(ref, strlen(ref)))
+	if (!valid_tag(ref, strlen(ref)) && !valid_ref_name(ref))
 		return rs__error_set(RS_EINVAL,
 		                     "invalid location \"%s\": invalid tag \"%s\" (expected "
-		                     "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127} or a digest)",
+		                     "a tag such as v1, a name such as localhost/app:v1, or a "
+		                     "digest)",
 		                     text, ref);
 	return 0;
 }
@@ -342,7 +370,10 @@ static rs_location *location_new(const char *text, rs_location_kind kind, const 
 	return loc;
 }
 
-/* TRANSPORT:PATH[:REF] with PATH ending at the first ':'. */
+/*
+ * TRANSPORT:PATH[:REF] with PATH ending at the first ':' (as skopeo splits it); for oci: and
+ * oci-archive: also PATH@DIGEST (PATH@sha256:HEX, the digest after the '@').
+ */
 static int parse_local(rs_location **out, const char *text, size_t prefix_len,
                        rs_location_kind kind)
 {
@@ -350,6 +381,17 @@ static int parse_local(rs_location **out, const char *text, size_t prefix_len,
 	size_t path_len = colon ? (size_t)(colon - path) : strlen(path);
 	const char *ref = colon ? colon + 1 : NULL;
 	int error;
+	if (colon && kind != RS_LOCATION_DOCKER_ARCHIVE) {
+		static const char *const algs[] = {"@sha256", "@sha512"};
+		for (size_t i = 0; i < 2; i++) {
+			size_t n = strlen(algs[i]);
+			if (path_len > n && !strncmp(colon - n, algs[i], n)) {
+				path_len -= n;
+				ref = colon - n + 1;
+				break;
+			}
+		}
+	}
 	if (path_len == 0)
 		return rs__error_set(RS_EINVAL, "invalid location \"%s\": empty %s", text,
 		                     kind == RS_LOCATION_OCI_LAYOUT ? "directory name"

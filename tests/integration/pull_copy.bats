@@ -65,9 +65,9 @@ skopeo_digest() {
 	[[ $(json 'len(d["manifests"])' <"$T/lay/index.json") == 2 ]]
 	# 3 layers + config + manifest
 	[[ $(ls "$T/lay/blobs/sha256" | wc -l) == 5 ]]
-	# a docker v2s2 manifest is kept as it is (same digest) in the layout
+	# with --preserve-digests a docker v2s2 manifest is kept as it is (same digest) in the layout
 	want=$(cut -d' ' -f2 "$W/dockerfmt.out")
-	run regship pull "$src_ADDR/lib/dockerfmt:d1" oci:"$T/lay":d1
+	run regship pull --preserve-digests "$src_ADDR/lib/dockerfmt:d1" oci:"$T/lay":d1
 	assert_success
 	assert_equal "${lines[-1]}" "oci:$T/lay:d1@$want"
 	verify_layout "$T/lay" d1 "$want"
@@ -101,7 +101,7 @@ skopeo_digest() {
 	skopeo --insecure-policy copy -q --dest-tls-verify=false oci:"$T/sklay":1 "docker://$src_ADDR/skopeo/oci:1"
 	for repo in skopeo/v2s2 skopeo/oci; do
 		want=$(skopeo_digest "docker://$src_ADDR/$repo:1")
-		run regship pull "$src_ADDR/$repo:1" oci:"$T/pulled":"${repo#*/}"
+		run regship pull --preserve-digests "$src_ADDR/$repo:1" oci:"$T/pulled":"${repo#*/}"
 		assert_success
 		assert_equal "${lines[-1]}" "oci:$T/pulled:${repo#*/}@$want"
 		verify_layout "$T/pulled" "${repo#*/}" "$want"

@@ -92,7 +92,8 @@ assert_no_secrets() {
 		rec="$BATS_FILE_TMPDIR/rec_$v/record.jsonl"
 		: >"$rec"
 		lay="$BATS_TEST_TMPDIR/lay-$v"
-		run regship pull -q -u admin --password-stdin "$(v_addr "redir_$v")/sec/img:v1" "oci:$lay:v1" <<<adminpass
+		# --preserve-digests: the registry's docker manifest is stored as it is (checked below)
+		run regship pull -q --preserve-digests -u admin --password-stdin "$(v_addr "redir_$v")/sec/img:v1" "oci:$lay:v1" <<<adminpass
 		assert_success
 		# config + 2 layers came from the recorder, without credentials
 		[[ $(jsonl_count "$rec" 'd["method"] == "GET" and "/blobs/sha256:" in d["path"]') -eq 3 ]] ||

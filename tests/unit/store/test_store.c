@@ -49,6 +49,18 @@ static const location_case cases[] = {
         {"oci:/tmp/layout:v1", 0, RS_LOCATION_OCI_LAYOUT, "/tmp/layout", "v1", NULL},
         {"oci:rel/dir:1.0-rc_1", 0, RS_LOCATION_OCI_LAYOUT, "rel/dir", "1.0-rc_1", NULL},
         {"oci:dir:sha256:" HEX, 0, RS_LOCATION_OCI_LAYOUT, "dir", "sha256:" HEX, NULL},
+        /* OCI reference names (podman, buildah, skopeo): '/' and ':' inside; DIR@DIGEST */
+        {"oci:dir:localhost/t1:oci", 0, RS_LOCATION_OCI_LAYOUT, "dir", "localhost/t1:oci", NULL},
+        {"oci:dir:a.b-c/d__e:1+x@y", 0, RS_LOCATION_OCI_LAYOUT, "dir", "a.b-c/d__e:1+x@y", NULL},
+        {"oci:dir@sha256:" HEX, 0, RS_LOCATION_OCI_LAYOUT, "dir", "sha256:" HEX, NULL},
+        {"oci-archive:a.tar@sha256:" HEX, 0, RS_LOCATION_OCI_ARCHIVE, "a.tar", "sha256:" HEX, NULL},
+        {"oci-archive:a.tar:localhost/t1:v1", 0, RS_LOCATION_OCI_ARCHIVE, "a.tar",
+         "localhost/t1:v1", NULL},
+        {"oci:dir@sha256:abc", RS_EINVAL, 0, NULL, NULL, "not a valid digest"},
+        {"oci:dir:localhost//t1", RS_EINVAL, 0, NULL, NULL, "invalid tag"},
+        {"oci:dir:localhost/t1:", RS_EINVAL, 0, NULL, NULL, "invalid tag"},
+        {"oci:dir:a/-b", RS_EINVAL, 0, NULL, NULL, "invalid tag"},
+        {"oci:dir:a/b!", RS_EINVAL, 0, NULL, NULL, "invalid tag"},
         /* OCI archives */
         {"oci-archive:img.tar", 0, RS_LOCATION_OCI_ARCHIVE, "img.tar", NULL, NULL},
         {"oci-archive:/x/img.tar:latest", 0, RS_LOCATION_OCI_ARCHIVE, "/x/img.tar", "latest", NULL},

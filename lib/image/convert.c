@@ -1,0 +1,111 @@
+/*
+ * Docker -> OCI conversion for OCI destinations. An OCI layout that holds Docker media types
+ * is valid JSON but not what umoci, skopeo (by name) or oci-image-tool read; skopeo converts
+ * when it writes a layout, and so does regship unless the caller asks to keep the digests.
+ * Only the JSON changes: the config and layer blobs are the same bytes under OCI types.
+ */
+#include "image/convert.h"
+
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool rs__convert_wanted(const char *dest_scheme)
+{
+	return dest_scheme && (!strcmp(dest_scheme, "oci") || !strcmp(dest_scheme, "oci-archive"));
+}
+
+void rs__convert_note_child(json_t *children, const char *original_digest,
+                            const rs_manifest *written)
+{
+	size_t len;
+	(void)rs_manifest_bytes(written, &len);
+	json_object_set_new(children, original_digest,
+	                    json_pack("{s:s, s:I, s:s}", "digest", rs_manifest_digest(written),
+	                              "size", (json_int_t)len, "mediaType",
+	                              rs_manifest_media_type(written)));
+}
+
+/* Sets the OCI equivalent of desc's mediaType; true when it changed. */
+static bool convert_type(json_t *desc)
+{
+	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
+	const char *oci = mt ? rs_mediatype_to_oci(mt) : NULL;
+	if (!oci || !strcmp(oci, mt))
+		return false;
+	json_object_set_new(desc, "mediaType", json_string(oci));
+	return true;
+}
+
+/* An index's entries as the children were written; true when one changed. */
+static bool convert_children(json_t *manifests, json_t *children)
+{
+	bool changed = false;
+	for (size_t i = 0; i < json_array_size(manifests); i++) {
+		json_t *entry = json_array_get(manifests, i), *now;
+		const char *d = json_string_value(json_object_get(entry, "digest"));
+		if (!d || !(now = json_object_get(children, d)))
+			continue;
+		if (strcmp(d, json_string_value(json_object_get(now, "digest"))) ||
+		    !json_equal(json_object_get(entry, "mediaType"),
+		                json_object_get(now, "mediaType"))) {
+			json_object_set(entry, "digest", json_object_get(now, "digest"));
+			json_object_set(entry, "size", json_object_get(now, "size"));
+			json_object_set(entry, "mediaType", json_object_get(now, "mediaType"));
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+int rs__convert_to_oci(rs_manifest **m, json_t *children)
+{
+	const char *mt = rs_manifest_media_type(*m);
+	bool docker_manifest = !strcmp(mt, RS_MT_DOCKER_MANIFEST);
+	bool docker_list = !strcmp(mt, RS_MT_DOCKER_LIST);
+	bool changed = docker_manifest || docker_list;
+	const void *bytes;
+	size_t len;
+	json_t *root;
+	char *text = NULL;
+	rs_manifest *converted = NULL;
+	int error = 0;
+
+	if (!docker_manifest && !rs_manifest_is_index(*m))
+		return 0; /* an OCI image manifest: as it is */
+	bytes = rs_manifest_bytes(*m, &len);
+	if (!(root = json_loadb(bytes, len, 0, NULL)) || !json_is_object(root)) {
+		json_decref(root);
+		return rs__error_set(RS_EFORMAT, "manifest %s: cannot convert it to OCI",
+		                     rs_manifest_digest(*m));
+	}
+	if (docker_manifest) {
+		json_t *layers = json_object_get(root, "layers");
+		json_object_set_new(root, "mediaType", json_string(RS_MT_OCI_MANIFEST));
+		convert_type(json_object_get(root, "config"));
+		for (size_t i = 0; i < json_array_size(layers); i++)
+			convert_type(json_array_get(layers, i));
+	} else {
+		if (docker_list)
+			json_object_set_new(root, "mediaType", json_string(RS_MT_OCI_INDEX));
+		if (children && convert_children(json_object_get(root, "manifests"), children))
+			changed = true;
+	}
+	if (!changed)
+		goto done;
+	if (!(text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+		error = rs__error_set(RS_ENOMEM, "cannot serialise the converted manifest");
+		goto done;
+	}
+	if ((error = rs_manifest_parse(&converted, text, strlen(text), NULL)) < 0) {
+		rs__error_prefix("manifest %s converted to OCI", rs_manifest_digest(*m));
+		goto done;
+	}
+	rs_manifest_free(*m);
+	*m = converted;
+done:
+	free(text);
+	json_decref(root);
+	return error;
+}

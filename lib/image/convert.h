@@ -1,0 +1,30 @@
+/* Docker schema 2 manifests and manifest lists rewritten with OCI media types, for the OCI
+ * layouts and archives others read (as skopeo writes them). Private to the copy engine. */
+#ifndef RS_IMAGE_CONVERT_H
+#define RS_IMAGE_CONVERT_H
+
+#include "regship/manifest.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* True when copies into this store convert Docker manifests to OCI (oci, oci-archive). */
+bool rs__convert_wanted(const char *dest_scheme);
+
+/*
+ * Record what a child manifest of an index became: children maps the child's original
+ * digest to {"digest", "size", "mediaType"} of the manifest written.
+ */
+void rs__convert_note_child(json_t *children, const char *original_digest,
+                            const rs_manifest *written);
+
+/*
+ * *m rewritten for an OCI layout: a Docker manifest gets the OCI manifest type, its config
+ * and layers the OCI equivalents (the blobs stay byte for byte the same); an index (Docker
+ * list or OCI) gets the OCI index type and the digests, sizes and types of its children as
+ * `children` (may be NULL) records them. Anything else, or nothing to change: *m untouched.
+ * On a change *m is replaced by the parsed new bytes (the old one freed).
+ */
+int rs__convert_to_oci(rs_manifest **m, json_t *children);
+
+#endif
