@@ -118,7 +118,7 @@ static int to_buf(const void *data, size_t len, void *payload)
 	return 0;
 }
 
-static void compress_buf(rs_buf *out, rs__compression c, const rs_buf *in)
+static void compress_buf(rs_buf *out, rs_compression c, const rs_buf *in)
 {
 	rs__compressor *z = NULL;
 	assert_int_equal(rs__compressor_new(&z, c, 0, to_buf, out), 0);
@@ -287,8 +287,7 @@ static json_t *get_manifest(rs_store *s, const char *ref, char **mt, char **dige
 }
 
 /* Every layer of manifest m: digest, size, and decompressed content == the fixture's layer. */
-static void check_layers(const fixture *f, rs_store *s, json_t *m, rs__compression c,
-                         const char *mt)
+static void check_layers(const fixture *f, rs_store *s, json_t *m, rs_compression c, const char *mt)
 {
 	json_t *layers = json_object_get(m, "layers");
 	assert_int_equal(json_array_size(layers), NLAYERS);
@@ -306,7 +305,7 @@ static void check_layers(const fixture *f, rs_store *s, json_t *m, rs__compressi
 		rs__decompressor_free(z);
 		assert_int_equal(plain.size, f->layer[i].size);
 		assert_memory_equal(plain.ptr, f->layer[i].ptr, plain.size);
-		if (c == RS__COMP_GZIP) /* deterministic header */
+		if (c == RS_COMPRESSION_GZIP) /* deterministic header */
 			assert_memory_equal(blob.ptr, "\x1f\x8b\x08\x00\x00\x00\x00\x00", 8);
 		rs_buf_dispose(&blob);
 		rs_buf_dispose(&plain);
@@ -342,7 +341,7 @@ static void test_legacy_gzip(void **state)
 	assert_string_equal(json_string_value(json_object_get(m, "mediaType")),
 	                    RS_MT_DOCKER_MANIFEST);
 	check_config(f, s, m, RS_MT_DOCKER_CONFIG);
-	check_layers(f, s, m, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, s, m, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	assert_int_equal(rs__docker_archive_compressions(s), NLAYERS);
 	/* compact JSON, config first */
 	{
@@ -414,7 +413,7 @@ static void test_oci_in_tar_zstd(void **state)
 	m = get_manifest(s, "docker.io/library/busybox:1.36", &mt, &digest);
 	assert_string_equal(mt, RS_MT_OCI_MANIFEST);
 	check_config(f, s, m, RS_MT_OCI_CONFIG);
-	check_layers(f, s, m, RS__COMP_ZSTD, RS_MT_OCI_LAYER_ZSTD);
+	check_layers(f, s, m, RS_COMPRESSION_ZSTD, RS_MT_OCI_LAYER_ZSTD);
 	json_decref(m);
 	free(mt);
 	free(digest);
@@ -432,7 +431,7 @@ static void test_compression_none(void **state)
 	o.compression = RS_COMPRESSION_NONE;
 	assert_int_equal(rs_store_open_docker_archive(&s, f->file, RS_STORE_READ, &o), 0);
 	m = get_manifest(s, NULL, &mt, &digest);
-	check_layers(f, s, m, RS__COMP_NONE, "application/vnd.docker.image.rootfs.diff.tar");
+	check_layers(f, s, m, RS_COMPRESSION_NONE, "application/vnd.docker.image.rootfs.diff.tar");
 	layers = json_object_get(m, "layers");
 	for (size_t i = 0; i < NLAYERS; i++) /* as is: the digest is the diff_id */
 		assert_string_equal(
@@ -455,8 +454,8 @@ static void test_precompressed_layers_pass_through(void **state)
 	char *mt = NULL, *digest = NULL, d[RS_DIGEST_MAX];
 	json_t *m, *layers;
 	/* one gzip, one zstd, one plain: each keeps its form */
-	compress_buf(&comp[0], RS__COMP_GZIP, &f->layer[0]);
-	compress_buf(&comp[1], RS__COMP_ZSTD, &f->layer[1]);
+	compress_buf(&comp[0], RS_COMPRESSION_GZIP, &f->layer[0]);
+	compress_buf(&comp[1], RS_COMPRESSION_ZSTD, &f->layer[1]);
 	rs__buf_put(&comp[2], f->layer[2].ptr, f->layer[2].size);
 	write_oci_in_tar(f, f->file, comp);
 	o.format = RS_MANIFEST_FORMAT_OCI;
@@ -601,7 +600,7 @@ static void test_cache_hit_does_not_compress(void **state)
 	assert_int_equal(rs__docker_archive_compressions(s), 0);
 	assert_null(rs__docker_archive_tmpdir(s));
 	/* blob_open compresses on demand, to the same bytes */
-	check_layers(f, s, m2, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, s, m2, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	assert_int_equal(rs__docker_archive_compressions(s), NLAYERS);
 	/* the on-demand reader can start again */
 	{
@@ -650,8 +649,9 @@ static void test_cache_poisoned(void **state)
 	json_t *m;
 	write_legacy(f, f->file, NULL);
 	o.cache_dir = f->cache;
-	assert_int_equal(
-	        rs__compress_cache_put(f->cache, f->diff_id[0], RS__COMP_GZIP, 6, bogus, 1234), 0);
+	assert_int_equal(rs__compress_cache_put(f->cache, f->diff_id[0], RS_COMPRESSION_GZIP, 6,
+	                                        bogus, 1234),
+	                 0);
 	assert_int_equal(rs_store_open_docker_archive(&s, f->file, RS_STORE_READ, &o), 0);
 	m = get_manifest(s, NULL, &mt, &digest);
 	assert_string_equal(json_string_value(json_object_get(
@@ -666,7 +666,7 @@ static void test_cache_poisoned(void **state)
 	rs_reader_free(r);
 	/* the entry is gone: the next run compresses for real */
 	assert_int_equal(rs__compress_cache_get(digest_out, &size, f->cache, f->diff_id[0],
-	                                        RS__COMP_GZIP, 6),
+	                                        RS_COMPRESSION_GZIP, 6),
 	                 RS_ENOTFOUND);
 	json_decref(m);
 	free(mt);
@@ -987,7 +987,7 @@ static void test_write_round_trip(void **state)
 	free(mt);
 	m2 = get_manifest(back, "app", &mt, &d2);
 	check_config(f, back, m2, RS_MT_DOCKER_CONFIG);
-	check_layers(f, back, m2, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, back, m2, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	assert_string_equal(d1, d2); /* deterministic compression: the very same manifest */
 	json_decref(m1);
 	json_decref(m2);
@@ -1011,7 +1011,7 @@ static void test_expansion_bound(void **state)
 	rs_store *dst = NULL;
 	rs_buf zeros = RS_BUF_INIT;
 	char out[160];
-	const rs__compression kinds[] = {RS__COMP_GZIP, RS__COMP_ZSTD};
+	const rs_compression kinds[] = {RS_COMPRESSION_GZIP, RS_COMPRESSION_ZSTD};
 	const char *types[] = {RS_MT_DOCKER_LAYER_GZIP, RS_MT_OCI_LAYER_ZSTD};
 	snprintf(out, sizeof(out), "%s/bomb.tar", f->dir);
 	rs__buf_grow(&zeros, 8u << 20);
@@ -1094,7 +1094,7 @@ static void test_write_multi_image_and_retag(void **state)
 	assert_string_equal(
 	        json_string_value(json_object_get(json_object_get(m, "config"), "digest")),
 	        f->config_digest);
-	check_layers(f, back, m, RS__COMP_ZSTD, RS_MT_OCI_LAYER_ZSTD);
+	check_layers(f, back, m, RS_COMPRESSION_ZSTD, RS_MT_OCI_LAYER_ZSTD);
 	json_decref(m);
 	free(mt);
 	free(digest);
@@ -1124,7 +1124,7 @@ static void test_write_errors(void **state)
 	        "{\"schemaVersion\":2,\"mediaType\":\"" RS_MT_OCI_INDEX "\",\"manifests\":[]}";
 	int calls = 0;
 	snprintf(out, sizeof(out), "%s/out.tar", f->dir);
-	compress_buf(&gz, RS__COMP_GZIP, &f->layer[1]);
+	compress_buf(&gz, RS_COMPRESSION_GZIP, &f->layer[1]);
 	rs__sha256_digest(d, gz.ptr, gz.size);
 	assert_int_equal(rs_store_open_docker_archive(&dst, out, RS_STORE_WRITE, &o), 0);
 
@@ -1394,7 +1394,7 @@ static void test_skopeo(void **state)
 	assert_int_equal(rs_store_open_docker_archive(&back, theirs, RS_STORE_READ, &o), 0);
 	m = get_manifest(back, "example.org/x/y:z", &mt, &digest);
 	check_config(f, back, m, RS_MT_DOCKER_CONFIG);
-	check_layers(f, back, m, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, back, m, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	json_decref(m);
 	free(mt);
 	free(digest);
