@@ -133,6 +133,39 @@ int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l);
 
 /* ---- writing (docker_archive_write.c) ---------------------------------------------------- */
 
+/* A blob being received into the temporary directory (blob_put, foreign layers): open, feed
+ * the bytes as they come, finish (digest and size checked, the blob recorded), dispose. */
+typedef struct {
+	int fd;
+	const char *path;
+	rs__hasher *hu;
+	int64_t size;
+	int64_t limit; /* -1: none */
+	const char *digest;
+} da_tar_sink;
+
+typedef struct {
+	da_store *s;
+	const rs_descriptor *desc;
+	da_tar_sink sink; /* the blob's file (a layer's uncompressed tar) */
+	char *tmp; /* its temporary name */
+	rs__hasher *hc; /* the bytes as received */
+	rs__hasher *hu; /* the bytes as stored (a layer's diff_id) */
+	rs__decompressor *dz; /* NULL until the first bytes told the format */
+	unsigned char head[RS__COMP_MAGIC_MAX];
+	size_t nhead;
+	int64_t total;
+	bool is_layer, done;
+} da_blob_in;
+
+int rs__da_blob_in_open(da_blob_in *b, da_store *s, const rs_descriptor *desc);
+int rs__da_blob_in_feed(da_blob_in *b, const void *data, size_t len);
+int rs__da_blob_in_finish(da_blob_in *b);
+/* Always call, after a failed open too: removes the temporary file unless finished. */
+void rs__da_blob_in_dispose(da_blob_in *b);
+/* The blob received with this digest, or NULL (s->lock held). */
+const da_blob *rs__da_blob_by_digest(const da_store *s, const char *digest);
+
 int rs__da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
                     void *payload);
 int rs__da_manifest_put(rs_store *st, const char *reference, const void *body, size_t len,
