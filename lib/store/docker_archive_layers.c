@@ -8,6 +8,7 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,118 +60,141 @@ static rs_compression layer_out(const da_store *s, const da_layer *l)
 	return l->src != RS_COMPRESSION_NONE ? l->src : s->comp;
 }
 
-/* Read a layer entry once: compress it into a temporary file (plain layers), or hash it and
- * check its diff_id (layers handed out as they are). Runs in a worker thread. */
-static int prepare_layer(da_store *s, da_layer *l)
+/* One layer being prepared. */
+typedef struct {
+	struct archive *a;
+	rs__hasher *hu, *hc; /* the tar (diff_id), the compressed bytes */
+	rs__compressor *z; /* plain layers: compressing into sink */
+	rs__decompressor *dz; /* compressed layers: decompressing to hash the tar */
+	file_sink sink;
+	char *tmp; /* the compressed copy (plain layers) */
+	rs_buf what;
+	int64_t total;
+} prep;
+
+/* Open the entry, the hashers and, for a plain layer, its temporary file and compressor. */
+static int prep_open(prep *p, da_store *s, da_layer *l)
 {
-	struct archive *a = NULL;
-	rs__hasher *hu = NULL, *hc = NULL;
-	rs__compressor *z = NULL;
-	rs__decompressor *dz = NULL;
-	file_sink sink = {-1, NULL, NULL, 0, -1, NULL};
-	rs_buf tmp = RS_BUF_INIT, what = RS_BUF_INIT;
-	char diff_id[RS_DIGEST_MAX];
-	unsigned char *buf = rs__malloc(DA_BUFSIZE);
-	int64_t total = 0;
-	la_ssize_t n;
+	rs_buf prefix = RS_BUF_INIT;
 	int error;
 	l->out = layer_out(s, l);
-	if ((error = rs__da_archive_seek_entry(&a, s->file, l->path)) < 0 ||
-	    (error = rs__hasher_new(&hu, "sha256")) < 0 ||
-	    (error = rs__hasher_new(&hc, "sha256")) < 0)
-		goto done;
-	if (l->src == RS_COMPRESSION_NONE && l->out != RS_COMPRESSION_NONE) {
-		rs__buf_printf(&tmp, "%s/%s.%s-XXXXXX", s->tmpdir, rs__da_digest_hex(l->diff_id),
-		               rs__compress_name(l->out));
-		if ((sink.fd = mkstemp(tmp.ptr)) < 0) {
-			error = rs__error_set(RS_EIO, "cannot create a temporary file in %s: %s",
-			                      s->tmpdir, strerror(errno));
-			goto done;
-		}
-		sink.path = tmp.ptr;
-		sink.hc = hc;
-		sink.limit = compress_bound(l->entry_size);
-		rs__buf_printf(&what, "%s: layer %s", s->file, l->path);
-		sink.what = what.ptr;
-		if ((error = rs__compressor_new(&z, l->out, s->level, to_file, &sink)) < 0)
-			goto done;
-		atomic_fetch_add(&s->compressions, 1);
-	} else if (l->src != RS_COMPRESSION_NONE) {
-		if ((error = rs__decompressor_new(&dz, l->src, to_hasher, hu)) < 0)
-			goto done;
-	}
-	while ((n = archive_read_data(a, buf, DA_BUFSIZE)) > 0) {
-		total += n;
+	if ((error = rs__da_archive_seek_entry(&p->a, s->file, l->path)) < 0 ||
+	    (error = rs__hasher_new(&p->hu, "sha256")) < 0 ||
+	    (error = rs__hasher_new(&p->hc, "sha256")) < 0)
+		return error;
+	if (l->src != RS_COMPRESSION_NONE)
+		return rs__decompressor_new(&p->dz, l->src, to_hasher, p->hu);
+	if (l->out == RS_COMPRESSION_NONE)
+		return 0;
+	rs__buf_printf(&prefix, "%s/%s.%s-", s->tmpdir, rs__da_digest_hex(l->diff_id),
+	               rs__compress_name(l->out));
+	error = rs__file_tmp_at(&p->sink.fd, &p->tmp, AT_FDCWD, prefix.ptr, s->tmpdir);
+	rs_buf_dispose(&prefix);
+	if (error < 0)
+		return error;
+	p->sink.path = p->tmp;
+	p->sink.hc = p->hc;
+	p->sink.limit = compress_bound(l->entry_size);
+	rs__buf_printf(&p->what, "%s: layer %s", s->file, l->path);
+	p->sink.what = p->what.ptr;
+	if ((error = rs__compressor_new(&p->z, l->out, s->level, to_file, &p->sink)) < 0)
+		return error;
+	atomic_fetch_add(&s->compressions, 1);
+	return 0;
+}
+
+/* Read the entry through: hash (and compress or decompress) every byte. */
+static int prep_stream(prep *p, const da_store *s, const da_layer *l)
+{
+	unsigned char *buf = rs__malloc(DA_BUFSIZE);
+	la_ssize_t n;
+	int error = 0;
+	while ((n = archive_read_data(p->a, buf, DA_BUFSIZE)) > 0) {
+		p->total += n;
 		if ((error = rs__cancel_check()) < 0)
-			goto done;
-		if (z) {
-			rs__hasher_update(hu, buf, (size_t)n);
-			error = rs__compressor_write(z, buf, (size_t)n);
-		} else if (dz) {
-			rs__hasher_update(hc, buf, (size_t)n);
-			error = rs__decompressor_write(dz, buf, (size_t)n);
+			break;
+		if (p->z) {
+			rs__hasher_update(p->hu, buf, (size_t)n);
+			error = rs__compressor_write(p->z, buf, (size_t)n);
+		} else if (p->dz) {
+			rs__hasher_update(p->hc, buf, (size_t)n);
+			error = rs__decompressor_write(p->dz, buf, (size_t)n);
 		} else {
-			rs__hasher_update(hu, buf, (size_t)n);
+			rs__hasher_update(p->hu, buf, (size_t)n);
 		}
 		if (error < 0) {
 			if (error != RS_EUSER && error != RS_ETOOBIG)
 				rs__error_prefix("%s: layer %s", s->file, l->path);
-			goto done;
+			break;
 		}
 	}
-	if (n < 0) {
-		error = rs__da_archive_fail(a, s->file);
-		goto done;
-	}
-	if ((z && (error = rs__compressor_finish(z)) < 0) ||
-	    (dz && (error = rs__decompressor_finish(dz)) < 0)) {
+	free(buf);
+	if (error == 0 && n < 0)
+		error = rs__da_archive_fail(p->a, s->file);
+	if (error == 0 && ((p->z && (error = rs__compressor_finish(p->z)) < 0) ||
+	                   (p->dz && (error = rs__decompressor_finish(p->dz)) < 0)))
 		rs__error_prefix("%s: layer %s", s->file, l->path);
-		goto done;
-	}
-	rs__hasher_final(hu, diff_id);
-	if (strcmp(diff_id, l->diff_id)) {
-		error = rs__error_set(RS_EDIGEST,
-		                      "%s: layer %s: diff_id mismatch: the config says %s, the "
-		                      "content is %s",
-		                      s->file, l->path, l->diff_id, diff_id);
-		goto done;
-	}
-	if (z) {
-		rs__hasher_final(hc, l->digest);
-		l->size = sink.size;
-		if (close(sink.fd) < 0) {
-			sink.fd = -1;
-			error = rs__error_set(RS_EIO, "cannot write %s: %s", tmp.ptr,
-			                      strerror(errno));
-			goto done;
+	return error;
+}
+
+/* Check the diff_id; record the digest and size handed out (and the compressed copy). */
+static int prep_finish(prep *p, da_store *s, da_layer *l)
+{
+	char diff_id[RS_DIGEST_MAX];
+	rs__hasher_final(p->hu, diff_id);
+	if (strcmp(diff_id, l->diff_id))
+		return rs__error_set(RS_EDIGEST,
+		                     "%s: layer %s: diff_id mismatch: the config says %s, the "
+		                     "content is %s",
+		                     s->file, l->path, l->diff_id, diff_id);
+	if (p->z) {
+		rs__hasher_final(p->hc, l->digest);
+		l->size = p->sink.size;
+		if (close(p->sink.fd) < 0) {
+			p->sink.fd = -1;
+			return rs__error_set(RS_EIO, "cannot write %s: %s", p->tmp,
+			                     strerror(errno));
 		}
-		sink.fd = -1;
-		l->tmp = rs__buf_detach(&tmp);
+		p->sink.fd = -1;
+		l->tmp = p->tmp;
+		p->tmp = NULL;
 		if (s->cache_dir)
 			rs__compress_cache_put(s->cache_dir, l->diff_id, l->out, s->level,
 			                       l->digest, l->size);
-	} else if (dz) {
-		rs__hasher_final(hc, l->digest);
-		l->size = total;
+	} else if (p->dz) {
+		rs__hasher_final(p->hc, l->digest);
+		l->size = p->total;
 	} else {
 		memcpy(l->digest, diff_id, sizeof(diff_id));
-		l->size = total;
+		l->size = p->total;
 	}
 	l->prepared = true;
-done:
-	if (sink.fd >= 0)
-		close(sink.fd);
-	if (tmp.ptr && error < 0)
-		unlink(tmp.ptr);
-	rs_buf_dispose(&tmp);
-	rs_buf_dispose(&what);
-	rs__compressor_free(z);
-	rs__decompressor_free(dz);
-	rs__hasher_free(hu);
-	rs__hasher_free(hc);
-	if (a)
-		archive_read_free(a);
-	free(buf);
+	return 0;
+}
+
+/* Read a layer entry once: compress it into a temporary file (plain layers), or hash it and
+ * check its diff_id (layers handed out as they are). Runs in a worker thread. */
+static int prepare_layer(da_store *s, da_layer *l)
+{
+	prep p;
+	int error;
+	memset(&p, 0, sizeof(p));
+	p.sink.fd = -1;
+	p.sink.limit = -1;
+	if ((error = prep_open(&p, s, l)) == 0 && (error = prep_stream(&p, s, l)) == 0)
+		error = prep_finish(&p, s, l);
+	if (p.sink.fd >= 0)
+		close(p.sink.fd);
+	if (p.tmp)
+		unlink(p.tmp); /* not handed to the layer: a failure */
+	free(p.tmp);
+	rs_buf_dispose(&p.what);
+	rs__compressor_free(p.z);
+	rs__decompressor_free(p.dz);
+	rs__hasher_free(p.hu);
+	rs__hasher_free(p.hc);
+	if (p.a)
+		archive_read_free(p.a);
 	return error;
 }
 
