@@ -1242,6 +1242,111 @@ static void test_write_errors(void **state)
 	rs_buf_dispose(&gz);
 }
 
+/* put a manifest of the given text; the code, and the message must hold needle */
+static void expect_put(rs_store *dst, const char *manifest, int code, const char *needle)
+{
+	assert_int_equal(dst->ops->manifest_put(dst, "x:1", manifest, strlen(manifest), NULL),
+	                 code);
+	if (!strstr(rs_error_last()->message, needle))
+		fail_msg("expected \"%s\" in: %s", needle, rs_error_last()->message);
+}
+
+static void test_write_artifacts_and_foreign(void **state)
+{
+	fixture *f = *state;
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *dst = NULL;
+	rs_buf m = RS_BUF_INIT;
+	char out[160];
+	const char *layer0 = "\"digest\":\"sha256:"
+	                     "1111111111111111111111111111111111111111111111111111111111111111\"";
+	snprintf(out, sizeof(out), "%s/out.tar", f->dir);
+	assert_int_equal(rs_store_open_docker_archive(&dst, out, RS_STORE_WRITE, &o), 0);
+
+	/* artifacts: by artifactType, by a config that is no image config, by a layer type */
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"artifactType\":"
+	               "\"application/spdx+json\",\"config\":{\"mediaType\":\"%s\",\"size\":2,"
+	               "\"digest\":\"%s\"},\"layers\":[]}",
+	               RS_MT_OCI_MANIFEST, RS_MT_OCI_EMPTY, f->config_digest);
+	expect_put(dst, m.ptr, RS_EUNSUPPORTED,
+	           "x:1 is an artifact (artifactType application/spdx+json), not a container "
+	           "image: pull it to oci:");
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"application/vnd.cncf.helm.config.v1+json\",\"size\":2,\"digest\":\"%s\"},"
+	               "\"layers\":[]}",
+	               RS_MT_OCI_MANIFEST, f->config_digest);
+	expect_put(dst, m.ptr, RS_EUNSUPPORTED,
+	           "(artifactType application/vnd.cncf.helm.config.v1+json)");
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"text/spdx\",\"size\":1,%s}]}",
+	               RS_MT_OCI_MANIFEST, RS_MT_OCI_CONFIG, f->config_digest, layer0);
+	expect_put(dst, m.ptr, RS_EUNSUPPORTED, "(artifactType text/spdx)");
+
+	/* foreign layers that cannot be fetched: no URL, a scheme other than http(s), no size */
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",\"size\":1,%s,\"urls\":[\"ftp://127.0.0.1/l\","
+	               "\"file:///etc/passwd\"]}]}",
+	               RS_MT_DOCKER_MANIFEST, RS_MT_DOCKER_CONFIG, f->config_digest,
+	               RS_MT_DOCKER_LAYER_FOREIGN, layer0);
+	expect_put(dst, m.ptr, RS_EPROTO, "is foreign");
+	assert_non_null(strstr(rs_error_last()->message, "any of its URLs: ftp://127.0.0.1/l:"));
+	assert_non_null(strstr(rs_error_last()->message, "file:///etc/passwd:"));
+	assert_non_null(strstr(rs_error_last()->message, "only http and https"));
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",\"size\":1,%s,\"urls\":[\"http://127.0.0.1:1/l\"]}]}",
+	               RS_MT_OCI_MANIFEST, RS_MT_OCI_CONFIG, f->config_digest,
+	               RS_MT_OCI_LAYER_NONDIST_GZIP, layer0);
+	assert_int_not_equal(dst->ops->manifest_put(dst, "x:1", m.ptr, m.size, NULL), 0);
+	assert_non_null(strstr(rs_error_last()->message, "is foreign"));
+	assert_non_null(strstr(rs_error_last()->message, "its URL: http://127.0.0.1:1/l:"));
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",%s,\"urls\":[\"http://127.0.0.1:1/l\"]}]}",
+	               RS_MT_DOCKER_MANIFEST, RS_MT_DOCKER_CONFIG, f->config_digest,
+	               RS_MT_DOCKER_LAYER_FOREIGN, layer0);
+	expect_put(dst, m.ptr, RS_EFORMAT, "no valid digest and size");
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",\"size\":1,%s}]}",
+	               RS_MT_DOCKER_MANIFEST, RS_MT_DOCKER_CONFIG, f->config2.size,
+	               f->config2_digest, RS_MT_DOCKER_LAYER_FOREIGN, layer0);
+	{
+		rs_reader *rc = NULL;
+		rs_descriptor cd = {(char *)RS_MT_DOCKER_CONFIG,
+		                    f->config2_digest,
+		                    (int64_t)f->config2.size,
+		                    NULL,
+		                    NULL,
+		                    NULL};
+		assert_int_equal(rs_reader_from_memory(&rc, f->config2.ptr, f->config2.size), 0);
+		assert_int_equal(dst->ops->blob_put(dst, &cd, rc, NULL, NULL), 0);
+		rs_reader_free(rc);
+	}
+	expect_put(dst, m.ptr, RS_ENOTFOUND, "is foreign");
+	assert_non_null(strstr(rs_error_last()->message, "lists no URLs"));
+	/* nothing but the config was kept */
+	assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 1);
+	store_free(dst);
+	assert_int_equal(access(out, F_OK), -1);
+	rs_buf_dispose(&m);
+}
+
 static void test_uncommitted_leaves_file(void **state)
 {
 	fixture *f = *state;
@@ -1423,6 +1528,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_write_multi_image_and_retag, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expansion_bound, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_artifacts_and_foreign, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_uncommitted_leaves_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_adds_to_existing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_refuses_other_files, setup, teardown),
