@@ -11,6 +11,7 @@
  * Written by hand rather than with regexes so that every rejection says what is wrong.
  */
 #include "ref/ref.h"
+#include "util/digest.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -311,16 +312,6 @@ int rs__ref_check_digest(const char *s, size_t len, char *why, size_t whylen)
 	return 0;
 }
 
-static bool is_image_id(const char *s, size_t len)
-{
-	if (len != 64)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int fail(const char *text, const char *fmt, ...) RS_PRINTF(2, 3);
 
 static int fail(const char *text, const char *fmt, ...)
@@ -408,7 +399,7 @@ int rs_ref_parse(rs_ref **out, const char *text, unsigned int flags)
 		if (rs__ref_check_tag(tag, tlen, why, sizeof(why)) < 0)
 			return fail(text, "%s", why);
 	}
-	if (!domain && is_image_id(path, plen))
+	if (!domain && rs__is_hex64(path, plen))
 		return fail(text, "a 64-character hexadecimal string is an image ID, not a "
 		                  "repository name");
 

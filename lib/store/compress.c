@@ -15,48 +15,48 @@
 
 #define RS__COMP_BUFSIZE (64 * 1024)
 
-rs__compression rs__compress_detect(const void *buf, size_t len)
+rs_compression rs__compress_detect(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-		return RS__COMP_GZIP;
+		return RS_COMPRESSION_GZIP;
 	if (len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
-		return RS__COMP_ZSTD;
+		return RS_COMPRESSION_ZSTD;
 	if (len >= 3 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h')
-		return RS__COMP_BZIP2;
+		return RS__COMPRESSION_BZIP2;
 	if (len >= 6 && !memcmp(p,
 	                        "\xfd"
 	                        "7zXZ\0",
 	                        6))
-		return RS__COMP_XZ;
-	return RS__COMP_NONE;
+		return RS__COMPRESSION_XZ;
+	return RS_COMPRESSION_NONE;
 }
 
-const char *rs__compress_name(rs__compression c)
+const char *rs__compress_name(rs_compression c)
 {
-	switch (c) {
-	case RS__COMP_NONE:
+	switch ((int)c) { /* int: the detect-only values are outside the enum */
+	case RS_COMPRESSION_NONE:
 		return "none";
-	case RS__COMP_GZIP:
+	case RS_COMPRESSION_GZIP:
 		return "gzip";
-	case RS__COMP_ZSTD:
+	case RS_COMPRESSION_ZSTD:
 		return "zstd";
-	case RS__COMP_BZIP2:
+	case RS__COMPRESSION_BZIP2:
 		return "bzip2";
-	case RS__COMP_XZ:
+	case RS__COMPRESSION_XZ:
 		return "xz";
 	}
 	return "unknown";
 }
 
-int rs__compress_parse(rs__compression *out, const char *name)
+int rs__compress_parse(rs_compression *out, const char *name)
 {
 	if (name && !strcmp(name, "gzip"))
-		*out = RS__COMP_GZIP;
+		*out = RS_COMPRESSION_GZIP;
 	else if (name && !strcmp(name, "zstd"))
-		*out = RS__COMP_ZSTD;
+		*out = RS_COMPRESSION_ZSTD;
 	else if (name && !strcmp(name, "none"))
-		*out = RS__COMP_NONE;
+		*out = RS_COMPRESSION_NONE;
 	else
 		return rs__error_set(RS_EINVAL,
 		                     "unknown compression \"%s\" (expected gzip, zstd or none)",
@@ -64,13 +64,13 @@ int rs__compress_parse(rs__compression *out, const char *name)
 	return 0;
 }
 
-int rs__compress_level(int *out, rs__compression c, int level)
+int rs__compress_level(int *out, rs_compression c, int level)
 {
-	switch (c) {
-	case RS__COMP_NONE:
+	switch ((int)c) {
+	case RS_COMPRESSION_NONE:
 		*out = 0;
 		return 0;
-	case RS__COMP_GZIP:
+	case RS_COMPRESSION_GZIP:
 		if (level == 0)
 			level = 6;
 		if (level < 1 || level > 9)
@@ -79,7 +79,7 @@ int rs__compress_level(int *out, rs__compression c, int level)
 			                     level);
 		*out = level;
 		return 0;
-	case RS__COMP_ZSTD:
+	case RS_COMPRESSION_ZSTD:
 		if (level == 0)
 			level = 3;
 		if (level < 1 || level > 19)
@@ -88,8 +88,8 @@ int rs__compress_level(int *out, rs__compression c, int level)
 			                     level);
 		*out = level;
 		return 0;
-	case RS__COMP_BZIP2:
-	case RS__COMP_XZ:
+	case RS__COMPRESSION_BZIP2:
+	case RS__COMPRESSION_XZ:
 		break;
 	}
 	return rs__error_set(RS_EUNSUPPORTED, "%s compression is not supported",
@@ -114,7 +114,7 @@ int rs__compress_level(int *out, rs__compression c, int level)
 #define RS__GZ_PIECE (64u * 1024)
 
 struct rs__compressor {
-	rs__compression c;
+	rs_compression c;
 	rs__sink_fn sink;
 	void *payload;
 	int level; /* the level asked for */
@@ -132,7 +132,7 @@ struct rs__compressor {
 	unsigned char out[RS__COMP_BUFSIZE];
 };
 
-int rs__compressor_new(rs__compressor **out, rs__compression c, int level, rs__sink_fn sink,
+int rs__compressor_new(rs__compressor **out, rs_compression c, int level, rs__sink_fn sink,
                        void *payload)
 {
 	rs__compressor *z;
@@ -144,7 +144,7 @@ int rs__compressor_new(rs__compressor **out, rs__compression c, int level, rs__s
 	z->sink = sink;
 	z->payload = payload;
 	z->level = z->current = level;
-	if (c == RS__COMP_GZIP) {
+	if (c == RS_COMPRESSION_GZIP) {
 		if (deflateInit2(&z->zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
 		    Z_OK) {
 			free(z);
@@ -155,7 +155,7 @@ int rs__compressor_new(rs__compressor **out, rs__compression c, int level, rs__s
 		z->gzh.time = 0;
 		z->gzh.os = 255;
 		deflateSetHeader(&z->zs, &z->gzh);
-	} else if (c == RS__COMP_ZSTD) {
+	} else if (c == RS_COMPRESSION_ZSTD) {
 		z->cctx = ZSTD_createCCtx();
 		if (!z->cctx) {
 			free(z);
@@ -287,9 +287,9 @@ int rs__compressor_write(rs__compressor *z, const void *data, size_t len)
 	if (!len)
 		return 0;
 	switch (z->c) {
-	case RS__COMP_GZIP:
+	case RS_COMPRESSION_GZIP:
 		return gzip_write(z, data, len);
-	case RS__COMP_ZSTD:
+	case RS_COMPRESSION_ZSTD:
 		return zstd_compress(z, data, len, ZSTD_e_continue);
 	default:
 		return z->sink(data, len, z->payload);
@@ -302,7 +302,7 @@ int rs__compressor_finish(rs__compressor *z)
 		return 0;
 	z->finished = true;
 	switch (z->c) {
-	case RS__COMP_GZIP: {
+	case RS_COMPRESSION_GZIP: {
 		int error;
 		if (z->piece_len &&
 		    (error = gzip_deflate(z, z->piece, z->piece_len, Z_NO_FLUSH)) < 0)
@@ -310,7 +310,7 @@ int rs__compressor_finish(rs__compressor *z)
 		z->piece_len = 0;
 		return gzip_deflate(z, "", 0, Z_FINISH);
 	}
-	case RS__COMP_ZSTD:
+	case RS_COMPRESSION_ZSTD:
 		return zstd_compress(z, "", 0, ZSTD_e_end);
 	default:
 		return 0;
@@ -321,7 +321,7 @@ void rs__compressor_free(rs__compressor *z)
 {
 	if (!z)
 		return;
-	if (z->c == RS__COMP_GZIP)
+	if (z->c == RS_COMPRESSION_GZIP)
 		deflateEnd(&z->zs);
 	free(z->piece);
 	ZSTD_freeCCtx(z->cctx);
@@ -331,7 +331,7 @@ void rs__compressor_free(rs__compressor *z)
 /* ---- decompressor ------------------------------------------------------ */
 
 struct rs__decompressor {
-	rs__compression c;
+	rs_compression c;
 	rs__sink_fn sink;
 	void *payload;
 	z_stream zs;
@@ -341,22 +341,22 @@ struct rs__decompressor {
 	unsigned char out[RS__COMP_BUFSIZE];
 };
 
-int rs__decompressor_new(rs__decompressor **out, rs__compression c, rs__sink_fn sink, void *payload)
+int rs__decompressor_new(rs__decompressor **out, rs_compression c, rs__sink_fn sink, void *payload)
 {
 	rs__decompressor *z;
-	if (c != RS__COMP_NONE && c != RS__COMP_GZIP && c != RS__COMP_ZSTD)
+	if (c != RS_COMPRESSION_NONE && c != RS_COMPRESSION_GZIP && c != RS_COMPRESSION_ZSTD)
 		return rs__error_set(RS_EUNSUPPORTED, "%s decompression is not supported",
 		                     rs__compress_name(c));
 	z = rs__calloc(1, sizeof(*z));
 	z->c = c;
 	z->sink = sink;
 	z->payload = payload;
-	z->at_end = c == RS__COMP_NONE;
-	if (c == RS__COMP_GZIP && inflateInit2(&z->zs, 15 + 16) != Z_OK) {
+	z->at_end = c == RS_COMPRESSION_NONE;
+	if (c == RS_COMPRESSION_GZIP && inflateInit2(&z->zs, 15 + 16) != Z_OK) {
 		free(z);
 		return rs__error_set(RS_ENOMEM, "cannot initialise the gzip decompressor");
 	}
-	if (c == RS__COMP_ZSTD && !(z->dctx = ZSTD_createDCtx())) {
+	if (c == RS_COMPRESSION_ZSTD && !(z->dctx = ZSTD_createDCtx())) {
 		free(z);
 		return rs__error_set(RS_ENOMEM, "cannot initialise the zstd decompressor");
 	}
@@ -431,9 +431,9 @@ int rs__decompressor_write(rs__decompressor *z, const void *data, size_t len)
 		return 0;
 	z->any = true;
 	switch (z->c) {
-	case RS__COMP_GZIP:
+	case RS_COMPRESSION_GZIP:
 		return gunzip(z, data, len);
-	case RS__COMP_ZSTD:
+	case RS_COMPRESSION_ZSTD:
 		return unzstd(z, data, len);
 	default:
 		return z->sink(data, len, z->payload);
@@ -442,7 +442,7 @@ int rs__decompressor_write(rs__decompressor *z, const void *data, size_t len)
 
 int rs__decompressor_finish(rs__decompressor *z)
 {
-	if (z->c == RS__COMP_NONE)
+	if (z->c == RS_COMPRESSION_NONE)
 		return 0;
 	if (!z->any)
 		return rs__error_set(RS_EFORMAT, "empty %s stream", rs__compress_name(z->c));
@@ -455,7 +455,7 @@ void rs__decompressor_free(rs__decompressor *z)
 {
 	if (!z)
 		return;
-	if (z->c == RS__COMP_GZIP)
+	if (z->c == RS_COMPRESSION_GZIP)
 		inflateEnd(&z->zs);
 	ZSTD_freeDCtx(z->dctx);
 	free(z);
@@ -477,7 +477,7 @@ char *rs__compress_cache_dir(void)
 	return rs__buf_detach(&b);
 }
 
-static int cache_path(rs_buf *out, const char *dir, const char *diff_id, rs__compression c,
+static int cache_path(rs_buf *out, const char *dir, const char *diff_id, rs_compression c,
                       int level)
 {
 	const char *colon;
@@ -488,12 +488,12 @@ static int cache_path(rs_buf *out, const char *dir, const char *diff_id, rs__com
 	colon = strchr(diff_id, ':');
 	/* "-a": adaptive gzip; entries made by the older plain deflate are not reused */
 	rs__buf_printf(out, "%s/%.*s-%s.%s-%d%s", dir, (int)(colon - diff_id), diff_id, colon + 1,
-	               rs__compress_name(c), level, c == RS__COMP_GZIP ? "-a" : "");
+	               rs__compress_name(c), level, c == RS_COMPRESSION_GZIP ? "-a" : "");
 	return 0;
 }
 
 int rs__compress_cache_get(char digest[RS_DIGEST_MAX], int64_t *size, const char *dir,
-                           const char *diff_id, rs__compression c, int level)
+                           const char *diff_id, rs_compression c, int level)
 {
 	rs_buf path = RS_BUF_INIT, body = RS_BUF_INIT;
 	char got[RS_DIGEST_MAX];
@@ -517,7 +517,7 @@ done:
 	return error;
 }
 
-int rs__compress_cache_put(const char *dir, const char *diff_id, rs__compression c, int level,
+int rs__compress_cache_put(const char *dir, const char *diff_id, rs_compression c, int level,
                            const char *digest, int64_t size)
 {
 	rs_buf path = RS_BUF_INIT, body = RS_BUF_INIT;
@@ -533,7 +533,7 @@ done:
 	return error;
 }
 
-void rs__compress_cache_remove(const char *dir, const char *diff_id, rs__compression c, int level)
+void rs__compress_cache_remove(const char *dir, const char *diff_id, rs_compression c, int level)
 {
 	rs_buf path = RS_BUF_INIT;
 	if (cache_path(&path, dir, diff_id, c, level) == 0)

@@ -222,20 +222,6 @@ done:
 	return error;
 }
 
-static int write_all(int fd, const unsigned char *buf, size_t n, const char *path)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return rs__error_set(RS_EIO, "cannot write %s: %s", path, strerror(errno));
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int rs__ol_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
                     void *payload)
 {
@@ -276,7 +262,7 @@ int rs__ol_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_tra
 		}
 		if (n == 0)
 			break;
-		if ((error = write_all(fd, buf, (size_t)n, path)) < 0)
+		if ((error = rs__write_all(fd, buf, (size_t)n, path)) < 0)
 			goto done;
 		done += (uint64_t)n;
 		if (cb && cb(done, payload)) {

@@ -2,6 +2,7 @@
 
 #include "regship/copy.h"
 #include "store/store.h"
+#include "util/file.h"
 #include "util/util.h"
 
 #include <archive_entry.h>
@@ -263,16 +264,67 @@ static int open_stream(int *fd, rs__dest *d, const char *shown)
 	return 0;
 }
 
+/* The temporary file beside the target: <dir>/<base>.tmp-<random> (O_EXCL, O_NOFOLLOW,
+ * O_CLOEXEC, as util/file.c makes them); *dirfd is the target's directory, *tmpname the name
+ * in it and *shown its path for messages. */
+static int open_beside(int *fd, int *dirfd, char **tmpname, rs_buf *shown, const rs__dest *dest)
+{
+	const char *slash = strrchr(dest->target, '/');
+	char *dir = slash ? rs__strndup(dest->target,
+	                                slash == dest->target ? 1 : (size_t)(slash - dest->target))
+	                  : rs__strdup(".");
+	const char *base = slash ? slash + 1 : dest->target;
+	rs_buf prefix = RS_BUF_INIT;
+	int error;
+	*dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0) {
+		error = rs__error_set(RS_EIO, "cannot open the directory %s: %s", dir,
+		                      strerror(errno));
+	} else {
+		rs__buf_printf(&prefix, "%s.tmp-", base);
+		if ((error = rs__file_tmp_at(fd, tmpname, *dirfd, prefix.ptr, dir)) == 0)
+			rs__buf_printf(shown, "%s%s%s", slash ? dir : "",
+			               slash && slash != dest->target ? "/" : "", *tmpname);
+	}
+	rs_buf_dispose(&prefix);
+	free(dir);
+	return error;
+}
+
+/* Finish: flush the archive, then (regular file) chmod, fsync and rename over the target. */
+static int finish_tar(struct archive *a, int *fd, int dirfd, const char *tmpname, const char *name,
+                      mode_t mode, const rs__dest *dest)
+{
+	const char *base;
+	int error;
+	if (archive_write_close(a) != ARCHIVE_OK)
+		return rs__error_set(RS_EIO, "cannot write %s: %s", name, write_failure(a));
+	if (dirfd < 0) {
+		/* streaming */
+		error = close(*fd) < 0 ? rs__error_set(RS_EIO, "cannot write %s: %s", name,
+		                                       strerror(errno))
+		                       : 0;
+		*fd = -1;
+		return error;
+	}
+	if ((error = rs__cancel_check()) < 0)
+		return error;
+	base = strrchr(dest->target, '/');
+	return rs__file_commit_at(fd, dirfd, tmpname, base ? base + 1 : dest->target, mode, 0,
+	                          dest->target);
+}
+
 int rs__tar_write_file(rs__dest *dest, size_t count, rs__tar_member_fn member, void *payload)
 {
 	struct archive *a = NULL;
 	unsigned char *buf = NULL;
 	rs_buf tmp = RS_BUF_INIT;
+	char *tmpname = NULL;
 	const char *shown = dest->to_stdout ? "standard output" : dest->shown;
 	const char *name; /* what messages call the file being written */
 	bool streaming = rs__dest_streaming(dest);
 	mode_t mode = 0644;
-	int fd = -1, error = 0;
+	int fd = -1, dirfd = -1, error = 0;
 
 	if ((error = rs__cancel_check()) < 0)
 		return error;
@@ -284,13 +336,8 @@ int rs__tar_write_file(rs__dest *dest, size_t count, rs__tar_member_fn member, v
 		struct stat st;
 		if (stat(dest->target, &st) == 0 && S_ISREG(st.st_mode))
 			mode = st.st_mode & 07777;
-		rs__buf_printf(&tmp, "%s.tmp-XXXXXX", dest->target);
-		if ((fd = mkstemp(tmp.ptr)) < 0) {
-			error = rs__error_set(RS_EIO, "cannot create %s: %s", tmp.ptr,
-			                      strerror(errno));
-			rs_buf_dispose(&tmp);
-			return error;
-		}
+		if ((error = open_beside(&fd, &dirfd, &tmpname, &tmp, dest)) < 0)
+			goto done;
 		name = tmp.ptr;
 	}
 	a = archive_write_new();
@@ -303,25 +350,7 @@ int rs__tar_write_file(rs__dest *dest, size_t count, rs__tar_member_fn member, v
 	for (size_t i = 0; i < count; i++)
 		if ((error = member(payload, a, i, name, buf)) < 0)
 			goto done;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, write_failure(a));
-		goto done;
-	}
-	if (!streaming && (fchmod(fd, mode) < 0 || fsync(fd) < 0)) {
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, strerror(errno));
-		goto done;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (!streaming && (error = rs__cancel_check()) < 0)
-		goto done;
-	if (!streaming && rename(tmp.ptr, dest->target) < 0)
-		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", tmp.ptr, dest->target,
-		                      strerror(errno));
+	error = finish_tar(a, &fd, dirfd, tmpname, name, mode, dest);
 done:
 	/* not archive_write_fail(): libarchive 3.6 then leaks its output buffer; the trailer
 	 * archive_write_free writes goes to the temporary file, which is removed (or, when
@@ -338,8 +367,12 @@ done:
 		archive_write_free(a);
 	if (fd >= 0)
 		close(fd);
-	if (error < 0 && tmp.ptr)
-		unlink(tmp.ptr);
+	if (error < 0 && tmpname)
+		unlinkat(dirfd, tmpname,
+		         0); /* (rs__file_commit_at removed it already if it failed) */
+	if (dirfd >= 0)
+		close(dirfd);
+	free(tmpname);
 	rs_buf_dispose(&tmp);
 	free(buf);
 	return error;

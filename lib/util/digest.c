@@ -87,6 +87,16 @@ static bool hex_lower(const char *s, size_t n)
 	return s[n] == '\0';
 }
 
+bool rs__is_hex64(const char *s, size_t len)
+{
+	if (len != 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 bool rs__digest_valid(const char *d)
 {
 	if (!d)

@@ -25,6 +25,8 @@ void rs__sha256_digest(char out[RS_DIGEST_MAX], const void *data, size_t len);
 int rs__digest_check(const char *digest);
 /* The same test without touching the last error. */
 bool rs__digest_valid(const char *digest);
+/* True when s[0..len) is exactly 64 lowercase hex digits (a sha256 hex, e.g. in a file name). */
+bool rs__is_hex64(const char *s, size_t len);
 /* The digest of a buffer with "sha256" or "sha512": "<algorithm>:<hex>" in out. RS_EUNSUPPORTED
  * for another algorithm. */
 int rs__digest_compute(char out[RS_DIGEST_MAX], const char *algorithm, const void *data,

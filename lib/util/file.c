@@ -282,11 +282,27 @@ done:
 	return error;
 }
 
+int rs__write_all(int fd, const void *data, size_t len, const char *display)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return rs__error_set(RS_EIO, "cannot write %s: %s", display,
+			                     strerror(errno));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
                              unsigned mode, unsigned flags, const char *display)
 {
 	const char *shown_name = shown(display, name);
-	const char *p = data;
 	char *tmp = NULL;
 	rs_buf prefix = RS_BUF_INIT;
 	int fd = -1, error;
@@ -297,20 +313,11 @@ int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size
 	rs__buf_printf(&prefix, ".%s.tmp-", name);
 	if ((error = rs__file_tmp_at(&fd, &tmp, dirfd, prefix.ptr, shown_name)) < 0)
 		goto done;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error = rs__error_set(RS_EIO, "cannot write %s: %s", shown_name,
-			                      strerror(errno));
-			close(fd);
-			fd = -1;
-			unlinkat(dirfd, tmp, 0);
-			goto done;
-		}
-		p += n;
-		len -= (size_t)n;
+	if ((error = rs__write_all(fd, data, len, shown_name)) < 0) {
+		close(fd);
+		fd = -1;
+		unlinkat(dirfd, tmp, 0);
+		goto done;
 	}
 	error = rs__file_commit_at(&fd, dirfd, tmp, name, mode, flags, display);
 done:

@@ -67,6 +67,10 @@ int rs__file_commit_at(int *fd, int dirfd, const char *tmpname, const char *name
 int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
                              unsigned mode, unsigned flags, const char *display);
 
+/* Write all len bytes of data to fd (retrying short writes and EINTR); RS_EIO naming display
+ * ("cannot write DISPLAY: No space left on device") otherwise. */
+int rs__write_all(int fd, const void *data, size_t len, const char *display);
+
 /* "a FIFO", "a socket", "a directory", … for a st_mode, for messages. */
 const char *rs__file_kind(unsigned st_mode);
 

@@ -37,7 +37,7 @@ static void sample(rs_buf *b, size_t n)
 	}
 }
 
-static void compress_in_chunks(rs_buf *out, rs__compression c, int level, const rs_buf *in,
+static void compress_in_chunks(rs_buf *out, rs_compression c, int level, const rs_buf *in,
                                size_t chunk)
 {
 	rs__compressor *z = NULL;
@@ -50,7 +50,7 @@ static void compress_in_chunks(rs_buf *out, rs__compression c, int level, const 
 	rs__compressor_free(z);
 }
 
-static int decompress_in_chunks(rs_buf *out, rs__compression c, const void *in, size_t len,
+static int decompress_in_chunks(rs_buf *out, rs_compression c, const void *in, size_t len,
                                 size_t chunk)
 {
 	rs__decompressor *z = NULL;
@@ -68,45 +68,45 @@ static int decompress_in_chunks(rs_buf *out, rs__compression c, const void *in, 
 static void test_detect(void **state)
 {
 	(void)state;
-	assert_int_equal(rs__compress_detect("\x1f\x8b\x08", 3), RS__COMP_GZIP);
-	assert_int_equal(rs__compress_detect("\x28\xb5\x2f\xfd\x00", 5), RS__COMP_ZSTD);
-	assert_int_equal(rs__compress_detect("BZh9", 4), RS__COMP_BZIP2);
+	assert_int_equal(rs__compress_detect("\x1f\x8b\x08", 3), RS_COMPRESSION_GZIP);
+	assert_int_equal(rs__compress_detect("\x28\xb5\x2f\xfd\x00", 5), RS_COMPRESSION_ZSTD);
+	assert_int_equal(rs__compress_detect("BZh9", 4), RS__COMPRESSION_BZIP2);
 	assert_int_equal(rs__compress_detect("\xfd"
 	                                     "7zXZ\0",
 	                                     6),
-	                 RS__COMP_XZ);
-	assert_int_equal(rs__compress_detect("ustar", 5), RS__COMP_NONE);
+	                 RS__COMPRESSION_XZ);
+	assert_int_equal(rs__compress_detect("ustar", 5), RS_COMPRESSION_NONE);
 	/* too short to tell */
-	assert_int_equal(rs__compress_detect("\x1f", 1), RS__COMP_NONE);
-	assert_int_equal(rs__compress_detect("\x28\xb5\x2f", 3), RS__COMP_NONE);
-	assert_int_equal(rs__compress_detect("", 0), RS__COMP_NONE);
+	assert_int_equal(rs__compress_detect("\x1f", 1), RS_COMPRESSION_NONE);
+	assert_int_equal(rs__compress_detect("\x28\xb5\x2f", 3), RS_COMPRESSION_NONE);
+	assert_int_equal(rs__compress_detect("", 0), RS_COMPRESSION_NONE);
 }
 
 static void test_parse_and_level(void **state)
 {
-	rs__compression c;
+	rs_compression c;
 	int level;
 	(void)state;
 	assert_int_equal(rs__compress_parse(&c, "zstd"), 0);
-	assert_int_equal(c, RS__COMP_ZSTD);
+	assert_int_equal(c, RS_COMPRESSION_ZSTD);
 	assert_int_equal(rs__compress_parse(&c, "gzip"), 0);
-	assert_int_equal(c, RS__COMP_GZIP);
+	assert_int_equal(c, RS_COMPRESSION_GZIP);
 	assert_int_equal(rs__compress_parse(&c, "none"), 0);
-	assert_int_equal(c, RS__COMP_NONE);
+	assert_int_equal(c, RS_COMPRESSION_NONE);
 	assert_int_equal(rs__compress_parse(&c, "lz4"), RS_EINVAL);
 	assert_non_null(strstr(rs_error_last()->message, "\"lz4\""));
-	assert_string_equal(rs__compress_name(RS__COMP_GZIP), "gzip");
+	assert_string_equal(rs__compress_name(RS_COMPRESSION_GZIP), "gzip");
 
-	assert_int_equal(rs__compress_level(&level, RS__COMP_GZIP, 0), 0);
+	assert_int_equal(rs__compress_level(&level, RS_COMPRESSION_GZIP, 0), 0);
 	assert_int_equal(level, 6);
-	assert_int_equal(rs__compress_level(&level, RS__COMP_ZSTD, 0), 0);
+	assert_int_equal(rs__compress_level(&level, RS_COMPRESSION_ZSTD, 0), 0);
 	assert_int_equal(level, 3);
-	assert_int_equal(rs__compress_level(&level, RS__COMP_ZSTD, 19), 0);
+	assert_int_equal(rs__compress_level(&level, RS_COMPRESSION_ZSTD, 19), 0);
 	assert_int_equal(level, 19);
-	assert_int_equal(rs__compress_level(&level, RS__COMP_GZIP, 10), RS_EINVAL);
+	assert_int_equal(rs__compress_level(&level, RS_COMPRESSION_GZIP, 10), RS_EINVAL);
 	assert_non_null(strstr(rs_error_last()->message, "10"));
-	assert_int_equal(rs__compress_level(&level, RS__COMP_ZSTD, -1), RS_EINVAL);
-	assert_int_equal(rs__compress_level(&level, RS__COMP_XZ, 0), RS_EUNSUPPORTED);
+	assert_int_equal(rs__compress_level(&level, RS_COMPRESSION_ZSTD, -1), RS_EINVAL);
+	assert_int_equal(rs__compress_level(&level, RS__COMPRESSION_XZ, 0), RS_EUNSUPPORTED);
 }
 
 static void test_gzip_roundtrip_deterministic(void **state)
@@ -116,13 +116,13 @@ static void test_gzip_roundtrip_deterministic(void **state)
 	z_stream zs;
 	(void)state;
 	sample(&in, 300000);
-	compress_in_chunks(&gz, RS__COMP_GZIP, 0, &in, 7000);
+	compress_in_chunks(&gz, RS_COMPRESSION_GZIP, 0, &in, 7000);
 	assert_true(gz.size > 10 && gz.size < in.size);
 	/* header: magic, deflate, no flags (no name), mtime 0, OS unknown */
 	assert_memory_equal(gz.ptr, "\x1f\x8b\x08\x00\x00\x00\x00\x00", 8);
 	assert_int_equal((unsigned char)gz.ptr[9], 255);
 	/* the same bytes whatever the write sizes */
-	compress_in_chunks(&gz2, RS__COMP_GZIP, 0, &in, 1);
+	compress_in_chunks(&gz2, RS_COMPRESSION_GZIP, 0, &in, 1);
 	assert_int_equal(gz2.size, gz.size);
 	assert_memory_equal(gz2.ptr, gz.ptr, gz.size);
 
@@ -141,17 +141,18 @@ static void test_gzip_roundtrip_deterministic(void **state)
 	free(out);
 
 	/* and ours, fed one byte at a time and in big chunks */
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_GZIP, gz.ptr, gz.size, 1), 0);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_GZIP, gz.ptr, gz.size, 1), 0);
 	assert_int_equal(back.size, in.size);
 	assert_memory_equal(back.ptr, in.ptr, in.size);
 	rs__buf_clear(&back);
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_GZIP, gz.ptr, gz.size, 1 << 20), 0);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_GZIP, gz.ptr, gz.size, 1 << 20),
+	                 0);
 	assert_int_equal(back.size, in.size);
 	assert_memory_equal(back.ptr, in.ptr, in.size);
 
 	/* another level gives other bytes */
 	rs__buf_clear(&gz2);
-	compress_in_chunks(&gz2, RS__COMP_GZIP, 1, &in, 65536);
+	compress_in_chunks(&gz2, RS_COMPRESSION_GZIP, 1, &in, 65536);
 	assert_true(gz2.size != gz.size || memcmp(gz2.ptr, gz.ptr, gz.size));
 	rs_buf_dispose(&in);
 	rs_buf_dispose(&gz);
@@ -176,7 +177,7 @@ static void test_gzip_adapts_to_incompressible_data(void **state)
 	memset(in.ptr + in.size, 'a', 40 * mib);
 	in.size += 40 * mib;
 	in.ptr[in.size] = '\0';
-	compress_in_chunks(&gz, RS__COMP_GZIP, 6, &in, 300000);
+	compress_in_chunks(&gz, RS_COMPRESSION_GZIP, 6, &in, 300000);
 	/* the noise is stored (a little over its size); failed probes at 0 and 16 MiB double
 	 * the stored stretch (16, then 32 blocks), so the tail is stored until the probe at
 	 * 48 MiB finds it compressible: the last 12 MiB shrink to almost nothing */
@@ -184,10 +185,11 @@ static void test_gzip_adapts_to_incompressible_data(void **state)
 	assert_true(gz.size < in.size - 11 * mib);
 	assert_true(gz.size > in.size - 13 * mib);
 	/* deterministic whatever the write sizes */
-	compress_in_chunks(&gz2, RS__COMP_GZIP, 6, &in, 4096);
+	compress_in_chunks(&gz2, RS_COMPRESSION_GZIP, 6, &in, 4096);
 	assert_int_equal(gz2.size, gz.size);
 	assert_memory_equal(gz2.ptr, gz.ptr, gz.size);
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_GZIP, gz.ptr, gz.size, 65536), 0);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_GZIP, gz.ptr, gz.size, 65536),
+	                 0);
 	assert_int_equal(back.size, in.size);
 	assert_memory_equal(back.ptr, in.ptr, in.size);
 	rs_buf_dispose(&in);
@@ -203,8 +205,8 @@ static void test_zstd_roundtrip(void **state)
 	size_t n;
 	(void)state;
 	sample(&in, 500000);
-	compress_in_chunks(&zs, RS__COMP_ZSTD, 0, &in, 10000);
-	assert_int_equal(rs__compress_detect(zs.ptr, zs.size), RS__COMP_ZSTD);
+	compress_in_chunks(&zs, RS_COMPRESSION_ZSTD, 0, &in, 10000);
+	assert_int_equal(rs__compress_detect(zs.ptr, zs.size), RS_COMPRESSION_ZSTD);
 	assert_true(zs.size < in.size);
 	/* libzstd's one-shot API agrees */
 	out = malloc(in.size + 16);
@@ -213,7 +215,7 @@ static void test_zstd_roundtrip(void **state)
 	assert_int_equal(n, in.size);
 	assert_memory_equal(out, in.ptr, in.size);
 	free(out);
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_ZSTD, zs.ptr, zs.size, 333), 0);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_ZSTD, zs.ptr, zs.size, 333), 0);
 	assert_int_equal(back.size, in.size);
 	assert_memory_equal(back.ptr, in.ptr, in.size);
 	rs_buf_dispose(&in);
@@ -226,10 +228,10 @@ static void test_none_passes_through(void **state)
 	rs_buf in = RS_BUF_INIT, out = RS_BUF_INIT, back = RS_BUF_INIT;
 	(void)state;
 	sample(&in, 1000);
-	compress_in_chunks(&out, RS__COMP_NONE, 0, &in, 100);
+	compress_in_chunks(&out, RS_COMPRESSION_NONE, 0, &in, 100);
 	assert_int_equal(out.size, in.size);
 	assert_memory_equal(out.ptr, in.ptr, in.size);
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_NONE, in.ptr, in.size, 64), 0);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_NONE, in.ptr, in.size, 64), 0);
 	assert_memory_equal(back.ptr, in.ptr, in.size);
 	rs_buf_dispose(&in);
 	rs_buf_dispose(&out);
@@ -242,15 +244,15 @@ static void test_concatenated_members(void **state)
 	(void)state;
 	rs__buf_puts(&a, "first member|");
 	rs__buf_puts(&b, "second member");
-	compress_in_chunks(&ga, RS__COMP_GZIP, 9, &a, 100);
-	compress_in_chunks(&ga, RS__COMP_GZIP, 9, &b, 100);
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_GZIP, ga.ptr, ga.size, 5), 0);
+	compress_in_chunks(&ga, RS_COMPRESSION_GZIP, 9, &a, 100);
+	compress_in_chunks(&ga, RS_COMPRESSION_GZIP, 9, &b, 100);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_GZIP, ga.ptr, ga.size, 5), 0);
 	assert_string_equal(back.ptr, "first member|second member");
 	rs__buf_clear(&ga);
 	rs__buf_clear(&back);
-	compress_in_chunks(&ga, RS__COMP_ZSTD, 1, &a, 100);
-	compress_in_chunks(&ga, RS__COMP_ZSTD, 1, &b, 100);
-	assert_int_equal(decompress_in_chunks(&back, RS__COMP_ZSTD, ga.ptr, ga.size, 5), 0);
+	compress_in_chunks(&ga, RS_COMPRESSION_ZSTD, 1, &a, 100);
+	compress_in_chunks(&ga, RS_COMPRESSION_ZSTD, 1, &b, 100);
+	assert_int_equal(decompress_in_chunks(&back, RS_COMPRESSION_ZSTD, ga.ptr, ga.size, 5), 0);
 	assert_string_equal(back.ptr, "first member|second member");
 	rs_buf_dispose(&a);
 	rs_buf_dispose(&b);
@@ -261,7 +263,7 @@ static void test_concatenated_members(void **state)
 static void test_corrupt_and_truncated(void **state)
 {
 	rs_buf in = RS_BUF_INIT, c = RS_BUF_INIT, back = RS_BUF_INIT;
-	rs__compression algs[] = {RS__COMP_GZIP, RS__COMP_ZSTD};
+	rs_compression algs[] = {RS_COMPRESSION_GZIP, RS_COMPRESSION_ZSTD};
 	(void)state;
 	sample(&in, 100000);
 	for (size_t i = 0; i < 2; i++) {
@@ -287,7 +289,8 @@ static void test_corrupt_and_truncated(void **state)
 		assert_int_equal(decompress_in_chunks(&back, algs[i], "plain text here", 15, 4),
 		                 RS_EFORMAT);
 	}
-	assert_int_equal(rs__decompressor_new(NULL, RS__COMP_XZ, to_buf, &back), RS_EUNSUPPORTED);
+	assert_int_equal(rs__decompressor_new(NULL, RS__COMPRESSION_XZ, to_buf, &back),
+	                 RS_EUNSUPPORTED);
 	rs_buf_dispose(&in);
 	rs_buf_dispose(&c);
 	rs_buf_dispose(&back);
@@ -308,7 +311,7 @@ static void test_sink_error_stops(void **state)
 	int calls = 0;
 	(void)state;
 	sample(&in, 400000);
-	assert_int_equal(rs__compressor_new(&z, RS__COMP_GZIP, 1, failing_sink, &calls), 0);
+	assert_int_equal(rs__compressor_new(&z, RS_COMPRESSION_GZIP, 1, failing_sink, &calls), 0);
 	/* random data does not compress: output is due long before the end */
 	assert_int_equal(rs__compressor_write(z, in.ptr, in.size), RS_EIO);
 	assert_int_equal(calls, 1);
@@ -344,17 +347,18 @@ static void test_cache(void **state)
 	assert_non_null(mkdtemp(base));
 	snprintf(dir, sizeof(dir), "%s/sub/compress", base);
 
-	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_GZIP, 6),
+	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS_COMPRESSION_GZIP, 6),
 	                 RS_ENOTFOUND);
-	assert_int_equal(rs__compress_cache_put(dir, DIFF, RS__COMP_GZIP, 6, DGST, 4242), 0);
+	assert_int_equal(rs__compress_cache_put(dir, DIFF, RS_COMPRESSION_GZIP, 6, DGST, 4242), 0);
 	assert_int_equal(count_files(dir), 1); /* no temporary left over */
-	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_GZIP, 6), 0);
+	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS_COMPRESSION_GZIP, 6),
+	                 0);
 	assert_string_equal(digest, DGST);
 	assert_int_equal(size, 4242);
 	/* the key holds the algorithm and the level */
-	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_GZIP, 9),
+	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS_COMPRESSION_GZIP, 9),
 	                 RS_ENOTFOUND);
-	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_ZSTD, 6),
+	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS_COMPRESSION_ZSTD, 6),
 	                 RS_ENOTFOUND);
 	/* a damaged entry is ignored */
 	snprintf(path, sizeof(path), "%s/sha256-%s.gzip-6-a", dir, &DIFF[7]);
@@ -362,18 +366,19 @@ static void test_cache(void **state)
 	assert_non_null(f);
 	fputs("sha256:zz 12\n", f);
 	fclose(f);
-	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_GZIP, 6),
+	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS_COMPRESSION_GZIP, 6),
 	                 RS_ENOTFOUND);
 	/* removal */
-	assert_int_equal(rs__compress_cache_put(dir, DIFF, RS__COMP_GZIP, 6, DGST, 1), 0);
-	rs__compress_cache_remove(dir, DIFF, RS__COMP_GZIP, 6);
-	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS__COMP_GZIP, 6),
+	assert_int_equal(rs__compress_cache_put(dir, DIFF, RS_COMPRESSION_GZIP, 6, DGST, 1), 0);
+	rs__compress_cache_remove(dir, DIFF, RS_COMPRESSION_GZIP, 6);
+	assert_int_equal(rs__compress_cache_get(digest, &size, dir, DIFF, RS_COMPRESSION_GZIP, 6),
 	                 RS_ENOTFOUND);
 	assert_int_equal(count_files(dir), 0);
 	/* keys that could escape the directory are refused */
-	assert_int_equal(rs__compress_cache_put(dir, "sha256:../../x", RS__COMP_GZIP, 6, DGST, 1),
-	                 RS_EINVAL);
-	assert_int_equal(rs__compress_cache_put(dir, DIFF, RS__COMP_GZIP, 6, "bogus", 1),
+	assert_int_equal(
+	        rs__compress_cache_put(dir, "sha256:../../x", RS_COMPRESSION_GZIP, 6, DGST, 1),
+	        RS_EINVAL);
+	assert_int_equal(rs__compress_cache_put(dir, DIFF, RS_COMPRESSION_GZIP, 6, "bogus", 1),
 	                 RS_EINVAL);
 	rmdir(dir);
 	snprintf(dir, sizeof(dir), "%s/sub", base);

@@ -118,7 +118,7 @@ static int to_buf(const void *data, size_t len, void *payload)
 	return 0;
 }
 
-static void compress_buf(rs_buf *out, rs__compression c, const rs_buf *in)
+static void compress_buf(rs_buf *out, rs_compression c, const rs_buf *in)
 {
 	rs__compressor *z = NULL;
 	assert_int_equal(rs__compressor_new(&z, c, 0, to_buf, out), 0);
@@ -287,8 +287,7 @@ static json_t *get_manifest(rs_store *s, const char *ref, char **mt, char **dige
 }
 
 /* Every layer of manifest m: digest, size, and decompressed content == the fixture's layer. */
-static void check_layers(const fixture *f, rs_store *s, json_t *m, rs__compression c,
-                         const char *mt)
+static void check_layers(const fixture *f, rs_store *s, json_t *m, rs_compression c, const char *mt)
 {
 	json_t *layers = json_object_get(m, "layers");
 	assert_int_equal(json_array_size(layers), NLAYERS);
@@ -306,7 +305,7 @@ static void check_layers(const fixture *f, rs_store *s, json_t *m, rs__compressi
 		rs__decompressor_free(z);
 		assert_int_equal(plain.size, f->layer[i].size);
 		assert_memory_equal(plain.ptr, f->layer[i].ptr, plain.size);
-		if (c == RS__COMP_GZIP) /* deterministic header */
+		if (c == RS_COMPRESSION_GZIP) /* deterministic header */
 			assert_memory_equal(blob.ptr, "\x1f\x8b\x08\x00\x00\x00\x00\x00", 8);
 		rs_buf_dispose(&blob);
 		rs_buf_dispose(&plain);
@@ -342,7 +341,7 @@ static void test_legacy_gzip(void **state)
 	assert_string_equal(json_string_value(json_object_get(m, "mediaType")),
 	                    RS_MT_DOCKER_MANIFEST);
 	check_config(f, s, m, RS_MT_DOCKER_CONFIG);
-	check_layers(f, s, m, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, s, m, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	assert_int_equal(rs__docker_archive_compressions(s), NLAYERS);
 	/* compact JSON, config first */
 	{
@@ -414,7 +413,7 @@ static void test_oci_in_tar_zstd(void **state)
 	m = get_manifest(s, "docker.io/library/busybox:1.36", &mt, &digest);
 	assert_string_equal(mt, RS_MT_OCI_MANIFEST);
 	check_config(f, s, m, RS_MT_OCI_CONFIG);
-	check_layers(f, s, m, RS__COMP_ZSTD, RS_MT_OCI_LAYER_ZSTD);
+	check_layers(f, s, m, RS_COMPRESSION_ZSTD, RS_MT_OCI_LAYER_ZSTD);
 	json_decref(m);
 	free(mt);
 	free(digest);
@@ -432,7 +431,7 @@ static void test_compression_none(void **state)
 	o.compression = RS_COMPRESSION_NONE;
 	assert_int_equal(rs_store_open_docker_archive(&s, f->file, RS_STORE_READ, &o), 0);
 	m = get_manifest(s, NULL, &mt, &digest);
-	check_layers(f, s, m, RS__COMP_NONE, "application/vnd.docker.image.rootfs.diff.tar");
+	check_layers(f, s, m, RS_COMPRESSION_NONE, "application/vnd.docker.image.rootfs.diff.tar");
 	layers = json_object_get(m, "layers");
 	for (size_t i = 0; i < NLAYERS; i++) /* as is: the digest is the diff_id */
 		assert_string_equal(
@@ -455,8 +454,8 @@ static void test_precompressed_layers_pass_through(void **state)
 	char *mt = NULL, *digest = NULL, d[RS_DIGEST_MAX];
 	json_t *m, *layers;
 	/* one gzip, one zstd, one plain: each keeps its form */
-	compress_buf(&comp[0], RS__COMP_GZIP, &f->layer[0]);
-	compress_buf(&comp[1], RS__COMP_ZSTD, &f->layer[1]);
+	compress_buf(&comp[0], RS_COMPRESSION_GZIP, &f->layer[0]);
+	compress_buf(&comp[1], RS_COMPRESSION_ZSTD, &f->layer[1]);
 	rs__buf_put(&comp[2], f->layer[2].ptr, f->layer[2].size);
 	write_oci_in_tar(f, f->file, comp);
 	o.format = RS_MANIFEST_FORMAT_OCI;
@@ -601,7 +600,7 @@ static void test_cache_hit_does_not_compress(void **state)
 	assert_int_equal(rs__docker_archive_compressions(s), 0);
 	assert_null(rs__docker_archive_tmpdir(s));
 	/* blob_open compresses on demand, to the same bytes */
-	check_layers(f, s, m2, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, s, m2, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	assert_int_equal(rs__docker_archive_compressions(s), NLAYERS);
 	/* the on-demand reader can start again */
 	{
@@ -650,8 +649,9 @@ static void test_cache_poisoned(void **state)
 	json_t *m;
 	write_legacy(f, f->file, NULL);
 	o.cache_dir = f->cache;
-	assert_int_equal(
-	        rs__compress_cache_put(f->cache, f->diff_id[0], RS__COMP_GZIP, 6, bogus, 1234), 0);
+	assert_int_equal(rs__compress_cache_put(f->cache, f->diff_id[0], RS_COMPRESSION_GZIP, 6,
+	                                        bogus, 1234),
+	                 0);
 	assert_int_equal(rs_store_open_docker_archive(&s, f->file, RS_STORE_READ, &o), 0);
 	m = get_manifest(s, NULL, &mt, &digest);
 	assert_string_equal(json_string_value(json_object_get(
@@ -666,7 +666,7 @@ static void test_cache_poisoned(void **state)
 	rs_reader_free(r);
 	/* the entry is gone: the next run compresses for real */
 	assert_int_equal(rs__compress_cache_get(digest_out, &size, f->cache, f->diff_id[0],
-	                                        RS__COMP_GZIP, 6),
+	                                        RS_COMPRESSION_GZIP, 6),
 	                 RS_ENOTFOUND);
 	json_decref(m);
 	free(mt);
@@ -987,7 +987,7 @@ static void test_write_round_trip(void **state)
 	free(mt);
 	m2 = get_manifest(back, "app", &mt, &d2);
 	check_config(f, back, m2, RS_MT_DOCKER_CONFIG);
-	check_layers(f, back, m2, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, back, m2, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	assert_string_equal(d1, d2); /* deterministic compression: the very same manifest */
 	json_decref(m1);
 	json_decref(m2);
@@ -1011,7 +1011,7 @@ static void test_expansion_bound(void **state)
 	rs_store *dst = NULL;
 	rs_buf zeros = RS_BUF_INIT;
 	char out[160];
-	const rs__compression kinds[] = {RS__COMP_GZIP, RS__COMP_ZSTD};
+	const rs_compression kinds[] = {RS_COMPRESSION_GZIP, RS_COMPRESSION_ZSTD};
 	const char *types[] = {RS_MT_DOCKER_LAYER_GZIP, RS_MT_OCI_LAYER_ZSTD};
 	snprintf(out, sizeof(out), "%s/bomb.tar", f->dir);
 	rs__buf_grow(&zeros, 8u << 20);
@@ -1094,7 +1094,7 @@ static void test_write_multi_image_and_retag(void **state)
 	assert_string_equal(
 	        json_string_value(json_object_get(json_object_get(m, "config"), "digest")),
 	        f->config_digest);
-	check_layers(f, back, m, RS__COMP_ZSTD, RS_MT_OCI_LAYER_ZSTD);
+	check_layers(f, back, m, RS_COMPRESSION_ZSTD, RS_MT_OCI_LAYER_ZSTD);
 	json_decref(m);
 	free(mt);
 	free(digest);
@@ -1124,7 +1124,7 @@ static void test_write_errors(void **state)
 	        "{\"schemaVersion\":2,\"mediaType\":\"" RS_MT_OCI_INDEX "\",\"manifests\":[]}";
 	int calls = 0;
 	snprintf(out, sizeof(out), "%s/out.tar", f->dir);
-	compress_buf(&gz, RS__COMP_GZIP, &f->layer[1]);
+	compress_buf(&gz, RS_COMPRESSION_GZIP, &f->layer[1]);
 	rs__sha256_digest(d, gz.ptr, gz.size);
 	assert_int_equal(rs_store_open_docker_archive(&dst, out, RS_STORE_WRITE, &o), 0);
 
@@ -1240,6 +1240,111 @@ static void test_write_errors(void **state)
 	rs_reader_free(r);
 	store_free(ro);
 	rs_buf_dispose(&gz);
+}
+
+/* put a manifest of the given text; the code, and the message must hold needle */
+static void expect_put(rs_store *dst, const char *manifest, int code, const char *needle)
+{
+	assert_int_equal(dst->ops->manifest_put(dst, "x:1", manifest, strlen(manifest), NULL),
+	                 code);
+	if (!strstr(rs_error_last()->message, needle))
+		fail_msg("expected \"%s\" in: %s", needle, rs_error_last()->message);
+}
+
+static void test_write_artifacts_and_foreign(void **state)
+{
+	fixture *f = *state;
+	rs_docker_archive_options o = test_opts(f);
+	rs_store *dst = NULL;
+	rs_buf m = RS_BUF_INIT;
+	char out[160];
+	const char *layer0 = "\"digest\":\"sha256:"
+	                     "1111111111111111111111111111111111111111111111111111111111111111\"";
+	snprintf(out, sizeof(out), "%s/out.tar", f->dir);
+	assert_int_equal(rs_store_open_docker_archive(&dst, out, RS_STORE_WRITE, &o), 0);
+
+	/* artifacts: by artifactType, by a config that is no image config, by a layer type */
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"artifactType\":"
+	               "\"application/spdx+json\",\"config\":{\"mediaType\":\"%s\",\"size\":2,"
+	               "\"digest\":\"%s\"},\"layers\":[]}",
+	               RS_MT_OCI_MANIFEST, RS_MT_OCI_EMPTY, f->config_digest);
+	expect_put(dst, m.ptr, RS_EUNSUPPORTED,
+	           "x:1 is an artifact (artifactType application/spdx+json), not a container "
+	           "image: pull it to oci:");
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"application/vnd.cncf.helm.config.v1+json\",\"size\":2,\"digest\":\"%s\"},"
+	               "\"layers\":[]}",
+	               RS_MT_OCI_MANIFEST, f->config_digest);
+	expect_put(dst, m.ptr, RS_EUNSUPPORTED,
+	           "(artifactType application/vnd.cncf.helm.config.v1+json)");
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"text/spdx\",\"size\":1,%s}]}",
+	               RS_MT_OCI_MANIFEST, RS_MT_OCI_CONFIG, f->config_digest, layer0);
+	expect_put(dst, m.ptr, RS_EUNSUPPORTED, "(artifactType text/spdx)");
+
+	/* foreign layers that cannot be fetched: no URL, a scheme other than http(s), no size */
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",\"size\":1,%s,\"urls\":[\"ftp://127.0.0.1/l\","
+	               "\"file:///etc/passwd\"]}]}",
+	               RS_MT_DOCKER_MANIFEST, RS_MT_DOCKER_CONFIG, f->config_digest,
+	               RS_MT_DOCKER_LAYER_FOREIGN, layer0);
+	expect_put(dst, m.ptr, RS_EPROTO, "is foreign");
+	assert_non_null(strstr(rs_error_last()->message, "any of its URLs: ftp://127.0.0.1/l:"));
+	assert_non_null(strstr(rs_error_last()->message, "file:///etc/passwd:"));
+	assert_non_null(strstr(rs_error_last()->message, "only http and https"));
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",\"size\":1,%s,\"urls\":[\"http://127.0.0.1:1/l\"]}]}",
+	               RS_MT_OCI_MANIFEST, RS_MT_OCI_CONFIG, f->config_digest,
+	               RS_MT_OCI_LAYER_NONDIST_GZIP, layer0);
+	assert_int_not_equal(dst->ops->manifest_put(dst, "x:1", m.ptr, m.size, NULL), 0);
+	assert_non_null(strstr(rs_error_last()->message, "is foreign"));
+	assert_non_null(strstr(rs_error_last()->message, "its URL: http://127.0.0.1:1/l:"));
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":2,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",%s,\"urls\":[\"http://127.0.0.1:1/l\"]}]}",
+	               RS_MT_DOCKER_MANIFEST, RS_MT_DOCKER_CONFIG, f->config_digest,
+	               RS_MT_DOCKER_LAYER_FOREIGN, layer0);
+	expect_put(dst, m.ptr, RS_EFORMAT, "no valid digest and size");
+	rs__buf_clear(&m);
+	rs__buf_printf(&m,
+	               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+	               "\"%s\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":"
+	               "\"%s\",\"size\":1,%s}]}",
+	               RS_MT_DOCKER_MANIFEST, RS_MT_DOCKER_CONFIG, f->config2.size,
+	               f->config2_digest, RS_MT_DOCKER_LAYER_FOREIGN, layer0);
+	{
+		rs_reader *rc = NULL;
+		rs_descriptor cd = {(char *)RS_MT_DOCKER_CONFIG,
+		                    f->config2_digest,
+		                    (int64_t)f->config2.size,
+		                    NULL,
+		                    NULL,
+		                    NULL};
+		assert_int_equal(rs_reader_from_memory(&rc, f->config2.ptr, f->config2.size), 0);
+		assert_int_equal(dst->ops->blob_put(dst, &cd, rc, NULL, NULL), 0);
+		rs_reader_free(rc);
+	}
+	expect_put(dst, m.ptr, RS_ENOTFOUND, "is foreign");
+	assert_non_null(strstr(rs_error_last()->message, "lists no URLs"));
+	/* nothing but the config was kept */
+	assert_int_equal(test_count_entries(rs__docker_archive_tmpdir(dst)), 1);
+	store_free(dst);
+	assert_int_equal(access(out, F_OK), -1);
+	rs_buf_dispose(&m);
 }
 
 static void test_uncommitted_leaves_file(void **state)
@@ -1394,7 +1499,7 @@ static void test_skopeo(void **state)
 	assert_int_equal(rs_store_open_docker_archive(&back, theirs, RS_STORE_READ, &o), 0);
 	m = get_manifest(back, "example.org/x/y:z", &mt, &digest);
 	check_config(f, back, m, RS_MT_DOCKER_CONFIG);
-	check_layers(f, back, m, RS__COMP_GZIP, RS_MT_DOCKER_LAYER_GZIP);
+	check_layers(f, back, m, RS_COMPRESSION_GZIP, RS_MT_DOCKER_LAYER_GZIP);
 	json_decref(m);
 	free(mt);
 	free(digest);
@@ -1423,6 +1528,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_write_multi_image_and_retag, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expansion_bound, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_artifacts_and_foreign, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_uncommitted_leaves_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_adds_to_existing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_refuses_other_files, setup, teardown),
