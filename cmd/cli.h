@@ -14,6 +14,9 @@
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_NOTFOUND 3
 #define CLI_EXIT_AUTH 4
+#define CLI_EXIT_RATELIMIT 5 /* 429 still answered after the retries */
+#define CLI_EXIT_PARTIAL 6 /* a multi-image verb finished with some items failed */
+#define CLI_EXIT_CONFLICT 7 /* no-clobber, an immutable tag */
 
 typedef enum {
 	CLI_OPT_BOOL,

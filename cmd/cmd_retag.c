@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const usage[] = {
-        "regship retag [--dry-run] [--json] REFERENCE TAG [TAG...]",
+        "regship retag [--no-clobber] [--dry-run] [--json] REFERENCE TAG [TAG...]",
         "regship retag --semver [--suffix VARIANT] [--release VERSION] [--no-latest] [--force] "
         "[--dry-run] [--json] REFERENCE",
         NULL,
@@ -133,6 +133,10 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 			char *name = entry_name(e, r->digest);
 			puts(name);
 			free(name);
+		} else if (!r->plan && e->action == RS_RETAG_ALREADY) {
+			char *name = rs_ref_format(e->ref);
+			cli_note("%s is already at %s: nothing written", name, r->digest);
+			free(name);
 		}
 	}
 	if (r->blobs_mounted || r->manifests_copied)
@@ -142,6 +146,8 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 	if (dry_run) {
 		if (!r->plan)
 			for (size_t i = 0; i < r->count; i++) {
+				if (r->entries[i].action == RS_RETAG_ALREADY)
+					continue;
 				char *name = entry_name(&r->entries[i], r->digest);
 				cli_note("would tag %s", name);
 				free(name);
@@ -152,7 +158,8 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 
 int cmd_retag(int argc, char **argv)
 {
-	bool semver = false, no_latest = false, dry_run = false, json = false, force = false;
+	bool semver = false, no_latest = false, dry_run = false, json = false, force = false,
+	     no_clobber = false;
 	const char *suffix = NULL, *release = NULL;
 	const cli_opt opts[] = {
 	        {CLI_OPT_BOOL, 0, "semver", &semver, NULL,
@@ -169,6 +176,8 @@ int cmd_retag(int argc, char **argv)
 	        {CLI_OPT_BOOL, 'f', "force", &force, NULL,
 	         "with --semver: also move floating tags that point at a manifest no release "
 	         "holds"},
+	        {CLI_OPT_BOOL, 0, "no-clobber", &no_clobber, NULL,
+	         "a TAG that exists and points at another manifest is not overwritten (exit 7)"},
 	        {CLI_OPT_BOOL, 'n', "dry-run", &dry_run, NULL,
 	         "fetch and print the plan on stderr, write nothing"},
 	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print a JSON summary on stdout"},
@@ -185,6 +194,11 @@ int cmd_retag(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
+	if (semver && no_clobber) {
+		rc = cli_usage_error(usage, "--no-clobber goes with plain retag, not --semver "
+		                            "(a promotion moves floating tags only forward)");
+		goto done;
+	}
 	if (!semver && (no_latest || suffix || release || force)) {
 		rc = cli_usage_error(
 		        usage, "--%s only goes with --semver",
@@ -247,6 +261,7 @@ int cmd_retag(int argc, char **argv)
 	if ((rc = cli_client(&client)))
 		goto done;
 	ro.dry_run = dry_run;
+	ro.no_clobber = no_clobber;
 	ro.promote_flags = (no_latest ? RS_PROMOTE_NO_LATEST : 0) | (force ? RS_PROMOTE_FORCE : 0);
 	ro.suffix = suffix;
 	ro.release = release;

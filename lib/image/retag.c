@@ -248,6 +248,12 @@ static void *put_one(void *arg)
 	return NULL;
 }
 
+static bool entry_writes(const rs_retag_entry *e)
+{
+	return e->action != RS_RETAG_KEEP && e->action != RS_RETAG_ALREADY &&
+	       e->action != RS_RETAG_REFUSE;
+}
+
 /* Write every entry that is not a kept promotion step: other repositories' content first,
  * then the PUTs. */
 static int retag_write(rs_retag_result *r, rs_client *c, const rs_ref *src, rs__retag_source *s,
@@ -261,7 +267,7 @@ static int retag_write(rs_retag_result *r, rs_client *c, const rs_ref *src, rs__
 	for (size_t i = 0; i < r->count && error == 0; i++) {
 		const rs_ref *dst = r->entries[i].ref;
 		mover mv = {c, src, dst, RS_STRLIST_INIT, r};
-		if (r->entries[i].action == RS_RETAG_KEEP || same_repo(dst, src) ||
+		if (!entry_writes(&r->entries[i]) || same_repo(dst, src) ||
 		    rs__strlist_contains(&repos, dst->path))
 			continue;
 		if (!s->manifest && (error = rs_manifest_parse(&s->manifest, rs__buf_cstr(&s->body),
@@ -280,7 +286,7 @@ static int retag_write(rs_retag_result *r, rs_client *c, const rs_ref *src, rs__
 			jobs[i].c = c;
 			jobs[i].e = &r->entries[i];
 			jobs[i].s = s;
-			if (r->entries[i].action == RS_RETAG_KEEP)
+			if (!entry_writes(&r->entries[i]))
 				continue;
 			if (i + 1 < r->count &&
 			    pthread_create(&threads[i], NULL, put_one, &jobs[i]) == 0)
@@ -316,6 +322,37 @@ rs_retag_result *rs__retag_result_new(const rs__retag_source *s, size_t count)
 	r->count = count;
 	r->entries = count ? rs__calloc(count, sizeof(*r->entries)) : NULL;
 	return r;
+}
+
+/* Where each target points now: already at the source (not written), elsewhere (overwritten,
+ * or with no_clobber an error), or nowhere. */
+static int targets_check(rs_retag_result *r, rs_client *c, const rs_retag_options *o)
+{
+	for (size_t i = 0; i < r->count; i++) {
+		rs_retag_entry *e = &r->entries[i];
+		char *d = NULL;
+		int error = rs_manifest_resolve(c, e->ref, &d, NULL, NULL);
+		if (error == RS_ENOTFOUND) {
+			rs_error_clear();
+			continue;
+		}
+		if (error < 0)
+			return error;
+		e->previous = d;
+		if (!strcmp(d, r->digest)) {
+			e->action = RS_RETAG_ALREADY;
+			e->reason = rs__retag_printed("already at %s", r->digest);
+		} else if (o->no_clobber) {
+			char *name = rs_ref_format(e->ref);
+			error = rs__error_set(RS_EEXISTS,
+			                      "%s exists and points at %s, not %s; not overwritten "
+			                      "(--no-clobber)",
+			                      name, d, r->digest);
+			free(name);
+			return error;
+		}
+	}
+	return 0;
 }
 
 int rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
@@ -356,6 +393,8 @@ int rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
 			goto done;
 		r->entries[i].action = RS_RETAG_TAG;
 	}
+	if ((error = targets_check(r, client, &o)) < 0)
+		goto done;
 	if ((error = retag_write(r, client, src, &s, &o)) < 0)
 		goto done;
 	*out = r;

@@ -194,6 +194,23 @@ done:
 	return error;
 }
 
+/* The error just set for a refused manifest PUT says the tag is immutable: TAG_INVALID, or a
+ * 400/403/409/412 (MANIFEST_INVALID, DENIED, ...) whose words say "immutable". */
+static bool immutable_answer(int status)
+{
+	const rs_error *e = rs_error_last();
+	if (!e)
+		return false;
+	if (!strcmp(e->registry_code, "TAG_INVALID"))
+		return true;
+	if (status != 400 && status != 403 && status != 409 && status != 412)
+		return false;
+	for (const char *p = e->message; *p; p++)
+		if (rs__str_niequal(p, "immutab", 7))
+			return true;
+	return false;
+}
+
 int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t len,
                        const char *media_type, char **digest)
 {
@@ -231,6 +248,12 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 		goto done;
 	if (resp.status != 201 && resp.status != 200 && resp.status != 202) {
 		error = rs__registry_errorf(ep, &resp, "cannot push manifest %s", name);
+		if (ref->tag && !ref->digest && immutable_answer(resp.status))
+			error = rs__error_set_http(RS_EEXISTS, resp.status,
+			                           rs_error_last()->registry_code,
+			                           "tag %s is immutable: the registry refused to "
+			                           "overwrite it (%s)",
+			                           name, rs_error_last()->message);
 		goto done;
 	}
 	{
