@@ -166,6 +166,7 @@ int cmd_digest(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_retag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
