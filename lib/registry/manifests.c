@@ -248,12 +248,13 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 		goto done;
 	if (resp.status != 201 && resp.status != 200 && resp.status != 202) {
 		error = rs__registry_errorf(ep, &resp, "cannot push manifest %s", name);
-		if (ref->tag && !ref->digest && immutable_answer(resp.status))
-			error = rs__error_set_http(RS_EEXISTS, resp.status,
-			                           rs_error_last()->registry_code,
+		if (ref->tag && !ref->digest && immutable_answer(resp.status)) {
+			rs_error said = *rs_error_last(); /* the record is rewritten below */
+			error = rs__error_set_http(RS_EEXISTS, resp.status, said.registry_code,
 			                           "tag %s is immutable: the registry refused to "
 			                           "overwrite it (%s)",
-			                           name, rs_error_last()->message);
+			                           name, said.message);
+		}
 		goto done;
 	}
 	{
