@@ -38,6 +38,10 @@ setup_file() {
 	reg_seed p pr/app --tag "sha256-${d28#sha256:}.sig" --layers 1 --seed sig-28 >>"$BATS_FILE_TMPDIR/p.fixture"
 	echo "sha256-${d1#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig1"
 	echo "sha256-${d28#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig28"
+	# --by created: the newest image carries the lowest version
+	reg_seed p pr/dated --tag 3.0.0 --created 2024-01-01T00:00:00Z --seed d-300 >/dev/null
+	reg_seed p pr/dated --tag 2.0.0 --created 2025-01-01T00:00:00Z --seed d-200 >/dev/null
+	reg_seed p pr/dated --tag 1.0.0 --created 2026-01-01T00:00:00Z --seed d-100 >/dev/null
 	# the delete-disabled registry: two releases
 	reg_seed nodel nd/app --tag 1.0.0 --seed nd-0 >/dev/null
 	reg_seed nodel nd/app --tag 1.0.1 --seed nd-1 >/dev/null
@@ -108,6 +112,19 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	run regship prune --keep 3 --include '(' --dry-run "$p_ADDR/pr/app"
 	assert_status 2
 	assert_output_contains "--include"
+}
+
+@test "prune --by created keeps the newest by the config's date, not the highest version" {
+	run --separate-stderr regship prune --keep 1 --by created --dry-run --json "$p_ADDR/pr/dated"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/dated.json"
+	assert_equal "$(action dated.json 1.0.0)" keep
+	assert_equal "$(action dated.json 2.0.0)" delete
+	assert_equal "$(action dated.json 3.0.0)" delete
+	run --separate-stderr regship prune --keep 1 --dry-run --json "$p_ADDR/pr/dated"
+	echo "$output" >"$BATS_FILE_TMPDIR/dated2.json"
+	assert_equal "$(action dated2.json 3.0.0)" keep
+	assert_equal "$(action dated2.json 1.0.0)" delete
 }
 
 @test "prune: bad arguments are usage errors (exit 2) before any request" {
