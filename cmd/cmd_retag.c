@@ -156,6 +156,36 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 	}
 }
 
+/* --semver's arguments, before any request: 0 or the exit code (message printed). */
+static int check_semver(const rs_ref *src, const char *release, const char *suffix)
+{
+	int error;
+
+	if (!src->tag && !release) {
+		cli_error("--semver needs REFERENCE with a release tag (X.Y.Z), or a digest "
+		          "and --release X.Y.Z");
+		return CLI_EXIT_USAGE;
+	}
+	if (src->tag && release) {
+		cli_error("--release goes with REFERENCE given by digest only "
+		          "(REPOSITORY@DIGEST); %s already names the release",
+		          src->tag);
+		return CLI_EXIT_USAGE;
+	}
+	if (!src->tag && !src->digest) {
+		cli_error("--semver needs REFERENCE with a release tag or a digest");
+		return CLI_EXIT_USAGE;
+	}
+	if (release && (error = rs_ref_check_tag(release)) < 0)
+		return cli_fail(error);
+	/* a release that cannot be promoted is an error (exit 1), not a no-op */
+	if ((error = rs_promotion_check(src->tag ? src->tag : release, suffix)) < 0) {
+		cli_fail(error);
+		return CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
 int cmd_retag(int argc, char **argv)
 {
 	bool semver = false, no_latest = false, dry_run = false, json = false, force = false,
@@ -219,35 +249,8 @@ int cmd_retag(int argc, char **argv)
 		goto done;
 	/* every argument is checked before a password is asked for or a request is made */
 	if (semver) {
-		if (!src->tag && !release) {
-			cli_error(
-			        "--semver needs REFERENCE with a release tag (X.Y.Z), or a digest "
-			        "and --release X.Y.Z");
-			rc = CLI_EXIT_USAGE;
+		if ((rc = check_semver(src, release, suffix)))
 			goto done;
-		}
-		if (src->tag && release) {
-			cli_error("--release goes with REFERENCE given by digest only "
-			          "(REPOSITORY@DIGEST); %s already names the release",
-			          src->tag);
-			rc = CLI_EXIT_USAGE;
-			goto done;
-		}
-		if (!src->tag && !src->digest) {
-			cli_error("--semver needs REFERENCE with a release tag or a digest");
-			rc = CLI_EXIT_USAGE;
-			goto done;
-		}
-		if (release && (error = rs_ref_check_tag(release)) < 0) {
-			rc = cli_fail(error);
-			goto done;
-		}
-		/* a release that cannot be promoted is an error (exit 1), not a no-op */
-		if ((error = rs_promotion_check(src->tag ? src->tag : release, suffix)) < 0) {
-			cli_fail(error);
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
 	} else {
 		targets = calloc((size_t)nargs, sizeof(*targets));
 		if (!targets)
