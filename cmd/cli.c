@@ -74,15 +74,23 @@ void cli_note(const char *fmt, ...)
 
 int cli_exit_code(int error)
 {
+	const rs_error *e = rs_error_last();
+	int status = e && e->code == error ? e->http_status : 0;
+
+	if (status == 429 && error != RS_EAUTH)
+		return CLI_EXIT_RATELIMIT;
 	switch (error) {
 	case RS_OK:
 		return CLI_EXIT_OK;
 	case RS_EINVAL:
-		return CLI_EXIT_USAGE;
+		/* a registry's 400 is its refusal, not a usage error */
+		return status ? CLI_EXIT_ERROR : CLI_EXIT_USAGE;
 	case RS_ENOTFOUND:
 		return CLI_EXIT_NOTFOUND;
 	case RS_EAUTH:
 		return CLI_EXIT_AUTH;
+	case RS_EEXISTS:
+		return CLI_EXIT_CONFLICT;
 	default:
 		return CLI_EXIT_ERROR;
 	}
@@ -544,8 +552,11 @@ int cli_client(rs_client **out)
 		}
 	}
 	watchdog_start(cli_global.timeout_ms);
-	if ((error = rs_client_new(out, &opts)) < 0)
-		return cli_fail(error);
+	if ((error = rs_client_new(out, &opts)) < 0) {
+		int code = cli_fail(error);
+		/* what the client reads when it is created are option files (--ca-cert) */
+		return cli_global.ca_cert && error != RS_ENOMEM ? CLI_EXIT_USAGE : code;
+	}
 	return 0;
 }
 

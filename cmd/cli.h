@@ -14,6 +14,9 @@
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_NOTFOUND 3
 #define CLI_EXIT_AUTH 4
+#define CLI_EXIT_RATELIMIT 5 /* 429 still answered after the retries */
+#define CLI_EXIT_PARTIAL 6 /* a multi-image verb finished with some items failed */
+#define CLI_EXIT_CONFLICT 7 /* no-clobber, an immutable tag */
 
 typedef enum {
 	CLI_OPT_BOOL,
@@ -163,6 +166,7 @@ int cmd_digest(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_retag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_tags(int argc, char **argv);

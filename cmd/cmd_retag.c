@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const usage[] = {
-        "regship retag [--dry-run] [--json] REFERENCE TAG [TAG...]",
+        "regship retag [--no-clobber] [--dry-run] [--json] REFERENCE TAG [TAG...]",
         "regship retag --semver [--suffix VARIANT] [--release VERSION] [--no-latest] [--force] "
         "[--dry-run] [--json] REFERENCE",
         NULL,
@@ -133,6 +133,10 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 			char *name = entry_name(e, r->digest);
 			puts(name);
 			free(name);
+		} else if (!r->plan && e->action == RS_RETAG_ALREADY) {
+			char *name = rs_ref_format(e->ref);
+			cli_note("%s is already at %s: nothing written", name, r->digest);
+			free(name);
 		}
 	}
 	if (r->blobs_mounted || r->manifests_copied)
@@ -142,6 +146,8 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 	if (dry_run) {
 		if (!r->plan)
 			for (size_t i = 0; i < r->count; i++) {
+				if (r->entries[i].action == RS_RETAG_ALREADY)
+					continue;
 				char *name = entry_name(&r->entries[i], r->digest);
 				cli_note("would tag %s", name);
 				free(name);
@@ -150,9 +156,40 @@ static void print_text(const rs_retag_result *r, bool dry_run)
 	}
 }
 
+/* --semver's arguments, before any request: 0 or the exit code (message printed). */
+static int check_semver(const rs_ref *src, const char *release, const char *suffix)
+{
+	int error;
+
+	if (!src->tag && !release) {
+		cli_error("--semver needs REFERENCE with a release tag (X.Y.Z), or a digest "
+		          "and --release X.Y.Z");
+		return CLI_EXIT_USAGE;
+	}
+	if (src->tag && release) {
+		cli_error("--release goes with REFERENCE given by digest only "
+		          "(REPOSITORY@DIGEST); %s already names the release",
+		          src->tag);
+		return CLI_EXIT_USAGE;
+	}
+	if (!src->tag && !src->digest) {
+		cli_error("--semver needs REFERENCE with a release tag or a digest");
+		return CLI_EXIT_USAGE;
+	}
+	if (release && (error = rs_ref_check_tag(release)) < 0)
+		return cli_fail(error);
+	/* a release that cannot be promoted is an error (exit 1), not a no-op */
+	if ((error = rs_promotion_check(src->tag ? src->tag : release, suffix)) < 0) {
+		cli_fail(error);
+		return CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
 int cmd_retag(int argc, char **argv)
 {
-	bool semver = false, no_latest = false, dry_run = false, json = false, force = false;
+	bool semver = false, no_latest = false, dry_run = false, json = false, force = false,
+	     no_clobber = false;
 	const char *suffix = NULL, *release = NULL;
 	const cli_opt opts[] = {
 	        {CLI_OPT_BOOL, 0, "semver", &semver, NULL,
@@ -169,6 +206,8 @@ int cmd_retag(int argc, char **argv)
 	        {CLI_OPT_BOOL, 'f', "force", &force, NULL,
 	         "with --semver: also move floating tags that point at a manifest no release "
 	         "holds"},
+	        {CLI_OPT_BOOL, 0, "no-clobber", &no_clobber, NULL,
+	         "a TAG that exists and points at another manifest is not overwritten (exit 7)"},
 	        {CLI_OPT_BOOL, 'n', "dry-run", &dry_run, NULL,
 	         "fetch and print the plan on stderr, write nothing"},
 	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print a JSON summary on stdout"},
@@ -185,6 +224,11 @@ int cmd_retag(int argc, char **argv)
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
+	if (semver && no_clobber) {
+		rc = cli_usage_error(usage, "--no-clobber goes with plain retag, not --semver "
+		                            "(a promotion moves floating tags only forward)");
+		goto done;
+	}
 	if (!semver && (no_latest || suffix || release || force)) {
 		rc = cli_usage_error(
 		        usage, "--%s only goes with --semver",
@@ -205,35 +249,8 @@ int cmd_retag(int argc, char **argv)
 		goto done;
 	/* every argument is checked before a password is asked for or a request is made */
 	if (semver) {
-		if (!src->tag && !release) {
-			cli_error(
-			        "--semver needs REFERENCE with a release tag (X.Y.Z), or a digest "
-			        "and --release X.Y.Z");
-			rc = CLI_EXIT_USAGE;
+		if ((rc = check_semver(src, release, suffix)))
 			goto done;
-		}
-		if (src->tag && release) {
-			cli_error("--release goes with REFERENCE given by digest only "
-			          "(REPOSITORY@DIGEST); %s already names the release",
-			          src->tag);
-			rc = CLI_EXIT_USAGE;
-			goto done;
-		}
-		if (!src->tag && !src->digest) {
-			cli_error("--semver needs REFERENCE with a release tag or a digest");
-			rc = CLI_EXIT_USAGE;
-			goto done;
-		}
-		if (release && (error = rs_ref_check_tag(release)) < 0) {
-			rc = cli_fail(error);
-			goto done;
-		}
-		/* a release that cannot be promoted is an error (exit 1), not a no-op */
-		if ((error = rs_promotion_check(src->tag ? src->tag : release, suffix)) < 0) {
-			cli_fail(error);
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
 	} else {
 		targets = calloc((size_t)nargs, sizeof(*targets));
 		if (!targets)
@@ -247,6 +264,7 @@ int cmd_retag(int argc, char **argv)
 	if ((rc = cli_client(&client)))
 		goto done;
 	ro.dry_run = dry_run;
+	ro.no_clobber = no_clobber;
 	ro.promote_flags = (no_latest ? RS_PROMOTE_NO_LATEST : 0) | (force ? RS_PROMOTE_FORCE : 0);
 	ro.suffix = suffix;
 	ro.release = release;

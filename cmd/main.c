@@ -21,6 +21,7 @@ static const cli_command commands[] = {
         {"login", cmd_login, "check credentials for a registry and store them"},
         {"logout", cmd_logout, "remove stored credentials for a registry"},
         {"manifest", cmd_manifest, "print a manifest exactly as the registry stores it"},
+        {"prune", cmd_prune, "keep the newest N releases of a repository, remove the rest"},
         {"pull", cmd_pull, "pull an image from a registry into an OCI layout or docker archive"},
         {"push", cmd_push, "push a local image (docker archive, OCI layout) to a registry"},
         {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest"},

@@ -12,6 +12,7 @@
 #include "regship/json.h"
 #include "regship/manifest.h"
 #include "regship/ref.h"
+#include "regship/prune.h"
 #include "regship/retag.h"
 #include "regship/store.h"
 

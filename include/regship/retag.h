@@ -135,12 +135,14 @@ typedef struct rs_retag_options {
 	const char *suffix; /* rs_retag_promote: the variant ("alpine"), or NULL */
 	const char *release; /* rs_retag_promote of a source given by digest only: the release
 	                      * tag to write and promote ("2.1.107") */
+	int no_clobber; /* rs_retag: a target tag that exists and points at another manifest is
+	                 * an error (RS_EEXISTS naming the tag and both digests), nothing written */
 } rs_retag_options;
 
 #define RS_RETAG_OPTIONS_VERSION 1
 #define RS_RETAG_OPTIONS_INIT                                                                      \
 	{                                                                                          \
-		RS_RETAG_OPTIONS_VERSION, 0, 0, NULL, NULL                                         \
+		RS_RETAG_OPTIONS_VERSION, 0, 0, NULL, NULL, 0                                      \
 	}
 
 /*
@@ -149,8 +151,12 @@ typedef struct rs_retag_options {
  * blob is read, checked or moved. For targets in another repository of the same registry the
  * content is made present there first: every blob (and for an index, every child manifest and
  * its blobs) is checked with HEAD and mounted from src's repository when absent, and all of
- * that happens before the first PUT. On error, *out is NULL; tags written before the failure
- * stay written (the message names the tag that failed).
+ * that happens before the first PUT. Every target is looked up first (HEAD): one that already
+ * points at src's manifest is not written (RS_RETAG_ALREADY, `previous` set); one that points
+ * elsewhere has `previous` set and is overwritten, unless opts->no_clobber (RS_EEXISTS, nothing
+ * written). A registry refusing the overwrite of an immutable tag gives RS_EEXISTS too.
+ * On error, *out is NULL; tags written before the failure stay written (the message names
+ * the tag that failed).
  */
 RS_EXTERN(int)
 rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src, const rs_ref *const *targets,

@@ -252,6 +252,8 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 		rs__buf_put_escaped(&detail, resp->body.ptr, strcspn(resp->body.ptr, "\r\n"), true);
 	}
 
+	if (status == 429)
+		rs__ratelimit_describe(&detail, resp);
 	switch (status) {
 	case 401:
 	case 403:

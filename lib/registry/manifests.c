@@ -1,15 +1,22 @@
 /* Manifests: GET with the full Accept list, HEAD for digests, PUT exact bytes, DELETE. */
+#include "manifests.h"
 #include "registry.h"
 
 #include "auth/scope.h"
 #include "regship/manifest.h"
 #include "util/digest.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RS_MANIFEST_MAX (4u * 1024 * 1024)
+
+/* The empty JSON blob `{}` (OCI 1.1 image spec, "Guidance for an Empty Descriptor"). */
+#define EMPTY_BLOB "{}"
+#define EMPTY_BLOB_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define PLACEHOLDER_ANNOTATION "org.regship.untag.placeholder"
 
 static const char *const accept_headers[] = {"Accept: " RS_MANIFEST_ACCEPT, NULL};
 
@@ -187,6 +194,23 @@ done:
 	return error;
 }
 
+/* The error just set for a refused manifest PUT says the tag is immutable: TAG_INVALID, or a
+ * 400/403/409/412 (MANIFEST_INVALID, DENIED, ...) whose words say "immutable". */
+static bool immutable_answer(int status)
+{
+	const rs_error *e = rs_error_last();
+	if (!e)
+		return false;
+	if (!strcmp(e->registry_code, "TAG_INVALID"))
+		return true;
+	if (status != 400 && status != 403 && status != 409 && status != 412)
+		return false;
+	for (const char *p = e->message; *p; p++)
+		if (rs__str_niequal(p, "immutab", 7))
+			return true;
+	return false;
+}
+
 int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t len,
                        const char *media_type, char **digest)
 {
@@ -224,6 +248,13 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 		goto done;
 	if (resp.status != 201 && resp.status != 200 && resp.status != 202) {
 		error = rs__registry_errorf(ep, &resp, "cannot push manifest %s", name);
+		if (ref->tag && !ref->digest && immutable_answer(resp.status)) {
+			rs_error said = *rs_error_last(); /* the record is rewritten below */
+			error = rs__error_set_http(RS_EEXISTS, resp.status, said.registry_code,
+			                           "tag %s is immutable: the registry refused to "
+			                           "overwrite it (%s)",
+			                           name, said.message);
+		}
 		goto done;
 	}
 	{
@@ -272,5 +303,170 @@ int rs_manifest_remove(rs_client *c, const rs_ref *ref)
 done:
 	free(name);
 	rs__http_response_dispose(&resp);
+	return error;
+}
+
+/* ---- tag deletion ------------------------------------------------------------------------ */
+
+/* "deletion is disabled on HOST" for a 405 or an UNSUPPORTED answer; returns RS_EUNSUPPORTED. */
+static int deletion_disabled(const rs__endpoint *ep, int status, const char *what)
+{
+	return rs__error_set_http(RS_EUNSUPPORTED, status, "UNSUPPORTED",
+	                          "%s: deletion is disabled on %s (%d; the registry operator must "
+	                          "enable it, e.g. storage.delete.enabled: true for "
+	                          "docker-registry)",
+	                          what, ep->domain, status);
+}
+
+static bool says_unsupported(void)
+{
+	const rs_error *last = rs_error_last();
+	return last && !strcmp(last->registry_code, "UNSUPPORTED");
+}
+
+/* The empty config blob in the repository: HEAD, else a 2-byte upload. */
+static int ensure_empty_blob(rs_client *c, const rs_ref *repo)
+{
+	rs_reader *rd = NULL;
+	int error = rs__blob_head(c, repo, EMPTY_BLOB_DIGEST, NULL);
+
+	if (error != RS_ENOTFOUND)
+		return error;
+	rs_error_clear();
+	if ((error = rs_reader_from_memory(&rd, EMPTY_BLOB, 2)) < 0)
+		return error;
+	error = rs__blob_upload(c, repo, EMPTY_BLOB_DIGEST, 2, rd, NULL, NULL);
+	rs_reader_free(rd);
+	return error;
+}
+
+/* A manifest no other tag can point at: the empty config, no layers, a random annotation. */
+static int placeholder_build(rs_buf *out, const char *name, const char *tag)
+{
+	unsigned char nonce[16];
+	char hex[sizeof(nonce) * 2 + 1];
+	rs_buf note = RS_BUF_INIT;
+	rs_descriptor config = {0};
+	int error;
+
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		return rs__error_set(RS_ERROR,
+		                     "cannot draw random bytes for a placeholder manifest");
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
+	rs__buf_printf(&note, "regship untag %s:%s %s (deleted right after it was put)", name, tag,
+	               hex);
+	config.media_type = (char *)RS_MT_OCI_EMPTY;
+	config.digest = (char *)EMPTY_BLOB_DIGEST;
+	config.size = 2;
+	{
+		const char *kv[] = {PLACEHOLDER_ANNOTATION, note.ptr, NULL};
+		error = rs_manifest_build(out, RS_MT_OCI_MANIFEST, &config, NULL, 0, kv);
+	}
+	rs_buf_dispose(&note);
+	return error;
+}
+
+static int untag_with_placeholder(char **placeholder, rs_client *c, const rs_ref *ref,
+                                  const char *name)
+{
+	rs_buf body = RS_BUF_INIT;
+	rs_ref *by_digest = NULL;
+	int error;
+
+	if ((error = ensure_empty_blob(c, ref)) < 0) {
+		rs__error_prefix("cannot untag %s:%s: uploading the placeholder's config", name,
+		                 ref->tag);
+		goto done;
+	}
+	if ((error = placeholder_build(&body, ref->path, ref->tag)) < 0)
+		goto done;
+	if ((error = rs_manifest_upload(c, ref, body.ptr, body.size, RS_MT_OCI_MANIFEST,
+	                                placeholder)) < 0) {
+		rs__error_prefix("cannot untag %s:%s", name, ref->tag);
+		goto done;
+	}
+	if ((error = rs_ref_with_digest(&by_digest, ref, *placeholder)) < 0 ||
+	    (error = rs_manifest_remove(c, by_digest)) < 0) {
+		rs__error_prefix("%s:%s now names the placeholder manifest %s, which could not be "
+		                 "deleted",
+		                 name, ref->tag, *placeholder);
+		goto done;
+	}
+done:
+	rs_ref_free(by_digest);
+	rs_buf_dispose(&body);
+	return error;
+}
+
+int rs__manifest_untag(rs_client *c, const rs_ref *ref, char **placeholder)
+{
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	rs__endpoint *ep = NULL;
+	rs_buf what = RS_BUF_INIT;
+	char *name;
+	int error;
+
+	*placeholder = NULL;
+	if (!ref->tag || ref->digest)
+		return rs__error_set(RS_EINVAL, "untag needs a tag without a digest");
+	name = rs_ref_format_name(ref);
+	/* OCI distribution 1.1: a registry may delete a tag */
+	req.method = "DELETE";
+	if ((error = rs__manifest_request(c, ref, ref->tag, "delete", &req, &ep, &resp)) < 0)
+		goto done;
+	if (resp.status == 202 || resp.status == 200 || resp.status == 204)
+		goto done;
+	error = rs__registry_errorf(ep, &resp, "cannot untag %s:%s", name, ref->tag);
+	if (error == RS_EAUTH || error == RS_ENOTFOUND || error == RS_ENET || resp.status == 405 ||
+	    says_unsupported()) {
+		/* not "this registry cannot delete tags": deletion is off, or not allowed, or
+		 * the tag went away, or the registry is in trouble. Nothing was changed. */
+		if (resp.status == 405 || (says_unsupported() && error != RS_EAUTH)) {
+			rs__buf_printf(&what, "cannot untag %s:%s", name, ref->tag);
+			error = deletion_disabled(ep, resp.status, what.ptr);
+		}
+		goto done;
+	}
+	/* distribution 2.x answers 400 DIGEST_INVALID: it only deletes by digest */
+	rs_error_clear();
+	error = untag_with_placeholder(placeholder, c, ref, name);
+done:
+	rs__http_response_dispose(&resp);
+	rs_buf_dispose(&what);
+	free(name);
+	return error;
+}
+
+int rs__manifest_delete_probe(rs_client *c, const rs_ref *repo)
+{
+	static const char nothing[] =
+	        "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+	rs__http_response resp = {0};
+	rs__reg_request req = {0};
+	rs__endpoint *ep = NULL;
+	char *name = rs_ref_format_name(repo);
+	int error;
+
+	req.method = "DELETE";
+	if ((error = rs__manifest_request(c, repo, nothing, "delete", &req, &ep, &resp)) < 0)
+		goto done;
+	if (resp.status == 405) {
+		error = deletion_disabled(ep, resp.status, name);
+		goto done;
+	}
+	if (resp.status == 404 || resp.status == 202 || resp.status == 200 || resp.status == 204)
+		goto done; /* "unknown": the registry would delete */
+	error = rs__registry_errorf(ep, &resp, "%s", name);
+	if (says_unsupported() && error != RS_EAUTH)
+		error = deletion_disabled(ep, resp.status, name);
+	else if (error == RS_ENOTFOUND) {
+		rs_error_clear();
+		error = 0;
+	}
+done:
+	rs__http_response_dispose(&resp);
+	free(name);
 	return error;
 }

@@ -181,3 +181,5 @@ void rs__client_limits_init(rs_client *c);
 void rs__client_http_options(const rs_client *c, rs__http_options *ho);
 /* Before a credential lookup: bound the helpers it runs by the client's limits. */
 void rs__client_helper_limits(const rs_client *c);
+/* A 429's figures (Retry-After, RateLimit-*), escaped, appended to an error's detail. */
+void rs__ratelimit_describe(rs_buf *b, const rs__http_response *resp);

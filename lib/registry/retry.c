@@ -158,3 +158,31 @@ int rs__retry_stop(const rs_client *c, int error)
 	}
 	return error;
 }
+
+void rs__ratelimit_describe(rs_buf *b, const rs__http_response *resp)
+{
+	static const char *const names[] = {"Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+	                                    "RateLimit-Reset", "RateLimit-Policy"};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		char lower[32];
+		const char *v;
+		size_t k;
+		for (k = 0; names[i][k] && k + 1 < sizeof(lower); k++)
+			lower[k] =
+			        (char)(names[i][k] >= 'A' && names[i][k] <= 'Z' ? names[i][k] + 32
+			                                                        : names[i][k]);
+		lower[k] = '\0';
+		if (!(v = rs__http_header(resp, lower)) || !*v)
+			continue;
+		rs__buf_puts(b, n++ ? "; " : (b->size ? "; rate limited (" : "rate limited ("));
+		rs__buf_printf(b, "%s: ", names[i]);
+		rs__buf_put_escaped(b, v, strlen(v), true);
+	}
+	if (n)
+		rs__buf_puts(b, ")");
+	else
+		rs__buf_puts(b, b->size ? "; rate limited (no Retry-After or RateLimit-* header)"
+		                        : "rate limited (no Retry-After or RateLimit-* header)");
+}

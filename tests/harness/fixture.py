@@ -10,7 +10,7 @@
 
 Image options: --layers N (2) --layer-size SIZE (4K; K/M/G suffixes) --seed S (0)
   --platform os/arch[/variant] (repeat: 2+ make a multi-arch index) --compressible
-  --format docker|oci (seed: docker; layouts: oci)
+  --format docker|oci (seed: docker; layouts: oci) --created RFC3339 (the config's; the epoch)
 
 Same arguments give the same bytes and digests. Output: one line per tag, `NAME DIGEST`
 (NAME is `repo:tag` for seed, the tag for layouts, the repo-tag for docker archives; for an
@@ -266,7 +266,7 @@ def make_image(blobs, opts, platform, fmt, keep_tar_dir=None):
         tars.append(tar_path)
     config = dict(platform)
     config.update({
-        "created": EPOCH,
+        "created": getattr(opts, "created", None) or EPOCH,
         "config": {
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "Cmd": ["/bin/sh"],
@@ -641,6 +641,7 @@ def main(argv=None):
     img.add_argument("--layers", type=int, default=2)
     img.add_argument("--layer-size", type=parse_size, default=4096)
     img.add_argument("--seed", default="0")
+    img.add_argument("--created", help="the config's created (RFC 3339; default the epoch)")
     img.add_argument("--platform", type=parse_platform, action="append")
     img.add_argument("--compressible", action="store_true")
     p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,

@@ -11,6 +11,8 @@
   harness.py start-hostile --dir DIR [--name NAME] [--owner-pid PID] [hostile.py flags]
   harness.py start-slowproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
                    [slowproxy.py flags]
+  harness.py start-policyproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
+             [policyproxy.py flags: --immutable, --ratelimit REGEX, --deny REGEX]
   harness.py stop --dir DIR
 
 Every process is started under a small supervisor (its own session/process group) that kills the
@@ -510,6 +512,12 @@ def main(argv=None):
     sl.add_argument("--upstream", required=True)
     sl.add_argument("--name", default="proxy")
     sl.add_argument("--owner-pid", type=int)
+    pp = sub.add_parser("start-policyproxy", allow_abbrev=False,
+                        help="start policyproxy.py (immutable tags, 429 rate limits, denials)")
+    pp.add_argument("--dir", required=True)
+    pp.add_argument("--upstream", required=True)
+    pp.add_argument("--name", default="proxy")
+    pp.add_argument("--owner-pid", type=int)
     st = sub.add_parser("stop", help="stop everything started for DIR")
     st.add_argument("--dir", required=True)
     sv = sub.add_parser("_supervise")
@@ -529,6 +537,8 @@ def main(argv=None):
         return cmd_start_proxy(opts, extra, "slowserver.py")
     if opts.cmd == "start-slowproxy":
         return cmd_start_proxy(opts, extra, "slowproxy.py")
+    if opts.cmd == "start-policyproxy":
+        return cmd_start_proxy(opts, extra, "policyproxy.py")
     if extra:
         p.error("unrecognized arguments: %s" % " ".join(extra))
     return {"start": cmd_start, "stop": cmd_stop, "_supervise": cmd_supervise}[opts.cmd](opts)

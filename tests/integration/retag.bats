@@ -2,7 +2,8 @@
 # regship retag (several tags, indexes, by digest, into another repository) and
 # retag --semver (promotion of X.Y, X and latest, only ever forward) against every registry
 # variant: plain HTTP, TLS (harness CA), htpasswd (Basic) and token (Bearer). The registry's
-# access log proves that a retag is one manifest GET and one PUT per tag, with no blob request.
+# access log proves that a retag is one manifest GET, one HEAD and one PUT per tag, with no blob
+# request.
 
 bats_require_minimum_version 1.5.0
 
@@ -83,11 +84,13 @@ count() {
 		reqs=$(requests $v)
 		echo "$reqs"
 		assert_equal "$(count '^GET /v2/rt/app/manifests/v1 200$')" 1 "$v: manifest GETs"
-		assert_equal "$(count '^(GET|HEAD) /v2/[^ ]*/manifests/')" 1 "$v: manifest reads"
+		# and one HEAD per tag: a tag already at the manifest is not written (issue 17)
+		assert_equal "$(count '^HEAD /v2/rt/app/manifests/(stable|prod|1\.0) 404$')" 3 "$v: tag HEADs"
+		assert_equal "$(count '^(GET|HEAD) /v2/[^ ]*/manifests/')" 4 "$v: manifest reads"
 		assert_equal "$(count '^PUT /v2/rt/app/manifests/(stable|prod|1\.0) 201$')" 3 "$v: PUTs"
 		assert_equal "$(count '^PUT ')" 3 "$v: every PUT"
 		assert_equal "$(count '/blobs/')" 0 "$v: blob requests"
-		assert_equal "$(wc -l <<<"$reqs")" 4 "$v: requests in all"
+		assert_equal "$(wc -l <<<"$reqs")" 7 "$v: requests in all"
 		for t in stable prod 1.0 v1; do
 			assert_equal "$(digest_of $v rt/app:$t)" "$d" "$v: digest of $t"
 		done

@@ -1,0 +1,91 @@
+/*
+ * Retention: keep the newest N releases of a repository and remove the rest, never removing
+ * what a kept, out-of-filter or floating tag still needs.
+ *
+ * Thread safety: an rs_prune call uses its client like any other call (see client.h); plans
+ * and results are plain data owned by the caller.
+ */
+#ifndef REGSHIP_PRUNE_H
+#define REGSHIP_PRUNE_H
+
+#include "client.h"
+#include "common.h"
+#include "ref.h"
+
+RS_BEGIN_DECL
+
+typedef enum rs_prune_order {
+	RS_PRUNE_BY_SEMVER = 0, /* semantic-version tags; a pre-release below its release */
+	RS_PRUNE_BY_CREATED = 1, /* the image config's "created" (newest first) */
+} rs_prune_order;
+
+typedef enum rs_prune_action {
+	RS_PRUNE_KEEP = 0, /* stays (reason says why) */
+	RS_PRUNE_DELETE = 1, /* the manifest is deleted by digest (with every tag on it) */
+	RS_PRUNE_UNTAG = 2, /* only the tag goes: something that stays holds its manifest */
+} rs_prune_action;
+
+typedef struct rs_prune_item {
+	char *tag;
+	char *digest; /* what the tag points at */
+	rs_prune_action action;
+	char *reason; /* "one of the 5 newest releases", "held by latest", ... */
+	char *subject; /* a referrer (tag sha256-<hex>...): the digest it is attached to; else
+	                * NULL */
+	int done; /* real run: 1 once removed */
+	char *error; /* real run: why it could not be removed, or NULL */
+} rs_prune_item;
+
+typedef struct rs_prune_result {
+	rs_prune_item *items; /* every tag of the repository, in the order the plan decided */
+	size_t count;
+	size_t deleted, untagged, failed; /* real run: counts of items */
+	int dry_run;
+} rs_prune_result;
+
+typedef struct rs_prune_options {
+	unsigned int version;
+	size_t keep; /* releases (distinct manifests) to keep */
+	rs_prune_order by;
+	const char *include; /* POSIX extended regex: only matching tags are candidates */
+	const char *exclude; /* ... and no tag matching this one */
+	long keep_prereleases; /* <0: pre-releases count with their releases; else the newest
+	                        * this many pre-release manifests are kept apart */
+	int keep_signed; /* keep every image that has a signature referrer (tag *.sig) */
+	int dry_run; /* plan only */
+} rs_prune_options;
+
+#define RS_PRUNE_OPTIONS_VERSION 1
+#define RS_PRUNE_OPTIONS_INIT                                                                      \
+	{                                                                                          \
+		RS_PRUNE_OPTIONS_VERSION, 0, RS_PRUNE_BY_SEMVER, NULL, NULL, -1, 0, 0              \
+	}
+
+/*
+ * Plan, and unless dry_run carry out, the retention of `repo` (a repository; no tag, no
+ * digest). One tag listing, the tags' digests in parallel (HEAD), the manifests of what stays
+ * (to protect an index's children) and, for RS_PRUNE_BY_CREATED, the candidates' configs.
+ *
+ * Candidates are the semantic-version tags ([v]X.Y.Z[-pre]) matching include and not exclude.
+ * Releases are counted as manifests: tags on one digest are one release. Never removed: a
+ * manifest held by a kept tag, a tag outside the filter or a floating tag (latest, [v]X,
+ * [v]X.Y, variant lines such as 2.1-alpine: any tag that is not a candidate), nor a child of
+ * an index that stays. A candidate whose manifest something that stays holds is untagged, not
+ * deleted. Referrers by the fallback tag schema (sha256-<hex>[.sig|.att|.sbom|...]) go with
+ * their subject and never alone; keep_signed keeps every image with a signature referrer.
+ *
+ * Before the first removal the registry is asked whether it deletes at all (RS_EUNSUPPORTED
+ * with one message, nothing attempted). A removal that fails does not stop the others: its
+ * item has `error`, result->failed counts them, and the call returns RS_ERROR naming them
+ * (*out is set in every case where a plan was made).
+ */
+RS_EXTERN(int)
+rs_prune(rs_prune_result **out, rs_client *client, const rs_ref *repo,
+         const rs_prune_options *opts);
+RS_EXTERN(void) rs_prune_result_free(rs_prune_result *result);
+
+RS_EXTERN(const char *) rs_prune_action_name(rs_prune_action action);
+
+RS_END_DECL
+
+#endif

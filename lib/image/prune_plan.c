@@ -1,0 +1,329 @@
+/*
+ * The retention plan of rs_prune (see include/regship/prune.h): which tags are candidates,
+ * which releases stay, what their manifests protect, and what goes by digest or by untag.
+ */
+#include "image/prune_internal.h"
+
+#include "image/semver.h"
+#include "registry/registry.h"
+#include "util/util.h"
+
+#include <jansson.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Config blobs read for --by created: larger ones are not configs worth reading. */
+#define PRUNE_CONFIG_MAX (1u << 20)
+
+static char *fmt(const char *f, ...) RS_PRINTF(1, 2);
+static char *fmt(const char *f, ...)
+{
+	rs_buf b = RS_BUF_INIT;
+	va_list ap;
+	va_start(ap, f);
+	rs__buf_vprintf(&b, f, ap);
+	va_end(ap);
+	return rs__buf_detach(&b);
+}
+
+/* sha256-<64 hex>[.<anything>]: the fallback tag schema of referrers; *subject "sha256:<hex>" */
+static bool referrer_tag(const char *tag, char **subject)
+{
+	if (strncmp(tag, "sha256-", 7))
+		return false;
+	for (size_t i = 0; i < 64; i++) {
+		char ch = tag[7 + i];
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return false;
+	}
+	if (tag[71] && tag[71] != '.')
+		return false;
+	*subject = fmt("sha256:%.64s", tag + 7);
+	return true;
+}
+
+/* latest, [v]X, [v]X.Y, [v]X-S, [v]X.Y-S: a tag that follows releases. */
+static bool floating_tag(const char *tag)
+{
+	const char *p = tag;
+	int parts = 0;
+	if (!strcmp(tag, "latest"))
+		return true;
+	if (*p == 'v')
+		p++;
+	while (*p >= '0' && *p <= '9') {
+		while (*p >= '0' && *p <= '9')
+			p++;
+		parts++;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	return parts >= 1 && parts <= 2 && (!*p || *p == '-');
+}
+
+static void item_set(rs_prune_item *it, rs_prune_action a, char *reason)
+{
+	free(it->reason);
+	it->action = a;
+	it->reason = reason;
+}
+
+/* The config's "created" of the image a manifest digest names, or NULL (an index, no date). */
+static char *created_of(rs_client *c, const rs_ref *repo, const char *digest)
+{
+	rs_buf body = RS_BUF_INIT, cfg = RS_BUF_INIT;
+	rs_manifest *m = NULL;
+	rs_ref *ref = NULL;
+	rs_reader *rd = NULL;
+	const rs_descriptor *d;
+	char *ct = NULL, *out = NULL;
+	char chunk[16384];
+	long long n;
+
+	if (rs_ref_with_digest(&ref, repo, digest) < 0 ||
+	    rs_manifest_fetch(c, ref, &body, &ct, NULL) < 0 ||
+	    rs_manifest_parse(&m, body.ptr, body.size, ct) < 0 || rs_manifest_is_index(m) ||
+	    !(d = rs_manifest_config(m)) || d->size > PRUNE_CONFIG_MAX ||
+	    rs__blob_open(&rd, c, repo, d->digest, d->size) < 0)
+		goto done;
+	while ((n = rs_reader_read(rd, chunk, sizeof(chunk))) > 0 && cfg.size <= PRUNE_CONFIG_MAX)
+		rs__buf_put(&cfg, chunk, (size_t)n);
+	if (n == 0) {
+		json_t *root = json_loadb(cfg.ptr ? cfg.ptr : "", cfg.size, 0, NULL);
+		const char *s = json_string_value(json_object_get(root, "created"));
+		out = s && *s ? rs__strdup(s) : NULL;
+		json_decref(root);
+	}
+done:
+	rs_error_clear();
+	rs_reader_free(rd);
+	rs_manifest_free(m);
+	rs_ref_free(ref);
+	rs_buf_dispose(&body);
+	rs_buf_dispose(&cfg);
+	free(ct);
+	return out;
+}
+
+/* Order of candidates: newest first. */
+static int by_semver(const void *a, const void *b)
+{
+	const rs__prune_tag *x = *(rs__prune_tag *const *)a, *y = *(rs__prune_tag *const *)b;
+	int c = rs__semver_cmp(&y->v, &x->v);
+	return c ? c : strcmp(x->item->tag, y->item->tag);
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const rs__prune_tag *x = *(rs__prune_tag *const *)a, *y = *(rs__prune_tag *const *)b;
+	int c;
+	if (!x->created || !y->created)
+		return (x->created ? 1 : 0) - (y->created ? 1 : 0); /* unknown first: kept */
+	c = strcmp(y->created, x->created);
+	return c ? c : by_semver(a, b);
+}
+
+static int compile(regex_t *re, const char *pattern, const char *opt, bool *have)
+{
+	int rc;
+	*have = false;
+	if (!pattern)
+		return 0;
+	if ((rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB))) {
+		char why[256];
+		regerror(rc, re, why, sizeof(why));
+		return rs__error_set(RS_EINVAL, "%s \"%s\": %s", opt, pattern, why);
+	}
+	*have = true;
+	return 0;
+}
+
+/* Classify every tag: referrer, candidate release, or something that stays and protects. */
+static int classify(rs__prune *p)
+{
+	regex_t inc, exc;
+	bool have_inc, have_exc;
+	int error;
+
+	if ((error = compile(&inc, p->o.include, "--include", &have_inc)) < 0)
+		return error;
+	if ((error = compile(&exc, p->o.exclude, "--exclude", &have_exc)) < 0) {
+		if (have_inc)
+			regfree(&inc);
+		return error;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		rs__prune_tag *t = &p->tags[i];
+		const char *tag = t->item->tag;
+		if (referrer_tag(tag, &t->item->subject)) {
+			t->kind = RS__PRUNE_REFERRER;
+			continue;
+		}
+		if (!rs__semver_try(&t->v, tag)) {
+			t->kind = RS__PRUNE_STAYS;
+			item_set(t->item, RS_PRUNE_KEEP,
+			         rs__strdup(floating_tag(tag) ? "floating tag"
+			                                      : "not a release tag"));
+		} else if ((have_inc && regexec(&inc, tag, 0, NULL, 0)) ||
+		           (have_exc && !regexec(&exc, tag, 0, NULL, 0))) {
+			t->kind = RS__PRUNE_STAYS;
+			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("outside --include/--exclude"));
+		} else {
+			t->kind = RS__PRUNE_CANDIDATE;
+		}
+		if (t->kind == RS__PRUNE_STAYS)
+			rs__strlist_push(&p->holds, t->item->digest);
+	}
+	if (have_inc)
+		regfree(&inc);
+	if (have_exc)
+		regfree(&exc);
+	return 0;
+}
+
+/* A signature referrer (tag sha256-<hex>.sig) is attached to digest. */
+static bool signed_digest(const rs__prune *p, const char *digest)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const rs_prune_item *it = p->tags[i].item;
+		size_t len = strlen(it->tag);
+		if (p->tags[i].kind == RS__PRUNE_REFERRER && !strcmp(it->subject, digest) &&
+		    len > 4 && !strcmp(it->tag + len - 4, ".sig"))
+			return true;
+	}
+	return false;
+}
+
+/* Walk the candidates newest first: the first `keep` manifests stay (and `keep_prereleases`
+ * pre-release manifests, when counted apart). */
+static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
+{
+	rs_strlist rel = RS_STRLIST_INIT, pre = RS_STRLIST_INIT;
+
+	for (size_t i = 0; i < ncands; i++) {
+		rs__prune_tag *t = cands[i];
+		const char *d = t->item->digest;
+		bool apart = t->v.pre && p->o.keep_prereleases >= 0;
+		rs_strlist *counted = apart ? &pre : &rel;
+		size_t limit = apart ? (size_t)p->o.keep_prereleases : p->o.keep;
+		if (rs__strlist_contains(&rel, d) || rs__strlist_contains(&pre, d)) {
+			item_set(t->item, RS_PRUNE_KEEP,
+			         rs__strdup("the same manifest as a kept release"));
+		} else if (p->o.by == RS_PRUNE_BY_CREATED && !t->created) {
+			item_set(t->item, RS_PRUNE_KEEP,
+			         rs__strdup("no created date (an index, or no config)"));
+			rs__strlist_push(&p->holds, d);
+		} else if (counted->count < limit) {
+			rs__strlist_push(counted, d);
+			item_set(t->item, RS_PRUNE_KEEP,
+			         fmt("one of the %zu newest %s", limit,
+			             apart ? "pre-releases" : "releases"));
+		} else if (p->o.keep_signed && signed_digest(p, d)) {
+			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("signed (--keep-signed)"));
+			rs__strlist_push(&p->holds, d);
+		} else {
+			item_set(t->item, RS_PRUNE_DELETE,
+			         fmt("older than the %zu newest %s", limit,
+			             apart ? "pre-releases" : "releases"));
+			continue;
+		}
+		rs__strlist_push(&p->holds, d);
+	}
+	rs__strlist_dispose(&rel);
+	rs__strlist_dispose(&pre);
+}
+
+/* An index that stays holds its children: read the manifests of what stays. */
+static int protect_children(rs__prune *p, rs_client *c, const rs_ref *repo)
+{
+	for (size_t i = 0; i < p->holds.count; i++) {
+		rs_buf body = RS_BUF_INIT;
+		rs_manifest *m = NULL;
+		rs_ref *ref = NULL;
+		char *ct = NULL;
+		int error = rs_ref_with_digest(&ref, repo, p->holds.items[i]);
+		if (error == 0)
+			error = rs_manifest_fetch(c, ref, &body, &ct, NULL);
+		if (error == 0)
+			error = rs_manifest_parse(&m, body.ptr, body.size, ct);
+		for (size_t k = 0; error == 0 && k < rs_manifest_child_count(m); k++) {
+			const char *d = rs_manifest_child(m, k)->digest;
+			if (!rs__strlist_contains(&p->holds, d))
+				rs__strlist_push(&p->holds, d);
+		}
+		rs_manifest_free(m);
+		rs_ref_free(ref);
+		rs_buf_dispose(&body);
+		free(ct);
+		if (error == RS_EUNSUPPORTED || error == RS_EFORMAT) {
+			rs_error_clear(); /* not a manifest regship reads: it holds nothing more */
+			continue;
+		}
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+/* Who holds digest: the first tag that stays on it, else "an index that stays". */
+static char *holder_of(const rs__prune *p, const char *digest)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const rs_prune_item *it = p->tags[i].item;
+		if (p->tags[i].kind != RS__PRUNE_REFERRER && it->action == RS_PRUNE_KEEP &&
+		    !strcmp(it->digest, digest))
+			return fmt("its manifest is held by %s (%s)", it->tag, it->reason);
+	}
+	return rs__strdup("its manifest is a child of an index that stays");
+}
+
+int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
+{
+	rs__prune_tag **cands = rs__calloc(p->n ? p->n : 1, sizeof(*cands));
+	size_t ncands = 0;
+	int error;
+
+	if ((error = classify(p)) < 0)
+		goto done;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->tags[i].kind == RS__PRUNE_CANDIDATE) {
+			cands[ncands++] = &p->tags[i];
+			if (p->o.by == RS_PRUNE_BY_CREATED)
+				p->tags[i].created = created_of(c, repo, p->tags[i].item->digest);
+		}
+	qsort(cands, ncands, sizeof(*cands),
+	      p->o.by == RS_PRUNE_BY_CREATED ? by_created : by_semver);
+	choose(p, cands, ncands);
+	if ((error = protect_children(p, c, repo)) < 0)
+		goto done;
+	for (size_t i = 0; i < ncands; i++) {
+		rs_prune_item *it = cands[i]->item;
+		if (it->action == RS_PRUNE_DELETE && rs__strlist_contains(&p->holds, it->digest))
+			item_set(it, RS_PRUNE_UNTAG, holder_of(p, it->digest));
+	}
+	/* referrers go with their subject, never alone */
+	for (size_t i = 0; i < p->n; i++) {
+		rs_prune_item *it = p->tags[i].item;
+		bool goes = false;
+		if (p->tags[i].kind != RS__PRUNE_REFERRER)
+			continue;
+		for (size_t k = 0; k < p->n && !goes; k++)
+			goes = p->tags[k].item->action == RS_PRUNE_DELETE &&
+			       p->tags[k].kind == RS__PRUNE_CANDIDATE &&
+			       !strcmp(p->tags[k].item->digest, it->subject);
+		if (goes && !rs__strlist_contains(&p->holds, it->digest))
+			item_set(it, RS_PRUNE_DELETE,
+			         fmt("referrer of %s, which goes", it->subject));
+		else
+			item_set(it, RS_PRUNE_KEEP,
+			         goes ? rs__strdup("referrer, also held by a tag that stays")
+			              : fmt("referrer of %s, which stays", it->subject));
+	}
+done:
+	free(cands);
+	return error;
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# The exit-code contract of regship(1), each code driven from a real situation: 0 ok, 1 error,
+# 2 usage or invalid argument (an unreadable --ca-cert too), 3 not found, 4 authentication or
+# permission, 5 rate limited (429 after the retries, its figures in the message), 6 partial (prune
+# with some removals refused), 7 conflict (--no-clobber, an immutable tag). The 429s, denials
+# and immutability answers come from tests/harness/policyproxy.py in front of a real registry.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load helpers
+	reg_start plain ex
+	reg_start htpasswd auth
+	reg_seed ex ex/app --tag v1 --seed ex-v1 >"$BATS_FILE_TMPDIR/ex.fixture"
+	reg_seed ex ex/app --tag v2 --seed ex-v2 >>"$BATS_FILE_TMPDIR/ex.fixture"
+	reg_seed ex ex/pr --tag 1.0.0 --seed pr-0 >>"$BATS_FILE_TMPDIR/ex.fixture"
+	reg_seed ex ex/pr --tag 1.0.1 --seed pr-1 >>"$BATS_FILE_TMPDIR/ex.fixture"
+	reg_seed ex ex/pr --tag 1.0.2 --seed pr-2 >>"$BATS_FILE_TMPDIR/ex.fixture"
+	reg_seed auth priv/app --tag v1 --seed auth-v1 >/dev/null
+	server_start policyproxy rl --upstream "$ex_URL" --ratelimit '/tags/list' --retry-after 1
+	server_start policyproxy imm --upstream "$ex_URL" --immutable
+	local d0
+	d0=$(fixture_digest ex ex/pr:1.0.0)
+	server_start policyproxy deny --upstream "$ex_URL" --deny "^DELETE /v2/ex/pr/manifests/$d0"
+}
+
+teardown_file() {
+	load helpers
+	reg_stop_all
+}
+
+setup() {
+	load helpers
+}
+
+@test "exit 0: success" {
+	run regship tags "$ex_ADDR/ex/app"
+	assert_status 0
+}
+
+@test "exit 1: an error that is none of the others (nothing listens on the port)" {
+	run regship --retries 0 tags "127.0.0.1:1/ex/app"
+	assert_status 1
+}
+
+@test "exit 2: usage, invalid argument, unreadable --ca-cert (missing, a directory)" {
+	run regship tags --no-such-option "$ex_ADDR/ex/app"
+	assert_status 2
+	run regship tags "$ex_ADDR/Ex/App"
+	assert_status 2
+	run regship --ca-cert "$BATS_FILE_TMPDIR/nonexistent.pem" tags "$ex_ADDR/ex/app"
+	assert_status 2
+	assert_output_contains "nonexistent.pem"
+	run regship --ca-cert "$BATS_FILE_TMPDIR" tags "$ex_ADDR/ex/app"
+	assert_status 2
+	assert_output_contains "CA certificate"
+}
+
+@test "exit 3: the registry says the manifest or repository does not exist" {
+	run regship manifest "$ex_ADDR/ex/app:nope"
+	assert_status 3
+	run regship tags "$ex_ADDR/ex/nothing-here"
+	assert_status 3
+	run regship digest "$ex_ADDR/ex/app@sha256:$(printf '0%.0s' {1..64})"
+	assert_status 3
+}
+
+@test "exit 4: authentication required (no credentials for a Basic registry)" {
+	run regship tags "$auth_ADDR/priv/app"
+	assert_status 4
+}
+
+@test "exit 5: still rate limited after the retries; Retry-After and RateLimit-* in the message" {
+	run regship --retries 1 tags "$rl_ADDR/ex/app"
+	assert_status 5
+	assert_output_contains "429"
+	assert_output_contains "Retry-After: 1"
+	assert_output_contains "RateLimit-Remaining: 0;w=21600"
+	# what is not rate limited goes through the same proxy
+	run regship digest "$rl_ADDR/ex/app:v1"
+	assert_status 0
+}
+
+@test "exit 6: prune with some removals refused finishes the others and names what failed" {
+	local d0
+	d0=$(fixture_digest ex ex/pr:1.0.0)
+	run --separate-stderr regship --retries 0 prune --keep 1 --json "$deny_ADDR/ex/pr"
+	assert_status 6
+	[[ $stderr == *"1.0.0"* ]] || fail "stderr should name 1.0.0: $stderr"
+	assert_equal "$(json "[i['tag'] for i in d['items'] if i['error']]" <<<"$output")" '["1.0.0"]'
+	assert_equal "$(json "[i['tag'] for i in d['items'] if i['done']]" <<<"$output")" '["1.0.1"]'
+	run regship tags "$ex_ADDR/ex/pr"
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "1.0.0 1.0.2 "
+}
+
+@test "exit 7: --no-clobber refuses to move an existing tag, naming it and both digests" {
+	local d1 d2
+	d1=$(fixture_digest ex ex/app:v1)
+	d2=$(fixture_digest ex ex/app:v2)
+	run regship retag --no-clobber "$ex_ADDR/ex/app:v1" v2
+	assert_status 7
+	assert_output_contains "v2"
+	assert_output_contains "$d1"
+	assert_output_contains "$d2"
+	assert_equal "$(regship digest "$ex_ADDR/ex/app:v2")" "$d2"
+}
+
+@test "exit 7: a registry refusing to overwrite an immutable tag" {
+	local d2
+	d2=$(fixture_digest ex ex/app:v2)
+	run regship retag "$imm_ADDR/ex/app:v1" v2
+	assert_status 7
+	assert_output_contains "is immutable"
+	assert_equal "$(regship digest "$ex_ADDR/ex/app:v2")" "$d2"
+}

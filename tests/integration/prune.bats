@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# regship prune against the real registry: 30 releases, floating tags, a release held by another
+# tag, two tags on one manifest, an index (newest release) with a release tag on one of its
+# children, and signature referrers by the fallback tag schema. Seeded once; the dry runs come
+# first, then the real run, then checks by digest of what had to stay.
+
+bats_require_minimum_version 1.5.0
+
+seed() { reg_seed p pr/app "$@" >>"$BATS_FILE_TMPDIR/p.fixture"; }
+
+setup_file() {
+	load helpers
+	reg_start plain p
+	reg_start plain nodel --no-delete
+	local i
+	for i in $(seq 1 28); do
+		seed --tag "1.0.$i" --layers 1 --seed "rel-$i"
+	done
+	# the newest release is a multi-platform index, with the floating tags on it
+	seed --tag 1.0.29 --tag latest --tag 1 --tag 1.0 --format oci \
+		--platform linux/amd64 --platform linux/arm64/v8 --layers 1 --seed rel-29
+	# a tag outside the releases holds 1.0.10; v1.0.5 shares 1.0.5's manifest
+	run regship retag "$p_ADDR/pr/app:1.0.10" stable
+	[ "$status" -eq 0 ] || return 1
+	run regship retag "$p_ADDR/pr/app:1.0.5" v1.0.5
+	[ "$status" -eq 0 ] || return 1
+	# 1.0.0 names the amd64 child of the index 1.0.29
+	child=$(awk '$1 == "pr/app:1.0.29@linux/amd64" { print $2 }' "$BATS_FILE_TMPDIR/p.fixture")
+	[[ $child == sha256:* ]] || return 1
+	echo "$child" >"$BATS_FILE_TMPDIR/child"
+	run regship retag "$p_ADDR/pr/app@$child" 1.0.0
+	[ "$status" -eq 0 ] || return 1
+	# signatures (cosign's fallback tags) of 1.0.1 (which goes) and of 1.0.28 (which stays)
+	local d1 d28
+	d1=$(fixture_digest p pr/app:1.0.1)
+	d28=$(fixture_digest p pr/app:1.0.28)
+	reg_seed p pr/app --tag "sha256-${d1#sha256:}.sig" --layers 1 --seed sig-1 >>"$BATS_FILE_TMPDIR/p.fixture"
+	reg_seed p pr/app --tag "sha256-${d28#sha256:}.sig" --layers 1 --seed sig-28 >>"$BATS_FILE_TMPDIR/p.fixture"
+	echo "sha256-${d1#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig1"
+	echo "sha256-${d28#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig28"
+	# --by created: the newest image carries the lowest version
+	reg_seed p pr/dated --tag 3.0.0 --created 2024-01-01T00:00:00Z --seed d-300 >/dev/null
+	reg_seed p pr/dated --tag 2.0.0 --created 2025-01-01T00:00:00Z --seed d-200 >/dev/null
+	reg_seed p pr/dated --tag 1.0.0 --created 2026-01-01T00:00:00Z --seed d-100 >/dev/null
+	# the delete-disabled registry: two releases
+	reg_seed nodel nd/app --tag 1.0.0 --seed nd-0 >/dev/null
+	reg_seed nodel nd/app --tag 1.0.1 --seed nd-1 >/dev/null
+}
+
+teardown_file() {
+	load helpers
+	reg_stop_all
+}
+
+setup() {
+	load helpers
+}
+
+# action TAG: the action of TAG in the JSON plan in $BATS_FILE_TMPDIR/$1
+action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BATS_FILE_TMPDIR/$1"; }
+
+@test "prune --dry-run --json: the plan keeps the newest 3 releases and what floating and other tags hold" {
+	run --separate-stderr regship prune --keep 3 --dry-run --json "$p_ADDR/pr/app"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/plan.json"
+	for t in latest 1 1.0 1.0.29 1.0.28 1.0.27 stable "$(cat "$BATS_FILE_TMPDIR/sig28")"; do
+		assert_equal "$(action plan.json "$t")" keep "$t"
+	done
+	# held by stable; the index's child: untagged, never deleted
+	assert_equal "$(action plan.json 1.0.10)" untag "1.0.10"
+	assert_equal "$(action plan.json 1.0.0)" untag "1.0.0"
+	# one release on two tags: both go with the one manifest
+	assert_equal "$(action plan.json 1.0.5)" delete "1.0.5"
+	assert_equal "$(action plan.json v1.0.5)" delete "v1.0.5"
+	# a signature goes with its subject
+	assert_equal "$(action plan.json 1.0.1)" delete "1.0.1"
+	assert_equal "$(action plan.json "$(cat "$BATS_FILE_TMPDIR/sig1")")" delete "sig of 1.0.1"
+	for i in $(seq 2 26); do
+		[[ $i == 5 || $i == 10 ]] && continue
+		assert_equal "$(action plan.json "1.0.$i")" delete "1.0.$i"
+	done
+	# nothing was removed
+	run regship digest "$p_ADDR/pr/app:1.0.2"
+	assert_success
+}
+
+@test "prune --dry-run prints what goes, what stays and why" {
+	run regship prune --keep 3 --dry-run "$p_ADDR/pr/app"
+	assert_success
+	assert_output_matches "keep +latest sha256:[0-9a-f]{64} \(floating tag\)"
+	assert_output_matches "untag +1\.0\.10 .*held by stable"
+	assert_output_matches "untag +1\.0\.0 .*child of an index"
+	assert_output_matches "delete +1\.0\.2 .*older than the 3 newest releases"
+	assert_output_contains "dry run: nothing was removed"
+}
+
+@test "prune --keep-signed keeps the signed 1.0.1; --include/--exclude choose the candidates" {
+	run --separate-stderr regship prune --keep 3 --keep-signed --dry-run --json "$p_ADDR/pr/app"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/signed.json"
+	assert_equal "$(action signed.json 1.0.1)" keep
+	assert_equal "$(action signed.json "$(cat "$BATS_FILE_TMPDIR/sig1")")" keep
+	run --separate-stderr regship prune --keep 3 --exclude '^1\.0\.2[0-9]?$' --dry-run --json "$p_ADDR/pr/app"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/excl.json"
+	assert_equal "$(action excl.json 1.0.2)" keep "excluded 1.0.2"
+	assert_equal "$(action excl.json 1.0.21)" keep "excluded 1.0.21"
+	assert_equal "$(action excl.json 1.0.29)" keep "excluded 1.0.29"
+	# the three newest among the candidates left: 1.0.19 1.0.18 1.0.17
+	assert_equal "$(action excl.json 1.0.17)" keep
+	assert_equal "$(action excl.json 1.0.16)" delete
+	run regship prune --keep 3 --include '(' --dry-run "$p_ADDR/pr/app"
+	assert_status 2
+	assert_output_contains "--include"
+}
+
+@test "prune --by created keeps the newest by the config's date, not the highest version" {
+	run --separate-stderr regship prune --keep 1 --by created --dry-run --json "$p_ADDR/pr/dated"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/dated.json"
+	assert_equal "$(action dated.json 1.0.0)" keep
+	assert_equal "$(action dated.json 2.0.0)" delete
+	assert_equal "$(action dated.json 3.0.0)" delete
+	run --separate-stderr regship prune --keep 1 --dry-run --json "$p_ADDR/pr/dated"
+	echo "$output" >"$BATS_FILE_TMPDIR/dated2.json"
+	assert_equal "$(action dated2.json 3.0.0)" keep
+	assert_equal "$(action dated2.json 1.0.0)" delete
+}
+
+@test "prune: bad arguments are usage errors (exit 2) before any request" {
+	run regship prune "$p_ADDR/pr/app"
+	assert_status 2
+	assert_output_contains "--keep"
+	run regship prune --keep -1 "$p_ADDR/pr/app"
+	assert_status 2
+	run regship prune --keep 3 --by size "$p_ADDR/pr/app"
+	assert_status 2
+	run regship prune --keep 3 "$p_ADDR/pr/app:1.0.1"
+	assert_status 2
+}
+
+@test "prune on a registry with deletion disabled: one clear message, nothing attempted" {
+	run regship prune --keep 1 "$nodel_ADDR/nd/app"
+	assert_status 1
+	assert_output_contains "deletion is disabled"
+	[[ $(grep -c "deletion is disabled" <<<"$output") -eq 1 ]] || fail "one message expected"
+	run regship tags "$nodel_ADDR/nd/app"
+	assert_output_contains 1.0.0
+	assert_output_contains 1.0.1
+}
+
+@test "prune: the real run removes exactly the dry run's plan; what stays keeps its digest" {
+	local -A before
+	local t
+	for t in latest 1 1.0 1.0.29 1.0.28 1.0.27 stable; do
+		before[$t]=$(regship digest "$p_ADDR/pr/app:$t")
+	done
+	run --separate-stderr regship prune --keep 3 --json "$p_ADDR/pr/app"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/real.json"
+	# removed == planned
+	assert_equal "$(json "sorted(i['tag'] for i in d['items'] if i['done'])" <"$BATS_FILE_TMPDIR/real.json")" \
+		"$(json "sorted(i['tag'] for i in d['items'] if i['action'] != 'keep')" <"$BATS_FILE_TMPDIR/plan.json")"
+	assert_equal "$(json "d['failed']" <"$BATS_FILE_TMPDIR/real.json")" 0
+	# the tags left are exactly the kept ones, at the same digests
+	run regship tags "$p_ADDR/pr/app"
+	assert_success
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" \
+		"$(printf '%s\n' 1 1.0 1.0.27 1.0.28 1.0.29 latest "$(cat "$BATS_FILE_TMPDIR/sig28")" stable | sort | tr '\n' ' ')"
+	for t in latest 1 1.0 1.0.29 1.0.28 1.0.27 stable; do
+		assert_equal "$(regship digest "$p_ADDR/pr/app:$t")" "${before[$t]}" "$t"
+	done
+	# the index's children and the manifest stable holds are still there; 1.0.2's is gone
+	run regship manifest "$p_ADDR/pr/app@$(cat "$BATS_FILE_TMPDIR/child")"
+	assert_success
+	run regship manifest "$p_ADDR/pr/app@$(fixture_digest p pr/app:1.0.10)"
+	assert_success
+	run regship manifest "$p_ADDR/pr/app@$(fixture_digest p pr/app:1.0.2)"
+	assert_status 3
+	run regship manifest "$p_ADDR/pr/app@$(fixture_digest p pr/app:1.0.1)"
+	assert_status 3
+}
