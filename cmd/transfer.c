@@ -518,6 +518,12 @@ static void tag_done(size_t index, const rs_copy_tags_item *item, void *payload)
 	tags_report(a, false);
 }
 
+static int pair_by_tag(const void *a, const void *b)
+{
+	const pair *x = a, *y = b;
+	return strcmp(x->dest_tag ? x->dest_tag : "", y->dest_tag ? y->dest_tag : "");
+}
+
 /*
  * Copy every pair (all to one destination) with rs_copy_tags(), then fill the output arrays
  * with the images copied, in order. Returns an exit code: 0 (also when --keep-going went past
@@ -533,6 +539,8 @@ static int copy_all_tags(run *r, const rs_location *src_loc, const rs_copy_optio
 	dest_store *ds = NULL;
 	int rc = 0, first = 0;
 
+	/* lines, JSON and errors in tag order, whatever order the source lists them in */
+	qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_by_tag);
 	a.r = r;
 	a.items = calloc(r->npairs, sizeof(*a.items));
 	a.display = calloc(r->npairs, sizeof(char *));
