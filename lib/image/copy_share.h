@@ -10,6 +10,10 @@
 
 typedef struct rs__copy_share rs__copy_share;
 
+/* A share with `lanes_free` lanes free besides those its image workers hold. */
+rs__copy_share *rs__share_new(unsigned int lanes_free);
+void rs__share_free(rs__copy_share *s);
+
 /* Claim digest before moving it. Returns false when it is ours to move (call
  * rs__share_release() afterwards), true when another image of the batch already moved it (or
  * was moving it: this waits for that move to end; a failed move makes it ours). */

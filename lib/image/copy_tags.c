@@ -119,21 +119,25 @@ void rs__share_lanes_give(rs__copy_share *s, unsigned int n)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void share_init(rs__copy_share *s, unsigned int lanes_free)
+rs__copy_share *rs__share_new(unsigned int lanes_free)
 {
-	memset(s, 0, sizeof(*s));
+	rs__copy_share *s = rs__calloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	s->lanes_free = lanes_free;
+	return s;
 }
 
-static void share_dispose(rs__copy_share *s)
+void rs__share_free(rs__copy_share *s)
 {
+	if (!s)
+		return;
 	for (size_t i = 0; i < s->cap; i++)
 		free(s->slots[i].digest);
 	free(s->slots);
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
+	free(s);
 }
 
 /* ---- the batch ---------------------------------------------------------------------------- */
@@ -147,7 +151,7 @@ typedef struct batch {
 	const rs_copy_options *user; /* the caller's per-image options */
 	rs_copy_options copy; /* the same, with the serialising callback */
 	rs_copy_tags_item *items;
-	rs__copy_share share;
+	rs__copy_share *share;
 	pthread_mutex_t lock; /* next, stop */
 	pthread_mutex_t cb_lock; /* the caller's callbacks, one at a time */
 } batch;
@@ -168,7 +172,7 @@ static void copy_one(batch *b, size_t i)
 	it->attempted = 1;
 	it->error = rs__copy_shared(b->dst, b->dst_refs ? b->dst_refs[i] : NULL, b->src,
 	                            b->src_refs ? b->src_refs[i] : NULL, &b->copy, &it->result,
-	                            &b->share);
+	                            b->share);
 	if (it->error < 0) {
 		const rs_error *e = rs_error_last();
 		if (e && e->message[0])
@@ -207,7 +211,7 @@ static void *image_worker(void *arg)
 		}
 	}
 	/* this worker's lane is free for the blobs of the images still moving */
-	rs__share_lanes_give(&b->share, 1);
+	rs__share_lanes_give(b->share, 1);
 	return NULL;
 }
 
@@ -267,7 +271,7 @@ int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
 	workers = parallel_safe(dst, src) ? lanes : 1;
 	if (workers > n)
 		workers = n ? (unsigned int)n : 1;
-	share_init(&b.share, lanes - workers);
+	b.share = rs__share_new(lanes - workers);
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_mutex_init(&b.cb_lock, NULL);
 
@@ -277,14 +281,14 @@ int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
 			break;
 	/* lanes of threads that could not start are free */
 	if (started + 1 < workers)
-		rs__share_lanes_give(&b.share, workers - 1 - started);
+		rs__share_lanes_give(b.share, workers - 1 - started);
 	image_worker(&b);
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 
 	pthread_mutex_destroy(&b.cb_lock);
 	pthread_mutex_destroy(&b.lock);
-	share_dispose(&b.share);
+	rs__share_free(b.share);
 
 	for (size_t i = 0; i < n; i++) {
 		const rs_error *d = &items[i].detail;
