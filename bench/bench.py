@@ -574,7 +574,7 @@ class Bench:
                                                        "%s/%s" % (dst_reg.addr, repo)))]
                 else:
                     # skopeo sync puts the repository's last path component under DEST
-                    cmds = [Cmd(tool, ["skopeo", "--insecure-policy", "sync", "-q", "--src",
+                    cmds = [Cmd(tool, ["skopeo", "--insecure-policy", "sync", "--src",
                                        "docker", "--dest", "docker", "--src-tls-verify=false",
                                        "--dest-tls-verify=false", src, "%s/%s" % (
                                            dst_reg.addr, repo.rsplit("/", 1)[0])])]
