@@ -35,16 +35,28 @@ SKOPEO_ROOT_CACHE = "/var/lib/containers/cache"  # skopeo's blob-info cache dir 
 MIB = 1 << 20
 
 FULL = {"layers": 5, "layer_size": "100M", "big": "1G", "small": "1M", "tags": 5000,
-        "digests": 100, "pairs": 5, "warmup": 1}
+        "digests": 100, "pairs": 5, "warmup": 1, "cotags": 2000, "promo_tags": 3000,
+        "mirror_images": 40, "mirror_layer_size": "256K", "many_tags": 500,
+        "wide_layers": 150, "wide_layer_size": "32K", "archive_big": "1G"}
 QUICK = {"layers": 5, "layer_size": "2M", "big": "32M", "small": "1M", "tags": 200,
-         "digests": 5, "pairs": 2, "warmup": 1}
+         "digests": 5, "pairs": 2, "warmup": 1, "cotags": 200, "promo_tags": 300,
+         "mirror_images": 40, "mirror_layer_size": "16K", "many_tags": 50,
+         "wide_layers": 150, "wide_layer_size": "32K", "archive_big": "16M"}
 
 # median of the per-pair regship/skopeo wall-time ratios must be at most this
 # absolute targets (seconds) for scenarios without a skopeo equivalent
 TARGET_SECONDS = {"rm-cotags": 1.0}
+# issue 16: mirror 0.30x skopeo sync; a docker archive needing gzip 0.60x; retag 0.10x; digest
+# 0.35x; promotion among 3,000+ tags within 3x one `regship tags` + 0.2 s (TARGET_RELATIVE)
 TARGETS = {"push-oci": 0.70, "push-docker-archive": 0.60, "repush": 0.50, "pull": 0.70,
-           "copy-same-registry": 0.30, "retag": 0.10, "tags": 0.50, "digest": 0.50}
-RSS_LIMIT_KIB = 8 * 1024
+           "copy-same-registry": 0.30, "retag": 0.10, "tags": 0.50, "digest": 0.35,
+           "mirror": 0.30, "push-docker-archive-big": 0.60}
+# scenario id -> (tool measured against, factor, seconds): regship wall <= factor x other + s
+TARGET_RELATIVE = {"promotion": ("regship-tags", 3.0, 0.2)}
+# peak RSS (issue 16): registry-only commands 12 MiB, transfers 16 MiB, flat in layer size
+REGISTRY_ONLY = ("retag", "tags", "digest", "rm-cotags", "promotion")
+RSS_LIMIT_KIB = 16 * 1024
+RSS_LIMIT_REGISTRY_KIB = 12 * 1024
 RSS_GROWTH_LIMIT_KIB = 1024
 
 MANIFEST_ACCEPT = ", ".join([
@@ -490,10 +502,171 @@ class Bench:
                     "retag" if self.has_retag else "copy x4: `regship retag` not available"),
                 "img", img, retag_regship, retag_skopeo, "bench/img", None,
                 expect_tags=lambda r: ["r%d-%d" % (r, i) for i in range(1, 5)])
-        if on("tags") or on("digest") or on("rm"):
+        if on("tags") or on("digest") or on("rm-cotags"):
             self.tags_scenarios(on)
         if on("memory"):
             self.memory_scenarios()
+        # issue 16: work that grows in count rather than in bytes
+        if on("wide-push") or on("wide-pull"):
+            self.wide_scenarios(on)
+        if on("mirror"):
+            self.mirror_scenario()
+        if on("copy-many-tags"):
+            self.many_tags_scenario()
+        if on("promotion"):
+            self.promotion_scenario()
+        if on("push-docker-archive-big"):
+            self.big_archive_scenario()
+
+    # - issue 16: fleet scale -
+
+    def seeded_template(self, name, seeds):
+        """Registry storage made once with fixture.py seed: seeds = [[seed arguments]]."""
+        if name not in self.templates:
+            reg = Registry(self, "tmpl-" + name)
+            outs = []
+            for args in seeds:
+                outs.append(run_quiet([PY, os.path.join(HARNESS, "fixture.py"), "seed",
+                                       reg.url] + args, "seeding the %s template" % name))
+            reg.stop(self, keep_data=True)
+            self.templates[name] = reg.data
+            self.templates[name + ":out"] = "".join(outs)
+        return self.templates[name], self.templates[name + ":out"]
+
+    def wide_scenarios(self, on):
+        o = self.opts
+        d = os.path.join(self.work, "fixtures-wide-%d-%s" % (o.wide_layers, o.wide_layer_size))
+        if not os.path.exists(os.path.join(d, "done")):
+            shutil.rmtree(d, ignore_errors=True)
+            run_quiet([PY, os.path.join(HARNESS, "fixture.py"), "oci-layout", os.path.join(d, "oci"),
+                       "--tag", "v1", "--layers", str(o.wide_layers), "--layer-size",
+                       o.wide_layer_size, "--seed", "bench-wide"], "fixture oci-layout (wide)")
+            open(os.path.join(d, "done"), "w").close()
+        lay = os.path.join(d, "oci")
+        with open(os.path.join(lay, "index.json")) as f:
+            digest = json.load(f)["manifests"][0]["digest"]
+        ref = "oci:%s:v1" % lay
+        if on("wide-push"):
+            self.push_scenario("wide-push", "9a. push a wide image (%d layers of %s)" % (
+                o.wide_layers, o.wide_layer_size), ref, ref, digest)
+        if on("wide-pull"):
+            self.pull_scenario("wide-pull", "9b. pull the wide image (%d layers of %s)" % (
+                o.wide_layers, o.wide_layer_size), "wide", [(lay, "bench/img:v1")], "bench/img")
+
+    def expect_tags(self, reg, repo, want):
+        """A check: every (tag, digest) of want is on reg."""
+        def check():
+            for tag, digest in want:
+                got = reg.head_manifest(repo, tag)
+                if got != digest:
+                    raise BenchError("%s/%s:%s: manifest %s after the run (want %s)" % (
+                        reg.addr, repo, tag, got or "missing", digest))
+        return check
+
+    def sync_scenario(self, sid, title, template, repo, want, note=None):
+        """regship copy --all-tags vs skopeo sync, source registry from template, fresh dest."""
+        def per(tool):
+            def per_run(src_reg, r):
+                dst_reg = Registry(self, sid + "-dst")
+                src = "%s/%s" % (src_reg.addr, repo)
+                if tool == "regship":
+                    cmds = [Cmd(tool, self.regship_cmd("copy", "--all-tags", src,
+                                                       "%s/%s" % (dst_reg.addr, repo)))]
+                else:
+                    # skopeo sync puts the repository's last path component under DEST
+                    cmds = [Cmd(tool, ["skopeo", "--insecure-policy", "sync", "--src",
+                                       "docker", "--dest", "docker", "--src-tls-verify=false",
+                                       "--dest-tls-verify=false", src, "%s/%s" % (
+                                           dst_reg.addr, repo.rsplit("/", 1)[0])])]
+                check = self.expect_tags(dst_reg, repo, want)
+
+                def after():
+                    try:
+                        check()
+                    finally:
+                        dst_reg.stop(self)
+                return cmds, after
+            return per_run
+        return self.scenario(sid, title, [("regship", per("regship")), ("skopeo", per("skopeo"))],
+                             setup=lambda: Registry(self, sid + "-src", template),
+                             teardown=lambda reg: reg.stop(self), note=note)
+
+    def mirror_scenario(self):
+        o = self.opts
+        n = o.mirror_images
+        template, out = self.seeded_template("mirror", [
+            ["bench/mirror", "--tag", "i%02d" % i, "--layers", "2", "--layer-size",
+             o.mirror_layer_size, "--seed", "mirror-%d" % i] for i in range(n)])
+        want = [(l.split()[0].split(":")[1], l.split()[1]) for l in out.splitlines()]
+        self.sync_scenario("mirror", "10a. mirror %d distinct images (2 x %s layers, one tag "
+                           "each) to another registry: copy --all-tags vs skopeo sync" % (
+                               n, o.mirror_layer_size), template, "bench/mirror", want)
+
+    def many_tags_scenario(self):
+        o = self.opts
+        template, out = self.seeded_template("manytags", [
+            ["bench/many", "--many-tags", str(o.many_tags), "--layers", "2", "--layer-size",
+             o.mirror_layer_size, "--seed", "many"]])
+        lines = out.splitlines()
+        # every tag names the one manifest: check the first and the last
+        want = [(l.split()[0].split(":")[1], l.split()[1]) for l in (lines[0], lines[-1])]
+        self.sync_scenario("copy-many-tags", "10b. copy one image under %d tags to another "
+                           "registry: copy --all-tags vs skopeo sync" % o.many_tags, template,
+                           "bench/many", want)
+
+    def promotion_scenario(self):
+        o = self.opts
+        template, out = self.seeded_template("promo", [
+            ["bench/promo", "--many-tags", str(o.promo_tags), "--seed", "promo-filler"],
+            ["bench/promo", "--tag", "3.1.0", "--tag", "3.1", "--tag", "3", "--tag", "latest",
+             "--seed", "promo-old"],
+            ["bench/promo", "--tag", "3.1.1", "--seed", "promo-new"]])
+        new = [l.split()[1] for l in out.splitlines() if l.startswith("bench/promo:3.1.1 ")][0]
+
+        def retag(reg, r):
+            return [Cmd("regship", self.regship_cmd("retag", "--semver",
+                                                    "%s/bench/promo:3.1.1" % reg.addr))]
+
+        def tags(reg, r):
+            return [Cmd("regship-tags", self.regship_cmd("tags", "%s/bench/promo" % reg.addr))]
+
+        def per(fn, check):
+            def per_run(state, r):
+                reg = Registry(self, "promotion", template)
+
+                def after():
+                    try:
+                        if check:
+                            self.expect_tags(reg, "bench/promo", [
+                                (t, new) for t in ("3.1", "3", "latest")])()
+                    finally:
+                        reg.stop(self)
+                return fn(reg, r), after
+            return per_run
+        if not self.has_retag:
+            log("promotion: `regship retag` not available, skipped")
+            return None
+        return self.scenario("promotion", "11. promote 3.1.1 (retag --semver: 3.1, 3, latest) "
+                             "among %d tags, vs one `regship tags`" % (o.promo_tags + 5),
+                             [("regship", per(retag, True)),
+                              ("regship-tags", per(tags, False))],
+                             note="target: regship retag --semver <= 3 x regship tags + 0.2 s")
+
+    def big_archive_scenario(self):
+        o = self.opts
+        d = os.path.join(self.work, "fixtures-archive-%s" % o.archive_big)
+        tar = os.path.join(d, "big.tar")
+        if not os.path.exists(os.path.join(d, "done")):
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            log("generating a %s docker archive" % o.archive_big)
+            run_quiet([PY, os.path.join(HARNESS, "fixture.py"), "docker-archive", tar,
+                       "--repo-tag", "bench/img:v1", "--layers", "1", "--layer-size",
+                       o.archive_big, "--seed", "bench-archive-big"], "fixture docker-archive")
+            open(os.path.join(d, "done"), "w").close()
+        return self.push_scenario("push-docker-archive-big", "12. push a docker-archive with one "
+                                  "%s layer (uncompressed; gzip on the way)" % o.archive_big,
+                                  "docker-archive:" + tar, "docker-archive:" + tar, None)
 
     def shared_registry_scenario(self, sid, title, tmpl, pushes, regship_cmds, skopeo_cmds):
         template = self.template(tmpl, pushes)
@@ -618,16 +791,22 @@ class Bench:
                               % o.digests, [("regship", lambda s, r: (rc, None)),
                                             ("skopeo", lambda s, r: (sc, None))],
                               note="time = all %d commands; CPU summed; RSS = largest" % o.digests)
-            if on("rm"):
+            if on("rm-cotags"):
+                # its own repository: the manifest under --cotags tags (issue 16: 2,000)
+                log("seeding %d co-tags (fixture.py seed)" % o.cotags)
+                out = run_quiet([PY, os.path.join(HARNESS, "fixture.py"), "seed", reg.url,
+                                 "bench/cotags", "--many-tags", str(o.cotags)], "seeding tags")
+                ref = "%s/bench/cotags:tag-0000" % reg.addr
+
                 def check_rm(stdout):
                     d = json.loads(stdout)
-                    if d.get("deleted") or len(d.get("tags", [])) != o.tags:
+                    if d.get("deleted") or len(d.get("tags", [])) != o.cotags:
                         raise BenchError("rm: want a refusal listing %d tags, got %r..." % (
-                            o.tags, stdout[:200]))
+                            o.cotags, stdout[:200]))
                 # every tag points at one manifest: rm finds the other tags (parallel HEADs),
                 # refuses (exit 1) and lists them; skopeo has no such check to compare with
                 self.scenario("rm-cotags", "7c. rm refusing: the manifest has %d other tags"
-                              % (o.tags - 1), [
+                              % (o.cotags - 1), [
                                   ("regship", lambda s, r: ([Cmd("regship", self.regship_cmd(
                                       "rm", "--json", ref), check_rm, ok_rc=(1,))], None))],
                               note="regship only: the time to find every co-tag")
@@ -694,6 +873,10 @@ def summarize(res):
     t = res.get("target_wall_ratio")
     if t is not None:
         res["target_met"] = ratios["skopeo"]["median"]["wall"] <= t
+    if res["id"] in TARGET_RELATIVE:
+        other, factor, secs = TARGET_RELATIVE[res["id"]]
+        res["target_relative"] = {"other": other, "factor": factor, "seconds": secs}
+        res["target_met"] = summ["regship"]["wall"] <= factor * summ[other]["wall"] + secs
 
 
 def machine_info():
@@ -739,6 +922,16 @@ def fmt_ratio(x):
     return "—" if x is None else "%.2f×" % x
 
 
+def rss_limit(res):
+    return RSS_LIMIT_REGISTRY_KIB if res["id"] in REGISTRY_ONLY else RSS_LIMIT_KIB
+
+
+def rss_verdict(res):
+    lim = rss_limit(res)
+    ok = res["summary"]["regship"]["maxrss_kib_max"] <= lim
+    return "RSS ok" if ok else "**RSS > %d MiB**" % (lim >> 10)
+
+
 def report(results, meta):
     L = []
     L.append("regship vs skopeo — %s, %s pairs after %s warm-up round(s)%s" % (
@@ -757,12 +950,28 @@ def report(results, meta):
         verdict = []
         if t is not None:
             verdict.append("time ok" if res["target_met"] else "**time missed**")
-        verdict.append("RSS ok" if a["maxrss_kib_max"] <= RSS_LIMIT_KIB else "**RSS > 8 MiB**")
+        verdict.append(rss_verdict(res))
         L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             res["title"], fmt_s(a["wall"]), fmt_s(b["wall"]), fmt_ratio(rm["wall"]),
             "≤ %.2f×" % t if t is not None else "—", fmt_s(a["cpu"]), fmt_s(b["cpu"]),
             fmt_ratio(rm["cpu"]), fmt_mib(a["maxrss_kib"]), fmt_mib(b["maxrss_kib"]),
             ", ".join(verdict)))
+    rel = [r for r in results if r["id"] in TARGET_RELATIVE]
+    if rel:
+        L.append("")
+        L.append("regship against another regship command (target: wall ≤ factor × other + s)")
+        L.append("")
+        L.append("| scenario | regship wall | other | other wall | target | regship CPU | "
+                 "peak RSS | result |")
+        L.append("|---|---:|---|---:|---:|---:|---:|---|")
+        for res in rel:
+            other, factor, secs = TARGET_RELATIVE[res["id"]]
+            a, b = res["summary"]["regship"], res["summary"][other]
+            bound = factor * b["wall"] + secs
+            L.append("| %s | %s | %s | %s | ≤ %s | %s | %s | %s |" % (
+                res["title"], fmt_s(a["wall"]), other, fmt_s(b["wall"]), fmt_s(bound),
+                fmt_s(a["cpu"]), fmt_mib(a["maxrss_kib"]), ", ".join([
+                    "time ok" if a["wall"] <= bound else "**time missed**", rss_verdict(res)])))
     alone = [r for r in results if r["tools"] == ["regship"]]
     if alone:
         L.append("")
@@ -773,10 +982,11 @@ def report(results, meta):
         for res in alone:
             a = res["summary"]["regship"]
             t = res.get("target_wall_s")
+            verdict = [] if t is None else ["time ok" if a["wall"] <= t else "**time missed**"]
             L.append("| %s | %s | %s | %s | %s | %s |" % (
                 res["title"], fmt_s(a["wall"]), fmt_s(a["cpu"]), fmt_mib(a["maxrss_kib"]),
                 "≤ %.1f s" % t if t is not None else "—",
-                "—" if t is None else ("time ok" if a["wall"] <= t else "**time missed**")))
+                ", ".join(verdict + [rss_verdict(res)])))
     base = [r for r in results if "curl-seq" in r["tools"]]
     if base:
         res = base[0]
@@ -853,15 +1063,27 @@ def main(argv=None):
     p.add_argument("--small", type=size_bytes, help="small layer of scenario 8 (1M)")
     p.add_argument("--tags", type=int, help="tags to list in scenario 7 (5000)")
     p.add_argument("--digests", type=int, help="digest commands in scenario 7 (100)")
+    p.add_argument("--cotags", type=int, help="tags on the manifest rm refuses to delete (2000)")
+    p.add_argument("--promo-tags", type=int, help="filler tags of the promotion scenario (3000)")
+    p.add_argument("--mirror-images", type=int, help="images of the mirror scenario (40)")
+    p.add_argument("--mirror-layer-size", type=size_bytes,
+                   help="layer size of the mirror and many-tags images (256K)")
+    p.add_argument("--many-tags", type=int, help="tags of the one image in copy-many-tags (500)")
+    p.add_argument("--wide-layers", type=int, help="layers of the wide image (150)")
+    p.add_argument("--wide-layer-size", type=size_bytes, help="its layer size (32K)")
+    p.add_argument("--archive-big", type=size_bytes,
+                   help="the one layer of push-docker-archive-big (1G; quick: 16M)")
     p.add_argument("--only", help="comma-separated scenario ids or prefixes: push-oci, "
                    "push-docker-archive, repush, pull, copy-same-registry, copy-cross-registry, "
-                   "retag, tags, digest, rm-cotags, memory (or push, copy)")
+                   "retag, tags, digest, rm-cotags, memory, wide-push, wide-pull, mirror, "
+                   "copy-many-tags, promotion, push-docker-archive-big (or push, copy, wide)")
     opts = p.parse_args(argv)
     defaults = QUICK if opts.quick else FULL
     for k, v in defaults.items():
         if getattr(opts, k) is None:
             setattr(opts, k, v)
-    for k in ("layer_size", "big", "small"):  # keep them as fixture.py size strings
+    for k in ("layer_size", "big", "small", "mirror_layer_size", "wide_layer_size",
+              "archive_big"):  # keep them as fixture.py size strings
         v = getattr(opts, k)
         if isinstance(v, int):
             setattr(opts, k, "%dK" % (v >> 10) if v % MIB else "%dM" % (v >> 20))
@@ -897,9 +1119,10 @@ def main(argv=None):
                      "registry": version_of(["docker-registry", "--version"]),
                      "curl": version_of(["curl", "--version"]),
                      "regship_binary": opts.regship},
-        "options": {k: getattr(opts, k) for k in ("quick", "pairs", "warmup", "layers",
-                                                   "layer_size", "big", "small", "tags",
-                                                   "digests", "only")},
+        "options": {k: getattr(opts, k) for k in (
+            "quick", "pairs", "warmup", "layers", "layer_size", "big", "small", "tags", "digests",
+            "only", "cotags", "promo_tags", "mirror_images", "mirror_layer_size", "many_tags",
+            "wide_layers", "wide_layer_size", "archive_big")},
         "regship_retag": bench.has_retag,
         "skopeo_cache": bench.cache.note,
         "regship_cache": "regship runs with a fresh XDG_CACHE_HOME (no compression cache)",
@@ -908,6 +1131,8 @@ def main(argv=None):
                        "wait4 of the child; sequences: walls and CPU summed, RSS max",
         "rss_floor_kib": bench.floor_kib,
         "targets": {"wall_ratio": TARGETS, "rss_kib": RSS_LIMIT_KIB,
+                    "rss_registry_only_kib": RSS_LIMIT_REGISTRY_KIB,
+                    "relative": TARGET_RELATIVE, "seconds": TARGET_SECONDS,
                     "rss_growth_kib": RSS_GROWTH_LIMIT_KIB},
     }
     md = report(bench.results, meta)

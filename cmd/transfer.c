@@ -2,6 +2,7 @@
 #include "cli_list.h"
 
 #include <regship/copy.h>
+#include <regship/copy_tags.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,9 @@ typedef struct run {
 	size_t nresults;
 	FILE *out; /* the reference@digest lines and JSON: stdout, or stderr when stdout carries
 	            * an archive */
+	size_t nfailed; /* --all-tags --keep-going: images that failed */
+	char **failed_src; /* their sources */
+	char **failed_msg; /* and why */
 } run;
 
 static void add_pair(run *r, const char *src_ref, const char *dest_text, const char *tag)
@@ -377,7 +381,20 @@ static void print_json(run *r, const char *const *sources, const char *const *de
 			fputs("}", out);
 		}
 	}
-	fprintf(out, "], \"bytes_sent\": %llu}\n", (unsigned long long)r->bytes_sent);
+	fputs("]", out);
+	if (r->nfailed) {
+		fputs(", \"failed\": [", out);
+		for (size_t i = 0; i < r->nfailed; i++) {
+			fprintf(out, "%s{", i ? ", " : "");
+			rs_json_quote(&q, r->failed_src[i]);
+			fprintf(out, "\"source\": %s", q.ptr);
+			rs_buf_dispose(&q);
+			json_field(out, "error", r->failed_msg[i]);
+			fputs("}", out);
+		}
+		fputs("]", out);
+	}
+	fprintf(out, ", \"bytes_sent\": %llu}\n", (unsigned long long)r->bytes_sent);
 }
 
 /* How to name the source of a pair in the output: the location, with its tag or reference. */
@@ -445,6 +462,162 @@ static int src_tags(const char *tag, void *payload)
 	return cli_strings_add(tag, payload);
 }
 
+/* ---- --all-tags: every tag at once, through the library's rs_copy_tags() ------------------- */
+
+#ifndef CLI_EXIT_PARTIAL
+#define CLI_EXIT_PARTIAL 6 /* --keep-going finished with some images failed */
+#endif
+
+typedef struct tags_run {
+	run *r;
+	rs_copy_tags_item *items;
+	char **display, **reference, **repository;
+	bool *finished;
+	size_t printed; /* every image before this one was reported */
+	bool registry; /* the destination is a registry: lines as images complete */
+} tags_run;
+
+/* "regship: DEST: why" for a failed image (nothing once interrupted: transfer_run says so). */
+static void tag_failed(const char *display, const rs_copy_tags_item *it)
+{
+	rs_buf safe = RS_BUF_INIT, name = RS_BUF_INIT;
+	if (rs_cancelled())
+		return;
+	rs_text_escape(&name, display, 0);
+	rs_text_escape(&safe, it->detail.message[0] ? it->detail.message : rs_strerror(it->error),
+	               0);
+	cli_error("%s: %s", name.ptr, safe.ptr);
+	rs_buf_dispose(&safe);
+	rs_buf_dispose(&name);
+}
+
+/* Report images in batch order, as far as they are finished (lines stay in tag order whatever
+ * the order they complete in). */
+static void tags_report(tags_run *a, bool all)
+{
+	for (; a->printed < a->r->npairs; a->printed++) {
+		size_t i = a->printed;
+		const rs_copy_tags_item *it = &a->items[i];
+		if (!a->finished[i] && !all)
+			break;
+		if (!it->attempted)
+			continue;
+		if (it->error < 0)
+			tag_failed(a->display[i], it);
+		else if (a->registry && !a->r->t->json)
+			fprintf(a->r->out, "%s@%s\n", a->display[i], it->result.digest);
+	}
+	fflush(a->r->out);
+}
+
+static void tag_done(size_t index, const rs_copy_tags_item *item, void *payload)
+{
+	tags_run *a = payload;
+	(void)item;
+	a->finished[index] = true;
+	tags_report(a, false);
+}
+
+static int pair_by_tag(const void *a, const void *b)
+{
+	const pair *x = a, *y = b;
+	return strcmp(x->dest_tag ? x->dest_tag : "", y->dest_tag ? y->dest_tag : "");
+}
+
+/*
+ * Copy every pair (all to one destination) with rs_copy_tags(), then fill the output arrays
+ * with the images copied, in order. Returns an exit code: 0 (also when --keep-going went past
+ * failures: r->nfailed says so), or the first failure's.
+ */
+static int copy_all_tags(run *r, const rs_location *src_loc, const rs_copy_options *co,
+                         char **shown_src, char **shown_dst, char **digests, char **repos,
+                         char **dtags, bool *local, size_t *done)
+{
+	tags_run a = {0};
+	rs_copy_tags_options to = RS_COPY_TAGS_OPTIONS_INIT;
+	const char **src_refs = calloc(r->npairs, sizeof(char *));
+	dest_store *ds = NULL;
+	int rc = 0, first = 0;
+
+	/* lines, JSON and errors in tag order, whatever order the source lists them in */
+	qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_by_tag);
+	a.r = r;
+	a.items = calloc(r->npairs, sizeof(*a.items));
+	a.display = calloc(r->npairs, sizeof(char *));
+	a.reference = calloc(r->npairs, sizeof(char *));
+	a.repository = calloc(r->npairs, sizeof(char *));
+	a.finished = calloc(r->npairs, sizeof(bool));
+	if (!src_refs || !a.items || !a.display || !a.reference || !a.repository || !a.finished)
+		cli_out_of_memory();
+	for (size_t i = 0; i < r->npairs; i++) {
+		/* one destination store for all (opened once, by its key) */
+		if ((rc = open_dest(r, r->pairs[i].dest_text, r->pairs[i].dest_tag, &ds,
+		                    &a.reference[i], &a.display[i], &a.repository[i])))
+			goto out;
+		src_refs[i] = r->pairs[i].src_reference;
+	}
+	a.registry = ds->loc->kind == RS_LOCATION_REGISTRY;
+	to.copy = co;
+	to.keep_going = r->t->keep_going;
+	to.done = tag_done;
+	to.done_payload = &a;
+	if (rs_copy_tags(ds->store, (const char *const *)a.reference, r->src, src_refs, r->npairs,
+	                 &to, a.items) < 0)
+		first = rs_error_last() ? rs_error_last()->code : RS_ERROR;
+	tags_report(&a, true);
+	for (size_t i = 0; i < r->npairs; i++) {
+		rs_copy_tags_item *it = &a.items[i];
+		if (it->error < 0 && it->attempted) {
+			r->failed_src = realloc(r->failed_src, (r->nfailed + 1) * sizeof(char *));
+			r->failed_msg = realloc(r->failed_msg, (r->nfailed + 1) * sizeof(char *));
+			if (!r->failed_src || !r->failed_msg)
+				cli_out_of_memory();
+			r->failed_src[r->nfailed] = source_name(src_loc, r->pairs[i].src_reference);
+			r->failed_msg[r->nfailed] = strdup(it->detail.message);
+			r->nfailed++;
+		}
+		if (it->error < 0 || !it->attempted)
+			continue;
+		shown_src[*done] = source_name(src_loc, r->pairs[i].src_reference);
+		shown_dst[*done] = a.display[i];
+		digests[*done] = strdup(it->result.digest);
+		repos[*done] = a.repository[i];
+		dtags[*done] = a.repository[i] && a.reference[i] && !strchr(a.reference[i], ':')
+		                       ? a.reference[i]
+		                       : NULL;
+		if (!dtags[*done])
+			free(a.reference[i]);
+		local[*done] = !a.registry;
+		a.display[i] = a.repository[i] = a.reference[i] = NULL;
+		r->bytes_sent += it->result.bytes_sent;
+		r->results[r->nresults++] = it->result;
+		memset(&it->result, 0, sizeof(it->result));
+		(*done)++;
+	}
+	if (first) {
+		/* the first failure's code; with --keep-going, "partial" once something was copied
+		 * (each failure was named above) */
+		if (rs_cancelled())
+			rc = 128 + (rs_cancelled() > 0 ? rs_cancelled() : SIGINT);
+		else if (!r->t->keep_going || !*done)
+			rc = cli_exit_code(first);
+	}
+out:
+	for (size_t i = 0; i < r->npairs; i++) {
+		rs_copy_tags_item_dispose(&a.items[i]);
+		free(a.display[i]);
+		free(a.reference[i]);
+		free(a.repository[i]);
+	}
+	free(a.items);
+	free(a.display);
+	free(a.reference);
+	free(a.repository);
+	free(a.finished);
+	free(src_refs);
+	return rc;
+}
+
 int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
                  const char *dest_text, bool all_tags, const char *const *usage)
 {
@@ -480,6 +653,11 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		                                        : RS_MANIFEST_FORMAT_DOCKER;
 	r.ro.chunk_size = t->chunk_bytes;
 
+	if (t->keep_going && !(all_tags && dest_text)) {
+		rc = cli_usage_error(usage,
+		                     "--keep-going applies to --all-tags with a DESTINATION");
+		goto done;
+	}
 	if (dest_text && (error = rs_location_parse(&dest_loc, dest_text)) < 0) {
 		rc = transfer_fail(error);
 		goto done;
@@ -642,7 +820,15 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	r.results = calloc(r.npairs, sizeof(*r.results));
 	if (!shown_src || !shown_dst || !digests || !repos || !dtags || !local || !r.results)
 		cli_out_of_memory();
-	for (size_t i = 0; i < r.npairs; i++) {
+	if (all_tags && dest_text) {
+		rc = copy_all_tags(&r, src_loc, &co, shown_src, shown_dst, digests, repos, dtags,
+		                   local, &done);
+		if (rc) {
+			progress_done(r.prog);
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < r.npairs && !(all_tags && dest_text); i++) {
 		dest_store *ds = NULL;
 		char *reference = NULL, *display = NULL, *digest = NULL, *repository = NULL;
 		if ((rc = open_dest(&r, r.pairs[i].dest_text, r.pairs[i].dest_tag, &ds, &reference,
@@ -700,6 +886,8 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		print_json(&r, (const char *const *)shown_src, (const char *const *)shown_dst,
 		           (const char *const *)digests, (const char *const *)repos,
 		           (const char *const *)dtags, done);
+	if (r.nfailed)
+		rc = CLI_EXIT_PARTIAL;
 done:
 	for (size_t i = 0; i < done; i++) {
 		free(shown_src[i]);
@@ -731,6 +919,12 @@ done:
 		free(r.pairs[i].dest_tag);
 	}
 	free(r.pairs);
+	for (size_t i = 0; i < r.nfailed; i++) {
+		free(r.failed_src[i]);
+		free(r.failed_msg[i]);
+	}
+	free(r.failed_src);
+	free(r.failed_msg);
 	progress_free(r.prog);
 	rs_store_free(r.src);
 	free(r.src_reference);

@@ -24,11 +24,13 @@ typedef struct transfer_opts {
 	/* parsed */
 	uint64_t chunk_bytes;
 	progress_mode mode;
+	bool keep_going; /* --all-tags: go on past a failed tag (exit 6 when some failed) */
 } transfer_opts;
 
 #define TRANSFER_OPTS_INIT                                                                         \
 	{                                                                                          \
-		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, false, 0, 0    \
+		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, false, 0, 0,   \
+		        false                                                                      \
 	}
 
 #define TRANSFER_COMMON_OPTS(t)                                                                    \
@@ -66,6 +68,13 @@ typedef struct transfer_opts {
 		CLI_OPT_BOOL, 0, "all-platforms", &(t).all_platforms, NULL,                        \
 		        "take every platform of a multi-platform image (the default for OCI "      \
 		        "destinations)"                                                            \
+	}
+
+/* --all-tags only */
+#define TRANSFER_KEEP_GOING_OPT(t)                                                                 \
+	{                                                                                          \
+		CLI_OPT_BOOL, 0, "keep-going", &(t).keep_going, NULL,                              \
+		        "with --all-tags, copy the other tags when one fails (exit status 6)"      \
 	}
 
 #define TRANSFER_DEST_OPTS(t)                                                                      \

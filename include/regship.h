@@ -7,6 +7,7 @@
 #include "regship/client.h"
 #include "regship/common.h"
 #include "regship/copy.h"
+#include "regship/copy_tags.h"
 #include "regship/credentials.h"
 #include "regship/errors.h"
 #include "regship/json.h"

@@ -5,6 +5,7 @@
 
 #include "image/blobcache.h"
 #include "image/convert.h"
+#include "image/copy_share.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
@@ -27,6 +28,7 @@ typedef struct engine {
 	rs_copy_result *result;
 	bool cancelled;
 	bool to_oci; /* Docker manifests become OCI ones (image/convert.c) */
+	rs__copy_share *share; /* rs_copy_tags(): what the batch's images share, or NULL */
 } engine;
 
 typedef struct blob_job {
@@ -324,7 +326,7 @@ done:
 }
 
 /* Bytes corrupted on the way from a registry are worth fetching again. */
-static int copy_blob_retrying(engine *e, const rs_descriptor *d, size_t slot)
+static int copy_blob_attempts(engine *e, const rs_descriptor *d, size_t slot)
 {
 	int limit = e->opts->retries < 0 ? 2 : e->opts->retries, error;
 	for (int attempt = 0;; attempt++) {
@@ -343,6 +345,21 @@ static int copy_blob_retrying(engine *e, const rs_descriptor *d, size_t slot)
 		pthread_mutex_unlock(&e->lock);
 		rs_error_clear();
 	}
+}
+
+/* In a batch (rs_copy_tags), a blob another image moved, or is moving, is not moved again. */
+static int copy_blob_retrying(engine *e, const rs_descriptor *d, size_t slot)
+{
+	int error;
+	if (!e->share)
+		return copy_blob_attempts(e, d, slot);
+	if (rs__share_claim(e->share, d->digest)) {
+		set_state(e, slot, RS_BLOB_EXISTS, 0, NULL);
+		return blob_event(e, d, RS_BLOB_EXISTS, 0, NULL);
+	}
+	error = copy_blob_attempts(e, d, slot);
+	rs__share_release(e->share, d->digest, error == 0);
+	return error;
 }
 
 static void *worker(void *arg)
@@ -395,7 +412,7 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 	size_t n = rs_manifest_blob_count(m);
 	blob_batch b = {0};
 	pthread_t threads[RS_COPY_MAX_JOBS];
-	unsigned int nthreads = jobs_for(e), started = 0;
+	unsigned int nthreads = jobs_for(e), started = 0, extra = 0;
 	int error = 0;
 
 	b.jobs = rs__calloc(n ? n : 1, sizeof(*b.jobs));
@@ -439,6 +456,9 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 	}
 	if (nthreads > b.count)
 		nthreads = (unsigned int)b.count;
+	/* in a batch this image holds one lane: more threads only on lanes free now */
+	if (e->share && nthreads > 1)
+		nthreads = 1 + (extra = rs__share_lanes_take(e->share, nthreads - 1));
 	if (nthreads <= 1) {
 		worker(&b);
 	} else {
@@ -450,6 +470,8 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 		for (unsigned int i = 0; i < started; i++)
 			pthread_join(threads[i], NULL);
 	}
+	if (extra)
+		rs__share_lanes_give(e->share, extra);
 	for (size_t i = 0; i < b.count; i++) {
 		if (b.jobs[i].error < 0 && (error == 0 || error == RS_EUSER)) {
 			error = b.jobs[i].error;
@@ -488,10 +510,17 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 	rs_buf body = RS_BUF_INIT;
 	char *mt = NULL, *digest = NULL;
 	rs_manifest *m = NULL;
+	bool claimed = false;
 	int error;
 
 	if ((error = rs__cancel_check()) < 0)
 		goto done;
+	/* in a batch, an index child (put by digest) another image put is not copied again */
+	if (e->share && expected_digest && !dst_reference && !top) {
+		if (rs__share_claim(e->share, expected_digest))
+			return 0;
+		claimed = true;
+	}
 	if (depth > RS_COPY_MAX_DEPTH) {
 		error = rs__error_set(RS_EFORMAT, "indexes nested deeper than %d levels",
 		                      RS_COPY_MAX_DEPTH);
@@ -546,6 +575,8 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 		m = NULL;
 	}
 done:
+	if (claimed)
+		rs__share_release(e->share, expected_digest, error == 0);
 	rs_manifest_free(m);
 	rs_buf_dispose(&body);
 	free(mt);
@@ -555,6 +586,13 @@ done:
 
 int rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char *src_reference,
             const rs_copy_options *given, rs_copy_result *result)
+{
+	return rs__copy_shared(dst, dst_reference, src, src_reference, given, result, NULL);
+}
+
+int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
+                    const char *src_reference, const rs_copy_options *given, rs_copy_result *result,
+                    rs__copy_share *share)
 {
 	rs_copy_options defaults = RS_COPY_OPTIONS_INIT;
 	rs_copy_result local = {0};
@@ -570,6 +608,7 @@ int rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char 
 	e.src = src;
 	e.dst_reg = rs_store_registry_ref(dst);
 	e.src_reg = rs_store_registry_ref(src);
+	e.share = share;
 	e.result = result ? result : &local;
 	e.to_oci = !e.opts->preserve_digests && rs__convert_wanted(rs_store_scheme(dst));
 	memset(e.result, 0, sizeof(*e.result));
