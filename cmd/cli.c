@@ -190,8 +190,25 @@ void cli_help(FILE *out, const char *const *usage, const cli_opt *opts)
 		fputs("\noptions:\n", out);
 		cli_print_opts(out, opts);
 	}
-	fputs("\nglobal options:\n", out);
-	cli_print_opts(out, cli_global_opts);
+	fputs("\nglobal options (-u, --ca-cert, --insecure, --timeout, -v, -q, ...): see "
+	      "'regship -h'\n",
+	      out);
+}
+
+/* "regship VERB ..." -> VERB (into buf); "" for the top-level usage. */
+static const char *usage_verb(char *buf, size_t n, const char *const *usage)
+{
+	const char *p = usage && usage[0] ? usage[0] : "";
+	size_t len;
+	buf[0] = '\0';
+	if (strncmp(p, "regship ", 8))
+		return buf;
+	p += 8;
+	len = strcspn(p, " ");
+	if (*p == '[' || *p == '<' || len >= n)
+		return buf;
+	snprintf(buf, n, "%.*s", (int)len, p);
+	return buf;
 }
 
 int cli_usage_error(const char *const *usage, const char *fmt, ...)
@@ -203,7 +220,15 @@ int cli_usage_error(const char *const *usage, const char *fmt, ...)
 	if (usage)
 		for (int i = 0; usage[i]; i++)
 			fprintf(stderr, "%s %s\n", i ? "   or:" : "usage:", usage[i]);
-	fputs("try 'regship <command> -h' or 'man regship' for more information\n", stderr);
+	{
+		char verb[32];
+		if (*usage_verb(verb, sizeof(verb), usage))
+			fprintf(stderr,
+			        "try 'regship %s -h' or 'man regship-%s' for more information\n",
+			        verb, verb);
+		else
+			fputs("try 'regship -h' or 'man regship' for more information\n", stderr);
+	}
 	return CLI_EXIT_USAGE;
 }
 

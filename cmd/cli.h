@@ -167,5 +167,15 @@ int cmd_retag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_untag(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_blob(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+int cmd_complete(int argc, char **argv); /* __complete: candidates for the shell scripts */
+int cmd_ratelimit(int argc, char **argv);
+
+/* The command table (main.c), for help and completion: names, NULL-terminated. */
+extern const cli_command cli_commands[];
+extern const size_t cli_command_count;
 
 #endif
