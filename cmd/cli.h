@@ -117,8 +117,21 @@ void cli_note(const char *fmt, ...) RS_PRINTF(1, 2); /* silent with --quiet */
 int cli_fail(int error);
 int cli_exit_code(int error);
 
+/* --ca-cert names a readable file holding a PEM certificate: else a usage error naming it
+ * (printed; returns CLI_EXIT_USAGE), 0 when fine or not given. */
+int cli_check_ca_cert(void);
+
 /* The client for this command, from the global options (reads --password-stdin). */
 int cli_client(rs_client **out);
+
+/* A reference written as a URL (http://, https://): prints what to write instead and returns
+ * CLI_EXIT_USAGE; 0 otherwise. (docker:// is accepted everywhere.) */
+int cli_scheme_check(const char *text);
+
+/* A REGISTRY argument (catalog, login, logout): TEXT without a leading docker://; with no_path,
+ * "host/path" is a usage error (printed, CLI_EXIT_USAGE) instead of being ignored. */
+const char *cli_registry_text(const char *text);
+int cli_registry_arg(const char *const *usage, const char *text, bool no_path);
 
 /* Parse a reference; prints the error. Returns 0 or an exit code. */
 int cli_ref(rs_ref **out, const char *text, unsigned int flags);

@@ -21,7 +21,6 @@ const cli_command cli_commands[] = {
         {"config", cmd_config, "print an image's config, verified against its digest"},
         {"copy", cmd_copy, "copy images between registries and local stores"},
         {"digest", cmd_digest, "print the digest of a manifest (the one a delete needs)"},
-        {"help", NULL, "show this help, or a command's ('regship help COMMAND')"},
         {"inspect", cmd_inspect, "describe an image: digest, platform, config, layers, size"},
         {"login", cmd_login, "check credentials for a registry and store them"},
         {"logout", cmd_logout, "remove stored credentials for a registry"},
@@ -33,7 +32,6 @@ const cli_command cli_commands[] = {
         {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry"},
         {"tags", cmd_tags, "list the tags of a repository"},
         {"untag", cmd_untag, "remove one tag, keeping the manifest and its other tags"},
-        {"version", NULL, "show the version"},
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
@@ -56,6 +54,9 @@ static void main_help(FILE *out)
 	fprintf(out, "usage: %s\n\ncommands:\n", main_usage[0]);
 	for (size_t i = 0; i < cli_command_count; i++)
 		fprintf(out, "    %-10s  %s\n", cli_commands[i].name, cli_commands[i].summary);
+	fputs("\n    help [COMMAND]  show this help, or a command's (= regship COMMAND -h)\n"
+	      "    version         show the version (= regship --version)\n",
+	      out);
 	fputs("\naliases:", out);
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
 		fprintf(out, "%s %s = %s", i ? "," : "", aliases[i].alias, aliases[i].command);
@@ -132,9 +133,13 @@ static const char *closest_command(const char *typed)
 {
 	const char *best = NULL;
 	size_t best_d = 99, limit = strlen(typed) <= 3 ? 1 : 2;
-	for (size_t k = 0; k < cli_command_count + sizeof(aliases) / sizeof(aliases[0]); k++) {
+	static const char *const extra[] = {"help", "version"};
+	size_t na = sizeof(aliases) / sizeof(aliases[0]);
+	for (size_t k = 0; k < cli_command_count + na + 2; k++) {
 		const char *name = k < cli_command_count ? cli_commands[k].name
-		                                         : aliases[k - cli_command_count].alias;
+		                   : k < cli_command_count + na
+		                           ? aliases[k - cli_command_count].alias
+		                           : extra[k - cli_command_count - na];
 		size_t dist = edit_distance(typed, name);
 		if (!strncmp(typed, name, strlen(typed)) && strlen(typed) >= 2)
 			dist = 1; /* a prefix: "insp" */
@@ -244,17 +249,16 @@ int main(int argc, char **argv)
 			/* regship help VERB == regship VERB -h */
 			char *hargv[] = {argv[i + 1], (char *)"-h", NULL};
 			const cli_command *c = find_command(argv[i + 1]);
-			if (c && c->fn)
-				return cli_finish(c->fn(1, hargv + 1) < 0 ? 0 : 0);
 			if (!c)
 				return unknown_command(argv[i + 1]);
+			return cli_finish(c->fn(1, hargv + 1) < 0 ? 0 : 0);
 		}
 		main_help(stdout);
 		return cli_finish(0);
 	}
 	{
 		const cli_command *c = find_command(argv[i]);
-		if (c && c->fn) {
+		if (c) {
 			rc = c->fn(argc - i - 1, argv + i + 1);
 			return cli_finish(rc < 0 ? 0 : rc);
 		}
