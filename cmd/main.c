@@ -240,6 +240,8 @@ int main(int argc, char **argv)
 		main_help(stderr);
 		return CLI_EXIT_USAGE;
 	}
+	if (!strcmp(argv[i], "__complete")) /* for the completion scripts; not listed */
+		return cli_finish(cmd_complete(argc - i - 1, argv + i + 1));
 	if (!strcmp(argv[i], "version")) {
 		printf("regship %s\n", REGSHIP_VERSION);
 		return cli_finish(0);
