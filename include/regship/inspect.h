@@ -76,6 +76,29 @@ rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
                      int (*sink)(const void *data, size_t len, void *payload), void *payload,
                      uint64_t *written);
 
+/* ---- rate limits (Docker Hub's RateLimit-* headers) ---- */
+
+struct rs_client;
+struct rs_ref;
+
+typedef struct rs_ratelimit {
+	int present; /* non-zero when the registry sent RateLimit-Limit or RateLimit-Remaining */
+	long limit; /* requests per window, -1 when not sent */
+	long limit_window; /* seconds ("w=21600"), -1 when not sent */
+	long remaining; /* -1 when not sent */
+	long remaining_window;
+	char *source; /* Docker-RateLimit-Source (the address counted), or NULL */
+} rs_ratelimit;
+
+/*
+ * HEAD the manifest ref names (authenticated as any pull) and read the RateLimit-Limit,
+ * RateLimit-Remaining ("100;w=21600") and Docker-RateLimit-Source headers. A registry that
+ * sends none gives present == 0 (not an error). Dispose with rs_ratelimit_dispose().
+ */
+RS_EXTERN(int)
+rs_ratelimit_get(rs_ratelimit *out, struct rs_client *client, const struct rs_ref *ref);
+RS_EXTERN(void) rs_ratelimit_dispose(rs_ratelimit *rl);
+
 RS_END_DECL
 
 #endif
