@@ -53,11 +53,20 @@ static int open_temp(char **tmp, const char *file)
 	return fd;
 }
 
-/* Whether FILE is something to write into in place (a FIFO, a device: /dev/stdout). */
+/* FILE is our standard output already (/dev/stdout, /dev/fd/1, or the file it was redirected
+ * to): write there, never replace it. */
+static bool is_stdout(const char *file)
+{
+	struct stat a, b;
+	return stat(file, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Whether FILE is something to write into in place (a FIFO, a device) rather than replace. */
 static bool write_in_place(const char *file)
 {
 	struct stat st;
-	return stat(file, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+	return stat(file, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
 int cmd_blob(int argc, char **argv)
@@ -87,7 +96,7 @@ int cmd_blob(int argc, char **argv)
 		rc = cli_usage_error(usage, "-o: empty file name");
 		goto done;
 	}
-	if (output && !strcmp(output, "-"))
+	if (output && (!strcmp(output, "-") || is_stdout(output)))
 		output = NULL;
 	if (nargs == 2) {
 		const char *at = strrchr(args[0], '@');
@@ -116,12 +125,17 @@ int cmd_blob(int argc, char **argv)
 	d.size = -1;
 	d.media_type = (char *)"application/octet-stream";
 	if (output && !write_in_place(output)) {
+		/* a symbolic link stays one: the file it points to is replaced */
+		char *real = realpath(output, NULL);
+		if (real)
+			output = text = real;
 		if ((fd = open_temp(&tmp, output)) < 0) {
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
 	} else if (output) {
 		if ((fd = open(output, O_WRONLY | O_CLOEXEC)) < 0) {
+			/* a directory, or a device we may not write */
 			cli_error("%s: %s", output, strerror(errno));
 			rc = CLI_EXIT_ERROR;
 			goto done;
