@@ -22,7 +22,7 @@ static int fd_sink(const void *data, size_t len, void *payload)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -1;
+			return 1; /* errno says why */
 		p += n;
 		len -= (size_t)n;
 	}
@@ -120,6 +120,17 @@ int cmd_blob(int argc, char **argv)
 			goto done;
 		}
 		digest = src.reference;
+	}
+	if (src.loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
+		/* a docker archive's layer digests exist once its manifest was made (compressed) */
+		rs_buf m = RS_BUF_INIT;
+		error = rs_store_manifest_get(src.store, nargs == 2 ? src.reference : NULL, &m,
+		                              NULL, NULL);
+		rs_buf_dispose(&m);
+		if (error < 0) {
+			rc = cli_fail(error);
+			goto done;
+		}
 	}
 	d.digest = (char *)digest;
 	d.size = -1;

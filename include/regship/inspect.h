@@ -66,7 +66,8 @@ RS_EXTERN(void) rs_image_info_free(rs_image_info *info);
 RS_EXTERN(int) rs_store_blob_read(rs_store *s, const rs_descriptor *desc, rs_buf *out, size_t max);
 
 /*
- * Stream a blob to sink (called with each chunk; a non-zero return stops with RS_EUSER),
+ * Stream a blob to sink (called with each chunk; a negative RS_E* return stops with that error,
+ * a positive one with RS_EUSER),
  * hashing on the way. Returns RS_EDIGEST when the bytes do not have desc->digest (the sink
  * has then seen them: write to a temporary file and rename only on success), RS_EFORMAT when
  * the size differs from desc->size (when >= 0). *written receives the byte count when set.

@@ -47,9 +47,11 @@ int rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
 			goto done;
 		}
 		rs__hasher_update(h, buf, (size_t)n);
-		if (sink && sink(buf, (size_t)n, payload)) {
-			error = rs__error_set(RS_EUSER, "blob %s: the output refused the data",
-			                      desc->digest);
+		if (sink && (error = sink(buf, (size_t)n, payload)) != 0) {
+			if (error > 0)
+				error = rs__error_set(RS_EUSER,
+				                      "blob %s: the output refused the data",
+				                      desc->digest);
 			goto done;
 		}
 	}
@@ -87,10 +89,9 @@ typedef struct membuf {
 static int mem_sink(const void *data, size_t len, void *payload)
 {
 	membuf *m = payload;
-	if (m->out->size + len > m->max) {
-		rs__error_set(RS_ETOOBIG, "blob %s: larger than %zu bytes", m->digest, m->max);
-		return -1;
-	}
+	if (m->out->size + len > m->max)
+		return rs__error_set(RS_ETOOBIG, "blob %s: larger than %zu bytes", m->digest,
+		                     m->max);
 	rs__buf_put(m->out, data, len);
 	return 0;
 }
@@ -104,8 +105,6 @@ int rs_store_blob_read(rs_store *s, const rs_descriptor *desc, rs_buf *out, size
 		return rs__error_set(RS_ETOOBIG, "blob %s: %lld bytes, more than the %zu accepted",
 		                     desc->digest, (long long)desc->size, max);
 	error = rs_store_blob_stream(s, desc, mem_sink, &m, NULL);
-	if (error == RS_EUSER && rs_error_last() && rs_error_last()->code == RS_ETOOBIG)
-		error = RS_ETOOBIG;
 	if (error < 0) {
 		rs_buf_dispose(&tmp);
 		return error;

@@ -160,6 +160,11 @@ setup() {
 	[[ -L $BATS_TEST_TMPDIR/link ]] || fail "the link was replaced"
 	assert_equal "$(sha256_of "$BATS_TEST_TMPDIR/target")" "$ll"
 	[[ -L /dev/stdout || -c /dev/stdout ]] || fail "/dev/stdout was replaced"
+	# a docker archive's (compressed) layers, by the digests inspect shows
+	local dl
+	dl=$(regship inspect --json "docker-archive:$D/da.tar" | json 'd["layers"][0]["digest"]')
+	regship blob "docker-archive:$D/da.tar" "$dl" >"$BATS_TEST_TMPDIR/b5"
+	assert_equal "$(sha256_of "$BATS_TEST_TMPDIR/b5")" "$dl"
 	# no digest named
 	run regship blob "$plain_ADDR/insp/app:v1"
 	assert_status 2
