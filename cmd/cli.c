@@ -416,6 +416,9 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 		rc = -1;
 		goto done;
 	}
+	/* --ca-cert is checked at start, whatever the command reaches later */
+	if ((rc = cli_check_ca_cert()))
+		goto done;
 	*args = pos;
 	*nargs = n;
 	return 0;
