@@ -35,7 +35,7 @@ const cli_command cli_commands[] = {
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
-/* other names for commands (shown in help after the command they stand for) */
+/* other names for commands (listed on the "aliases:" line of regship -h) */
 static const struct {
 	const char *alias, *command;
 } aliases[] = {
