@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
@@ -198,8 +200,25 @@ void cli_help(FILE *out, const char *const *usage, const cli_opt *opts)
 		fputs("\noptions:\n", out);
 		cli_print_opts(out, opts);
 	}
-	fputs("\nglobal options:\n", out);
-	cli_print_opts(out, cli_global_opts);
+	fputs("\nglobal options (-u, --ca-cert, --insecure, --timeout, -v, -q, ...): see "
+	      "'regship -h'\n",
+	      out);
+}
+
+/* "regship VERB ..." -> VERB (into buf); "" for the top-level usage. */
+static const char *usage_verb(char *buf, size_t n, const char *const *usage)
+{
+	const char *p = usage && usage[0] ? usage[0] : "";
+	size_t len;
+	buf[0] = '\0';
+	if (strncmp(p, "regship ", 8))
+		return buf;
+	p += 8;
+	len = strcspn(p, " ");
+	if (*p == '[' || *p == '<' || len >= n)
+		return buf;
+	snprintf(buf, n, "%.*s", (int)len, p);
+	return buf;
 }
 
 int cli_usage_error(const char *const *usage, const char *fmt, ...)
@@ -211,7 +230,15 @@ int cli_usage_error(const char *const *usage, const char *fmt, ...)
 	if (usage)
 		for (int i = 0; usage[i]; i++)
 			fprintf(stderr, "%s %s\n", i ? "   or:" : "usage:", usage[i]);
-	fputs("try 'regship <command> -h' or 'man regship' for more information\n", stderr);
+	{
+		char verb[32];
+		if (*usage_verb(verb, sizeof(verb), usage))
+			fprintf(stderr,
+			        "try 'regship %s -h' or 'man regship-%s' for more information\n",
+			        verb, verb);
+		else
+			fputs("try 'regship -h' or 'man regship' for more information\n", stderr);
+	}
 	return CLI_EXIT_USAGE;
 }
 
@@ -397,6 +424,9 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 		rc = -1;
 		goto done;
 	}
+	/* --ca-cert is checked at start, whatever the command reaches later */
+	if ((rc = cli_check_ca_cert()))
+		goto done;
 	*args = pos;
 	*nargs = n;
 	return 0;
@@ -507,10 +537,45 @@ static void watchdog_start(long ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+int cli_check_ca_cert(void)
+{
+	const char *file = cli_global.ca_cert;
+	FILE *f;
+	char line[256];
+	bool found = false;
+	struct stat st;
+	if (!file)
+		return 0;
+	if (!*file)
+		return cli_usage_error(NULL, "--ca-cert: empty file name");
+	if (stat(file, &st) < 0)
+		return cli_usage_error(NULL, "--ca-cert %s: %s", file, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return cli_usage_error(NULL, "--ca-cert %s: is a directory (give a PEM file)",
+		                       file);
+	if (!(f = fopen(file, "r")))
+		return cli_usage_error(NULL, "--ca-cert %s: %s", file, strerror(errno));
+	/* a PEM certificate: its BEGIN line, within the first 64 MiB */
+	for (size_t n = 0; !found && n < 64u * 1024 * 1024 && fgets(line, sizeof(line), f);
+	     n += strlen(line))
+		found = !strncmp(line, "-----BEGIN CERTIFICATE-----", 27) ||
+		        !strncmp(line, "-----BEGIN TRUSTED CERTIFICATE-----", 35);
+	fclose(f);
+	if (!found)
+		return cli_usage_error(NULL,
+		                       "--ca-cert %s: holds no PEM certificate (\"-----BEGIN "
+		                       "CERTIFICATE-----\"); convert a DER file with 'openssl x509 "
+		                       "-inform der -in FILE -out FILE.pem'",
+		                       file);
+	return 0;
+}
+
 int cli_client(rs_client **out)
 {
 	rs_client_options opts = RS_CLIENT_OPTIONS_INIT;
 	int error;
+	if ((error = cli_check_ca_cert()))
+		return error;
 	if (cli_global.password_stdin && !cli_global.username)
 		return cli_usage_error(NULL, "--password-stdin needs -u/--username");
 	if (cli_global.username && !cli_password) {
@@ -560,9 +625,54 @@ int cli_client(rs_client **out)
 	return 0;
 }
 
+int cli_scheme_check(const char *text)
+{
+	size_t n = !strncasecmp(text, "https://", 8) ? 8 : !strncasecmp(text, "http://", 7) ? 7 : 0;
+	rs_buf shown = RS_BUF_INIT;
+	if (!n)
+		return 0;
+	rs_text_escape(&shown, text, 0);
+	cli_error("invalid reference \"%s\": write it without \"%.*s\" (%s); plain HTTP is "
+	          "used for loopback registries, and for others with --insecure",
+	          shown.ptr, (int)n, text, shown.ptr + n);
+	rs_buf_dispose(&shown);
+	return CLI_EXIT_USAGE;
+}
+
+const char *cli_registry_text(const char *text)
+{
+	return !strncasecmp(text, "docker://", 9) ? text + 9 : text;
+}
+
+int cli_registry_arg(const char *const *usage, const char *text, bool no_path)
+{
+	const char *s = cli_registry_text(text), *slash;
+	if (!strncasecmp(s, "https://", 8))
+		s += 8;
+	else if (!strncasecmp(s, "http://", 7))
+		s += 7;
+	slash = strchr(s, '/');
+	if (no_path && slash && slash[1]) {
+		rs_buf shown = RS_BUF_INIT;
+		int rc;
+		rs_text_escape(&shown, text, 0);
+		rc = cli_usage_error(usage,
+		                     "\"%s\" names a repository, not a registry: give the "
+		                     "registry alone (%.*s); 'regship tags %s' lists a "
+		                     "repository's tags",
+		                     shown.ptr, (int)(slash - s), s, shown.ptr);
+		rs_buf_dispose(&shown);
+		return rc;
+	}
+	return 0;
+}
+
 int cli_ref(rs_ref **out, const char *text, unsigned int flags)
 {
-	int error = rs_ref_parse(out, text, flags);
+	int error;
+	if ((error = cli_scheme_check(text)))
+		return error;
+	error = rs_ref_parse(out, text, flags);
 	if (error < 0)
 		return cli_fail(error);
 	return 0;

@@ -120,8 +120,21 @@ void cli_note(const char *fmt, ...) RS_PRINTF(1, 2); /* silent with --quiet */
 int cli_fail(int error);
 int cli_exit_code(int error);
 
+/* --ca-cert names a readable file holding a PEM certificate: else a usage error naming it
+ * (printed; returns CLI_EXIT_USAGE), 0 when fine or not given. */
+int cli_check_ca_cert(void);
+
 /* The client for this command, from the global options (reads --password-stdin). */
 int cli_client(rs_client **out);
+
+/* A reference written as a URL (http://, https://): prints what to write instead and returns
+ * CLI_EXIT_USAGE; 0 otherwise. (docker:// is accepted everywhere.) */
+int cli_scheme_check(const char *text);
+
+/* A REGISTRY argument (catalog, login, logout): TEXT without a leading docker://; with no_path,
+ * "host/path" is a usage error (printed, CLI_EXIT_USAGE) instead of being ignored. */
+const char *cli_registry_text(const char *text);
+int cli_registry_arg(const char *const *usage, const char *text, bool no_path);
 
 /* Parse a reference; prints the error. Returns 0 or an exit code. */
 int cli_ref(rs_ref **out, const char *text, unsigned int flags);
@@ -171,5 +184,15 @@ int cmd_retag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_tags(int argc, char **argv);
 int cmd_untag(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_blob(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+int cmd_complete(int argc, char **argv); /* __complete: candidates for the shell scripts */
+int cmd_ratelimit(int argc, char **argv);
+
+/* The command table (main.c), for help and completion: names, NULL-terminated. */
+extern const cli_command cli_commands[];
+extern const size_t cli_command_count;
 
 #endif

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const usage[] = {"regship catalog [--json] REGISTRY", NULL};
 
@@ -24,7 +25,9 @@ int cmd_catalog(int argc, char **argv)
 		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REGISTRY");
 		goto done;
 	}
-	if ((error = rs_ref_parse_domain(&domain, args[0])) < 0) {
+	if ((rc = cli_registry_arg(usage, args[0], true)))
+		goto done;
+	if ((error = rs_ref_parse_domain(&domain, cli_registry_text(args[0]))) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}

@@ -5,13 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const login_usage[] = {"regship login [-u USER] [--password-stdin] REGISTRY",
-                                          NULL};
-static const char *const logout_usage[] = {"regship logout REGISTRY", NULL};
+static const char *const login_usage[] = {
+        "regship login [--json] [-u USER] [--password-stdin] REGISTRY", NULL};
+static const char *const logout_usage[] = {"regship logout [--json] REGISTRY", NULL};
 
 int cmd_login(int argc, char **argv)
 {
-	const cli_opt opts[] = {CLI_OPT_END_MARK};
+	bool json = false;
+	const cli_opt opts[] = {
+	        {CLI_OPT_BOOL, 0, "json", &json, NULL,
+	         "print {\"registry\": ..., \"username\": ..., \"logged_in\": true}"},
+	        CLI_OPT_END_MARK,
+	};
 	char **args, *domain = NULL, *user = NULL, *secret = NULL;
 	int nargs, rc, error;
 	rs_client *client = NULL;
@@ -24,10 +29,12 @@ int cmd_login(int argc, char **argv)
 		                     nargs ? "too many arguments" : "missing REGISTRY");
 		goto done;
 	}
-	if ((error = rs_ref_parse_domain(&domain, args[0])) < 0) {
+	if ((error = rs_ref_parse_domain(&domain, cli_registry_text(args[0]))) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}
+	if ((rc = cli_check_ca_cert()))
+		goto done;
 	if (cli_global.username) {
 		user = strdup(cli_global.username);
 	} else if (cli_global.password_stdin) {
@@ -60,8 +67,14 @@ int cmd_login(int argc, char **argv)
 		rc = cli_fail(error);
 		goto done;
 	}
-	if (!cli_global.quiet)
+	if (json) {
+		printf("{");
+		cli_json_field("registry", domain, false);
+		cli_json_field("username", user, true);
+		printf(", \"logged_in\": true}\n");
+	} else if (!cli_global.quiet) {
 		puts("Login Succeeded");
+	}
 done:
 	if (secret) {
 		memset(secret, 0, strlen(secret));
@@ -76,7 +89,12 @@ done:
 
 int cmd_logout(int argc, char **argv)
 {
-	const cli_opt opts[] = {CLI_OPT_END_MARK};
+	bool json = false;
+	const cli_opt opts[] = {
+	        {CLI_OPT_BOOL, 0, "json", &json, NULL,
+	         "print {\"registry\": ..., \"removed\": true|false}"},
+	        CLI_OPT_END_MARK,
+	};
 	char **args, *domain = NULL;
 	int nargs, rc, error;
 
@@ -87,12 +105,16 @@ int cmd_logout(int argc, char **argv)
 		                     nargs ? "too many arguments" : "missing REGISTRY");
 		goto done;
 	}
-	if ((error = rs_ref_parse_domain(&domain, args[0])) < 0) {
+	if ((error = rs_ref_parse_domain(&domain, cli_registry_text(args[0]))) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}
 	error = rs_credentials_erase(NULL, domain);
-	if (error == RS_ENOTFOUND) {
+	if (json && (error == RS_ENOTFOUND || error == 0)) {
+		printf("{");
+		cli_json_field("registry", domain, false);
+		printf(", \"removed\": %s}\n", error ? "false" : "true");
+	} else if (error == RS_ENOTFOUND) {
 		cli_note("not logged in to %s", domain);
 	} else if (error < 0) {
 		rc = cli_fail(error);

@@ -42,6 +42,18 @@ int cmd_push(int argc, char **argv)
 		goto done;
 	{
 		int error = rs_location_parse(&src_loc, args[0]);
+		if (error == RS_ENOTFOUND) {
+			/* the library's advice is for destinations ("to create one, write ...") */
+			rs_buf shown = RS_BUF_INIT;
+			rs_text_escape(&shown, args[0], 0);
+			cli_error("%s: no such file or directory: push needs an existing image "
+			          "(a docker save archive, an OCI layout directory or an OCI "
+			          "archive)",
+			          shown.ptr);
+			rs_buf_dispose(&shown);
+			rc = CLI_EXIT_NOTFOUND;
+			goto done;
+		}
 		if (error < 0) {
 			rc = cli_fail(error);
 			goto done;

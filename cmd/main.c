@@ -13,21 +13,36 @@
 
 bool cli_stdout_closed;
 
-/* sorted by name */
-static const cli_command commands[] = {
+/* sorted by name; one line per verb */
+const cli_command cli_commands[] = {
+        {"blob", cmd_blob, "stream one blob (layer, config) to stdout or a file, verified"},
         {"catalog", cmd_catalog, "list the repositories of a registry"},
+        {"completion", cmd_completion, "print the bash, zsh or fish completion script"},
+        {"config", cmd_config, "print an image's config, verified against its digest"},
         {"copy", cmd_copy, "copy images between registries and local stores"},
         {"digest", cmd_digest, "print the digest of a manifest (the one a delete needs)"},
+        {"inspect", cmd_inspect, "describe an image: digest, platform, config, layers, size"},
         {"login", cmd_login, "check credentials for a registry and store them"},
         {"logout", cmd_logout, "remove stored credentials for a registry"},
         {"manifest", cmd_manifest, "print a manifest exactly as the registry stores it"},
         {"prune", cmd_prune, "keep the newest N releases of a repository, remove the rest"},
         {"pull", cmd_pull, "pull an image from a registry into an OCI layout or docker archive"},
         {"push", cmd_push, "push a local image (docker archive, OCI layout) to a registry"},
+        {"ratelimit", cmd_ratelimit, "show a registry's pull rate limit (RateLimit-* headers)"},
         {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest"},
         {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry"},
         {"tags", cmd_tags, "list the tags of a repository"},
         {"untag", cmd_untag, "remove one tag, keeping the manifest and its other tags"},
+};
+const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+/* other names for commands (listed on the "aliases:" line of regship -h) */
+static const struct {
+	const char *alias, *command;
+} aliases[] = {
+        {"cp", "copy"},
+        {"delete", "rm"},
+        {"ls", "tags"},
 };
 
 static const char *const main_usage[] = {
@@ -38,8 +53,15 @@ static const char *const main_usage[] = {
 static void main_help(FILE *out)
 {
 	fprintf(out, "usage: %s\n\ncommands:\n", main_usage[0]);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "    %-10s  %s\n", commands[i].name, commands[i].summary);
+	for (size_t i = 0; i < cli_command_count; i++)
+		fprintf(out, "    %-10s  %s\n", cli_commands[i].name, cli_commands[i].summary);
+	fputs("\n    help [COMMAND]  show this help, or a command's (= regship COMMAND -h)\n"
+	      "    version         show the version (= regship --version)\n",
+	      out);
+	fputs("\naliases:", out);
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		fprintf(out, "%s %s = %s", i ? "," : "", aliases[i].alias, aliases[i].command);
+	fputs("\n", out);
 	fputs("\nglobal options (before or after the command):\n", out);
 	cli_print_opts(out, cli_global_opts);
 	fputs("\nexit codes: 0 success, 1 error, 2 usage or invalid argument, 3 not found,\n"
@@ -79,6 +101,75 @@ static void standard_fds(void)
 			close(n);
 		}
 	}
+}
+
+/* Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[24][24];
+	if (la > 22 || lb > 22)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The command (or alias) closest to a mistyped one, or NULL when none is close. */
+static const char *closest_command(const char *typed)
+{
+	const char *best = NULL;
+	size_t best_d = 99, limit = strlen(typed) <= 3 ? 1 : 2;
+	static const char *const extra[] = {"help", "version"};
+	size_t na = sizeof(aliases) / sizeof(aliases[0]);
+	for (size_t k = 0; k < cli_command_count + na + 2; k++) {
+		const char *name = k < cli_command_count ? cli_commands[k].name
+		                   : k < cli_command_count + na
+		                           ? aliases[k - cli_command_count].alias
+		                           : extra[k - cli_command_count - na];
+		size_t dist = edit_distance(typed, name);
+		if (!strncmp(typed, name, strlen(typed)) && strlen(typed) >= 2)
+			dist = 1; /* a prefix: "insp" */
+		if (dist < best_d) {
+			best_d = dist;
+			best = name;
+		}
+	}
+	return best_d <= limit ? best : NULL;
+}
+
+static const cli_command *find_command(const char *name)
+{
+	for (size_t k = 0; k < sizeof(aliases) / sizeof(aliases[0]); k++)
+		if (!strcmp(aliases[k].alias, name))
+			name = aliases[k].command;
+	for (size_t k = 0; k < cli_command_count; k++)
+		if (!strcmp(cli_commands[k].name, name))
+			return &cli_commands[k];
+	return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+	const char *near = closest_command(name);
+	if (near)
+		return cli_usage_error(NULL, "unknown command \"%s\": did you mean '%s'?", name,
+		                       near);
+	return cli_usage_error(NULL, "unknown command \"%s\" (see 'regship -h')", name);
 }
 
 int main(int argc, char **argv)
@@ -150,23 +241,30 @@ int main(int argc, char **argv)
 		main_help(stderr);
 		return CLI_EXIT_USAGE;
 	}
+	if (!strcmp(argv[i], "__complete")) /* for the completion scripts; not listed */
+		return cli_finish(cmd_complete(argc - i - 1, argv + i + 1));
+	if (!strcmp(argv[i], "version")) {
+		printf("regship %s\n", REGSHIP_VERSION);
+		return cli_finish(0);
+	}
 	if (!strcmp(argv[i], "help")) {
 		if (i + 1 < argc) {
 			/* regship help VERB == regship VERB -h */
 			char *hargv[] = {argv[i + 1], (char *)"-h", NULL};
-			for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-				if (!strcmp(commands[k].name, argv[i + 1]))
-					return cli_finish(commands[k].fn(1, hargv + 1) < 0 ? 0 : 0);
-			return cli_usage_error(main_usage, "unknown command \"%s\"", argv[i + 1]);
+			const cli_command *c = find_command(argv[i + 1]);
+			if (!c)
+				return unknown_command(argv[i + 1]);
+			return cli_finish(c->fn(1, hargv + 1) < 0 ? 0 : 0);
 		}
 		main_help(stdout);
 		return cli_finish(0);
 	}
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
-		if (!strcmp(commands[k].name, argv[i])) {
-			rc = commands[k].fn(argc - i - 1, argv + i + 1);
+	{
+		const cli_command *c = find_command(argv[i]);
+		if (c) {
+			rc = c->fn(argc - i - 1, argv + i + 1);
 			return cli_finish(rc < 0 ? 0 : rc);
 		}
 	}
-	return cli_usage_error(main_usage, "unknown command \"%s\" (see 'regship -h')", argv[i]);
+	return unknown_command(argv[i]);
 }

@@ -21,6 +21,8 @@ struct progress {
 	size_t count;
 	size_t drawn; /* lines drawn last time (TTY) */
 	double last_draw;
+	bool dirty; /* a change not drawn yet (throttled) */
+	char image[256]; /* the image being moved (progress_image), or "" */
 };
 
 static double now(void)
@@ -62,6 +64,13 @@ int progress_mode_parse(progress_mode *out, const char *text, const char *const 
 	return 0;
 }
 
+/* TERM=dumb (or unset) and NO_COLOR (https://no-color.org) want no escape sequences. */
+static bool no_escapes(void)
+{
+	const char *term = getenv("TERM"), *nc = getenv("NO_COLOR");
+	return !term || !*term || !strcmp(term, "dumb") || (nc && *nc);
+}
+
 progress *progress_new(progress_mode mode, const char *verb)
 {
 	progress *p = calloc(1, sizeof(*p));
@@ -70,7 +79,7 @@ progress *progress_new(progress_mode mode, const char *verb)
 	if (cli_global.quiet)
 		mode = PROGRESS_NONE;
 	else if (mode == PROGRESS_AUTO)
-		mode = isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_PLAIN;
+		mode = isatty(STDERR_FILENO) && !no_escapes() ? PROGRESS_TTY : PROGRESS_PLAIN;
 	p->mode = mode;
 	p->verb = verb;
 	return p;
@@ -111,9 +120,12 @@ static void short_digest(char *out, size_t n, const char *digest)
 static void draw(progress *p, bool force)
 {
 	double t = now();
-	if (!force && t - p->last_draw < 0.1)
+	if (!force && t - p->last_draw < 0.1) {
+		p->dirty = true;
 		return; /* at most 10 redraws a second */
+	}
 	p->last_draw = t;
+	p->dirty = false;
 	if (p->drawn)
 		fprintf(stderr, "\033[%zuA", p->drawn);
 	for (size_t i = 0; i < p->count; i++) {
@@ -164,22 +176,38 @@ int progress_event(const rs_copy_event *ev, void *payload)
 	    ev->state == RS_BLOB_COPIED || ev->state == RS_BLOB_TRANSFERRING) {
 		char size[32];
 		format_bytes(size, sizeof(size), ev->size >= 0 ? (double)ev->size : 0);
+		rs_buf img = RS_BUF_INIT;
+		if (p->image[0])
+			rs_text_escape(&img, p->image, 0);
 		if (ev->state == RS_BLOB_MOUNTED)
-			fprintf(stderr, "regship: %s mounted from %s (%s)\n", ev->digest, r->from,
+			fprintf(stderr, "regship: %s%s%s mounted from %s (%s)\n",
+			        img.ptr ? img.ptr : "", img.ptr ? ": " : "", ev->digest, r->from,
 			        size);
 		else
-			fprintf(stderr, "regship: %s %s (%s)\n", ev->digest,
-			        ev->state == RS_BLOB_TRANSFERRING ? state_word(p, ev->state)
-			                                          : state_word(p, ev->state),
-			        size);
+			fprintf(stderr, "regship: %s%s%s %s (%s)\n", img.ptr ? img.ptr : "",
+			        img.ptr ? ": " : "", ev->digest, state_word(p, ev->state), size);
+		rs_buf_dispose(&img);
 	}
 	return 0;
 }
 
 void progress_done(progress *p)
 {
-	if (p && p->mode == PROGRESS_TTY && p->count)
+	/* only what was not drawn yet: a redraw now would move the cursor up over lines printed
+	 * on standard output since (the "<reference>@<digest>" of the image just moved) */
+	if (p && p->mode == PROGRESS_TTY && p->count && p->dirty)
 		draw(p, true);
+}
+
+void progress_image(progress *p, const char *image)
+{
+	if (!p)
+		return;
+	progress_done(p);
+	snprintf(p->image, sizeof(p->image), "%s", image ? image : "");
+	/* the next image's rows start below whatever was printed meanwhile */
+	p->drawn = 0;
+	p->count = 0;
 }
 
 void progress_free(progress *p)

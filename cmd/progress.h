@@ -17,7 +17,10 @@ int progress_mode_parse(progress_mode *out, const char *text, const char *const 
 progress *progress_new(progress_mode mode, const char *verb);
 /* The rs_copy callback; payload is the progress. */
 int progress_event(const rs_copy_event *ev, void *payload);
-/* Finish the display (final redraw). */
+/* The image the next events belong to (named in plain lines); on a terminal its rows start a
+ * new block below what was printed since the last one. */
+void progress_image(progress *p, const char *image);
+/* Finish the display (draws what the throttle held back; never redraws over later output). */
 void progress_done(progress *p);
 void progress_free(progress *p);
 

@@ -838,6 +838,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		                             &digest)) == 0) {
 			if (!digest) {
 				/* not yet in this destination: the full copy */
+				progress_image(r.prog, r.pairs[i].src_reference);
 				error = rs_copy(ds->store, reference, r.src,
 				                r.pairs[i].src_reference, &co,
 				                &r.results[r.nresults]);

@@ -10,6 +10,7 @@
 #include "regship/copy_tags.h"
 #include "regship/credentials.h"
 #include "regship/errors.h"
+#include "regship/inspect.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
 #include "regship/ref.h"

@@ -1,0 +1,195 @@
+/* regship blob — stream one blob to standard output or a file, verified against its digest. */
+#include "cli.h"
+#include "readsrc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const usage[] = {"regship blob [-o FILE] [--force] IMAGE@DIGEST",
+                                    "regship blob [-o FILE] [--force] IMAGE DIGEST", NULL};
+
+static int fd_sink(const void *data, size_t len, void *payload)
+{
+	int fd = *(int *)payload;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 1; /* errno says why */
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* FILE.regship-XXXXXX beside FILE, so that rename() is atomic. */
+static int open_temp(char **tmp, const char *file)
+{
+	size_t n = strlen(file) + 32;
+	int fd;
+	*tmp = malloc(n);
+	if (!*tmp)
+		cli_out_of_memory();
+	snprintf(*tmp, n, "%s.regship-XXXXXX", file);
+	fd = mkstemp(*tmp);
+	if (fd >= 0) {
+		mode_t mask = umask(0);
+		umask(mask);
+		(void)fchmod(fd, 0666 & ~mask);
+	}
+	if (fd < 0) {
+		cli_error("%s: cannot create a temporary file beside it: %s", file,
+		          strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return fd;
+}
+
+/* FILE is our standard output already (/dev/stdout, /dev/fd/1, or the file it was redirected
+ * to): write there, never replace it. */
+static bool is_stdout(const char *file)
+{
+	struct stat a, b;
+	return stat(file, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Whether FILE is something to write into in place (a FIFO, a device) rather than replace. */
+static bool write_in_place(const char *file)
+{
+	struct stat st;
+	return stat(file, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+int cmd_blob(int argc, char **argv)
+{
+	const char *output = NULL;
+	bool force = false;
+	const cli_opt opts[] = {
+	        {CLI_OPT_STRING, 'o', "output", &output, "FILE",
+	         "write the blob to FILE (replaced only once the digest is verified)"},
+	        {CLI_OPT_BOOL, 0, "force", &force, NULL,
+	         "write to standard output even on a terminal"},
+	        CLI_OPT_END_MARK,
+	};
+	char **args, *tmp = NULL, *text = NULL;
+	const char *digest = NULL;
+	int nargs, rc, error, fd = -1;
+	readsrc src = {0};
+	rs_descriptor d = {0};
+
+	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
+		return rc;
+	if (nargs < 1 || nargs > 2) {
+		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing IMAGE@DIGEST");
+		goto done;
+	}
+	if (output && !*output) {
+		rc = cli_usage_error(usage, "-o: empty file name");
+		goto done;
+	}
+	if (output && (!strcmp(output, "-") || is_stdout(output)))
+		output = NULL;
+	if (nargs == 2) {
+		const char *at = strrchr(args[0], '@');
+		digest = args[1];
+		if (at && strchr(at, ':')) {
+			rc = cli_usage_error(usage, "%s already names a digest: give DIGEST once",
+			                     args[0]);
+			goto done;
+		}
+	}
+	if (!output && (rc = readsrc_refuse_tty(usage, "a blob", force)))
+		goto done;
+	if ((rc = readsrc_open(&src, args[0])))
+		goto done;
+	if (!digest) {
+		if (!src.reference || !strchr(src.reference, ':')) {
+			rc = cli_usage_error(usage,
+			                     "%s names no blob digest: write IMAGE@DIGEST or "
+			                     "IMAGE DIGEST",
+			                     args[0]);
+			goto done;
+		}
+		digest = src.reference;
+	}
+	if (src.loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
+		/* a docker archive's layer digests exist once its manifest was made (compressed) */
+		rs_buf m = RS_BUF_INIT;
+		error = rs_store_manifest_get(src.store, nargs == 2 ? src.reference : NULL, &m,
+		                              NULL, NULL);
+		rs_buf_dispose(&m);
+		if (error < 0) {
+			rc = cli_fail(error);
+			goto done;
+		}
+	}
+	d.digest = (char *)digest;
+	d.size = -1;
+	d.media_type = (char *)"application/octet-stream";
+	if (output && !write_in_place(output)) {
+		/* a symbolic link stays one: the file it points to is replaced */
+		char *real = realpath(output, NULL);
+		if (real)
+			output = text = real;
+		if ((fd = open_temp(&tmp, output)) < 0) {
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+	} else if (output) {
+		if ((fd = open(output, O_WRONLY | O_CLOEXEC)) < 0) {
+			/* a directory, or a device we may not write */
+			cli_error("%s: %s", output, strerror(errno));
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+	} else {
+		fd = STDOUT_FILENO;
+	}
+	error = rs_store_blob_stream(src.store, &d, fd_sink, &fd, NULL);
+	if (error == RS_EUSER) {
+		cli_error("%s: write error: %s", output ? output : "standard output",
+		          strerror(errno));
+		rc = CLI_EXIT_ERROR;
+		goto done;
+	}
+	if (error < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	if (tmp) {
+		if (fsync(fd) < 0 || close(fd) < 0) {
+			fd = -1;
+			cli_error("%s: %s", tmp, strerror(errno));
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+		fd = -1;
+		if (rename(tmp, output) < 0) {
+			cli_error("%s: cannot rename into place: %s", output, strerror(errno));
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+		free(tmp);
+		tmp = NULL;
+	}
+done:
+	if (fd >= 0 && fd != STDOUT_FILENO)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(text);
+	readsrc_close(&src);
+	free(args);
+	return rc;
+}

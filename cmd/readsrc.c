@@ -1,0 +1,42 @@
+#include "readsrc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int readsrc_open(readsrc *r, const char *text)
+{
+	rs_open_options oo = RS_OPEN_OPTIONS_INIT;
+	int error, rc;
+	memset(r, 0, sizeof(*r));
+	if ((rc = cli_scheme_check(text)))
+		return rc;
+	if ((error = rs_location_parse(&r->loc, text)) < 0)
+		return cli_fail(error);
+	if (r->loc->kind == RS_LOCATION_REGISTRY && (rc = cli_client(&r->client)))
+		return rc;
+	oo.client = r->client;
+	if ((error = rs_store_open_location(&r->store, &r->reference, r->loc, RS_STORE_READ, &oo)) <
+	    0)
+		return cli_fail(error);
+	return 0;
+}
+
+void readsrc_close(readsrc *r)
+{
+	rs_store_free(r->store);
+	rs_client_free(r->client);
+	rs_location_free(r->loc);
+	free(r->reference);
+	memset(r, 0, sizeof(*r));
+}
+
+int readsrc_refuse_tty(const char *const *usage, const char *what, bool force)
+{
+	if (force || !isatty(STDOUT_FILENO))
+		return 0;
+	return cli_usage_error(usage,
+	                       "refusing to write %s to a terminal: redirect standard output, "
+	                       "give -o FILE, or --force",
+	                       what);
+}

@@ -1,0 +1,296 @@
+/* Describe an image without pulling it; verified reads of single blobs (regship/inspect.h). */
+#include "regship/inspect.h"
+#include "regship/errors.h"
+#include "regship/store.h"
+
+#include "manifest/internal.h"
+#include "util/digest.h"
+#include "util/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK (64 * 1024)
+
+int rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
+                         int (*sink)(const void *data, size_t len, void *payload), void *payload,
+                         uint64_t *written)
+{
+	rs_reader *r = NULL;
+	rs__hasher *h = NULL;
+	char *buf = NULL, got[RS_DIGEST_MAX];
+	const char *colon;
+	char alg[16];
+	uint64_t total = 0;
+	long long n;
+	int error;
+	if (written)
+		*written = 0;
+	if (!desc || !desc->digest)
+		return rs__error_set(RS_EINVAL, "a blob needs a digest");
+	if ((error = rs__digest_check(desc->digest)) < 0)
+		return error;
+	colon = strchr(desc->digest, ':');
+	snprintf(alg, sizeof(alg), "%.*s", (int)(colon - desc->digest), desc->digest);
+	if ((error = rs__hasher_new(&h, alg)) < 0)
+		return error;
+	if ((error = rs_store_blob_open(&r, s, desc)) < 0)
+		goto done;
+	buf = rs__malloc(CHUNK);
+	while ((n = rs_reader_read(r, buf, CHUNK)) > 0) {
+		total += (uint64_t)n;
+		if (desc->size >= 0 && total > (uint64_t)desc->size) {
+			error = rs__error_set(RS_EFORMAT,
+			                      "blob %s: more than the %lld bytes expected",
+			                      desc->digest, (long long)desc->size);
+			goto done;
+		}
+		rs__hasher_update(h, buf, (size_t)n);
+		if (sink && (error = sink(buf, (size_t)n, payload)) != 0) {
+			if (error > 0)
+				error = rs__error_set(RS_EUSER,
+				                      "blob %s: the output refused the data",
+				                      desc->digest);
+			goto done;
+		}
+	}
+	if (n < 0) {
+		error = (int)n;
+		goto done;
+	}
+	if (desc->size >= 0 && total != (uint64_t)desc->size) {
+		error = rs__error_set(RS_EFORMAT, "blob %s: %llu bytes, expected %lld",
+		                      desc->digest, (unsigned long long)total,
+		                      (long long)desc->size);
+		goto done;
+	}
+	rs__hasher_final(h, got);
+	if (strcmp(got, desc->digest)) {
+		error = rs__error_set(RS_EDIGEST, "blob %s: the bytes received have digest %s",
+		                      desc->digest, got);
+		goto done;
+	}
+	if (written)
+		*written = total;
+done:
+	free(buf);
+	rs_reader_free(r);
+	rs__hasher_free(h);
+	return error;
+}
+
+typedef struct membuf {
+	rs_buf *out;
+	size_t max;
+	const char *digest;
+} membuf;
+
+static int mem_sink(const void *data, size_t len, void *payload)
+{
+	membuf *m = payload;
+	if (m->out->size + len > m->max)
+		return rs__error_set(RS_ETOOBIG, "blob %s: larger than %zu bytes", m->digest,
+		                     m->max);
+	rs__buf_put(m->out, data, len);
+	return 0;
+}
+
+int rs_store_blob_read(rs_store *s, const rs_descriptor *desc, rs_buf *out, size_t max)
+{
+	rs_buf tmp = RS_BUF_INIT;
+	membuf m = {&tmp, max, desc ? desc->digest : NULL};
+	int error;
+	if (desc && desc->size >= 0 && (uint64_t)desc->size > max)
+		return rs__error_set(RS_ETOOBIG, "blob %s: %lld bytes, more than the %zu accepted",
+		                     desc->digest, (long long)desc->size, max);
+	error = rs_store_blob_stream(s, desc, mem_sink, &m, NULL);
+	if (error < 0) {
+		rs_buf_dispose(&tmp);
+		return error;
+	}
+	if (!tmp.ptr)
+		rs__buf_puts(&tmp, "");
+	rs_buf_dispose(out);
+	*out = tmp;
+	return 0;
+}
+
+static void strings_from(char ***out, size_t *count, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+	*out = NULL;
+	*count = 0;
+	if (!json_is_array(arr))
+		return;
+	*out = rs__calloc(json_array_size(arr) + 1, sizeof(char *));
+	json_array_foreach(arr, i, v) if (json_is_string(v))(*out)[(*count)++] =
+	        rs__strdup(json_string_value(v));
+}
+
+static void strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *str_field(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? rs__strdup(s) : NULL;
+}
+
+/* created, os/arch/variant, and config.{Labels,Env,Entrypoint,Cmd} */
+static int read_config(rs_image_info *info)
+{
+	json_t *root = NULL, *cfg, *labels;
+	int error;
+	if ((error = rs__json_parse_object(&root, info->config.ptr, info->config.size,
+	                                   "image config")) < 0)
+		return error;
+	info->created = dup_or_null(str_field(root, "created"));
+	info->os = dup_or_null(str_field(root, "os"));
+	info->architecture = dup_or_null(str_field(root, "architecture"));
+	info->variant = dup_or_null(str_field(root, "variant"));
+	cfg = json_object_get(root, "config");
+	if (json_is_object(cfg)) {
+		strings_from(&info->env, &info->env_count, json_object_get(cfg, "Env"));
+		strings_from(&info->entrypoint, &info->entrypoint_count,
+		             json_object_get(cfg, "Entrypoint"));
+		strings_from(&info->cmd, &info->cmd_count, json_object_get(cfg, "Cmd"));
+		labels = json_object_get(cfg, "Labels");
+		if (json_is_object(labels)) {
+			const char *k;
+			json_t *v;
+			info->labels = rs__calloc(2 * json_object_size(labels) + 1, sizeof(char *));
+			json_object_foreach(labels, k, v)
+			{
+				if (!json_is_string(v))
+					continue;
+				info->labels[2 * info->label_count] = rs__strdup(k);
+				info->labels[2 * info->label_count + 1] =
+				        rs__strdup(json_string_value(v));
+				info->label_count++;
+			}
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+static int copy_descriptors(rs_descriptor **out, size_t *count, const rs_manifest *m, bool index)
+{
+	size_t n = index ? rs_manifest_child_count(m) : rs_manifest_layer_count(m);
+	int error;
+	*out = rs__calloc(n + 1, sizeof(rs_descriptor));
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const rs_descriptor *d = index ? rs_manifest_child(m, i) : rs_manifest_layer(m, i);
+		if ((error = rs_descriptor_dup(&(*out)[i], d)) < 0)
+			return error;
+		(*count)++;
+	}
+	return 0;
+}
+
+int rs_image_inspect(rs_image_info **out, rs_store *s, const char *reference,
+                     const rs_platform *platform)
+{
+	rs_image_info *info;
+	rs_manifest *m = NULL;
+	int error;
+	*out = NULL;
+	if (!s)
+		return rs__error_set(RS_EINVAL, "rs_image_inspect: no store");
+	info = rs__calloc(1, sizeof(*info));
+	if ((error = rs_store_manifest_get(s, reference, &info->manifest, &info->media_type,
+	                                   &info->digest)) < 0)
+		goto fail;
+	if ((error = rs_manifest_parse(&m, info->manifest.ptr, info->manifest.size,
+	                               info->media_type)) < 0)
+		goto fail;
+	if (rs_manifest_is_index(m) && platform) {
+		const rs_descriptor *child;
+		rs_manifest *cm = NULL;
+		if ((error = rs_manifest_select_platform(&child, m, platform)) < 0)
+			goto fail;
+		info->index_digest = info->digest;
+		info->index_media_type = info->media_type;
+		info->digest = rs__strdup(child->digest);
+		info->media_type = NULL;
+		rs_buf_dispose(&info->manifest);
+		if ((error = rs_store_manifest_get(s, child->digest, &info->manifest,
+		                                   &info->media_type, NULL)) < 0)
+			goto fail;
+		if ((error = rs__digest_verify(child->digest, info->manifest.ptr,
+		                               info->manifest.size)) < 0)
+			goto fail;
+		if ((error = rs_manifest_parse(&cm, info->manifest.ptr, info->manifest.size,
+		                               info->media_type)) < 0)
+			goto fail;
+		rs_manifest_free(m);
+		m = cm;
+	}
+	free(info->media_type);
+	info->media_type = rs__strdup(rs_manifest_media_type(m));
+	if (rs_manifest_is_index(m)) {
+		if ((error = copy_descriptors(&info->children, &info->child_count, m, true)) < 0)
+			goto fail;
+	} else {
+		const rs_descriptor *cfg = rs_manifest_config(m);
+		if ((error = copy_descriptors(&info->layers, &info->layer_count, m, false)) < 0)
+			goto fail;
+		for (size_t i = 0; i < info->layer_count; i++)
+			if (info->layers[i].size > 0)
+				info->total_size += info->layers[i].size;
+		if (cfg) {
+			if ((error = rs_descriptor_dup(&info->config_desc, cfg)) < 0 ||
+			    (error = rs_store_blob_read(s, cfg, &info->config,
+			                                RS_CONFIG_MAX_SIZE)) < 0 ||
+			    (error = read_config(info)) < 0)
+				goto fail;
+		}
+	}
+	rs_manifest_free(m);
+	*out = info;
+	return 0;
+fail:
+	rs_manifest_free(m);
+	rs_image_info_free(info);
+	return error;
+}
+
+void rs_image_info_free(rs_image_info *info)
+{
+	if (!info)
+		return;
+	free(info->digest);
+	free(info->media_type);
+	rs_buf_dispose(&info->manifest);
+	free(info->index_digest);
+	free(info->index_media_type);
+	for (size_t i = 0; i < info->child_count; i++)
+		rs_descriptor_dispose(&info->children[i]);
+	free(info->children);
+	rs_descriptor_dispose(&info->config_desc);
+	rs_buf_dispose(&info->config);
+	free(info->created);
+	free(info->os);
+	free(info->architecture);
+	free(info->variant);
+	strings_free(info->labels, 2 * info->label_count);
+	strings_free(info->env, info->env_count);
+	strings_free(info->entrypoint, info->entrypoint_count);
+	strings_free(info->cmd, info->cmd_count);
+	for (size_t i = 0; i < info->layer_count; i++)
+		rs_descriptor_dispose(&info->layers[i]);
+	free(info->layers);
+	free(info);
+}

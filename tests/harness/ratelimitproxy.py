@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""A reverse proxy in front of a registry that adds Docker Hub's rate-limit headers, for tests.
+
+  ratelimitproxy.py --upstream URL --url-file FILE [--limit "100;w=21600"]
+                    [--remaining "76;w=21600"] [--source 192.0.2.1] [--owner-pid PID]
+
+Every answer to a manifest request (GET or HEAD /v2/<name>/manifests/<ref>) gets
+RateLimit-Limit, RateLimit-Remaining and Docker-RateLimit-Source (each only when given);
+everything else passes through unchanged. Only 127.0.0.1 is listened on; the proxy exits when
+PID (the test's process) is gone.
+"""
+import argparse
+import http.client
+import http.server
+import os
+import re
+import threading
+import time
+import urllib.parse
+
+HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+       "transfer-encoding", "upgrade"}
+MANIFEST_RE = re.compile(r"^/v2/.+/manifests/[^/]+$")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def relay(self):
+        opts = self.server.opts
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        conn = http.client.HTTPConnection(self.server.up_netloc, timeout=30)
+        conn.request(self.command, self.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        self.send_response(r.status, r.reason)
+        for k, v in r.getheaders():
+            if k.lower() not in HOP and k.lower() != "content-length":
+                self.send_header(k, v)
+        if MANIFEST_RE.match(urllib.parse.urlsplit(self.path).path):
+            if opts.limit:
+                self.send_header("RateLimit-Limit", opts.limit)
+            if opts.remaining:
+                self.send_header("RateLimit-Remaining", opts.remaining)
+            if opts.source:
+                self.send_header("Docker-RateLimit-Source", opts.source)
+        self.send_header("Content-Length", str(r.getheader("Content-Length") or len(data))
+                         if self.command == "HEAD" else str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = relay
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--upstream", required=True)
+    p.add_argument("--url-file", required=True)
+    p.add_argument("--limit")
+    p.add_argument("--remaining")
+    p.add_argument("--source")
+    p.add_argument("--owner-pid", type=int, default=0)
+    opts = p.parse_args()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.opts = opts
+    u = urllib.parse.urlsplit(opts.upstream.rstrip("/"))
+    assert u.hostname in ("127.0.0.1", "localhost", "::1"), "loopback upstreams only"
+    srv.up_netloc = u.netloc
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    tmp = opts.url_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("http://127.0.0.1:%d\n" % srv.server_address[1])
+    os.rename(tmp, opts.url_file)
+    # die with the test (polling the owner is the only way to notice it is gone)
+    while not opts.owner_pid or os.path.exists("/proc/%d" % opts.owner_pid):
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()
