@@ -133,8 +133,6 @@ char *rs__registry_path(const char *repo_path, const char *suffix);
 int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const char *actions,
                          rs__reg_request *req, rs__endpoint **ep, rs__http_response *resp);
 
-#endif
-
 /* ---- blobs (lib/registry/blobs.c) ---- */
 
 /* 0 when the repository holds the blob (size via *size if non-NULL), RS_ENOTFOUND if not. */
@@ -181,3 +179,5 @@ void rs__client_limits_init(rs_client *c);
 void rs__client_http_options(const rs_client *c, rs__http_options *ho);
 /* Before a credential lookup: bound the helpers it runs by the client's limits. */
 void rs__client_helper_limits(const rs_client *c);
+
+#endif
