@@ -119,6 +119,9 @@ int cli_exit_code(int error);
 
 /* The client for this command, from the global options (reads --password-stdin). */
 int cli_client(rs_client **out);
+/* The options every client of the CLI shares: -v traces to stderr, --insecure, --retries, and
+ * docker's configuration (config.json, daemon.json, certs.d) turned on. */
+void cli_client_defaults(rs_client_options *opts);
 
 /* Parse a reference; prints the error. Returns 0 or an exit code. */
 int cli_ref(rs_ref **out, const char *text, unsigned int flags);
