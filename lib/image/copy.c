@@ -561,7 +561,7 @@ int rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char 
 	e.src_reg = rs_store_registry_ref(src);
 	e.result = result ? result : &local;
 	memset(e.result, 0, sizeof(*e.result));
-	if (!e.opts->no_mount_cache)
+	if (e.opts->mount_cache && !e.opts->no_mount_cache)
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
 	pthread_mutex_init(&e.lock, NULL);
 
