@@ -104,119 +104,111 @@ static int token_send(rs_client *c, rs__endpoint *ep, const rs__http_request *re
 	return error;
 }
 
-static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char **out)
+/* OAuth2 refresh-token grant (POST of the identity token) to the realm. */
+static int token_post(rs_client *c, rs__endpoint *ep, const char *scope, const char *realm_origin,
+                      rs__http_response *resp)
 {
-	rs_buf url = RS_BUF_INIT, form = RS_BUF_INIT;
-	rs__http_response resp = {0};
+	static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	rs_buf form = RS_BUF_INIT;
 	rs__http_request req = {0};
-	char *auth = NULL, *tmp;
-	json_t *root = NULL;
-	json_error_t jerr;
-	const char *tok;
-	char *realm_origin = NULL;
-	int error = 0;
-	bool use_post = ep->identity_token != NULL, login_goes = false;
-
-	if (!ep->realm)
-		return rs__error_set(RS_EPROTO, "%s: Bearer challenge without a realm", ep->domain);
-	/* the realm may be on another origin: the login goes there (login_goes is always true for
-	 * a realm), but only over http(s), and plain HTTP only where allowed */
-	if ((error = rs__url_check(&login_goes, c, ep, ep->realm, RS__URL_REALM)) < 0)
-		return error;
-	if ((error = rs__url_origin(&realm_origin, ep->realm)) < 0)
-		return error;
-
-	if (use_post) {
-		/* OAuth2 refresh-token grant, falling back to GET on 404 */
-		char *e;
-		rs__buf_puts(&form, "grant_type=refresh_token&refresh_token=");
-		e = rs__url_escape(ep->identity_token);
-		rs__buf_puts(&form, e);
-		rs__free_secret(e);
-		rs__buf_puts(&form, "&client_id=regship");
-		if (ep->service) {
-			e = rs__url_escape(ep->service);
-			rs__buf_printf(&form, "&service=%s", e);
-			free(e);
-		}
-		if (scope && *scope) {
-			e = rs__url_escape(scope);
-			rs__buf_printf(&form, "&scope=%s", e);
-			free(e);
-		}
-		{
-			static const char *const hdrs[] = {
-			        "Content-Type: application/x-www-form-urlencoded", NULL};
-			req.method = "POST";
-			req.url = ep->realm;
-			req.headers = hdrs;
-			req.body = form.ptr;
-			req.body_len = form.size;
-			req.max_body = RS_TOKEN_BODY_MAX;
-			if ((error = token_send(c, ep, &req, realm_origin, &resp)) < 0)
-				goto done;
-		}
-		if (resp.status != 404 && resp.status != 405)
-			goto parse;
-	}
-
-	rs__buf_puts(&url, ep->realm);
-	tmp = NULL;
+	char *e;
+	int error;
+	rs__buf_puts(&form, "grant_type=refresh_token&refresh_token=");
+	e = rs__url_escape(ep->identity_token);
+	rs__buf_puts(&form, e);
+	rs__free_secret(e);
+	rs__buf_puts(&form, "&client_id=regship");
 	if (ep->service) {
-		tmp = rs__url_add_query(url.ptr, "service", ep->service);
-		rs__buf_clear(&url);
-		rs__buf_puts(&url, tmp);
-		free(tmp);
+		e = rs__url_escape(ep->service);
+		rs__buf_printf(&form, "&service=%s", e);
+		free(e);
 	}
 	if (scope && *scope) {
+		e = rs__url_escape(scope);
+		rs__buf_printf(&form, "&scope=%s", e);
+		free(e);
+	}
+	req.method = "POST";
+	req.url = ep->realm;
+	req.headers = hdrs;
+	req.body = form.ptr;
+	req.body_len = form.size;
+	req.max_body = RS_TOKEN_BODY_MAX;
+	error = token_send(c, ep, &req, realm_origin, resp);
+	rs__buf_dispose_secret(&form);
+	return error;
+}
+
+/* url with name=value added to its query. */
+static void add_query(rs_buf *url, const char *name, const char *value)
+{
+	char *tmp = rs__url_add_query(url->ptr, name, value);
+	rs__buf_clear(url);
+	rs__buf_puts(url, tmp);
+	free(tmp);
+}
+
+/* GET <realm>?service=..&scope=..&account=.. with the login as Basic credentials, if any. */
+static int token_get(rs_client *c, rs__endpoint *ep, const char *scope, const char *realm_origin,
+                     rs__http_response *resp)
+{
+	rs_buf url = RS_BUF_INIT;
+	rs__http_request req = {0};
+	char *auth = NULL;
+	int error;
+	rs__buf_puts(&url, ep->realm);
+	if (ep->service)
+		add_query(&url, "service", ep->service);
+	if (scope && *scope) {
 		char *scopes = rs__strdup(scope), *save = NULL;
-		for (char *s = strtok_r(scopes, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
-			tmp = rs__url_add_query(url.ptr, "scope", s);
-			rs__buf_clear(&url);
-			rs__buf_puts(&url, tmp);
-			free(tmp);
-		}
+		for (char *s = strtok_r(scopes, " ", &save); s; s = strtok_r(NULL, " ", &save))
+			add_query(&url, "scope", s);
 		free(scopes);
 	}
 	if (ep->have_cred && ep->username && !ep->identity_token) {
-		tmp = rs__url_add_query(url.ptr, "account", ep->username);
-		rs__buf_clear(&url);
-		rs__buf_puts(&url, tmp);
-		free(tmp);
+		add_query(&url, "account", ep->username);
 		auth = basic_value(ep->username, ep->password);
 	}
-	memset(&req, 0, sizeof(req));
 	req.method = "GET";
 	req.url = url.ptr;
 	req.authorization = auth;
 	req.max_body = RS_TOKEN_BODY_MAX;
 	req.follow_redirects = true;
-	if ((error = token_send(c, ep, &req, realm_origin, &resp)) < 0)
-		goto done;
+	error = token_send(c, ep, &req, realm_origin, resp);
+	rs__free_secret(auth);
+	rs__buf_dispose_secret(&url);
+	return error;
+}
 
-parse:
-	if (resp.status == 401 || resp.status == 403) {
-		error = rs__error_set_http(
-		        RS_EAUTH, resp.status, NULL,
-		        "authentication failed for %s: the token server rejected "
-		        "the credentials of %s",
-		        ep->domain, rs__endpoint_who(ep));
-		goto done;
-	}
-	if (resp.status != 200) {
-		error = rs__registry_error(ep, &resp, "token request");
+/* The token server's answer: the token into *out and the endpoint's cache (for scope). */
+static int token_parse(rs__endpoint *ep, const char *scope, const char *realm_origin,
+                       const rs__http_response *resp, char **out)
+{
+	json_error_t jerr;
+	json_t *root;
+	const char *tok;
+	json_int_t expires_in;
+	rs__token *t;
+	int error = 0;
+	if (resp->status == 401 || resp->status == 403)
+		return rs__error_set_http(RS_EAUTH, resp->status, NULL,
+		                          "authentication failed for %s: the token server rejected "
+		                          "the credentials of %s",
+		                          ep->domain, rs__endpoint_who(ep));
+	if (resp->status != 200) {
+		error = rs__registry_error(ep, resp, "token request");
 		rs__error_prefix("cannot get a token for %s from the token server at %s",
 		                 ep->domain, realm_origin);
-		goto done;
+		return error;
 	}
-	root = json_loadb(resp.body.ptr ? resp.body.ptr : "", resp.body.size, 0, &jerr);
+	root = json_loadb(resp->body.ptr ? resp->body.ptr : "", resp->body.size, 0, &jerr);
 	if (!root || !json_is_object(root)) {
 		/* the body may hold a token; say only where parsing stopped */
 		error = rs__error_set(RS_EPROTO,
 		                      "token server at %s answered with something that is not a "
 		                      "JSON object (%s; %zu bytes)",
 		                      realm_origin, root ? "another JSON value" : "invalid JSON",
-		                      resp.body.size);
+		                      resp->body.size);
 		goto done;
 	}
 	tok = json_string_value(json_object_get(root, "access_token"));
@@ -236,26 +228,49 @@ parse:
 		                      realm_origin);
 		goto done;
 	}
-	{
-		json_int_t expires_in = json_integer_value(json_object_get(root, "expires_in"));
-		rs__token *t;
-		if (expires_in < 60)
-			expires_in = 60;
-		ep->tokens = rs__realloc(ep->tokens, (ep->token_count + 1) * sizeof(*ep->tokens));
-		t = &ep->tokens[ep->token_count++];
-		t->scope = rs__strdup(scope ? scope : "");
-		t->value = rs__strdup(tok);
-		/* renew a little early so a token never expires in flight */
-		t->expires = time(NULL) + (time_t)expires_in - 10;
-		*out = rs__strdup(tok);
-	}
+	expires_in = json_integer_value(json_object_get(root, "expires_in"));
+	if (expires_in < 60)
+		expires_in = 60;
+	ep->tokens = rs__realloc(ep->tokens, (ep->token_count + 1) * sizeof(*ep->tokens));
+	t = &ep->tokens[ep->token_count++];
+	t->scope = rs__strdup(scope ? scope : "");
+	t->value = rs__strdup(tok);
+	/* renew a little early so a token never expires in flight */
+	t->expires = time(NULL) + (time_t)expires_in - 10;
+	*out = rs__strdup(tok);
 done:
 	if (root)
 		json_decref(root);
+	return error;
+}
+
+/* A token for scope from the realm of the endpoint's Bearer challenge (ep->lock held). */
+static int fetch_token(rs_client *c, rs__endpoint *ep, const char *scope, char **out)
+{
+	rs__http_response resp = {0};
+	char *realm_origin = NULL;
+	int error = 0;
+	bool login_goes = false, fetched = false;
+
+	if (!ep->realm)
+		return rs__error_set(RS_EPROTO, "%s: Bearer challenge without a realm", ep->domain);
+	/* the realm may be on another origin: the login goes there (login_goes is always true for
+	 * a realm), but only over http(s), and plain HTTP only where allowed */
+	if ((error = rs__url_check(&login_goes, c, ep, ep->realm, RS__URL_REALM)) < 0)
+		return error;
+	if ((error = rs__url_origin(&realm_origin, ep->realm)) < 0)
+		return error;
+	if (ep->identity_token) {
+		/* OAuth2 refresh-token grant, falling back to GET on 404 */
+		if ((error = token_post(c, ep, scope, realm_origin, &resp)) < 0)
+			goto done;
+		fetched = resp.status != 404 && resp.status != 405;
+	}
+	if (!fetched && (error = token_get(c, ep, scope, realm_origin, &resp)) < 0)
+		goto done;
+	error = token_parse(ep, scope, realm_origin, &resp, out);
+done:
 	free(realm_origin);
-	rs__free_secret(auth);
-	rs__buf_dispose_secret(&form);
-	rs__buf_dispose_secret(&url);
 	if (resp.body.ptr)
 		rs__memzero(resp.body.ptr, resp.body.size);
 	rs__http_response_dispose(&resp);

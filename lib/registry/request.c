@@ -226,25 +226,143 @@ static int end_probe(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	return do_retrying(c, ep, req, *url, auth, resp);
 }
 
-int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
-                    rs__http_response *resp)
+/* The absolute URL of a request: the endpoint's base + a "/v2/" path, or a URL the server handed
+ * back (through the URL policy; *own_origin: whether the registry's credentials may go). */
+static int request_url(char **url, bool *own_origin, rs_client *c, rs__endpoint *ep,
+                       const rs__reg_request *req)
 {
-	char *url = NULL, *auth = NULL, *asked = NULL, *want = NULL;
-	bool insufficient = false, own_origin = true;
 	int error;
-
+	*own_origin = true;
 	if (req->url[0] == '/') {
 		rs_buf b = RS_BUF_INIT;
 		char *base = rs__endpoint_base(ep);
 		rs__buf_printf(&b, "%s%s", base, req->url);
 		free(base);
-		url = rs__buf_detach(&b);
-	} else {
-		/* a URL the server handed back: credentials go only to the registry's origin */
-		if ((error = rs__url_check(&own_origin, c, ep, req->url, req->url_kind)) < 0)
-			goto done;
-		url = rs__strdup(req->url);
+		*url = rs__buf_detach(&b);
+		return 0;
 	}
+	/* a URL the server handed back: credentials go only to the registry's origin */
+	if ((error = rs__url_check(own_origin, c, ep, req->url, req->url_kind)) < 0)
+		return error;
+	*url = rs__strdup(req->url);
+	return 0;
+}
+
+/* 401/403 from an origin a registry sent us to: its credentials were not sent there. */
+static int other_origin_refused(const rs__endpoint *ep, const char *url, int status)
+{
+	char *origin = NULL;
+	int error;
+	if ((error = rs__url_origin(&origin, url)) < 0)
+		return error;
+	error = rs__error_set_http(RS_EAUTH, status, NULL,
+	                           "%s, another origin that %s sent regship to, answered %d; the "
+	                           "credentials for %s are sent only to %s itself",
+	                           origin, ep->domain, status, ep->domain, ep->domain);
+	free(origin);
+	return error;
+}
+
+static int wrong_password(const rs__endpoint *ep, int status)
+{
+	return rs__error_set_http(RS_EAUTH, status, NULL,
+	                          "authentication failed for %s: wrong username or password for %s",
+	                          ep->domain, rs__endpoint_who(ep));
+}
+
+/* A Basic challenge that trying again cannot answer: no credentials, or they were sent. */
+static int basic_refusal(rs_client *c, rs__endpoint *ep, int status, bool sent)
+{
+	pthread_mutex_lock(&ep->lock);
+	rs__endpoint_load_credentials(c, ep);
+	pthread_mutex_unlock(&ep->lock);
+	if (!ep->have_cred && ep->cred_error)
+		return rs__error_set_http(RS_EAUTH, status, NULL,
+		                          "authentication required by %s: %s", ep->domain,
+		                          ep->cred_error);
+	if (!ep->have_cred)
+		return rs__error_set_http(RS_EAUTH, status, NULL,
+		                          "authentication required by %s: no credentials "
+		                          "(use 'regship login %s' or -u USER --password-stdin)",
+		                          ep->domain, ep->domain);
+	if (sent)
+		return wrong_password(ep, status);
+	return 0;
+}
+
+/* Refused again with credentials for everything asked: what the credentials do not grant. */
+static int refused_again(const rs__endpoint *ep, const rs__reg_request *req,
+                         const rs__http_response *resp, const char *want)
+{
+	rs_strlist values = RS_STRLIST_INIT;
+	rs__challenges list = {0};
+	const rs__challenge *ch;
+	int error;
+	rs__http_headers_all(resp, "www-authenticate", &values);
+	for (size_t i = 0; i < values.count; i++)
+		if (rs__challenges_parse(&list, values.items[i]) < 0)
+			rs_error_clear();
+	ch = rs__challenges_pick(&list);
+	if (ep->auth == RS__AUTH_BEARER)
+		error = denied(ep, req, resp->status, ch && ch->error ? ch->error : NULL,
+		               want ? want : req->scope);
+	else
+		error = wrong_password(ep, resp->status);
+	rs__challenges_dispose(&list);
+	rs__strlist_dispose(&values);
+	return error;
+}
+
+/* Challenged: learn, get credentials (a token) for everything asked, and try once more. */
+static int answer_challenge(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
+                            const char *url, char **auth, rs__http_response *resp)
+{
+	char *asked = NULL, *want = NULL;
+	bool insufficient = false;
+	int error = 0;
+	rs__learn_challenge(ep, resp, &asked, &insufficient);
+	if (ep->auth == RS__AUTH_NONE)
+		goto done;
+	if (ep->auth == RS__AUTH_BASIC &&
+	    (error = basic_refusal(c, ep, resp->status, *auth != NULL)) < 0)
+		goto done;
+	if (req->body_reader && rs_reader_rewind(req->body_reader) < 0) {
+		error = rs__error_set_http(RS_EAUTH, resp->status, NULL,
+		                           "%s rejected the upload's authorization and the body "
+		                           "cannot be sent again",
+		                           ep->domain);
+		goto done;
+	}
+	if (ep->auth == RS__AUTH_BEARER) {
+		if (asked && req->scope)
+			rs__scope_union(&want, req->scope, asked);
+		else
+			want = rs__strdup(asked ? asked : req->scope);
+	}
+	rs__free_secret(*auth);
+	*auth = NULL;
+	if ((error = rs__auth_value(auth, c, ep, want, true)) < 0)
+		goto done;
+	rs__http_response_dispose(resp);
+	if ((error = do_retrying(c, ep, req, url, *auth, resp)) < 0)
+		goto done;
+	if (resp->status == 401 || resp->status == 403)
+		error = refused_again(ep, req, resp, want);
+done:
+	free(asked);
+	free(want);
+	return error;
+}
+
+int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
+                    rs__http_response *resp)
+{
+	char *url = NULL, *auth = NULL;
+	bool own_origin;
+	int error;
+
+	if ((error = request_url(&url, &own_origin, c, ep, req)) < 0)
+		goto done;
 	if (own_origin && (error = rs__auth_value(&auth, c, ep, req->scope, false)) < 0)
 		goto done;
 	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
@@ -256,15 +374,7 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	if (resp->status != 401 && resp->status != 403)
 		goto done;
 	if (!own_origin) {
-		char *origin = NULL;
-		if ((error = rs__url_origin(&origin, url)) < 0)
-			goto done;
-		error = rs__error_set_http(
-		        RS_EAUTH, resp->status, NULL,
-		        "%s, another origin that %s sent regship to, answered %d; the "
-		        "credentials for %s are sent only to %s itself",
-		        origin, ep->domain, resp->status, ep->domain, ep->domain);
-		free(origin);
+		error = other_origin_refused(ep, url, resp->status);
 		goto done;
 	}
 	if (!answered_by_registry(ep, resp))
@@ -272,88 +382,9 @@ int rs__registry_do(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	if (resp->status == 403 && ep->auth != RS__AUTH_BEARER &&
 	    !rs__http_header(resp, "www-authenticate"))
 		goto done;
-
-	/* challenged: learn, get a token for everything asked, and try once more */
-	rs__learn_challenge(ep, resp, &asked, &insufficient);
-	if (ep->auth == RS__AUTH_NONE)
-		goto done;
-	if (ep->auth == RS__AUTH_BASIC) {
-		pthread_mutex_lock(&ep->lock);
-		rs__endpoint_load_credentials(c, ep);
-		pthread_mutex_unlock(&ep->lock);
-		if (!ep->have_cred && ep->cred_error) {
-			error = rs__error_set_http(RS_EAUTH, resp->status, NULL,
-			                           "authentication required by %s: %s", ep->domain,
-			                           ep->cred_error);
-			goto done;
-		}
-		if (!ep->have_cred) {
-			error = rs__error_set_http(
-			        RS_EAUTH, resp->status, NULL,
-			        "authentication required by %s: no credentials "
-			        "(use 'regship login %s' or -u USER --password-stdin)",
-			        ep->domain, ep->domain);
-			goto done;
-		}
-		if (auth) {
-			error = rs__error_set_http(
-			        RS_EAUTH, resp->status, NULL,
-			        "authentication failed for %s: wrong username or "
-			        "password for %s",
-			        ep->domain, rs__endpoint_who(ep));
-			goto done;
-		}
-	}
-	if (req->body_reader) {
-		if (rs_reader_rewind(req->body_reader) < 0) {
-			error = rs__error_set_http(
-			        RS_EAUTH, resp->status, NULL,
-			        "%s rejected the upload's authorization and the body "
-			        "cannot be sent again",
-			        ep->domain);
-			goto done;
-		}
-	}
-	if (ep->auth == RS__AUTH_BEARER) {
-		if (asked && req->scope)
-			rs__scope_union(&want, req->scope, asked);
-		else
-			want = rs__strdup(asked ? asked : req->scope);
-	}
-	free(auth);
-	auth = NULL;
-	if ((error = rs__auth_value(&auth, c, ep, want, true)) < 0)
-		goto done;
-	rs__http_response_dispose(resp);
-	if ((error = do_retrying(c, ep, req, url, auth, resp)) < 0)
-		goto done;
-	if (resp->status == 401 || resp->status == 403) {
-		/* still refused: the credentials do not grant what this request needs */
-		rs_strlist values = RS_STRLIST_INIT;
-		rs__challenges list = {0};
-		const rs__challenge *ch;
-		const char *scope_txt = want ? want : req->scope;
-		rs__http_headers_all(resp, "www-authenticate", &values);
-		for (size_t i = 0; i < values.count; i++)
-			if (rs__challenges_parse(&list, values.items[i]) < 0)
-				rs_error_clear();
-		ch = rs__challenges_pick(&list);
-		if (ep->auth == RS__AUTH_BEARER)
-			error = denied(ep, req, resp->status, ch && ch->error ? ch->error : NULL,
-			               scope_txt);
-		else
-			error = rs__error_set_http(
-			        RS_EAUTH, resp->status, NULL,
-			        "authentication failed for %s: wrong username or "
-			        "password for %s",
-			        ep->domain, rs__endpoint_who(ep));
-		rs__challenges_dispose(&list);
-		rs__strlist_dispose(&values);
-	}
+	error = answer_challenge(c, ep, req, url, &auth, resp);
 done:
 	rs__free_secret(auth);
 	free(url);
-	free(asked);
-	free(want);
 	return error;
 }
