@@ -14,10 +14,11 @@ int rs_client_new(rs_client **out, const rs_client_options *given)
 		return rs__error_set(RS_EINVAL, "rs_client_options: unsupported version %u",
 		                     given->version);
 	c = rs__calloc(1, sizeof(*c));
-	if (given)
-		c->opts = *given;
-	else
-		c->opts.version = RS_CLIENT_OPTIONS_VERSION;
+	{
+		/* NULL: the documented defaults (retries -1 is the default 3, not none) */
+		static const rs_client_options defaults = RS_CLIENT_OPTIONS_INIT;
+		c->opts = given ? *given : defaults;
+	}
 	c->username = rs__strdup(c->opts.username);
 	c->password = rs__strdup(c->opts.password);
 	c->ca_cert = rs__strdup(c->opts.ca_cert);
