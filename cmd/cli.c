@@ -570,6 +570,26 @@ int cli_check_ca_cert(void)
 	return 0;
 }
 
+/* -v: the library's trace lines, one per line on stderr */
+static void cli_trace(const char *line, void *payload)
+{
+	(void)payload;
+	fprintf(stderr, "%s\n", line);
+}
+
+void cli_client_defaults(rs_client_options *opts)
+{
+	opts->insecure = cli_global.insecure;
+	opts->verbose = cli_global.verbose;
+	opts->trace = cli_trace;
+	opts->certs_d = getenv("REGSHIP_CERTS_D");
+	opts->retries = cli_global.retries;
+	/* the command line reads what docker reads; the library reads nothing unasked */
+	opts->use_docker_config = 1;
+	opts->use_registry_config = 1;
+	opts->use_certs_d = 1;
+}
+
 int cli_client(rs_client **out)
 {
 	rs_client_options opts = RS_CLIENT_OPTIONS_INIT;
@@ -594,10 +614,7 @@ int cli_client(rs_client **out)
 	opts.username = cli_global.username;
 	opts.password = cli_password;
 	opts.ca_cert = cli_global.ca_cert;
-	opts.insecure = cli_global.insecure;
-	opts.verbose = cli_global.verbose;
-	opts.certs_d = getenv("REGSHIP_CERTS_D");
-	opts.retries = cli_global.retries;
+	cli_client_defaults(&opts);
 	opts.timeout_ms = cli_global.timeout_ms;
 	{
 		/* per-request bounds, for tests and unusual links (documented in regship(1)) */

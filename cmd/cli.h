@@ -126,6 +126,9 @@ int cli_check_ca_cert(void);
 
 /* The client for this command, from the global options (reads --password-stdin). */
 int cli_client(rs_client **out);
+/* The options every client of the CLI shares: -v traces to stderr, --insecure, --retries, and
+ * docker's configuration (config.json, daemon.json, certs.d) turned on. */
+void cli_client_defaults(rs_client_options *opts);
 
 /* A reference written as a URL (http://, https://): prints what to write instead and returns
  * CLI_EXIT_USAGE; 0 otherwise. (docker:// is accepted everywhere.) */

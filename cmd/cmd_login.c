@@ -57,10 +57,7 @@ int cmd_login(int argc, char **argv)
 	copts.username = user;
 	copts.password = secret;
 	copts.ca_cert = cli_global.ca_cert;
-	copts.insecure = cli_global.insecure;
-	copts.verbose = cli_global.verbose;
-	copts.certs_d = getenv("REGSHIP_CERTS_D");
-	copts.retries = cli_global.retries;
+	cli_client_defaults(&copts);
 	if ((error = rs_client_new(&client, &copts)) < 0 ||
 	    (error = rs_registry_check(client, domain)) < 0 ||
 	    (error = rs_credentials_store(NULL, domain, user, secret)) < 0) {

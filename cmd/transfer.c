@@ -809,6 +809,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	co.mount_from_count = t->mount_from.count;
 	co.retries = cli_global.retries;
 	co.preserve_digests = t->preserve_digests;
+	co.mount_cache = 1; /* $XDG_CACHE_HOME/regship/blobs */
 	co.callback = progress_event;
 	co.payload = r.prog;
 	shown_src = calloc(r.npairs, sizeof(char *));

@@ -2,6 +2,22 @@
  * The registry client: Registry API v2 / OCI distribution over HTTP(S), with anonymous,
  * Basic and Bearer-token authentication. One client serves every registry a command touches;
  * connections are reused across its requests.
+ *
+ * Threads: an rs_client may be used from several threads at once (the copy engine's workers
+ * do): every call on it is safe concurrently with any other call on it except rs_client_free,
+ * which must come after all of them have returned. What the threads share, under the client's
+ * locks: the per-registry endpoints (scheme, auth challenge, credentials, the cache of Bearer
+ * tokens) and a pool of curl handles. Connections are not shared between threads: each pooled
+ * handle keeps its own (curl does not support a connection cache used from several threads),
+ * so a thread takes a handle, with its open connections, for the length of one request; DNS
+ * and TLS-session caches are shared. Per thread: the last error (rs_error_last) and the bounds
+ * of credential helpers. The trace callback may be called from any of these threads, one line
+ * per call, possibly concurrently: it must be thread-safe itself.
+ *
+ * Nothing is read from the user's or the system's configuration unless an option asks for it
+ * (use_docker_config, use_registry_config, use_certs_d below): a bare rs_client_new(&c, NULL)
+ * is anonymous, verifies TLS against the system CAs, and allows plain HTTP only to loopback.
+ * The library never writes to stderr: traces go to the trace callback, or nowhere.
  */
 #ifndef REGSHIP_CLIENT_H
 #define REGSHIP_CLIENT_H
@@ -17,19 +33,22 @@ typedef struct rs_client rs_client;
 
 typedef struct rs_client_options {
 	unsigned int version;
-	/* Credentials for every registry of this client (one command). NULL: from the docker
-	 * config (credential helpers, credsStore, auths). */
+	/* Credentials for every registry of this client (one command). NULL: anonymous, or from
+	 * the docker config when use_docker_config is set. */
 	const char *username;
 	const char *password;
 	/* Extra CA bundle (PEM) trusted besides the system CAs. */
 	const char *ca_cert;
 	/* Allow plain HTTP and unverified TLS for every registry. */
 	int insecure;
-	/* 1: trace requests and response headers (Authorization redacted). */
+	/* 1: trace requests and response headers (credentials redacted; the server's text
+	 * escaped), as curl -v does: "> " request lines, "< " response lines, "* " notes. Each
+	 * line, without its newline, goes to trace(line, trace_payload), from whichever thread
+	 * made the request (see Threads above). NULL trace: traces go nowhere. */
 	int verbose;
 	void (*trace)(const char *line, void *payload);
 	void *trace_payload;
-	/* Overrides for tests and unusual setups; NULL = defaults. */
+	/* Paths, each read only when its use_* option below is set; NULL = the default. */
 	const char *docker_config; /* config.json path; default $DOCKER_CONFIG or ~/.docker */
 	const char *daemon_json; /* default /etc/docker/daemon.json */
 	const char *own_config; /* default $XDG_CONFIG_HOME/regship/config.json */
@@ -52,13 +71,24 @@ typedef struct rs_client_options {
 	long connect_timeout_ms;
 	long stall_timeout_ms;
 	long helper_timeout_ms;
+	/* What the client may read of the user's and the system's configuration; 0 (the
+	 * default): none of it. The CLI sets all three, as docker does.
+	 * use_docker_config: without username, credentials come from docker's config.json
+	 *   (docker_config: auths, credsStore, credHelpers; running docker-credential-*).
+	 * use_registry_config: "insecure-registries" from daemon_json and own_config (plain HTTP
+	 *   and unverified TLS allowed for the registries listed there).
+	 * use_certs_d: per-host TLS from <certs_d>/<host[:port]>/ (ca.crt, client.cert,
+	 *   client.key). */
+	int use_docker_config;
+	int use_registry_config;
+	int use_certs_d;
 } rs_client_options;
 
 #define RS_CLIENT_OPTIONS_VERSION 1
 #define RS_CLIENT_OPTIONS_INIT                                                                     \
 	{                                                                                          \
 		RS_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,   \
-		        NULL, -1, 0, 0, 0, 0, 0                                                    \
+		        NULL, -1, 0, 0, 0, 0, 0, 0, 0, 0                                           \
 	}
 
 RS_EXTERN(int) rs_client_new(rs_client **out, const rs_client_options *opts);

@@ -58,10 +58,9 @@ typedef struct rs_copy_options {
 	/* Repositories (paths on the destination registry) to try mounting blobs from. */
 	const char *const *mount_from;
 	size_t mount_from_count;
-	/* Remember where blobs were pushed, and mount from there automatically next time
-	 * ($XDG_CACHE_HOME/regship/blobs). Default on; set 1 to disable. */
+	/* With mount_cache set, 1 turns the blob-location cache off again. */
 	int no_mount_cache;
-	/* Cache directory override (tests). */
+	/* The blob-location cache's directory; NULL: $XDG_CACHE_HOME/regship/blobs. */
 	const char *cache_dir;
 	rs_copy_cb callback;
 	void *payload;
@@ -73,12 +72,16 @@ typedef struct rs_copy_options {
 	 * giving new manifest digests; the blobs stay the same. Set 1 to keep the exact bytes
 	 * and digests instead. Other destinations always get the exact bytes. */
 	int preserve_digests;
+	/* 1: remember in the blob-location cache (cache_dir) where blobs were pushed, and mount
+	 * from there automatically next time. 0 (the default): no cache is read or written; the
+	 * library touches no file of the user's unless asked. The CLI sets it. */
+	int mount_cache;
 } rs_copy_options;
 
 #define RS_COPY_OPTIONS_VERSION 1
 #define RS_COPY_OPTIONS_INIT                                                                       \
 	{                                                                                          \
-		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0              \
+		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0, 0           \
 	}
 
 /* Per blob, what happened. */

@@ -20,7 +20,7 @@ typedef struct rs__http_options {
 	const char *client_key; /* its key (PEM), or NULL */
 	const char *user_agent; /* default "regship/<version>" */
 	int verbose; /* trace requests and response headers */
-	void (*trace)(const char *line, void *payload); /* where traces go (default stderr) */
+	void (*trace)(const char *line, void *payload); /* where traces go (NULL: nowhere) */
 	void *trace_payload;
 	/* Bounds (0: the default). A connection (TCP, proxy tunnel, TLS handshake) must be up
 	 * within connect_timeout_ms (30 s). Once connected, a request whose transfer moves fewer

@@ -268,15 +268,20 @@ void rs__insecure_dispose(rs__insecure_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void rs__insecure_init(rs__insecure_policy *out, bool flag)
+{
+	memset(out, 0, sizeof(*out));
+	out->flag = flag;
+	out->resolve = rs__resolve_getaddrinfo;
+}
+
 int rs__insecure_load(rs__insecure_policy *out, const char *daemon_json_path,
                       const char *own_config_path, bool flag)
 {
 	char *own = NULL;
 	int error;
 
-	memset(out, 0, sizeof(*out));
-	out->flag = flag;
-	out->resolve = rs__resolve_getaddrinfo;
+	rs__insecure_init(out, flag);
 	if (!own_config_path && rs__insecure_own_config_path(&own) == 0)
 		own_config_path = own;
 	if ((error = load_source(&out->daemon,

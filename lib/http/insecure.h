@@ -59,6 +59,8 @@ int rs__insecure_own_config_path(char **out);
  */
 int rs__insecure_load(rs__insecure_policy *out, const char *daemon_json_path,
                       const char *own_config_path, bool flag);
+/* The policy without reading any file: loopback, and every host when flag (--insecure). */
+void rs__insecure_init(rs__insecure_policy *out, bool flag);
 
 void rs__insecure_dispose(rs__insecure_policy *p);
 

@@ -612,7 +612,7 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
 	e.result = result ? result : &local;
 	e.to_oci = !e.opts->preserve_digests && rs__convert_wanted(rs_store_scheme(dst));
 	memset(e.result, 0, sizeof(*e.result));
-	if (!e.opts->no_mount_cache)
+	if (e.opts->mount_cache && !e.opts->no_mount_cache)
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
 	pthread_mutex_init(&e.lock, NULL);
 

@@ -133,8 +133,6 @@ char *rs__registry_path(const char *repo_path, const char *suffix);
 int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const char *actions,
                          rs__reg_request *req, rs__endpoint **ep, rs__http_response *resp);
 
-#endif
-
 /* ---- blobs (lib/registry/blobs.c) ---- */
 
 /* 0 when the repository holds the blob (size via *size if non-NULL), RS_ENOTFOUND if not. */
@@ -183,3 +181,45 @@ void rs__client_http_options(const rs_client *c, rs__http_options *ho);
 void rs__client_helper_limits(const rs_client *c);
 /* A 429's figures (Retry-After, RateLimit-*), escaped, appended to an error's detail. */
 void rs__ratelimit_describe(rs_buf *b, const rs__http_response *resp);
+
+/* ---- client internals (lib/registry/{client,errors,auth,endpoint,request}.c) ---- */
+
+/* errors.c: a Content-Type of JSON (application/json, or any "+json" type). */
+bool rs__is_json_type(const char *ct);
+
+/* auth.c: the credentials for an endpoint, looked up once (ep->lock held): the client's
+ * username/password, else docker's config when the client allows it (use_docker_config). */
+void rs__endpoint_load_credentials(rs_client *c, rs__endpoint *ep);
+/* auth.c: the user name the endpoint authenticates as, or "anonymous". */
+const char *rs__endpoint_who(const rs__endpoint *ep);
+/* auth.c: the Authorization value for a request needing scope, or NULL (anonymous); fresh: a
+ * new token rather than a cached one. */
+int rs__auth_value(char **out, rs_client *c, rs__endpoint *ep, const char *scope, bool fresh);
+/* auth.c: learn the endpoint's auth scheme from a 401's challenges; *asked: the scope the
+ * registry asked for (caller frees) or NULL; *insufficient: an "insufficient_scope" error. */
+int rs__learn_challenge(rs__endpoint *ep, const rs__http_response *resp, char **asked,
+                        bool *insufficient);
+
+/* endpoint.c: the connection pool for an endpoint (certs.d, unverified TLS, or the client's). */
+int rs__endpoint_http(rs_client *c, rs__endpoint *ep);
+/* endpoint.c: decide the scheme and learn the auth challenge (GET /v2/). */
+int rs__endpoint_ping(rs_client *c, rs__endpoint *ep);
+/* endpoint.c: base becomes "<scheme>://<host>". */
+void rs__endpoint_set_base(rs__endpoint *ep, const char *scheme);
+/* endpoint.c: a plain-HTTP answer saying the port speaks TLS. */
+bool rs__speaks_tls(const rs__http_response *resp);
+/* endpoint.c: a 404 from an endpoint never seen to be a registry: RS_EPROTO ("not a container
+ * registry") unless GET /v2/ or the answer itself shows a registry. */
+int rs__check_registry(rs__endpoint *ep, const rs__http_response *resp);
+
+/* request.c: rs__http_do with redirects (GET and HEAD, when asked) followed under the URL
+ * policy; the authorization is dropped for good on the first hop to another origin. */
+int rs__registry_follow(rs_client *c, rs__endpoint *ep, const rs__http_request *req,
+                        rs__http_response *resp);
+
+/* retry.c: send(payload, resp) with retries (see its definition). */
+int rs__send_retrying(rs_client *c, rs__endpoint *ep, int limit, const char *what,
+                      bool refused_final, int (*send)(void *, rs__http_response *), void *payload,
+                      rs__http_response *resp);
+
+#endif

@@ -186,3 +186,37 @@ void rs__ratelimit_describe(rs_buf *b, const rs__http_response *resp)
 		rs__buf_puts(b, b->size ? "; rate limited (no Retry-After or RateLimit-* header)"
 		                        : "rate limited (no Retry-After or RateLimit-* header)");
 }
+
+/*
+ * send(payload, resp), again after 408/429/5xx or a transient connection error, with backoff
+ * (rs__retry_delay_ms), at most `limit` more times and within the client's total time bound.
+ * `what` names the request in the retry notes ("GET /v2/"). A ping stops at "cannot connect"
+ * (refused_final): nothing listens there, and the caller tries the other scheme.
+ */
+int rs__send_retrying(rs_client *c, rs__endpoint *ep, int limit, const char *what,
+                      bool refused_final, int (*send)(void *, rs__http_response *), void *payload,
+                      rs__http_response *resp)
+{
+	double started = rs__now();
+	for (int attempt = 0;; attempt++) {
+		int error = send(payload, resp);
+		char why[1200];
+		if (error == 0 && !rs__retryable_status(resp->status))
+			return 0;
+		if (error < 0 &&
+		    (!rs__retryable_error(error) ||
+		     (refused_final && strstr(rs_error_last()->message, "cannot connect to"))))
+			return error;
+		if (attempt >= limit || !rs__retry_time_left(c, started))
+			return error < 0 ? rs__retry_stop(c, error) : error;
+		if (error < 0)
+			snprintf(why, sizeof(why), "%s", rs_error_last()->message);
+		else
+			snprintf(why, sizeof(why), "%s on %s answered %d", what, ep->domain,
+			         resp->status);
+		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
+		if (rs_cancelled())
+			return rs__cancel_check();
+		rs_error_clear();
+	}
+}

@@ -9,8 +9,12 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/credhelper.h"
 #include "http/http.h"
@@ -213,6 +217,91 @@ static void test_missing_and_bad_names(void **state)
 	assert_int_equal(rs__credhelper_get(&c, "", "x"), RS_EINVAL);
 }
 
+/* ---- descriptors: close-on-exec from birth ------------------------------------------------ */
+
+/* Descriptors this process was given by its parent without close-on-exec (a CI runner's or
+ * make's): they reach every child whatever regship does, so the check leaves them out. */
+static bool inherited_open(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+	return flags >= 0 && !(flags & FD_CLOEXEC);
+}
+
+static atomic_bool stop_spawning;
+
+/* Another thread of the host program running helpers (each run creates pipes) while the main
+ * thread's helper starts: a pipe created without O_CLOEXEC, even for an instant, can leak. */
+static void *spawn_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop_spawning)) {
+		rs_buf out = RS_BUF_INIT;
+		int status;
+		rs__credhelper_run(&out, &status, "test", "erase", "x", 1);
+		rs_buf_dispose(&out);
+		rs_error_clear();
+	}
+	return NULL;
+}
+
+/*
+ * A helper starts with its stdin and stdout pipes and /dev/null as stderr, and nothing else of
+ * regship's: no other pipe end, neither its own run's nor a concurrent one's.
+ */
+static void test_no_descriptor_leaks(void **state)
+{
+	pthread_t th;
+	int leaks = 0;
+	(void)state;
+	atomic_store(&stop_spawning, false);
+	assert_int_equal(pthread_create(&th, NULL, spawn_loop, NULL), 0);
+	for (int round = 0; round < 10; round++) {
+		rs_buf out = RS_BUF_INIT;
+		int status = -1;
+		char std_target[3][128] = {"", "", ""};
+		char *save = NULL, *line;
+		setenv("TEST_CREDHELPER_MODE", "fds", 1);
+		assert_int_equal(rs__credhelper_run(&out, &status, "test", "get", "x", 1), 0);
+		assert_int_equal(status, 0);
+		/* fds 0..2 first (ls sorts 0, 1, 10, 11, 2: two passes) */
+		for (int pass = 0; pass < 2; pass++) {
+			char *copy = rs__strdup(rs__buf_cstr(&out));
+			save = NULL;
+			for (line = strtok_r(copy, "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save)) {
+				char *arrow = strstr(line, " -> ");
+				int fd;
+				const char *target;
+				assert_non_null(arrow);
+				fd = atoi(line);
+				target = arrow + 4;
+				if (pass == 0) {
+					if (fd <= 2)
+						snprintf(std_target[fd], sizeof(std_target[fd]),
+						         "%s", target);
+					continue;
+				}
+				/* the shell's own: the script it reads, dash's /dev/null */
+				if (fd <= 2 || inherited_open(fd) ||
+				    strstr(target, "docker-credential") ||
+				    !strcmp(target, "/dev/null"))
+					continue;
+				print_error("leaked into the helper: fd %s\n", line);
+				leaks++;
+			}
+			free(copy);
+		}
+		assert_true(rs__str_startswith(std_target[0], "pipe:"));
+		assert_true(rs__str_startswith(std_target[1], "pipe:"));
+		assert_string_equal(std_target[2], "/dev/null");
+		rs_buf_dispose(&out);
+	}
+	atomic_store(&stop_spawning, true);
+	pthread_join(th, NULL);
+	unsetenv("TEST_CREDHELPER_MODE");
+	assert_int_equal(leaks, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +311,7 @@ int main(void)
 	        cmocka_unit_test(test_failures),
 	        cmocka_unit_test(test_missing_and_bad_names),
 	        cmocka_unit_test(test_bounds),
+	        cmocka_unit_test(test_no_descriptor_leaks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

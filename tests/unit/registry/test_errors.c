@@ -1,4 +1,4 @@
-/* Unit tests for rs__registry_error (lib/registry/client.c): HTTP failures -> RS_E* errors. */
+/* Unit tests for rs__registry_error (lib/registry/errors.c): HTTP failures -> RS_E* errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
