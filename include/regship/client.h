@@ -9,7 +9,6 @@
 #include "buf.h"
 #include "common.h"
 #include "ref.h"
-#include "sys/store.h"
 
 RS_BEGIN_DECL
 
@@ -129,27 +128,7 @@ rs_manifest_upload(rs_client *client, const rs_ref *ref, const void *body, size_
 /* DELETE /manifests/<digest>. ref must carry a digest. */
 RS_EXTERN(int) rs_manifest_remove(rs_client *client, const rs_ref *ref);
 
-/* ---- the registry as a store (for the copy engine) ---- */
-
-typedef struct rs_registry_store_options {
-	unsigned int version;
-	uint64_t
-	        chunk_size; /* 0: monolithic uploads (POST + PUT); else PATCH chunks of this size */
-} rs_registry_store_options;
-#define RS_REGISTRY_STORE_OPTIONS_VERSION 1
-#define RS_REGISTRY_STORE_OPTIONS_INIT                                                             \
-	{                                                                                          \
-		RS_REGISTRY_STORE_OPTIONS_VERSION, 0                                               \
-	}
-
-/* A repository of a registry as a store. manifest references are tags or digests; NULL means
- * repo's own tag or digest. The client must outlive the store. */
-RS_EXTERN(int)
-rs_store_open_registry(rs_store **out, rs_client *client, const rs_ref *repo,
-                       const rs_registry_store_options *opts);
-
-/* The repository a registry store was opened on, or NULL for any other store. */
-RS_EXTERN(const rs_ref *) rs_store_registry_ref(const rs_store *s);
+/* The registry as a store for the copy engine (rs_store_open_registry): regship/store.h. */
 
 RS_END_DECL
 

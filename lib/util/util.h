@@ -30,6 +30,9 @@ int rs__error_vset(int code, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 /* Same, recording the HTTP status and the registry's error code (may be NULL). */
 int rs__error_set_http(int code, int http_status, const char *registry_code, const char *fmt, ...)
         RS_PRINTF(4, 5);
+/* A per-thread counter bumped by every error set: equal before and after a call that failed
+ * means the callee set no message of its own. */
+unsigned long rs__error_serial(void);
 /* Prefix the current message: "<prefix>: <old message>". Returns the current code. */
 int rs__error_prefix(const char *fmt, ...) RS_PRINTF(1, 2);
 

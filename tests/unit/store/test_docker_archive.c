@@ -12,6 +12,7 @@
 
 #include "regship/copy.h"
 #include "regship/store.h"
+#include "regship/sys/store.h"
 #include "store/compress.h"
 #include "store/docker_archive.h"
 #include "util/digest.h"
