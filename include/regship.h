@@ -11,6 +11,7 @@
 #include "regship/errors.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
+#include "regship/reader.h"
 #include "regship/ref.h"
 #include "regship/retag.h"
 #include "regship/store.h"
