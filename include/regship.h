@@ -9,6 +9,7 @@
 #include "regship/copy.h"
 #include "regship/credentials.h"
 #include "regship/errors.h"
+#include "regship/global.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
 #include "regship/reader.h"
