@@ -8,6 +8,7 @@
 #include "regship/common.h"
 #include "regship/copy.h"
 #include "regship/credentials.h"
+#include "regship/digest.h"
 #include "regship/errors.h"
 #include "regship/global.h"
 #include "regship/json.h"
