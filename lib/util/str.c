@@ -40,7 +40,7 @@ bool rs__str_iequal(const char *a, const char *b)
 	return la == strlen(b) && rs__str_niequal(a, b, la);
 }
 
-int rs__parse_size(uint64_t *out, const char *s)
+int rs_size_parse(uint64_t *out, const char *s)
 {
 	char *end;
 	unsigned long long v;
@@ -52,6 +52,11 @@ int rs__parse_size(uint64_t *out, const char *s)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return rs__error_set(RS_EINVAL, "invalid size \"%s\": out of range", s);
+	if (*end == '.' || *end == ',')
+		return rs__error_set(RS_EINVAL,
+		                     "invalid size \"%s\": expected a whole number (write 1536K, "
+		                     "not 1.5M)",
+		                     s);
 	if (*end) {
 		const char *u = end;
 		if (!strcmp(u, "k") || !strcmp(u, "K") || !strcmp(u, "KiB") || !strcmp(u, "KB"))

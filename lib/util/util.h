@@ -59,8 +59,7 @@ bool rs__str_startswith(const char *s, const char *prefix);
 bool rs__str_endswith(const char *s, const char *suffix);
 bool rs__str_iequal(const char *a, const char *b);
 bool rs__str_niequal(const char *a, const char *b, size_t n);
-/* Parse a decimal size with optional K/M/G (binary) suffix, e.g. "5M", "512KiB". */
-int rs__parse_size(uint64_t *out, const char *s);
+/* rs_size_parse (a decimal size with a K/M/G suffix) is public: regship/store.h. */
 
 /* Growable list of owned strings. */
 typedef struct rs_strlist {

@@ -76,14 +76,14 @@ static void test_predicates(void **state)
 	assert_false(rs__str_niequal("ab", "abc", 10));
 }
 
-/* ---- rs__parse_size ---- */
+/* ---- rs_size_parse ---- */
 
 static uint64_t size_ok(const char *s)
 {
 	uint64_t v = 12345;
-	int rc = rs__parse_size(&v, s);
+	int rc = rs_size_parse(&v, s);
 	if (rc != 0)
-		fail_msg("rs__parse_size(\"%s\") = %d (%s)", s, rc,
+		fail_msg("rs_size_parse(\"%s\") = %d (%s)", s, rc,
 		         rs_error_last() ? rs_error_last()->message : "");
 	return v;
 }
@@ -115,7 +115,7 @@ static void size_bad(const char *s, const char *needle)
 {
 	uint64_t v = 777;
 	rs_error_clear();
-	assert_int_equal(rs__parse_size(&v, s), RS_EINVAL);
+	assert_int_equal(rs_size_parse(&v, s), RS_EINVAL);
 	assert_int_equal(v, 777); /* untouched on failure */
 	assert_error_mentions(RS_EINVAL, needle);
 }
@@ -137,7 +137,7 @@ static void test_parse_size_errors(void **state)
 	size_bad("17179869184G", "out of range");
 	size_bad("99999999999999999999999", "out of range");
 	rs_error_clear();
-	assert_int_equal(rs__parse_size(&(uint64_t){0}, NULL), RS_EINVAL);
+	assert_int_equal(rs_size_parse(&(uint64_t){0}, NULL), RS_EINVAL);
 }
 
 /* ---- base64 ---- */
