@@ -79,8 +79,6 @@ void rs__strlist_dispose(rs_strlist *l);
 /* Base64 (standard alphabet, with padding). Decoding returns RS_EFORMAT on bad input. */
 char *rs__base64_encode(const void *data, size_t len);
 int rs__base64_decode(rs_buf *out, const char *s);
-/* base64url without padding (JWT). */
-char *rs__base64url_encode(const void *data, size_t len);
 
 /* Percent-encode for a URL query component (RFC 3986 unreserved kept). */
 char *rs__url_escape(const char *s);
