@@ -1,6 +1,7 @@
 /*
  * Error codes and the per-thread last-error record (libgit2 style).
  * Codes and their messages are written once, in RS_ERROR_MAP (libuv style).
+ * Threads: the last-error record is per thread; every function here is thread-safe.
  */
 #ifndef REGSHIP_ERRORS_H
 #define REGSHIP_ERRORS_H

@@ -2,6 +2,9 @@
  * Manifests and indexes (OCI image manifest/index, docker schema 2 manifest/list).
  * Raw bytes are always kept: a digest is computed over exactly the bytes received,
  * and a manifest is never re-serialised before it is pushed.
+ *
+ * Threads: a parsed rs_manifest / rs_image_config is immutable, so it may be read from several
+ * threads at once; freeing it must wait until they are done. The rest are pure functions.
  */
 #ifndef REGSHIP_MANIFEST_H
 #define REGSHIP_MANIFEST_H
