@@ -101,7 +101,7 @@ int cli_exit_code(int error)
 int cli_fail(int error)
 {
 	const rs_error *e = rs_error_last();
-	if (e && e->message[0]) {
+	if (rs_error_is_set() && e->message[0]) {
 		/* the library escapes what servers said; this makes sure of it */
 		rs_buf safe = RS_BUF_INIT;
 		rs_text_escape(&safe, e->message, 0);

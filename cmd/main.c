@@ -172,12 +172,19 @@ static int unknown_command(const char *name)
 	return cli_usage_error(NULL, "unknown command \"%s\" (see 'regship -h')", name);
 }
 
+static void library_shutdown(void)
+{
+	rs_shutdown();
+}
+
 int main(int argc, char **argv)
 {
 	int i, rc;
 	standard_fds();
 	protect_secrets();
 	setlocale(LC_ALL, "");
+	if (rs_init() < 0 || atexit(library_shutdown) != 0)
+		return cli_fail(RS_ERROR);
 	/* global options before the command */
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *a = argv[i];

@@ -123,23 +123,10 @@ int transfer_check_opts(transfer_opts *t, const char *const *usage)
 		return cli_usage_error(usage, "--jobs: expected a number from 1 to 64, not %d",
 		                       t->jobs);
 	if (t->chunk_size) {
-		char *end;
-		double v = strtod(t->chunk_size, &end);
-		uint64_t mult = 1;
-		if (end == t->chunk_size || v <= 0)
-			return cli_usage_error(usage, "--chunk-size: invalid size \"%s\"",
-			                       t->chunk_size);
-		if (!strcmp(end, "K") || !strcmp(end, "k") || !strcmp(end, "KiB"))
-			mult = 1024;
-		else if (!strcmp(end, "M") || !strcmp(end, "m") || !strcmp(end, "MiB"))
-			mult = 1024 * 1024;
-		else if (!strcmp(end, "G") || !strcmp(end, "g") || !strcmp(end, "GiB"))
-			mult = 1024ULL * 1024 * 1024;
-		else if (*end)
-			return cli_usage_error(
-			        usage, "--chunk-size: unknown unit in \"%s\" (use K, M or G)",
-			        t->chunk_size);
-		t->chunk_bytes = (uint64_t)(v * (double)mult);
+		/* the library's parser: digits and a unit only (no strtod: "1e30G", "nan", "inf"
+		 * and hex are refused, never converted with undefined behaviour) */
+		if (rs_size_parse(&t->chunk_bytes, t->chunk_size) < 0)
+			return cli_usage_error(usage, "--chunk-size: %s", rs_error_last()->message);
 		if (t->chunk_bytes < 1024)
 			return cli_usage_error(usage, "--chunk-size: at least 1K, not \"%s\"",
 			                       t->chunk_size);

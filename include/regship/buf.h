@@ -1,4 +1,5 @@
-/* A growable byte buffer, always NUL-terminated (libgit2's git_buf). */
+/* A growable byte buffer, always NUL-terminated (libgit2's git_buf). The caller owns it and
+ * empties it with rs_buf_dispose(). Threads: a buffer is used by one thread at a time. */
 #ifndef REGSHIP_BUF_H
 #define REGSHIP_BUF_H
 

@@ -25,7 +25,6 @@
 #include "buf.h"
 #include "common.h"
 #include "ref.h"
-#include "sys/store.h"
 
 RS_BEGIN_DECL
 
@@ -138,48 +137,41 @@ RS_EXTERN(int) rs_tags_list_all(rs_strarray *out, rs_client *client, const rs_re
 /* The whole catalog, likewise. */
 RS_EXTERN(int) rs_catalog_list_all(rs_strarray *out, rs_client *client, const char *domain);
 
+/* ---- manifests on a registry (rs_registry_manifest_*: they act on the registry, not on a
+ * parsed rs_manifest) ---- */
+
 /* GET a manifest with every manifest media type in Accept; the exact bytes go to body.
  * When ref has a digest, the bytes are verified against it. media_type and digest
  * (sha256 of the bytes) are optional outputs the caller frees. */
 RS_EXTERN(int)
-rs_manifest_fetch(rs_client *client, const rs_ref *ref, rs_buf *body, char **media_type,
-                  char **digest);
+rs_registry_manifest_get(rs_client *client, const rs_ref *ref, rs_buf *body, char **media_type,
+                         char **digest);
 
 /* HEAD a manifest with every manifest media type in Accept: the digest a delete needs.
  * Falls back to GET + hashing when the registry sends no Docker-Content-Digest. */
 RS_EXTERN(int)
-rs_manifest_resolve(rs_client *client, const rs_ref *ref, char **digest, char **media_type,
-                    int64_t *size);
+rs_registry_manifest_resolve(rs_client *client, const rs_ref *ref, char **digest, char **media_type,
+                             int64_t *size);
 
 /* PUT exact bytes under ref's tag (or digest) with Content-Type media_type. */
 RS_EXTERN(int)
-rs_manifest_upload(rs_client *client, const rs_ref *ref, const void *body, size_t len,
-                   const char *media_type, char **digest);
+rs_registry_manifest_put(rs_client *client, const rs_ref *ref, const void *body, size_t len,
+                         const char *media_type, char **digest);
 
 /* DELETE /manifests/<digest>. ref must carry a digest. */
-RS_EXTERN(int) rs_manifest_remove(rs_client *client, const rs_ref *ref);
+RS_EXTERN(int) rs_registry_manifest_delete(rs_client *client, const rs_ref *ref);
 
-/* ---- the registry as a store (for the copy engine) ---- */
+/* DEPRECATED names of the four calls above, kept for one release (0.2 removes them): they
+ * read as if they acted on an rs_manifest. Macros, so old code compiles unchanged and links
+ * against the new symbols. */
+#ifndef RS_NO_DEPRECATED
+#define rs_manifest_fetch rs_registry_manifest_get /* deprecated */
+#define rs_manifest_resolve rs_registry_manifest_resolve /* deprecated */
+#define rs_manifest_upload rs_registry_manifest_put /* deprecated */
+#define rs_manifest_remove rs_registry_manifest_delete /* deprecated */
+#endif
 
-typedef struct rs_registry_store_options {
-	unsigned int version;
-	uint64_t
-	        chunk_size; /* 0: monolithic uploads (POST + PUT); else PATCH chunks of this size */
-} rs_registry_store_options;
-#define RS_REGISTRY_STORE_OPTIONS_VERSION 1
-#define RS_REGISTRY_STORE_OPTIONS_INIT                                                             \
-	{                                                                                          \
-		RS_REGISTRY_STORE_OPTIONS_VERSION, 0                                               \
-	}
-
-/* A repository of a registry as a store. manifest references are tags or digests; NULL means
- * repo's own tag or digest. The client must outlive the store. */
-RS_EXTERN(int)
-rs_store_open_registry(rs_store **out, rs_client *client, const rs_ref *repo,
-                       const rs_registry_store_options *opts);
-
-/* The repository a registry store was opened on, or NULL for any other store. */
-RS_EXTERN(const rs_ref *) rs_store_registry_ref(const rs_store *s);
+/* The registry as a store for the copy engine (rs_store_open_registry): regship/store.h. */
 
 RS_END_DECL
 

@@ -32,4 +32,14 @@
 
 #define REGSHIP_VERSION "0.1.0"
 
+RS_BEGIN_DECL
+
+/* Parse a byte size as --chunk-size takes it: decimal digits only (no sign, fraction, exponent,
+ * hex, "nan" or "inf"), then optionally a binary unit K/KiB/KB, M/MiB/MB, G/GiB/GB (1024-based;
+ * lowercase k/m/g too) or B. RS_EINVAL naming the text and the problem ("unknown unit",
+ * "out of range" past 2^64-1 bytes) otherwise; *out is left alone on failure. */
+RS_EXTERN(int) rs_size_parse(uint64_t *out, const char *text);
+
+RS_END_DECL
+
 #endif

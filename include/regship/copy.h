@@ -14,7 +14,7 @@
 #include "cancel.h"
 #include "common.h"
 #include "manifest.h"
-#include "sys/store.h"
+#include "store.h"
 
 RS_BEGIN_DECL
 
@@ -101,11 +101,24 @@ typedef struct rs_copy_result {
 	size_t blob_count;
 	uint64_t bytes_sent;
 } rs_copy_result;
+#define RS_COPY_RESULT_INIT                                                                        \
+	{                                                                                          \
+		NULL, NULL, NULL, 0, 0                                                             \
+	}
 
 /*
  * Copy the image src_reference of src (tag, digest, NULL = its default) to dst under
- * dst_reference (a tag; NULL = by digest only). result may be NULL; else the caller releases
- * it with rs_copy_result_dispose(). The destination is not committed: call rs_store_commit().
+ * dst_reference (a tag; NULL = by digest only). The destination is not committed: call
+ * rs_store_commit().
+ *
+ * result may be NULL. Else rs_copy zeroes it before anything else (it need not be
+ * initialised, though RS_COPY_RESULT_INIT is tidy) and fills it as blobs move; the caller
+ * releases it with rs_copy_result_dispose() whether the copy succeeded or FAILED (a failed
+ * copy's result holds the blobs tried so far and their states).
+ *
+ * Threads: the blobs move on worker threads that call the stores' blob operations
+ * concurrently; the callback is never called concurrently. Different copies may run at once
+ * on different threads with different stores.
  */
 RS_EXTERN(int)
 rs_copy(rs_store *dst, const char *dst_reference, rs_store *src, const char *src_reference,
@@ -115,33 +128,7 @@ RS_EXTERN(void) rs_copy_result_dispose(rs_copy_result *result);
 
 RS_EXTERN(const char *) rs_blob_state_name(rs_blob_state state);
 
-/* ---- opening the store a command-line location names ---- */
-
-struct rs_client;
-struct rs_location;
-struct rs_docker_archive_options;
-struct rs_registry_store_options;
-
-typedef struct rs_open_options {
-	unsigned int version;
-	struct rs_client *client; /* needed for registry locations */
-	const struct rs_docker_archive_options *docker_archive; /* NULL: defaults */
-	const struct rs_registry_store_options *registry; /* NULL: defaults */
-} rs_open_options;
-#define RS_OPEN_OPTIONS_VERSION 1
-#define RS_OPEN_OPTIONS_INIT                                                                       \
-	{                                                                                          \
-		RS_OPEN_OPTIONS_VERSION, NULL, NULL, NULL                                          \
-	}
-
-/*
- * Open the store a location names (RS_STORE_READ or RS_STORE_WRITE). *reference receives
- * what to ask the store for: a registry reference's tag or digest, the tag/REF given after a
- * local path, or NULL. Caller frees it.
- */
-RS_EXTERN(int)
-rs_store_open_location(rs_store **out, char **reference, const struct rs_location *loc,
-                       unsigned int flags, const rs_open_options *opts);
+/* rs_store_open_location() and rs_open_options: see regship/store.h. */
 
 /* rs_cancel(), rs_cancelled(), rs_cancel_reset(): see regship/cancel.h. */
 

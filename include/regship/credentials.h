@@ -1,4 +1,6 @@
-/* Stored registry credentials, kept the way docker keeps them (config.json or a helper). */
+/* Stored registry credentials, kept the way docker keeps them (config.json or a helper).
+ * Threads: callable from any thread; two writers of the same config.json at once may lose one
+ * of the changes (each rewrites the whole file atomically). */
 #ifndef REGSHIP_CREDENTIALS_H
 #define REGSHIP_CREDENTIALS_H
 

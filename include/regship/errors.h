@@ -1,6 +1,7 @@
 /*
  * Error codes and the per-thread last-error record (libgit2 style).
  * Codes and their messages are written once, in RS_ERROR_MAP (libuv style).
+ * Threads: the last-error record is per thread; every function here is thread-safe.
  */
 #ifndef REGSHIP_ERRORS_H
 #define REGSHIP_ERRORS_H
@@ -44,8 +45,14 @@ typedef struct rs_error {
 	char message[1024]; /* human-readable, never holds a secret */
 } rs_error;
 
-/* The last error set on this thread, or NULL when none was set. */
+/* The last error set on this thread. Never NULL: when none was set (or after rs_error_clear)
+ * it is a static record with code RS_OK and the message "no error" (as libgit2's
+ * git_error_last). The record stays valid until the next library call on this thread that
+ * fails or clears it: copy it (it is a plain struct) to keep it longer. */
 RS_EXTERN(const rs_error *) rs_error_last(void);
+
+/* Non-zero when an error was set on this thread since the last rs_error_clear(). */
+RS_EXTERN(int) rs_error_is_set(void);
 
 /* Forget the last error of this thread. */
 RS_EXTERN(void) rs_error_clear(void);

@@ -1,4 +1,5 @@
-/* Small JSON helpers for programs built on the library (no jansson types exposed). */
+/* Small JSON helpers for programs built on the library (no jansson types exposed).
+ * Thread-safe: they touch only the buffers given. */
 #ifndef REGSHIP_JSON_H
 #define REGSHIP_JSON_H
 

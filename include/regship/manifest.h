@@ -2,6 +2,9 @@
  * Manifests and indexes (OCI image manifest/index, docker schema 2 manifest/list).
  * Raw bytes are always kept: a digest is computed over exactly the bytes received,
  * and a manifest is never re-serialised before it is pushed.
+ *
+ * Threads: a parsed rs_manifest / rs_image_config is immutable, so it may be read from several
+ * threads at once; freeing it must wait until they are done. The rest are pure functions.
  */
 #ifndef REGSHIP_MANIFEST_H
 #define REGSHIP_MANIFEST_H
@@ -29,6 +32,7 @@ RS_BEGIN_DECL
 #define RS_MANIFEST_ACCEPT                                                                         \
 	RS_MT_OCI_INDEX ", " RS_MT_OCI_MANIFEST ", " RS_MT_DOCKER_LIST ", " RS_MT_DOCKER_MANIFEST
 
+/* A platform; owns its strings (rs_platform_free). */
 typedef struct rs_platform {
 	char *os; /* "linux" */
 	char *architecture; /* "amd64" */
@@ -36,6 +40,14 @@ typedef struct rs_platform {
 	char *os_version; /* or NULL */
 } rs_platform;
 
+/*
+ * A descriptor (mediaType, digest, size, ...). Ownership: the strings and the platform are
+ * NOT const because a descriptor owns them: they are malloc'd, and rs_descriptor_dispose()
+ * frees them (so a descriptor a program fills itself, e.g. for rs_manifest_build, may point
+ * at its own strings only if it never disposes it). A `const rs_descriptor *` returned by a
+ * getter (rs_manifest_layer, rs_manifest_child, ...) belongs to its manifest: read it, copy
+ * it with rs_descriptor_dup(), never free or modify it.
+ */
 typedef struct rs_descriptor {
 	char *media_type;
 	char *digest; /* "sha256:<hex>" */

@@ -7,6 +7,9 @@
  * Parsing normalises: no domain -> "docker.io"; a one-component path on docker.io
  * gets "library/"; "index.docker.io" becomes "docker.io"; no tag and no digest ->
  * tag "latest". A leading "docker://" is accepted and dropped.
+ *
+ * Ownership: an rs_ref owns its strings (rs_ref_free); rs_ref_format* return strings the caller
+ * frees. Threads: pure functions; a ref may be read from several threads at once.
  */
 #ifndef REGSHIP_REF_H
 #define REGSHIP_REF_H

@@ -1,18 +1,30 @@
 /*
  * Stores: the places images live (a registry repository, an OCI image layout directory,
  * an OCI archive, a docker-save archive), and the command-line location syntax that names
- * them. The operations are the generic wrappers over the store table in regship/sys/store.h
- * (readers and rs_store are declared there).
+ * them. rs_store is opaque here; the operations dispatch through a table that backend authors
+ * fill in (regship/sys/store.h, not part of regship.h).
+ *
+ * Ownership: every rs_store_open_* gives the caller a store released with rs_store_free();
+ * strings returned through char ** are the caller's (free()). Errors: 0 or a negative RS_E*
+ * code with rs_error_last() describing it (never a blank message, even from a backend that
+ * set none). Threads: a store is used by one thread at a time, except that the copy engine
+ * calls the blob operations of the stores it was given from its worker threads (the stores
+ * regship provides allow that).
  */
 #ifndef REGSHIP_STORE_H
 #define REGSHIP_STORE_H
 
 #include "buf.h"
+#include "client.h"
 #include "common.h"
 #include "manifest.h"
-#include "sys/store.h"
+#include "reader.h"
+#include "ref.h"
 
 RS_BEGIN_DECL
+
+typedef struct rs_store rs_store;
+/* rs_transfer_cb (progress of one blob transfer): regship/reader.h. */
 
 /* Open flags. RS_STORE_WRITE creates the store when missing, or adds to an existing one;
  * it implies reading. */
@@ -85,6 +97,28 @@ RS_EXTERN(int)
 rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int flags,
                              const rs_docker_archive_options *opts);
 
+/* ---- a registry repository as a store ---------------------------------------------------- */
+
+typedef struct rs_registry_store_options {
+	unsigned int version;
+	uint64_t
+	        chunk_size; /* 0: monolithic uploads (POST + PUT); else PATCH chunks of this size */
+} rs_registry_store_options;
+#define RS_REGISTRY_STORE_OPTIONS_VERSION 1
+#define RS_REGISTRY_STORE_OPTIONS_INIT                                                             \
+	{                                                                                          \
+		RS_REGISTRY_STORE_OPTIONS_VERSION, 0                                               \
+	}
+
+/* A repository of a registry as a store. manifest references are tags or digests; NULL means
+ * repo's own tag or digest. The client must outlive the store. opts may be NULL. */
+RS_EXTERN(int)
+rs_store_open_registry(rs_store **out, rs_client *client, const rs_ref *repo,
+                       const rs_registry_store_options *opts);
+
+/* The repository a registry store was opened on, or NULL for any other store. */
+RS_EXTERN(const rs_ref *) rs_store_registry_ref(const rs_store *s);
+
 /* ---- generic operations (dispatch through the store's table) ---------------------------- */
 
 /* "registry", "oci", "oci-archive", "docker-archive" (NULL for a NULL store). */
@@ -154,6 +188,29 @@ RS_EXTERN(int) rs_location_parse(rs_location **out, const char *text);
 RS_EXTERN(const char *) rs_location_kind_name(rs_location_kind kind);
 
 RS_EXTERN(void) rs_location_free(rs_location *loc);
+
+/* ---- opening the store a location names ---------------------------------------------------- */
+
+typedef struct rs_open_options {
+	unsigned int version;
+	rs_client *client; /* needed for registry locations */
+	const rs_docker_archive_options *docker_archive; /* NULL: defaults */
+	const rs_registry_store_options *registry; /* NULL: defaults */
+} rs_open_options;
+#define RS_OPEN_OPTIONS_VERSION 1
+#define RS_OPEN_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		RS_OPEN_OPTIONS_VERSION, NULL, NULL, NULL                                          \
+	}
+
+/*
+ * Open the store a location names (RS_STORE_READ or RS_STORE_WRITE). *reference receives
+ * what to ask the store for: a registry reference's tag or digest, the tag/REF given after a
+ * local path, or NULL. Caller frees it.
+ */
+RS_EXTERN(int)
+rs_store_open_location(rs_store **out, char **reference, const rs_location *loc, unsigned int flags,
+                       const rs_open_options *opts);
 
 RS_END_DECL
 

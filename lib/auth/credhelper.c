@@ -207,7 +207,7 @@ static int exchange(rs_buf *out, const char *prog, pid_t pid, int to_child, int 
 	return 0;
 fail:
 	close_fd(&to_child);
-	return rs_error_last() ? rs_error_last()->code : RS_EIO;
+	return rs_error_is_set() ? rs_error_last()->code : RS_EIO;
 }
 
 int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const char *action,

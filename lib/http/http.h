@@ -6,7 +6,7 @@
 #ifndef RS_HTTP_H
 #define RS_HTTP_H
 
-#include "regship/sys/store.h"
+#include "regship/sys/reader.h"
 #include "util/util.h"
 
 #include <stdbool.h>

@@ -313,7 +313,10 @@ done:
 	if (error < 0) {
 		set_state(e, slot, RS_BLOB_FAILED, 0, NULL);
 		if (error != RS_EUSER) {
-			rs_error saved = *rs_error_last();
+			rs_error saved;
+			if (!rs_error_is_set()) /* whoever failed said nothing: name the blob */
+				rs__error_set(error, "blob %s: %s", d->digest, rs_strerror(error));
+			saved = *rs_error_last();
 			blob_event(e, d, RS_BLOB_FAILED, 0, NULL);
 			rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
 			                   saved.message);
@@ -383,7 +386,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&j->e->lock);
 		j->error = copy_blob_retrying(j->e, j->desc, j->result_index);
 		if (j->error < 0) {
-			if (!rs_error_last())
+			if (!rs_error_is_set())
 				rs__error_set(j->error, "%s", rs_strerror(j->error));
 			j->error_detail = *rs_error_last();
 			/* stop handing out work: the manifest will not be written anyway */
@@ -595,14 +598,20 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
                     rs__copy_share *share)
 {
 	rs_copy_options defaults = RS_COPY_OPTIONS_INIT;
-	rs_copy_result local = {0};
+	rs_copy_result local = RS_COPY_RESULT_INIT;
 	rs_manifest *top = NULL;
 	engine e = {0};
 	int error;
 
+	/* a result is always safe to dispose, whatever fails below */
+	if (result)
+		memset(result, 0, sizeof(*result));
 	if (given && given->version != RS_COPY_OPTIONS_VERSION)
 		return rs__error_set(RS_EINVAL, "rs_copy_options: unsupported version %u",
 		                     given->version);
+	if ((error = rs__store_check(src, "copy source")) < 0 ||
+	    (error = rs__store_check(dst, "copy destination")) < 0)
+		return error;
 	e.opts = given ? given : &defaults;
 	e.dst = dst;
 	e.src = src;

@@ -130,12 +130,15 @@ static void *pipe_main(void *arg)
 		if (cancelled || attempt >= limit || !rs__retry_time_left(p->client, started))
 			break;
 		rs__retry_sleep(p->client, rs__retry_delay_ms(attempt, &resp),
-		                rs_error_last() ? rs_error_last()->message : p->what);
+		                rs_error_is_set() ? rs_error_last()->message : p->what);
 	}
 	pthread_mutex_lock(&p->lock);
 	p->error = error;
-	if (error < 0 && rs_error_last())
+	if (error < 0) {
+		if (!rs_error_is_set()) /* a silent reader or callback: say what failed */
+			rs__error_set(error, "%s: %s", p->what, rs_strerror(error));
 		p->error_detail = *rs_error_last();
+	}
 	p->done = true;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);

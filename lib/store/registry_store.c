@@ -2,6 +2,7 @@
 #include "registry/registry.h"
 #include "regship/client.h"
 #include "regship/store.h"
+#include "regship/sys/store.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -20,18 +20,77 @@ static int no_store(const char *op)
 	return rs__error_set(RS_EINVAL, "%s: NULL store", op);
 }
 
+static const char *scheme_of(const rs_store_ops *ops)
+{
+	return ops->scheme && *ops->scheme ? ops->scheme : "unnamed";
+}
+
 static int unsupported(const rs_store *s, const char *op)
 {
 	return rs__error_set(RS_EUNSUPPORTED, "%s stores do not support %s",
 	                     s->ops->scheme ? s->ops->scheme : "these", op);
 }
 
+static int wrong_version(const rs_store_ops *ops, const char *what)
+{
+	return rs__error_set(RS_EINVAL,
+	                     "%s: store backend \"%s\" was built for store table version %u; "
+	                     "this library (%s) expects version %u",
+	                     what, scheme_of(ops), ops->version, REGSHIP_VERSION,
+	                     (unsigned int)RS_STORE_OPS_VERSION);
+}
+
+int rs_store_init(rs_store *s, const rs_store_ops *ops)
+{
+	if (!s || !ops)
+		return rs__error_set(RS_EINVAL, "store init: NULL %s", s ? "table" : "store");
+	if (ops->version != RS_STORE_OPS_VERSION)
+		return wrong_version(ops, "opening a store");
+	if (!ops->manifest_get || !ops->blob_exists || !ops->blob_open || !ops->free)
+		return rs__error_set(RS_EINVAL,
+		                     "opening a store: store backend \"%s\" lacks a mandatory "
+		                     "operation (manifest_get, blob_exists, blob_open and free "
+		                     "are required)",
+		                     scheme_of(ops));
+	s->ops = ops;
+	return 0;
+}
+
+int rs__store_check(const rs_store *s, const char *what)
+{
+	if (!s || !s->ops)
+		return no_store(what);
+	if (s->ops->version != RS_STORE_OPS_VERSION)
+		return wrong_version(s->ops, what);
+	return 0;
+}
+
+/* A backend slot that fails without setting a message gets one naming the backend and the
+ * operation, so rs_error_last() always describes the failure. */
+static int slot_result(const rs_store *s, unsigned long serial, int error, const char *what)
+{
+	if (error < 0 && rs__error_serial() == serial)
+		rs__error_set(error, "%s store: %s failed: %s", scheme_of(s->ops), what,
+		              rs_strerror(error));
+	return error;
+}
+
 #define DISPATCH(s, slot, what)                                                                    \
 	do {                                                                                       \
 		if (!(s) || !(s)->ops)                                                             \
 			return no_store(what);                                                     \
+		if ((s)->ops->version != RS_STORE_OPS_VERSION)                                     \
+			return wrong_version((s)->ops, what);                                      \
 		if (!(s)->ops->slot)                                                               \
 			return unsupported((s), what);                                             \
+	} while (0)
+
+/* Call a slot, with the generic message when it says nothing. */
+#define CALL(s, what, call)                                                                        \
+	do {                                                                                       \
+		unsigned long serial_ = rs__error_serial();                                        \
+		int result_ = (s)->ops->call;                                                      \
+		return slot_result((s), serial_, result_, what);                                   \
 	} while (0)
 
 const char *rs_store_scheme(const rs_store *s)
@@ -45,20 +104,20 @@ int rs_store_manifest_get(rs_store *s, const char *reference, rs_buf *body, char
 	DISPATCH(s, manifest_get, "reading a manifest");
 	if (!body)
 		return rs__error_set(RS_EINVAL, "reading a manifest: NULL body buffer");
-	return s->ops->manifest_get(s, reference, body, media_type, digest);
+	CALL(s, "reading a manifest", manifest_get(s, reference, body, media_type, digest));
 }
 
 int rs_store_manifest_put(rs_store *s, const char *reference, const void *body, size_t len,
                           const char *media_type)
 {
 	DISPATCH(s, manifest_put, "writing a manifest");
-	return s->ops->manifest_put(s, reference, body, len, media_type);
+	CALL(s, "writing a manifest", manifest_put(s, reference, body, len, media_type));
 }
 
 int rs_store_manifest_delete(rs_store *s, const char *digest)
 {
 	DISPATCH(s, manifest_delete, "deleting a manifest");
-	return s->ops->manifest_delete(s, digest);
+	CALL(s, "deleting a manifest", manifest_delete(s, digest));
 }
 
 int rs_store_blob_exists(rs_store *s, const rs_descriptor *desc)
@@ -66,7 +125,7 @@ int rs_store_blob_exists(rs_store *s, const rs_descriptor *desc)
 	DISPATCH(s, blob_exists, "checking for a blob");
 	if (!desc)
 		return rs__error_set(RS_EINVAL, "checking for a blob: NULL descriptor");
-	return s->ops->blob_exists(s, desc);
+	CALL(s, "checking for a blob", blob_exists(s, desc));
 }
 
 int rs_store_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
@@ -76,7 +135,7 @@ int rs_store_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
 		return rs__error_set(RS_EINVAL, "reading a blob: NULL %s",
 		                     out ? "descriptor" : "output");
 	*out = NULL;
-	return s->ops->blob_open(out, s, desc);
+	CALL(s, "reading a blob", blob_open(out, s, desc));
 }
 
 int rs_store_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_transfer_cb cb,
@@ -85,7 +144,7 @@ int rs_store_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_t
 	DISPATCH(s, blob_put, "writing a blob");
 	if (!desc)
 		return rs__error_set(RS_EINVAL, "writing a blob: NULL descriptor");
-	return s->ops->blob_put(s, desc, r, cb, payload);
+	CALL(s, "writing a blob", blob_put(s, desc, r, cb, payload));
 }
 
 int rs_store_blob_mount(rs_store *s, const rs_descriptor *desc, const char *from)
@@ -93,7 +152,7 @@ int rs_store_blob_mount(rs_store *s, const rs_descriptor *desc, const char *from
 	DISPATCH(s, blob_mount, "mounting a blob");
 	if (!desc)
 		return rs__error_set(RS_EINVAL, "mounting a blob: NULL descriptor");
-	return s->ops->blob_mount(s, desc, from);
+	CALL(s, "mounting a blob", blob_mount(s, desc, from));
 }
 
 int rs_store_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload), void *payload)
@@ -101,14 +160,18 @@ int rs_store_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload), vo
 	DISPATCH(s, tag_list, "listing tags");
 	if (!cb)
 		return rs__error_set(RS_EINVAL, "listing tags: NULL callback");
-	return s->ops->tag_list(s, cb, payload);
+	CALL(s, "listing tags", tag_list(s, cb, payload));
 }
 
 int rs_store_commit(rs_store *s)
 {
 	if (!s || !s->ops)
 		return no_store("commit");
-	return s->ops->commit ? s->ops->commit(s) : 0;
+	if (s->ops->version != RS_STORE_OPS_VERSION)
+		return wrong_version(s->ops, "commit");
+	if (!s->ops->commit)
+		return 0;
+	CALL(s, "commit", commit(s));
 }
 
 void rs_store_free(rs_store *s)

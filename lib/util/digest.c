@@ -154,3 +154,87 @@ int rs__digest_verify(const char *expected, const void *data, size_t len)
 		                     got);
 	return 0;
 }
+
+/* ---- the public API (regship/digest.h) ---------------------------------------------------- */
+
+struct rs_digest {
+	rs__hasher *h;
+};
+
+int rs_digest_new(rs_digest **out, const char *algorithm)
+{
+	rs__hasher *h;
+	int error;
+	if (!out)
+		return rs__error_set(RS_EINVAL, "digest: NULL output");
+	*out = NULL;
+	if ((error = rs__hasher_new(&h, algorithm ? algorithm : "sha256")) < 0)
+		return error;
+	*out = rs__calloc(1, sizeof(**out));
+	(*out)->h = h;
+	return 0;
+}
+
+int rs_digest_update(rs_digest *d, const void *data, size_t len)
+{
+	if (!d || (!data && len))
+		return rs__error_set(RS_EINVAL, "digest update: NULL %s", d ? "data" : "hasher");
+	rs__hasher_update(d->h, data, len);
+	return 0;
+}
+
+int rs_digest_final(rs_digest *d, char out[RS_DIGEST_MAX])
+{
+	if (!d || !out)
+		return rs__error_set(RS_EINVAL, "digest final: NULL %s", d ? "output" : "hasher");
+	rs__hasher_final(d->h, out); /* also starts the hasher again */
+	return 0;
+}
+
+void rs_digest_free(rs_digest *d)
+{
+	if (!d)
+		return;
+	rs__hasher_free(d->h);
+	free(d);
+}
+
+int rs_digest_buffer(char out[RS_DIGEST_MAX], const void *data, size_t len)
+{
+	if (!out || (!data && len))
+		return rs__error_set(RS_EINVAL, "digest: NULL %s", out ? "data" : "output");
+	rs__sha256_digest(out, data, len);
+	return 0;
+}
+
+int rs_digest_reader(char out[RS_DIGEST_MAX], rs_reader *r, const char *algorithm, uint64_t *bytes)
+{
+	rs__hasher *h;
+	char *chunk;
+	uint64_t total = 0;
+	long long n;
+	int error;
+	if (!out || !r)
+		return rs__error_set(RS_EINVAL, "digest: NULL %s", out ? "reader" : "output");
+	if ((error = rs__hasher_new(&h, algorithm ? algorithm : "sha256")) < 0)
+		return error;
+	chunk = rs__malloc(65536);
+	while ((n = rs_reader_read(r, chunk, 65536)) > 0) {
+		rs__hasher_update(h, chunk, (size_t)n);
+		total += (uint64_t)n;
+	}
+	free(chunk);
+	if (n == 0)
+		rs__hasher_final(h, out);
+	rs__hasher_free(h);
+	if (n < 0)
+		return (int)n;
+	if (bytes)
+		*bytes = total;
+	return 0;
+}
+
+int rs_digest_check(const char *digest)
+{
+	return rs__digest_check(digest);
+}

@@ -2,10 +2,10 @@
 #ifndef RS_DIGEST_H
 #define RS_DIGEST_H
 
+#include "regship/digest.h" /* RS_DIGEST_MAX and the public rs_digest_* over these */
+
 #include <stdbool.h>
 #include <stddef.h>
-
-#define RS_DIGEST_MAX 136 /* "sha512:" + 128 hex + NUL, rounded up */
 
 typedef struct rs__hasher rs__hasher;
 

@@ -5,10 +5,26 @@
 
 static _Thread_local rs_error last_error;
 static _Thread_local int has_error;
+/* Counts the errors set on this thread: a caller compares it before and after a call to learn
+ * whether the callee set an error (the store dispatch does, for backends that stay silent). */
+static _Thread_local unsigned long error_serial;
+
+/* What rs_error_last() returns when nothing failed (libgit2's "no error" record). */
+static const rs_error no_error = {RS_OK, 0, "", "no error"};
 
 const rs_error *rs_error_last(void)
 {
-	return has_error ? &last_error : NULL;
+	return has_error ? &last_error : &no_error;
+}
+
+int rs_error_is_set(void)
+{
+	return has_error;
+}
+
+unsigned long rs__error_serial(void)
+{
+	return error_serial;
 }
 
 void rs_error_clear(void)
@@ -45,6 +61,7 @@ int rs__error_vset(int code, const char *fmt, va_list ap)
 {
 	rs_error_clear();
 	has_error = 1;
+	error_serial++;
 	last_error.code = code;
 	if (fmt)
 		vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);

@@ -40,7 +40,7 @@ bool rs__str_iequal(const char *a, const char *b)
 	return la == strlen(b) && rs__str_niequal(a, b, la);
 }
 
-int rs__parse_size(uint64_t *out, const char *s)
+int rs_size_parse(uint64_t *out, const char *s)
 {
 	char *end;
 	unsigned long long v;
@@ -52,6 +52,11 @@ int rs__parse_size(uint64_t *out, const char *s)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return rs__error_set(RS_EINVAL, "invalid size \"%s\": out of range", s);
+	if (*end == '.' || *end == ',')
+		return rs__error_set(RS_EINVAL,
+		                     "invalid size \"%s\": expected a whole number (for a fraction "
+		                     "use a smaller unit: 1536K, not 1.5M)",
+		                     s);
 	if (*end) {
 		const char *u = end;
 		if (!strcmp(u, "k") || !strcmp(u, "K") || !strcmp(u, "KiB") || !strcmp(u, "KB"))
@@ -126,21 +131,6 @@ int rs__base64_decode(rs_buf *out, const char *s)
 	free(tmp);
 	free(padded);
 	return 0;
-}
-
-char *rs__base64url_encode(const void *data, size_t len)
-{
-	char *s = rs__base64_encode(data, len);
-	size_t n = strlen(s);
-	while (n && s[n - 1] == '=')
-		s[--n] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+')
-			s[i] = '-';
-		else if (s[i] == '/')
-			s[i] = '_';
-	}
-	return s;
 }
 
 char *rs__url_escape(const char *s)

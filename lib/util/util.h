@@ -30,6 +30,9 @@ int rs__error_vset(int code, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 /* Same, recording the HTTP status and the registry's error code (may be NULL). */
 int rs__error_set_http(int code, int http_status, const char *registry_code, const char *fmt, ...)
         RS_PRINTF(4, 5);
+/* A per-thread counter bumped by every error set: equal before and after a call that failed
+ * means the callee set no message of its own. */
+unsigned long rs__error_serial(void);
 /* Prefix the current message: "<prefix>: <old message>". Returns the current code. */
 int rs__error_prefix(const char *fmt, ...) RS_PRINTF(1, 2);
 
@@ -56,8 +59,7 @@ bool rs__str_startswith(const char *s, const char *prefix);
 bool rs__str_endswith(const char *s, const char *suffix);
 bool rs__str_iequal(const char *a, const char *b);
 bool rs__str_niequal(const char *a, const char *b, size_t n);
-/* Parse a decimal size with optional K/M/G (binary) suffix, e.g. "5M", "512KiB". */
-int rs__parse_size(uint64_t *out, const char *s);
+/* rs_size_parse (a decimal size with a K/M/G suffix) is public: regship/store.h. */
 
 /* Growable list of owned strings. */
 typedef struct rs_strlist {
@@ -77,8 +79,6 @@ void rs__strlist_dispose(rs_strlist *l);
 /* Base64 (standard alphabet, with padding). Decoding returns RS_EFORMAT on bad input. */
 char *rs__base64_encode(const void *data, size_t len);
 int rs__base64_decode(rs_buf *out, const char *s);
-/* base64url without padding (JWT). */
-char *rs__base64url_encode(const void *data, size_t len);
 
 /* Percent-encode for a URL query component (RFC 3986 unreserved kept). */
 char *rs__url_escape(const char *s);

@@ -1,5 +1,7 @@
 /*
- * The store abstraction, for people writing a new backend (libgit2's sys/ headers).
+ * The store abstraction, for people writing a new backend (libgit2's sys/ headers). Programs
+ * that only use stores include regship/store.h (or regship.h), where rs_store is opaque; this
+ * header is not included by regship.h.
  *
  * A store is one place images live: a repository on a registry, an OCI image layout
  * directory, an OCI archive, or a docker-save archive. The copy engine is written once
@@ -13,35 +15,17 @@
 #include "../buf.h"
 #include "../common.h"
 #include "../manifest.h"
+#include "../store.h"
+#include "reader.h"
 
 RS_BEGIN_DECL
 
-/* A streaming byte source. read returns bytes read (>0), 0 at end, or a negative RS_E* code. */
-typedef struct rs_reader rs_reader;
-struct rs_reader {
-	long long (*read)(rs_reader *r, void *buf, size_t len);
-	int (*rewind)(rs_reader *r); /* optional: start again from byte 0 */
-	void (*free)(rs_reader *r);
-	int64_t size; /* total bytes, or -1 when unknown */
-	/* Optional (zero it otherwise): set by a store that computed the digest of exactly these
-	 * bytes itself while writing them (a temporary file of its own); the copy engine then
-	 * does not hash them a second time. Never set for bytes that came from elsewhere. */
-	const char *vouched_digest;
-};
-
-RS_EXTERN(long long) rs_reader_read(rs_reader *r, void *buf, size_t len);
-RS_EXTERN(int) rs_reader_rewind(rs_reader *r);
-RS_EXTERN(void) rs_reader_free(rs_reader *r);
-/* A reader over a memory range (not copied: it must outlive the reader). */
-RS_EXTERN(int) rs_reader_from_memory(rs_reader **out, const void *data, size_t len);
-/* A reader over a file (fd owned and closed by the reader). */
-RS_EXTERN(int) rs_reader_from_fd(rs_reader **out, int fd, int64_t size);
-
-typedef struct rs_store rs_store;
-
-/* Progress of one blob transfer, reported by blob_put. */
-typedef int (*rs_transfer_cb)(uint64_t bytes_done, void *payload);
-
+/*
+ * Errors: a slot returns 0 or a negative RS_E* code and sets a message with rs_error_set()
+ * naming what failed. A slot that fails without one gets a generic message from the dispatch
+ * ("<scheme> store: <operation> failed: <rs_strerror(code)>"), so callers can always print
+ * rs_error_last()->message.
+ */
 typedef struct rs_store_ops {
 	unsigned int version;
 	const char *scheme; /* "registry", "oci", "oci-archive", "docker-archive" */
@@ -83,6 +67,14 @@ typedef struct rs_store_ops {
 struct rs_store {
 	const rs_store_ops *ops;
 };
+
+/*
+ * Initialise the header of a new store (call it from the backend's open function before
+ * handing the store out): checks ops->version against RS_STORE_OPS_VERSION (RS_EINVAL
+ * "store backend ... was built for table version N" on a mismatch, leaving s untouched) and
+ * that the mandatory slots are set. The dispatch checks the version of every call as well.
+ */
+RS_EXTERN(int) rs_store_init(rs_store *s, const rs_store_ops *ops);
 
 RS_END_DECL
 

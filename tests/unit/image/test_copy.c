@@ -56,6 +56,10 @@ typedef struct fake_store {
 	/* fault injection */
 	const char *fail_put_digest; /* blob_put of it fails with RS_EIO */
 	const char *corrupt_digest; /* blob_open of it serves altered bytes (same size) */
+	/* a deliberately silent backend: these fail with RS_EIO without setting any message */
+	bool silent_put; /* fail_put_digest fails silently */
+	const char *silent_exists_digest; /* blob_exists of it */
+	const char *silent_read_digest; /* blob_open of it gives a reader whose read fails */
 	rs_buf corrupt;
 } fake_store;
 
@@ -149,9 +153,23 @@ static int fake_blob_exists(rs_store *s, const rs_descriptor *desc)
 	f->exists_calls++;
 	pthread_mutex_unlock(&f->lock);
 	fake_log(f, "exists", desc->digest);
+	if (f->silent_exists_digest && !strcmp(f->silent_exists_digest, desc->digest))
+		return RS_EIO;
 	if (fake_find_blob(f, desc->digest))
 		return 0;
 	return rs__error_set(RS_ENOTFOUND, "fake: blob %s not found", desc->digest);
+}
+
+/* A reader that fails at once without a message (a careless third-party reader). */
+static long long silent_read(rs_reader *r, void *buf, size_t len)
+{
+	(void)r, (void)buf, (void)len;
+	return RS_EIO;
+}
+
+static void silent_free(rs_reader *r)
+{
+	free(r);
 }
 
 static int fake_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *desc)
@@ -164,6 +182,14 @@ static int fake_blob_open(rs_reader **out, rs_store *s, const rs_descriptor *des
 	fake_log(f, "open", desc->digest);
 	if (!(b = fake_find_blob(f, desc->digest)))
 		return rs__error_set(RS_ENOTFOUND, "fake: blob %s not found", desc->digest);
+	if (f->silent_read_digest && !strcmp(f->silent_read_digest, desc->digest)) {
+		rs_reader *r = rs__calloc(1, sizeof(*r));
+		r->read = silent_read;
+		r->free = silent_free;
+		r->size = (int64_t)b->data.size;
+		*out = r;
+		return 0;
+	}
 	if (f->corrupt_digest && !strcmp(f->corrupt_digest, desc->digest)) {
 		pthread_mutex_lock(&f->lock);
 		rs__buf_clear(&f->corrupt);
@@ -188,6 +214,8 @@ static int fake_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, r
 	f->put_calls++;
 	pthread_mutex_unlock(&f->lock);
 	fake_log(f, "put", desc->digest);
+	if (f->fail_put_digest && !strcmp(f->fail_put_digest, desc->digest) && f->silent_put)
+		return RS_EIO;
 	if (f->fail_put_digest && !strcmp(f->fail_put_digest, desc->digest))
 		return rs__error_set(RS_EIO, "fake: injected write failure for %s", desc->digest);
 	while ((n = rs_reader_read(r, chunk, sizeof(chunk))) > 0) {
@@ -791,6 +819,124 @@ static void test_put_failure_writes_no_manifest(void **state)
 	rs_store_free(&dst->base);
 }
 
+/* A backend that returns error codes without setting a message: the engine must not crash
+ * (it used to dereference a NULL rs_error_last()) and the caller gets a message naming the
+ * backend and the operation, or the blob. */
+static void test_silent_backend(void **state)
+{
+	rs_copy_options o = options(1, NULL);
+	rs_copy_result res = RS_COPY_RESULT_INIT;
+	image im;
+	(void)state;
+
+	/* blob_put fails silently */
+	{
+		fake_store *src = fake_new("fake"), *dst = fake_new("quiet");
+		build_image(&im, &src->base, "solo", "amd64", 2, NULL, "v1");
+		dst->fail_put_digest = im.layer_digests[0];
+		dst->silent_put = true;
+		rs_error_clear();
+		assert_int_equal(rs_copy(&dst->base, "v1", &src->base, "v1", &o, &res), RS_EIO);
+		assert_true(rs_error_is_set());
+		assert_int_equal(rs_error_last()->code, RS_EIO);
+		assert_string_equal(rs_error_last()->message,
+		                    "quiet store: writing a blob failed: input/output error");
+		assert_int_equal(dst->manifest_put_calls, 0);
+		assert_int_equal(result_blob(&res, im.layer_digests[0])->state, RS_BLOB_FAILED);
+		rs_copy_result_dispose(&res);
+		image_dispose(&im);
+		rs_store_free(&src->base);
+		rs_store_free(&dst->base);
+	}
+
+	/* blob_exists fails silently (not RS_ENOTFOUND: a real failure) */
+	{
+		fake_store *src = fake_new("fake"), *dst = fake_new("quiet");
+		build_image(&im, &src->base, "solo", "amd64", 2, NULL, "v1");
+		dst->silent_exists_digest = im.config_digest;
+		rs_error_clear();
+		assert_int_equal(rs_copy(&dst->base, "v1", &src->base, "v1", &o, NULL), RS_EIO);
+		assert_string_equal(rs_error_last()->message,
+		                    "quiet store: checking for a blob failed: input/output error");
+		assert_int_equal(dst->manifest_put_calls, 0);
+		image_dispose(&im);
+		rs_store_free(&src->base);
+		rs_store_free(&dst->base);
+	}
+
+	/* the source's reader fails silently: rs_reader_read names the failure */
+	{
+		fake_store *src = fake_new("fake"), *dst = fake_new("fake");
+		build_image(&im, &src->base, "solo", "amd64", 2, NULL, "v1");
+		src->silent_read_digest = im.layer_digests[1];
+		rs_error_clear();
+		assert_int_equal(rs_copy(&dst->base, "v1", &src->base, "v1", &o, &res), RS_EIO);
+		assert_int_equal(rs_error_last()->code, RS_EIO);
+		assert_non_null(strstr(rs_error_last()->message, "input/output error"));
+		assert_int_equal(dst->manifest_put_calls, 0);
+		rs_copy_result_dispose(&res);
+		image_dispose(&im);
+		rs_store_free(&src->base);
+		rs_store_free(&dst->base);
+	}
+
+	/* several jobs: the worker-thread path saves the message too */
+	{
+		fake_store *src = fake_new("fake"), *dst = fake_new("quiet");
+		rs_copy_options o4 = options(4, NULL);
+		build_image(&im, &src->base, "solo", "amd64", 6, NULL, "v1");
+		dst->fail_put_digest = im.layer_digests[3];
+		dst->silent_put = true;
+		rs_error_clear();
+		assert_int_equal(rs_copy(&dst->base, "v1", &src->base, "v1", &o4, NULL), RS_EIO);
+		assert_string_equal(rs_error_last()->message,
+		                    "quiet store: writing a blob failed: input/output error");
+		image_dispose(&im);
+		rs_store_free(&src->base);
+		rs_store_free(&dst->base);
+	}
+}
+
+/* A backend built for another table version is refused with a message, never called. */
+static void test_wrong_ops_version(void **state)
+{
+	fake_store *src = fake_new("fake"), *dst = fake_new("future");
+	rs_copy_result res;
+	image im;
+	rs_store probe = {NULL};
+	(void)state;
+	build_image(&im, &src->base, "solo", "amd64", 1, NULL, "v1");
+	dst->ops.version = RS_STORE_OPS_VERSION + 1;
+	fake_reset_counters(dst);
+	memset(&res, 0x5a, sizeof(res)); /* garbage: rs_copy zeroes it before any check */
+	rs_error_clear();
+	assert_int_equal(rs_copy(&dst->base, "v1", &src->base, "v1", NULL, &res), RS_EINVAL);
+	assert_non_null(strstr(rs_error_last()->message, "store backend \"future\" was built for "
+	                                                 "store table version 2"));
+	assert_int_equal(dst->log.count, 0);
+	assert_null(res.digest);
+	assert_null(res.blobs);
+	assert_int_equal(res.blob_count, 0);
+	rs_copy_result_dispose(&res);
+	/* every generic call checks it too */
+	{
+		rs_descriptor d = {0};
+		assert_int_equal(rs_store_blob_exists(&dst->base, &d), RS_EINVAL);
+		assert_non_null(strstr(rs_error_last()->message, "checking for a blob: store "
+		                                                 "backend \"future\""));
+		assert_int_equal(dst->log.count, 0);
+	}
+	/* rs_store_init checks before anything is set */
+	assert_int_equal(rs_store_init(&probe, &dst->ops), RS_EINVAL);
+	assert_null(probe.ops);
+	dst->ops.version = RS_STORE_OPS_VERSION;
+	assert_int_equal(rs_store_init(&probe, &dst->ops), 0);
+	assert_ptr_equal(probe.ops, &dst->ops);
+	image_dispose(&im);
+	rs_store_free(&src->base);
+	rs_store_free(&dst->base);
+}
+
 static void test_index_children_first_shared_blob_once(void **state)
 {
 	fake_store *src = fake_new("fake"), *dst = fake_new("fake");
@@ -1366,6 +1512,8 @@ int main(void)
 	        cmocka_unit_test(test_existing_blobs_not_sent),
 	        cmocka_unit_test(test_digest_mismatch_writes_no_manifest),
 	        cmocka_unit_test(test_put_failure_writes_no_manifest),
+	        cmocka_unit_test(test_silent_backend),
+	        cmocka_unit_test(test_wrong_ops_version),
 	        cmocka_unit_test(test_index_children_first_shared_blob_once),
 	        cmocka_unit_test(test_platform_selects_one_child),
 	        cmocka_unit_test(test_cancel_during_transfer),

@@ -32,7 +32,7 @@ static const rs_error *translate(const rs__endpoint *ep, int status, const char 
 		fail_msg("status %d: got %s, expected %s (%s)", status, rs_error_name(rc),
 		         rs_error_name(expected_code),
 		         rs_error_last() ? rs_error_last()->message : "no message");
-	assert_non_null(rs_error_last());
+	assert_true(rs_error_is_set());
 	assert_int_equal(rs_error_last()->code, rc);
 	assert_int_equal(rs_error_last()->http_status, status);
 	return rs_error_last();

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "regship/digest.h"
 #include "util/digest.h"
 #include "util/util.h"
 
@@ -197,6 +198,50 @@ static void test_digest_verify(void **state)
 	assert_error_mentions(RS_EINVAL, "sha256:nothex");
 }
 
+/* The public helper: streaming equals one-shot equals over a reader, for known vectors. */
+static void test_public_api(void **state)
+{
+	static const char abc_sha256[] =
+	        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	char out[RS_DIGEST_MAX], again[RS_DIGEST_MAX];
+	rs_digest *d = NULL;
+	rs_reader *r = NULL;
+	uint64_t bytes = 0;
+	unsigned char *big = rs__malloc(200000);
+	(void)state;
+	for (size_t i = 0; i < 200000; i++)
+		big[i] = (unsigned char)(i * 7);
+
+	assert_int_equal(rs_digest_buffer(out, "abc", 3), 0);
+	assert_string_equal(out, abc_sha256);
+
+	assert_int_equal(rs_digest_new(&d, NULL), 0);
+	assert_int_equal(rs_digest_update(d, "a", 1), 0);
+	assert_int_equal(rs_digest_update(d, "bc", 2), 0);
+	assert_int_equal(rs_digest_final(d, again), 0);
+	assert_string_equal(again, abc_sha256);
+	/* final starts again empty */
+	assert_int_equal(rs_digest_update(d, big, 200000), 0);
+	assert_int_equal(rs_digest_final(d, again), 0);
+	rs_digest_free(d);
+	assert_int_equal(rs_digest_buffer(out, big, 200000), 0);
+	assert_string_equal(again, out);
+
+	/* over a reader, in several chunks */
+	assert_int_equal(rs_reader_from_memory(&r, big, 200000), 0);
+	assert_int_equal(rs_digest_reader(again, r, NULL, &bytes), 0);
+	assert_string_equal(again, out);
+	assert_int_equal(bytes, 200000);
+	rs_reader_free(r);
+
+	assert_int_equal(rs_digest_new(&d, "md5"), RS_EUNSUPPORTED);
+	assert_null(d);
+	assert_int_equal(rs_digest_check(abc_sha256), 0);
+	assert_int_equal(rs_digest_check("sha256:abc"), RS_EINVAL);
+	assert_int_equal(rs_digest_reader(out, NULL, NULL, NULL), RS_EINVAL);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +252,7 @@ int main(void)
 	        cmocka_unit_test(test_digest_valid),
 	        cmocka_unit_test(test_digest_check_messages),
 	        cmocka_unit_test(test_digest_verify),
+	        cmocka_unit_test(test_public_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

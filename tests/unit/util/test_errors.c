@@ -72,7 +72,7 @@ static void test_set_and_clear(void **state)
 	const rs_error *e;
 	(void)state;
 	rs_error_clear();
-	assert_null(rs_error_last());
+	assert_false(rs_error_is_set());
 
 	assert_int_equal(rs__error_set(RS_ENOTFOUND, "manifest %s not found in %s", "v1", "repo"),
 	                 RS_ENOTFOUND);
@@ -89,7 +89,32 @@ static void test_set_and_clear(void **state)
 	assert_string_equal(rs_error_last()->message, "stopped by user");
 
 	rs_error_clear();
-	assert_null(rs_error_last());
+	assert_false(rs_error_is_set());
+}
+
+/* rs_error_last() is never NULL: with nothing set it is libgit2's "no error" record, so a
+ * caller may always print ->message. */
+static void test_no_error_record(void **state)
+{
+	const rs_error *e;
+	unsigned long serial;
+	(void)state;
+	rs_error_clear();
+	e = rs_error_last();
+	assert_non_null(e);
+	assert_int_equal(e->code, RS_OK);
+	assert_string_equal(e->message, "no error");
+	assert_int_equal(e->http_status, 0);
+	assert_string_equal(e->registry_code, "");
+	assert_false(rs_error_is_set());
+	/* the serial moves with every error set, not with a clear */
+	serial = rs__error_serial();
+	rs__error_set(RS_EIO, "x");
+	assert_true(rs__error_serial() != serial);
+	serial = rs__error_serial();
+	rs_error_clear();
+	assert_true(rs__error_serial() == serial);
+	assert_string_equal(rs_error_last()->message, "no error");
 }
 
 static void test_null_format_uses_description(void **state)
@@ -152,7 +177,7 @@ static void test_prefix(void **state)
 	rs_error_clear();
 	/* nothing to prefix: a generic code, and still no error */
 	assert_int_equal(rs__error_prefix("pushing %s", "x"), RS_ERROR);
-	assert_null(rs_error_last());
+	assert_false(rs_error_is_set());
 
 	rs__error_set_http(RS_EAUTH, 401, "UNAUTHORIZED", "token refused");
 	assert_int_equal(rs__error_prefix("pushing %s", "ubuntu"), RS_EAUTH);
@@ -199,7 +224,7 @@ typedef struct {
 static void *other_thread(void *arg)
 {
 	thread_report *r = arg;
-	r->saw_error_at_start = rs_error_last() != NULL;
+	r->saw_error_at_start = rs_error_is_set();
 	rs__error_set(RS_ETLS, "thread's own error");
 	/* main sets its error only once we set ours; then we look again */
 	pthread_barrier_wait(r->barrier);
@@ -241,6 +266,7 @@ int main(void)
 	        cmocka_unit_test(test_names_and_messages),
 	        cmocka_unit_test(test_codes_unique),
 	        cmocka_unit_test(test_set_and_clear),
+	        cmocka_unit_test(test_no_error_record),
 	        cmocka_unit_test(test_null_format_uses_description),
 	        cmocka_unit_test(test_long_message_truncated),
 	        cmocka_unit_test(test_set_http),

@@ -5,7 +5,7 @@
 
 #include <cmocka.h>
 
-#include "store/store.h"
+#include "util/reader.h"
 #include "util/digest.h"
 #include "util/util.h"
 

@@ -1,5 +1,5 @@
 /* Readers: streaming byte sources over memory, files, and the hashing/verifying wrapper. */
-#include "store/store.h"
+#include "util/reader.h"
 #include "util/digest.h"
 #include "util/util.h"
 
@@ -11,13 +11,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A reader (someone else's, through regship/sys/reader.h) that failed without saying why
+ * gets a generic message, so rs_error_last() always describes a failure. */
+static long long said(unsigned long serial, long long result, const char *what)
+{
+	if (result < 0 && rs__error_serial() == serial) {
+		int code = result >= INT_MIN ? (int)result : RS_ERROR;
+		rs__error_set(code, "%s failed: %s", what, rs_strerror(code));
+	}
+	return result;
+}
+
 long long rs_reader_read(rs_reader *r, void *buf, size_t len)
 {
+	unsigned long serial = rs__error_serial();
+	long long n;
 	if (!r || !r->read)
 		return rs__error_set(RS_EINVAL, "read from a NULL reader");
 	if (len == 0)
 		return 0;
-	return r->read(r, buf, len);
+	n = r->read(r, buf, len);
+	return said(serial, n, "reading a stream");
 }
 
 int rs_reader_rewind(rs_reader *r)
@@ -26,7 +40,16 @@ int rs_reader_rewind(rs_reader *r)
 		return rs__error_set(RS_EINVAL, "rewind of a NULL reader");
 	if (!r->rewind)
 		return rs__error_set(RS_EUNSUPPORTED, "this reader cannot start again from byte 0");
-	return r->rewind(r);
+	{
+		unsigned long serial = rs__error_serial();
+		int error = r->rewind(r);
+		return (int)said(serial, error, "rewinding a stream");
+	}
+}
+
+int64_t rs_reader_size(const rs_reader *r)
+{
+	return r ? r->size : -1;
 }
 
 void rs_reader_free(rs_reader *r)
