@@ -78,7 +78,8 @@ int tagfilter_print(tagfilter *f, cli_strings *tags, bool json, const char *repo
 	error = rs_tags_latest(&best, (const char *const *)tags->items, tags->count, f->prefix);
 	if (error < 0) {
 		const rs_error *e = rs_error_last();
-		cli_error("%s: %s", repository, e ? e->message : rs_strerror(error));
+		cli_error("%s: %s", repository,
+		          rs_error_is_set() ? e->message : rs_strerror(error));
 		return cli_exit_code(error);
 	}
 	if (json) {

@@ -550,7 +550,7 @@ static int copy_all_tags(run *r, const rs_location *src_loc, const rs_copy_optio
 	to.done_payload = &a;
 	if (rs_copy_tags(ds->store, (const char *const *)a.reference, r->src, src_refs, r->npairs,
 	                 &to, a.items) < 0)
-		first = rs_error_last() ? rs_error_last()->code : RS_ERROR;
+		first = rs_error_is_set() ? rs_error_last()->code : RS_ERROR;
 	tags_report(&a, true);
 	for (size_t i = 0; i < r->npairs; i++) {
 		rs_copy_tags_item *it = &a.items[i];

@@ -175,7 +175,7 @@ static void copy_one(batch *b, size_t i)
 	                            b->share);
 	if (it->error < 0) {
 		const rs_error *e = rs_error_last();
-		if (e && e->message[0])
+		if (rs_error_is_set() && e->message[0])
 			it->detail = *e;
 		else {
 			it->detail.code = it->error;

@@ -132,7 +132,7 @@ static int promote_write(rs_retag_result *r, rs_client *c, const rs__retag_sourc
 		}
 		rs__buf_printf(&msg, "; rollback failed: %s now points at %s instead of %s (%s)",
 		               e->ref->tag, r->digest, e->previous ? e->previous : "not existing",
-		               rs_error_last() ? rs_error_last()->message : "error");
+		               rs_error_is_set() ? rs_error_last()->message : "error");
 	}
 	if (!moved.size)
 		error = rs__error_set_http(first.code, first.http_status,

@@ -43,7 +43,7 @@ void rs_prune_result_free(rs_prune_result *r)
 static void item_failed(rs_prune_item *it)
 {
 	const rs_error *e = rs_error_last();
-	it->error = rs__strdup(e && e->message[0] ? e->message : "failed");
+	it->error = rs__strdup(rs_error_is_set() && e->message[0] ? e->message : "failed");
 	rs_error_clear();
 }
 
@@ -69,7 +69,7 @@ static void delete_digest(rs_prune_result *r, size_t i, rs_client *c, const rs_r
 			continue;
 		if (error < 0 && !o->error) {
 			o->error =
-			        rs__strdup(rs_error_last() ? rs_error_last()->message : "failed");
+			        rs__strdup(rs_error_is_set() ? rs_error_last()->message : "failed");
 		} else if (error == 0) {
 			o->done = 1;
 		}

@@ -238,7 +238,7 @@ static void *put_one(void *arg)
 	free(digest);
 	if (error == 0)
 		j->e->written = 1;
-	else if (rs_error_last())
+	else if (rs_error_is_set())
 		j->detail = *rs_error_last();
 	else
 		rs__error_set(error, "tag %s: %s", j->e->ref->tag, rs_strerror(error));
@@ -461,7 +461,7 @@ static void *head_worker(void *arg)
 			pthread_mutex_lock(&p->lock);
 			if (!p->error) {
 				p->error = error;
-				if (e)
+				if (rs_error_is_set())
 					p->detail = *e;
 				else
 					snprintf(p->detail.message, sizeof(p->detail.message),

@@ -152,7 +152,8 @@ int rs__retry_stop(const rs_client *c, int error)
 		return rs__cancel_check();
 	if (error != RS_ETIMEOUT && c->deadline > 0 && rs__now() >= c->deadline) {
 		/* the command's deadline ended the retries: say so, with what failed last */
-		snprintf(last, sizeof(last), "%s", rs_error_last() ? rs_error_last()->message : "");
+		snprintf(last, sizeof(last), "%s",
+		         rs_error_is_set() ? rs_error_last()->message : "");
 		rs__duration_format(dur, sizeof(dur), c->opts.timeout_ms);
 		return rs__error_set(RS_ETIMEOUT, "timed out after %s (last try: %s)", dur, last);
 	}

@@ -392,7 +392,8 @@ static int import_existing(da_store *s)
 		char why[sizeof(e->message)];
 		if (error == RS_EUSER)
 			return error;
-		snprintf(why, sizeof(why), "%s", e ? e->message : rs_strerror(error));
+		snprintf(why, sizeof(why), "%s",
+		         rs_error_is_set() ? e->message : rs_strerror(error));
 		return rs__error_set(RS_EEXISTS,
 		                     "%s exists and is not a docker archive regship can add to "
 		                     "(%s); use --overwrite to replace it",

@@ -133,7 +133,8 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 		}
 		e = rs_error_last();
 		rs__buf_printf(&why, "%s%s: %s", why.size ? "; " : "", shown,
-		               e && e->message[0] ? e->message : rs_strerror(error));
+		               rs_error_is_set() && e->message[0] ? e->message
+		                                                  : rs_strerror(error));
 		code = error;
 		free(shown);
 	}

@@ -228,7 +228,7 @@ static void *prep_worker(void *arg)
 				p->failed = true;
 				p->code = error;
 				snprintf(p->message, sizeof(p->message), "%s",
-				         e ? e->message : rs_strerror(error));
+				         rs_error_is_set() ? e->message : rs_strerror(error));
 			}
 			pthread_mutex_unlock(&p->mu);
 		}

@@ -543,7 +543,8 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 			char why[sizeof(e->message)];
 			if (error == RS_EUSER)
 				goto done;
-			snprintf(why, sizeof(why), "%s", e ? e->message : rs_strerror(error));
+			snprintf(why, sizeof(why), "%s",
+			         rs_error_is_set() ? e->message : rs_strerror(error));
 			error = rs__error_set(RS_EEXISTS,
 			                      "%s exists and is not an OCI archive regship can add "
 			                      "to (%s); use --overwrite to replace it",
