@@ -210,6 +210,12 @@ void progress_image(progress *p, const char *image)
 	p->count = 0;
 }
 
+void progress_name(progress *p, const char *image)
+{
+	if (p)
+		snprintf(p->image, sizeof(p->image), "%s", image ? image : "");
+}
+
 void progress_free(progress *p)
 {
 	if (!p)

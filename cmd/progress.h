@@ -20,6 +20,9 @@ int progress_event(const rs_copy_event *ev, void *payload);
 /* The image the next events belong to (named in plain lines); on a terminal its rows start a
  * new block below what was printed since the last one. */
 void progress_image(progress *p, const char *image);
+/* Name the image the next events belong to, without starting a new display (images moving
+ * in parallel: copy --all-tags). */
+void progress_name(progress *p, const char *image);
 /* Finish the display (draws what the throttle held back; never redraws over later output). */
 void progress_done(progress *p);
 void progress_free(progress *p);

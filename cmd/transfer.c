@@ -464,6 +464,14 @@ typedef struct tags_run {
 	bool registry; /* the destination is a registry: lines as images complete */
 } tags_run;
 
+/* A copy event of image i: plain progress lines name its tag. */
+static int tag_event(size_t i, const rs_copy_event *ev, void *payload)
+{
+	tags_run *a = payload;
+	progress_name(a->r->prog, a->r->pairs[i].src_reference);
+	return progress_event(ev, a->r->prog);
+}
+
 /* "regship: DEST: why" for a failed image (nothing once interrupted: transfer_run says so). */
 static void tag_failed(const char *display, const rs_copy_tags_item *it)
 {
@@ -489,6 +497,8 @@ static void tags_report(tags_run *a, bool all)
 			break;
 		if (!it->attempted)
 			continue;
+		/* what is drawn stays above the line; the display goes on below it */
+		progress_image(a->r->prog, NULL);
 		if (it->error < 0)
 			tag_failed(a->display[i], it);
 		else if (a->registry && !a->r->t->json)
@@ -548,6 +558,8 @@ static int copy_all_tags(run *r, const rs_location *src_loc, const rs_copy_optio
 	to.keep_going = r->t->keep_going;
 	to.done = tag_done;
 	to.done_payload = &a;
+	to.event = tag_event;
+	to.event_payload = &a;
 	if (rs_copy_tags(ds->store, (const char *const *)a.reference, r->src, src_refs, r->npairs,
 	                 &to, a.items) < 0)
 		first = rs_error_is_set() ? rs_error_last()->code : RS_ERROR;

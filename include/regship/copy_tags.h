@@ -48,12 +48,17 @@ typedef struct rs_copy_tags_options {
 	int keep_going;
 	rs_copy_tags_done_cb done;
 	void *done_payload;
+	/* Optional: every copy event of image `index` (serialised like done), in place of the
+	 * per-image options' callback, so a caller can tell which image an event belongs to.
+	 * Non-zero cancels, as rs_copy_cb does. */
+	int (*event)(size_t index, const rs_copy_event *ev, void *payload);
+	void *event_payload;
 } rs_copy_tags_options;
 
 #define RS_COPY_TAGS_OPTIONS_VERSION 1
 #define RS_COPY_TAGS_OPTIONS_INIT                                                                  \
 	{                                                                                          \
-		RS_COPY_TAGS_OPTIONS_VERSION, NULL, 0, NULL, NULL                                  \
+		RS_COPY_TAGS_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL                      \
 	}
 
 /*

@@ -166,13 +166,36 @@ static int on_event(const rs_copy_event *ev, void *payload)
 	return rc;
 }
 
+typedef struct image_ctx {
+	batch *b;
+	size_t index;
+} image_ctx;
+
+/* opts->event: the caller learns which image an event belongs to */
+static int on_image_event(const rs_copy_event *ev, void *payload)
+{
+	image_ctx *ctx = payload;
+	batch *b = ctx->b;
+	int rc;
+	pthread_mutex_lock(&b->cb_lock);
+	rc = b->opts->event(ctx->index, ev, b->opts->event_payload);
+	pthread_mutex_unlock(&b->cb_lock);
+	return rc;
+}
+
 static void copy_one(batch *b, size_t i)
 {
 	rs_copy_tags_item *it = &b->items[i];
+	rs_copy_options copy = b->copy;
+	image_ctx ctx = {b, i};
+	if (b->opts->event) {
+		copy.callback = on_image_event;
+		copy.payload = &ctx;
+	}
 	it->attempted = 1;
-	it->error = rs__copy_shared(b->dst, b->dst_refs ? b->dst_refs[i] : NULL, b->src,
-	                            b->src_refs ? b->src_refs[i] : NULL, &b->copy, &it->result,
-	                            b->share);
+	it->error =
+	        rs__copy_shared(b->dst, b->dst_refs ? b->dst_refs[i] : NULL, b->src,
+	                        b->src_refs ? b->src_refs[i] : NULL, &copy, &it->result, b->share);
 	if (it->error < 0) {
 		const rs_error *e = rs_error_last();
 		if (rs_error_is_set() && e->message[0])

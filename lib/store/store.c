@@ -563,6 +563,15 @@ int rs_location_parse(rs_location **out, const char *text)
 	}
 	if ((error = parse_bare_path(out, text, &matched)) < 0 || matched)
 		return error;
+	if (rs__str_startswith(text, "http://") || rs__str_startswith(text, "https://")) {
+		size_t n = text[4] == 's' ? 8 : 7;
+		return rs__error_set(
+		        RS_EINVAL,
+		        "invalid reference \"%s\": write it without \"%.*s\" (%s); plain "
+		        "HTTP is used for loopback registries, and for others with "
+		        "--insecure",
+		        text, (int)n, text, text + n);
+	}
 	if (transport_prefix(text, &plen))
 		return rs__error_set(RS_EINVAL, "unknown transport \"%.*s:\"; " TRANSPORTS,
 		                     (int)plen, text);

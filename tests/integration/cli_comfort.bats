@@ -36,7 +36,7 @@ setup() {
 	run regship delete -h
 	assert_success
 	assert_output_contains "usage: regship rm"
-	run regship cp "$plain_ADDR/comfort/img:v1" "oci:$BATS_TEST_TMPDIR/lay:v1"
+	run regship cp --preserve-digests "$plain_ADDR/comfort/img:v1" "oci:$BATS_TEST_TMPDIR/lay:v1"
 	assert_success
 	assert_output_contains "@$(fixture_digest plain comfort/img:v1)"
 	run regship -h

@@ -53,7 +53,7 @@ setup() {
 	assert_output_contains "nonexistent.pem"
 	run regship --ca-cert "$BATS_FILE_TMPDIR" tags "$ex_ADDR/ex/app"
 	assert_status 2
-	assert_output_contains "CA certificate"
+	assert_output_contains "is a directory"
 }
 
 @test "exit 3: the registry says the manifest or repository does not exist" {
