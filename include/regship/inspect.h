@@ -9,7 +9,8 @@
 #include "buf.h"
 #include "common.h"
 #include "manifest.h"
-#include "sys/store.h"
+#include "reader.h"
+#include "store.h"
 
 RS_BEGIN_DECL
 

@@ -207,19 +207,19 @@ limited() {
 @test "a file that is not an archive of that kind is kept unless --overwrite" {
 	echo "precious notes" >"$T/notes.txt"
 	run regship pull --progress none "$ONE" "docker-archive:$T/notes.txt"
-	assert_failure 1
+	assert_failure 7
 	assert_output_contains "$T/notes.txt exists and is not a docker archive"
 	assert_output_contains "use --overwrite"
 	assert_equal "$(cat "$T/notes.txt")" "precious notes"
 	run regship pull --progress none "$ONE" "oci-archive:$T/notes.txt"
-	assert_failure 1
+	assert_failure 7
 	assert_output_contains "$T/notes.txt exists and is not an OCI archive"
 	assert_equal "$(cat "$T/notes.txt")" "precious notes"
 	# an OCI archive is not a docker archive either
 	regship pull --progress none "$ONE" "oci-archive:$T/O.tar" >/dev/null
 	cp "$T/O.tar" "$T/O.orig"
 	run regship pull --progress none "$ONE" "docker-archive:$T/O.tar"
-	assert_failure 1
+	assert_failure 7
 	cmp "$T/O.tar" "$T/O.orig"
 	# --overwrite replaces, with just the new image
 	run regship pull --progress none --overwrite "$ONE" "docker-archive:$T/notes.txt"
