@@ -11,6 +11,22 @@ static const char *const usage[] = {
         NULL,
 };
 
+/* "2", "2.1", "v2.1": a version line, not a repository name ("2.1" alone would be read as
+ * docker.io/library/2.1) */
+static bool looks_like_prefix(const char *s)
+{
+	bool digit = false;
+	if (*s == 'v')
+		s++;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digit = true;
+		else if (*s != '.' || !digit)
+			return false;
+	}
+	return digit;
+}
+
 int cmd_tags(int argc, char **argv)
 {
 	bool json = false;
@@ -40,6 +56,13 @@ int cmd_tags(int argc, char **argv)
 		return rc;
 	if (f.latest && nargs == 2)
 		f.prefix = args[0]; /* --latest PREFIX REPOSITORY */
+	if (f.latest && nargs == 1 && looks_like_prefix(args[0])) {
+		rc = cli_usage_error(usage,
+		                     "--latest %s: missing REPOSITORY (regship tags --latest %s "
+		                     "REPOSITORY)",
+		                     args[0], args[0]);
+		goto done;
+	}
 	if ((rc = tagfilter_setup(&f, usage)))
 		goto done;
 	if ((rc = cli_one_ref(usage, f.prefix ? args + 1 : args, f.prefix ? 1 : nargs, "REPOSITORY",

@@ -332,5 +332,9 @@ promote() {
 	done
 	run regship tags 2.1 "$A/pj/app"
 	assert_failure 2
+	# a version line without the repository is not read as docker.io/library/2.1
+	run regship tags --latest 2.1
+	assert_failure 2
+	assert_output_contains "--latest 2.1: missing REPOSITORY"
 	assert_equal "$(requests)" "" "requests"
 }
