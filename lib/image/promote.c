@@ -297,7 +297,7 @@ int rs_retag_promote(rs_retag_result **out, rs_client *client, const rs_ref *src
 	rs_promotion_plan *plan = NULL;
 	rs_strlist tags = RS_STRLIST_INIT;
 	char **known = NULL, *name = NULL, *release_previous = NULL;
-	const char *release;
+	const char *release = NULL;
 	rs__retag_source s = {0};
 	int error;
 
