@@ -365,3 +365,23 @@ EOF
 	assert_success
 	assert_equal "$(cat "$T/bundle/rootfs/etc/one")" one
 }
+
+@test "oci-image-tool validates the OCI layouts regship writes (an image and a converted list)" {
+	need oci-image-tool
+	run regship pull --progress none "$reg_ADDR/interop/dock:d1" "oci:$T/V:localhost/dock:d1"
+	assert_success
+	run oci-image-tool validate --type image --ref name=localhost/dock:d1 "$T/V"
+	assert_success
+	assert_output_contains "Validation succeeded"
+	run regship pull --progress none --all-platforms "$reg_ADDR/interop/dlist:l1" "oci:$T/V2:l1"
+	assert_success
+	run oci-image-tool validate --type image --ref name=l1 "$T/V2"
+	assert_success
+	assert_output_contains "Validation succeeded"
+	# --preserve-digests keeps Docker media types, which this tool refuses (as regship-pull(1) says)
+	run regship pull --progress none --preserve-digests "$reg_ADDR/interop/dock:d1" "oci:$T/V3:d1"
+	assert_success
+	run oci-image-tool validate --type image --ref name=d1 "$T/V3"
+	assert_failure
+	assert_output_contains "invalid descriptor MediaType"
+}
