@@ -1,0 +1,29 @@
+#!/usr/bin/env bats
+# Hostile-tester findings on issues 13-17: each test is a break that was found by hand and fixed.
+
+setup_file() {
+	load helpers
+	reg_start plain reg
+	# --by created: 1.0.0 is dated 01:00 UTC (written with a +09:00 offset), 2.0.0 05:00 UTC,
+	# 3.0.0 half a second after 2.0.0
+	fixture seed "$reg_URL" tz/img --tag 1.0.0 --created 2025-06-01T10:00:00+09:00 --seed tz1 >/dev/null
+	fixture seed "$reg_URL" tz/img --tag 2.0.0 --created 2025-06-01T05:00:00Z --seed tz2 >/dev/null
+	fixture seed "$reg_URL" tz/img --tag 3.0.0 --created 2025-06-01T05:00:00.5Z --seed tz3 >/dev/null
+}
+
+teardown_file() {
+	reg_stop_all
+}
+
+setup() {
+	load helpers
+	T=$BATS_TEST_TMPDIR
+}
+
+@test "prune --by created orders by the instant, not the text: offsets and fractions of a second" {
+	run --separate-stderr regship prune --keep 2 --by created --dry-run "$reg_ADDR/tz/img"
+	assert_success
+	assert_output_contains "keep   3.0.0"
+	assert_output_contains "keep   2.0.0"
+	assert_output_contains "delete 1.0.0"
+}
