@@ -27,3 +27,28 @@ setup() {
 	assert_output_contains "keep   2.0.0"
 	assert_output_contains "delete 1.0.0"
 }
+
+# layer_of IMAGE: the digest of the image's first layer
+layer_of() {
+	regship inspect "$1" | awk '/^Layers:/ { getline; print $1; exit }'
+}
+
+# fsize_limited KIB ARGS...: regship ARGS under `ulimit -f KIB` with SIGXFSZ at its default
+fsize_limited() {
+	local kib=$1
+	shift
+	ulimit -f "$kib"
+	trap - XFSZ
+	regship "$@"
+}
+
+@test "blob -o under ulimit -f: 'File too large' naming the file, no temporary left, not killed" {
+	local img="$reg_ADDR/tz/img:1.0.0" layer
+	layer=$(layer_of "$img")
+	[[ $layer == sha256:* ]] || fail "no layer digest: $layer"
+	run fsize_limited 4 blob -o "$T/small" "$img" "$layer"
+	assert_failure 1
+	assert_output_contains "$T/small: write error: File too large"
+	run find "$T" -name 'small*'
+	[[ -z $output ]] || fail "left behind: $output"
+}
