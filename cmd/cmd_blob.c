@@ -70,6 +70,54 @@ static bool write_in_place(const char *file)
 	return stat(file, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
+/* The file a symbolic link that points nowhere yet names (its directory resolved), so that
+ * the file is created and the link stays one; NULL when FILE is no such link. */
+static char *dangling_target(const char *file)
+{
+	struct stat st;
+	char target[4096], *dir, *real, *out = NULL;
+	ssize_t n;
+
+	if (lstat(file, &st) < 0 || !S_ISLNK(st.st_mode) ||
+	    (n = readlink(file, target, sizeof(target) - 1)) <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (target[0] != '/') {
+		char *copy = strdup(file), *full;
+		size_t len;
+		if (!copy)
+			cli_out_of_memory();
+		len = strlen(copy) + strlen(target) + 2;
+		if (!(full = malloc(len)))
+			cli_out_of_memory();
+		snprintf(full, len, "%s/%s", dirname(copy), target);
+		free(copy);
+		snprintf(target, sizeof(target), "%s", full);
+		free(full);
+	}
+	{
+		char *copy = strdup(target), *base_copy = strdup(target);
+		if (!copy || !base_copy)
+			cli_out_of_memory();
+		dir = dirname(copy);
+		if ((real = realpath(dir, NULL))) {
+			const char *base = basename(base_copy);
+			size_t len = strlen(real) + strlen(base) + 2;
+			if (!(out = malloc(len)))
+				cli_out_of_memory();
+			snprintf(out, len, "%s/%s", real, base);
+			free(real);
+		}
+		free(copy);
+		free(base_copy);
+	}
+	if (!out) /* the link's directory does not exist: say so, never replace the link */
+		out = strdup(target);
+	if (!out)
+		cli_out_of_memory();
+	return out;
+}
+
 int cmd_blob(int argc, char **argv)
 {
 	const char *output = NULL;
@@ -142,6 +190,8 @@ int cmd_blob(int argc, char **argv)
 	if (output && !write_in_place(output)) {
 		/* a symbolic link stays one: the file it points to is replaced */
 		char *real = realpath(output, NULL);
+		if (!real)
+			real = dangling_target(output);
 		if (real)
 			output = text = real;
 		if ((fd = open_temp(&tmp, output)) < 0) {

@@ -52,3 +52,20 @@ fsize_limited() {
 	run find "$T" -name 'small*'
 	[[ -z $output ]] || fail "left behind: $output"
 }
+
+@test "blob -o through a symbolic link that points to no file yet: the file is made, the link stays" {
+	local img="$reg_ADDR/tz/img:1.0.0" layer
+	layer=$(layer_of "$img")
+	mkdir -p "$T/out"
+	ln -s out/new.bin "$T/link"
+	ln -s "$T/nowhere/x" "$T/lost"
+	run regship blob -o "$T/link" "$img" "$layer"
+	assert_success
+	[[ -L $T/link ]] || fail "the link was replaced"
+	[[ $(sha256sum <"$T/out/new.bin") == "${layer#sha256:} "* ]] || fail "out/new.bin is not the blob"
+	# a link into a directory that does not exist: an error naming it, the link kept
+	run regship blob -o "$T/lost" "$img" "$layer"
+	assert_failure 1
+	assert_output_contains "$T/nowhere/x"
+	[[ -L $T/lost ]] || fail "the link was replaced"
+}
