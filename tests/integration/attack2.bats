@@ -9,6 +9,14 @@ setup_file() {
 	fixture seed "$reg_URL" tz/img --tag 1.0.0 --created 2025-06-01T10:00:00+09:00 --seed tz1 >/dev/null
 	fixture seed "$reg_URL" tz/img --tag 2.0.0 --created 2025-06-01T05:00:00Z --seed tz2 >/dev/null
 	fixture seed "$reg_URL" tz/img --tag 3.0.0 --created 2025-06-01T05:00:00.5Z --seed tz3 >/dev/null
+	# prune: 1.0.0 is signed (cosign's fallback tag) and its delete is refused (403)
+	local d1
+	d1=$(fixture seed "$reg_URL" sig/img --tag 1.0.0 --seed s1 | awk '{ print $2 }')
+	[[ $d1 == sha256:* ]] || return 1
+	fixture seed "$reg_URL" sig/img --tag 2.0.0 --seed s2 >/dev/null
+	fixture seed "$reg_URL" sig/img --tag "sha256-${d1#sha256:}.sig" --layers 1 --seed sg1 >/dev/null
+	echo "sha256-${d1#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig1"
+	server_start policyproxy deny --upstream "$reg_URL" --deny "^DELETE /v2/sig/img/manifests/$d1"
 }
 
 teardown_file() {
@@ -68,4 +76,17 @@ fsize_limited() {
 	assert_failure 1
 	assert_output_contains "$T/nowhere/x"
 	[[ -L $T/lost ]] || fail "the link was replaced"
+}
+
+@test "prune: a signature whose subject's delete fails stays with its subject" {
+	local sig
+	sig=$(cat "$BATS_FILE_TMPDIR/sig1")
+	run --separate-stderr regship prune --keep 1 "$deny_ADDR/sig/img"
+	# nothing could be removed: exit 1, not 6 (partly done)
+	assert_failure 1
+	[[ $stderr == *"$sig"*"its subject sha256:"*"stays"* ]] || fail "stderr: $stderr"
+	run regship tags "$reg_ADDR/sig/img"
+	assert_success
+	assert_output_contains "1.0.0"
+	assert_output_contains "$sig"
 }
