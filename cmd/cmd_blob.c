@@ -30,6 +30,32 @@ static int fd_sink(const void *data, size_t len, void *payload)
 	return 0;
 }
 
+/* The temporary file being written, removed when a signal ends regship (Ctrl-C, kill). */
+static char *volatile blob_tmp;
+
+static void on_signal(int sig)
+{
+	char *tmp = blob_tmp;
+	if (tmp)
+		unlink(tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* SIGINT, SIGTERM, SIGHUP remove the temporary file (those already ignored stay ignored). */
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa, old;
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = on_signal;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 /* FILE.regship-XXXXXX beside FILE, so that rename() is atomic. */
 static int open_temp(char **tmp, const char *file)
 {
@@ -194,10 +220,12 @@ int cmd_blob(int argc, char **argv)
 			real = dangling_target(output);
 		if (real)
 			output = text = real;
+		catch_signals();
 		if ((fd = open_temp(&tmp, output)) < 0) {
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
+		blob_tmp = tmp;
 	} else if (output) {
 		if ((fd = open(output, O_WRONLY | O_CLOEXEC)) < 0) {
 			/* a directory, or a device we may not write */
@@ -228,10 +256,12 @@ int cmd_blob(int argc, char **argv)
 		}
 		fd = -1;
 		if (rename(tmp, output) < 0) {
+			blob_tmp = NULL;
 			cli_error("%s: cannot rename into place: %s", output, strerror(errno));
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
+		blob_tmp = NULL;
 		free(tmp);
 		tmp = NULL;
 	}
@@ -240,6 +270,7 @@ done:
 		close(fd);
 	if (tmp) {
 		unlink(tmp);
+		blob_tmp = NULL;
 		free(tmp);
 	}
 	free(text);

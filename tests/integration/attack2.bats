@@ -17,6 +17,8 @@ setup_file() {
 	fixture seed "$reg_URL" sig/img --tag "sha256-${d1#sha256:}.sig" --layers 1 --seed sg1 >/dev/null
 	echo "sha256-${d1#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig1"
 	server_start policyproxy deny --upstream "$reg_URL" --deny "^DELETE /v2/sig/img/manifests/$d1"
+	# a registry whose blobs trickle (2 bytes a second)
+	server_start slowserver slow --mode by-path --rate 2
 }
 
 teardown_file() {
@@ -89,4 +91,25 @@ fsize_limited() {
 	assert_success
 	assert_output_contains "1.0.0"
 	assert_output_contains "$sig"
+}
+
+@test "blob -o killed (SIGTERM, SIGHUP) while the blob trickles in: no temporary file left" {
+	local sig bg status
+	# a wrapper that records regship's own pid, so the signal reaches regship itself
+	printf '#!/bin/sh\necho $$ >"%s/pid"\nexec "%s" "$@"\n' "$T" "$REGSHIP" >"$T/pidwrap"
+	chmod +x "$T/pidwrap"
+	for sig in TERM HUP; do
+		mkdir -p "$T/$sig"
+		rm -f "$T/pid"
+		REGSHIP="$T/pidwrap" regship blob -o "$T/$sig/out" \
+			"$slow_ADDR/trickle/x@sha256:$(printf '%064d' 1)" 2>"$T/$sig.err" &
+		bg=$!
+		wait_until 20 compgen -G "$T/$sig/out.regship-*" >/dev/null ||
+			fail "no temporary file: $(cat "$T/$sig.err")"
+		kill "-$sig" "$(cat "$T/pid")"
+		status=0
+		wait "$bg" || status=$?
+		[[ $status -ne 0 ]] || fail "exit 0 after SIG$sig"
+		assert_equal "$(ls -A "$T/$sig")" ""
+	done
 }
