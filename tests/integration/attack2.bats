@@ -19,6 +19,8 @@ setup_file() {
 	server_start policyproxy deny --upstream "$reg_URL" --deny "^DELETE /v2/sig/img/manifests/$d1"
 	# a registry whose blobs trickle (2 bytes a second)
 	server_start slowserver slow --mode by-path --rate 2
+	reg_start tls tls
+	reg_seed tls ca/img --tag 1 --seed ca >/dev/null
 }
 
 teardown_file() {
@@ -112,4 +114,13 @@ fsize_limited() {
 		[[ $status -ne 0 ]] || fail "exit 0 after SIG$sig"
 		assert_equal "$(ls -A "$T/$sig")" ""
 	done
+}
+
+@test "--ca-cert <(cat ca.pem) (a pipe, readable once) works; --ca-cert /dev/zero ends with a message" {
+	run --separate-stderr regship --ca-cert <(cat "$tls_CA") tags "$tls_ADDR/ca/img"
+	assert_success
+	assert_output_equals "1"
+	run --separate-stderr timeout 30 "$REGSHIP" --ca-cert /dev/zero tags "$tls_ADDR/ca/img"
+	assert_failure 2
+	[[ $stderr == *"--ca-cert /dev/zero: larger than 16 MiB"* ]] || fail "stderr: $stderr"
 }
