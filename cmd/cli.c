@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -537,37 +538,87 @@ static void watchdog_start(long ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* Whether text holds a PEM certificate's BEGIN line at the start of a line. */
+static bool has_pem_begin(const char *text, size_t len)
+{
+	static const char *const begins[] = {"-----BEGIN CERTIFICATE-----",
+	                                     "-----BEGIN TRUSTED CERTIFICATE-----"};
+	for (size_t i = 0; i < len; i++) {
+		if (i && text[i - 1] != '\n')
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			size_t n = strlen(begins[k]);
+			if (len - i >= n && !memcmp(text + i, begins[k], n))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* A pipe or FIFO (--ca-cert <(...)) can be read once: its bytes go to an unlinked temporary
+ * file, named /dev/fd/N, which the library reads as often as it needs. */
+static int ca_cert_keep(const char *file, const char *text, size_t len)
+{
+	static char name[32];
+	FILE *t = tmpfile();
+	if (!t || fwrite(text, 1, len, t) != len || fflush(t) != 0) {
+		int e = errno;
+		if (t)
+			fclose(t);
+		return cli_usage_error(NULL, "--ca-cert %s: cannot keep a copy: %s", file,
+		                       strerror(e));
+	}
+	rewind(t);
+	(void)fcntl(fileno(t), F_SETFD, FD_CLOEXEC);
+	snprintf(name, sizeof(name), "/dev/fd/%d", fileno(t));
+	cli_global.ca_cert = name; /* t stays open until regship exits */
+	return 0;
+}
+
 int cli_check_ca_cert(void)
 {
+	/* the library reads at most 16 MiB of a CA file */
+	static const size_t max = 16u << 20;
+	static int checked = -1;
 	const char *file = cli_global.ca_cert;
 	FILE *f;
-	char line[256];
-	bool found = false;
+	char *text;
+	size_t len = 0, n;
+	bool regular;
 	struct stat st;
-	if (!file)
-		return 0;
+	if (!file || checked >= 0)
+		return checked > 0 ? checked : 0;
 	if (!*file)
-		return cli_usage_error(NULL, "--ca-cert: empty file name");
+		return checked = cli_usage_error(NULL, "--ca-cert: empty file name");
 	if (stat(file, &st) < 0)
-		return cli_usage_error(NULL, "--ca-cert %s: %s", file, strerror(errno));
+		return checked = cli_usage_error(NULL, "--ca-cert %s: %s", file, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return cli_usage_error(NULL, "--ca-cert %s: is a directory (give a PEM file)",
-		                       file);
+		return checked = cli_usage_error(
+		               NULL, "--ca-cert %s: is a directory (give a PEM file)", file);
+	regular = S_ISREG(st.st_mode);
 	if (!(f = fopen(file, "r")))
-		return cli_usage_error(NULL, "--ca-cert %s: %s", file, strerror(errno));
-	/* a PEM certificate: its BEGIN line, within the first 64 MiB */
-	for (size_t n = 0; !found && n < 64u * 1024 * 1024 && fgets(line, sizeof(line), f);
-	     n += strlen(line))
-		found = !strncmp(line, "-----BEGIN CERTIFICATE-----", 27) ||
-		        !strncmp(line, "-----BEGIN TRUSTED CERTIFICATE-----", 35);
+		return checked = cli_usage_error(NULL, "--ca-cert %s: %s", file, strerror(errno));
+	if (!(text = malloc(max + 1)))
+		cli_out_of_memory();
+	while (len <= max && (n = fread(text + len, 1, max + 1 - len, f)) > 0)
+		len += n;
 	fclose(f);
-	if (!found)
-		return cli_usage_error(NULL,
-		                       "--ca-cert %s: holds no PEM certificate (\"-----BEGIN "
-		                       "CERTIFICATE-----\"); convert a DER file with 'openssl x509 "
-		                       "-inform der -in FILE -out FILE.pem'",
-		                       file);
-	return 0;
+	if (len > max) {
+		free(text);
+		return checked = cli_usage_error(NULL, "--ca-cert %s: larger than 16 MiB", file);
+	}
+	if (!has_pem_begin(text, len)) {
+		free(text);
+		return checked = cli_usage_error(
+		               NULL,
+		               "--ca-cert %s: holds no PEM certificate (\"-----BEGIN "
+		               "CERTIFICATE-----\"); convert a DER file with 'openssl x509 "
+		               "-inform der -in FILE -out FILE.pem'",
+		               file);
+	}
+	checked = regular ? 0 : ca_cert_keep(file, text, len);
+	free(text);
+	return checked;
 }
 
 /* -v: the library's trace lines, one per line on stderr */

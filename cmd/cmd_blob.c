@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,32 @@ static int fd_sink(const void *data, size_t len, void *payload)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* The temporary file being written, removed when a signal ends regship (Ctrl-C, kill). */
+static char *volatile blob_tmp;
+
+static void on_signal(int sig)
+{
+	char *tmp = blob_tmp;
+	if (tmp)
+		unlink(tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* SIGINT, SIGTERM, SIGHUP remove the temporary file (those already ignored stay ignored). */
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa, old;
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = on_signal;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 /* FILE.regship-XXXXXX beside FILE, so that rename() is atomic. */
@@ -67,6 +94,54 @@ static bool write_in_place(const char *file)
 {
 	struct stat st;
 	return stat(file, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/* The file a symbolic link that points nowhere yet names (its directory resolved), so that
+ * the file is created and the link stays one; NULL when FILE is no such link. */
+static char *dangling_target(const char *file)
+{
+	struct stat st;
+	char target[4096], *dir, *real, *out = NULL;
+	ssize_t n;
+
+	if (lstat(file, &st) < 0 || !S_ISLNK(st.st_mode) ||
+	    (n = readlink(file, target, sizeof(target) - 1)) <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (target[0] != '/') {
+		char *copy = strdup(file), *full;
+		size_t len;
+		if (!copy)
+			cli_out_of_memory();
+		len = strlen(copy) + strlen(target) + 2;
+		if (!(full = malloc(len)))
+			cli_out_of_memory();
+		snprintf(full, len, "%s/%s", dirname(copy), target);
+		free(copy);
+		snprintf(target, sizeof(target), "%s", full);
+		free(full);
+	}
+	{
+		char *copy = strdup(target), *base_copy = strdup(target);
+		if (!copy || !base_copy)
+			cli_out_of_memory();
+		dir = dirname(copy);
+		if ((real = realpath(dir, NULL))) {
+			const char *base = basename(base_copy);
+			size_t len = strlen(real) + strlen(base) + 2;
+			if (!(out = malloc(len)))
+				cli_out_of_memory();
+			snprintf(out, len, "%s/%s", real, base);
+			free(real);
+		}
+		free(copy);
+		free(base_copy);
+	}
+	if (!out) /* the link's directory does not exist: say so, never replace the link */
+		out = strdup(target);
+	if (!out)
+		cli_out_of_memory();
+	return out;
 }
 
 int cmd_blob(int argc, char **argv)
@@ -132,18 +207,25 @@ int cmd_blob(int argc, char **argv)
 			goto done;
 		}
 	}
+	/* a file size limit (ulimit -f) is a write error (EFBIG) that names the file and removes
+	 * the temporary file, as a full disk is, not a death that leaves it behind */
+	signal(SIGXFSZ, SIG_IGN);
 	d.digest = (char *)digest;
 	d.size = -1;
 	d.media_type = (char *)"application/octet-stream";
 	if (output && !write_in_place(output)) {
 		/* a symbolic link stays one: the file it points to is replaced */
 		char *real = realpath(output, NULL);
+		if (!real)
+			real = dangling_target(output);
 		if (real)
 			output = text = real;
+		catch_signals();
 		if ((fd = open_temp(&tmp, output)) < 0) {
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
+		blob_tmp = tmp;
 	} else if (output) {
 		if ((fd = open(output, O_WRONLY | O_CLOEXEC)) < 0) {
 			/* a directory, or a device we may not write */
@@ -174,10 +256,12 @@ int cmd_blob(int argc, char **argv)
 		}
 		fd = -1;
 		if (rename(tmp, output) < 0) {
+			blob_tmp = NULL;
 			cli_error("%s: cannot rename into place: %s", output, strerror(errno));
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
+		blob_tmp = NULL;
 		free(tmp);
 		tmp = NULL;
 	}
@@ -186,6 +270,7 @@ done:
 		close(fd);
 	if (tmp) {
 		unlink(tmp);
+		blob_tmp = NULL;
 		free(tmp);
 	}
 	free(text);

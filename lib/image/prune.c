@@ -78,6 +78,13 @@ static void delete_digest(rs_prune_result *r, size_t i, rs_client *c, const rs_r
 	rs_ref_free(ref);
 }
 
+static char *subject_failed(const char *subject)
+{
+	rs_buf b = RS_BUF_INIT;
+	rs__buf_printf(&b, "kept: its subject %s stays (its delete failed)", subject);
+	return rs__buf_detach(&b);
+}
+
 static void untag_item(rs_prune_item *it, rs_client *c, const rs_ref *repo)
 {
 	rs_ref *ref = NULL;
@@ -94,8 +101,23 @@ static void untag_item(rs_prune_item *it, rs_client *c, const rs_ref *repo)
 	rs_ref_free(ref);
 }
 
-/* Referrers first (they go only with their subject, which goes), then untags, then the
- * manifests by digest. */
+/* Whether every item that deletes subject's manifest did so. */
+static bool subject_gone(const rs_prune_result *r, const char *subject)
+{
+	bool any = false;
+	for (size_t k = 0; k < r->count; k++) {
+		const rs_prune_item *o = &r->items[k];
+		if (o->subject || o->action != RS_PRUNE_DELETE || strcmp(o->digest, subject))
+			continue;
+		if (!o->done)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+/* Untags, then the manifests by digest, then the referrers whose subject went (a referrer goes
+ * only with its subject: when the subject's delete fails, its signature stays with it). */
 static int carry_out(rs_prune_result *r, rs_client *c, const rs_ref *repo, const char *name)
 {
 	rs_buf failed = RS_BUF_INIT;
@@ -106,14 +128,20 @@ static int carry_out(rs_prune_result *r, rs_client *c, const rs_ref *repo, const
 		return error;
 	}
 	for (size_t i = 0; i < r->count; i++)
-		if (r->items[i].subject && r->items[i].action == RS_PRUNE_DELETE)
-			delete_digest(r, i, c, repo);
-	for (size_t i = 0; i < r->count; i++)
 		if (r->items[i].action == RS_PRUNE_UNTAG)
 			untag_item(&r->items[i], c, repo);
 	for (size_t i = 0; i < r->count; i++)
 		if (!r->items[i].subject && r->items[i].action == RS_PRUNE_DELETE)
 			delete_digest(r, i, c, repo);
+	for (size_t i = 0; i < r->count; i++) {
+		rs_prune_item *it = &r->items[i];
+		if (!it->subject || it->action != RS_PRUNE_DELETE || it->done || it->error)
+			continue;
+		if (subject_gone(r, it->subject))
+			delete_digest(r, i, c, repo);
+		else
+			it->error = subject_failed(it->subject);
+	}
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_prune_item *it = &r->items[i];
 		if (it->action == RS_PRUNE_KEEP)

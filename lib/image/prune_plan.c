@@ -72,7 +72,64 @@ static void item_set(rs_prune_item *it, rs_prune_action a, char *reason)
 	it->reason = reason;
 }
 
-/* The config's "created" of the image a manifest digest names, or NULL (an index, no date). */
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+/* An RFC 3339 time ("2025-06-01T10:00:00.5+09:00") as a key that orders by the instant it
+ * names when compared with strcmp: UTC seconds since 1970 (offset so they are never negative)
+ * and nanoseconds, fixed width. NULL when the text is no RFC 3339 time. */
+static char *created_key(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	long long ns = 0, t;
+	const char *p;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+		return NULL;
+	n = 0;
+	if (sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
+		return NULL;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || h < 0 ||
+	    mi < 0 || sec < 0)
+		return NULL;
+	p = s + 19;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 9)
+				ns = ns * 10 + (*p - '0');
+		if (!digits)
+			return NULL;
+		for (; digits < 9; digits++)
+			ns *= 10;
+	}
+	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	if ((*p == 'Z' || *p == 'z') && !p[1]) {
+		/* UTC */
+	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+	           p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
+	           p[5] <= '9' && !p[6]) {
+		long long off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 +
+		                ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		t -= *p == '+' ? off : -off;
+	} else {
+		return NULL;
+	}
+	/* years 0000-9999 with any offset: -62,167,305,200 .. 253,402,387,200 */
+	return fmt("%013lld.%09lld", t + 100000000000LL, ns);
+}
+
+/* The config's "created" of the image a manifest digest names, as a created_key, or NULL (an
+ * index, no date, or no RFC 3339 date). */
 static char *created_of(rs_client *c, const rs_ref *repo, const char *digest)
 {
 	rs_buf body = RS_BUF_INIT, cfg = RS_BUF_INIT;
@@ -95,7 +152,7 @@ static char *created_of(rs_client *c, const rs_ref *repo, const char *digest)
 	if (n == 0) {
 		json_t *root = json_loadb(cfg.ptr ? cfg.ptr : "", cfg.size, 0, NULL);
 		const char *s = json_string_value(json_object_get(root, "created"));
-		out = s && *s ? rs__strdup(s) : NULL;
+		out = s && *s ? created_key(s) : NULL;
 		json_decref(root);
 	}
 done:
@@ -215,7 +272,8 @@ static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
 			         rs__strdup("the same manifest as a kept release"));
 		} else if (p->o.by == RS_PRUNE_BY_CREATED && !t->created) {
 			item_set(t->item, RS_PRUNE_KEEP,
-			         rs__strdup("no created date (an index, or no config)"));
+			         rs__strdup(
+			                 "no created date (an index, no config, or not RFC 3339)"));
 			rs__strlist_push(&p->holds, d);
 		} else if (counted->count < limit) {
 			rs__strlist_push(counted, d);
