@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include <regship/copy.h>
+#include <regship/inspect.h>
+#include <regship/manifest.h>
 #include <regship/store.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,38 @@ static const char *const usage[] = {"regship digest [--platform OS/ARCH[/VARIANT
                                     "oci:DIR[:NAME] | oci-archive:FILE[:NAME] | "
                                     "docker-archive:FILE[:REF]",
                                     NULL};
+
+/* An image manifest is one platform's: its config must say the platform asked for (a script
+ * asking for linux/arm64 must not get an amd64 digest). RS_ENOTFOUND naming both otherwise. */
+static int check_image_platform(rs_store *s, const char *reference, const rs_manifest *m,
+                                const rs_platform *want)
+{
+	const rs_descriptor *cfg = rs_manifest_config(m);
+	rs_buf bytes = RS_BUF_INIT;
+	rs_image_config *c = NULL;
+	char *have = NULL, *asked = NULL;
+	int error;
+	if (!cfg)
+		return 0; /* no config (an artifact): nothing says its platform */
+	if ((error = rs_store_blob_read(s, cfg, &bytes, RS_CONFIG_MAX_SIZE)) < 0 ||
+	    (error = rs_image_config_parse(&c, bytes.ptr, bytes.size)) < 0)
+		goto done;
+	if (rs_platform_is_unknown(rs_image_config_platform(c)) ||
+	    rs_platform_match(want, rs_image_config_platform(c)))
+		goto done;
+	have = rs_platform_format(rs_image_config_platform(c));
+	asked = rs_platform_format(want);
+	if (!have || !asked)
+		cli_out_of_memory();
+	error = rs_error_set(RS_ENOTFOUND, "%s is a single-platform image for %s, not %s",
+	                     reference ? reference : "the image", have, asked);
+done:
+	free(have);
+	free(asked);
+	rs_image_config_free(c);
+	rs_buf_dispose(&bytes);
+	return error;
+}
 
 /* The manifest of an opened store (registry or local), or with a platform the digest of that
  * platform's manifest when it is an index. */
@@ -27,7 +61,6 @@ static int store_digest(char **out, rs_store *s, const char *reference, const rs
 	if (want) {
 		if ((error = rs_manifest_parse(&m, body.ptr, body.size, mt)) < 0)
 			goto done;
-		/* an image manifest is that platform's (or the only) one: its own digest */
 		if (rs_manifest_is_index(m)) {
 			if ((error = rs_manifest_select_platform(&child, m, want)) < 0)
 				goto done;
@@ -35,6 +68,8 @@ static int store_digest(char **out, rs_store *s, const char *reference, const rs
 			digest = strdup(child->digest);
 			if (!digest)
 				cli_out_of_memory();
+		} else if ((error = check_image_platform(s, reference, m, want)) < 0) {
+			goto done;
 		}
 	}
 	*out = digest;

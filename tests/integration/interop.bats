@@ -7,6 +7,8 @@
 # configuration or $HOME (podman manifest add/push take no --signature-policy: they read the
 # system policy.json), and the only registry they reach is the loopback one started here.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	load helpers
 	reg_start plain reg
@@ -153,6 +155,11 @@ EOF
 	run regship digest --platform linux/amd64 "$reg_ADDR/interop/dock:d1"
 	assert_success
 	assert_output_equals "$DOCK"
+	# ... and only its platform's: a script asking for arm64 does not get the amd64 digest
+	run --separate-stderr regship digest --platform linux/arm64 "$reg_ADDR/interop/dock:d1"
+	assert_failure 3
+	assert_equal "$output" ""
+	[[ $stderr == *"single-platform image for linux/amd64, not linux/arm64"* ]] || fail "$stderr"
 	# docker archive: the digest push gives
 	fixture docker-archive "$T/d.tar" --repo-tag x/y:1 --seed da >/dev/null
 	run regship digest "docker-archive:$T/d.tar:x/y:1"
