@@ -549,7 +549,7 @@ static void tags_report(tags_run *a, bool all)
 			tag_failed(a->display[i], it);
 		else if (a->registry && !a->r->t->json)
 			fprintf(a->r->out, "%s@%s\n", a->display[i], it->result.digest);
-		if (it->error == 0 && it->result.already)
+		if (it->error == 0 && it->result.already && !a->r->t->json)
 			already_note(a->display[i], it->result.digest);
 	}
 	fflush(a->r->out);
@@ -886,7 +886,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		bool already = false;
 		if ((error = retag_if_copied(&r, ds, r.pairs[i].src_reference, reference, &digest,
 		                             &already)) == 0) {
-			if (digest && already) {
+			if (digest && already && !t->json) {
 				progress_image(r.prog, NULL);
 				already_note(display, digest);
 			}
@@ -898,7 +898,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 				                &r.results[r.nresults]);
 				if (error == 0) {
 					digest = strdup(r.results[r.nresults].digest);
-					if (r.results[r.nresults].already) {
+					if (r.results[r.nresults].already && !t->json) {
 						progress_image(r.prog, NULL);
 						already_note(display, digest);
 					}
