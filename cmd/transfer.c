@@ -426,7 +426,9 @@ static int tag_check(run *r, dest_store *ds, const char *reference, const char *
 	if ((error = rs_ref_with_tag(&ref, repo, reference)) < 0)
 		return error;
 	error = rs_registry_manifest_resolve(r->client, ref, &now, NULL, NULL);
-	if (error == RS_ENOTFOUND) {
+	if (error == RS_ENOTFOUND ||
+	    (error < 0 && error != RS_EUSER && !r->t->no_clobber && !rs_cancelled())) {
+		/* not there; or not readable (the PUT will say what is wrong, if anything) */
 		rs_error_clear();
 		error = 0;
 	} else if (error == 0 && !strcmp(now, digest)) {

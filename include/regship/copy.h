@@ -79,7 +79,8 @@ typedef struct rs_copy_options {
 	/* A registry destination tag is read first (one HEAD), before any blob moves. Already at
 	 * the manifest this copy would write: nothing is written (rs_copy_result.already). At
 	 * another manifest: overwritten, or with no_clobber 1 the copy fails with RS_EEXISTS
-	 * naming the tag and both digests, having moved and written nothing. */
+	 * naming the tag and both digests, having moved and written nothing. A lookup that fails
+	 * (other than "not found") fails the copy only with no_clobber. */
 	int no_clobber;
 } rs_copy_options;
 

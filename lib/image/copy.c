@@ -528,7 +528,9 @@ static int tag_check(engine *e, const char *dst_reference, const rs_manifest *m,
 	if ((error = rs_ref_with_tag(&ref, e->dst_reg, dst_reference)) < 0)
 		return error;
 	error = rs_registry_manifest_resolve(client, ref, &now, NULL, NULL);
-	if (error == RS_ENOTFOUND) {
+	if (error == RS_ENOTFOUND ||
+	    (error < 0 && error != RS_EUSER && !e->opts->no_clobber && !rs_cancelled())) {
+		/* not there; or not readable (the PUT will say what is wrong, if anything) */
 		rs_error_clear();
 		error = 0;
 	} else if (error == 0 && !strcmp(now, want)) {
