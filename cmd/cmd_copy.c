@@ -6,7 +6,8 @@
 #include <stdlib.h>
 
 static const char *const usage[] = {
-        "regship copy [--all-tags [--keep-going]] [--platform OS/ARCH[/VARIANT]] [--all-platforms] "
+        "regship copy [--all-tags [--keep-going]] [--no-clobber] [--platform OS/ARCH[/VARIANT]] "
+        "[--all-platforms] "
         "[--jobs N] "
         "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--overwrite] "
         "[--preserve-digests] "
@@ -21,6 +22,7 @@ int cmd_copy(int argc, char **argv)
 	        {CLI_OPT_BOOL, 'a', "all-tags", &all_tags, NULL,
 	         "copy every tag of SOURCE's repository to DESTINATION's"},
 	        TRANSFER_KEEP_GOING_OPT(t),
+	        TRANSFER_NO_CLOBBER_OPT(t),
 	        TRANSFER_PLATFORM_OPTS(t),
 	        TRANSFER_COMMON_OPTS(t),
 	        {CLI_OPT_STRING, 0, "chunk-size", &t.chunk_size, "SIZE",

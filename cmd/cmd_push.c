@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char *const usage[] = {
-        "regship push [--all-tags [--keep-going]] [--jobs N] [--chunk-size SIZE] [--compress "
+        "regship push [--all-tags [--keep-going]] [--no-clobber] [--jobs N] [--chunk-size SIZE] "
+        "[--compress "
         "gzip|zstd|none] "
         "[--compress-level N] [--format docker|oci] [--mount-from REPOSITORY] [--progress MODE] "
         "[--json] SOURCE [DESTINATION]",
@@ -24,6 +25,7 @@ int cmd_push(int argc, char **argv)
 	        {CLI_OPT_BOOL, 'a', "all-tags", &all_tags, NULL,
 	         "push every tag of SOURCE (to DESTINATION's repository, or to each RepoTag)"},
 	        TRANSFER_KEEP_GOING_OPT(t),
+	        TRANSFER_NO_CLOBBER_OPT(t),
 	        TRANSFER_COMMON_OPTS(t),
 	        TRANSFER_PUSH_OPTS(t),
 	        CLI_OPT_END_MARK,

@@ -411,18 +411,54 @@ static char *source_name(const rs_location *loc, const char *reference)
 	return out;
 }
 
+/* A registry destination tag: already at digest (*already), or elsewhere and --no-clobber
+ * (RS_EEXISTS, the library's words), or free to write. */
+static int tag_check(run *r, dest_store *ds, const char *reference, const char *digest,
+                     bool *already)
+{
+	const rs_ref *repo = rs_store_registry_ref(ds->store);
+	rs_ref *ref = NULL;
+	char *now = NULL;
+	int error;
+	*already = false;
+	if (!repo || !r->client || !reference || strchr(reference, ':'))
+		return 0;
+	if ((error = rs_ref_with_tag(&ref, repo, reference)) < 0)
+		return error;
+	error = rs_registry_manifest_resolve(r->client, ref, &now, NULL, NULL);
+	if (error == RS_ENOTFOUND ||
+	    (error < 0 && error != RS_EUSER && !r->t->no_clobber && !rs_cancelled())) {
+		/* not there; or not readable (the PUT will say what is wrong, if anything) */
+		rs_error_clear();
+		error = 0;
+	} else if (error == 0 && !strcmp(now, digest)) {
+		*already = true;
+	} else if (error == 0 && r->t->no_clobber) {
+		char *name = rs_ref_format(ref);
+		error = rs_error_set(RS_EEXISTS,
+		                     "%s exists and points at %s, not %s; not overwritten "
+		                     "(--no-clobber)",
+		                     name ? name : reference, now, digest);
+		free(name);
+	}
+	free(now);
+	rs_ref_free(ref);
+	return error;
+}
+
 /*
  * Another tag of an image this run already copied to the same destination: the blobs are all
  * there, so only the manifest is written (one PUT, no blob checks). *digest stays NULL when the
  * image still has to be copied.
  */
 static int retag_if_copied(run *r, dest_store *ds, const char *src_reference, const char *reference,
-                           char **digest)
+                           char **digest, bool *already)
 {
 	rs_buf body = RS_BUF_INIT;
 	char *mt = NULL, *d = NULL;
 	int error = 0;
 	*digest = NULL;
+	*already = false;
 	if (!ds->copied.count)
 		return 0;
 	if ((error = rs_store_manifest_get(r->src, src_reference, &body, &mt, &d)) < 0)
@@ -430,8 +466,11 @@ static int retag_if_copied(run *r, dest_store *ds, const char *src_reference, co
 	for (size_t i = 0; i < ds->copied.count; i++) {
 		if (strcmp(ds->copied.items[i], d))
 			continue;
-		if ((error = rs_store_manifest_put(ds->store, reference, body.ptr, body.size, mt)) <
-		    0)
+		/* as the copy engine does: the tag read first, kept when already there */
+		if ((error = tag_check(r, ds, reference, d, already)) < 0)
+			goto done;
+		if (!*already && (error = rs_store_manifest_put(ds->store, reference, body.ptr,
+		                                                body.size, mt)) < 0)
 			goto done;
 		*digest = d;
 		d = NULL;
@@ -472,6 +511,15 @@ static int tag_event(size_t i, const rs_copy_event *ev, void *payload)
 	return progress_event(ev, a->r->prog);
 }
 
+/* The destination tag already pointed at the image: nothing was written (as retag says it). */
+static void already_note(const char *display, const char *digest)
+{
+	rs_buf name = RS_BUF_INIT;
+	rs_text_escape(&name, display, 0);
+	cli_note("%s is already at %s: nothing written", name.ptr, digest);
+	rs_buf_dispose(&name);
+}
+
 /* "regship: DEST: why" for a failed image (nothing once interrupted: transfer_run says so). */
 static void tag_failed(const char *display, const rs_copy_tags_item *it)
 {
@@ -503,6 +551,8 @@ static void tags_report(tags_run *a, bool all)
 			tag_failed(a->display[i], it);
 		else if (a->registry && !a->r->t->json)
 			fprintf(a->r->out, "%s@%s\n", a->display[i], it->result.digest);
+		if (it->error == 0 && it->result.already && !a->r->t->json)
+			already_note(a->display[i], it->result.digest);
 	}
 	fflush(a->r->out);
 }
@@ -809,6 +859,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	co.retries = cli_global.retries;
 	co.preserve_digests = t->preserve_digests;
 	co.mount_cache = 1; /* $XDG_CACHE_HOME/regship/blobs */
+	co.no_clobber = t->no_clobber;
 	co.callback = progress_event;
 	co.payload = r.prog;
 	shown_src = calloc(r.npairs, sizeof(char *));
@@ -834,8 +885,13 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		if ((rc = open_dest(&r, r.pairs[i].dest_text, r.pairs[i].dest_tag, &ds, &reference,
 		                    &display, &repository)))
 			goto done;
-		if ((error = retag_if_copied(&r, ds, r.pairs[i].src_reference, reference,
-		                             &digest)) == 0) {
+		bool already = false;
+		if ((error = retag_if_copied(&r, ds, r.pairs[i].src_reference, reference, &digest,
+		                             &already)) == 0) {
+			if (digest && already && !t->json) {
+				progress_image(r.prog, NULL);
+				already_note(display, digest);
+			}
 			if (!digest) {
 				/* not yet in this destination: the full copy */
 				progress_image(r.prog, r.pairs[i].src_reference);
@@ -844,6 +900,10 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 				                &r.results[r.nresults]);
 				if (error == 0) {
 					digest = strdup(r.results[r.nresults].digest);
+					if (r.results[r.nresults].already && !t->json) {
+						progress_image(r.prog, NULL);
+						already_note(display, digest);
+					}
 					r.bytes_sent += r.results[r.nresults].bytes_sent;
 					r.nresults++;
 					cli_strings_add(digest, &ds->copied);

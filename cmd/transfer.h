@@ -25,12 +25,13 @@ typedef struct transfer_opts {
 	uint64_t chunk_bytes;
 	progress_mode mode;
 	bool keep_going; /* --all-tags: go on past a failed tag (exit 6 when some failed) */
+	bool no_clobber; /* --no-clobber: never move an existing registry tag (exit 7) */
 } transfer_opts;
 
 #define TRANSFER_OPTS_INIT                                                                         \
 	{                                                                                          \
 		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, false, 0, 0,   \
-		        false                                                                      \
+		        false, false                                                               \
 	}
 
 #define TRANSFER_COMMON_OPTS(t)                                                                    \
@@ -75,6 +76,13 @@ typedef struct transfer_opts {
 	{                                                                                          \
 		CLI_OPT_BOOL, 0, "keep-going", &(t).keep_going, NULL,                              \
 		        "with --all-tags, copy the other tags when one fails (exit status 6)"      \
+	}
+
+/* push and copy */
+#define TRANSFER_NO_CLOBBER_OPT(t)                                                                 \
+	{                                                                                          \
+		CLI_OPT_BOOL, 0, "no-clobber", &(t).no_clobber, NULL,                              \
+		        "never overwrite a registry tag that points at another manifest (exit 7)"  \
 	}
 
 #define TRANSFER_DEST_OPTS(t)                                                                      \

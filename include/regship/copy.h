@@ -76,12 +76,18 @@ typedef struct rs_copy_options {
 	 * from there automatically next time. 0 (the default): no cache is read or written; the
 	 * library touches no file of the user's unless asked. The CLI sets it. */
 	int mount_cache;
+	/* A registry destination tag is read first (one HEAD), before any blob moves. Already at
+	 * the manifest this copy would write: nothing is written (rs_copy_result.already). At
+	 * another manifest: overwritten, or with no_clobber 1 the copy fails with RS_EEXISTS
+	 * naming the tag and both digests, having moved and written nothing. A lookup that fails
+	 * (other than "not found") fails the copy only with no_clobber. */
+	int no_clobber;
 } rs_copy_options;
 
 #define RS_COPY_OPTIONS_VERSION 1
 #define RS_COPY_OPTIONS_INIT                                                                       \
 	{                                                                                          \
-		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0, 0           \
+		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0        \
 	}
 
 /* Per blob, what happened. */
@@ -100,10 +106,12 @@ typedef struct rs_copy_result {
 	rs_copy_blob *blobs;
 	size_t blob_count;
 	uint64_t bytes_sent;
+	/* 1: the destination tag already pointed at digest; nothing was written or moved */
+	int already;
 } rs_copy_result;
 #define RS_COPY_RESULT_INIT                                                                        \
 	{                                                                                          \
-		NULL, NULL, NULL, 0, 0                                                             \
+		NULL, NULL, NULL, 0, 0, 0                                                          \
 	}
 
 /*

@@ -507,6 +507,47 @@ static int put_manifest(engine *e, const char *reference, const rs_manifest *m)
 	return emit(e, &ev);
 }
 
+/*
+ * Before anything moves for the manifest m that goes under the tag dst_reference of a registry:
+ * where does that tag point now? At m: *already (nothing to write). Elsewhere, with
+ * no_clobber: RS_EEXISTS naming the tag and both digests. Nowhere, or elsewhere without
+ * no_clobber: 0, the copy goes on.
+ */
+static int tag_check(engine *e, const char *dst_reference, const rs_manifest *m, bool *already)
+{
+	rs_client *client = rs__store_registry_client(e->dst);
+	const char *want = rs_manifest_digest(m);
+	rs_ref *ref = NULL;
+	char *now = NULL;
+	int error;
+
+	*already = false;
+	/* by digest (as the registry store reads "sha...:..."): nothing to clobber */
+	if (!client || !e->dst_reg || !dst_reference || e->to_oci || strchr(dst_reference, ':'))
+		return 0;
+	if ((error = rs_ref_with_tag(&ref, e->dst_reg, dst_reference)) < 0)
+		return error;
+	error = rs_registry_manifest_resolve(client, ref, &now, NULL, NULL);
+	if (error == RS_ENOTFOUND ||
+	    (error < 0 && error != RS_EUSER && !e->opts->no_clobber && !rs_cancelled())) {
+		/* not there; or not readable (the PUT will say what is wrong, if anything) */
+		rs_error_clear();
+		error = 0;
+	} else if (error == 0 && !strcmp(now, want)) {
+		*already = true;
+	} else if (error == 0 && e->opts->no_clobber) {
+		char *name = rs_ref_format(ref);
+		error = rs__error_set(RS_EEXISTS,
+		                      "%s exists and points at %s, not %s; not overwritten "
+		                      "(--no-clobber)",
+		                      name ? name : dst_reference, now, want);
+		free(name);
+	}
+	free(now);
+	rs_ref_free(ref);
+	return error;
+}
+
 static int copy_manifest(engine *e, const char *src_reference, const char *expected_digest,
                          const char *dst_reference, int depth, rs_manifest **top)
 {
@@ -537,6 +578,16 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 	}
 	if (expected_digest && (error = rs_manifest_verify(m, expected_digest)) < 0)
 		goto done;
+	if (dst_reference && !(rs_manifest_is_index(m) && e->opts->platform)) {
+		bool already;
+		if ((error = tag_check(e, dst_reference, m, &already)) < 0)
+			goto done;
+		if (already) {
+			/* the registry holds the manifest, so every blob and child it names */
+			e->result->already = 1;
+			goto written;
+		}
+	}
 
 	if (rs_manifest_is_index(m)) {
 		if (e->opts->platform) {
@@ -573,6 +624,7 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 	}
 	if ((error = put_manifest(e, dst_reference, m)) < 0)
 		goto done;
+written:
 	if (top) {
 		*top = m;
 		m = NULL;

@@ -3,6 +3,7 @@
 #include "regship/client.h"
 #include "regship/store.h"
 #include "regship/sys/store.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +150,11 @@ const rs_ref *rs_store_registry_ref(const rs_store *st)
 	if (!st || st->ops != &registry_ops)
 		return NULL;
 	return ((const registry_store *)st)->repo;
+}
+
+rs_client *rs__store_registry_client(const rs_store *st)
+{
+	if (!st || st->ops != &registry_ops)
+		return NULL;
+	return ((const registry_store *)st)->client;
 }

@@ -20,6 +20,9 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
  * with a message beginning with `what`. */
 int rs__store_check(const rs_store *s, const char *what);
 
+/* The client of a registry store (rs_store_open_registry); NULL for any other store. */
+rs_client *rs__store_registry_client(const rs_store *s);
+
 /* Remove a directory tree without following symbolic links. Missing: 0. */
 int rs__rmtree(const char *path);
 

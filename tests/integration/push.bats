@@ -55,10 +55,20 @@ tag_digest() {
 	assert_equal "${lines[-1]}" "$plain_ADDR/push/layout:v1@$digest"
 	run upload_requests plain
 	assert_output_equals ""
+	# the tag is already at the image: not even a blob is looked at (noclobber.bats)
+	run reg_requests plain
+	assert_output_not_contains "/blobs/"
+	[[ $(grep -cE '^PUT /v2/push/layout/manifests/' <<<"$output") == 0 ]]
+
+	# to another tag: every blob is found by HEAD, none uploaded, one manifest PUT
+	reg_log_mark plain
+	run regship push oci:"$SRC/lay1":v1 "$plain_ADDR/push/layout:v1b"
+	assert_success
+	assert_equal "${lines[-1]}" "$plain_ADDR/push/layout:v1b@$digest"
 	run reg_requests plain
 	assert_output_not_contains "/blobs/uploads/"
 	[[ $(grep -cE '^HEAD /v2/push/layout/blobs/sha256:[0-9a-f]{64} 200$' <<<"$output") == 4 ]]
-	[[ $(grep -cE '^PUT /v2/push/layout/manifests/' <<<"$output") -le 1 ]]
+	[[ $(grep -cE '^PUT /v2/push/layout/manifests/' <<<"$output") == 1 ]]
 }
 
 @test "a second push through the counting proxy sends no blob body bytes" {
