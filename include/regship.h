@@ -15,9 +15,9 @@
 #include "regship/inspect.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
+#include "regship/prune.h"
 #include "regship/reader.h"
 #include "regship/ref.h"
-#include "regship/prune.h"
 #include "regship/retag.h"
 #include "regship/store.h"
 

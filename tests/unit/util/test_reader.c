@@ -5,8 +5,8 @@
 
 #include <cmocka.h>
 
-#include "util/reader.h"
 #include "util/digest.h"
+#include "util/reader.h"
 #include "util/util.h"
 
 #include <fcntl.h>
