@@ -30,18 +30,8 @@ int cmd_config(int argc, char **argv)
 		rc = cli_fail(error);
 		goto done;
 	}
-	if ((rc = readsrc_open(&src, args[0])))
-		goto done;
-	if ((error = rs_image_inspect(&info, src.store, src.reference, want)) < 0) {
-		rc = cli_fail(error);
-		goto done;
-	}
-	if (!info->config_desc.digest) {
-		cli_error("%s: the manifest has no config", args[0]);
-		rc = CLI_EXIT_ERROR;
-		goto done;
-	}
-	fwrite(info->config.ptr, 1, info->config.size, stdout);
+	if (!(rc = readsrc_inspect(&src, &info, args[0], want)))
+		rc = readsrc_print_config(info, args[0]);
 done:
 	rs_image_info_free(info);
 	rs_platform_free(want);

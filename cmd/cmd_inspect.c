@@ -347,21 +347,12 @@ int cmd_inspect(int argc, char **argv)
 		rc = cli_fail(error);
 		goto done;
 	}
-	if ((rc = readsrc_open(&src, args[0])))
+	if ((rc = readsrc_inspect(&src, &info, args[0], want)))
 		goto done;
-	if ((error = rs_image_inspect(&info, src.store, src.reference, want)) < 0) {
-		rc = cli_fail(error);
-		goto done;
-	}
 	if (raw) {
 		fwrite(info->manifest.ptr, 1, info->manifest.size, stdout);
 	} else if (config) {
-		if (!info->config_desc.digest) {
-			cli_error("%s: the manifest has no config", args[0]);
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
-		fwrite(info->config.ptr, 1, info->config.size, stdout);
+		rc = readsrc_print_config(info, args[0]);
 	} else if (json) {
 		print_json(info, args[0]);
 	} else if (format) {

@@ -22,6 +22,26 @@ int readsrc_open(readsrc *r, const char *text)
 	return 0;
 }
 
+int readsrc_inspect(readsrc *r, rs_image_info **info, const char *text, const rs_platform *want)
+{
+	int error, rc;
+	if ((rc = readsrc_open(r, text)))
+		return rc;
+	if ((error = rs_image_inspect(info, r->store, r->reference, want)) < 0)
+		return cli_fail(error);
+	return 0;
+}
+
+int readsrc_print_config(const rs_image_info *info, const char *text)
+{
+	if (!info->config_desc.digest) {
+		cli_error("%s: the manifest has no config", text);
+		return CLI_EXIT_ERROR;
+	}
+	fwrite(info->config.ptr, 1, info->config.size, stdout);
+	return 0;
+}
+
 void readsrc_close(readsrc *r)
 {
 	rs_store_free(r->store);
