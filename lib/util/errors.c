@@ -130,3 +130,15 @@ int rs__error_prefix(const char *fmt, ...)
 	}
 	return last_error.code;
 }
+
+int rs__oom(void)
+{
+	/* no formatting, no allocation: this runs when memory is gone */
+	last_error.code = RS_ENOMEM;
+	last_error.http_status = 0;
+	last_error.registry_code[0] = '\0';
+	memcpy(last_error.message, "out of memory", sizeof("out of memory"));
+	has_error = 1;
+	error_serial++;
+	return RS_ENOMEM;
+}

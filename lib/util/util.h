@@ -33,6 +33,10 @@ int rs__error_set_http(int code, int http_status, const char *registry_code, con
 /* A per-thread counter bumped by every error set: equal before and after a call that failed
  * means the callee set no message of its own. */
 unsigned long rs__error_serial(void);
+/* Set RS_ENOMEM ("out of memory") without allocating and return RS_ENOMEM. Every caller of
+ * rs__malloc & co. checks for NULL and returns this (issue 14: out of memory travels the normal
+ * error path). */
+int rs__oom(void);
 /* Prefix the current message: "<prefix>: <old message>". Returns the current code. */
 int rs__error_prefix(const char *fmt, ...) RS_PRINTF(1, 2);
 
