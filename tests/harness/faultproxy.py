@@ -528,13 +528,7 @@ def kinds_list(s):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--upstream", required=True)
-    p.add_argument("--upstream-ca")
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--url-file")
+    p = reglib.server_parser(__doc__, upstream="required")
     p.add_argument("--seed", default="0")
     p.add_argument("--rate", type=float, default=0.0)
     p.add_argument("--faults", type=kinds_list)
@@ -551,7 +545,7 @@ def main(argv=None):
     p.add_argument("--hop", action="store_true")
     p.add_argument("--hop-status", type=int, default=307, choices=[301, 302, 303, 307, 308])
     p.add_argument("--record")
-    opts = p.parse_args(argv)
+    opts = reglib.parse_server_args(p, argv)
     if not 0.0 <= opts.rate <= 1.0:
         p.error("--rate must be between 0 and 1")
     if opts.hostile == "foreign-location" and not opts.foreign_origin:

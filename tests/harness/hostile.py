@@ -40,7 +40,6 @@ Behaviour is chosen by the repository name, so one server serves many cases:
 
 Only 127.0.0.1/::1 are listened on; the harness supervisor stops it with its owner.
 """
-import argparse
 import base64
 import hashlib
 import http.server
@@ -308,12 +307,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--url-file")
-    p.add_argument("--upstream", help="ignored (harness.py passes one)")
+    p = reglib.server_parser(__doc__, upstream="optional")  # ignored: harness.py passes one
     p.add_argument("--auth", choices=["none", "basic", "bearer"], default="none")
     p.add_argument("--user", default="alice:wonderland")
     p.add_argument("--foreign", default="http://127.0.0.1:9")
@@ -321,9 +315,7 @@ def main(argv=None):
     p.add_argument("--catalog", choices=["evil", "loop"], default="evil")
     p.add_argument("--not-registry", action="store_true")
     p.add_argument("--release-file")
-    opts = p.parse_args(argv)
-    if opts.listen not in ("127.0.0.1", "::1", "localhost"):
-        p.error("--listen must be a loopback address")
+    opts = reglib.parse_server_args(p, argv)
     srv = Server((opts.listen, opts.port), opts)
     reglib.serve(srv, opts.url_file)
 

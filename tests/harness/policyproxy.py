@@ -16,7 +16,6 @@
 Everything else is forwarded (bodies read whole: test images are small), the Host header kept so
 that the registry's Location headers point back at the proxy. Only loopback is contacted.
 """
-import argparse
 import http.client
 import http.server
 import json
@@ -24,6 +23,9 @@ import os
 import re
 import sys
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reglib  # noqa: E402
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-connection", "content-length"}
@@ -115,32 +117,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--upstream", required=True)
-    p.add_argument("--url-file")
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
+    p = reglib.server_parser(__doc__, upstream="required")
     p.add_argument("--immutable", action="store_true")
     p.add_argument("--immutable-status", type=int, default=400)
     p.add_argument("--immutable-code", default="TAG_INVALID")
     p.add_argument("--ratelimit")
     p.add_argument("--retry-after", type=int, default=1)
     p.add_argument("--deny")
-    opts = p.parse_args()
+    opts = reglib.parse_server_args(p)
     srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
     srv.daemon_threads = True
     srv.opts = opts
     srv.up = urllib.parse.urlparse(opts.upstream)
-    if srv.up.hostname not in ("127.0.0.1", "::1", "localhost"):
-        sys.exit("policyproxy: the upstream must be on loopback")
-    url = "http://%s:%d" % (opts.listen, srv.server_address[1])
-    if opts.url_file:
-        with open(opts.url_file + ".tmp", "w") as f:
-            f.write(url + "\n")
-        os.rename(opts.url_file + ".tmp", opts.url_file)
-    print(url, flush=True)
-    srv.serve_forever()
+    reglib.serve(srv, opts.url_file)
 
 
 if __name__ == "__main__":

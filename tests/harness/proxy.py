@@ -29,7 +29,6 @@ Everything else passes through unchanged (status, headers incl. WWW-Authenticate
 Bodies are streamed both ways; chunked request bodies are forwarded chunked.
 """
 
-import argparse
 import http.client
 import http.server
 import json
@@ -300,13 +299,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--upstream", required=True)
-    p.add_argument("--upstream-ca")
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--url-file")
+    p = reglib.server_parser(__doc__, upstream="required")
     p.add_argument("--paginate", type=int)
     p.add_argument("--redirect-manifests-to")
     p.add_argument("--redirect-blobs-to")
@@ -316,7 +309,7 @@ def main(argv=None):
     p.add_argument("--recorder", action="store_true")
     p.add_argument("--record")
     p.add_argument("--user")
-    opts = p.parse_args(argv)
+    opts = reglib.parse_server_args(p, argv)
     if opts.recorder and not opts.record:
         p.error("--recorder needs --record FILE")
     srv = Proxy((opts.listen, opts.port), opts)

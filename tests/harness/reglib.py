@@ -325,6 +325,45 @@ class BodyReader:
             pass
 
 
+def is_loopback(host):
+    """127.0.0.0/8, ::1 or localhost."""
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def server_parser(doc, upstream=None):
+    """The argument parser every harness server starts from: --listen (loopback only), --port
+    and --url-file; with upstream="required" or "optional" also --upstream URL (loopback only)
+    and --upstream-ca. Check the answers with parse_server_args."""
+    import argparse
+    p = argparse.ArgumentParser(description=doc, allow_abbrev=False,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--listen", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--url-file")
+    if upstream:
+        p.add_argument("--upstream", required=upstream == "required")
+        p.add_argument("--upstream-ca")
+    return p
+
+
+def parse_server_args(p, argv=None):
+    """Parse, refusing anything but loopback to listen on or to forward to: tests never leave
+    the machine."""
+    opts = p.parse_args(argv)
+    if not is_loopback(opts.listen):
+        p.error("--listen must be a loopback address")
+    up = getattr(opts, "upstream", None)
+    if up and not is_loopback(urllib.parse.urlsplit(up).hostname or ""):
+        p.error("--upstream must be on loopback")
+    return opts
+
+
 def serve(srv, url_file=None):
     """Announce a server's URL (on stdout, and atomically in url_file) and serve until killed."""
     host, port = srv.server_address[:2]

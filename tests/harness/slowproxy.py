@@ -14,7 +14,6 @@ interrupts the client. The proxy exits after --max-seconds (default 120) whateve
 is started under harness.py's supervisor (it dies with its owner). Only 127.0.0.1/::1 are
 contacted.
 """
-import argparse
 import http.client
 import http.server
 import os
@@ -146,20 +145,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--upstream", required=True)
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--url-file")
+    p = reglib.server_parser(__doc__, upstream="required")
     p.add_argument("--rate", type=int, default=256 * 1024)
     p.add_argument("--min-size", type=int, default=64 * 1024)
     p.add_argument("--ready")
     p.add_argument("--ready-after", type=int, default=64 * 1024)
     p.add_argument("--max-seconds", type=float, default=120.0)
-    opts = p.parse_args(argv)
-    if opts.listen not in ("127.0.0.1", "::1", "localhost"):
-        p.error("--listen: loopback only")
+    opts = reglib.parse_server_args(p, argv)
     if opts.rate <= 0:
         p.error("--rate must be positive")
     srv = SlowProxy((opts.listen, opts.port), opts)

@@ -31,7 +31,6 @@ Every connection is closed after --hold seconds (default 60) at the latest, so n
 starts outlives a test by long; run it under harness.py (start-slowserver), which kills it when
 its owner exits. Loopback only, stdlib only.
 """
-import argparse
 import base64
 import http.client
 import json
@@ -327,25 +326,18 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = reglib.server_parser(__doc__, upstream="optional")
     p.add_argument("--mode", required=True,
                    choices=["silent", "drip-headers", "huge-header", "trickle-body", "leaky",
                             "by-path", "proxy"])
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--url-file")
     p.add_argument("--hold", type=float, default=60.0)
     p.add_argument("--interval", type=float, default=1.0)
     p.add_argument("--rate", type=float, default=2.0)
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--record")
-    p.add_argument("--upstream", default="")
     p.add_argument("--tunnel-to")
     p.add_argument("--proxy-user")
-    opts = p.parse_args(argv)
-    if opts.listen not in ("127.0.0.1", "::1", "localhost"):
-        p.error("--listen must be a loopback address")
+    opts = reglib.parse_server_args(p, argv)
     srv = Server((opts.listen, opts.port), opts)
     reglib.serve(srv, opts.url_file)
 
