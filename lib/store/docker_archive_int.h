@@ -78,6 +78,7 @@ typedef struct {
 	rs_store parent;
 	char *file;
 	rs__dest dest; /* writing: where the archive goes */
+	rs__spool spool; /* reading "-": standard input's copy (file is its /proc/self/fd path) */
 	bool writing, committed;
 	rs_compression comp;
 	int level;
