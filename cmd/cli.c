@@ -693,20 +693,6 @@ int cli_client(rs_client **out)
 	return 0;
 }
 
-int cli_scheme_check(const char *text)
-{
-	size_t n = !strncasecmp(text, "https://", 8) ? 8 : !strncasecmp(text, "http://", 7) ? 7 : 0;
-	rs_buf shown = RS_BUF_INIT;
-	if (!n)
-		return 0;
-	rs_text_escape(&shown, text, 0);
-	cli_error("invalid reference \"%s\": write it without \"%.*s\" (%s); plain HTTP is "
-	          "used for loopback registries, and for others with --insecure",
-	          shown.ptr, (int)n, text, shown.ptr + n);
-	rs_buf_dispose(&shown);
-	return CLI_EXIT_USAGE;
-}
-
 const char *cli_registry_text(const char *text)
 {
 	return !strncasecmp(text, "docker://", 9) ? text + 9 : text;
@@ -738,10 +724,9 @@ int cli_registry_arg(const char *const *usage, const char *text, bool no_path)
 int cli_ref(rs_ref **out, const char *text, unsigned int flags)
 {
 	int error;
-	if ((error = cli_scheme_check(text)))
-		return error;
-	error = rs_ref_parse(out, text, flags);
-	if (error < 0)
+	/* "http://host/repo": the library says what to write instead */
+	if ((error = rs_location_check_scheme(text)) < 0 ||
+	    (error = rs_ref_parse(out, text, flags)) < 0)
 		return cli_fail(error);
 	return 0;
 }

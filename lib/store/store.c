@@ -526,6 +526,29 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 	return 0;
 }
 
+int rs_location_check_scheme(const char *text)
+{
+	size_t n;
+	rs_buf shown = RS_BUF_INIT;
+	int error;
+	if (!text)
+		return 0;
+	n = rs__str_niequal(text, "https://", 8) ? 8 : rs__str_niequal(text, "http://", 7) ? 7 : 0;
+	if (!n)
+		return 0;
+	rs_text_escape(&shown, text, 0);
+	if (!shown.ptr)
+		return rs__oom();
+	/* the scheme is ASCII: its n bytes are the same in the escaped text */
+	error = rs__error_set(RS_EINVAL,
+	                      "invalid reference \"%s\": write it without \"%.*s\" (%s); plain "
+	                      "HTTP is used for loopback registries, and for others with "
+	                      "--insecure",
+	                      shown.ptr, (int)n, shown.ptr, shown.ptr + n);
+	rs_buf_dispose(&shown);
+	return error;
+}
+
 int rs_location_parse(rs_location **out, const char *text)
 {
 	static const struct {
@@ -561,17 +584,10 @@ int rs_location_parse(rs_location **out, const char *text)
 		*out = location_new(text, RS_LOCATION_REGISTRY, NULL, 0, ref);
 		return 0;
 	}
+	if ((error = rs_location_check_scheme(text)) < 0)
+		return error;
 	if ((error = parse_bare_path(out, text, &matched)) < 0 || matched)
 		return error;
-	if (rs__str_startswith(text, "http://") || rs__str_startswith(text, "https://")) {
-		size_t n = text[4] == 's' ? 8 : 7;
-		return rs__error_set(
-		        RS_EINVAL,
-		        "invalid reference \"%s\": write it without \"%.*s\" (%s); plain "
-		        "HTTP is used for loopback registries, and for others with "
-		        "--insecure",
-		        text, (int)n, text, text + n);
-	}
 	if (transport_prefix(text, &plen))
 		return rs__error_set(RS_EINVAL, "unknown transport \"%.*s:\"; " TRANSPORTS,
 		                     (int)plen, text);
