@@ -685,11 +685,9 @@ int cli_client(rs_client **out)
 		}
 	}
 	watchdog_start(cli_global.timeout_ms);
-	if ((error = rs_client_new(out, &opts)) < 0) {
-		int code = cli_fail(error);
-		/* what the client reads when it is created are option files (--ca-cert) */
-		return cli_global.ca_cert && error != RS_ENOMEM ? CLI_EXIT_USAGE : code;
-	}
+	/* a bad --ca-cert file is the library's RS_EINVAL (a usage error), naming the file */
+	if ((error = rs_client_new(out, &opts)) < 0)
+		return cli_fail(error);
 	return 0;
 }
 
