@@ -85,12 +85,24 @@ typedef struct rs_docker_archive_options {
 	/* Compression cache: NULL: $XDG_CACHE_HOME/regship/compress (default
 	 * ~/.cache/regship/compress); "": no cache. */
 	const char *cache_dir;
+	/* Writing: foreign / non-distributable layers (which registries do not serve) are
+	 * fetched from the URLs of their descriptors, never with any credentials, with these TLS
+	 * settings, as rs_client_options has them: ca_cert, an extra CA file (PEM) trusted
+	 * besides the system CAs (checked: RS_EINVAL when missing or not PEM); insecure, plain
+	 * HTTP and unverified TLS to any host (the bytes are verified against the digest all the
+	 * same); use_registry_config, also to the hosts "insecure-registries" of
+	 * /etc/docker/daemon.json and regship's config.json list. Without them: verified TLS with
+	 * the system CAs, plain HTTP to loopback only. rs_store_open_location copies the three
+	 * from its client when these are unset (NULL / 0). */
+	const char *ca_cert;
+	int insecure;
+	int use_registry_config;
 } rs_docker_archive_options;
-#define RS_DOCKER_ARCHIVE_OPTIONS_VERSION 1
+#define RS_DOCKER_ARCHIVE_OPTIONS_VERSION 2
 #define RS_DOCKER_ARCHIVE_OPTIONS_INIT                                                             \
 	{                                                                                          \
 		RS_DOCKER_ARCHIVE_OPTIONS_VERSION, RS_COMPRESSION_GZIP, 0, 4,                      \
-		        RS_MANIFEST_FORMAT_DOCKER, NULL, NULL                                      \
+		        RS_MANIFEST_FORMAT_DOCKER, NULL, NULL, NULL, 0, 0                          \
 	}
 
 /*
@@ -219,7 +231,10 @@ RS_EXTERN(void) rs_location_free(rs_location *loc);
 
 typedef struct rs_open_options {
 	unsigned int version;
-	rs_client *client; /* needed for registry locations */
+	/* needed for registry locations; a docker archive also takes its TLS settings (CA file,
+	 * insecure, registry config) for fetching foreign layers, unless docker_archive sets them
+	 */
+	rs_client *client;
 	const rs_docker_archive_options *docker_archive; /* NULL: defaults */
 	const rs_registry_store_options *registry; /* NULL: defaults */
 } rs_open_options;

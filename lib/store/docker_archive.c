@@ -334,6 +334,7 @@ static void da_free(rs_store *st)
 	free(s->file);
 	free(s->tmp_parent);
 	free(s->cache_dir);
+	free(s->ca_cert);
 	free(s);
 }
 
@@ -493,6 +494,12 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 		goto fail;
 	tmp = opts.tmp_dir ? opts.tmp_dir : getenv("TMPDIR");
 	s->tmp_parent = rs__strdup(tmp && tmp[0] ? tmp : "/var/tmp");
+	s->insecure = opts.insecure != 0;
+	s->use_registry_config = opts.use_registry_config != 0;
+	if (opts.ca_cert && !(s->ca_cert = rs__strdup(opts.ca_cert))) {
+		error = rs__oom();
+		goto fail;
+	}
 	if (!opts.cache_dir)
 		s->cache_dir = rs__compress_cache_dir();
 	else if (opts.cache_dir[0])
