@@ -102,6 +102,7 @@ static const location_case cases[] = {
         {"docker-archive:-", 0, RS_LOCATION_DOCKER_ARCHIVE, "-", NULL, NULL},
         {"docker-archive:-:app:v1", 0, RS_LOCATION_DOCKER_ARCHIVE, "-", "app:v1", NULL},
         {"oci-archive:-:v1", 0, RS_LOCATION_OCI_ARCHIVE, "-", "v1", NULL},
+        {"-", RS_EINVAL, 0, NULL, NULL, "docker-archive:- or oci-archive:-"},
         /* URLs: say what to write (rs_location_check_scheme), in any case */
         {"http://localhost:5000/app", RS_EINVAL, 0, NULL, NULL,
          "write it without \"http://\" (localhost:5000/app)"},
