@@ -685,26 +685,10 @@ int cli_client(rs_client **out)
 		}
 	}
 	watchdog_start(cli_global.timeout_ms);
-	if ((error = rs_client_new(out, &opts)) < 0) {
-		int code = cli_fail(error);
-		/* what the client reads when it is created are option files (--ca-cert) */
-		return cli_global.ca_cert && error != RS_ENOMEM ? CLI_EXIT_USAGE : code;
-	}
+	/* a bad --ca-cert file is the library's RS_EINVAL (a usage error), naming the file */
+	if ((error = rs_client_new(out, &opts)) < 0)
+		return cli_fail(error);
 	return 0;
-}
-
-int cli_scheme_check(const char *text)
-{
-	size_t n = !strncasecmp(text, "https://", 8) ? 8 : !strncasecmp(text, "http://", 7) ? 7 : 0;
-	rs_buf shown = RS_BUF_INIT;
-	if (!n)
-		return 0;
-	rs_text_escape(&shown, text, 0);
-	cli_error("invalid reference \"%s\": write it without \"%.*s\" (%s); plain HTTP is "
-	          "used for loopback registries, and for others with --insecure",
-	          shown.ptr, (int)n, text, shown.ptr + n);
-	rs_buf_dispose(&shown);
-	return CLI_EXIT_USAGE;
 }
 
 const char *cli_registry_text(const char *text)
@@ -738,10 +722,9 @@ int cli_registry_arg(const char *const *usage, const char *text, bool no_path)
 int cli_ref(rs_ref **out, const char *text, unsigned int flags)
 {
 	int error;
-	if ((error = cli_scheme_check(text)))
-		return error;
-	error = rs_ref_parse(out, text, flags);
-	if (error < 0)
+	/* "http://host/repo": the library says what to write instead */
+	if ((error = rs_location_check_scheme(text)) < 0 ||
+	    (error = rs_ref_parse(out, text, flags)) < 0)
 		return cli_fail(error);
 	return 0;
 }

@@ -130,10 +130,6 @@ int cli_client(rs_client **out);
  * docker's configuration (config.json, daemon.json, certs.d) turned on. */
 void cli_client_defaults(rs_client_options *opts);
 
-/* A reference written as a URL (http://, https://): prints what to write instead and returns
- * CLI_EXIT_USAGE; 0 otherwise. (docker:// is accepted everywhere.) */
-int cli_scheme_check(const char *text);
-
 /* A REGISTRY argument (catalog, login, logout): TEXT without a leading docker://; with no_path,
  * "host/path" is a usage error (printed, CLI_EXIT_USAGE) instead of being ignored. */
 const char *cli_registry_text(const char *text);

@@ -9,8 +9,6 @@ int readsrc_open(readsrc *r, const char *text)
 	rs_open_options oo = RS_OPEN_OPTIONS_INIT;
 	int error, rc;
 	memset(r, 0, sizeof(*r));
-	if ((rc = cli_scheme_check(text)))
-		return rc;
 	if ((error = rs_location_parse(&r->loc, text)) < 0)
 		return cli_fail(error);
 	if (r->loc->kind == RS_LOCATION_REGISTRY && (rc = cli_client(&r->client)))

@@ -36,7 +36,9 @@ typedef struct rs_client_options {
 	 * the docker config when use_docker_config is set. */
 	const char *username;
 	const char *password;
-	/* Extra CA bundle (PEM) trusted besides the system CAs. */
+	/* Extra CA bundle (PEM) trusted besides the system CAs, read by rs_client_new: a file
+	 * that is missing, unreadable, not a regular file or holds no PEM certificate is
+	 * RS_EINVAL, the message naming it and why. */
 	const char *ca_cert;
 	/* Allow plain HTTP and unverified TLS for every registry. */
 	int insecure;

@@ -52,8 +52,23 @@ RS_EXTERN(int) rs_store_open_oci_layout(rs_store **out, const char *dir, unsigne
  * (under $TMPDIR, removed by rs_store_free). RS_STORE_WRITE creates the archive (or adds to
  * an existing one); nothing is written to FILE before rs_store_commit(), which replaces
  * FILE atomically with a deterministic tar.
+ *
+ * FILE "-" is standard input when reading (see "Standard input" below) and standard output
+ * when writing (streamed at rs_store_commit(); refused when it is a terminal).
  */
 RS_EXTERN(int) rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int flags);
+
+/*
+ * Standard input ("-" as the FILE of an archive store opened RS_STORE_READ, hence
+ * docker-archive:- and oci-archive:- through rs_store_open_location): the archive is read more
+ * than once, so a pipe is first copied, streaming (memory stays flat), into a temporary file
+ * under the store's temporary directory ($TMPDIR; mode 0600, close-on-exec) that has no name
+ * from the start (O_TMPFILE, else unlinked at once): nothing is left behind by a failure, an
+ * rs_cancel() (the copy stops with RS_EUSER) or a kill. A regular file redirected into
+ * standard input is read in place. A terminal on standard input is RS_EINVAL ("refusing to
+ * read an archive from a terminal"), an empty one RS_EFORMAT; messages name "standard input".
+ * The file stays open until rs_store_free(). Needs /proc (Linux).
+ */
 
 /* Options of the docker-save archive store (lib/store/docker_archive.c). rs_compression and
  * rs_manifest_format come from manifest.h. */
@@ -70,12 +85,24 @@ typedef struct rs_docker_archive_options {
 	/* Compression cache: NULL: $XDG_CACHE_HOME/regship/compress (default
 	 * ~/.cache/regship/compress); "": no cache. */
 	const char *cache_dir;
+	/* Writing: foreign / non-distributable layers (which registries do not serve) are
+	 * fetched from the URLs of their descriptors, never with any credentials, with these TLS
+	 * settings, as rs_client_options has them: ca_cert, an extra CA file (PEM) trusted
+	 * besides the system CAs (checked: RS_EINVAL when missing or not PEM); insecure, plain
+	 * HTTP and unverified TLS to any host (the bytes are verified against the digest all the
+	 * same); use_registry_config, also to the hosts "insecure-registries" of
+	 * /etc/docker/daemon.json and regship's config.json list. Without them: verified TLS with
+	 * the system CAs, plain HTTP to loopback only. rs_store_open_location copies the three
+	 * from its client when these are unset (NULL / 0). */
+	const char *ca_cert;
+	int insecure;
+	int use_registry_config;
 } rs_docker_archive_options;
-#define RS_DOCKER_ARCHIVE_OPTIONS_VERSION 1
+#define RS_DOCKER_ARCHIVE_OPTIONS_VERSION 2
 #define RS_DOCKER_ARCHIVE_OPTIONS_INIT                                                             \
 	{                                                                                          \
 		RS_DOCKER_ARCHIVE_OPTIONS_VERSION, RS_COMPRESSION_GZIP, 0, 4,                      \
-		        RS_MANIFEST_FORMAT_DOCKER, NULL, NULL                                      \
+		        RS_MANIFEST_FORMAT_DOCKER, NULL, NULL, NULL, 0, 0                          \
 	}
 
 /*
@@ -83,7 +110,8 @@ typedef struct rs_docker_archive_options {
  * <id>/layer.tar, and the docker 25+ OCI-in-tar layout with manifest.json beside blobs/).
  * opts may be NULL for the defaults.
  *
- * RS_STORE_READ: FILE is indexed at once (hostile content is refused with RS_EFORMAT).
+ * RS_STORE_READ: FILE is indexed at once (hostile content is refused with RS_EFORMAT);
+ * "-" is standard input (see above).
  * manifest_get(reference) selects an image: NULL (the only one), a RepoTag ("ubuntu" matches
  * "docker.io/library/ubuntu:latest"), "@N" (the N-th image, from 0) or a manifest digest
  * already handed out; it synthesises a manifest whose layers are compressed per opts.
@@ -175,7 +203,8 @@ typedef struct rs_location {
 
 /*
  * Parse a location: docker://REF, oci:DIR[:TAG], oci-archive:FILE[:TAG],
- * docker-archive:FILE[:REF] (FILE ends at the first ':'; an OCI TAG may be a full reference
+ * docker-archive:FILE[:REF] (FILE ends at the first ':'; FILE "-" of an archive is standard
+ * input or output, as rs_store_open_location opens it; an OCI TAG may be a full reference
  * name such as localhost/app:v1, as podman and skopeo write them, or a digest, also written
  * oci:DIR@sha256:HEX / oci-archive:FILE@sha256:HEX), a bare path to an existing .tar
  * file (docker-archive when it holds manifest.json, oci-archive when it holds only
@@ -183,6 +212,15 @@ typedef struct rs_location {
  * RS_EINVAL with a message naming the problem otherwise.
  */
 RS_EXTERN(int) rs_location_parse(rs_location **out, const char *text);
+
+/*
+ * Registry references are written without a scheme: RS_EINVAL with a message saying what to
+ * write ("write it without \"http://\" (host/repo); plain HTTP is used for loopback
+ * registries, and for others with --insecure") when text begins with http:// or https://
+ * (in any case), else 0. rs_location_parse applies it; call it before rs_ref_parse to give
+ * the same answer for a reference parsed on its own.
+ */
+RS_EXTERN(int) rs_location_check_scheme(const char *text);
 
 /* "registry", "oci", "oci-archive", "docker-archive". */
 RS_EXTERN(const char *) rs_location_kind_name(rs_location_kind kind);
@@ -193,7 +231,10 @@ RS_EXTERN(void) rs_location_free(rs_location *loc);
 
 typedef struct rs_open_options {
 	unsigned int version;
-	rs_client *client; /* needed for registry locations */
+	/* needed for registry locations; a docker archive also takes its TLS settings (CA file,
+	 * insecure, registry config) for fetching foreign layers, unless docker_archive sets them
+	 */
+	rs_client *client;
 	const rs_docker_archive_options *docker_archive; /* NULL: defaults */
 	const rs_registry_store_options *registry; /* NULL: defaults */
 } rs_open_options;

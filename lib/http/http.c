@@ -115,8 +115,7 @@ int rs__http_new(rs__http **out, const rs__http_options *opts)
 			rs__buf_clear(&h->ca_pem);
 		}
 		rs__buf_putc(&h->ca_pem, '\n');
-		if ((error = rs__file_read(&h->ca_pem, h->ca_file, 16u << 20)) < 0) {
-			rs__error_prefix("cannot read CA certificate");
+		if ((error = rs__ca_file_read(&h->ca_pem, h->ca_file)) < 0) {
 			rs__http_free(h);
 			return error;
 		}

@@ -70,6 +70,11 @@ typedef struct rs__http_response {
 } rs__http_response;
 
 int rs__http_new(rs__http **out, const rs__http_options *opts);
+
+/* Append the user-given CA file (lib/http/cafile.c) to out, checked: RS_EINVAL naming the file
+ * when it is missing, unreadable, not a regular file, over 16 MiB or holds no PEM
+ * certificate. */
+int rs__ca_file_read(rs_buf *out, const char *file);
 void rs__http_free(rs__http *h);
 
 /* Perform one request (plus redirects). Transport failures return RS_ENET/RS_ETLS with a

@@ -109,3 +109,101 @@ done:
 	json_decref(root);
 	return error;
 }
+
+/* A copy of m as the copy engine writes it into an OCI destination: converted, and for an
+ * index with its children converted too (read from src). */
+static int converted_copy(rs_manifest **out, rs_store *src, const rs_manifest *m, int depth)
+{
+	size_t len;
+	const void *bytes = rs_manifest_bytes(m, &len);
+	json_t *children = NULL;
+	rs_manifest *copy = NULL;
+	int error;
+	*out = NULL;
+	if ((error = rs_manifest_parse(&copy, bytes, len, rs_manifest_media_type(m))) < 0)
+		return error;
+	if (rs_manifest_is_index(m)) {
+		if (depth > 8) {
+			error = rs__error_set(RS_EFORMAT, "indexes nested too deep");
+			goto done;
+		}
+		if (!(children = json_object())) {
+			error = rs__oom();
+			goto done;
+		}
+		for (size_t i = 0; i < rs_manifest_child_count(m) && error == 0; i++) {
+			const rs_descriptor *child = rs_manifest_child(m, i);
+			rs_buf body = RS_BUF_INIT;
+			char *mt = NULL;
+			rs_manifest *c = NULL, *cc = NULL;
+			if ((error = rs_store_manifest_get(src, child->digest, &body, &mt, NULL)) ==
+			            0 &&
+			    (error = rs_manifest_parse(&c, body.ptr, body.size, mt)) == 0 &&
+			    (error = rs_manifest_verify(c, child->digest)) == 0 &&
+			    (error = converted_copy(&cc, src, c, depth + 1)) == 0)
+				rs__convert_note_child(children, child->digest, cc);
+			rs_manifest_free(cc);
+			rs_manifest_free(c);
+			rs_buf_dispose(&body);
+			free(mt);
+		}
+		if (error < 0)
+			goto done;
+	}
+	if ((error = rs__convert_to_oci(&copy, children)) < 0)
+		goto done;
+	*out = copy;
+	copy = NULL;
+done:
+	json_decref(children);
+	rs_manifest_free(copy);
+	return error;
+}
+
+static bool is_digest_reference(const char *reference)
+{
+	return reference && (rs__str_startswith(reference, "sha256:") ||
+	                     rs__str_startswith(reference, "sha512:"));
+}
+
+int rs__convert_check_digest(rs_store *src, const rs_manifest *m, const char *dst_reference,
+                             bool converting)
+{
+	rs_manifest *converted = NULL;
+	const char *have = rs_manifest_digest(m), *written;
+	bool source_matches;
+	int error = 0;
+	if (!is_digest_reference(dst_reference))
+		return 0;
+	source_matches = !strcmp(have, dst_reference) || rs_manifest_verify(m, dst_reference) == 0;
+	if (!converting)
+		return source_matches
+		               ? 0
+		               : rs__error_set(RS_EINVAL,
+		                               "the destination names the digest %s, but the "
+		                               "source manifest is %s: name the destination "
+		                               "by a tag, or by the source's digest",
+		                               dst_reference, have);
+	if ((error = converted_copy(&converted, src, m, 0)) < 0)
+		return error;
+	written = rs_manifest_digest(converted);
+	if (!strcmp(written, dst_reference) || rs_manifest_verify(converted, dst_reference) == 0)
+		error = 0; /* the digest it gets once converted: what is asked for */
+	else if (source_matches)
+		error = rs__error_set(
+		        RS_EINVAL,
+		        "the destination names the digest %s, but an OCI destination gets OCI "
+		        "media "
+		        "types, which make the manifest %s: copy with --preserve-digests to keep "
+		        "the Docker manifest and its digest, or name the destination by a tag",
+		        dst_reference, written);
+	else
+		error = rs__error_set(
+		        RS_EINVAL,
+		        "the destination names the digest %s, but the source manifest "
+		        "is %s (%s once converted to OCI media types): name the "
+		        "destination by a tag, or by one of those digests",
+		        dst_reference, have, written);
+	rs_manifest_free(converted);
+	return error;
+}

@@ -4,6 +4,7 @@
 #define RS_IMAGE_CONVERT_H
 
 #include "regship/manifest.h"
+#include "regship/store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -26,5 +27,15 @@ void rs__convert_note_child(json_t *children, const char *original_digest,
  * On a change *m is replaced by the parsed new bytes (the old one freed).
  */
 int rs__convert_to_oci(rs_manifest **m, json_t *children);
+
+/*
+ * A destination named by digest (dst_reference "sha256:..."; anything else: 0) must get a
+ * manifest with that digest: RS_EINVAL up front, before anything is copied, naming both
+ * digests, when m (the source manifest) has another one, or when converting (copying into
+ * an OCI destination without preserve_digests) would change it; the message suggests
+ * --preserve-digests. The children of an index are read from src to work out its digest.
+ */
+int rs__convert_check_digest(rs_store *src, const rs_manifest *m, const char *dst_reference,
+                             bool converting);
 
 #endif

@@ -580,7 +580,8 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 		goto done;
 	if (dst_reference && !(rs_manifest_is_index(m) && e->opts->platform)) {
 		bool already;
-		if ((error = tag_check(e, dst_reference, m, &already)) < 0)
+		if ((error = rs__convert_check_digest(e->src, m, dst_reference, e->to_oci)) < 0 ||
+		    (error = tag_check(e, dst_reference, m, &already)) < 0)
 			goto done;
 		if (already) {
 			/* the registry holds the manifest, so every blob and child it names */

@@ -3,6 +3,7 @@
 #include "regship/copy.h"
 #include "regship/store.h"
 
+#include "registry/registry.h"
 #include "util/util.h"
 
 #include <stdlib.h>
@@ -28,8 +29,12 @@ int rs_store_open_location(rs_store **out, char **reference, const rs_location *
 		if ((error = rs_ref_parse(&ref, loc->reference, 0)) < 0)
 			return error;
 		error = rs_store_open_registry(out, opts->client, ref, opts->registry);
-		if (!error)
-			*reference = rs__strdup(rs_ref_identifier(ref));
+		if (!error && rs_ref_identifier(ref) &&
+		    !(*reference = rs__strdup(rs_ref_identifier(ref)))) {
+			rs_store_free(*out);
+			*out = NULL;
+			error = rs__oom();
+		}
 		rs_ref_free(ref);
 		return error;
 	}
@@ -39,13 +44,34 @@ int rs_store_open_location(rs_store **out, char **reference, const rs_location *
 	case RS_LOCATION_OCI_ARCHIVE:
 		error = rs_store_open_oci_archive(out, loc->path, flags);
 		break;
-	case RS_LOCATION_DOCKER_ARCHIVE:
-		error = rs_store_open_docker_archive(out, loc->path, flags, opts->docker_archive);
+	case RS_LOCATION_DOCKER_ARCHIVE: {
+		rs_docker_archive_options da = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
+		if (opts->docker_archive) {
+			if (opts->docker_archive->version != RS_DOCKER_ARCHIVE_OPTIONS_VERSION)
+				return rs__error_set(RS_EINVAL,
+				                     "rs_docker_archive_options version %u is not "
+				                     "supported (expected %u)",
+				                     opts->docker_archive->version,
+				                     RS_DOCKER_ARCHIVE_OPTIONS_VERSION);
+			da = *opts->docker_archive;
+		}
+		/* foreign layers are fetched with the client's TLS settings (never its
+		 * credentials) */
+		if (opts->client && !da.ca_cert && !da.insecure && !da.use_registry_config) {
+			da.ca_cert = opts->client->ca_cert;
+			da.insecure = opts->client->opts.insecure;
+			da.use_registry_config = opts->client->opts.use_registry_config;
+		}
+		error = rs_store_open_docker_archive(out, loc->path, flags, &da);
 		break;
+	}
 	default:
 		return rs__error_set(RS_EINVAL, "%s: unknown kind of location", loc->text);
 	}
-	if (!error && loc->reference)
-		*reference = rs__strdup(loc->reference);
+	if (!error && loc->reference && !(*reference = rs__strdup(loc->reference))) {
+		rs_store_free(*out);
+		*out = NULL;
+		return rs__oom();
+	}
 	return error;
 }

@@ -330,9 +330,11 @@ static void da_free(rs_store *st)
 	free(s->blobs);
 	pthread_mutex_destroy(&s->lock);
 	rs__dest_dispose(&s->dest);
+	rs__spool_dispose(&s->spool);
 	free(s->file);
 	free(s->tmp_parent);
 	free(s->cache_dir);
+	free(s->ca_cert);
 	free(s);
 }
 
@@ -456,6 +458,7 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 	s = rs__calloc(1, sizeof(*s));
 	s->parent.ops = &da_ops;
 	s->dest.fd = -1;
+	s->spool.fd = -1;
 	s->file = rs__strdup(file);
 	s->writing = (flags & RS_STORE_WRITE) != 0;
 	s->format = opts.format;
@@ -491,12 +494,32 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 		goto fail;
 	tmp = opts.tmp_dir ? opts.tmp_dir : getenv("TMPDIR");
 	s->tmp_parent = rs__strdup(tmp && tmp[0] ? tmp : "/var/tmp");
+	s->insecure = opts.insecure != 0;
+	s->use_registry_config = opts.use_registry_config != 0;
+	if (opts.ca_cert && !(s->ca_cert = rs__strdup(opts.ca_cert))) {
+		error = rs__oom();
+		goto fail;
+	}
 	if (!opts.cache_dir)
 		s->cache_dir = rs__compress_cache_dir();
 	else if (opts.cache_dir[0])
 		s->cache_dir = rs__strdup(opts.cache_dir);
-	if (!s->writing && (error = rs__da_open_for_reading(s)) < 0)
+	if (!s->writing && rs__spool_wanted(file)) {
+		/* docker-archive:- : standard input, kept in an unlinked temporary file */
+		char *spooled;
+		if ((error = rs__spool_stdin(&s->spool, "docker-archive", s->tmp_parent)) < 0)
+			goto fail;
+		if (!(spooled = rs__strdup(s->spool.path))) {
+			error = rs__oom();
+			goto fail;
+		}
+		free(s->file);
+		s->file = spooled;
+	}
+	if (!s->writing && (error = rs__da_open_for_reading(s)) < 0) {
+		rs__spool_error(&s->spool, error, "standard input");
 		goto fail;
+	}
 	if (s->writing) {
 		if ((error = rs__dest_resolve(&s->dest, file, "docker archive")) < 0)
 			goto fail;

@@ -6,7 +6,9 @@
  * descriptor, as skopeo does: http and https only, plain HTTP only where a registry could use it
  * (loopback, "insecure-registries"), redirects followed here through the same URL policy, never
  * with any credentials (a connection of its own, no Authorization), and verified against the
- * descriptor's digest and size as the bytes arrive.
+ * descriptor's digest and size as the bytes arrive. TLS follows the store's options (the
+ * command line's --ca-cert and --insecure): the extra CA file is trusted besides the system
+ * CAs, and TLS goes unverified only to hosts --insecure or "insecure-registries" allow.
  */
 #include "http/http.h"
 #include "http/insecure.h"
@@ -16,6 +18,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #define DA_FOREIGN_MAX_REDIRECTS 10
 
@@ -61,15 +65,76 @@ done:
 	return error;
 }
 
+/* The connections of one fetch: verified TLS (with the store's CA file), and unverified TLS
+ * for the hosts the insecure policy allows, created on first need. */
+typedef struct {
+	rs__http *verified, *unverified;
+	const char *ca_file;
+} fetch_http;
+
+/* Whether url is https to a host that may skip TLS verification: --insecure, or listed in
+ * "insecure-registries" (the bytes are checked against the digest all the same). */
+static bool tls_unverified(const rs__insecure_policy *policy, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	bool allowed = false;
+	if (!u)
+		return false;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && !strcmp(scheme, "https")) {
+		rs_buf hp = RS_BUF_INIT;
+		(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+		rs__buf_printf(&hp, "%s%s%s", host, port ? ":" : "", port ? port : "");
+		const char *why = NULL;
+		/* --insecure or "insecure-registries"; being loopback allows plain HTTP there, but
+		 * a loopback https origin is verified as any other */
+		allowed = hp.ptr && rs__insecure_allowed(policy, hp.ptr, &why) && why &&
+		          strcmp(why, "loopback") != 0;
+		rs_buf_dispose(&hp);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return allowed;
+}
+
+static int http_for(rs__http **out, fetch_http *fh, const rs__insecure_policy *policy,
+                    const char *url)
+{
+	rs__http_options ho;
+	rs__http **slot;
+	memset(&ho, 0, sizeof(ho));
+	if (tls_unverified(policy, url)) {
+		slot = &fh->unverified;
+		ho.insecure_tls = true;
+	} else {
+		slot = &fh->verified;
+		ho.ca_file = fh->ca_file;
+	}
+	if (!*slot) {
+		int error = rs__http_new(slot, &ho);
+		if (error < 0)
+			return error;
+	}
+	*out = *slot;
+	return 0;
+}
+
 /* Fetch desc from url, following redirects that the URL policy allows. */
-static int fetch_url(da_store *s, rs__http *h, const rs__insecure_policy *policy,
+static int fetch_url(da_store *s, fetch_http *fh, const rs__insecure_policy *policy,
                      const rs_descriptor *desc, const char *url)
 {
 	char *cur = rs__strdup(url), *from = NULL;
 	int error = 0;
+	if (!cur)
+		return rs__oom();
 	for (int hop = 0;; hop++) {
 		char *next = NULL;
 		int status = 0;
+		rs__http *h = NULL;
 		bool credentials; /* never used: this fetch sends none */
 		if (hop > DA_FOREIGN_MAX_REDIRECTS) {
 			error = rs__error_set(RS_EPROTO, "more than %d redirects",
@@ -79,6 +144,7 @@ static int fetch_url(da_store *s, rs__http *h, const rs__insecure_policy *policy
 		if ((error = rs__url_policy(&credentials, policy, from ? from : "the manifest",
 		                            NULL, cur, from ? RS__URL_REDIRECT : RS__URL_OTHER)) <
 		            0 ||
+		    (error = http_for(&h, fh, policy, cur)) < 0 ||
 		    (error = fetch_once(&status, &next, s, h, desc, cur)) < 0 || !next)
 			break;
 		free(from);
@@ -111,21 +177,31 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 	const json_t *urls = json_object_get(layer, "urls");
 	rs__insecure_policy policy;
 	rs_descriptor desc;
-	rs__http *h = NULL;
+	fetch_http fh = {NULL, NULL, s->ca_cert};
 	rs_buf why = RS_BUF_INIT;
 	size_t n = json_array_size(urls);
 	int error, code = RS_ENOTFOUND;
 	memset(&policy, 0, sizeof(policy));
 	if ((error = foreign_descriptor(&desc, s, layer)) < 0)
 		return error;
-	if ((error = rs__insecure_load(&policy, NULL, NULL, false)) < 0 ||
-	    (error = rs__http_new(&h, NULL)) < 0)
+	/* the TLS settings the store was opened with (--insecure, --ca-cert, registry config) */
+	if (!s->use_registry_config)
+		rs__insecure_init(&policy, s->insecure);
+	else if ((error = rs__insecure_load(&policy, NULL, NULL, s->insecure)) < 0)
 		goto done;
+	if (s->ca_cert) {
+		/* a bad CA file is the caller's mistake, whatever the URLs */
+		rs_buf ca = RS_BUF_INIT;
+		error = rs__ca_file_read(&ca, s->ca_cert);
+		rs_buf_dispose(&ca);
+		if (error < 0)
+			goto done;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *url = json_string_value(json_array_get(urls, i));
 		char *shown = rs__escape(url ? url : "(not a string)");
 		const rs_error *e;
-		error = url ? fetch_url(s, h, &policy, &desc, url)
+		error = url ? fetch_url(s, &fh, &policy, &desc, url)
 		            : rs__error_set(RS_EFORMAT, "not a URL");
 		if (error == 0 || error == RS_EUSER) {
 			free(shown);
@@ -146,7 +222,8 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 	                      why.size ? why.ptr : "no URL given");
 done:
 	rs_buf_dispose(&why);
-	rs__http_free(h);
+	rs__http_free(fh.verified);
+	rs__http_free(fh.unverified);
 	rs__insecure_dispose(&policy);
 	return error;
 }

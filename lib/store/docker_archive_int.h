@@ -78,6 +78,7 @@ typedef struct {
 	rs_store parent;
 	char *file;
 	rs__dest dest; /* writing: where the archive goes */
+	rs__spool spool; /* reading "-": standard input's copy (file is its /proc/self/fd path) */
 	bool writing, committed;
 	rs_compression comp;
 	int level;
@@ -86,6 +87,9 @@ typedef struct {
 	char *tmp_parent;
 	char *tmpdir; /* created on first need */
 	char *cache_dir; /* NULL: no cache */
+	/* writing: TLS settings for fetching foreign layers (rs_docker_archive_options) */
+	char *ca_cert;
+	bool insecure, use_registry_config;
 
 	da_entry *entries; /* reading: sorted by name */
 	size_t nentries;

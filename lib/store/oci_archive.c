@@ -494,6 +494,8 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 	oci_archive *o = NULL;
 	struct stat st;
 	rs_buf name = RS_BUF_INIT;
+	rs__spool spool = RS__SPOOL_INIT;
+	const char *shown = file;
 	bool write = (flags & RS_STORE_WRITE) != 0;
 	int error = 0;
 	if (!out)
@@ -506,7 +508,14 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 		        RS_EINVAL, "oci archive %s: open flags name neither read nor write", file);
 	if ((flags & RS_STORE_OVERWRITE) && !write)
 		return rs__error_set(RS_EINVAL, "oci archive %s: overwrite needs write", file);
-	if (!write) {
+	if (!write && rs__spool_wanted(file)) {
+		/* oci-archive:- : standard input, unpacked like a file */
+		const char *base = getenv("TMPDIR");
+		if ((error = rs__spool_stdin(&spool, "oci-archive",
+		                             base && *base ? base : "/tmp")) < 0)
+			return error;
+		shown = "standard input";
+	} else if (!write) {
 		if (stat(file, &st) < 0)
 			return rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO,
 			                     "oci archive %s: %s", file,
@@ -519,13 +528,19 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 		if (!S_ISREG(st.st_mode))
 			return rs__error_set(RS_EINVAL, "oci archive %s: not a regular file", file);
 	}
-	o = rs__calloc(1, sizeof(*o));
+	if (!(o = rs__calloc(1, sizeof(*o)))) {
+		error = rs__oom();
+		goto done;
+	}
 	o->parent.ops = &ociar_ops;
 	o->dest.fd = -1;
-	o->file = rs__strdup(file);
 	o->flags = (flags & ~RS_STORE_OVERWRITE) | RS_STORE_READ;
-	rs__buf_printf(&name, "oci archive %s", file);
-	o->name = rs__buf_detach(&name);
+	rs__buf_printf(&name, "oci archive %s", shown);
+	if (!(o->file = rs__strdup(file)) || !name.ptr || !(o->name = rs__buf_detach(&name))) {
+		rs_buf_dispose(&name);
+		error = rs__oom();
+		goto done;
+	}
 	if (write && (error = rs__dest_resolve(&o->dest, file, "OCI archive")) < 0)
 		goto done;
 	if (!(o->tmpdir = make_tmpdir())) {
@@ -533,7 +548,12 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 		goto done;
 	}
 	if (!write) {
-		if ((error = extract(file, o->tmpdir)) < 0 || (error = check_layout(o, file)) < 0)
+		const char *from = spool.fd >= 0 ? spool.path : file;
+		if ((error = extract(from, o->tmpdir)) < 0) {
+			rs__spool_error(&spool, error, shown);
+			goto done;
+		}
+		if ((error = check_layout(o, shown)) < 0)
 			goto done;
 	} else if (o->dest.exists && !(flags & RS_STORE_OVERWRITE)) {
 		/* add to what it holds: read it all now, before anything is written */
@@ -557,6 +577,7 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 	*out = &o->parent;
 	o = NULL;
 done:
+	rs__spool_dispose(&spool);
 	ociar_free(o ? &o->parent : NULL);
 	return error;
 }

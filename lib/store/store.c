@@ -422,15 +422,24 @@ static bool looks_like_path(const char *text)
 	       rs__str_startswith(text, "../") || !strcmp(text, ".") || !strcmp(text, "..");
 }
 
-static rs_location *location_new(const char *text, rs_location_kind kind, const char *path,
-                                 size_t path_len, const char *reference)
+/* *out: a new location; 0, or RS_ENOMEM with *out NULL. */
+static int location_new(rs_location **out, const char *text, rs_location_kind kind,
+                        const char *path, size_t path_len, const char *reference)
 {
 	rs_location *loc = rs__calloc(1, sizeof(*loc));
+	*out = NULL;
+	if (!loc)
+		return rs__oom();
 	loc->kind = kind;
 	loc->text = rs__strdup(text);
 	loc->path = path ? rs__strndup(path, path_len) : NULL;
 	loc->reference = reference ? rs__strdup(reference) : NULL;
-	return loc;
+	if (!loc->text || (path && !loc->path) || (reference && !loc->reference)) {
+		rs_location_free(loc);
+		return rs__oom();
+	}
+	*out = loc;
+	return 0;
 }
 
 /*
@@ -474,8 +483,7 @@ static int parse_local(rs_location **out, const char *text, size_t prefix_len,
 				                     "contains a blank or non-ASCII character",
 				                     text, ref);
 	}
-	*out = location_new(text, kind, path, path_len, ref);
-	return 0;
+	return location_new(out, text, kind, path, path_len, ref);
 }
 
 static int parse_bare_path(rs_location **out, const char *text, bool *matched)
@@ -500,8 +508,8 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 		rs_buf_dispose(&marker);
 		if (layout) {
 			*matched = true;
-			*out = location_new(text, RS_LOCATION_OCI_LAYOUT, text, strlen(text), NULL);
-			return 0;
+			return location_new(out, text, RS_LOCATION_OCI_LAYOUT, text, strlen(text),
+			                    NULL);
 		}
 		if (looks_like_path(text))
 			return rs__error_set(
@@ -515,8 +523,7 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 		if ((error = sniff_tar(&kind, text)) < 0)
 			return error;
 		*matched = true;
-		*out = location_new(text, kind, text, strlen(text), NULL);
-		return 0;
+		return location_new(out, text, kind, text, strlen(text), NULL);
 	}
 	if (looks_like_path(text))
 		return rs__error_set(RS_EINVAL,
@@ -524,6 +531,29 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 		                     "name it with oci:, oci-archive: or docker-archive:",
 		                     text);
 	return 0;
+}
+
+int rs_location_check_scheme(const char *text)
+{
+	size_t n;
+	rs_buf shown = RS_BUF_INIT;
+	int error;
+	if (!text)
+		return 0;
+	n = rs__str_niequal(text, "https://", 8) ? 8 : rs__str_niequal(text, "http://", 7) ? 7 : 0;
+	if (!n)
+		return 0;
+	rs_text_escape(&shown, text, 0);
+	if (!shown.ptr)
+		return rs__oom();
+	/* the scheme is ASCII: its n bytes are the same in the escaped text */
+	error = rs__error_set(RS_EINVAL,
+	                      "invalid reference \"%s\": write it without \"%.*s\" (%s); plain "
+	                      "HTTP is used for loopback registries, and for others with "
+	                      "--insecure",
+	                      shown.ptr, (int)n, shown.ptr, shown.ptr + n);
+	rs_buf_dispose(&shown);
+	return error;
 }
 
 int rs_location_parse(rs_location **out, const char *text)
@@ -552,26 +582,22 @@ int rs_location_parse(rs_location **out, const char *text)
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
 		if (rs__str_startswith(text, local[i].prefix))
 			return parse_local(out, text, strlen(local[i].prefix), local[i].kind);
+	if (!strcmp(text, "-"))
+		return rs__error_set(RS_EINVAL,
+		                     "invalid location \"-\": say what standard input holds: "
+		                     "docker-archive:- or oci-archive:-");
 	if (rs__str_startswith(text, "docker://")) {
 		const char *ref = text + strlen("docker://");
 		if (!*ref)
 			return rs__error_set(
 			        RS_EINVAL,
 			        "invalid location \"%s\": empty reference after docker://", text);
-		*out = location_new(text, RS_LOCATION_REGISTRY, NULL, 0, ref);
-		return 0;
+		return location_new(out, text, RS_LOCATION_REGISTRY, NULL, 0, ref);
 	}
+	if ((error = rs_location_check_scheme(text)) < 0)
+		return error;
 	if ((error = parse_bare_path(out, text, &matched)) < 0 || matched)
 		return error;
-	if (rs__str_startswith(text, "http://") || rs__str_startswith(text, "https://")) {
-		size_t n = text[4] == 's' ? 8 : 7;
-		return rs__error_set(
-		        RS_EINVAL,
-		        "invalid reference \"%s\": write it without \"%.*s\" (%s); plain "
-		        "HTTP is used for loopback registries, and for others with "
-		        "--insecure",
-		        text, (int)n, text, text + n);
-	}
 	if (transport_prefix(text, &plen))
 		return rs__error_set(RS_EINVAL, "unknown transport \"%.*s:\"; " TRANSPORTS,
 		                     (int)plen, text);
@@ -581,6 +607,5 @@ int rs_location_parse(rs_location **out, const char *text)
 			                     "invalid location \"%s\": a registry reference cannot "
 			                     "contain blanks or non-ASCII characters",
 			                     text);
-	*out = location_new(text, RS_LOCATION_REGISTRY, NULL, 0, text);
-	return 0;
+	return location_new(out, text, RS_LOCATION_REGISTRY, NULL, 0, text);
 }

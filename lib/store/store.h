@@ -23,6 +23,33 @@ int rs__store_check(const rs_store *s, const char *what);
 /* The client of a registry store (rs_store_open_registry); NULL for any other store. */
 rs_client *rs__store_registry_client(const rs_store *s);
 
+/*
+ * An archive read from standard input (FILE "-"; lib/store/spool.c). The stores reread an
+ * archive, so a pipe is copied into an unlinked temporary file under tmp_dir (NULL: $TMPDIR,
+ * else /tmp), streaming, with mode 0600 and close-on-exec; a regular file on standard input
+ * is used as it is. `path` ("/proc/self/fd/N") reopens it with an offset of its own for as
+ * long as the spool is not disposed. A terminal on standard input is refused (RS_EINVAL), so
+ * is an empty one (RS_EFORMAT); kind ("docker-archive") starts the messages. Cancellation
+ * (rs_cancel) stops the copy with RS_EUSER.
+ */
+typedef struct rs__spool {
+	int fd; /* -1 when none */
+	char path[32];
+} rs__spool;
+#define RS__SPOOL_INIT                                                                             \
+	{                                                                                          \
+		-1,                                                                                \
+		{                                                                                  \
+			0                                                                          \
+		}                                                                                  \
+	}
+bool rs__spool_wanted(const char *file);
+int rs__spool_stdin(rs__spool *out, const char *kind, const char *tmp_dir);
+void rs__spool_dispose(rs__spool *sp);
+/* The current error (when its code is `error`) with sp->path replaced by `shown` in its
+ * message; returns error. */
+int rs__spool_error(const rs__spool *sp, int error, const char *shown);
+
 /* Remove a directory tree without following symbolic links. Missing: 0. */
 int rs__rmtree(const char *path);
 

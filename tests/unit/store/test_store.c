@@ -98,6 +98,17 @@ static const location_case cases[] = {
         {"docker-archive:a.tar:bad ref", RS_EINVAL, 0, NULL, NULL, "bad ref"},
         {"has space", RS_EINVAL, 0, NULL, NULL, "blanks"},
         {"ubuntu\n", RS_EINVAL, 0, NULL, NULL, "control character"},
+        /* standard input / output */
+        {"docker-archive:-", 0, RS_LOCATION_DOCKER_ARCHIVE, "-", NULL, NULL},
+        {"docker-archive:-:app:v1", 0, RS_LOCATION_DOCKER_ARCHIVE, "-", "app:v1", NULL},
+        {"oci-archive:-:v1", 0, RS_LOCATION_OCI_ARCHIVE, "-", "v1", NULL},
+        {"-", RS_EINVAL, 0, NULL, NULL, "docker-archive:- or oci-archive:-"},
+        /* URLs: say what to write (rs_location_check_scheme), in any case */
+        {"http://localhost:5000/app", RS_EINVAL, 0, NULL, NULL,
+         "write it without \"http://\" (localhost:5000/app)"},
+        {"HTTPS://registry.local/app:v1", RS_EINVAL, 0, NULL, NULL,
+         "write it without \"HTTPS://\" (registry.local/app:v1)"},
+        {"https://x/y.tar", RS_EINVAL, 0, NULL, NULL, "without \"https://\""},
         /* bare paths that do not exist */
         {"/nonexistent/regship/dir", RS_ENOTFOUND, 0, NULL, NULL, "oci:/nonexistent/regship/dir"},
         {"./nowhere", RS_ENOTFOUND, 0, NULL, NULL, "no such file"},
@@ -138,6 +149,11 @@ static void test_location_table(void **state)
 	}
 	rs_location_free(NULL);
 	assert_int_equal(rs_location_parse(NULL, "ubuntu"), RS_EINVAL);
+	assert_int_equal(rs_location_check_scheme("localhost:5000/app"), 0);
+	assert_int_equal(rs_location_check_scheme("docker://localhost:5000/app"), 0);
+	assert_int_equal(rs_location_check_scheme(NULL), 0);
+	assert_int_equal(rs_location_check_scheme("http://h/a\x01b"), RS_EINVAL);
+	assert_null(strchr(rs_error_last()->message, '\x01'));
 	assert_string_equal(rs_location_kind_name(RS_LOCATION_OCI_ARCHIVE), "oci-archive");
 }
 
