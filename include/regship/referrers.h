@@ -20,7 +20,9 @@
 
 #include "client.h"
 #include "common.h"
+#include "copy.h"
 #include "ref.h"
+#include "store.h"
 
 RS_BEGIN_DECL
 
@@ -87,6 +89,19 @@ RS_EXTERN(const char *) rs_referrer_annotation(const rs_referrer *r, const char 
 RS_EXTERN(int)
 rs_referrers_tag_update(rs_client *client, const rs_ref *repo, const void *manifest, size_t len,
                         const char *media_type);
+
+/*
+ * Copy the referrers of the manifest `digest` (already at dst) from src to dst: its referrers,
+ * theirs (a signature of a signature), and for an index those of its children, each with
+ * rs_copy by digest (exact bytes: digests are kept). src: a registry (rs_referrers_list) or an
+ * OCI layout (its index.json manifests whose subject names the digest). opts: as for rs_copy
+ * (jobs, mounts, callback; platform, no_clobber and referrers are ignored), or NULL. *copied
+ * (may be NULL): how many referrers were copied. This is what rs_copy does with
+ * opts->referrers set; retag into another repository calls it by itself.
+ */
+RS_EXTERN(int)
+rs_copy_referrers(rs_store *dst, rs_store *src, const char *digest, const rs_copy_options *opts,
+                  size_t *copied);
 
 RS_END_DECL
 
