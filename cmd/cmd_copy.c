@@ -9,7 +9,7 @@ static const char *const usage[] = {
         "regship copy [--all-tags [--keep-going]] [--no-clobber] [--platform OS/ARCH[/VARIANT]] "
         "[--all-platforms] "
         "[--jobs N] "
-        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--overwrite] "
+        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--referrers] [--overwrite] "
         "[--preserve-digests] "
         "SOURCE DESTINATION",
         NULL};

@@ -676,7 +676,7 @@ def cmd_artifact(opts):
             ann = dict(a.split("=", 1) for a in opts.annotation or [])
             if ann:
                 m["annotations"] = ann
-            mb = blobs.put_bytes(jdump(m).encode(), MT["oci"]["manifest"])
+            mb = blobs.put_bytes(jdump(m), MT["oci"]["manifest"])
             digest = put_manifest(client, repo, mb.digest, mb)
             if opts.tag_index:
                 tag = "sha256-" + opts.subject.split(":", 1)[1]
@@ -690,7 +690,7 @@ def cmd_artifact(opts):
                 if ann:
                     d["annotations"] = ann
                 idx["manifests"].append(d)
-                ib = blobs.put_bytes(jdump(idx).encode(), MT["oci"]["index"])
+                ib = blobs.put_bytes(jdump(idx), MT["oci"]["index"])
                 put_manifest(client, repo, tag, ib)
             print("%s@artifact %s" % (repo, digest or mb.digest))
         finally:
