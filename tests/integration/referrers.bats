@@ -227,3 +227,15 @@ sorted() { printf '%s\n' "$@" | sort; }
 	assert_output_contains "docker archive cannot hold referrers"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/a.tar"
 }
+
+@test "retag --referrers into another repository: the artifacts follow, same digests" {
+	run regship retag --referrers "$p_ADDR/fb/app:v1" other/app:v1
+	assert_success
+	run --separate-stderr regship referrers "$p_ADDR/other/app:v1"
+	assert_success
+	assert_equal "$(awk '{ print $1 }' <<<"$output" | sort)" "$(sorted "$SIG1" "$SBOM1")"
+	run --separate-stderr regship referrers "$p_ADDR/other/app@$SIG1"
+	assert_equal "$(awk '{ print $1 }' <<<"$output")" "$SIGSIG"
+	run regship retag --referrers --semver "$p_ADDR/fb/app:1.0.0"
+	assert_status 2
+}
