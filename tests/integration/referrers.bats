@@ -229,7 +229,7 @@ sorted() { printf '%s\n' "$@" | sort; }
 }
 
 @test "retag --referrers into another repository: the artifacts follow, same digests" {
-	run regship retag --referrers "$p_ADDR/fb/app:v1" other/app:v1
+	run regship retag --referrers "$p_ADDR/fb/app:v1" "$p_ADDR/other/app:v1"
 	assert_success
 	run --separate-stderr regship referrers "$p_ADDR/other/app:v1"
 	assert_success
