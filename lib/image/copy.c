@@ -7,6 +7,7 @@
 #include "image/blobcache.h"
 #include "image/convert.h"
 #include "image/copy_share.h"
+#include "image/referrers.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
@@ -679,10 +680,8 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
 	pthread_mutex_init(&e.lock, NULL);
 
-	if (e.opts->referrers && rs_store_scheme(dst) &&
-	    !strcmp(rs_store_scheme(dst), "docker-archive"))
-		error = rs_copy_referrers(dst, src, "", e.opts, NULL); /* refused: says why */
-	else
+	/* --referrers: refused before anything moves where they cannot be read or kept */
+	if (!e.opts->referrers || (error = rs__referrers_copy_check(dst, src)) == 0)
 		error = copy_manifest(&e, src_reference, NULL, dst_reference, 0, &top);
 	/* the image is in place: now what is attached to it (regship/referrers.h) */
 	if (error == 0 && top && e.opts->referrers)

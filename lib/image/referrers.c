@@ -7,6 +7,7 @@
 #include "regship/copy.h"
 #include "regship/manifest.h"
 
+#include "image/referrers.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -49,11 +50,6 @@ static int layout_load(walk *w)
 		return 0;
 	w->layout_loaded = true;
 	if ((error = rs__oci_layout_digests(w->src, &w->layout_digests)) < 0) {
-		if (error == RS_EUNSUPPORTED)
-			error = rs__error_set(RS_EUNSUPPORTED,
-			                      "--referrers: a %s source holds no referrers regship "
-			                      "can find (use a registry or an oci: layout)",
-			                      rs_store_scheme(w->src));
 		return error;
 	}
 	for (size_t i = 0; i < w->layout_digests.count; i++) {
@@ -120,6 +116,23 @@ static int enqueue_image(walk *w, const char *digest)
 	return 0;
 }
 
+int rs__referrers_copy_check(rs_store *dst, rs_store *src)
+{
+	const char *from = rs_store_scheme(src), *to = rs_store_scheme(dst);
+	if (to && !strcmp(to, "docker-archive"))
+		return rs__error_set(
+		        RS_EUNSUPPORTED,
+		        "--referrers: a docker archive cannot hold referrers (artifacts "
+		        "attached by subject); use an OCI layout (oci:DIR) instead");
+	if (!from || (strcmp(from, "registry") && strcmp(from, "oci")))
+		return rs__error_set(
+		        RS_EUNSUPPORTED,
+		        "--referrers: regship finds referrers in a registry or an oci: "
+		        "layout, not in a %s source",
+		        from ? from : "custom");
+	return 0;
+}
+
 int rs_copy_referrers(rs_store *dst, rs_store *src, const char *digest,
                       const rs_copy_options *given, size_t *copied)
 {
@@ -140,11 +153,8 @@ int rs_copy_referrers(rs_store *dst, rs_store *src, const char *digest,
 	if ((error = rs__store_check(src, "copy source")) < 0 ||
 	    (error = rs__store_check(dst, "copy destination")) < 0)
 		return error;
-	if (rs_store_scheme(dst) && !strcmp(rs_store_scheme(dst), "docker-archive"))
-		return rs__error_set(
-		        RS_EUNSUPPORTED,
-		        "--referrers: a docker archive cannot hold referrers (artifacts "
-		        "attached by subject); use an OCI layout (oci:DIR) instead");
+	if ((error = rs__referrers_copy_check(dst, src)) < 0)
+		return error;
 	/* each referrer goes by itself, whole, with its exact bytes */
 	o.referrers = 0;
 	o.platform = NULL;

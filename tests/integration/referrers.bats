@@ -221,11 +221,18 @@ sorted() { printf '%s\n' "$@" | sort; }
 	assert_equal "$(awk '{ print $1 }' <<<"$output" | sort)" "$(sorted "$SIG1" "$SBOM1")"
 }
 
-@test "pull --referrers into a docker archive: a clear error, no file" {
+@test "--referrers and docker archives: a clear error, nothing written" {
 	run regship pull --referrers "$p_ADDR/fb/app:v1" "docker-archive:$BATS_TEST_TMPDIR/a.tar"
 	assert_failure
 	assert_output_contains "docker archive cannot hold referrers"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/a.tar"
+	# a docker archive source has no referrers to find: refused before anything is pushed
+	fixture docker-archive "$BATS_TEST_TMPDIR/src.tar" --repo-tag da/app:v1 --seed da >/dev/null
+	run regship push --referrers "docker-archive:$BATS_TEST_TMPDIR/src.tar" "$q_ADDR/da/app:v1"
+	assert_failure
+	assert_output_contains "not in a docker-archive source"
+	run regship tags "$q_ADDR/da/app"
+	assert_status 3
 }
 
 @test "retag --referrers into another repository: the artifacts follow, same digests" {
