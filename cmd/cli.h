@@ -189,6 +189,7 @@ int cmd_blob(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_complete(int argc, char **argv); /* __complete: candidates for the shell scripts */
 int cmd_ratelimit(int argc, char **argv);
+int cmd_referrers(int argc, char **argv);
 
 /* The command table (main.c), for help and completion: names, NULL-terminated. */
 extern const cli_command cli_commands[];

@@ -9,7 +9,7 @@ static const char *const usage[] = {
         "regship copy [--all-tags [--keep-going]] [--no-clobber] [--platform OS/ARCH[/VARIANT]] "
         "[--all-platforms] "
         "[--jobs N] "
-        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--overwrite] "
+        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--referrers] [--overwrite] "
         "[--preserve-digests] "
         "SOURCE DESTINATION",
         NULL};
@@ -33,6 +33,9 @@ int cmd_copy(int argc, char **argv)
 	        {CLI_OPT_BOOL, 0, "preserve-digests", &t.preserve_digests, NULL,
 	         "into oci: or oci-archive:, keep Docker manifests byte for byte (digests "
 	         "equal to the source's) instead of converting them to OCI"},
+	        {CLI_OPT_BOOL, 0, "referrers", &t.referrers, NULL,
+	         "also copy the artifacts attached to the image by subject (signatures, SBOMs), "
+	         "recursively, keeping digests"},
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

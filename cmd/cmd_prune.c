@@ -44,15 +44,17 @@ static void print_text(const rs_prune_result *r)
 {
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_prune_item *it = &r->items[i];
+		/* a referrer found by subject has no tag: "-" */
+		const char *tag = it->tag ? it->tag : "-";
 		if (r->dry_run) {
-			printf("%-6s %s %s (%s)\n", rs_prune_action_name(it->action), it->tag,
+			printf("%-6s %s %s (%s)\n", rs_prune_action_name(it->action), tag,
 			       it->digest, it->reason);
 		} else if (it->done) {
 			printf("%s %s %s\n", it->action == RS_PRUNE_DELETE ? "deleted" : "untagged",
-			       it->tag, it->digest);
+			       tag, it->digest);
 		} else if (it->error) {
-			cli_error("could not %s %s (%s): %s", rs_prune_action_name(it->action),
-			          it->tag, it->digest, it->error);
+			cli_error("could not %s %s (%s): %s", rs_prune_action_name(it->action), tag,
+			          it->digest, it->error);
 		}
 	}
 	if (r->dry_run)
@@ -93,7 +95,8 @@ int cmd_prune(int argc, char **argv)
 	        {CLI_OPT_STRING, 0, "keep-prereleases", &keep_pre, "N",
 	         "count pre-releases apart and keep the N newest of them"},
 	        {CLI_OPT_BOOL, 0, "keep-signed", &keep_signed, NULL,
-	         "keep every image with a signature referrer (tag sha256-<hex>.sig)"},
+	         "keep every image with a signature referrer (by subject, or a tag "
+	         "sha256-<hex>.sig)"},
 	        {CLI_OPT_BOOL, 'n', "dry-run", &dry_run, NULL,
 	         "print the plan (what goes, what stays and why), remove nothing"},
 	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print the plan or the outcome as JSON"},

@@ -8,7 +8,7 @@
 static const char *const usage[] = {
         "regship pull [--platform OS/ARCH[/VARIANT]] [--all-platforms] "
         "[--jobs N] [--progress MODE] "
-        "[--json] [--overwrite] [--preserve-digests] REFERENCE DESTINATION",
+        "[--json] [--referrers] [--overwrite] [--preserve-digests] REFERENCE DESTINATION",
         NULL};
 
 int cmd_pull(int argc, char **argv)
@@ -21,6 +21,9 @@ int cmd_pull(int argc, char **argv)
 	        {CLI_OPT_BOOL, 0, "preserve-digests", &t.preserve_digests, NULL,
 	         "into oci: or oci-archive:, keep Docker manifests byte for byte (digests "
 	         "equal to the source's) instead of converting them to OCI"},
+	        {CLI_OPT_BOOL, 0, "referrers", &t.referrers, NULL,
+	         "also pull the artifacts attached to the image by subject (signatures, SBOMs), "
+	         "recursively, keeping digests (OCI layouts only)"},
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

@@ -14,7 +14,7 @@ static const char *const usage[] = {
         "[--compress "
         "gzip|zstd|none] "
         "[--compress-level N] [--format docker|oci] [--mount-from REPOSITORY] [--progress MODE] "
-        "[--json] SOURCE [DESTINATION]",
+        "[--json] [--referrers] SOURCE [DESTINATION]",
         NULL};
 
 int cmd_push(int argc, char **argv)
@@ -28,6 +28,9 @@ int cmd_push(int argc, char **argv)
 	        TRANSFER_NO_CLOBBER_OPT(t),
 	        TRANSFER_COMMON_OPTS(t),
 	        TRANSFER_PUSH_OPTS(t),
+	        {CLI_OPT_BOOL, 0, "referrers", &t.referrers, NULL,
+	         "also push the artifacts of an oci: layout attached to the image by subject "
+	         "(signatures, SBOMs), recursively, keeping digests"},
 	        CLI_OPT_END_MARK,
 	};
 	char **args;

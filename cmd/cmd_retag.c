@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const usage[] = {
-        "regship retag [--no-clobber] [--dry-run] [--json] REFERENCE TAG [TAG...]",
+        "regship retag [--no-clobber] [--referrers] [--dry-run] [--json] REFERENCE TAG [TAG...]",
         "regship retag --semver [--suffix VARIANT] [--release VERSION] [--no-latest] [--force] "
         "[--dry-run] [--json] REFERENCE",
         NULL,
@@ -186,10 +186,33 @@ static int check_semver(const rs_ref *src, const char *release, const char *suff
 	return 0;
 }
 
+/* --referrers: what is attached to the image follows it into each other repository */
+static int retag_referrers(rs_client *client, const rs_ref *src, const rs_ref *const *targets,
+                           size_t n, const char *digest)
+{
+	rs_store *from = NULL;
+	int error = rs_store_open_registry(&from, client, src, NULL);
+	for (size_t i = 0; i < n && error == 0; i++) {
+		rs_store *to = NULL;
+		bool done_before = false;
+		if (!strcmp(targets[i]->path, src->path))
+			continue; /* same repository: they are there already */
+		for (size_t k = 0; k < i; k++)
+			done_before = done_before || !strcmp(targets[k]->path, targets[i]->path);
+		if (done_before)
+			continue;
+		if ((error = rs_store_open_registry(&to, client, targets[i], NULL)) == 0)
+			error = rs_copy_referrers(to, from, digest, NULL, NULL);
+		rs_store_free(to);
+	}
+	rs_store_free(from);
+	return error;
+}
+
 int cmd_retag(int argc, char **argv)
 {
 	bool semver = false, no_latest = false, dry_run = false, json = false, force = false,
-	     no_clobber = false;
+	     no_clobber = false, referrers = false;
 	const char *suffix = NULL, *release = NULL;
 	const cli_opt opts[] = {
 	        {CLI_OPT_BOOL, 0, "semver", &semver, NULL,
@@ -208,6 +231,9 @@ int cmd_retag(int argc, char **argv)
 	         "holds"},
 	        {CLI_OPT_BOOL, 0, "no-clobber", &no_clobber, NULL,
 	         "a TAG that exists and points at another manifest is not overwritten (exit 7)"},
+	        {CLI_OPT_BOOL, 0, "referrers", &referrers, NULL,
+	         "a TAG in another repository also gets the artifacts attached to the image by "
+	         "subject (signatures, SBOMs), recursively, keeping digests"},
 	        {CLI_OPT_BOOL, 'n', "dry-run", &dry_run, NULL,
 	         "fetch and print the plan on stderr, write nothing"},
 	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print a JSON summary on stdout"},
@@ -227,6 +253,12 @@ int cmd_retag(int argc, char **argv)
 	if (semver && no_clobber) {
 		rc = cli_usage_error(usage, "--no-clobber goes with plain retag, not --semver "
 		                            "(a promotion moves floating tags only forward)");
+		goto done;
+	}
+	if (semver && referrers) {
+		rc = cli_usage_error(usage, "--referrers goes with plain retag into another "
+		                            "repository, not --semver (which moves tags of one "
+		                            "repository)");
 		goto done;
 	}
 	if (!semver && (no_latest || suffix || release || force)) {
@@ -277,6 +309,9 @@ int cmd_retag(int argc, char **argv)
 		error = rs_retag(&result, client, src, (const rs_ref *const *)targets,
 		                 (size_t)nargs - 1, &ro);
 	held = cli_release_signals(&hold);
+	if (error == 0 && referrers && !dry_run && !semver && result)
+		error = retag_referrers(client, src, (const rs_ref *const *)targets,
+		                        (size_t)nargs - 1, result->digest);
 	if (result) {
 		print_plan(result, dry_run);
 		if (json)

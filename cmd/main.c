@@ -29,6 +29,8 @@ const cli_command cli_commands[] = {
         {"pull", cmd_pull, "pull an image from a registry into an OCI layout or docker archive"},
         {"push", cmd_push, "push a local image (docker archive, OCI layout) to a registry"},
         {"ratelimit", cmd_ratelimit, "show a registry's pull rate limit (RateLimit-* headers)"},
+        {"referrers", cmd_referrers,
+         "list the signatures, SBOMs and other artifacts attached to an image"},
         {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest"},
         {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry"},
         {"tags", cmd_tags, "list the tags of a repository"},

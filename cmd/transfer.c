@@ -860,6 +860,7 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 	co.preserve_digests = t->preserve_digests;
 	co.mount_cache = 1; /* $XDG_CACHE_HOME/regship/blobs */
 	co.no_clobber = t->no_clobber;
+	co.referrers = t->referrers;
 	co.callback = progress_event;
 	co.payload = r.prog;
 	shown_src = calloc(r.npairs, sizeof(char *));

@@ -26,12 +26,13 @@ typedef struct transfer_opts {
 	progress_mode mode;
 	bool keep_going; /* --all-tags: go on past a failed tag (exit 6 when some failed) */
 	bool no_clobber; /* --no-clobber: never move an existing registry tag (exit 7) */
+	bool referrers; /* --referrers: signatures, SBOMs, ... attached by subject travel too */
 } transfer_opts;
 
 #define TRANSFER_OPTS_INIT                                                                         \
 	{                                                                                          \
 		4, NULL, NULL, 0, NULL, {NULL, 0}, NULL, false, NULL, false, false, false, 0, 0,   \
-		        false, false                                                               \
+		        false, false, false                                                        \
 	}
 
 #define TRANSFER_COMMON_OPTS(t)                                                                    \

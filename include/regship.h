@@ -18,6 +18,7 @@
 #include "regship/prune.h"
 #include "regship/reader.h"
 #include "regship/ref.h"
+#include "regship/referrers.h"
 #include "regship/retag.h"
 #include "regship/store.h"
 

@@ -82,12 +82,21 @@ typedef struct rs_copy_options {
 	 * naming the tag and both digests, having moved and written nothing. A lookup that fails
 	 * (other than "not found") fails the copy only with no_clobber. */
 	int no_clobber;
+	/* 1: the referrers (signatures, SBOMs, attestations attached by "subject") of the image
+	 * travel with it, recursively (a signature of a signature), and for an index those of its
+	 * children too, each by digest with its exact bytes (digests are kept, so Docker manifests
+	 * are not converted into OCI layouts). The source must be a registry (read through
+	 * rs_referrers_list) or an OCI layout (its manifests with a subject). A registry
+	 * destination without the referrers API gets the fallback tags (regship/referrers.h); an
+	 * OCI layout keeps them as index.json entries without a ref name; a docker archive cannot
+	 * hold them (RS_EUNSUPPORTED before anything moves). */
+	int referrers;
 } rs_copy_options;
 
 #define RS_COPY_OPTIONS_VERSION 1
 #define RS_COPY_OPTIONS_INIT                                                                       \
 	{                                                                                          \
-		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0        \
+		RS_COPY_OPTIONS_VERSION, NULL, 4, NULL, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0, 0     \
 	}
 
 /* Per blob, what happened. */

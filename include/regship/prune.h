@@ -26,18 +26,20 @@ typedef enum rs_prune_action {
 } rs_prune_action;
 
 typedef struct rs_prune_item {
-	char *tag;
+	char *tag; /* NULL for a referrer found by subject (it has no tag of its own) */
 	char *digest; /* what the tag points at */
 	rs_prune_action action;
 	char *reason; /* "one of the 5 newest releases", "held by latest", ... */
-	char *subject; /* a referrer (tag sha256-<hex>...): the digest it is attached to; else
-	                * NULL */
+	char *subject; /* a referrer (tag sha256-<hex>..., or found by subject): the digest it
+	                * goes with (what it is attached to; for a referrer of an index's child,
+	                * the index); else NULL */
 	int done; /* real run: 1 once removed */
 	char *error; /* real run: why it could not be removed, or NULL */
 } rs_prune_item;
 
 typedef struct rs_prune_result {
-	rs_prune_item *items; /* every tag of the repository, in the order the plan decided */
+	rs_prune_item *items; /* every tag of the repository, then the referrers found by
+	                       * subject of what goes (no tag) */
 	size_t count;
 	size_t deleted, untagged, failed; /* real run: counts of items */
 	int dry_run;
@@ -51,7 +53,8 @@ typedef struct rs_prune_options {
 	const char *exclude; /* ... and no tag matching this one */
 	long keep_prereleases; /* <0: pre-releases count with their releases; else the newest
 	                        * this many pre-release manifests are kept apart */
-	int keep_signed; /* keep every image that has a signature referrer (tag *.sig) */
+	int keep_signed; /* keep every image that has a signature referrer (by subject with a
+	                  * cosign, notation or sigstore artifactType, or a tag *.sig) */
 	int dry_run; /* plan only */
 } rs_prune_options;
 
@@ -71,8 +74,11 @@ typedef struct rs_prune_options {
  * manifest held by a kept tag, a tag outside the filter or a floating tag (latest, [v]X,
  * [v]X.Y, variant lines such as 2.1-alpine: any tag that is not a candidate), nor a child of
  * an index that stays. A candidate whose manifest something that stays holds is untagged, not
- * deleted. Referrers by the fallback tag schema (sha256-<hex>[.sig|.att|.sbom|...]) go with
- * their subject and never alone; keep_signed keeps every image with a signature referrer.
+ * deleted. Referrers go with their subject and never alone: those by tag (sha256-<hex>.sig,
+ * .att, .sbom, ...: cosign's), and those attached by "subject", found with rs_referrers_list
+ * (the referrers API, else the fallback tag index sha256-<hex>, which goes with its subject
+ * too) for every manifest that goes -- recursively (a signature's signature), and for an index
+ * that goes, those of its children. keep_signed keeps every image with a signature referrer.
  *
  * Before the first removal the registry is asked whether it deletes at all (RS_EUNSUPPORTED
  * with one message, nothing attempted). A removal that fails does not stop the others: its

@@ -1,11 +1,13 @@
 /* The copy engine (see include/regship/copy.h): written once against the store table. */
 #include "regship/copy.h"
 #include "regship/client.h"
+#include "regship/referrers.h"
 #include "regship/store.h"
 
 #include "image/blobcache.h"
 #include "image/convert.h"
 #include "image/copy_share.h"
+#include "image/referrers.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
@@ -672,13 +674,19 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
 	e.src_reg = rs_store_registry_ref(src);
 	e.share = share;
 	e.result = result ? result : &local;
-	e.to_oci = !e.opts->preserve_digests && rs__convert_wanted(rs_store_scheme(dst));
+	e.to_oci = !e.opts->preserve_digests && !e.opts->referrers &&
+	           rs__convert_wanted(rs_store_scheme(dst));
 	memset(e.result, 0, sizeof(*e.result));
 	if (e.opts->mount_cache && !e.opts->no_mount_cache)
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
 	pthread_mutex_init(&e.lock, NULL);
 
-	error = copy_manifest(&e, src_reference, NULL, dst_reference, 0, &top);
+	/* --referrers: refused before anything moves where they cannot be read or kept */
+	if (!e.opts->referrers || (error = rs__referrers_copy_check(dst, src)) == 0)
+		error = copy_manifest(&e, src_reference, NULL, dst_reference, 0, &top);
+	/* the image is in place: now what is attached to it (regship/referrers.h) */
+	if (error == 0 && top && e.opts->referrers)
+		error = rs_copy_referrers(dst, src, rs_manifest_digest(top), e.opts, NULL);
 	if (error == 0 && top) {
 		e.result->digest = rs__strdup(rs_manifest_digest(top));
 		e.result->media_type = rs__strdup(rs_manifest_media_type(top));

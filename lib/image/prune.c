@@ -101,13 +101,17 @@ static void untag_item(rs_prune_item *it, rs_client *c, const rs_ref *repo)
 	rs_ref_free(ref);
 }
 
-/* Whether every item that deletes subject's manifest did so. */
-static bool subject_gone(const rs_prune_result *r, const char *subject)
+/* Whether every item that deletes subject's manifest did so (for a child of an index that goes,
+ * the index's). */
+static bool subject_gone(const rs_prune_result *r, const rs__prune *p, const char *subject)
 {
 	bool any = false;
+	for (size_t i = 0; i < p->children.count; i++)
+		if (!strcmp(p->children.items[i], subject))
+			return subject_gone(r, p, p->child_index.items[i]);
 	for (size_t k = 0; k < r->count; k++) {
 		const rs_prune_item *o = &r->items[k];
-		if (o->subject || o->action != RS_PRUNE_DELETE || strcmp(o->digest, subject))
+		if (o->action != RS_PRUNE_DELETE || strcmp(o->digest, subject))
 			continue;
 		if (!o->done)
 			return false;
@@ -118,7 +122,8 @@ static bool subject_gone(const rs_prune_result *r, const char *subject)
 
 /* Untags, then the manifests by digest, then the referrers whose subject went (a referrer goes
  * only with its subject: when the subject's delete fails, its signature stays with it). */
-static int carry_out(rs_prune_result *r, rs_client *c, const rs_ref *repo, const char *name)
+static int carry_out(rs_prune_result *r, const rs__prune *p, rs_client *c, const rs_ref *repo,
+                     const char *name)
 {
 	rs_buf failed = RS_BUF_INIT;
 	int error;
@@ -133,13 +138,21 @@ static int carry_out(rs_prune_result *r, rs_client *c, const rs_ref *repo, const
 	for (size_t i = 0; i < r->count; i++)
 		if (!r->items[i].subject && r->items[i].action == RS_PRUNE_DELETE)
 			delete_digest(r, i, c, repo);
+	/* a referrer of a referrer waits for its subject: passes until nothing more can go */
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < r->count; i++) {
+			rs_prune_item *it = &r->items[i];
+			if (!it->subject || it->action != RS_PRUNE_DELETE || it->done ||
+			    it->error || !subject_gone(r, p, it->subject))
+				continue;
+			delete_digest(r, i, c, repo);
+			progress = true;
+		}
+	}
 	for (size_t i = 0; i < r->count; i++) {
 		rs_prune_item *it = &r->items[i];
-		if (!it->subject || it->action != RS_PRUNE_DELETE || it->done || it->error)
-			continue;
-		if (subject_gone(r, it->subject))
-			delete_digest(r, i, c, repo);
-		else
+		if (it->subject && it->action == RS_PRUNE_DELETE && !it->done && !it->error)
 			it->error = subject_failed(it->subject);
 	}
 	for (size_t i = 0; i < r->count; i++) {
@@ -147,7 +160,8 @@ static int carry_out(rs_prune_result *r, rs_client *c, const rs_ref *repo, const
 		if (it->action == RS_PRUNE_KEEP)
 			continue;
 		if (it->error) {
-			rs__buf_printf(&failed, "%s%s", r->failed ? ", " : "", it->tag);
+			rs__buf_printf(&failed, "%s%s", r->failed ? ", " : "",
+			               it->tag ? it->tag : it->digest);
 			r->failed++;
 		} else if (it->action == RS_PRUNE_DELETE) {
 			r->deleted++;
@@ -213,10 +227,11 @@ int rs_prune(rs_prune_result **out, rs_client *client, const rs_ref *repo,
 	for (size_t i = 0; i < r->count; i++)
 		p.tags[i].item = &r->items[i];
 	p.n = r->count;
+	p.r = r;
 	if ((error = rs__prune_plan(&p, client, repo)) < 0)
 		goto done;
 	if (!p.o.dry_run)
-		error = carry_out(r, client, repo, name);
+		error = carry_out(r, &p, client, repo, name);
 	*out = r;
 	r = NULL;
 done:
@@ -224,6 +239,10 @@ done:
 		free(p.tags[i].created);
 	free(p.tags);
 	rs__strlist_dispose(&p.holds);
+	rs__strlist_dispose(&p.gone);
+	rs__strlist_dispose(&p.signed_oci);
+	rs__strlist_dispose(&p.children);
+	rs__strlist_dispose(&p.child_index);
 	if (digests)
 		for (size_t i = 0; i < tags.count; i++)
 			free(digests[i]);

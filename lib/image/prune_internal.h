@@ -12,6 +12,7 @@ typedef enum {
 	RS__PRUNE_STAYS, /* not a candidate: a floating tag, another tag, outside the filter */
 	RS__PRUNE_CANDIDATE, /* a release the filter selects */
 	RS__PRUNE_REFERRER, /* sha256-<hex>...: goes with its subject */
+	RS__PRUNE_ATTACHED, /* no tag: found by subject (referrers API or fallback index) */
 } rs__prune_kind;
 
 typedef struct rs__prune_tag {
@@ -26,10 +27,22 @@ typedef struct rs__prune {
 	rs__prune_tag *tags; /* one per item of the result */
 	size_t n;
 	rs_strlist holds; /* digests that stay: held by a tag that stays, or an index's child */
+	rs_prune_result *r; /* the result whose items tags[] point at (grows with attached ones) */
+	rs_strlist gone; /* digests that go: deleted releases, their index children, referrers */
+	rs_strlist signed_oci; /* keep_signed: digests with a signature found by subject */
+	rs_strlist children, child_index; /* a child of an index that goes, and that index */
 } rs__prune;
 
 /* Decide every item's action and reason (reads manifests of what stays; configs for
  * RS_PRUNE_BY_CREATED). */
 int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo);
+
+/* lib/image/prune_referrers.c: the referrers found by subject (rs_referrers_list: the API, else
+ * the fallback tag index) of what goes -- recursively, and of the children of an index that
+ * goes -- added as items without a tag that go with their subject; p->gone filled. */
+int rs__prune_attached(rs__prune *p, rs_client *c, const rs_ref *repo);
+/* keep_signed: which candidates have a signature referrer by subject (p->signed_oci). */
+int rs__prune_find_signed(rs__prune *p, rs_client *c, const rs_ref *repo,
+                          const char *const *digests, size_t n);
 
 #endif

@@ -252,7 +252,8 @@ static bool signed_digest(const rs__prune *p, const char *digest)
 		    len > 4 && !strcmp(it->tag + len - 4, ".sig"))
 			return true;
 	}
-	return false;
+	/* a signature attached by subject (referrers API or fallback index) */
+	return rs__strlist_contains(&p->signed_oci, digest);
 }
 
 /* Walk the candidates newest first: the first `keep` manifests stay (and `keep_prereleases`
@@ -355,6 +356,19 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 		}
 	qsort(cands, ncands, sizeof(*cands),
 	      p->o.by == RS_PRUNE_BY_CREATED ? by_created : by_semver);
+	if (p->o.keep_signed) {
+		const char **digests = rs__calloc(ncands ? ncands : 1, sizeof(*digests));
+		if (!digests) {
+			error = rs__oom();
+			goto done;
+		}
+		for (size_t i = 0; i < ncands; i++)
+			digests[i] = cands[i]->item->digest;
+		error = rs__prune_find_signed(p, c, repo, digests, ncands);
+		free(digests);
+		if (error < 0)
+			goto done;
+	}
 	choose(p, cands, ncands);
 	if ((error = protect_children(p, c, repo)) < 0)
 		goto done;
@@ -363,16 +377,18 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 		if (it->action == RS_PRUNE_DELETE && rs__strlist_contains(&p->holds, it->digest))
 			item_set(it, RS_PRUNE_UNTAG, holder_of(p, it->digest));
 	}
+	/* what goes takes its referrers by subject along (p->tags grows: cands is stale now) */
+	if ((error = rs__prune_attached(p, c, repo)) < 0)
+		goto done;
 	/* referrers go with their subject, never alone */
 	for (size_t i = 0; i < p->n; i++) {
 		rs_prune_item *it = p->tags[i].item;
 		bool goes = false;
 		if (p->tags[i].kind != RS__PRUNE_REFERRER)
 			continue;
-		for (size_t k = 0; k < p->n && !goes; k++)
-			goes = p->tags[k].item->action == RS_PRUNE_DELETE &&
-			       p->tags[k].kind == RS__PRUNE_CANDIDATE &&
-			       !strcmp(p->tags[k].item->digest, it->subject);
+		/* a release that goes, a child of an index that goes, or a referrer that goes
+		 * (the fallback tag sha256-<hex> of a signature goes with the signature) */
+		goes = rs__strlist_contains(&p->gone, it->subject);
 		if (goes && !rs__strlist_contains(&p->holds, it->digest))
 			item_set(it, RS_PRUNE_DELETE,
 			         fmt("referrer of %s, which goes", it->subject));

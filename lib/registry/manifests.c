@@ -214,6 +214,12 @@ static bool immutable_answer(int status)
 int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t len,
                        const char *media_type, char **digest)
 {
+	return rs__manifest_put(c, ref, body, len, media_type, digest, NULL);
+}
+
+int rs__manifest_put(rs_client *c, const rs_ref *ref, const void *body, size_t len,
+                     const char *media_type, char **digest, bool *oci_subject)
+{
 	rs__endpoint *ep;
 	rs__http_response resp = {0};
 	rs__reg_request req = {0};
@@ -265,6 +271,8 @@ int rs_manifest_upload(rs_client *c, const rs_ref *ref, const void *body, size_t
 	}
 	if (digest)
 		*digest = rs__strdup(computed);
+	if (oci_subject)
+		*oci_subject = rs__http_header(&resp, "oci-subject") != NULL;
 done:
 	free(name);
 	rs_buf_dispose(&ct);

@@ -8,6 +8,8 @@
 #include "regship/client.h"
 #include "regship/ref.h"
 
+#include <stdbool.h>
+
 /*
  * Remove the tag ref->tag (ref has a tag, no digest), keeping the manifest and its other tags.
  * First DELETE /manifests/<tag> (OCI distribution 1.1). When the registry refuses that with an
@@ -27,5 +29,10 @@ int rs__manifest_untag(rs_client *c, const rs_ref *ref, char **placeholder);
  * allowed, other errors as they come.
  */
 int rs__manifest_delete_probe(rs_client *c, const rs_ref *repo);
+
+/* rs_registry_manifest_put, also saying (*oci_subject, when not NULL) whether the answer
+ * carried OCI-Subject: the registry has the referrers API and indexed the manifest's subject. */
+int rs__manifest_put(rs_client *c, const rs_ref *ref, const void *body, size_t len,
+                     const char *media_type, char **digest, bool *oci_subject);
 
 #endif

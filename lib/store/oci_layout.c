@@ -437,6 +437,20 @@ static int layout_prepare(oci_layout *l, bool write)
 	return rs__error_set(RS_EINVAL, "%s is not an OCI layout (no oci-layout file)", l->dir);
 }
 
+int rs__oci_layout_digests(rs_store *s, rs_strlist *out)
+{
+	json_t *m;
+	if (!s || s->ops != &layout_ops)
+		return rs__error_set(RS_EUNSUPPORTED, "not an OCI layout");
+	m = rs__ol_index_manifests(((oci_layout *)s)->index);
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		const char *d = rs__ol_entry_digest(json_array_get(m, i));
+		if (d && !rs__strlist_contains(out, d))
+			rs__strlist_push(out, d);
+	}
+	return 0;
+}
+
 int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, const char *name)
 {
 	oci_layout *l = NULL;

@@ -1,4 +1,6 @@
 /* A registry repository as a store: the vtable over lib/registry. */
+#include "registry/manifests.h"
+#include "registry/referrers.h"
 #include "registry/registry.h"
 #include "regship/client.h"
 #include "regship/store.h"
@@ -42,8 +44,11 @@ static int reg_manifest_put(rs_store *st, const char *reference, const void *bod
 	registry_store *s = (registry_store *)st;
 	rs_ref *r = NULL;
 	int error;
-	if ((error = ref_for(&r, s, reference)) == 0)
-		error = rs_manifest_upload(s->client, r, body, len, media_type, NULL);
+	bool api = false;
+	if ((error = ref_for(&r, s, reference)) == 0 &&
+	    (error = rs__manifest_put(s->client, r, body, len, media_type, NULL, &api)) == 0)
+		/* a manifest with a subject: keep the referrers tag where there is no API */
+		error = rs__referrers_after_put(s->client, s->repo, body, len, media_type, api);
 	rs_ref_free(r);
 	return error;
 }

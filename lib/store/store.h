@@ -6,6 +6,7 @@
 #include "regship/sys/store.h"
 #include "util/digest.h"
 #include "util/reader.h"
+#include "util/util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,10 @@
  * directory ("oci archive img.tar"); name may be NULL.
  */
 int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, const char *name);
+
+/* The digests of every index.json entry of an OCI layout store (tagged or not) appended to
+ * out; RS_EUNSUPPORTED for another store (the referrers walk of lib/image/referrers.c). */
+int rs__oci_layout_digests(rs_store *s, rs_strlist *out);
 
 /* 0 for a usable store (non-NULL, a table of the version this library knows); else RS_EINVAL
  * with a message beginning with `what`. */

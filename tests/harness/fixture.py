@@ -7,6 +7,11 @@
                                                                  `docker save` tarball
   fixture.py seed URL REPO [--tag T ...] [--many-tags N] [--repos N --repo-prefix P]
                   [--user U:P] [--ca CA] [image options]        push straight to a registry
+  fixture.py artifact URL REPO --subject DIGEST [--artifact-type T] [--annotation K=V ...]
+                  [--seed S] [--tag-index] [--user U:P] [--ca CA]
+                                                                 push an OCI artifact (a
+                  "signature") whose subject is REPO@DIGEST, by digest; --tag-index also adds it
+                  to the referrers tag index sha256-<hex> (as a client must without the API)
 
 Image options: --layers N (2) --layer-size SIZE (4K; K/M/G suffixes) --seed S (0)
   --platform os/arch[/variant] (repeat: 2+ make a multi-arch index) --compressible
@@ -636,6 +641,64 @@ def cmd_seed(opts):
         shutil.rmtree(work, ignore_errors=True)
 
 
+EMPTY = b"{}"
+MT_EMPTY = "application/vnd.oci.empty.v1+json"
+
+
+def cmd_artifact(opts):
+    user = password = None
+    if opts.user:
+        user, _, password = opts.user.partition(":")
+    client = reglib.RegistryClient(opts.url, user, password, opts.ca)
+    repo = opts.repo
+    accept = ", ".join([MT["oci"]["index"], MT["oci"]["manifest"], MT["docker"]["index"],
+                        MT["docker"]["manifest"]])
+    try:
+        r = client.request("GET", "/v2/%s/manifests/%s" % (repo, opts.subject),
+                           headers={"Accept": accept})
+        body = r.read()
+        if r.status != 200:
+            raise PushError("subject %s@%s: HTTP %d" % (repo, opts.subject, r.status))
+        subject = {"mediaType": json.loads(body).get("mediaType") or
+                   r.header("Content-Type").split(";")[0],
+                   "digest": opts.subject, "size": len(body)}
+        work = tempfile.mkdtemp(prefix="regship-fixture-")
+        try:
+            blobs = BlobDir(work)
+            payload = ("artifact %s of %s" % (opts.seed, opts.subject)).encode()
+            layer = blobs.put_bytes(payload, "application/octet-stream")
+            config = blobs.put_bytes(EMPTY, MT_EMPTY)
+            for b in (config, layer):
+                push_blob(client, repo, b)
+            m = {"schemaVersion": 2, "mediaType": MT["oci"]["manifest"],
+                 "artifactType": opts.artifact_type, "config": config.desc(),
+                 "layers": [layer.desc()], "subject": subject}
+            ann = dict(a.split("=", 1) for a in opts.annotation or [])
+            if ann:
+                m["annotations"] = ann
+            mb = blobs.put_bytes(jdump(m), MT["oci"]["manifest"])
+            digest = put_manifest(client, repo, mb.digest, mb)
+            if opts.tag_index:
+                tag = "sha256-" + opts.subject.split(":", 1)[1]
+                r = client.request("GET", "/v2/%s/manifests/%s" % (repo, tag),
+                                   headers={"Accept": MT["oci"]["index"]})
+                old = r.read()
+                idx = json.loads(old) if r.status == 200 else {
+                    "schemaVersion": 2, "mediaType": MT["oci"]["index"], "manifests": []}
+                d = {"mediaType": MT["oci"]["manifest"], "digest": mb.digest, "size": mb.size,
+                     "artifactType": opts.artifact_type}
+                if ann:
+                    d["annotations"] = ann
+                idx["manifests"].append(d)
+                ib = blobs.put_bytes(jdump(idx), MT["oci"]["index"])
+                put_manifest(client, repo, tag, ib)
+            print("%s@artifact %s" % (repo, digest or mb.digest))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    except (PushError, RuntimeError, OSError, ValueError) as e:
+        die(str(e))
+
+
 def main(argv=None):
     img = argparse.ArgumentParser(add_help=False)
     img.add_argument("--layers", type=int, default=2)
@@ -673,9 +736,20 @@ def main(argv=None):
     s.add_argument("--many-tags-prefix", default="tag-")
     s.add_argument("--repos", type=int, default=0)
     s.add_argument("--repo-prefix")
+    s = sub.add_parser("artifact", allow_abbrev=False)
+    s.add_argument("url")
+    s.add_argument("repo")
+    s.add_argument("--subject", required=True)
+    s.add_argument("--artifact-type", default="application/vnd.dev.cosign.artifact.sig.v1+json")
+    s.add_argument("--annotation", action="append")
+    s.add_argument("--seed", default="0")
+    s.add_argument("--tag-index", action="store_true")
+    s.add_argument("--user")
+    s.add_argument("--ca")
     opts = p.parse_args(argv)
     {"oci-layout": cmd_oci_layout, "oci-archive": cmd_oci_archive,
-     "docker-archive": cmd_docker_archive, "seed": cmd_seed}[opts.cmd](opts)
+     "docker-archive": cmd_docker_archive, "seed": cmd_seed,
+     "artifact": cmd_artifact}[opts.cmd](opts)
 
 
 if __name__ == "__main__":

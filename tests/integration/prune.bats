@@ -8,6 +8,13 @@ bats_require_minimum_version 1.5.0
 
 seed() { reg_seed p pr/app "$@" >>"$BATS_FILE_TMPDIR/p.fixture"; }
 
+# oci_sig NAME REPO SUBJECT SEED: push a cosign-type signature attached to SUBJECT by "subject",
+#   listed in the fallback tag index sha256-<hex>; prints its digest
+oci_sig() {
+	local url="${1}_URL"
+	fixture artifact "${!url}" "$2" --subject "$3" --seed "$4" --tag-index | awk '{ print $2 }'
+}
+
 setup_file() {
 	load helpers
 	reg_start plain p
@@ -38,6 +45,31 @@ setup_file() {
 	reg_seed p pr/app --tag "sha256-${d28#sha256:}.sig" --layers 1 --seed sig-28 >>"$BATS_FILE_TMPDIR/p.fixture"
 	echo "sha256-${d1#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig1"
 	echo "sha256-${d28#sha256:}.sig" >"$BATS_FILE_TMPDIR/sig28"
+	# OCI 1.1 referrers by subject (fallback tag index sha256-<hex>, as docker-registry has no
+	# API): a signature of 1.0.2 (which goes) with a signature of its own, one of 1.0.27 (stays)
+	local d2 d27 o2 o22 o27
+	d2=$(fixture_digest p pr/app:1.0.2)
+	d27=$(fixture_digest p pr/app:1.0.27)
+	o2=$(oci_sig p pr/app "$d2" osig-2) || return 1
+	o22=$(oci_sig p pr/app "$o2" osigsig-2) || return 1
+	o27=$(oci_sig p pr/app "$d27" osig-27) || return 1
+	printf 'D2=%s\nD27=%s\nO2=%s\nO22=%s\nO27=%s\n' "$d2" "$d27" "$o2" "$o22" "$o27" >"$BATS_FILE_TMPDIR/oci"
+	# an index that goes (1.0.0, older than 1.0.1) with referrers of its own and of a child;
+	# a repository where only an OCI signature keeps 1.0.0 (--keep-signed)
+	reg_seed p pr/idx --tag 1.0.0 --format oci --platform linux/amd64 --platform linux/arm64/v8 \
+		--layers 1 --seed idx-0 >"$BATS_FILE_TMPDIR/idx.fixture"
+	reg_seed p pr/idx --tag 1.0.1 --layers 1 --seed idx-1 >/dev/null
+	local ix ic
+	ix=$(awk '$1 == "pr/idx:1.0.0" { print $2 }' "$BATS_FILE_TMPDIR/idx.fixture")
+	ic=$(awk '$1 == "pr/idx:1.0.0@linux/amd64" { print $2 }' "$BATS_FILE_TMPDIR/idx.fixture")
+	printf 'IX=%s\nIC=%s\n' "$ix" "$ic" >>"$BATS_FILE_TMPDIR/oci"
+	printf 'IXS=%s\n' "$(oci_sig p pr/idx "$ix" idx-sig)" >>"$BATS_FILE_TMPDIR/oci"
+	printf 'ICS=%s\n' "$(oci_sig p pr/idx "$ic" child-sig)" >>"$BATS_FILE_TMPDIR/oci"
+	reg_seed p pr/sgn --tag 1.0.0 --seed sgn-0 >"$BATS_FILE_TMPDIR/sgn.fixture"
+	reg_seed p pr/sgn --tag 1.0.1 --seed sgn-1 >/dev/null
+	reg_seed p pr/sgn --tag 1.0.2 --seed sgn-2 >/dev/null
+	printf 'SGN=%s\n' "$(oci_sig p pr/sgn "$(awk '{ print $2 }' "$BATS_FILE_TMPDIR/sgn.fixture")" sgn-sig)" >>"$BATS_FILE_TMPDIR/oci"
+	! grep -qv '=sha256:[0-9a-f]\{64\}$' "$BATS_FILE_TMPDIR/oci" || return 1
 	# --by created: the newest image carries the lowest version
 	reg_seed p pr/dated --tag 3.0.0 --created 2024-01-01T00:00:00Z --seed d-300 >/dev/null
 	reg_seed p pr/dated --tag 2.0.0 --created 2025-01-01T00:00:00Z --seed d-200 >/dev/null
@@ -54,7 +86,12 @@ teardown_file() {
 
 setup() {
 	load helpers
+	# shellcheck disable=SC1091
+	. "$BATS_FILE_TMPDIR/oci"
 }
+
+# item FILE DIGEST: the action of the item without a tag for DIGEST in the JSON plan FILE
+item() { json "[i['action'] for i in d['items'] if i['tag'] is None and i['digest'] == '$2'][0]" <"$BATS_FILE_TMPDIR/$1"; }
 
 # action TAG: the action of TAG in the JSON plan in $BATS_FILE_TMPDIR/$1
 action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BATS_FILE_TMPDIR/$1"; }
@@ -82,6 +119,22 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	# nothing was removed
 	run regship digest "$p_ADDR/pr/app:1.0.2"
 	assert_success
+}
+
+@test "prune --dry-run: referrers by subject go with their subject (recursively), with their fallback tags" {
+	# the plan of the first test
+	# a signature of 1.0.2 (no tag of its own) and that signature's signature go with 1.0.2
+	assert_equal "$(item plan.json "$O2")" delete
+	assert_equal "$(item plan.json "$O22")" delete
+	assert_equal "$(json "[i['subject'] for i in d['items'] if i['digest'] == '$O22'][0]" <"$BATS_FILE_TMPDIR/plan.json")" "$O2"
+	# the fallback tag indexes of 1.0.2 and of its signature go; 1.0.27's stays, and so does its
+	# signature (not even an item: nothing removes it)
+	assert_equal "$(action plan.json "sha256-${D2#sha256:}")" delete
+	assert_equal "$(action plan.json "sha256-${O2#sha256:}")" delete
+	assert_equal "$(action plan.json "sha256-${D27#sha256:}")" keep
+	assert_equal "$(json "[i for i in d['items'] if i['digest'] == '$O27']" <"$BATS_FILE_TMPDIR/plan.json")" "[]"
+	run regship prune --keep 3 --dry-run "$p_ADDR/pr/app"
+	assert_output_matches "delete +- $O2 \(referrer \(application/vnd\.dev\.cosign\.artifact\.sig\.v1\+json\) of $D2, which goes\)"
 }
 
 @test "prune --dry-run prints what goes, what stays and why" {
@@ -159,14 +212,14 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	assert_success
 	echo "$output" >"$BATS_FILE_TMPDIR/real.json"
 	# removed == planned
-	assert_equal "$(json "sorted(i['tag'] for i in d['items'] if i['done'])" <"$BATS_FILE_TMPDIR/real.json")" \
-		"$(json "sorted(i['tag'] for i in d['items'] if i['action'] != 'keep')" <"$BATS_FILE_TMPDIR/plan.json")"
+	assert_equal "$(json "sorted(i['tag'] or i['digest'] for i in d['items'] if i['done'])" <"$BATS_FILE_TMPDIR/real.json")" \
+		"$(json "sorted(i['tag'] or i['digest'] for i in d['items'] if i['action'] != 'keep')" <"$BATS_FILE_TMPDIR/plan.json")"
 	assert_equal "$(json "d['failed']" <"$BATS_FILE_TMPDIR/real.json")" 0
 	# the tags left are exactly the kept ones, at the same digests
 	run regship tags "$p_ADDR/pr/app"
 	assert_success
 	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" \
-		"$(printf '%s\n' 1 1.0 1.0.27 1.0.28 1.0.29 latest "$(cat "$BATS_FILE_TMPDIR/sig28")" stable | sort | tr '\n' ' ')"
+		"$(printf '%s\n' 1 1.0 1.0.27 1.0.28 1.0.29 latest "$(cat "$BATS_FILE_TMPDIR/sig28")" stable "sha256-${D27#sha256:}" | sort | tr '\n' ' ')"
 	for t in latest 1 1.0 1.0.29 1.0.28 1.0.27 stable; do
 		assert_equal "$(regship digest "$p_ADDR/pr/app:$t")" "${before[$t]}" "$t"
 	done
@@ -179,4 +232,46 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	assert_status 3
 	run regship manifest "$p_ADDR/pr/app@$(fixture_digest p pr/app:1.0.1)"
 	assert_status 3
+}
+
+@test "prune: the referrers by subject went with 1.0.2; 1.0.27's signature stays" {
+	# after the real run above
+	for d in "$O2" "$O22"; do
+		run regship manifest "$p_ADDR/pr/app@$d"
+		assert_status 3
+	done
+	run --separate-stderr regship referrers "$p_ADDR/pr/app:1.0.27"
+	assert_success
+	assert_equal "$(awk '{ print $1 }' <<<"$output")" "$O27"
+}
+
+@test "prune: an index that goes takes the referrers of its children and its own" {
+	run --separate-stderr regship prune --keep 1 --dry-run --json "$p_ADDR/pr/idx"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/idx.json"
+	assert_equal "$(action idx.json 1.0.0)" delete
+	assert_equal "$(item idx.json "$IXS")" delete
+	assert_equal "$(item idx.json "$ICS")" delete
+	run --separate-stderr regship prune --keep 1 --json "$p_ADDR/pr/idx"
+	assert_success
+	assert_equal "$(json "d['failed']" <<<"$output")" 0
+	for d in "$IX" "$IXS" "$ICS"; do
+		run regship manifest "$p_ADDR/pr/idx@$d"
+		assert_status 3
+	done
+	run regship tags "$p_ADDR/pr/idx"
+	assert_output_equals 1.0.1
+}
+
+@test "prune --keep-signed keeps an image signed by subject (no .sig tag)" {
+	run --separate-stderr regship prune --keep 1 --keep-signed --dry-run --json "$p_ADDR/pr/sgn"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/sgn.json"
+	assert_equal "$(action sgn.json 1.0.0)" keep
+	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '1.0.0'][0]" <"$BATS_FILE_TMPDIR/sgn.json")" "signed (--keep-signed)"
+	assert_equal "$(action sgn.json 1.0.1)" delete
+	run --separate-stderr regship prune --keep 1 --dry-run --json "$p_ADDR/pr/sgn"
+	echo "$output" >"$BATS_FILE_TMPDIR/sgn2.json"
+	assert_equal "$(action sgn2.json 1.0.0)" delete
+	assert_equal "$(item sgn2.json "$SGN")" delete
 }
