@@ -9,14 +9,15 @@ RateLimit-Limit, RateLimit-Remaining and Docker-RateLimit-Source (each only when
 everything else passes through unchanged. Only 127.0.0.1 is listened on; the proxy exits when
 PID (the test's process) is gone.
 """
-import argparse
 import http.client
 import http.server
 import os
 import re
-import threading
-import time
+import sys
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reglib  # noqa: E402
 
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
        "transfer-encoding", "upgrade"}
@@ -60,28 +61,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--upstream", required=True)
-    p.add_argument("--url-file", required=True)
+    p = reglib.server_parser(__doc__, upstream="required")
     p.add_argument("--limit")
     p.add_argument("--remaining")
     p.add_argument("--source")
     p.add_argument("--owner-pid", type=int, default=0)
-    opts = p.parse_args()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    opts = reglib.parse_server_args(p)
+    if not opts.url_file:
+        p.error("--url-file is required")
+    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
     srv.daemon_threads = True
     srv.opts = opts
-    u = urllib.parse.urlsplit(opts.upstream.rstrip("/"))
-    assert u.hostname in ("127.0.0.1", "localhost", "::1"), "loopback upstreams only"
-    srv.up_netloc = u.netloc
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    tmp = opts.url_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("http://127.0.0.1:%d\n" % srv.server_address[1])
-    os.rename(tmp, opts.url_file)
-    # die with the test (polling the owner is the only way to notice it is gone)
-    while not opts.owner_pid or os.path.exists("/proc/%d" % opts.owner_pid):
-        time.sleep(0.5)
+    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
+    reglib.serve_while_owner(srv, opts.url_file, opts.owner_pid)
 
 
 if __name__ == "__main__":

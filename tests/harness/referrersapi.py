@@ -16,16 +16,18 @@ origin); --foreign-link URL sends a Link rel="next" to URL (another origin) on t
 --malformed answers every referrers request with a body that is not JSON.
 Only 127.0.0.1 is listened on; the proxy exits when PID (the test's process) is gone.
 """
-import argparse
 import hashlib
 import http.client
 import http.server
 import json
 import os
 import re
+import sys
 import threading
-import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reglib  # noqa: E402
 
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
        "transfer-encoding", "upgrade"}
@@ -146,30 +148,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--upstream", required=True)
-    p.add_argument("--url-file", required=True)
+    p = reglib.server_parser(__doc__, upstream="required")
     p.add_argument("--page-size", type=int, default=0)
     p.add_argument("--foreign-link")
     p.add_argument("--malformed", action="store_true")
     p.add_argument("--owner-pid", type=int, default=0)
-    opts = p.parse_args()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    opts = reglib.parse_server_args(p)
+    if not opts.url_file:
+        p.error("--url-file is required")
+    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
     srv.daemon_threads = True
     srv.opts = opts
     srv.refs = {}
     srv.lock = threading.Lock()
-    u = urllib.parse.urlsplit(opts.upstream.rstrip("/"))
-    assert u.hostname in ("127.0.0.1", "localhost", "::1"), "loopback upstreams only"
-    srv.up_netloc = u.netloc
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    tmp = opts.url_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("http://127.0.0.1:%d\n" % srv.server_address[1])
-    os.rename(tmp, opts.url_file)
-    # die with the test (polling the owner is the only way to notice it is gone)
-    while not opts.owner_pid or os.path.exists("/proc/%d" % opts.owner_pid):
-        time.sleep(0.5)
+    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
+    reglib.serve_while_owner(srv, opts.url_file, opts.owner_pid)
 
 
 if __name__ == "__main__":

@@ -377,3 +377,17 @@ def serve(srv, url_file=None):
         srv.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+def serve_while_owner(srv, url_file, owner_pid):
+    """Like serve, for servers a test starts itself (not under harness.py's supervisor): serve in
+    a thread and exit when the owner process is gone (polling is the only way to notice)."""
+    import time
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    host, port = srv.server_address[:2]
+    tmp = url_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("http://%s:%d\n" % (host, port))
+    os.rename(tmp, url_file)
+    while not owner_pid or os.path.exists("/proc/%d" % owner_pid):
+        time.sleep(0.5)
