@@ -89,7 +89,10 @@ int cli_exit_code(int error)
 		/* a registry's 400 is its refusal, not a usage error */
 		return status ? CLI_EXIT_ERROR : CLI_EXIT_USAGE;
 	case RS_ENOTFOUND:
-		return CLI_EXIT_NOTFOUND;
+		/* 3 only when a registry says so (a 404, or a tag or platform absent from what it
+		 * listed); an image absent from a local layout or archive is an error (1), a local
+		 * path that does not exist an invalid argument (2, RS_EINVAL) */
+		return e && e->code == error && e->remote ? CLI_EXIT_NOTFOUND : CLI_EXIT_ERROR;
 	case RS_EAUTH:
 		return CLI_EXIT_AUTH;
 	case RS_EEXISTS:
@@ -112,6 +115,12 @@ int cli_fail(int error)
 		cli_error("%s", rs_strerror(error));
 	}
 	return cli_exit_code(error);
+}
+
+int cli_fail_remote(int error)
+{
+	int code = cli_fail(error);
+	return error == RS_ENOTFOUND ? CLI_EXIT_NOTFOUND : code;
 }
 
 static void json_put(const char *s)

@@ -119,6 +119,9 @@ void cli_note(const char *fmt, ...) RS_PRINTF(1, 2); /* silent with --quiet */
 /* Print rs_error_last() and return the exit code for a library error. */
 int cli_fail(int error);
 int cli_exit_code(int error);
+/* cli_fail for an error about what a registry served (a platform absent from its index): its
+ * RS_ENOTFOUND is exit 3 even without an HTTP status. */
+int cli_fail_remote(int error);
 
 /* --ca-cert names a readable file holding a PEM certificate: else a usage error naming it
  * (printed; returns CLI_EXIT_USAGE), 0 when fine or not given. */

@@ -126,9 +126,13 @@ int cmd_digest(int argc, char **argv)
 			goto done;
 		oo.client = client;
 		if ((error = rs_store_open_location(&store, &reference, loc, RS_STORE_READ, &oo)) <
-		            0 ||
-		    (error = store_digest(&digest, store, reference, platform)) < 0) {
+		    0) {
 			rc = cli_fail(error);
+			goto done;
+		}
+		if ((error = store_digest(&digest, store, reference, platform)) < 0) {
+			/* a registry's index without the platform is the registry's "not found" */
+			rc = client ? cli_fail_remote(error) : cli_fail(error);
 			goto done;
 		}
 	}

@@ -219,8 +219,11 @@ int rs_image_inspect(rs_image_info **out, rs_store *s, const char *reference,
 	if (rs_manifest_is_index(m) && platform) {
 		const rs_descriptor *child;
 		rs_manifest *cm = NULL;
-		if ((error = rs_manifest_select_platform(&child, m, platform)) < 0)
+		if ((error = rs_manifest_select_platform(&child, m, platform)) < 0) {
+			if (rs_store_registry_ref(s)) /* absent from the index a registry served */
+				rs__error_mark_remote();
 			goto fail;
+		}
 		info->index_digest = info->digest;
 		info->index_media_type = info->media_type;
 		info->digest = rs__strdup(child->digest);
