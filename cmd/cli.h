@@ -17,6 +17,7 @@
 #define CLI_EXIT_RATELIMIT 5 /* 429 still answered after the retries */
 #define CLI_EXIT_PARTIAL 6 /* a multi-image verb finished with some items failed */
 #define CLI_EXIT_CONFLICT 7 /* no-clobber, an immutable tag */
+#define CLI_EXIT_BASE_MOVED 8 /* check-base only: the image is not on its base's current layers */
 
 typedef enum {
 	CLI_OPT_BOOL,
@@ -196,6 +197,7 @@ int cmd_blob(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_complete(int argc, char **argv); /* __complete: candidates for the shell scripts */
 int cmd_ratelimit(int argc, char **argv);
+int cmd_check_base(int argc, char **argv);
 
 /* The command table (main.c), for help and completion: names, NULL-terminated. */
 extern const cli_command cli_commands[];

@@ -17,6 +17,7 @@ bool cli_stdout_closed;
 const cli_command cli_commands[] = {
         {"blob", cmd_blob, "stream one blob (layer, config) to stdout or a file, verified"},
         {"catalog", cmd_catalog, "list the repositories of a registry"},
+        {"check-base", cmd_check_base, "is an image still on its base's current layers? (CI)"},
         {"completion", cmd_completion, "print the bash, zsh or fish completion script"},
         {"config", cmd_config, "print an image's config, verified against its digest"},
         {"copy", cmd_copy, "copy images between registries and local stores"},
