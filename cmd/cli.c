@@ -775,6 +775,74 @@ void cli_json_field(const char *key, const char *value, bool comma)
 	rs_buf_dispose(&q);
 }
 
+static bool template_known(const char *const *fields, const char *name, size_t len)
+{
+	for (size_t i = 0; fields[i]; i++) {
+		size_t n = strlen(fields[i]);
+		if (n && fields[i][n - 1] == '.' ? len > n && !strncmp(fields[i], name, n)
+		                                 : n == len && !strncmp(fields[i], name, len))
+			return true;
+	}
+	return false;
+}
+
+int cli_template(const char *const *usage, const char *tpl, const char *const *fields,
+                 cli_template_get get, void *payload)
+{
+	const char *p = tpl;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close, *name, *end;
+		rs_buf b = RS_BUF_INIT;
+		if (!open) {
+			if (get) {
+				rs_text_escape(&b, p, 0);
+				fputs(b.ptr ? b.ptr : "", stdout);
+				rs_buf_dispose(&b);
+			}
+			break;
+		}
+		if (get)
+			fprintf(stdout, "%.*s", (int)(open - p), p);
+		if (!(close = strstr(open, "}}")))
+			return cli_usage_error(usage, "--format: \"{{\" without \"}}\" in \"%s\"",
+			                       tpl);
+		name = open + 2;
+		while (*name == ' ')
+			name++;
+		end = close;
+		while (end > name && end[-1] == ' ')
+			end--;
+		if (*name != '.' || !template_known(fields, name + 1, (size_t)(end - name - 1))) {
+			char known[512];
+			size_t o = 0;
+			known[0] = '\0';
+			for (size_t i = 0; fields[i] && o < sizeof(known); i++) {
+				size_t n = strlen(fields[i]);
+				o += (size_t)snprintf(known + o, sizeof(known) - o, "%s.%s%s",
+				                      i ? " " : "", fields[i],
+				                      n && fields[i][n - 1] == '.' ? "KEY" : "");
+			}
+			return cli_usage_error(usage,
+			                       "--format: unknown field \"%.*s\" (known: %s)",
+			                       (int)(end - name), name, known);
+		}
+		if (get) {
+			char key[256], *owned = NULL;
+			const char *v;
+			snprintf(key, sizeof(key), "%.*s", (int)(end - name - 1), name + 1);
+			v = get(key, &owned, payload);
+			rs_text_escape(&b, v ? v : "", 0);
+			fputs(b.ptr ? b.ptr : "", stdout);
+			rs_buf_dispose(&b);
+			free(owned);
+		}
+		p = close + 2;
+	}
+	if (get)
+		fputc('\n', stdout);
+	return 0;
+}
+
 int cli_finish(int code)
 {
 	if (fflush(stdout) || ferror(stdout)) {

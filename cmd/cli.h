@@ -169,6 +169,18 @@ int cli_listing_add(const char *item, void *payload);
 int cli_listing_page(void *payload); /* after each page: flush, so that it shows at once */
 void cli_listing_end(cli_listing *l);
 
+/*
+ * --format TEMPLATE: text with {{.Field}} placeholders (blanks allowed inside the braces) for
+ * single values. fields: the names known, NULL-terminated; one ending in '.' takes any suffix
+ * ("Labels." for {{.Labels.KEY}}). get NULL: only check the template (an unknown field or an
+ * unclosed "{{" is a usage error: printed, CLI_EXIT_USAGE returned). Otherwise print it on
+ * stdout with each value (get's answer, escaped; NULL prints nothing; *owned is freed) and a
+ * newline.
+ */
+typedef const char *(*cli_template_get)(const char *name, char **owned, void *payload);
+int cli_template(const char *const *usage, const char *tpl, const char *const *fields,
+                 cli_template_get get, void *payload);
+
 /* Print `"key": "value"` (value JSON-quoted, null when NULL), after ", " when comma. */
 void cli_json_field(const char *key, const char *value, bool comma);
 
