@@ -66,7 +66,8 @@ static void main_help(FILE *out)
 	fputs("\nglobal options (before or after the command):\n", out);
 	cli_print_opts(out, cli_global_opts);
 	fputs("\nexit codes: 0 success, 1 error, 2 usage or invalid argument, 3 not found,\n"
-	      "4 authentication or permission denied.\n"
+	      "4 authentication or permission denied, 5 rate limited, 6 partial, 7 conflict,\n"
+	      "8 the base moved (check-base only).\n"
 	      "'regship <command> -h' shows a command's options; 'man regship' has the rest.\n",
 	      out);
 }
