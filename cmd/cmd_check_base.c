@@ -19,9 +19,12 @@ static void print_text(const rs_check_base_result *r, const char *image, const c
 	rs_text_escape(&b, base, 0);
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_check_base_item *it = &r->items[i];
-		const char *plat = it->platform ? it->platform : "unknown platform";
-		rs_buf built = RS_BUF_INIT;
+		rs_buf built = RS_BUF_INIT, shown = RS_BUF_INIT;
+		const char *plat;
+		/* what a registry sent (annotations, the config's platform) is printed escaped */
 		rs_text_escape(&built, it->built_on ? it->built_on : "unknown", 0);
+		rs_text_escape(&shown, it->platform ? it->platform : "unknown platform", 0);
+		plat = shown.ptr;
 		if (it->up_to_date)
 			printf("%s (%s): up to date: starts with the %zu layer%s of %s\n", a.ptr,
 			       plat, it->base_layers, it->base_layers == 1 ? "" : "s", b.ptr);
@@ -36,6 +39,7 @@ static void print_text(const rs_check_base_result *r, const char *image, const c
 			printf(" (%s: %s)", plat, it->base_digest);
 		printf("\n");
 		rs_buf_dispose(&built);
+		rs_buf_dispose(&shown);
 	}
 	rs_buf_dispose(&a);
 	rs_buf_dispose(&b);
