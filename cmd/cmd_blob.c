@@ -305,15 +305,15 @@ int cmd_blob(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (error < 0 && tmp && error != RS_EDIGEST && error != RS_EFORMAT) {
+	/* the download stopped (network, timeout): keep what came for the next run; a write error
+	 * (a full disk, ulimit -f) removes it, as a wrong blob does */
+	if (error < 0 && tmp && error != RS_EDIGEST && error != RS_EFORMAT && error != RS_EUSER) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && st.st_size > 0) {
 			/* kept for the next run: the same command continues where this one stopped
 			 */
 			blob_keep = true;
-			rc = error == RS_EUSER ? CLI_EXIT_ERROR : cli_fail(error);
-			if (error == RS_EUSER)
-				cli_error("%s: write error: %s", output, strerror(errno));
+			rc = cli_fail(error);
 			cli_note("%s: the %lld bytes received are kept in %s; run the same command "
 			         "again to continue",
 			         output, (long long)st.st_size, tmp);
