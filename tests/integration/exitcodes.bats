@@ -66,7 +66,7 @@ setup() {
 	assert_status 3
 }
 
-@test "exit 3: a platform or release absent from what the registry listed" {
+@test "exit 3: a platform the registry's image does not have" {
 	run regship digest --platform linux/s390x "$ex_ADDR/ex/app:v1"
 	assert_status 3
 	assert_output_contains "linux/s390x"
