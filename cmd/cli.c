@@ -89,7 +89,10 @@ int cli_exit_code(int error)
 		/* a registry's 400 is its refusal, not a usage error */
 		return status ? CLI_EXIT_ERROR : CLI_EXIT_USAGE;
 	case RS_ENOTFOUND:
-		return CLI_EXIT_NOTFOUND;
+		/* 3 only when a registry says so (a 404, or a tag or platform absent from what it
+		 * listed); an image absent from a local layout or archive is an error (1), a local
+		 * path that does not exist an invalid argument (2, RS_EINVAL) */
+		return e && e->code == error && e->remote ? CLI_EXIT_NOTFOUND : CLI_EXIT_ERROR;
 	case RS_EAUTH:
 		return CLI_EXIT_AUTH;
 	case RS_EEXISTS:
@@ -112,6 +115,12 @@ int cli_fail(int error)
 		cli_error("%s", rs_strerror(error));
 	}
 	return cli_exit_code(error);
+}
+
+int cli_fail_remote(int error)
+{
+	int code = cli_fail(error);
+	return error == RS_ENOTFOUND ? CLI_EXIT_NOTFOUND : code;
 }
 
 static void json_put(const char *s)
@@ -747,6 +756,74 @@ void cli_json_field(const char *key, const char *value, bool comma)
 		rs_json_quote(&q, value);
 	printf("%s\"%s\": %s", comma ? ", " : "", key, value ? q.ptr : "null");
 	rs_buf_dispose(&q);
+}
+
+static bool template_known(const char *const *fields, const char *name, size_t len)
+{
+	for (size_t i = 0; fields[i]; i++) {
+		size_t n = strlen(fields[i]);
+		if (n && fields[i][n - 1] == '.' ? len > n && !strncmp(fields[i], name, n)
+		                                 : n == len && !strncmp(fields[i], name, len))
+			return true;
+	}
+	return false;
+}
+
+int cli_template(const char *const *usage, const char *tpl, const char *const *fields,
+                 cli_template_get get, void *payload)
+{
+	const char *p = tpl;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close, *name, *end;
+		rs_buf b = RS_BUF_INIT;
+		if (!open) {
+			if (get) {
+				rs_text_escape(&b, p, 0);
+				fputs(b.ptr ? b.ptr : "", stdout);
+				rs_buf_dispose(&b);
+			}
+			break;
+		}
+		if (get)
+			fprintf(stdout, "%.*s", (int)(open - p), p);
+		if (!(close = strstr(open, "}}")))
+			return cli_usage_error(usage, "--format: \"{{\" without \"}}\" in \"%s\"",
+			                       tpl);
+		name = open + 2;
+		while (*name == ' ')
+			name++;
+		end = close;
+		while (end > name && end[-1] == ' ')
+			end--;
+		if (*name != '.' || !template_known(fields, name + 1, (size_t)(end - name - 1))) {
+			char known[512];
+			size_t o = 0;
+			known[0] = '\0';
+			for (size_t i = 0; fields[i] && o < sizeof(known); i++) {
+				size_t n = strlen(fields[i]);
+				o += (size_t)snprintf(known + o, sizeof(known) - o, "%s.%s%s",
+				                      i ? " " : "", fields[i],
+				                      n && fields[i][n - 1] == '.' ? "KEY" : "");
+			}
+			return cli_usage_error(usage,
+			                       "--format: unknown field \"%.*s\" (known: %s)",
+			                       (int)(end - name), name, known);
+		}
+		if (get) {
+			char key[256], *owned = NULL;
+			const char *v;
+			snprintf(key, sizeof(key), "%.*s", (int)(end - name - 1), name + 1);
+			v = get(key, &owned, payload);
+			rs_text_escape(&b, v ? v : "", 0);
+			fputs(b.ptr ? b.ptr : "", stdout);
+			rs_buf_dispose(&b);
+			free(owned);
+		}
+		p = close + 2;
+	}
+	if (get)
+		fputc('\n', stdout);
+	return 0;
 }
 
 int cli_finish(int code)

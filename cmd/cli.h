@@ -17,6 +17,7 @@
 #define CLI_EXIT_RATELIMIT 5 /* 429 still answered after the retries */
 #define CLI_EXIT_PARTIAL 6 /* a multi-image verb finished with some items failed */
 #define CLI_EXIT_CONFLICT 7 /* no-clobber, an immutable tag */
+#define CLI_EXIT_BASE_MOVED 8 /* check-base only: the image is not on its base's current layers */
 
 typedef enum {
 	CLI_OPT_BOOL,
@@ -119,6 +120,9 @@ void cli_note(const char *fmt, ...) RS_PRINTF(1, 2); /* silent with --quiet */
 /* Print rs_error_last() and return the exit code for a library error. */
 int cli_fail(int error);
 int cli_exit_code(int error);
+/* cli_fail for an error about what a registry served (a platform absent from its index): its
+ * RS_ENOTFOUND is exit 3 even without an HTTP status. */
+int cli_fail_remote(int error);
 
 /* --ca-cert names a readable file holding a PEM certificate: else a usage error naming it
  * (printed; returns CLI_EXIT_USAGE), 0 when fine or not given. */
@@ -161,6 +165,18 @@ int cli_listing_add(const char *item, void *payload);
 int cli_listing_page(void *payload); /* after each page: flush, so that it shows at once */
 void cli_listing_end(cli_listing *l);
 
+/*
+ * --format TEMPLATE: text with {{.Field}} placeholders (blanks allowed inside the braces) for
+ * single values. fields: the names known, NULL-terminated; one ending in '.' takes any suffix
+ * ("Labels." for {{.Labels.KEY}}). get NULL: only check the template (an unknown field or an
+ * unclosed "{{" is a usage error: printed, CLI_EXIT_USAGE returned). Otherwise print it on
+ * stdout with each value (get's answer, escaped; NULL prints nothing; *owned is freed) and a
+ * newline.
+ */
+typedef const char *(*cli_template_get)(const char *name, char **owned, void *payload);
+int cli_template(const char *const *usage, const char *tpl, const char *const *fields,
+                 cli_template_get get, void *payload);
+
 /* Print `"key": "value"` (value JSON-quoted, null when NULL), after ", " when comma. */
 void cli_json_field(const char *key, const char *value, bool comma);
 
@@ -190,6 +206,7 @@ int cmd_completion(int argc, char **argv);
 int cmd_complete(int argc, char **argv); /* __complete: candidates for the shell scripts */
 int cmd_ratelimit(int argc, char **argv);
 int cmd_referrers(int argc, char **argv);
+int cmd_check_base(int argc, char **argv);
 
 /* The command table (main.c), for help and completion: names, NULL-terminated. */
 extern const cli_command cli_commands[];

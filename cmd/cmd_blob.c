@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,19 +31,23 @@ static int fd_sink(const void *data, size_t len, void *payload)
 	return 0;
 }
 
-/* The temporary file being written, removed when a signal ends regship (Ctrl-C, kill). */
+/* The partial file being written and its descriptor. A signal that ends regship (Ctrl-C,
+ * kill) leaves it for the next run to continue, unless nothing was written into it yet. */
 static char *volatile blob_tmp;
+static volatile int blob_tmp_fd = -1;
 
 static void on_signal(int sig)
 {
 	char *tmp = blob_tmp;
-	if (tmp)
+	struct stat st;
+	if (tmp && blob_tmp_fd >= 0 && fstat(blob_tmp_fd, &st) == 0 && st.st_size == 0)
 		unlink(tmp);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-/* SIGINT, SIGTERM, SIGHUP remove the temporary file (those already ignored stay ignored). */
+/* SIGINT, SIGTERM, SIGHUP end regship leaving a non-empty partial file (those already ignored
+ * stay ignored). */
 static void catch_signals(void)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
@@ -56,20 +61,38 @@ static void catch_signals(void)
 	}
 }
 
-/* FILE.regship-XXXXXX beside FILE, so that rename() is atomic. */
-static int open_temp(char **tmp, const char *file)
+/*
+ * FILE.regship-partial-HEX beside FILE (rename() is atomic there), HEX from the blob's digest:
+ * what an interrupted run left of the same blob for the same FILE is continued (*have bytes),
+ * never another blob's. Opened for appending, locked against a second regship doing the same.
+ * Prints the error and returns -1 when it cannot be created.
+ */
+static int open_partial(char **tmp, const char *file, const char *digest, uint64_t *have)
 {
-	size_t n = strlen(file) + 32;
+	const char *hex = strchr(digest, ':');
+	size_t n = strlen(file) + 48;
+	struct stat st;
 	int fd;
-	*tmp = malloc(n);
-	if (!*tmp)
+	mode_t mask = umask(0);
+	umask(mask);
+	*have = 0;
+	if (!(*tmp = malloc(n)))
 		cli_out_of_memory();
-	snprintf(*tmp, n, "%s.regship-XXXXXX", file);
-	fd = mkstemp(*tmp);
-	if (fd >= 0) {
-		mode_t mask = umask(0);
-		umask(mask);
-		(void)fchmod(fd, 0666 & ~mask);
+	snprintf(*tmp, n, "%s.regship-partial-%.16s", file, hex ? hex + 1 : digest);
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666 & ~mask);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		cli_error("%s: another regship is downloading this blob into it", *tmp);
+		close(fd);
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		*have = (uint64_t)st.st_size;
+	else if (fd >= 0) {
+		errno = EINVAL;
+		close(fd);
+		fd = -1;
 	}
 	if (fd < 0) {
 		cli_error("%s: cannot create a temporary file beside it: %s", file,
@@ -78,6 +101,16 @@ static int open_temp(char **tmp, const char *file)
 		*tmp = NULL;
 	}
 	return fd;
+}
+
+/* Start the partial file again from zero. */
+static int partial_restart(int fd, const char *tmp)
+{
+	if (ftruncate(fd, 0) < 0) {
+		cli_error("%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* FILE is our standard output already (/dev/stdout, /dev/fd/1, or the file it was redirected
@@ -150,7 +183,8 @@ int cmd_blob(int argc, char **argv)
 	bool force = false;
 	const cli_opt opts[] = {
 	        {CLI_OPT_STRING, 'o', "output", &output, "FILE",
-	         "write the blob to FILE (replaced only once the digest is verified)"},
+	         "write the blob to FILE (replaced only once the digest is verified; an "
+	         "interrupted download is continued by the next run)"},
 	        {CLI_OPT_BOOL, 0, "force", &force, NULL,
 	         "write to standard output even on a terminal"},
 	        CLI_OPT_END_MARK,
@@ -158,6 +192,8 @@ int cmd_blob(int argc, char **argv)
 	char **args, *tmp = NULL, *text = NULL;
 	const char *digest = NULL;
 	int nargs, rc, error, fd = -1;
+	uint64_t have = 0;
+	bool blob_keep = false;
 	readsrc src = {0};
 	rs_descriptor d = {0};
 
@@ -220,12 +256,13 @@ int cmd_blob(int argc, char **argv)
 			real = dangling_target(output);
 		if (real)
 			output = text = real;
-		catch_signals();
-		if ((fd = open_temp(&tmp, output)) < 0) {
+		if ((fd = open_partial(&tmp, output, digest, &have)) < 0) {
 			rc = CLI_EXIT_ERROR;
 			goto done;
 		}
 		blob_tmp = tmp;
+		blob_tmp_fd = fd;
+		catch_signals();
 	} else if (output) {
 		if ((fd = open(output, O_WRONLY | O_CLOEXEC)) < 0) {
 			/* a directory, or a device we may not write */
@@ -236,7 +273,53 @@ int cmd_blob(int argc, char **argv)
 	} else {
 		fd = STDOUT_FILENO;
 	}
-	error = rs_store_blob_stream(src.store, &d, fd_sink, &fd, NULL);
+	for (;;) {
+		rs_reader *prefix = NULL;
+		int pfd = -1;
+		if (have) {
+			/* what an interrupted run received: hashed again, then continued */
+			cli_note("%s: continuing from byte %llu of %s", output,
+			         (unsigned long long)have, tmp);
+			if ((pfd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 ||
+			    rs_reader_from_fd(&prefix, pfd, (int64_t)have) < 0) {
+				cli_error("%s: %s", tmp, strerror(errno));
+				if (pfd >= 0 && !prefix)
+					close(pfd);
+				rc = CLI_EXIT_ERROR;
+				goto done;
+			}
+		}
+		error = rs_store_blob_stream_from(src.store, &d, prefix, have, fd_sink, &fd, NULL);
+		rs_reader_free(prefix);
+		if (!have || (error != RS_EDIGEST && error != RS_EFORMAT &&
+		              !(error < 0 && rs_error_last()->http_status == 416)))
+			break;
+		/* the bytes kept do not belong to this blob after all: once more from zero */
+		cli_warn("%s: the %llu bytes kept in %s do not continue this blob (%s); starting "
+		         "again from zero",
+		         output, (unsigned long long)have, tmp, rs_error_last()->message);
+		rs_error_clear();
+		have = 0;
+		if (partial_restart(fd, tmp) < 0) {
+			rc = CLI_EXIT_ERROR;
+			goto done;
+		}
+	}
+	/* the download stopped (network, timeout): keep what came for the next run; a write error
+	 * (a full disk, ulimit -f) removes it, as a wrong blob does */
+	if (error < 0 && tmp && error != RS_EDIGEST && error != RS_EFORMAT && error != RS_EUSER) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+			/* kept for the next run: the same command continues where this one stopped
+			 */
+			blob_keep = true;
+			rc = cli_fail(error);
+			cli_note("%s: the %lld bytes received are kept in %s; run the same command "
+			         "again to continue",
+			         output, (long long)st.st_size, tmp);
+			goto done;
+		}
+	}
 	if (error == RS_EUSER) {
 		cli_error("%s: write error: %s", output ? output : "standard output",
 		          strerror(errno));
@@ -248,6 +331,7 @@ int cmd_blob(int argc, char **argv)
 		goto done;
 	}
 	if (tmp) {
+		blob_tmp_fd = -1;
 		if (fsync(fd) < 0 || close(fd) < 0) {
 			fd = -1;
 			cli_error("%s: %s", tmp, strerror(errno));
@@ -268,8 +352,10 @@ int cmd_blob(int argc, char **argv)
 done:
 	if (fd >= 0 && fd != STDOUT_FILENO)
 		close(fd);
+	blob_tmp_fd = -1;
 	if (tmp) {
-		unlink(tmp);
+		if (!blob_keep)
+			unlink(tmp);
 		blob_tmp = NULL;
 		free(tmp);
 	}

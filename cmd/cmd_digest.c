@@ -9,11 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const usage[] = {"regship digest [--platform OS/ARCH[/VARIANT]] REFERENCE",
-                                    "regship digest [--platform OS/ARCH[/VARIANT]] "
-                                    "oci:DIR[:NAME] | oci-archive:FILE[:NAME] | "
-                                    "docker-archive:FILE[:REF]",
-                                    NULL};
+static const char *const usage[] = {
+        "regship digest [--json | --format TEMPLATE] [--platform OS/ARCH[/VARIANT]] REFERENCE",
+        "regship digest [--json | --format TEMPLATE] [--platform OS/ARCH[/VARIANT]] "
+        "oci:DIR[:NAME] | oci-archive:FILE[:NAME] | docker-archive:FILE[:REF]",
+        NULL};
+
+/* What digest prints: --json's fields, --format's {{.Field}}s. */
+typedef struct digest_out {
+	const char *reference; /* as given */
+	char *digest, *media_type, *platform;
+} digest_out;
+
+static const char *const template_fields[] = {"Reference", "Digest", "MediaType", "Platform", NULL};
+
+static const char *template_get(const char *name, char **owned, void *payload)
+{
+	const digest_out *o = payload;
+	*owned = NULL;
+	return !strcmp(name, "Reference")   ? o->reference
+	       : !strcmp(name, "Digest")    ? o->digest
+	       : !strcmp(name, "MediaType") ? o->media_type
+	                                    : o->platform;
+}
 
 /* An image manifest is one platform's: its config must say the platform asked for (a script
  * asking for linux/arm64 must not get an amd64 digest). RS_ENOTFOUND naming both otherwise. */
@@ -49,7 +67,8 @@ done:
 
 /* The manifest of an opened store (registry or local), or with a platform the digest of that
  * platform's manifest when it is an index. */
-static int store_digest(char **out, rs_store *s, const char *reference, const rs_platform *want)
+static int store_digest(char **out, char **media_type, char **platform, rs_store *s,
+                        const char *reference, const rs_platform *want)
 {
 	rs_buf body = RS_BUF_INIT;
 	char *mt = NULL, *digest = NULL;
@@ -65,8 +84,13 @@ static int store_digest(char **out, rs_store *s, const char *reference, const rs
 			if ((error = rs_manifest_select_platform(&child, m, want)) < 0)
 				goto done;
 			free(digest);
+			free(mt);
 			digest = strdup(child->digest);
-			if (!digest)
+			mt = child->media_type ? strdup(child->media_type) : NULL;
+			if (!digest || (child->media_type && !mt))
+				cli_out_of_memory();
+			/* the index's own words: linux/arm64/v8 for --platform linux/arm64 */
+			if (child->platform && !(*platform = rs_platform_format(child->platform)))
 				cli_out_of_memory();
 		} else if ((error = check_image_platform(s, reference, m, want)) < 0) {
 			goto done;
@@ -74,6 +98,8 @@ static int store_digest(char **out, rs_store *s, const char *reference, const rs
 	}
 	*out = digest;
 	digest = NULL;
+	*media_type = mt;
+	mt = NULL;
 done:
 	rs_manifest_free(m);
 	rs_buf_dispose(&body);
@@ -84,13 +110,18 @@ done:
 
 int cmd_digest(int argc, char **argv)
 {
-	const char *platform_text = NULL;
+	const char *platform_text = NULL, *format = NULL;
+	bool json = false;
 	const cli_opt opts[] = {
 	        {CLI_OPT_STRING, 0, "platform", &platform_text, "OS/ARCH[/VARIANT]",
 	         "of a multi-platform image (an index), the digest of this platform's manifest"},
+	        {CLI_OPT_BOOL, 0, "json", &json, NULL,
+	         "print {\"reference\", \"digest\", \"media_type\", \"platform\"}"},
+	        {CLI_OPT_STRING, 0, "format", &format, "TEMPLATE",
+	         "print TEMPLATE with {{.Digest}}, {{.MediaType}}, {{.Reference}}, {{.Platform}}"},
 	        CLI_OPT_END_MARK,
 	};
-	char **args, *digest = NULL, *reference = NULL;
+	char **args, *digest = NULL, *reference = NULL, *media_type = NULL, *shown_platform = NULL;
 	int nargs, rc, error;
 	rs_client *client = NULL;
 	rs_ref *ref = NULL;
@@ -104,6 +135,12 @@ int cmd_digest(int argc, char **argv)
 		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing REFERENCE");
 		goto done;
 	}
+	if (json && format) {
+		rc = cli_usage_error(usage, "--json and --format exclude each other");
+		goto done;
+	}
+	if (format && (rc = cli_template(usage, format, template_fields, NULL, NULL)))
+		goto done;
 	if (platform_text && (error = rs_platform_parse(&platform, platform_text)) < 0) {
 		rc = cli_usage_error(usage, "--platform: %s", rs_error_last()->message);
 		goto done;
@@ -116,7 +153,7 @@ int cmd_digest(int argc, char **argv)
 		/* a HEAD request: nothing is downloaded */
 		if ((rc = cli_ref(&ref, loc->reference, 0)) || (rc = cli_client(&client)))
 			goto done;
-		if ((error = rs_manifest_resolve(client, ref, &digest, NULL, NULL)) < 0) {
+		if ((error = rs_manifest_resolve(client, ref, &digest, &media_type, NULL)) < 0) {
 			rc = cli_fail(error);
 			goto done;
 		}
@@ -126,15 +163,36 @@ int cmd_digest(int argc, char **argv)
 			goto done;
 		oo.client = client;
 		if ((error = rs_store_open_location(&store, &reference, loc, RS_STORE_READ, &oo)) <
-		            0 ||
-		    (error = store_digest(&digest, store, reference, platform)) < 0) {
+		    0) {
 			rc = cli_fail(error);
 			goto done;
 		}
+		if ((error = store_digest(&digest, &media_type, &shown_platform, store, reference,
+		                          platform)) < 0) {
+			/* a registry's index without the platform is the registry's "not found" */
+			rc = client ? cli_fail_remote(error) : cli_fail(error);
+			goto done;
+		}
 	}
-	puts(digest);
+	if (platform && !shown_platform && !(shown_platform = rs_platform_format(platform)))
+		cli_out_of_memory();
+	if (json) {
+		printf("{");
+		cli_json_field("reference", args[0], false);
+		cli_json_field("digest", digest, true);
+		cli_json_field("media_type", media_type, true);
+		cli_json_field("platform", shown_platform, true);
+		printf("}\n");
+	} else if (format) {
+		digest_out o = {args[0], digest, media_type, shown_platform};
+		cli_template(usage, format, template_fields, template_get, &o);
+	} else {
+		puts(digest);
+	}
 done:
 	free(digest);
+	free(media_type);
+	free(shown_platform);
 	free(reference);
 	rs_store_free(store);
 	rs_location_free(loc);

@@ -12,11 +12,10 @@ static const char *const usage[] = {
         "[--platform OS/ARCH[/VARIANT]] IMAGE",
         NULL};
 
-/* The single-value fields --format knows, as {{.Name}}. */
+/* The single-value fields --format knows, as {{.Name}} ("Labels." takes a key). */
 static const char *const template_fields[] = {
-        "Reference",    "Digest",      "MediaType", "Created", "Os",
-        "Architecture", "Variant",     "Platform",  "Size",    "Config",
-        "Layers",       "IndexDigest", NULL};
+        "Reference", "Digest", "MediaType", "Created", "Os",          "Architecture", "Variant",
+        "Platform",  "Size",   "Config",    "Layers",  "IndexDigest", "Labels.",      NULL};
 
 static void put_escaped(FILE *out, const char *s)
 {
@@ -85,59 +84,15 @@ static const char *field_value(const rs_image_info *info, const char *shown, con
 	return NULL;
 }
 
-static bool known_field(const char *name, size_t len)
-{
-	if (len > 7 && !strncmp(name, "Labels.", 7))
-		return true;
-	for (size_t i = 0; template_fields[i]; i++)
-		if (strlen(template_fields[i]) == len && !strncmp(template_fields[i], name, len))
-			return true;
-	return false;
-}
+typedef struct template_payload {
+	const rs_image_info *info;
+	const char *shown;
+} template_payload;
 
-/*
- * Walk a template: text is copied, {{.Field}} (blanks allowed inside the braces) replaced.
- * info NULL: only check it. Returns 0, or prints the usage error.
- */
-static int run_template(const char *tpl, const rs_image_info *info, const char *shown)
+static const char *template_get(const char *name, char **owned, void *payload)
 {
-	const char *p = tpl;
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *name, *end;
-		if (!open) {
-			if (info)
-				put_escaped(stdout, p);
-			break;
-		}
-		if (info)
-			fprintf(stdout, "%.*s", (int)(open - p), p);
-		if (!(close = strstr(open, "}}")))
-			return cli_usage_error(usage, "--format: \"{{\" without \"}}\" in \"%s\"",
-			                       tpl);
-		name = open + 2;
-		while (*name == ' ')
-			name++;
-		end = close;
-		while (end > name && end[-1] == ' ')
-			end--;
-		if (*name != '.' || !known_field(name + 1, (size_t)(end - name - 1)))
-			return cli_usage_error(
-			        usage,
-			        "--format: unknown field \"%.*s\" (known: .Reference .Digest "
-			        ".MediaType .Created .Os .Architecture .Variant .Platform .Size "
-			        ".Config .Layers .IndexDigest .Labels.KEY)",
-			        (int)(end - name), name);
-		if (info) {
-			char key[256], *owned;
-			snprintf(key, sizeof(key), "%.*s", (int)(end - name - 1), name + 1);
-			put_escaped(stdout, field_value(info, shown, key, &owned));
-			free(owned);
-		}
-		p = close + 2;
-	}
-	if (info)
-		fputc('\n', stdout);
-	return 0;
+	const template_payload *t = payload;
+	return field_value(t->info, t->shown, name, owned);
 }
 
 static void json_strings(const char *key, char **v, size_t n)
@@ -336,7 +291,7 @@ int cmd_inspect(int argc, char **argv)
 		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing IMAGE");
 		goto done;
 	}
-	if (format && (rc = run_template(format, NULL, NULL)))
+	if (format && (rc = cli_template(usage, format, template_fields, NULL, NULL)))
 		goto done;
 	if (platform && (error = rs_platform_parse(&want, platform)) < 0) {
 		rc = cli_fail(error);
@@ -356,7 +311,8 @@ int cmd_inspect(int argc, char **argv)
 	} else if (json) {
 		print_json(info, args[0]);
 	} else if (format) {
-		run_template(format, info, args[0]);
+		template_payload t = {info, args[0]};
+		cli_template(usage, format, template_fields, template_get, &t);
 	} else {
 		print_human(info, args[0]);
 	}

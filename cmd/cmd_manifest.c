@@ -49,7 +49,7 @@ int cmd_manifest(int argc, char **argv)
 		} else {
 			if ((error = rs_manifest_select_platform(&child, m, want)) < 0 ||
 			    (error = rs_ref_with_digest(&child_ref, ref, child->digest)) < 0) {
-				rc = cli_fail(error);
+				rc = cli_fail_remote(error); /* absent from the registry's index */
 				goto done;
 			}
 			rs_buf_dispose(&body);

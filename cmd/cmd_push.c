@@ -8,6 +8,7 @@
 #include <regship/store.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const usage[] = {
         "regship push [--all-tags [--keep-going]] [--no-clobber] [--jobs N] [--chunk-size SIZE] "
@@ -47,7 +48,7 @@ int cmd_push(int argc, char **argv)
 		goto done;
 	{
 		int error = rs_location_parse(&src_loc, args[0]);
-		if (error == RS_ENOTFOUND) {
+		if (error < 0 && !strchr(args[0], ':') && access(args[0], F_OK) < 0) {
 			/* the library's advice is for destinations ("to create one, write ...") */
 			rs_buf shown = RS_BUF_INIT;
 			rs_text_escape(&shown, args[0], 0);
@@ -56,7 +57,7 @@ int cmd_push(int argc, char **argv)
 			          "archive)",
 			          shown.ptr);
 			rs_buf_dispose(&shown);
-			rc = CLI_EXIT_NOTFOUND;
+			rc = CLI_EXIT_USAGE;
 			goto done;
 		}
 		if (error < 0) {

@@ -38,8 +38,15 @@ static void print_json(const char *repo, const rs_ref *ref, const char *digest, 
                        const cli_strings *sharing)
 {
 	rs_buf q = RS_BUF_INIT;
+	size_t n = strlen(repo) + strlen(digest) + 2;
+	char *reference = malloc(n);
+	if (!reference)
+		cli_out_of_memory();
+	snprintf(reference, n, "%s@%s", repo, digest);
 	printf("{");
-	cli_json_field("repository", repo, false);
+	cli_json_field("reference", reference, false);
+	free(reference);
+	cli_json_field("repository", repo, true);
 	cli_json_field("tag", ref->digest ? NULL : ref->tag, true);
 	cli_json_field("digest", digest, true);
 	printf(", \"deleted\": %s, \"tags\": [", deleted ? "true" : "false");
@@ -58,7 +65,8 @@ int cmd_rm(int argc, char **argv)
 	        {CLI_OPT_BOOL, 'f', "force", &force, NULL,
 	         "delete even when other tags point at the same manifest (they go too)"},
 	        {CLI_OPT_BOOL, 0, "json", &json, NULL,
-	         "print {\"repository\", \"tag\", \"digest\", \"deleted\", \"tags\"} on stdout"},
+	         "print {\"reference\", \"repository\", \"tag\", \"digest\", \"deleted\", "
+	         "\"tags\"}"},
 	        CLI_OPT_END_MARK,
 	};
 	char **args, *digest = NULL, *name = NULL, **digests = NULL;

@@ -17,6 +17,7 @@ bool cli_stdout_closed;
 const cli_command cli_commands[] = {
         {"blob", cmd_blob, "stream one blob (layer, config) to stdout or a file, verified"},
         {"catalog", cmd_catalog, "list the repositories of a registry"},
+        {"check-base", cmd_check_base, "is an image still on its base's current layers? (CI)"},
         {"completion", cmd_completion, "print the bash, zsh or fish completion script"},
         {"config", cmd_config, "print an image's config, verified against its digest"},
         {"copy", cmd_copy, "copy images between registries and local stores"},
@@ -67,7 +68,8 @@ static void main_help(FILE *out)
 	fputs("\nglobal options (before or after the command):\n", out);
 	cli_print_opts(out, cli_global_opts);
 	fputs("\nexit codes: 0 success, 1 error, 2 usage or invalid argument, 3 not found,\n"
-	      "4 authentication or permission denied.\n"
+	      "4 authentication or permission denied, 5 rate limited, 6 partial, 7 conflict,\n"
+	      "8 the base moved (check-base only).\n"
 	      "'regship <command> -h' shows a command's options; 'man regship' has the rest.\n",
 	      out);
 }

@@ -4,6 +4,7 @@
 
 #include "regship/buf.h"
 #include "regship/cancel.h"
+#include "regship/checkbase.h"
 #include "regship/client.h"
 #include "regship/common.h"
 #include "regship/copy.h"

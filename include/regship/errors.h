@@ -43,6 +43,11 @@ typedef struct rs_error {
 	int http_status; /* HTTP status that caused it, or 0 */
 	char registry_code[64]; /* e.g. "MANIFEST_UNKNOWN", or "" */
 	char message[1024]; /* human-readable, never holds a secret */
+	/* Non-zero when a registry's answer is the cause: an HTTP error status, or (RS_ENOTFOUND) a
+	 * tag or platform absent from a listing or index the registry served. 0 for local files,
+	 * layouts and archives: "not found" there is the caller's problem, not the registry's. A
+	 * local path that does not exist is RS_EINVAL, its message naming the path. */
+	int remote;
 } rs_error;
 
 /* The last error set on this thread. Never NULL: when none was set (or after rs_error_clear)

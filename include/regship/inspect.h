@@ -78,6 +78,21 @@ rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
                      int (*sink)(const void *data, size_t len, void *payload), void *payload,
                      uint64_t *written);
 
+/*
+ * Continue a blob of which the first `have` bytes were received before (a partial file, as
+ * `regship blob -o` keeps one): `prefix` reads those bytes again (they are hashed, not passed
+ * to sink); the rest is fetched from byte `have` on — from a registry with a Range request,
+ * as a broken download is resumed (a server that ignores the range sends the whole blob, and
+ * its first `have` bytes are dropped), from a local store by reading past them — and passed to
+ * sink; the whole is verified against desc->digest (and desc->size when >= 0). RS_EDIGEST
+ * means the blob as a whole is wrong: the partial bytes may be at fault, start again from
+ * zero. have 0 (prefix may be NULL) is rs_store_blob_stream. *written: the bytes passed to sink.
+ */
+RS_EXTERN(int)
+rs_store_blob_stream_from(rs_store *s, const rs_descriptor *desc, rs_reader *prefix, uint64_t have,
+                          int (*sink)(const void *data, size_t len, void *payload), void *payload,
+                          uint64_t *written);
+
 /* ---- rate limits (Docker Hub's RateLimit-* headers) ---- */
 
 struct rs_client;

@@ -595,8 +595,12 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 	if (rs_manifest_is_index(m)) {
 		if (e->opts->platform) {
 			const rs_descriptor *child;
-			if ((error = rs_manifest_select_platform(&child, m, e->opts->platform)) < 0)
+			if ((error = rs_manifest_select_platform(&child, m, e->opts->platform)) <
+			    0) {
+				if (e->src_reg) /* absent from the index a registry served */
+					rs__error_mark_remote();
 				goto done;
+			}
 			error = copy_manifest(e, child->digest, child->digest, dst_reference,
 			                      depth + 1, top);
 			goto done;

@@ -4,6 +4,8 @@
 #include "regship/store.h"
 
 #include "manifest/internal.h"
+#include "registry/registry.h"
+#include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
 
@@ -13,40 +15,114 @@
 
 #define CHUNK (64 * 1024)
 
+/* The blob from byte `offset` on: a registry's with a Range request (rs__blob_open_at), any
+ * other store's by reading past the first bytes. */
+static int blob_open_at(rs_reader **out, rs_store *s, const rs_descriptor *desc, uint64_t offset,
+                        char *buf)
+{
+	rs_client *c = rs__store_registry_client(s);
+	int error;
+	if (c && offset)
+		return rs__blob_open_at(out, c, rs_store_registry_ref(s), desc->digest, desc->size,
+		                        offset);
+	if ((error = rs_store_blob_open(out, s, desc)) < 0)
+		return error;
+	while (offset) {
+		long long n = rs_reader_read(*out, buf, offset < CHUNK ? (size_t)offset : CHUNK);
+		if (n <= 0) {
+			rs_reader_free(*out);
+			*out = NULL;
+			return n < 0 ? (int)n
+			             : rs__error_set(RS_EFORMAT,
+			                             "blob %s: shorter than the %llu bytes already "
+			                             "received",
+			                             desc->digest, (unsigned long long)offset);
+		}
+		offset -= (uint64_t)n;
+	}
+	return 0;
+}
+
 int rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
                          int (*sink)(const void *data, size_t len, void *payload), void *payload,
                          uint64_t *written)
+{
+	return rs_store_blob_stream_from(s, desc, NULL, 0, sink, payload, written);
+}
+
+int rs_store_blob_stream_from(rs_store *s, const rs_descriptor *desc, rs_reader *prefix,
+                              uint64_t have,
+                              int (*sink)(const void *data, size_t len, void *payload),
+                              void *payload, uint64_t *written)
 {
 	rs_reader *r = NULL;
 	rs__hasher *h = NULL;
 	char *buf = NULL, got[RS_DIGEST_MAX];
 	const char *colon;
 	char alg[16];
-	uint64_t total = 0;
-	long long n;
+	uint64_t total = 0, passed = 0;
+	int64_t size;
+	long long n = 0;
 	int error;
 	if (written)
 		*written = 0;
 	if (!desc || !desc->digest)
 		return rs__error_set(RS_EINVAL, "a blob needs a digest");
+	size = desc->size;
+	if (have && !prefix)
+		return rs__error_set(RS_EINVAL,
+		                     "blob %s: %llu bytes already received, but no reader "
+		                     "for them",
+		                     desc->digest, (unsigned long long)have);
 	if ((error = rs__digest_check(desc->digest)) < 0)
 		return error;
 	colon = strchr(desc->digest, ':');
 	snprintf(alg, sizeof(alg), "%.*s", (int)(colon - desc->digest), desc->digest);
 	if ((error = rs__hasher_new(&h, alg)) < 0)
 		return error;
-	if ((error = rs_store_blob_open(&r, s, desc)) < 0)
+	if (!(buf = rs__malloc(CHUNK))) {
+		error = rs__oom();
 		goto done;
-	buf = rs__malloc(CHUNK);
-	while ((n = rs_reader_read(r, buf, CHUNK)) > 0) {
+	}
+	/* the bytes received before are hashed again, not passed on */
+	while (total < have &&
+	       (n = rs_reader_read(prefix, buf,
+	                           have - total < CHUNK ? (size_t)(have - total) : CHUNK)) > 0) {
+		rs__hasher_update(h, buf, (size_t)n);
 		total += (uint64_t)n;
-		if (desc->size >= 0 && total > (uint64_t)desc->size) {
+	}
+	if (total < have) {
+		error = rs__error_set(RS_EIO,
+		                      "blob %s: the %llu bytes already received could not "
+		                      "be read again",
+		                      desc->digest, (unsigned long long)have);
+		goto done;
+	}
+	if (have && size < 0 && rs__store_registry_client(s)) {
+		/* how much is left, before asking for it: a registry answers a range past the end
+		 * in its own ways */
+		if ((error = rs__blob_head(rs__store_registry_client(s), rs_store_registry_ref(s),
+		                           desc->digest, &size)) < 0)
+			goto done;
+	}
+	if (size >= 0 && total > (uint64_t)size) {
+		error = rs__error_set(RS_EFORMAT, "blob %s: more than the %lld bytes expected",
+		                      desc->digest, (long long)size);
+		goto done;
+	}
+	if (!(size >= 0 && have && total == (uint64_t)size) && /* else all there: verify */
+	    (error = blob_open_at(&r, s, desc, have, buf)) < 0)
+		goto done;
+	while (r && (n = rs_reader_read(r, buf, CHUNK)) > 0) {
+		total += (uint64_t)n;
+		if (size >= 0 && total > (uint64_t)size) {
 			error = rs__error_set(RS_EFORMAT,
 			                      "blob %s: more than the %lld bytes expected",
-			                      desc->digest, (long long)desc->size);
+			                      desc->digest, (long long)size);
 			goto done;
 		}
 		rs__hasher_update(h, buf, (size_t)n);
+		passed += (uint64_t)n;
 		if (sink && (error = sink(buf, (size_t)n, payload)) != 0) {
 			if (error > 0)
 				error = rs__error_set(RS_EUSER,
@@ -59,10 +135,9 @@ int rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
 		error = (int)n;
 		goto done;
 	}
-	if (desc->size >= 0 && total != (uint64_t)desc->size) {
+	if (size >= 0 && total != (uint64_t)size) {
 		error = rs__error_set(RS_EFORMAT, "blob %s: %llu bytes, expected %lld",
-		                      desc->digest, (unsigned long long)total,
-		                      (long long)desc->size);
+		                      desc->digest, (unsigned long long)total, (long long)size);
 		goto done;
 	}
 	rs__hasher_final(h, got);
@@ -72,7 +147,7 @@ int rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
 		goto done;
 	}
 	if (written)
-		*written = total;
+		*written = passed;
 done:
 	free(buf);
 	rs_reader_free(r);
@@ -219,8 +294,11 @@ int rs_image_inspect(rs_image_info **out, rs_store *s, const char *reference,
 	if (rs_manifest_is_index(m) && platform) {
 		const rs_descriptor *child;
 		rs_manifest *cm = NULL;
-		if ((error = rs_manifest_select_platform(&child, m, platform)) < 0)
+		if ((error = rs_manifest_select_platform(&child, m, platform)) < 0) {
+			if (rs_store_registry_ref(s)) /* absent from the index a registry served */
+				rs__error_mark_remote();
 			goto fail;
+		}
 		info->index_digest = info->digest;
 		info->index_media_type = info->media_type;
 		info->digest = rs__strdup(child->digest);

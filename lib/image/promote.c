@@ -171,11 +171,11 @@ static int check_source_tag(rs_client *c, const rs_ref *src, const char *name)
 	if ((error = rs_ref_with_tag(&t, src, src->tag)) < 0)
 		return error;
 	error = rs_manifest_resolve(c, t, &d, NULL, NULL);
-	if (error == RS_ENOTFOUND)
-		error = rs__error_set(RS_ENOTFOUND,
-		                      "cannot promote %s:%s@%s: tag %s does not exist", name,
-		                      src->tag, src->digest, src->tag);
-	else if (error == 0 && strcmp(d, src->digest))
+	if (error == RS_ENOTFOUND) {
+		rs__error_set(RS_ENOTFOUND, "cannot promote %s:%s@%s: tag %s does not exist", name,
+		              src->tag, src->digest, src->tag);
+		error = rs__error_mark_remote();
+	} else if (error == 0 && strcmp(d, src->digest))
 		error = rs__error_set(RS_ERROR,
 		                      "cannot promote %s:%s@%s: %s points at %s, not at the digest "
 		                      "given; nothing was written",

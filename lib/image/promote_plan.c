@@ -416,10 +416,13 @@ int rs_tags_latest(const char **out, const char *const *tags, size_t n, const ch
 			best_v = t;
 		}
 	}
-	if (!best)
-		return rs__error_set(RS_ENOTFOUND, "no release%s%s%s among %zu tag%s",
-		                     prefix ? " on the line " : "", prefix ? prefix : "",
-		                     prefix ? "" : " (X.Y.Z or vX.Y.Z)", n, n == 1 ? "" : "s");
+	if (!best) {
+		/* absent from the registry's tag listing */
+		rs__error_set(RS_ENOTFOUND, "no release%s%s%s among %zu tag%s",
+		              prefix ? " on the line " : "", prefix ? prefix : "",
+		              prefix ? "" : " (X.Y.Z or vX.Y.Z)", n, n == 1 ? "" : "s");
+		return rs__error_mark_remote();
+	}
 	*out = best;
 	return 0;
 }

@@ -63,6 +63,7 @@ typedef struct blob_pipe {
 	int error;
 	rs_error error_detail;
 	uint64_t delivered; /* bytes handed to the buffer: where a retry resumes */
+	uint64_t start; /* the byte the reader starts at (rs__blob_open_at) */
 } blob_pipe;
 
 static int pipe_sink(const void *data, size_t len, void *payload)
@@ -189,7 +190,7 @@ static int pipe_start(blob_pipe *p)
 {
 	int rc;
 	p->head = p->len = 0;
-	p->delivered = 0;
+	p->delivered = p->start;
 	p->done = p->cancel = false;
 	p->error = 0;
 	rc = pthread_create(&p->thread, NULL, pipe_main, p);
@@ -224,6 +225,12 @@ static void pipe_free(rs_reader *r)
 int rs__blob_open(rs_reader **out, rs_client *c, const rs_ref *repo, const char *digest,
                   int64_t size)
 {
+	return rs__blob_open_at(out, c, repo, digest, size, 0);
+}
+
+int rs__blob_open_at(rs_reader **out, rs_client *c, const rs_ref *repo, const char *digest,
+                     int64_t size, uint64_t offset)
+{
 	rs__endpoint *ep;
 	blob_pipe *p;
 	rs_buf b = RS_BUF_INIT;
@@ -234,7 +241,8 @@ int rs__blob_open(rs_reader **out, rs_client *c, const rs_ref *repo, const char 
 	p->base.read = pipe_read;
 	p->base.rewind = pipe_rewind;
 	p->base.free = pipe_free;
-	p->base.size = size;
+	p->base.size = size >= 0 && (uint64_t)size >= offset ? size - (int64_t)offset : size;
+	p->start = offset;
 	p->client = c;
 	p->ep = ep;
 	rs__buf_printf(&b, "/v2/%s/blobs/%s", repo->path, digest);

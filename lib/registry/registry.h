@@ -143,6 +143,11 @@ int rs__blob_head(rs_client *c, const rs_ref *repo, const char *digest, int64_t 
  * not verified here (wrap the reader with rs__reader_verify). */
 int rs__blob_open(rs_reader **out, rs_client *c, const rs_ref *repo, const char *digest,
                   int64_t size);
+/* The same from byte `offset` on (Range: bytes=offset-, as a retry resumes; a server that
+ * ignores the range sends the whole blob, whose first `offset` bytes are dropped): the reader
+ * gives the blob's bytes after the first `offset`. size is the whole blob's (or -1). */
+int rs__blob_open_at(rs_reader **out, rs_client *c, const rs_ref *repo, const char *digest,
+                     int64_t size, uint64_t offset);
 
 typedef struct rs__upload_options {
 	uint64_t chunk_size; /* 0: monolithic POST + PUT */

@@ -57,8 +57,9 @@ static int fetch_once(int *status, char **location, da_store *s, rs__http *h,
 	         (loc = rs__http_header(&resp, "Location")) != NULL)
 		error = rs__url_resolve(location, url, loc);
 	else
-		error = rs__error_set(resp.status == 404 ? RS_ENOTFOUND : RS_EPROTO,
-		                      "the server answered HTTP %d", resp.status);
+		error = rs__error_set_http(resp.status == 404 ? RS_ENOTFOUND : RS_EPROTO,
+		                           resp.status, NULL, "the server answered HTTP %d",
+		                           resp.status);
 done:
 	rs__da_blob_in_dispose(&in);
 	rs__http_response_dispose(&resp);
@@ -180,7 +181,7 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 	fetch_http fh = {NULL, NULL, s->ca_cert};
 	rs_buf why = RS_BUF_INIT;
 	size_t n = json_array_size(urls);
-	int error, code = RS_ENOTFOUND;
+	int error, code = RS_ENOTFOUND, remote = 0;
 	memset(&policy, 0, sizeof(policy));
 	if ((error = foreign_descriptor(&desc, s, layer)) < 0)
 		return error;
@@ -212,6 +213,7 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 		               rs_error_is_set() && e->message[0] ? e->message
 		                                                  : rs_strerror(error));
 		code = error;
+		remote = rs_error_is_set() && e->remote;
 		free(shown);
 	}
 	error = rs__error_set(code,
@@ -220,6 +222,8 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 	                      desc.digest, desc.media_type ? desc.media_type : "no media type",
 	                      n > 1 ? "any of its URLs" : "its URL",
 	                      why.size ? why.ptr : "no URL given");
+	if (remote) /* the server of the URL said it has no such blob (exit 3) */
+		rs__error_mark_remote();
 done:
 	rs_buf_dispose(&why);
 	rs__http_free(fh.verified);

@@ -34,7 +34,7 @@ static int archive_open(struct archive **out, const char *file)
 		int e = errno;
 		archive_read_free(a);
 		if (e == ENOENT)
-			return rs__error_set(RS_ENOTFOUND, "%s: no such file", file);
+			return rs__error_set(RS_EINVAL, "%s: no such file", file);
 		return rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(e));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

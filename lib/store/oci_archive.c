@@ -205,7 +205,7 @@ static int extract(const char *file, const char *tmpdir)
 	 * device put in its place is never read; O_NONBLOCK so opening a FIFO cannot hang */
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 ||
 	    fstat(fd, &st) < 0) {
-		error = rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO, "%s: %s", file,
+		error = rs__error_set(errno == ENOENT ? RS_EINVAL : RS_EIO, "%s: %s", file,
 		                      strerror(errno));
 		goto done;
 	}
@@ -517,7 +517,7 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 		shown = "standard input";
 	} else if (!write) {
 		if (stat(file, &st) < 0)
-			return rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO,
+			return rs__error_set(errno == ENOENT ? RS_EINVAL : RS_EIO,
 			                     "oci archive %s: %s", file,
 			                     errno == ENOENT ? "no such file" : strerror(errno));
 		if (S_ISDIR(st.st_mode))

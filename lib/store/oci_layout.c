@@ -491,8 +491,7 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 	}
 	if (l->dirfd < 0) {
 		if (errno == ENOENT)
-			error = rs__error_set(RS_ENOTFOUND, "oci layout %s: no such directory",
-			                      dir);
+			error = rs__error_set(RS_EINVAL, "oci layout %s: no such directory", dir);
 		else if (errno == ENOTDIR)
 			error = rs__error_set(RS_EINVAL, "oci layout %s: not a directory", dir);
 		else

@@ -494,7 +494,7 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 	*matched = false;
 	if (stat(text, &st) < 0) {
 		if (looks_like_path(text) || rs__str_endswith(text, ".tar"))
-			return rs__error_set(RS_ENOTFOUND,
+			return rs__error_set(RS_EINVAL,
 			                     "%s: no such file or directory (to create one, write "
 			                     "oci:%s, oci-archive:%s or docker-archive:%s)",
 			                     text, text, text, text);

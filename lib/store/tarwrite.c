@@ -111,7 +111,7 @@ static int check_parent(const char *file)
 		return 0;
 	dir = slash == file ? rs__strdup("/") : rs__strndup(file, (size_t)(slash - file));
 	if (stat(dir, &st) < 0)
-		error = rs__error_set(errno == ENOENT ? RS_ENOTFOUND : RS_EIO,
+		error = rs__error_set(errno == ENOENT ? RS_EINVAL : RS_EIO,
 		                      "cannot create %s: directory %s: %s", file, dir,
 		                      strerror(errno));
 	else if (!S_ISDIR(st.st_mode))

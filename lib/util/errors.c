@@ -10,7 +10,7 @@ static _Thread_local int has_error;
 static _Thread_local unsigned long error_serial;
 
 /* What rs_error_last() returns when nothing failed (libgit2's "no error" record). */
-static const rs_error no_error = {RS_OK, 0, "", "no error"};
+static const rs_error no_error = {RS_OK, 0, "", "no error", 0};
 
 const rs_error *rs_error_last(void)
 {
@@ -95,10 +95,19 @@ int rs__error_set_http(int code, int http_status, const char *registry_code, con
 	rs__error_vset(code, fmt, ap);
 	va_end(ap);
 	last_error.http_status = http_status;
+	last_error.remote = http_status != 0;
 	if (registry_code)
 		snprintf(last_error.registry_code, sizeof(last_error.registry_code), "%s",
 		         registry_code);
 	return code;
+}
+
+int rs__error_mark_remote(void)
+{
+	if (!has_error)
+		return RS_ERROR;
+	last_error.remote = 1;
+	return last_error.code;
 }
 
 int rs__error_prefix(const char *fmt, ...)
@@ -136,6 +145,7 @@ int rs__oom(void)
 	/* no formatting, no allocation: this runs when memory is gone */
 	last_error.code = RS_ENOMEM;
 	last_error.http_status = 0;
+	last_error.remote = 0;
 	last_error.registry_code[0] = '\0';
 	memcpy(last_error.message, "out of memory", sizeof("out of memory"));
 	has_error = 1;

@@ -30,6 +30,9 @@ int rs__error_vset(int code, const char *fmt, va_list ap) RS_PRINTF(2, 0);
 /* Same, recording the HTTP status and the registry's error code (may be NULL). */
 int rs__error_set_http(int code, int http_status, const char *registry_code, const char *fmt, ...)
         RS_PRINTF(4, 5);
+/* Mark the current error as the registry's answer (rs_error.remote): a tag or platform absent
+ * from a listing or an index a registry served. Returns the current code. */
+int rs__error_mark_remote(void);
 /* A per-thread counter bumped by every error set: equal before and after a call that failed
  * means the callee set no message of its own. */
 unsigned long rs__error_serial(void);

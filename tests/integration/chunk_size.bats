@@ -26,10 +26,11 @@ setup() {
 	run regship push --chunk-size 1023 oci:"$BATS_TEST_TMPDIR/none":v1 127.0.0.1:1/x/y:z
 	[ "$status" -eq 2 ]
 	[[ $output == *'--chunk-size: at least 1K, not "1023"'* ]]
-	# 16K, 8MiB, 1g parse: the command goes on to open the (missing) source, exit 3
+	# 16K, 8MiB, 1g parse: the command goes on to open the (missing) source, exit 2 naming it
 	for good in 16K 8MiB 1g 65536; do
 		run regship push --chunk-size "$good" oci:"$BATS_TEST_TMPDIR/none":v1 127.0.0.1:1/x/y:z
-		[ "$status" -eq 3 ] || { echo "$good: status $status: $output"; false; }
+		[ "$status" -eq 2 ] || { echo "$good: status $status: $output"; false; }
+		[[ $output == *"$BATS_TEST_TMPDIR/none: no such directory"* ]] || { echo "$good: $output"; false; }
 		[[ $output != *"--chunk-size"* ]]
 	done
 }

@@ -109,7 +109,7 @@ setup() {
 	for s in "$BATS_TEST_TMPDIR/nope.tar" "./nodir/" "docker-archive:$BATS_TEST_TMPDIR/nope.tar" \
 		"oci:$BATS_TEST_TMPDIR/nodir"; do
 		run --separate-stderr regship push "$s" "$plain_ADDR/comfort/x:1"
-		assert_status 3
+		assert_status 2
 		[[ $stderr == *"no such"* && $stderr != *"to create one"* ]] || fail "push $s: $stderr"
 	done
 }

@@ -124,3 +124,73 @@ complete_line() {
 	run regship -h
 	assert_output_not_contains "__complete"
 }
+
+# zsh_complete LINE...: in a real interactive zsh (under zsh/zpty, compinit loading
+# completions/regship.zsh as _regship), type each LINE, press TAB, then run the completed line
+# as `res WORDS...`; prints "N:word|word|..." per LINE (N words after shell unquoting).
+zsh_complete() {
+	command -v zsh >/dev/null || skip "zsh is not installed (scripts/deps installs it)"
+	local fdir=$BATS_TEST_TMPDIR/zfunc
+	mkdir -p "$fdir" "$BATS_TEST_TMPDIR/zhome"
+	cp "$REGSHIP_SRC/completions/regship.zsh" "$fdir/_regship"
+	PATH="$BIN:$PATH" FDIR=$fdir ZHOME=$BATS_TEST_TMPDIR/zhome timeout 60 zsh -f -c '
+		zmodload zsh/zpty || exit 3
+		zpty z "env -i PATH=$PATH HOME=$ZHOME TERM=dumb zsh -f -i"
+		zpty -w z "PS1=\"> \"; fpath=($FDIR \$fpath); autoload -Uz compinit; compinit -u -D; unsetopt beep; res() { print -r -- \"RESULT:\$#:\${(j:|:)@}\" }; print -r READY\"\"1"
+		zpty -r z out "*READY1*"
+		for line in "$@"; do
+			zpty -w -n z "$line"$'"'"'\t\C-ares \n'"'"'
+			zpty -r z out $'"'"'*\nRESULT:*\n'"'"'
+			out=${out##*$'"'"'\n'"'"'RESULT:}
+			print -r -- "${out%%[$'"'"'\r\n'"'"']*}"
+		done
+		zpty -d z' zsh "$@"
+}
+
+@test "zsh: verbs, options, transports, paths with blanks and registry tags, in a real zsh" {
+	mkdir -p "$BATS_TEST_TMPDIR/work/layout dir" "$BATS_TEST_TMPDIR/work/image.d"
+	cd "$BATS_TEST_TMPDIR/work"
+	run zsh_complete "regship insp" "regship check-b" "regship inspect --pla" "regship push oci-a" \
+		"regship push oci:lay" "regship push lay" "regship inspect $plain_ADDR/compl/app:la" \
+		"regship completion fi"
+	assert_success
+	assert_equal "${lines[0]}" "2:regship|inspect"
+	assert_equal "${lines[1]}" "2:regship|check-base"
+	assert_equal "${lines[2]}" "3:regship|inspect|--platform"
+	assert_equal "${lines[3]}" "3:regship|push|oci-archive:"
+	# a directory with a blank: quoted on the command line, one word for the shell
+	assert_equal "${lines[4]}" "3:regship|push|oci:layout dir/"
+	assert_equal "${lines[5]}" "3:regship|push|layout dir/"
+	assert_equal "${lines[6]}" "3:regship|inspect|$plain_ADDR/compl/app:latest"
+	assert_equal "${lines[7]}" "3:regship|completion|fish"
+}
+
+# fish_complete LINE: fish's own candidates for LINE (complete -C), the script loaded from
+# `regship completion fish`; one a line, descriptions cut off.
+fish_complete() {
+	command -v fish >/dev/null || skip "fish is not installed (scripts/deps installs it)"
+	PATH="$BIN:$PATH" LINE="$1" timeout 60 fish --no-config -c \
+		'regship completion fish | source; complete -C "$LINE"' | cut -f1
+}
+
+@test "fish: verbs, options, transports, paths with blanks and registry tags, in fish" {
+	mkdir -p "$BATS_TEST_TMPDIR/work/layout dir" "$BATS_TEST_TMPDIR/work/lay2"
+	cd "$BATS_TEST_TMPDIR/work"
+	run fish_complete "regship ta"
+	assert_output_equals "tags"
+	run fish_complete "regship check"
+	assert_output_equals "check-base"
+	run fish_complete "regship -v ins"
+	assert_output_equals "inspect"
+	run fish_complete "regship inspect --pl"
+	assert_output_equals "--platform"
+	run fish_complete "regship push oci-a"
+	assert_output_equals "oci-archive:"
+	run fish_complete "regship push oci:lay"
+	[[ $(sort <<<"$output" | tr '\n' '|') == "oci:lay2/|oci:layout dir/|" ]] || fail "got: $output"
+	run fish_complete "regship inspect $plain_ADDR/compl/app:v1"
+	[[ $(sort <<<"$output" | tr '\n' '|') == "$plain_ADDR/compl/app:v1.0|$plain_ADDR/compl/app:v1.1|" ]] ||
+		fail "got: $output"
+	run fish_complete "regship completion "
+	assert_output_equals $'bash\nfish\nzsh'
+}

@@ -173,7 +173,7 @@ limited() {
 	assert_output_contains "$T/sock is a socket"
 	[[ -S $T/sock ]] || fail "the socket was replaced"
 	run regship pull --progress none "$ONE" "docker-archive:$T/no/such/dir/x.tar"
-	assert_failure 3
+	assert_failure 2
 	assert_output_contains "directory $T/no/such/dir"
 	no_temporaries "$T"
 }

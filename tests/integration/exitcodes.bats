@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The exit-code contract of regship(1), each code driven from a real situation: 0 ok, 1 error,
-# 2 usage or invalid argument (an unreadable --ca-cert too), 3 not found, 4 authentication or
+# 2 usage or invalid argument (an unreadable --ca-cert, a local source that does not exist), 3 not
+# found (only when the registry says so; absent from a local layout or archive is 1), 4 authentication or
 # permission, 5 rate limited (429 after the retries, its figures in the message), 6 partial (prune
 # with some removals refused), 7 conflict (--no-clobber, an immutable tag). The 429s, denials
 # and immutability answers come from tests/harness/policyproxy.py in front of a real registry.
@@ -62,6 +63,59 @@ setup() {
 	run regship tags "$ex_ADDR/ex/nothing-here"
 	assert_status 3
 	run regship digest "$ex_ADDR/ex/app@sha256:$(printf '0%.0s' {1..64})"
+	assert_status 3
+}
+
+@test "exit 3: a platform the registry's image does not have" {
+	run regship digest --platform linux/s390x "$ex_ADDR/ex/app:v1"
+	assert_status 3
+	assert_output_contains "linux/s390x"
+}
+
+@test "exit 2, not 3: a local source that does not exist, the message naming the path" {
+	local t=$BATS_TEST_TMPDIR s v
+	for s in "oci:$t/nodir" "oci:$t/nodir:v1" "oci-archive:$t/no.tar" "docker-archive:$t/no.tar" \
+		"$t/no.tar" "$t/nodir/"; do
+		for v in inspect digest config; do
+			run --separate-stderr regship $v "$s"
+			[[ $status -eq 2 ]] || fail "$v $s: status $status, expected 2: $stderr"
+			[[ $stderr == *"$t/no"* ]] || fail "$v $s: the message should name the path: $stderr"
+		done
+		run --separate-stderr regship blob "$s@sha256:$(printf '%064d' 0)"
+		[[ $status -eq 2 ]] || fail "blob $s: status $status, expected 2: $stderr"
+	done
+	run --separate-stderr regship push "$t/no.tar" "$ex_ADDR/ex/pushed:1"
+	assert_status 2
+	[[ $stderr == *"$t/no.tar"* ]] || fail "$stderr"
+	run --separate-stderr regship copy "oci:$t/nodir:v1" "$ex_ADDR/ex/pushed:1"
+	assert_status 2
+	[[ $stderr == *"$t/nodir"* ]] || fail "$stderr"
+	# a destination whose directory does not exist
+	run --separate-stderr regship pull "$ex_ADDR/ex/app:v1" "docker-archive:$t/nodir/x.tar"
+	assert_status 2
+	[[ $stderr == *"$t/nodir"* ]] || fail "$stderr"
+	run regship digest "$ex_ADDR/ex/pushed:1"
+	assert_status 3
+}
+
+@test "exit 1, not 3: an image, tag, platform or blob absent inside an existing layout or archive" {
+	local t=$BATS_TEST_TMPDIR
+	fixture oci-layout "$t/lay" --tag v1 --seed ex-lay >/dev/null
+	fixture oci-archive "$t/oa.tar" --tag v1 --seed ex-lay >/dev/null
+	fixture docker-archive "$t/da.tar" --repo-tag app:1 --seed ex-lay >/dev/null
+	local s
+	for s in "oci:$t/lay:nope" "oci-archive:$t/oa.tar:nope" "docker-archive:$t/da.tar:other:2"; do
+		run --separate-stderr regship digest "$s"
+		[[ $status -eq 1 ]] || fail "digest $s: status $status, expected 1: $stderr"
+		[[ $stderr == *nope* || $stderr == *other* ]] || fail "digest $s: $stderr"
+		run --separate-stderr regship copy "$s" "$ex_ADDR/ex/pushed:2"
+		[[ $status -eq 1 ]] || fail "copy $s: status $status, expected 1: $stderr"
+	done
+	run --separate-stderr regship blob "oci:$t/lay" "sha256:$(printf '%064d' 0)"
+	assert_status 1
+	run --separate-stderr regship inspect --platform linux/s390x "oci:$t/lay:v1"
+	[[ $status -ne 3 ]] || fail "inspect --platform of a local single-platform image: $stderr"
+	run regship digest "$ex_ADDR/ex/pushed:2"
 	assert_status 3
 }
 

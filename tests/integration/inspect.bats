@@ -123,7 +123,8 @@ setup() {
 	assert_success
 	assert_equal "$(json 'd["labels"]["org.regship.fixture.seed"]' <<<"$output")" insp-local
 	run regship inspect "oci:$D/nothere"
-	assert_status 3
+	assert_status 2
+	assert_output_contains "$D/nothere"
 }
 
 @test "inspect and config with Basic auth; without credentials exit 4" {

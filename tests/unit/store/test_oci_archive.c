@@ -382,10 +382,10 @@ static void test_open_errors(void **state)
 	fixture *f = *state;
 	rs_store *s = NULL;
 	char path[200];
-	assert_int_equal(rs_store_open_oci_archive(&s, f->file, RS_STORE_READ), RS_ENOTFOUND);
+	assert_int_equal(rs_store_open_oci_archive(&s, f->file, RS_STORE_READ), RS_EINVAL);
 	assert_non_null(strstr(rs_error_last()->message, f->file));
 	snprintf(path, sizeof(path), "%s/missing/dir/img.tar", f->root);
-	assert_int_equal(rs_store_open_oci_archive(&s, path, RS_STORE_WRITE), RS_ENOTFOUND);
+	assert_int_equal(rs_store_open_oci_archive(&s, path, RS_STORE_WRITE), RS_EINVAL);
 	assert_non_null(strstr(rs_error_last()->message, "missing/dir"));
 	assert_int_equal(rs_store_open_oci_archive(&s, f->root, RS_STORE_READ), RS_EINVAL);
 	assert_int_equal(rs_store_open_oci_archive(&s, "", RS_STORE_READ), RS_EINVAL);

@@ -110,9 +110,9 @@ static const location_case cases[] = {
          "write it without \"HTTPS://\" (registry.local/app:v1)"},
         {"https://x/y.tar", RS_EINVAL, 0, NULL, NULL, "without \"https://\""},
         /* bare paths that do not exist */
-        {"/nonexistent/regship/dir", RS_ENOTFOUND, 0, NULL, NULL, "oci:/nonexistent/regship/dir"},
-        {"./nowhere", RS_ENOTFOUND, 0, NULL, NULL, "no such file"},
-        {"missing-regship-test.tar", RS_ENOTFOUND, 0, NULL, NULL,
+        {"/nonexistent/regship/dir", RS_EINVAL, 0, NULL, NULL, "oci:/nonexistent/regship/dir"},
+        {"./nowhere", RS_EINVAL, 0, NULL, NULL, "no such file"},
+        {"missing-regship-test.tar", RS_EINVAL, 0, NULL, NULL,
          "oci-archive:missing-regship-test.tar"},
 };
 

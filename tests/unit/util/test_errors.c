@@ -171,6 +171,25 @@ static void test_set_http(void **state)
 	assert_string_equal(e->message, "odd");
 }
 
+/* rs_error.remote: the registry's answer (an HTTP status, or rs__error_mark_remote) or not */
+static void test_remote(void **state)
+{
+	(void)state;
+	rs__error_set_http(RS_ENOTFOUND, 404, "MANIFEST_UNKNOWN", "gone");
+	assert_true(rs_error_last()->remote);
+	rs__error_set(RS_ENOTFOUND, "tag v1 not found in oci layout x");
+	assert_false(rs_error_last()->remote);
+	assert_int_equal(rs__error_mark_remote(), RS_ENOTFOUND);
+	assert_true(rs_error_last()->remote);
+	rs__error_prefix("copying");
+	assert_true(rs_error_last()->remote);
+	rs__oom();
+	assert_false(rs_error_last()->remote);
+	rs_error_clear();
+	assert_int_equal(rs__error_mark_remote(), RS_ERROR); /* nothing to mark */
+	assert_false(rs_error_last()->remote);
+}
+
 static void test_prefix(void **state)
 {
 	(void)state;
@@ -270,6 +289,7 @@ int main(void)
 	        cmocka_unit_test(test_null_format_uses_description),
 	        cmocka_unit_test(test_long_message_truncated),
 	        cmocka_unit_test(test_set_http),
+	        cmocka_unit_test(test_remote),
 	        cmocka_unit_test(test_prefix),
 	        cmocka_unit_test(test_prefix_long),
 	        cmocka_unit_test(test_thread_local),

@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# --json and --format on the read and delete verbs: digest and rm speak the same field names as
+# inspect, tags, catalog, login and logout (regship(1), JSON OUTPUT); --format '{{.Field}}' for
+# the single-value cases of inspect and digest.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load helpers
+	reg_start plain js
+	local d=$BATS_FILE_TMPDIR
+	reg_seed js js/app --tag v1 --tag other --seed js-v1 >"$d/js.fixture"
+	reg_seed js js/app --tag gone --seed js-gone >>"$d/js.fixture"
+	reg_seed js js/multi --tag m --format oci --platform linux/amd64 --platform linux/arm64/v8 \
+		--seed js-multi >>"$d/js.fixture"
+	fixture oci-layout "$d/lay" --tag v1 --seed js-local >"$d/lay.fixture"
+}
+
+teardown_file() {
+	reg_stop_all
+}
+
+setup() {
+	load helpers
+	D=$BATS_FILE_TMPDIR
+}
+
+@test "digest --json: reference, digest, media_type, platform (null without --platform)" {
+	local ref="$js_ADDR/js/app:v1"
+	run --separate-stderr regship digest --json "$ref"
+	assert_success
+	assert_equal "$(json 'sorted(d)' <<<"$output")" '["digest", "media_type", "platform", "reference"]'
+	assert_equal "$(json '[d["reference"], d["digest"], d["media_type"], d["platform"]]' <<<"$output")" \
+		"[\"$ref\", \"$(fixture_digest js js/app:v1)\", \"application/vnd.docker.distribution.manifest.v2+json\", null]"
+	# the same names and values as inspect --json
+	local insp
+	insp=$(regship inspect --json "$ref")
+	assert_equal "$(json '[d["reference"], d["digest"], d["media_type"]]' <<<"$insp")" \
+		"$(json '[d["reference"], d["digest"], d["media_type"]]' <<<"$output")"
+	# --platform: the child, its platform as the index writes it
+	run --separate-stderr regship digest --json --platform linux/arm64 "$js_ADDR/js/multi:m"
+	assert_success
+	assert_equal "$(json '[d["digest"], d["media_type"], d["platform"]]' <<<"$output")" \
+		"[\"$(fixture_digest js js/multi:m@linux/arm64/v8)\", \"application/vnd.oci.image.manifest.v1+json\", \"linux/arm64/v8\"]"
+	# a local layout
+	run --separate-stderr regship digest --json "oci:$D/lay:v1"
+	assert_success
+	assert_equal "$(json 'd["digest"]' <<<"$output")" "$(awk '$1 == "v1" { print $2 }' "$D/lay.fixture")"
+	assert_equal "$(json 'd["reference"]' <<<"$output")" "oci:$D/lay:v1"
+}
+
+@test "digest --format: {{.Digest}}, {{.MediaType}}, {{.Reference}}, {{.Platform}}; unknown fields are usage errors" {
+	run --separate-stderr regship digest --format '{{.Digest}} {{ .MediaType }}' "$js_ADDR/js/multi:m"
+	assert_success
+	assert_output_equals "$(fixture_digest js js/multi:m) application/vnd.oci.image.index.v1+json"
+	run --separate-stderr regship digest --format 'p={{.Platform}} r={{.Reference}}' --platform linux/amd64 "$js_ADDR/js/multi:m"
+	assert_success
+	assert_output_equals "p=linux/amd64 r=$js_ADDR/js/multi:m"
+	# checked before any request: nothing listens on port 1
+	run regship digest --format '{{.Size}}' 127.0.0.1:1/js/app:v1
+	assert_status 2
+	assert_output_contains '.Size'
+	assert_output_contains 'known: .Reference .Digest .MediaType .Platform'
+	run regship digest --format '{{.Digest' 127.0.0.1:1/js/app:v1
+	assert_status 2
+	run regship digest --json --format '{{.Digest}}' 127.0.0.1:1/js/app:v1
+	assert_status 2
+	assert_output_contains "exclude each other"
+	# a value a registry sent is printed escaped, never as raw control characters
+	run --separate-stderr regship inspect --format '{{.Digest}}' "$js_ADDR/js/app:v1"
+	assert_output_equals "$(fixture_digest js js/app:v1)"
+}
+
+@test "rm --json: reference, repository, tag, digest, deleted, tags" {
+	local d
+	d=$(fixture_digest js js/app:gone)
+	run --separate-stderr regship rm --json "$js_ADDR/js/app:gone"
+	assert_success
+	assert_equal "$(json 'sorted(d)' <<<"$output")" '["deleted", "digest", "reference", "repository", "tag", "tags"]'
+	assert_equal "$(json '[d["reference"], d["repository"], d["tag"], d["digest"], d["deleted"], d["tags"]]' <<<"$output")" \
+		"[\"$js_ADDR/js/app@$d\", \"$js_ADDR/js/app\", \"gone\", \"$d\", true, [\"gone\"]]"
+	# a refusal prints the same object, deleted false
+	run --separate-stderr regship rm --json "$js_ADDR/js/app:v1"
+	assert_status 1
+	assert_equal "$(json '[d["deleted"], sorted(d["tags"]), d["digest"]]' <<<"$output")" \
+		"[false, [\"other\", \"v1\"], \"$(fixture_digest js js/app:v1)\"]"
+}
+
+@test "one vocabulary: repository, registry, digest mean the same in every verb's JSON" {
+	local repo="$js_ADDR/js/app"
+	run --separate-stderr regship tags --json "$repo"
+	assert_equal "$(json 'd["repository"]' <<<"$output")" "$repo"
+	run --separate-stderr regship catalog --json "$js_ADDR"
+	assert_equal "$(json 'd["registry"]' <<<"$output")" "$js_ADDR"
+	run --separate-stderr regship logout --json "$js_ADDR"
+	assert_equal "$(json 'd["registry"]' <<<"$output")" "$js_ADDR"
+	run --separate-stderr regship check-base --json "$repo:v1" "$repo:v1"
+	assert_success
+	assert_equal "$(json '[d["reference"], d["digest"], d["base"]["digest"]]' <<<"$output")" \
+		"[\"$repo:v1\", \"$(fixture_digest js js/app:v1)\", \"$(fixture_digest js js/app:v1)\"]"
+}
