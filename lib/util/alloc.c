@@ -17,18 +17,17 @@
  */
 static _Atomic unsigned long fail_countdown;
 
-void rs__alloc_fail_at(unsigned long n)
+unsigned long rs__alloc_fail_at(unsigned long n)
 {
-	atomic_store_explicit(&fail_countdown, n, memory_order_relaxed);
+	return atomic_exchange_explicit(&fail_countdown, n, memory_order_relaxed);
 }
 
 static int injected_failure(void)
 {
 	unsigned long c = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
 	while (c) {
-		if (atomic_compare_exchange_weak_explicit(&fail_countdown, &c, c - 1,
-		                                          memory_order_relaxed,
-		                                          memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+		            &fail_countdown, &c, c - 1, memory_order_relaxed, memory_order_relaxed))
 			return c == 1;
 	}
 	return 0;

@@ -31,9 +31,14 @@ const char *rs__json_error_reason(const json_error_t *jerr)
 	}
 }
 
+bool rs__json_oom(const json_error_t *jerr)
+{
+	return json_error_code(jerr) == json_error_out_of_memory || !jerr->text[0];
+}
+
 int rs__json_error(const char *name, const json_error_t *jerr)
 {
-	if (json_error_code(jerr) == json_error_out_of_memory)
+	if (rs__json_oom(jerr))
 		return rs__oom();
 	return rs__error_set(RS_EFORMAT, "%s: invalid JSON at line %d, column %d: %s", name,
 	                     jerr->line, jerr->column, rs__json_error_reason(jerr));
@@ -44,7 +49,7 @@ int rs_json_pretty(rs_buf *out, const void *json, size_t len)
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
 	char *s;
-	if (!root && json_error_code(&jerr) == json_error_out_of_memory)
+	if (!root && rs__json_oom(&jerr))
 		return rs__oom();
 	if (!root)
 		return rs__error_set(RS_EFORMAT, "not valid JSON (line %d, column %d: %s)",

@@ -27,8 +27,9 @@ void *rs__realloc(void *p, size_t n);
 char *rs__strdup(const char *s);
 char *rs__strndup(const char *s, size_t n);
 /* Tests only: the n-th allocation from now (counting rs__malloc/calloc/realloc/strdup/strndup
- * on every thread) fails; 0 turns failure injection off (lib/util/alloc.c). */
-void rs__alloc_fail_at(unsigned long n);
+ * on every thread) fails; 0 turns failure injection off (lib/util/alloc.c). Returns how many
+ * allocations were still to go before the previous setting fired (0: it fired, or was off). */
+unsigned long rs__alloc_fail_at(unsigned long n);
 /* Overwrite then free (secrets). NULL-safe. */
 void rs__free_secret(char *s);
 /* Zero memory in a way the compiler cannot remove. */

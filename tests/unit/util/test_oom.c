@@ -1,0 +1,268 @@
+/*
+ * Out of memory travels the normal error path (issue 14). Each test runs one operation again
+ * and again, failing the k-th allocation for k = 1, 2, ... (rs__alloc_fail_at), until a run
+ * in which no failure was injected succeeds. Every failing run must report RS_ENOMEM (as its
+ * return code or as rs_error_last()->code), crash nothing and leak nothing: CI runs this under
+ * ASan/LSan and valgrind, which turn a missing NULL check or a leaked block into a failure.
+ * jansson allocates through the same counter: the test (never the library) points
+ * json_set_alloc_funcs at the failing allocator.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "regship/json.h"
+#include "regship/ref.h"
+#include "util/json.h"
+#include "util/util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One run of an operation: 0 on success, else an error code. It frees what it made either way. */
+typedef int (*oom_op)(void *ctx);
+
+/* Set when the failed allocation was jansson's. jansson 2.14's parser reports some failed
+ * allocations (a token's string) as a syntax error ("string or '}' expected"), which nobody can
+ * tell from bad input: for those runs RS_EFORMAT is accepted as well. Everything else
+ * (jansson's constructors, json_dumps, our own allocations) must give RS_ENOMEM. */
+static int json_alloc_failed;
+
+static void *json_alloc(size_t n)
+{
+	void *p = rs__malloc(n);
+	if (!p)
+		json_alloc_failed = 1;
+	return p;
+}
+
+/* Run op with the k-th allocation failing for k = 1, 2, ... until it succeeds with no failure
+ * injected; returns how many runs failed (so a test can check that it covered something). */
+static unsigned long oom_loop(const char *name, oom_op op, void *ctx)
+{
+	unsigned long k;
+	for (k = 1;; k++) {
+		unsigned long left;
+		int rc;
+		rs_error_clear();
+		json_alloc_failed = 0;
+		rs__alloc_fail_at(k);
+		rc = op(ctx);
+		left = rs__alloc_fail_at(0);
+		if (left) { /* fewer than k allocations: nothing failed */
+			if (rc != 0)
+				fail_msg("%s: failed with no allocation failure: %d %s", name, rc,
+				         rs_error_last()->message);
+			return k - 1;
+		}
+		if (json_alloc_failed && rc == RS_EFORMAT)
+			continue;
+		if (rc != RS_ENOMEM && rs_error_last()->code != RS_ENOMEM)
+			fail_msg("%s: allocation %lu failed but the result was %d (%s: %s)", name,
+			         k, rc, rs_error_name(rs_error_last()->code),
+			         rs_error_last()->message);
+		if (rc == 0)
+			fail_msg("%s: allocation %lu failed but the operation succeeded", name, k);
+		if (k > 200000)
+			fail_msg("%s: does not finish", name);
+	}
+}
+
+#define OOM_LOOP(op, ctx) oom_loop(#op, op, ctx)
+
+static int setup(void **state)
+{
+	(void)state;
+	json_set_alloc_funcs(json_alloc, free);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rs__alloc_fail_at(0);
+	json_set_alloc_funcs(malloc, free);
+	return 0;
+}
+
+/* ---- rs_buf -------------------------------------------------------------------------------- */
+
+static int op_buf(void *ctx)
+{
+	rs_buf b = RS_BUF_INIT;
+	char *s;
+	(void)ctx;
+	for (int i = 0; i < 40; i++)
+		rs__buf_printf(&b, "line %d of a buffer that grows several times\n", i);
+	rs__buf_puts(&b, "end");
+	s = rs__buf_detach(&b);
+	if (!s)
+		return RS_ENOMEM;
+	assert_true(rs__str_endswith(s, "end"));
+	free(s);
+	return 0;
+}
+
+static void test_buf(void **state)
+{
+	rs_buf b = RS_BUF_INIT;
+	(void)state;
+	assert_true(OOM_LOOP(op_buf, NULL) > 2);
+
+	/* the out-of-memory state: reads "", puts are no-ops, detach gives NULL */
+	rs__buf_puts(&b, "secret");
+	rs__alloc_fail_at(1);
+	rs__buf_put(&b, "0123456789012345678901234567890123456789012345678901234567890123456789",
+	            70);
+	rs__alloc_fail_at(0);
+	assert_true(rs__buf_oom(&b));
+	assert_true(rs_buf_oom(&b));
+	assert_string_equal(rs__buf_cstr(&b), "");
+	assert_int_equal(b.size, 0);
+	rs__buf_puts(&b, "more");
+	assert_string_equal(rs__buf_cstr(&b), "");
+	assert_int_equal(rs__buf_grow(&b, 1), RS_ENOMEM);
+	assert_null(rs__buf_detach(&b));
+	assert_false(rs_buf_oom(&b)); /* detach resets it */
+	rs__buf_puts(&b, "again");
+	assert_string_equal(b.ptr, "again");
+	rs_buf_dispose(&b);
+	assert_false(rs_buf_oom(NULL));
+}
+
+static int op_strlist(void *ctx)
+{
+	rs_strlist l = RS_STRLIST_INIT;
+	int error = 0;
+	char name[32];
+	(void)ctx;
+	for (int i = 0; i < 20 && !error; i++) {
+		snprintf(name, sizeof(name), "item-%d", i);
+		error = rs__strlist_push(&l, name);
+	}
+	rs__strlist_dispose(&l);
+	return error;
+}
+
+static void test_strlist(void **state)
+{
+	(void)state;
+	assert_true(OOM_LOOP(op_strlist, NULL) > 2);
+}
+
+/* ---- JSON helpers, base64, escaping --------------------------------------------------------- */
+
+static int op_json(void *ctx)
+{
+	static const char doc[] = "{\"a\": [1, 2, {\"b\": \"c\\u0001\"}], \"d\": null}";
+	rs_buf out = RS_BUF_INIT;
+	int error;
+	(void)ctx;
+	if ((error = rs_json_pretty(&out, doc, strlen(doc))) == 0) {
+		rs_json_quote(&out, "quote \"me\"\n\x01");
+		if (rs_buf_oom(&out))
+			error = RS_ENOMEM;
+	}
+	rs_buf_dispose(&out);
+	return error;
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	assert_true(OOM_LOOP(op_json, NULL) > 3);
+}
+
+static int op_base64(void *ctx)
+{
+	rs_buf out = RS_BUF_INIT;
+	char *enc, *esc;
+	int error;
+	(void)ctx;
+	if (!(enc = rs__base64_encode("user:password", 13)))
+		return rs__oom();
+	error = rs__base64_decode(&out, enc);
+	free(enc);
+	if (!error)
+		assert_string_equal(out.ptr, "user:password");
+	rs_buf_dispose(&out);
+	if (error)
+		return error;
+	if (!(esc = rs__url_escape("a b/c?d")))
+		return RS_ENOMEM;
+	assert_string_equal(esc, "a%20b%2Fc%3Fd");
+	free(esc);
+	return 0;
+}
+
+static void test_base64(void **state)
+{
+	(void)state;
+	assert_true(OOM_LOOP(op_base64, NULL) > 2);
+}
+
+/* ---- references ----------------------------------------------------------------------------- */
+
+static int op_ref(void *ctx)
+{
+	static const char *const texts[] = {
+	        "ubuntu",
+	        "localhost:5000/a/b:v1",
+	        "reg.example:5000/x/y:t@sha256:"
+	        "1111111111111111111111111111111111111111111111111111111111111111",
+	};
+	int error = 0;
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && !error; i++) {
+		rs_ref *r = NULL, *t = NULL, *d = NULL;
+		char *s = NULL, *n = NULL, *dom = NULL;
+		if ((error = rs_ref_parse(&r, texts[i], 0)) < 0)
+			break;
+		if (!(s = rs_ref_format(r)) || !(n = rs_ref_format_name(r)))
+			error = RS_ENOMEM;
+		if (!error)
+			error = rs_ref_with_tag(&t, r, "v2");
+		if (!error)
+			error = rs_ref_dup(&d, t);
+		if (!error)
+			error = rs_ref_parse_domain(&dom, "https://index.docker.io/v1/");
+		if (!error)
+			assert_string_equal(dom, "docker.io");
+		free(s);
+		free(n);
+		free(dom);
+		rs_ref_free(d);
+		rs_ref_free(t);
+		rs_ref_free(r);
+	}
+	if (!error) {
+		rs_ref *r = NULL;
+		/* an error message quotes the input: that needs memory too */
+		error = rs_ref_parse(&r, "UPPER/case", 0);
+		assert_null(r);
+		if (error == RS_EINVAL)
+			error = 0;
+	}
+	return error;
+}
+
+static void test_ref(void **state)
+{
+	(void)state;
+	assert_true(OOM_LOOP(op_ref, NULL) > 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_buf),  cmocka_unit_test(test_strlist),
+	        cmocka_unit_test(test_json), cmocka_unit_test(test_base64),
+	        cmocka_unit_test(test_ref),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
