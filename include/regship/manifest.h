@@ -90,6 +90,10 @@ typedef enum {
 	RS_COMPRESSION_ZSTD = 2
 } rs_compression;
 
+/* Parse "gzip", "zstd" or "none" (as --compress takes it); RS_EINVAL naming the value
+ * otherwise. */
+RS_EXTERN(int) rs_compression_parse(rs_compression *out, const char *name);
+
 /* The layer media type for a format and compression, or NULL when the format has none
  * (docker schema 2 has no zstd layer type: use OCI). */
 RS_EXTERN(const char *) rs_mediatype_layer_for(rs_manifest_format format, rs_compression c);

@@ -49,8 +49,10 @@ const char *rs__compress_name(rs_compression c)
 	return "unknown";
 }
 
-int rs__compress_parse(rs_compression *out, const char *name)
+int rs_compression_parse(rs_compression *out, const char *name)
 {
+	if (!out)
+		return rs__error_set(RS_EINVAL, "rs_compression_parse: no output given");
 	if (name && !strcmp(name, "gzip"))
 		*out = RS_COMPRESSION_GZIP;
 	else if (name && !strcmp(name, "zstd"))
