@@ -13,6 +13,13 @@ bool rs__buf_oom(const rs_buf *b)
 	return b->ptr == buf_oom_sentinel;
 }
 
+void rs__buf_set_oom(rs_buf *b)
+{
+	rs__buf_dispose_secret(b);
+	b->ptr = buf_oom_sentinel;
+	rs__oom();
+}
+
 int rs_buf_oom(const rs_buf *buf)
 {
 	return buf && rs__buf_oom(buf);

@@ -60,6 +60,9 @@ int rs__error_prefix(const char *fmt, ...) RS_PRINTF(1, 2);
 int rs__buf_grow(rs_buf *b, size_t extra);
 /* True when a grow failed since the buffer was last disposed/detached. */
 bool rs__buf_oom(const rs_buf *b);
+/* Put b in the out-of-memory state (its contents freed), for a step that failed to allocate
+ * something else on the way to filling b. Sets RS_ENOMEM. */
+void rs__buf_set_oom(rs_buf *b);
 void rs__buf_put(rs_buf *b, const void *data, size_t len);
 void rs__buf_puts(rs_buf *b, const char *s);
 void rs__buf_putc(rs_buf *b, char c);
