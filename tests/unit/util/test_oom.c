@@ -18,12 +18,19 @@
 #include "auth/dockercfg.h"
 #include "auth/scope.h"
 #include "image/convert.h"
+#include "regship/copy.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
 #include "regship/ref.h"
+#include "regship/store.h"
+#include "util/digest.h"
 #include "util/json.h"
 #include "util/util.h"
 
+#include "testutil.h"
+
+#include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
 
 #ifndef TEST_DATA_DIR /* a direct compile: tests/data next to tests/unit */
@@ -525,6 +532,257 @@ static void test_challenge_scope(void **state)
 	assert_true(OOM_LOOP(op_challenge, NULL) > 20);
 }
 
+/* ---- the copy engine: OCI layout -> OCI layout, docker archive -> OCI layout --------------- */
+
+typedef struct copy_fixture {
+	char dir[64], src[128], dst[128], archive[128], tmp[128];
+} copy_fixture;
+
+static char *put_blob(rs_store *s, const void *data, size_t len)
+{
+	char d[RS_DIGEST_MAX];
+	rs_reader *r = NULL;
+	rs_descriptor desc = {0};
+	rs__sha256_digest(d, data, len);
+	desc.digest = d;
+	desc.size = (int64_t)len;
+	assert_int_equal(rs_reader_from_memory(&r, data, len), 0);
+	assert_int_equal(rs_store_blob_put(s, &desc, r, NULL, NULL), 0);
+	rs_reader_free(r);
+	return rs__strdup(d);
+}
+
+/* A layer that is a real tar (one file), so that a docker archive can hold it. */
+static void make_layer(rs_buf *out, const char *file, size_t size)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	size_t cap = size + 64 * 1024, used = 0;
+	char *mem = malloc(cap), *data = malloc(size + 1);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (char)('a' + (i * 7 + size) % 26);
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_bytes_per_block(a, 512);
+	assert_int_equal(archive_write_open_memory(a, mem, cap, &used), ARCHIVE_OK);
+	archive_entry_set_pathname(e, file);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)size);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, data, size), (la_ssize_t)size);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+	rs__buf_put(out, mem, used);
+	free(mem);
+	free(data);
+}
+
+/* One image (a config and two layers) into store s; its manifest descriptor into child. */
+static void build_image(rs_store *s, const char *arch, rs_descriptor *child, bool tag_it)
+{
+	rs_buf cfg = RS_BUF_INIT, layer = RS_BUF_INIT, manifest = RS_BUF_INIT;
+	rs_descriptor config = {0}, layers[2];
+	char diff[2][RS_DIGEST_MAX], d[RS_DIGEST_MAX];
+	memset(layers, 0, sizeof(layers));
+	for (int i = 0; i < 2; i++) {
+		char name[64];
+		rs__buf_clear(&layer);
+		snprintf(name, sizeof(name), "etc/%s-%d", arch, i);
+		make_layer(&layer, name, 3000 + 1000 * (size_t)i);
+		rs__sha256_digest(diff[i], layer.ptr, layer.size);
+		layers[i].media_type = (char *)RS_MT_OCI_LAYER;
+		layers[i].digest = put_blob(s, layer.ptr, layer.size);
+		layers[i].size = (int64_t)layer.size;
+	}
+	rs__buf_printf(&cfg,
+	               "{\"architecture\":\"%s\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+	               "\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
+	               arch, diff[0], diff[1]);
+	config.media_type = (char *)RS_MT_OCI_CONFIG;
+	config.digest = put_blob(s, cfg.ptr, cfg.size);
+	config.size = (int64_t)cfg.size;
+	assert_int_equal(rs_manifest_build(&manifest, RS_MT_OCI_MANIFEST, &config, layers, 2, NULL),
+	                 0);
+	rs__sha256_digest(d, manifest.ptr, manifest.size);
+	assert_int_equal(rs_store_manifest_put(s, tag_it ? "single" : d, manifest.ptr,
+	                                       manifest.size, RS_MT_OCI_MANIFEST),
+	                 0);
+	if (child) {
+		assert_int_equal(rs_platform_parse(&child->platform, "linux/amd64"), 0);
+		if (strcmp(arch, "amd64")) {
+			rs_platform_free(child->platform);
+			assert_int_equal(rs_platform_parse(&child->platform, "linux/arm64"), 0);
+		}
+		child->media_type = rs__strdup(RS_MT_OCI_MANIFEST);
+		child->digest = rs__strdup(d);
+		child->size = (int64_t)manifest.size;
+	}
+	free(config.digest);
+	free(layers[0].digest);
+	free(layers[1].digest);
+	rs_buf_dispose(&cfg);
+	rs_buf_dispose(&layer);
+	rs_buf_dispose(&manifest);
+}
+
+/* A legacy `docker save` archive of one image (one layer). */
+static void write_docker_archive(const char *path)
+{
+	struct archive *a = archive_write_new();
+	rs_buf layer = RS_BUF_INIT, cfg = RS_BUF_INIT, manifest = RS_BUF_INIT;
+	char diff[RS_DIGEST_MAX], cfgd[RS_DIGEST_MAX], cfgname[80];
+	const char *names[3] = {"0000000000000000000000000000000000000000000000000000000000000007/"
+	                        "layer.tar",
+	                        cfgname, "manifest.json"};
+	const rs_buf *data[3] = {&layer, &cfg, &manifest};
+	make_layer(&layer, "etc/hello", 5000);
+	rs__sha256_digest(diff, layer.ptr, layer.size);
+	rs__buf_printf(&cfg,
+	               "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+	               "\"layers\",\"diff_ids\":[\"%s\"]}}",
+	               diff);
+	rs__sha256_digest(cfgd, cfg.ptr, cfg.size);
+	snprintf(cfgname, sizeof(cfgname), "%s.json", cfgd + 7);
+	rs__buf_printf(&manifest,
+	               "[{\"Config\":\"%s\",\"RepoTags\":[\"app:v1\"],\"Layers\":[\"%s\"]}]",
+	               cfgname, names[0]);
+	assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+	archive_write_set_bytes_per_block(a, 512);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (int i = 0; i < 3; i++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, names[i]);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_mtime(e, 1700000000, 0);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_size(e, (la_int64_t)data[i]->size);
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		assert_int_equal(archive_write_data(a, data[i]->ptr, data[i]->size),
+		                 (la_ssize_t)data[i]->size);
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	rs_buf_dispose(&layer);
+	rs_buf_dispose(&cfg);
+	rs_buf_dispose(&manifest);
+}
+
+static void copy_fixture_init(copy_fixture *f)
+{
+	rs_store *s = NULL;
+	rs_descriptor children[2];
+	rs_buf index = RS_BUF_INIT;
+	memset(children, 0, sizeof(children));
+	assert_int_equal(test_tmpdir(f->dir, sizeof(f->dir), "oom"), 0);
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	snprintf(f->dst, sizeof(f->dst), "%s/dst", f->dir);
+	snprintf(f->archive, sizeof(f->archive), "%s/image.tar", f->dir);
+	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp", f->dir);
+	assert_int_equal(mkdir(f->tmp, 0700), 0);
+	assert_int_equal(rs_store_open_oci_layout(&s, f->src, RS_STORE_WRITE), 0);
+	build_image(s, "amd64", &children[0], false);
+	build_image(s, "arm64", &children[1], false);
+	build_image(s, "amd64", NULL, true);
+	assert_int_equal(rs_index_build(&index, RS_MT_OCI_INDEX, children, 2), 0);
+	assert_int_equal(rs_store_manifest_put(s, "multi", index.ptr, index.size, RS_MT_OCI_INDEX),
+	                 0);
+	assert_int_equal(rs_store_commit(s), 0);
+	rs_store_free(s);
+	rs_descriptor_dispose(&children[0]);
+	rs_descriptor_dispose(&children[1]);
+	rs_buf_dispose(&index);
+	write_docker_archive(f->archive);
+}
+
+/* Copy tag of the store at src (opened by open_src) into a fresh OCI layout, and commit. */
+static int copy_into_fresh_layout(copy_fixture *f, rs_store *src, const char *tag, unsigned jobs)
+{
+	rs_copy_options o = RS_COPY_OPTIONS_INIT;
+	rs_copy_result res;
+	rs_store *dst = NULL;
+	int error;
+	assert_int_equal(test_rm_rf(f->dst), 0);
+	o.jobs = jobs;
+	if ((error = rs_store_open_oci_layout(&dst, f->dst, RS_STORE_WRITE)) < 0)
+		return error;
+	error = rs_copy(dst, tag, src, tag, &o, &res);
+	if (!error)
+		error = rs_store_commit(dst);
+	rs_copy_result_dispose(&res); /* also after a failed copy */
+	rs_store_free(dst);
+	return error;
+}
+
+static int op_copy_layout(void *ctx)
+{
+	copy_fixture *f = ctx;
+	rs_store *src = NULL;
+	int error;
+	if ((error = rs_store_open_oci_layout(&src, f->src, RS_STORE_READ)) < 0)
+		return error;
+	/* one worker: the runs are the same each time, so the k-th allocation is the same one */
+	if ((error = copy_into_fresh_layout(f, src, "single", 1)) == 0)
+		error = copy_into_fresh_layout(f, src, "multi", 1);
+	rs_store_free(src);
+	return error;
+}
+
+/* Several workers: which allocation fails varies from run to run, but every run must still
+ * fail cleanly (the workers hand RS_ENOMEM back to rs_copy). */
+static int op_copy_layout_threads(void *ctx)
+{
+	copy_fixture *f = ctx;
+	rs_store *src = NULL;
+	int error;
+	if ((error = rs_store_open_oci_layout(&src, f->src, RS_STORE_READ)) < 0)
+		return error;
+	error = copy_into_fresh_layout(f, src, "multi", 4);
+	rs_store_free(src);
+	return error;
+}
+
+static int op_copy_docker_archive(void *ctx)
+{
+	copy_fixture *f = ctx;
+	rs_docker_archive_options o = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
+	rs_store *src = NULL;
+	int error;
+	o.tmp_dir = f->tmp;
+	o.cache_dir = ""; /* no cache: each run compresses again */
+	o.jobs = 1;
+	if ((error = rs_store_open_docker_archive(&src, f->archive, RS_STORE_READ, &o)) < 0)
+		return error;
+	error = copy_into_fresh_layout(f, src, "app:v1", 1);
+	rs_store_free(src);
+	return error;
+}
+
+static void test_copy(void **state)
+{
+	copy_fixture f;
+	(void)state;
+	copy_fixture_init(&f);
+	assert_true(OOM_LOOP(op_copy_layout, &f) > 100);
+	assert_true(OOM_LOOP(op_copy_docker_archive, &f) > 50);
+	/* a bounded sample with threads: every failure is still RS_ENOMEM, nothing leaks */
+	for (unsigned long k = 1; k < 400; k += 7) {
+		int rc;
+		rs_error_clear();
+		json_alloc_failed = 0;
+		rs__alloc_fail_at(k);
+		rc = op_copy_layout_threads(&f);
+		if (rs__alloc_fail_at(0) == 0 && rc != RS_ENOMEM &&
+		    rs_error_last()->code != RS_ENOMEM && !json_alloc_failed)
+			fail_msg("threads: allocation %lu failed but the result was %d (%s)", k, rc,
+			         rs_error_last()->message);
+	}
+	/* nothing left behind in the temporary directory by a failed archive store */
+	assert_int_equal(test_count_entries(f.tmp), 0);
+	assert_int_equal(test_rm_rf(f.dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +790,7 @@ int main(void)
 	        cmocka_unit_test(test_json),      cmocka_unit_test(test_base64),
 	        cmocka_unit_test(test_ref),       cmocka_unit_test(test_manifest),
 	        cmocka_unit_test(test_dockercfg), cmocka_unit_test(test_challenge_scope),
+	        cmocka_unit_test(test_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
