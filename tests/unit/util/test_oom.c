@@ -65,8 +65,14 @@ static void *json_alloc(size_t n)
  * injected; returns how many runs failed (so a test can check that it covered something). */
 static unsigned long oom_loop(const char *name, oom_op op, void *ctx)
 {
-	unsigned long k;
-	for (k = 1;; k++) {
+	/* debugging aids: OOM_OP=op_name runs that loop only (the others pass), from
+	 * OOM_FROM=k on; e.g. under gdb with a breakpoint in lib/util/alloc.c's
+	 * injected_failure() */
+	const char *only = getenv("OOM_OP"), *from = getenv("OOM_FROM");
+	unsigned long k = from ? strtoul(from, NULL, 10) : 1;
+	if (only && strcmp(only, name))
+		return ~0ul;
+	for (k = k ? k : 1;; k++) {
 		unsigned long left;
 		int rc;
 		rs_error_clear();
