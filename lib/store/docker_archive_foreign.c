@@ -67,6 +67,8 @@ static int fetch_url(da_store *s, rs__http *h, const rs__insecure_policy *policy
 {
 	char *cur = rs__strdup(url), *from = NULL;
 	int error = 0;
+	if (!cur)
+		return rs__oom();
 	for (int hop = 0;; hop++) {
 		char *next = NULL;
 		int status = 0;
@@ -125,6 +127,10 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 		const char *url = json_string_value(json_array_get(urls, i));
 		char *shown = rs__escape(url ? url : "(not a string)");
 		const rs_error *e;
+		if (!shown) {
+			error = code = RS_ENOMEM;
+			break;
+		}
 		error = url ? fetch_url(s, h, &policy, &desc, url)
 		            : rs__error_set(RS_EFORMAT, "not a URL");
 		if (error == 0 || error == RS_EUSER) {

@@ -378,6 +378,8 @@ static int sniff_tar(rs_location_kind *out, const char *path)
 	struct archive_entry *e;
 	bool manifest = false, index = false;
 	int error = 0, r;
+	if (!a)
+		return rs__oom();
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
 		error = rs__error_set(RS_EFORMAT, "%s: cannot read as a tar archive: %s", path,
@@ -426,10 +428,19 @@ static rs_location *location_new(const char *text, rs_location_kind kind, const 
                                  size_t path_len, const char *reference)
 {
 	rs_location *loc = rs__calloc(1, sizeof(*loc));
+	if (!loc) {
+		rs__oom();
+		return NULL;
+	}
 	loc->kind = kind;
 	loc->text = rs__strdup(text);
 	loc->path = path ? rs__strndup(path, path_len) : NULL;
 	loc->reference = reference ? rs__strdup(reference) : NULL;
+	if (!loc->text || (path && !loc->path) || (reference && !loc->reference)) {
+		rs_location_free(loc);
+		rs__oom();
+		return NULL; /* out of memory (RS_ENOMEM set) */
+	}
 	return loc;
 }
 
@@ -475,7 +486,7 @@ static int parse_local(rs_location **out, const char *text, size_t prefix_len,
 				                     text, ref);
 	}
 	*out = location_new(text, kind, path, path_len, ref);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 static int parse_bare_path(rs_location **out, const char *text, bool *matched)
@@ -496,12 +507,14 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 		rs_buf marker = RS_BUF_INIT;
 		bool layout;
 		rs__buf_printf(&marker, "%s/oci-layout", text);
+		if (rs__buf_oom(&marker))
+			return RS_ENOMEM;
 		layout = access(marker.ptr, F_OK) == 0;
 		rs_buf_dispose(&marker);
 		if (layout) {
 			*matched = true;
 			*out = location_new(text, RS_LOCATION_OCI_LAYOUT, text, strlen(text), NULL);
-			return 0;
+			return *out ? 0 : RS_ENOMEM;
 		}
 		if (looks_like_path(text))
 			return rs__error_set(
@@ -516,7 +529,7 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 			return error;
 		*matched = true;
 		*out = location_new(text, kind, text, strlen(text), NULL);
-		return 0;
+		return *out ? 0 : RS_ENOMEM;
 	}
 	if (looks_like_path(text))
 		return rs__error_set(RS_EINVAL,
@@ -559,7 +572,7 @@ int rs_location_parse(rs_location **out, const char *text)
 			        RS_EINVAL,
 			        "invalid location \"%s\": empty reference after docker://", text);
 		*out = location_new(text, RS_LOCATION_REGISTRY, NULL, 0, ref);
-		return 0;
+		return *out ? 0 : RS_ENOMEM;
 	}
 	if ((error = parse_bare_path(out, text, &matched)) < 0 || matched)
 		return error;
@@ -582,5 +595,5 @@ int rs_location_parse(rs_location **out, const char *text)
 			                     "contain blanks or non-ASCII characters",
 			                     text);
 	*out = location_new(text, RS_LOCATION_REGISTRY, NULL, 0, text);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
