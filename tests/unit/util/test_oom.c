@@ -768,6 +768,33 @@ static int op_copy_docker_archive(void *ctx)
 	return error;
 }
 
+static int op_copy_to_docker_archive(void *ctx)
+{
+	copy_fixture *f = ctx;
+	rs_docker_archive_options o = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
+	rs_copy_options co = RS_COPY_OPTIONS_INIT;
+	rs_copy_result res;
+	rs_store *src = NULL, *dst = NULL;
+	char out[160];
+	int error;
+	snprintf(out, sizeof(out), "%s/out.tar", f->dir);
+	o.tmp_dir = f->tmp;
+	o.cache_dir = "";
+	co.jobs = 1;
+	if ((error = rs_store_open_oci_layout(&src, f->src, RS_STORE_READ)) < 0)
+		return error;
+	if ((error = rs_store_open_docker_archive(&dst, out, RS_STORE_WRITE | RS_STORE_OVERWRITE,
+	                                          &o)) == 0) {
+		error = rs_copy(dst, "app:v2", src, "single", &co, &res);
+		if (!error)
+			error = rs_store_commit(dst);
+		rs_copy_result_dispose(&res);
+	}
+	rs_store_free(dst);
+	rs_store_free(src);
+	return error;
+}
+
 static void test_copy(void **state)
 {
 	copy_fixture f;
@@ -775,6 +802,7 @@ static void test_copy(void **state)
 	copy_fixture_init(&f);
 	assert_true(OOM_LOOP(op_copy_layout, &f) > 100);
 	assert_true(OOM_LOOP(op_copy_docker_archive, &f) > 50);
+	assert_true(OOM_LOOP(op_copy_to_docker_archive, &f) > 50);
 	/* a bounded sample with threads: every failure is still RS_ENOMEM, nothing leaks */
 	for (unsigned long k = 1; k < 400; k += 7) {
 		int rc;
