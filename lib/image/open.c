@@ -28,8 +28,12 @@ int rs_store_open_location(rs_store **out, char **reference, const rs_location *
 		if ((error = rs_ref_parse(&ref, loc->reference, 0)) < 0)
 			return error;
 		error = rs_store_open_registry(out, opts->client, ref, opts->registry);
-		if (!error)
-			*reference = rs__strdup(rs_ref_identifier(ref));
+		if (!error && rs_ref_identifier(ref) &&
+		    !(*reference = rs__strdup(rs_ref_identifier(ref)))) {
+			rs_store_free(*out);
+			*out = NULL;
+			error = rs__oom();
+		}
 		rs_ref_free(ref);
 		return error;
 	}
@@ -45,7 +49,10 @@ int rs_store_open_location(rs_store **out, char **reference, const rs_location *
 	default:
 		return rs__error_set(RS_EINVAL, "%s: unknown kind of location", loc->text);
 	}
-	if (!error && loc->reference)
-		*reference = rs__strdup(loc->reference);
+	if (!error && loc->reference && !(*reference = rs__strdup(loc->reference))) {
+		rs_store_free(*out);
+		*out = NULL;
+		error = rs__oom();
+	}
 	return error;
 }
