@@ -283,10 +283,11 @@ static int repo_tag(char **out, const char *reference)
 	if (ref->tag) {
 		free(ref->digest);
 		ref->digest = NULL;
-		*out = rs_ref_format(ref);
+		if (!(*out = rs_ref_format(ref)))
+			error = RS_ENOMEM;
 	}
 	rs_ref_free(ref);
-	return !ref || !ref->tag || *out ? 0 : RS_ENOMEM;
+	return error;
 }
 
 /* An OCI artifact (an SBOM, a signature, ...): artifactType, a config that is not an image
