@@ -19,6 +19,7 @@
 #include "auth/scope.h"
 #include "image/convert.h"
 #include "regship/copy.h"
+#include "regship/inspect.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
 #include "regship/ref.h"
@@ -795,6 +796,27 @@ static int op_copy_to_docker_archive(void *ctx)
 	return error;
 }
 
+static int op_inspect(void *ctx)
+{
+	copy_fixture *f = ctx;
+	rs_store *src = NULL;
+	rs_image_info *info = NULL;
+	rs_platform *arm = NULL;
+	int error;
+	if ((error = rs_store_open_oci_layout(&src, f->src, RS_STORE_READ)) < 0)
+		return error;
+	if ((error = rs_platform_parse(&arm, "linux/arm64")) == 0 &&
+	    (error = rs_image_inspect(&info, src, "multi", arm)) == 0) {
+		rs_image_info_free(info);
+		info = NULL;
+		error = rs_image_inspect(&info, src, "single", NULL);
+	}
+	rs_image_info_free(info);
+	rs_platform_free(arm);
+	rs_store_free(src);
+	return error;
+}
+
 static void test_copy(void **state)
 {
 	copy_fixture f;
@@ -803,6 +825,7 @@ static void test_copy(void **state)
 	assert_true(OOM_LOOP(op_copy_layout, &f) > 100);
 	assert_true(OOM_LOOP(op_copy_docker_archive, &f) > 50);
 	assert_true(OOM_LOOP(op_copy_to_docker_archive, &f) > 50);
+	assert_true(OOM_LOOP(op_inspect, &f) > 20);
 	/* a bounded sample with threads: every failure is still RS_ENOMEM, nothing leaks */
 	for (unsigned long k = 1; k < 400; k += 7) {
 		int rc;
