@@ -33,7 +33,8 @@ const char *rs__json_error_reason(const json_error_t *jerr)
 
 bool rs__json_oom(const json_error_t *jerr)
 {
-	return json_error_code(jerr) == json_error_out_of_memory || !jerr->text[0];
+	/* text first: when jansson could not even start, the code byte was never written */
+	return !jerr->text[0] || json_error_code(jerr) == json_error_out_of_memory;
 }
 
 int rs__json_error(const char *name, const json_error_t *jerr)
