@@ -19,7 +19,11 @@
  * (RS_ENOMEM, "out of memory") through its normal error path, freeing what it holds. On
  * failure rs__realloc leaves the old block allocated: keep the old pointer until it succeeds.
  * jansson constructors (json_object(), json_string(), json_pack(), json_dumps(), ...) and
- * json_loads' json_error_out_of_memory count as allocations too.
+ * json_loads' json_error_out_of_memory count as allocations too. By the same rule, every
+ * internal function that returns a new char * ("caller frees") returns NULL when out of
+ * memory, with RS_ENOMEM set. Cleanup paths (dispose, free, removing temporary files) never
+ * allocate. Tests fail the n-th allocation with rs__alloc_fail_at() (tests/unit/util/
+ * test_oom.c) and run under ASan/LSan and valgrind.
  */
 void *rs__malloc(size_t n);
 void *rs__calloc(size_t nmemb, size_t size);
