@@ -105,6 +105,12 @@ int cli_exit_code(int error)
 int cli_fail(int error)
 {
 	const rs_error *e = rs_error_last();
+	if (error == RS_ENOMEM) {
+		/* said without allocating: memory is what ran out */
+		fflush(stdout);
+		fputs("regship: out of memory\n", stderr);
+		return CLI_EXIT_ERROR;
+	}
 	if (rs_error_is_set() && e->message[0]) {
 		/* the library escapes what servers said; this makes sure of it */
 		rs_buf safe = RS_BUF_INIT;

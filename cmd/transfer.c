@@ -119,6 +119,7 @@ static bool streams_into_stderr(const rs_location *loc)
 
 int transfer_check_opts(transfer_opts *t, const char *const *usage)
 {
+	rs_compression compression;
 	if (t->jobs < 1 || t->jobs > 64)
 		return cli_usage_error(usage, "--jobs: expected a number from 1 to 64, not %d",
 		                       t->jobs);
@@ -131,12 +132,8 @@ int transfer_check_opts(transfer_opts *t, const char *const *usage)
 			return cli_usage_error(usage, "--chunk-size: at least 1K, not \"%s\"",
 			                       t->chunk_size);
 	}
-	if (t->compress && strcmp(t->compress, "gzip") && strcmp(t->compress, "zstd") &&
-	    strcmp(t->compress, "none"))
-		return cli_usage_error(usage,
-		                       "--compress: unknown algorithm \"%s\" (gzip, zstd or "
-		                       "none)",
-		                       t->compress);
+	if (t->compress && rs_compression_parse(&compression, t->compress) < 0)
+		return cli_usage_error(usage, "--compress: %s", rs_error_last()->message);
 	if (t->format && strcmp(t->format, "docker") && strcmp(t->format, "oci"))
 		return cli_usage_error(usage, "--format: unknown format \"%s\" (docker or oci)",
 		                       t->format);
@@ -691,10 +688,8 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 		r.da = da;
 		r.ro = ro;
 	}
-	if (t->compress)
-		r.da.compression = !strcmp(t->compress, "zstd")   ? RS_COMPRESSION_ZSTD
-		                   : !strcmp(t->compress, "none") ? RS_COMPRESSION_NONE
-		                                                  : RS_COMPRESSION_GZIP;
+	if (t->compress) /* checked already: the same parse cannot fail here */
+		(void)rs_compression_parse(&r.da.compression, t->compress);
 	r.da.level = t->compress_level;
 	r.da.jobs = (unsigned int)t->jobs;
 	if (t->format)

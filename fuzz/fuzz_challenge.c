@@ -136,7 +136,7 @@ static void scope_run(const char *a, const char *b)
 {
 	char *u = NULL, *u2 = NULL, *rev = NULL;
 	bool a_ok = rs__scope_covers(a, a), b_ok = rs__scope_covers(b, b);
-	rs__scope one;
+	rs__scopes one = RS__SCOPES_INIT;
 
 	if (rs__scope_union(&u, a, b) == 0) {
 		rs_fuzz_assert(a_ok && b_ok, "both halves of a union are well formed");
@@ -155,20 +155,26 @@ static void scope_run(const char *a, const char *b)
 	free(u2);
 	free(rev);
 
-	if (rs__scope_parse(&one, a) == 0) {
-		char *f = rs__scope_format(&one);
-		rs__scope back;
-		rs_fuzz_assert(rs__scope_parse(&back, f) == 0, "a formatted scope parses again");
-		rs_fuzz_assert(!strcmp(back.type, one.type) && !strcmp(back.name, one.name) &&
-		                       back.actions.count == one.actions.count &&
-		                       challenge_same_str(back.resource_class, one.resource_class),
-		               "scope round trip");
+	if (rs__scopes_add_text(&one, a) == 0) {
+		char *f = rs__scopes_format(&one);
+		rs__scopes back = RS__SCOPES_INIT;
+		rs_fuzz_assert(f && rs__scopes_add_text(&back, f) == 0,
+		               "a formatted scope set parses again");
+		rs_fuzz_assert(back.count == one.count, "scope round trip: same resources");
+		for (size_t i = 0; i < one.count && i < back.count; i++)
+			rs_fuzz_assert(!strcmp(back.items[i].type, one.items[i].type) &&
+			                       !strcmp(back.items[i].name, one.items[i].name) &&
+			                       back.items[i].actions.count ==
+			                               one.items[i].actions.count &&
+			                       challenge_same_str(back.items[i].resource_class,
+			                                          one.items[i].resource_class),
+			               "scope round trip");
 		rs_fuzz_assert(rs__scope_covers(a, f) && rs__scope_covers(f, a),
-		               "a scope and its formatted text cover each other");
-		rs__scope_dispose(&back);
+		               "a scope set and its formatted text cover each other");
+		rs__scopes_dispose(&back);
 		free(f);
 	}
-	rs__scope_dispose(&one);
+	rs__scopes_dispose(&one);
 }
 
 int rs_fuzz_challenge(const uint8_t *data, size_t size)

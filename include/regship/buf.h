@@ -21,6 +21,14 @@ typedef struct rs_buf {
 /* Release the memory of a buffer and reset it to RS_BUF_INIT. */
 RS_EXTERN(void) rs_buf_dispose(rs_buf *buf);
 
+/*
+ * Non-zero when the buffer ran out of memory while the library appended to it (libgit2's
+ * git_buf_oom): its contents were freed, it reads as "", and further appends do nothing.
+ * Functions that fill a caller's buffer report RS_ENOMEM themselves; this is for functions
+ * that return void, such as rs_text_escape() and rs_json_quote(). Dispose it as usual.
+ */
+RS_EXTERN(int) rs_buf_oom(const rs_buf *buf);
+
 /* rs_text_escape flags: also double backslashes, so that the escaping can be undone. */
 #define RS_ESCAPE_BACKSLASH 1
 

@@ -101,7 +101,8 @@ RS_EXTERN(int) rs_registry_check(rs_client *client, const char *domain);
 
 /*
  * Every tag of a repository, following Link pagination. cb gets each tag as its page arrives
- * (nothing is held); a non-zero return stops the listing with RS_EUSER. The names are the
+ * (nothing is held); a non-zero return stops the listing with RS_EUSER (RS_ENOMEM, returned
+ * by a callback that ran out of memory, stops it with RS_ENOMEM). The names are the
  * server's, unchecked: escape them before printing (rs_text_escape). Each Link goes through the
  * URL policy (only http/https; plain http only to loopback or insecure registries; credentials
  * only to the registry's own origin). A Link to a page already fetched fails ("pagination loop"),

@@ -90,6 +90,10 @@ typedef enum {
 	RS_COMPRESSION_ZSTD = 2
 } rs_compression;
 
+/* Parse "gzip", "zstd" or "none" (as --compress takes it); RS_EINVAL naming the value
+ * otherwise. */
+RS_EXTERN(int) rs_compression_parse(rs_compression *out, const char *name);
+
 /* The layer media type for a format and compression, or NULL when the format has none
  * (docker schema 2 has no zstd layer type: use OCI). */
 RS_EXTERN(const char *) rs_mediatype_layer_for(rs_manifest_format format, rs_compression c);
@@ -106,14 +110,17 @@ RS_EXTERN(const char *) rs_mediatype_to_docker(const char *media_type);
  * aarch64 -> arm64 (variant v8 dropped), x86_64 -> amd64, armhf -> arm/v7, armel -> arm/v6,
  * arm -> arm/v7, i386 -> 386, everything lowercased. RS_EINVAL with the reason when malformed. */
 RS_EXTERN(int) rs_platform_parse(rs_platform **out, const char *s);
-/* "os/arch[/variant]" as a malloc'd string the caller releases with free(); NULL for NULL. */
+/* "os/arch[/variant]" as a malloc'd string the caller releases with free(); NULL for NULL
+ * and when out of memory. */
 RS_EXTERN(char *) rs_platform_format(const rs_platform *p);
 /* The platform of this machine, as docker names it (uname: Linux/x86_64 -> linux/amd64). */
 RS_EXTERN(int) rs_platform_host(rs_platform **out);
-/* Normalise the fields in place (see rs_platform_parse). */
-RS_EXTERN(void) rs_platform_normalize(rs_platform *p);
+/* Normalise the fields in place (see rs_platform_parse). 0, or RS_ENOMEM when out of memory
+ * (a field being replaced may then be NULL). */
+RS_EXTERN(int) rs_platform_normalize(rs_platform *p);
 /* Non-zero when `have` satisfies `want`: same os, architecture and variant after normalisation
- * (so linux/arm64 and linux/arm64/v8 match); os_version is compared only when want sets it. */
+ * (so linux/arm64 and linux/arm64/v8 match); os_version is compared only when want sets it.
+ * Out of memory gives 0 with RS_ENOMEM set as the last error. */
 RS_EXTERN(int) rs_platform_match(const rs_platform *want, const rs_platform *have);
 /* Non-zero for the unknown/unknown platform buildkit gives attestation manifests. */
 RS_EXTERN(int) rs_platform_is_unknown(const rs_platform *p);

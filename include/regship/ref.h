@@ -54,10 +54,11 @@ RS_EXTERN(int) rs_ref_with_tag(rs_ref **out, const rs_ref *ref, const char *tag)
 RS_EXTERN(int) rs_ref_with_digest(rs_ref **out, const rs_ref *ref, const char *digest);
 
 /* Full form: "docker.io/library/ubuntu:latest", "reg:5000/a/b@sha256:…",
- * "reg:5000/a/b:v1@sha256:…". Caller frees with free(). */
+ * "reg:5000/a/b:v1@sha256:…". Caller frees with free(). NULL (RS_ENOMEM set) when out of
+ * memory or ref is NULL. */
 RS_EXTERN(char *) rs_ref_format(const rs_ref *ref);
 
-/* "domain/path" only. Caller frees with free(). */
+/* "domain/path" only. Caller frees with free(); NULL as rs_ref_format. */
 RS_EXTERN(char *) rs_ref_format_name(const rs_ref *ref);
 
 /* The tag or digest to put in a /manifests/<x> URL: the digest when present, else the tag. */

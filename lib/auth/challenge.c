@@ -51,6 +51,8 @@ static int parse_error(const scanner *sc, const char *what)
 	}
 	if (sc->len > 200)
 		rs__buf_puts(&shown, "...");
+	if (rs__buf_oom(&shown))
+		return rs__oom();
 	rs__error_set(RS_EFORMAT, "malformed WWW-Authenticate header \"%s\": %s at offset %zu",
 	              rs__buf_cstr(&shown), what, sc->pos);
 	rs_buf_dispose(&shown);
@@ -69,9 +71,17 @@ static size_t scan_token(const scanner *sc, size_t at)
 static char *lower_dup(const char *s, size_t n)
 {
 	char *d = rs__strndup(s, n);
-	for (char *p = d; *p; p++)
+	for (char *p = d; p && *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return d;
+}
+
+/* A bad quoted string; RS_ENOMEM instead when v ran out of memory on the way. */
+static int quoted_error(const scanner *sc, rs_buf *v, const char *what)
+{
+	bool oom = rs__buf_oom(v);
+	rs_buf_dispose(v);
+	return oom ? RS_ENOMEM : parse_error(sc, what);
 }
 
 static int parse_quoted(char **out, scanner *sc)
@@ -83,7 +93,7 @@ static int parse_quoted(char **out, scanner *sc)
 		if (c == '"') {
 			sc->pos++;
 			*out = rs__buf_detach(&v);
-			return 0;
+			return *out ? 0 : RS_ENOMEM;
 		}
 		if (c == '\\') {
 			unsigned char e;
@@ -92,22 +102,18 @@ static int parse_quoted(char **out, scanner *sc)
 			e = (unsigned char)sc->s[sc->pos + 1];
 			if (e != '\t' && (e < 0x20 || e == 0x7f)) {
 				sc->pos++;
-				rs_buf_dispose(&v);
-				return parse_error(sc, "control character in quoted string");
+				return quoted_error(sc, &v, "control character in quoted string");
 			}
 			rs__buf_putc(&v, (char)e);
 			sc->pos += 2;
 			continue;
 		}
-		if (c != '\t' && (c < 0x20 || c == 0x7f)) {
-			rs_buf_dispose(&v);
-			return parse_error(sc, "control character in quoted string");
-		}
+		if (c != '\t' && (c < 0x20 || c == 0x7f))
+			return quoted_error(sc, &v, "control character in quoted string");
 		rs__buf_putc(&v, (char)c);
 		sc->pos++;
 	}
-	rs_buf_dispose(&v);
-	return parse_error(sc, "unterminated quoted string");
+	return quoted_error(sc, &v, "unterminated quoted string");
 }
 
 static void challenge_dispose(rs__challenge *c)
@@ -122,22 +128,46 @@ static void challenge_dispose(rs__challenge *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Room for `more` entries; RS_ENOMEM (the list as it was) when out of memory. */
+static int list_reserve(rs__challenges *l, size_t more)
+{
+	size_t n = l->alloc ? l->alloc : 4;
+	rs__challenge *items;
+	while (n < l->count + more)
+		n *= 2;
+	if (n == l->alloc)
+		return 0;
+	if (!(items = rs__realloc(l->items, n * sizeof(*l->items))))
+		return rs__oom();
+	l->items = items;
+	l->alloc = n;
+	return 0;
+}
+
+/* NULL when out of memory */
 static rs__challenge *list_add(rs__challenges *l)
 {
-	if (l->count == l->alloc) {
-		l->alloc = l->alloc ? l->alloc * 2 : 4;
-		l->items = rs__realloc(l->items, l->alloc * sizeof(*l->items));
-	}
+	if (list_reserve(l, 1) < 0)
+		return NULL;
 	memset(&l->items[l->count], 0, sizeof(l->items[0]));
 	return &l->items[l->count++];
 }
 
-static void param_add(rs__challenge *c, char *name, char *value)
+/* Takes name and value (freed when out of memory: RS_ENOMEM). */
+static int param_add(rs__challenge *c, char *name, char *value)
 {
-	c->params = rs__realloc(c->params, (c->nparams + 1) * sizeof(*c->params));
+	void *params = name && value ? rs__realloc(c->params, (c->nparams + 1) * sizeof(*c->params))
+	                             : NULL;
+	if (!params) {
+		free(name);
+		free(value);
+		return rs__oom();
+	}
+	c->params = params;
 	c->params[c->nparams].name = name;
 	c->params[c->nparams].value = value;
 	c->nparams++;
+	return 0;
 }
 
 /* After a comma: does a parameter (token BWS "=") start here, rather than a new challenge? */
@@ -190,7 +220,8 @@ static int parse_param(rs__challenge *c, scanner *sc)
 	int error;
 	if (!n)
 		return parse_error(sc, "expected a parameter name");
-	name = lower_dup(sc->s + sc->pos, n);
+	if (!(name = lower_dup(sc->s + sc->pos, n)))
+		return rs__oom();
 	sc->pos += n;
 	skip_ows(sc);
 	if (peek(sc, 0) != '=') {
@@ -213,8 +244,7 @@ static int parse_param(rs__challenge *c, scanner *sc)
 		value = rs__strndup(sc->s + sc->pos, n);
 		sc->pos += n;
 	}
-	param_add(c, name, value);
-	return 0;
+	return param_add(c, name, value);
 }
 
 int rs__challenges_parse(rs__challenges *list, const char *header_value)
@@ -245,8 +275,10 @@ int rs__challenges_parse(rs__challenges *list, const char *header_value)
 			error = parse_error(&sc, "expected an authentication scheme");
 			goto done;
 		}
-		c = list_add(&tmp);
-		c->scheme = lower_dup(sc.s + sc.pos, n);
+		if (!(c = list_add(&tmp)) || !(c->scheme = lower_dup(sc.s + sc.pos, n))) {
+			error = rs__oom();
+			goto done;
+		}
 		sc.pos += n;
 		if (sc.pos < sc.len && !is_ows(sc.s[sc.pos]) && sc.s[sc.pos] != ',') {
 			error = parse_error(&sc,
@@ -257,7 +289,10 @@ int rs__challenges_parse(rs__challenges *list, const char *header_value)
 		if (sc.pos >= sc.len || peek(&sc, 0) == ',')
 			continue; /* a scheme without parameters */
 		if ((n = scan_token68(&sc)) > 0) {
-			c->token68 = rs__strndup(sc.s + sc.pos, n);
+			if (!(c->token68 = rs__strndup(sc.s + sc.pos, n))) {
+				error = rs__oom();
+				goto done;
+			}
 			sc.pos += n;
 			continue;
 		}
@@ -279,8 +314,10 @@ int rs__challenges_parse(rs__challenges *list, const char *header_value)
 		}
 	}
 
+	if ((error = list_reserve(list, tmp.count)) < 0)
+		goto done;
 	for (size_t i = 0; i < tmp.count; i++) {
-		rs__challenge *c = list_add(list);
+		rs__challenge *c = list_add(list); /* reserved: cannot fail */
 		*c = tmp.items[i];
 		resolve_shortcuts(c);
 	}

@@ -2,6 +2,8 @@
 /* Running docker-credential-* helpers. */
 #include "auth/credhelper.h"
 #include "http/http.h"
+#include "util/escape.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +37,8 @@ void rs__credential_dispose(rs__credential *c)
 	c->username = c->password = c->identity_token = c->registry_token = NULL;
 }
 
-/* Find prog on PATH as execvp would; the full path, or NULL. */
+/* Find prog on PATH as execvp would; the full path, or NULL (with RS_ENOMEM set when out of
+ * memory). */
 static char *find_in_path(const char *prog)
 {
 	const char *path = getenv("PATH"), *p;
@@ -51,6 +54,8 @@ static char *find_in_path(const char *prog)
 		else
 			rs__buf_printf(&full, "%.*s/", (int)len, p);
 		rs__buf_puts(&full, prog);
+		if (rs__buf_oom(&full))
+			return NULL; /* RS_ENOMEM set */
 		if (stat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && access(full.ptr, X_OK) == 0)
 			return rs__buf_detach(&full);
 		rs_buf_dispose(&full);
@@ -199,6 +204,11 @@ static int exchange(rs_buf *out, const char *prog, pid_t pid, int to_child, int 
 					goto fail;
 				}
 				rs__buf_put(out, chunk, (size_t)r);
+				if (rs__buf_oom(out)) { /* RS_ENOMEM set */
+					kill(pid, SIGKILL);
+					rs__memzero(chunk, sizeof(chunk));
+					goto fail;
+				}
 			}
 		}
 	}
@@ -222,13 +232,17 @@ int rs__credhelper_run(rs_buf *out, int *exit_status, const char *helper, const 
 	pid_t pid = -1;
 	bool overall;
 	long long deadline = helper_deadline(&overall);
+	unsigned long serial;
 
 	*exit_status = -1;
 	if (!helper || !*helper || strchr(helper, '/') || strlen(helper) > 200)
 		return rs__error_set(RS_EINVAL, "invalid credential helper name \"%s\"",
 		                     helper ? helper : "");
 	snprintf(prog, sizeof(prog), "docker-credential-%s", helper);
-	if (!(full = find_in_path(prog)))
+	serial = rs__error_serial();
+	if (!(full = find_in_path(prog)) && rs__error_serial() != serial)
+		return RS_ENOMEM;
+	if (!full)
 		return rs__error_set(RS_EUNSUPPORTED, "credential helper %s is not on PATH", prog);
 	argv[0] = prog;
 	argv[1] = (char *)action;
@@ -328,7 +342,8 @@ static int run_checked(rs_buf *out, const char *helper, const char *action, cons
 		return error;
 	if (status == 0)
 		return 0;
-	msg = failure_message(out);
+	if (!(msg = failure_message(out)))
+		return RS_ENOMEM;
 	if (strcmp(msg, NOT_FOUND_MESSAGE) == 0)
 		error = rs__error_set(RS_ENOTFOUND, "no credentials for %s in docker-credential-%s",
 		                      server_url, helper);
@@ -353,6 +368,10 @@ int rs__credhelper_get(rs__credential *out, const char *helper, const char *serv
 		goto done;
 	/* never quote the output: it holds the secret */
 	root = json_loadb(rs__buf_cstr(&buf), buf.size, 0, &jerr);
+	if (!root && rs__json_oom(&jerr)) {
+		error = rs__oom();
+		goto done;
+	}
 	if (!root || !json_is_object(root)) {
 		error = rs__error_set(
 		        RS_EFORMAT, "docker-credential-%s get for %s: output is not a JSON object",
@@ -375,10 +394,15 @@ int rs__credhelper_get(rs__credential *out, const char *helper, const char *serv
 		goto done;
 	}
 	if (user && strcmp(json_string_value(user), TOKEN_USERNAME) == 0) {
-		out->identity_token = rs__strdup(json_string_value(secret));
+		if (!(out->identity_token = rs__strdup(json_string_value(secret))))
+			error = rs__oom();
 	} else {
 		out->username = rs__strdup(user ? json_string_value(user) : "");
 		out->password = rs__strdup(json_string_value(secret));
+		if (!out->username || !out->password) {
+			rs__credential_dispose(out);
+			error = rs__oom();
+		}
 	}
 done:
 	json_decref(root);
@@ -395,16 +419,27 @@ int rs__credhelper_store(const char *helper, const char *server_url, const char 
 	char *input = NULL;
 	int error;
 
+	bool oom = !obj;
 	if (u && s && url) {
-		json_object_set_new(obj, "ServerURL", url);
-		json_object_set_new(obj, "Username", u);
-		json_object_set_new(obj, "Secret", s);
+		/* each call takes its value, even when it fails */
+		oom |= json_object_set_new(obj, "ServerURL", url) < 0;
+		oom |= json_object_set_new(obj, "Username", u) < 0;
+		oom |= json_object_set_new(obj, "Secret", s) < 0;
 		u = s = url = NULL;
-		input = json_dumps(obj, JSON_COMPACT);
+		if (!oom && !(input = json_dumps(obj, JSON_COMPACT)))
+			oom = true;
+	} else if ((user && !u && rs__utf8_valid(user)) || (!user && !u) ||
+	           (secret && !s && rs__utf8_valid(secret)) || (!secret && !s) ||
+	           (!url && rs__utf8_valid(server_url))) {
+		oom = true; /* json_string failed on valid text */
 	}
 	json_decref(u);
 	json_decref(s);
 	json_decref(url);
+	if (oom) {
+		error = rs__oom();
+		goto done;
+	}
 	if (!input) {
 		error = rs__error_set(RS_EINVAL,
 		                      "cannot encode credentials for %s as JSON "

@@ -1,6 +1,7 @@
 /* docker config.json: credential lookup, store and erase (docker/cli semantics). */
 #include "auth/dockercfg.h"
 #include "ref/ref.h"
+#include "util/escape.h"
 #include "util/file.h"
 #include "util/json.h"
 
@@ -28,7 +29,7 @@ int rs__dockercfg_default_path(char **out)
 		return rs__error_set(RS_ENOTFOUND, "cannot locate docker's config.json: neither "
 		                                   "DOCKER_CONFIG nor HOME is set");
 	*out = rs__buf_detach(&b);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 const char *rs__dockercfg_server_key(const char *domain)
@@ -45,39 +46,52 @@ char *rs__dockercfg_key_host(const char *key)
 	else if (rs__str_niequal(s, "http://", 7))
 		s += 7;
 	h = rs__strndup(s, strcspn(s, "/"));
-	for (char *p = h; *p; p++)
+	for (char *p = h; p && *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return h;
 }
 
-static bool host_matches(const char *key, const char *domain)
+/* 1 when key names domain's host, 0 when not, RS_ENOMEM */
+static int host_matches(const char *key, const char *domain)
 {
 	char *h = rs__dockercfg_key_host(key);
-	bool m = rs__ref_is_hub(domain) ? rs__ref_is_hub(h) : rs__str_iequal(h, domain);
+	int m;
+	if (!h)
+		return rs__oom();
+	m = rs__ref_is_hub(domain) ? rs__ref_is_hub(h) : rs__str_iequal(h, domain);
 	free(h);
 	return m;
 }
 
-/* The key of obj for domain: the exact server key first, else the first key of that host. */
-static const char *find_key(json_t *obj, const char *domain)
+/* The key of obj for domain (NULL when none): the exact server key first, else the first key
+ * of that host. 0 or RS_ENOMEM. */
+static int find_key(const char **out, json_t *obj, const char *domain)
 {
 	const char *key;
 	json_t *v;
-	if (json_object_get(obj, rs__dockercfg_server_key(domain)))
-		return rs__dockercfg_server_key(domain);
+	int m;
+	*out = NULL;
+	if (json_object_get(obj, rs__dockercfg_server_key(domain))) {
+		*out = rs__dockercfg_server_key(domain);
+		return 0;
+	}
 	json_object_foreach(obj, key, v)
 	{
-		if (host_matches(key, domain))
-			return key;
+		if ((m = host_matches(key, domain)) < 0)
+			return m;
+		if (m) {
+			*out = key;
+			return 0;
+		}
 	}
-	return NULL;
+	return 0;
 }
 
 static int resolve_path(char **out, const char *config_path)
 {
 	if (config_path) {
 		*out = rs__strdup(config_path);
-		return 0;
+		return *out ? 0 : rs__oom();
 	}
 	return rs__dockercfg_default_path(out);
 }
@@ -96,14 +110,15 @@ static int load(json_t **out, const char *path, bool missing_ok)
 	if ((error = rs__file_read_regular(&buf, AT_FDCWD, path, RS__DOCKERCFG_MAX, 0, path)) < 0) {
 		if (error == RS_ENOTFOUND && missing_ok) {
 			*out = json_object();
-			return 0;
+			return *out ? 0 : rs__oom();
 		}
 		goto done;
 	}
 	for (i = 0; i < buf.size && isspace((unsigned char)buf.ptr[i]); i++)
 		;
 	if (i == buf.size) { /* empty file: an empty config, as docker treats it */
-		*out = json_object();
+		if (!(*out = json_object()))
+			error = rs__oom();
 		goto done;
 	}
 	root = json_loadb(buf.ptr, buf.size, 0, &jerr);
@@ -149,7 +164,9 @@ static int find_helper(const char **helper, const char **source, json_t *root, c
 	*source = NULL;
 	if ((error = get_object(&helpers, root, "credHelpers", path)) < 0)
 		return error;
-	if (helpers && (key = find_key(helpers, domain)) != NULL) {
+	if (helpers && (error = find_key(&key, helpers, domain)) < 0)
+		return error;
+	if (helpers && key) {
 		json_t *v = json_object_get(helpers, key);
 		if (!json_is_string(v))
 			return rs__error_set(
@@ -205,8 +222,10 @@ static int decode_entry(rs__credential *out, json_t *entry, const char *path, co
 	if (auth) {
 		rs_buf raw = RS_BUF_INIT;
 		const char *colon, *p, *e;
-		if (rs__base64_decode(&raw, auth) < 0) {
+		if ((error = rs__base64_decode(&raw, auth)) < 0) {
 			rs__buf_dispose_secret(&raw);
+			if (error == RS_ENOMEM)
+				return error;
 			return rs__error_set(RS_EFORMAT,
 			                     "%s: auths[\"%s\"].auth is not valid base64", path,
 			                     key);
@@ -229,15 +248,24 @@ static int decode_entry(rs__credential *out, json_t *entry, const char *path, co
 			e--;
 		out->password = rs__strndup(p, (size_t)(e - p));
 		rs__buf_dispose_secret(&raw);
+		if (!out->username || !out->password)
+			goto oom;
 	} else {
 		out->username = rs__strdup(user);
 		out->password = rs__strdup(pass);
+		if ((user && !out->username) || (pass && !out->password))
+			goto oom;
 	}
 	out->identity_token = rs__strdup(itok);
 	out->registry_token = rs__strdup(rtok);
+	if ((itok && !out->identity_token) || (rtok && !out->registry_token))
+		goto oom;
 	if (!out->password && !out->identity_token && !out->registry_token)
 		rs__credential_dispose(out);
 	return 0;
+oom:
+	rs__credential_dispose(out);
+	return rs__oom();
 }
 
 int rs__cred_lookup(rs__credential *out, const char *config_path, const char *domain)
@@ -270,7 +298,9 @@ int rs__cred_lookup(rs__credential *out, const char *config_path, const char *do
 	}
 	if ((error = get_object(&auths, root, "auths", path)) < 0)
 		goto done;
-	key = auths ? find_key(auths, domain) : NULL;
+	key = NULL;
+	if (auths && (error = find_key(&key, auths, domain)) < 0)
+		goto done;
 	if (key && (error = decode_entry(out, json_object_get(auths, key), path, key)) < 0)
 		goto done;
 	if (!out->password && !out->identity_token && !out->registry_token)
@@ -291,16 +321,21 @@ static int save(json_t *root, const char *path)
 	rs_buf data = RS_BUF_INIT;
 	int error = 0;
 
-	if (!dump)
-		return rs__error_set(RS_EINVAL, "cannot encode %s (invalid UTF-8?)", path);
+	if (!dump) /* keys and values come from a parse or from json_string: valid UTF-8 */
+		return rs__oom();
 	rs__buf_puts(&data, dump);
 	rs__buf_putc(&data, '\n');
 	rs__free_secret(dump);
+	if (rs__buf_oom(&data))
+		return RS_ENOMEM;
 
 	/* keep a symlinked config.json a symlink: write through to its target */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (target = realpath(path, NULL)))
 		path = target;
-	dir = rs__strdup(path);
+	if (!(dir = rs__strdup(path))) {
+		error = rs__oom();
+		goto done;
+	}
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
 		if ((error = rs__mkdir_p(dir, 0700)) < 0)
@@ -342,18 +377,29 @@ int rs__cred_store(const char *config_path, const char *domain, const char *user
 	}
 	if ((error = get_object(&auths, root, "auths", path)) < 0)
 		goto done;
-	if (!auths) {
-		auths = json_object();
-		json_object_set_new(root, "auths", auths);
+	if (!auths && json_object_set_new(root, "auths", auths = json_object()) < 0) {
+		error = rs__oom();
+		goto done;
 	}
-	key = find_key(auths, domain);
+	if ((error = find_key(&key, auths, domain)) < 0)
+		goto done;
 	key_copy = rs__strdup(key ? key : rs__dockercfg_server_key(domain));
 	rs__buf_printf(&raw, "%s:%s", user, secret);
-	auth = rs__base64_encode(raw.ptr, raw.size);
+	auth = rs__buf_oom(&raw) ? NULL : rs__base64_encode(raw.ptr, raw.size);
 	entry = json_object();
-	json_object_set_new(entry, "auth", json_string(auth));
+	if (!key_copy || !auth || json_object_set_new(entry, "auth", json_string(auth)) < 0) {
+		json_decref(entry);
+		error = rs__oom();
+		goto done;
+	}
 	/* replaces the whole entry: an old identitytoken must not outlive a new login */
-	json_object_set_new(auths, key_copy, entry);
+	if (json_object_set_new(auths, key_copy, entry) < 0) {
+		error = rs__utf8_valid(key_copy)
+		                ? rs__oom()
+		                : rs__error_set(RS_EINVAL, "%s: registry \"%s\" is not valid UTF-8",
+		                                path, key_copy);
+		goto done;
+	}
 	error = save(root, path);
 done:
 	free(key_copy);
@@ -395,7 +441,12 @@ int rs__cred_erase(const char *config_path, const char *domain)
 	if (auths) {
 		json_object_foreach_safe(auths, tmp, key, v)
 		{
-			if (host_matches(key, domain)) {
+			int m = host_matches(key, domain);
+			if (m < 0) {
+				error = m;
+				goto done;
+			}
+			if (m) {
 				json_object_del(auths, key);
 				removed++;
 			}

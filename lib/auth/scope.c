@@ -14,6 +14,8 @@ static int bad_scope(const char *text, size_t len, const char *why)
 		else
 			rs__buf_putc(&shown, (char)c);
 	}
+	if (rs__buf_oom(&shown))
+		return rs__oom();
 	rs__error_set(RS_EFORMAT, "invalid scope \"%s\": %s", rs__buf_cstr(&shown), why);
 	rs_buf_dispose(&shown);
 	return RS_EFORMAT;
@@ -67,6 +69,8 @@ static int parse_one(rs__scope *out, const char *text, size_t len)
 				        text, len,
 				        "resource class must be lowercase letters and digits");
 		s.resource_class = rs__strndup(c, (size_t)(first - 1 - c));
+		if (!s.resource_class)
+			return rs__oom();
 	}
 	if (last == first + 1) {
 		free(s.resource_class);
@@ -78,6 +82,10 @@ static int parse_one(rs__scope *out, const char *text, size_t len)
 	}
 	s.type = rs__strndup(text, (size_t)(t_end - text));
 	s.name = rs__strndup(first + 1, (size_t)(last - first - 1));
+	if (!s.type || !s.name) {
+		rs__scope_dispose(&s);
+		return rs__oom();
+	}
 	/* actions: a,b,c */
 	for (p = last + 1; p <= end;) {
 		const char *a = p;
@@ -89,29 +97,17 @@ static int parse_one(rs__scope *out, const char *text, size_t len)
 			return bad_scope(text, len, "empty action in the action list");
 		}
 		action = rs__strndup(a, (size_t)(p - a));
-		if (!rs__strlist_contains(&s.actions, action))
-			rs__strlist_push_owned(&s.actions, action);
-		else
+		if (!action || (!rs__strlist_contains(&s.actions, action) &&
+		                rs__strlist_push_owned(&s.actions, action) < 0)) {
+			rs__scope_dispose(&s);
+			return rs__oom();
+		}
+		if (s.actions.items[s.actions.count - 1] != action)
 			free(action);
 		p++;
 	}
 	*out = s;
 	return 0;
-}
-
-int rs__scope_parse(rs__scope *out, const char *text)
-{
-	size_t len;
-	if (!out)
-		return rs__error_set(RS_EINVAL, "no scope output given");
-	memset(out, 0, sizeof(*out));
-	if (!text)
-		return bad_scope("", 0, "empty");
-	len = strlen(text);
-	for (size_t i = 0; i < len; i++)
-		if (is_space(text[i]))
-			return bad_scope(text, len, "a single resource scope holds no spaces");
-	return parse_one(out, text, len);
 }
 
 void rs__scope_dispose(rs__scope *s)
@@ -138,13 +134,6 @@ static void format_into(rs_buf *b, const rs__scope *s)
 	}
 }
 
-char *rs__scope_format(const rs__scope *s)
-{
-	rs_buf b = RS_BUF_INIT;
-	format_into(&b, s);
-	return rs__buf_detach(&b);
-}
-
 char *rs__scope_repository(const char *path, const char *actions)
 {
 	rs_buf b = RS_BUF_INIT;
@@ -168,23 +157,31 @@ static rs__scope *find(const rs__scopes *set, const rs__scope *s)
 	return NULL;
 }
 
-void rs__scopes_add(rs__scopes *set, const rs__scope *s)
+int rs__scopes_add(rs__scopes *set, const rs__scope *s)
 {
 	rs__scope *it = find(set, s);
 	if (!it) {
 		if (set->count == set->alloc) {
-			set->alloc = set->alloc ? set->alloc * 2 : 4;
-			set->items = rs__realloc(set->items, set->alloc * sizeof(*set->items));
+			size_t n = set->alloc ? set->alloc * 2 : 4;
+			rs__scope *items = rs__realloc(set->items, n * sizeof(*set->items));
+			if (!items)
+				return rs__oom();
+			set->items = items;
+			set->alloc = n;
 		}
 		it = &set->items[set->count++];
 		memset(it, 0, sizeof(*it));
 		it->type = rs__strdup(s->type);
 		it->resource_class = rs__strdup(s->resource_class);
 		it->name = rs__strdup(s->name);
+		if (!it->type || !it->name || (s->resource_class && !it->resource_class))
+			return rs__oom(); /* the entry is disposed with the set */
 	}
 	for (size_t i = 0; i < s->actions.count; i++)
-		if (!rs__strlist_contains(&it->actions, s->actions.items[i]))
-			rs__strlist_push(&it->actions, s->actions.items[i]);
+		if (!rs__strlist_contains(&it->actions, s->actions.items[i]) &&
+		    rs__strlist_push(&it->actions, s->actions.items[i]) < 0)
+			return RS_ENOMEM;
+	return 0;
 }
 
 int rs__scopes_add_text(rs__scopes *set, const char *text)
@@ -206,11 +203,15 @@ int rs__scopes_add_text(rs__scopes *set, const char *text)
 			p++;
 		if ((error = parse_one(&s, start, (size_t)(p - start))) < 0)
 			goto done;
-		rs__scopes_add(&tmp, &s);
+		error = rs__scopes_add(&tmp, &s);
 		rs__scope_dispose(&s);
+		if (error < 0)
+			goto done;
 	}
+	/* out of memory here may leave set partly merged (its entries stay well-formed) */
 	for (size_t i = 0; i < tmp.count; i++)
-		rs__scopes_add(set, &tmp.items[i]);
+		if ((error = rs__scopes_add(set, &tmp.items[i])) < 0)
+			goto done;
 done:
 	rs__scopes_dispose(&tmp);
 	return error;
@@ -248,7 +249,8 @@ int rs__scope_union(char **out, const char *a, const char *b)
 	if ((error = rs__scopes_add_text(&set, a)) < 0 ||
 	    (error = rs__scopes_add_text(&set, b)) < 0)
 		goto done;
-	*out = rs__scopes_format(&set);
+	if (!(*out = rs__scopes_format(&set)))
+		error = RS_ENOMEM;
 done:
 	rs__scopes_dispose(&set);
 	return error;

@@ -35,20 +35,18 @@ typedef struct rs__scopes {
 		NULL, 0, 0                                                                         \
 	}
 
-/* Parse one resource scope. RS_EFORMAT with a message naming the text when malformed. */
-int rs__scope_parse(rs__scope *out, const char *text);
 void rs__scope_dispose(rs__scope *s);
-/* "type[(class)]:name:a1,a2". Caller frees. */
-char *rs__scope_format(const rs__scope *s);
 
-/* "repository:<path>:<actions>" (actions as given, e.g. "pull" or "pull,push"). Caller frees. */
+/* "repository:<path>:<actions>" (actions as given, e.g. "pull" or "pull,push"). Caller frees.
+ * NULL when out of memory (as for every char * this header returns). */
 char *rs__scope_repository(const char *path, const char *actions);
 
 /* Parse a space-separated scope set and merge it into set (actions of the same resource are
- * merged). On error set is left unchanged. NULL or "" adds nothing. */
+ * merged). On a malformed scope (RS_EFORMAT) set is left unchanged; out of memory (RS_ENOMEM)
+ * may leave it partly merged. NULL or "" adds nothing. */
 int rs__scopes_add_text(rs__scopes *set, const char *text);
-/* Merge one resource scope into set. */
-void rs__scopes_add(rs__scopes *set, const rs__scope *s);
+/* Merge one resource scope into set. 0 or RS_ENOMEM. */
+int rs__scopes_add(rs__scopes *set, const rs__scope *s);
 /* Space-separated, in the set's order ("" when empty). Caller frees. */
 char *rs__scopes_format(const rs__scopes *set);
 void rs__scopes_dispose(rs__scopes *set);
@@ -62,7 +60,8 @@ void rs__scopes_dispose(rs__scopes *set);
 int rs__scope_union(char **out, const char *a, const char *b);
 
 /* Does the scope set `have` grant every action of every resource in `want`? An action "*" in
- * `have` grants all actions on that resource. Malformed input covers nothing (false). */
+ * `have` grants all actions on that resource. Malformed input covers nothing (false); so does
+ * running out of memory (with RS_ENOMEM set: the caller then asks for a new token). */
 bool rs__scope_covers(const char *have, const char *want);
 
 #endif

@@ -75,11 +75,17 @@ int rs__http_new(rs__http **out, const rs__http_options *opts)
 		return rs__error_set(RS_ERROR, "cannot initialise libcurl: %s",
 		                     curl_easy_strerror(global_rc));
 	h = rs__calloc(1, sizeof(*h));
+	if (!h)
+		return rs__oom();
 	if (opts)
 		h->opts = *opts;
 	h->user_agent =
 	        rs__strdup(h->opts.user_agent ? h->opts.user_agent : "regship/" REGSHIP_VERSION);
 	h->opts.user_agent = h->user_agent;
+	if (!h->user_agent) {
+		free(h);
+		return rs__oom();
+	}
 	if (h->opts.connect_timeout_ms <= 0)
 		h->opts.connect_timeout_ms = RS__HTTP_CONNECT_TIMEOUT_MS_DEFAULT;
 	if (h->opts.stall_timeout_s <= 0)
@@ -105,16 +111,29 @@ int rs__http_new(rs__http **out, const rs__http_options *opts)
 	h->client_key = rs__strdup(h->opts.client_key);
 	h->opts.client_cert = h->client_cert;
 	h->opts.client_key = h->client_key;
+	if ((opts && opts->client_cert && !h->client_cert) ||
+	    (opts && opts->client_key && !h->client_key)) {
+		rs__http_free(h);
+		return rs__oom();
+	}
 	if (h->opts.ca_file) {
 		/* the extra CA is added to, not a replacement for, the system CAs */
 		h->ca_file = rs__strdup(h->opts.ca_file);
 		h->opts.ca_file = h->ca_file;
+		if (!h->ca_file) {
+			rs__http_free(h);
+			return rs__oom();
+		}
 		for (int i = 0; system_ca_bundles[i]; i++) {
 			if (rs__file_read(&h->ca_pem, system_ca_bundles[i], 16u << 20) == 0)
 				break;
 			rs__buf_clear(&h->ca_pem);
 		}
 		rs__buf_putc(&h->ca_pem, '\n');
+		if (rs__buf_oom(&h->ca_pem)) {
+			rs__http_free(h);
+			return rs__oom();
+		}
 		if ((error = rs__ca_file_read(&h->ca_pem, h->ca_file)) < 0) {
 			rs__http_free(h);
 			return error;
@@ -227,8 +246,11 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
 		t->headers_done = true;
 	while (end && (data[end - 1] == '\r' || data[end - 1] == '\n'))
 		end--;
-	if (end && memchr(data, ':', end))
-		rs__strlist_push_owned(&t->resp->headers, rs__strndup(data, end));
+	if (end && memchr(data, ':', end) &&
+	    rs__strlist_push_owned(&t->resp->headers, rs__strndup(data, end)) < 0) {
+		t->body_error = RS_ENOMEM; /* curl aborts the transfer */
+		return 0;
+	}
 	return len;
 }
 
@@ -268,10 +290,18 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 			}
 			len = cap > t->resp->body.size ? cap - t->resp->body.size : 0;
 			rs__buf_put(&t->resp->body, data, len);
+			if (rs__buf_oom(&t->resp->body)) {
+				t->body_error = RS_ENOMEM;
+				return 0;
+			}
 			return size * nmemb;
 		}
 	}
 	rs__buf_put(&t->resp->body, data, len);
+	if (rs__buf_oom(&t->resp->body)) {
+		t->body_error = RS_ENOMEM;
+		return 0;
+	}
 	return len;
 }
 
@@ -574,6 +604,16 @@ static void setup_transport(transfer *t, const char *url, char *errbuf, long lef
 
 /* The method, the body and the request headers; returns the header list (the caller frees it
  * after the transfer). auth holds the Authorization line (a secret) for as long. */
+/* Append s to *l; out of memory sets t->body_error (the list as it was). */
+static void slist_add(transfer *t, struct curl_slist **l, const char *s)
+{
+	struct curl_slist *n = curl_slist_append(*l, s);
+	if (n)
+		*l = n;
+	else
+		t->body_error = rs__oom();
+}
+
 static struct curl_slist *setup_request(transfer *t, const char *authorization, rs_buf *auth)
 {
 	const rs__http_request *req = t->req;
@@ -597,20 +637,23 @@ static struct curl_slist *setup_request(transfer *t, const char *authorization, 
 		}
 		if (strcmp(req->method, "PUT"))
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-		headers = curl_slist_append(headers, "Expect:");
+		slist_add(t, &headers, "Expect:");
 	}
 	if (req->headers)
 		for (const char *const *p = req->headers; *p; p++)
-			headers = curl_slist_append(headers, *p);
+			slist_add(t, &headers, *p);
 	if (req->resume_from) {
 		char range[64];
 		snprintf(range, sizeof(range), "Range: bytes=%llu-",
 		         (unsigned long long)req->resume_from);
-		headers = curl_slist_append(headers, range);
+		slist_add(t, &headers, range);
 	}
 	if (authorization) {
 		rs__buf_printf(auth, "Authorization: %s", authorization);
-		headers = curl_slist_append(headers, auth->ptr);
+		if (rs__buf_oom(auth))
+			t->body_error = RS_ENOMEM;
+		else
+			slist_add(t, &headers, auth->ptr);
 	}
 	if (headers)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -653,15 +696,19 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 	char errbuf[CURL_ERROR_SIZE] = "";
 	rs_buf auth = RS_BUF_INIT;
 	long left_ms;
+	unsigned long serial;
 	int error;
 	CURL *c;
 
 	if ((error = deadline_left(h, req, url, &left_ms)) < 0)
 		return error;
 	if (!(c = handle_acquire(h)))
-		return rs__error_set(RS_ENOMEM, "cannot create a curl handle");
+		return rs__oom();
 	last_failure_final = false;
+	serial = rs__error_serial();
 	t.proxy = rs__http_proxy_for(url);
+	if (!t.proxy && rs__error_serial() != serial)
+		t.body_error = RS_ENOMEM; /* never go direct because memory ran out */
 	t.h = h;
 	t.curl = c;
 	t.req = req;
@@ -675,7 +722,10 @@ static int transfer_once(rs__http *h, const rs__http_request *req, const char *u
 
 	rs__strlist_dispose(&resp->headers);
 	rs__buf_clear(&resp->body);
-	error = transfer_result(&t, curl_easy_perform(c), url, errbuf);
+	if (t.body_error) /* out of memory while setting up: no request half-built */
+		error = t.body_error;
+	else
+		error = transfer_result(&t, curl_easy_perform(c), url, errbuf);
 
 	curl_slist_free_all(headers);
 	rs__buf_dispose_secret(&auth);
@@ -691,6 +741,8 @@ int rs__http_do(rs__http *h, const rs__http_request *req, rs__http_response *res
 	bool redirectable = req->follow_redirects &&
 	                    (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"));
 
+	if (!url)
+		return rs__oom();
 	if ((error = rs__url_origin(&origin, req->url)) < 0)
 		goto done;
 	for (int hops = 0;; hops++) {
@@ -770,11 +822,12 @@ const char *rs__http_header(const rs__http_response *resp, const char *name)
 	return NULL;
 }
 
-void rs__http_headers_all(const rs__http_response *resp, const char *name, rs_strlist *out)
+int rs__http_headers_all(const rs__http_response *resp, const char *name, rs_strlist *out)
 {
 	for (size_t i = 0; i < resp->headers.count; i++) {
 		const char *v = header_value(resp->headers.items[i], name);
-		if (v)
-			rs__strlist_push(out, v);
+		if (v && rs__strlist_push(out, v) < 0)
+			return RS_ENOMEM;
 	}
+	return 0;
 }

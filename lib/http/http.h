@@ -100,6 +100,7 @@ bool rs__http_failure_final(void);
  * ALL_PROXY; none for hosts listed in no_proxy/NO_PROXY (names match themselves and their
  * subdomains, "*" matches all, IP addresses and CIDR ranges match addresses) and never for a
  * loopback host (localhost, *.localhost, 127.0.0.0/8, ::1). NULL when direct; caller frees.
+ * Also NULL when out of memory, with RS_ENOMEM set: callers compare rs__error_serial().
  */
 char *rs__http_proxy_for(const char *url);
 
@@ -107,7 +108,8 @@ char *rs__http_proxy_for(const char *url);
  * 127.0.0.0/8, ::1. By name only, as Go's proxy rule does. */
 bool rs__host_is_loopback(const char *host);
 
-/* A proxy URL for messages: scheme://host:port, user and password left out. Caller frees. */
+/* A proxy URL for messages: scheme://host:port, user and password left out. Caller frees.
+ * NULL when out of memory. */
 char *rs__proxy_display(const char *proxy);
 
 /*
@@ -120,14 +122,15 @@ void rs__trace_redact(rs_buf *out, const char *line, size_t len);
 
 /* First header value by case-insensitive name, or NULL. */
 const char *rs__http_header(const rs__http_response *resp, const char *name);
-/* Every value of a header (e.g. several WWW-Authenticate lines) appended to out. */
-void rs__http_headers_all(const rs__http_response *resp, const char *name, rs_strlist *out);
+/* Every value of a header (e.g. several WWW-Authenticate lines) appended to out. 0 or
+ * RS_ENOMEM. */
+int rs__http_headers_all(const rs__http_response *resp, const char *name, rs_strlist *out);
 
 /* Resolve a (possibly relative) reference against a base URL (RFC 3986). Caller frees. */
 int rs__url_resolve(char **out, const char *base, const char *ref);
 /* "scheme://host:port" of a URL with the default port made explicit. Caller frees. */
 int rs__url_origin(char **out, const char *url);
-/* Append a query parameter (name=escaped value) with '?' or '&'. */
+/* Append a query parameter (name=escaped value) with '?' or '&'. NULL when out of memory. */
 char *rs__url_add_query(const char *url, const char *name, const char *value);
 
 /* The next URL of a Link header (rel="next"), resolved against base; NULL when none. */

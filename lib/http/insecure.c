@@ -39,8 +39,10 @@ int rs__resolve_getaddrinfo(rs_strlist *out, const char *host, void *payload)
 		else
 			continue;
 		if (inet_ntop(ai->ai_family, a, buf, sizeof(buf)) &&
-		    !rs__strlist_contains(out, buf))
-			rs__strlist_push(out, buf);
+		    !rs__strlist_contains(out, buf) && rs__strlist_push(out, buf) < 0) {
+			freeaddrinfo(res);
+			return RS_ENOMEM;
+		}
 	}
 	freeaddrinfo(res);
 	return 0;
@@ -59,7 +61,7 @@ int rs__insecure_own_config_path(char **out)
 		return rs__error_set(RS_ENOTFOUND, "cannot locate regship's config.json: neither "
 		                                   "XDG_CONFIG_HOME nor HOME is set");
 	*out = rs__buf_detach(&b);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 /* An IP literal: 0 and the parsed address, or -1. */
@@ -159,7 +161,8 @@ static int add_entry(rs__insecure_source *src, const char *entry)
 		s += 8;
 	else if (strstr(s, "://"))
 		return bad_entry(src->path, entry, "only http:// or https:// may prefix an entry");
-	norm = rs__strdup(s);
+	if (!(norm = rs__strdup(s)))
+		return rs__oom();
 	len = strlen(norm);
 	while (len && norm[len - 1] == '/')
 		norm[--len] = '\0';
@@ -170,8 +173,14 @@ static int add_entry(rs__insecure_source *src, const char *entry)
 	} else if (strchr(norm, '/')) {
 		rs__insecure_cidr c;
 		if ((error = parse_cidr(&c, norm, src->path, entry)) == 0) {
-			src->cidrs = rs__realloc(src->cidrs, (src->ncidrs + 1) * sizeof(c));
-			src->cidrs[src->ncidrs++] = c;
+			rs__insecure_cidr *cidrs =
+			        rs__realloc(src->cidrs, (src->ncidrs + 1) * sizeof(c));
+			if (cidrs) {
+				src->cidrs = cidrs;
+				src->cidrs[src->ncidrs++] = c;
+			} else {
+				error = rs__oom();
+			}
 		}
 	} else {
 		for (const char *p = norm; *p; p++)
@@ -180,7 +189,7 @@ static int add_entry(rs__insecure_source *src, const char *entry)
 				break;
 			}
 		if (!error && !rs__strlist_contains(&src->names, norm))
-			rs__strlist_push(&src->names, norm);
+			error = rs__strlist_push(&src->names, norm);
 	}
 	free(norm);
 	return error;
@@ -201,6 +210,8 @@ static int load_source(rs__insecure_source *src, const char *path, const char *w
 		rs__buf_printf(&w, "%s%s", why_prefix, path);
 		src->why = rs__buf_detach(&w);
 	}
+	if (!src->path || !src->why)
+		return rs__oom(); /* the caller disposes src */
 	if (skip_unreadable && access(path, R_OK) < 0 && errno == EACCES)
 		return 0;
 	/* a regular file only: a FIFO or device there is refused, not waited on */
@@ -330,8 +341,12 @@ static size_t host_addresses(ip_addr **out, const rs__insecure_policy *p, const 
 	ip_addr one, *list = NULL;
 	size_t n = 0;
 	*out = NULL;
+	/* out of memory gives no addresses (with RS_ENOMEM set): nothing is then allowed */
 	if (parse_ip(&one.family, one.addr, host) == 0) {
-		*out = rs__malloc(sizeof(one));
+		if (!(*out = rs__malloc(sizeof(one)))) {
+			rs__oom();
+			return 0;
+		}
 		**out = one;
 		return 1;
 	}
@@ -340,6 +355,11 @@ static size_t host_addresses(ip_addr **out, const rs__insecure_policy *p, const 
 		return 0;
 	}
 	list = rs__calloc(names.count ? names.count : 1, sizeof(*list));
+	if (!list) {
+		rs__strlist_dispose(&names);
+		rs__oom();
+		return 0;
+	}
 	for (size_t i = 0; i < names.count; i++) {
 		ip_addr a;
 		if (parse_ip(&a.family, a.addr, names.items[i]) == 0)
@@ -395,13 +415,13 @@ bool rs__insecure_allowed(const rs__insecure_policy *p, const char *host_port, c
 		goto done;
 	}
 
-	lower = rs__strdup(host_port);
-	for (char *c = lower; *c; c++)
+	lower = rs__strdup(host_port); /* out of memory: not allowed (safe), RS_ENOMEM set */
+	for (char *c = lower; c && *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 	sources[0] = &p->daemon;
 	sources[1] = &p->own;
 	for (size_t s = 0; !reason && s < 2; s++) {
-		if (rs__strlist_contains(&sources[s]->names, lower) ||
+		if ((lower && rs__strlist_contains(&sources[s]->names, lower)) ||
 		    all_in_cidrs(sources[s], addrs, naddrs))
 			reason = sources[s]->why;
 	}

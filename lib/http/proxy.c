@@ -127,12 +127,18 @@ char *rs__http_proxy_for(const char *url)
 	const char *proxy = NULL, *noproxy;
 	char *out = NULL;
 	size_t n;
-	if (!u)
+	CURLUcode rc;
+	if (!u) {
+		rs__oom();
 		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+	}
+	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK) {
+		if (rc == CURLUE_OUT_OF_MEMORY)
+			rs__oom();
 		goto done;
+	}
 	/* [::1] -> ::1 */
 	n = strlen(host);
 	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
@@ -163,7 +169,8 @@ char *rs__http_proxy_for(const char *url)
 		noproxy = env_nonempty("NO_PROXY");
 	if (noproxy && noproxy_matches(noproxy, host))
 		goto done;
-	out = rs__strdup(proxy);
+	if (!(out = rs__strdup(proxy)))
+		rs__oom();
 done:
 	curl_free(scheme);
 	curl_free(host);

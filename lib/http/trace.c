@@ -171,7 +171,8 @@ int rs__http_debug(CURL *c, curl_infotype type, char *data, size_t size, void *u
 			rs__buf_puts(&line, mark);
 			rs__buf_put_escaped(&line, rs__buf_cstr(&red), red.size, false);
 			rs__buf_dispose_secret(&red);
-			trace_line(o, rs__buf_cstr(&line));
+			if (!rs__buf_oom(&line)) /* out of memory: the trace misses a line */
+				trace_line(o, rs__buf_cstr(&line));
 		}
 		rs_buf_dispose(&line);
 		while (j < size && (data[j] == '\n' || data[j] == '\r'))

@@ -14,27 +14,38 @@ int rs__url_resolve(char **out, const char *base, const char *ref)
 	CURLU *u = curl_url();
 	char *s = NULL;
 	int error = 0;
+	CURLUcode rc;
 	if (!u)
-		return rs__error_set(RS_ENOMEM, "cannot allocate a URL");
-	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_URL, ref, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
-		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
+		return rs__oom();
+	if ((rc = curl_url_set(u, CURLUPART_URL, base, 0)) != CURLUE_OK ||
+	    (rc = curl_url_set(u, CURLUPART_URL, ref, CURLU_NON_SUPPORT_SCHEME)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_URL, &s, 0)) != CURLUE_OK) {
+		error = rc == CURLUE_OUT_OF_MEMORY
+		                ? rs__oom()
+		                : rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)",
+		                                ref, base);
 		goto done;
 	}
 	/* parse the result once more as an absolute URL, so that what comes out is in the form
 	 * curl itself gives it (a host "74" reached through "//7%34" becomes 0.0.0.74) */
-	if (curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
+	if ((rc = curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME)) != CURLUE_OK) {
+		error = rc == CURLUE_OUT_OF_MEMORY
+		                ? rs__oom()
+		                : rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)",
+		                                ref, base);
 		goto done;
 	}
 	curl_free(s);
 	s = NULL;
-	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
-		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)", ref, base);
+	if ((rc = curl_url_get(u, CURLUPART_URL, &s, 0)) != CURLUE_OK) {
+		error = rc == CURLUE_OUT_OF_MEMORY
+		                ? rs__oom()
+		                : rs__error_set(RS_EPROTO, "invalid URL \"%s\" (relative to %s)",
+		                                ref, base);
 		goto done;
 	}
-	*out = rs__strdup(s);
+	if (!(*out = rs__strdup(s)))
+		error = rs__oom();
 done:
 	curl_free(s);
 	curl_url_cleanup(u);
@@ -47,19 +58,23 @@ int rs__url_origin(char **out, const char *url)
 	char *scheme = NULL, *host = NULL, *port = NULL;
 	rs_buf b = RS_BUF_INIT;
 	int error = 0;
+	CURLUcode rc;
 	if (!u)
-		return rs__error_set(RS_ENOMEM, "cannot allocate a URL");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		error = rs__error_set(RS_EPROTO, "invalid URL \"%s\"", url);
+		return rs__oom();
+	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) != CURLUE_OK) {
+		error = rc == CURLUE_OUT_OF_MEMORY
+		                ? rs__oom()
+		                : rs__error_set(RS_EPROTO, "invalid URL \"%s\"", url);
 		goto done;
 	}
 	for (char *p = host; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	rs__buf_printf(&b, "%s://%s:%s", scheme, host, port);
-	*out = rs__buf_detach(&b);
+	if (!(*out = rs__buf_detach(&b)))
+		error = RS_ENOMEM;
 done:
 	curl_free(scheme);
 	curl_free(host);
@@ -74,6 +89,8 @@ char *rs__url_add_query(const char *url, const char *name, const char *value)
 	const char *hash = strchr(url, '#');
 	size_t len = hash ? (size_t)(hash - url) : strlen(url);
 	char *esc = rs__url_escape(value);
+	if (!esc)
+		return NULL;
 	rs__buf_put(&b, url, len);
 	rs__buf_printf(&b, "%c%s=%s", memchr(url, '?', len) ? '&' : '?', name, esc);
 	free(esc);
@@ -151,7 +168,7 @@ int rs__link_next(char **out, const char *link, const char *base)
 		}
 		if (link_params_next(gt + 1, end)) {
 			char *target = rs__strndup(lt + 1, (size_t)(gt - lt - 1));
-			int error = rs__url_resolve(out, base, target);
+			int error = target ? rs__url_resolve(out, base, target) : rs__oom();
 			free(target);
 			return error;
 		}

@@ -43,7 +43,8 @@ void rs__blobcache_lookup(rs_strlist *out, const char *dir, const char *digest, 
 	size_t dlen = strlen(domain);
 	if (!dir || !rs__digest_valid(digest))
 		return;
-	path = entry_path(dir, digest);
+	if (!(path = entry_path(dir, digest)))
+		return; /* a cache: out of memory finds nothing */
 	/* entries are replaced whole (rename): no lock needed to read one */
 	if (rs__file_read_regular(&content, AT_FDCWD, path, RS_BLOBCACHE_FILE_MAX, RS_FILE_NOFOLLOW,
 	                          path) == 0 &&
@@ -57,7 +58,8 @@ void rs__blobcache_lookup(rs_strlist *out, const char *dir, const char *digest, 
 			if (!*repo || (except && !strcmp(repo, except)) ||
 			    rs__strlist_contains(out, repo))
 				continue;
-			rs__strlist_push(out, repo);
+			if (rs__strlist_push(out, repo) < 0)
+				break;
 		}
 	}
 	rs_error_clear();
@@ -93,6 +95,9 @@ void rs__blobcache_record(const char *dir, const char *digest, const char *domai
 	rs__buf_printf(&sub, "%s/%.*s", dir, (int)(hex - 1 - digest), digest);
 	rs__buf_printf(&shown, "%s/%s", sub.ptr, hex);
 	rs__buf_printf(&line, "%s %s\n", domain, path);
+	/* a cache: out of memory records nothing (and never writes a file half-made) */
+	if (rs__buf_oom(&sub) || rs__buf_oom(&shown) || rs__buf_oom(&line))
+		goto done;
 	if (line.size > RS_BLOBCACHE_FILE_MAX / 2 || rs__mkdir_p(sub.ptr, 0700) < 0 ||
 	    rs__dir_open_at(&subfd, AT_FDCWD, sub.ptr, 0, 0700, sub.ptr) < 0)
 		goto done;
@@ -106,6 +111,8 @@ void rs__blobcache_record(const char *dir, const char *digest, const char *domai
 	                              shown.ptr);
 	if (error < 0 && error != RS_ENOTFOUND && error != RS_ETOOBIG)
 		goto done; /* a FIFO, a link, unreadable: leave it alone */
+	if (error == RS_ENOMEM)
+		goto done;
 	if (error == RS_ETOOBIG)
 		rs__buf_clear(&content);
 	/* the line already there, as a whole line? */
@@ -117,6 +124,8 @@ void rs__blobcache_record(const char *dir, const char *digest, const char *domai
 		rs__buf_putc(&content, '\n');
 	drop_oldest(&content, line.size);
 	rs__buf_put(&content, line.ptr, line.size);
+	if (rs__buf_oom(&content) || rs__buf_oom(&probe))
+		goto done;
 	(void)rs__file_write_atomic_at(subfd, hex, content.ptr, content.size, 0600, RS_FILE_NOSYNC,
 	                               shown.ptr);
 done:

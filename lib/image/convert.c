@@ -16,32 +16,33 @@ bool rs__convert_wanted(const char *dest_scheme)
 	return dest_scheme && (!strcmp(dest_scheme, "oci") || !strcmp(dest_scheme, "oci-archive"));
 }
 
-void rs__convert_note_child(json_t *children, const char *original_digest,
-                            const rs_manifest *written)
+int rs__convert_note_child(json_t *children, const char *original_digest,
+                           const rs_manifest *written)
 {
 	size_t len;
 	(void)rs_manifest_bytes(written, &len);
-	json_object_set_new(children, original_digest,
-	                    json_pack("{s:s, s:I, s:s}", "digest", rs_manifest_digest(written),
-	                              "size", (json_int_t)len, "mediaType",
-	                              rs_manifest_media_type(written)));
+	return json_object_set_new(children, original_digest,
+	                           json_pack("{s:s, s:I, s:s}", "digest",
+	                                     rs_manifest_digest(written), "size", (json_int_t)len,
+	                                     "mediaType", rs_manifest_media_type(written))) < 0
+	               ? rs__oom()
+	               : 0;
 }
 
-/* Sets the OCI equivalent of desc's mediaType; true when it changed. */
+/* Sets the OCI equivalent of desc's mediaType; false when out of memory. */
 static bool convert_type(json_t *desc)
 {
 	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
 	const char *oci = mt ? rs_mediatype_to_oci(mt) : NULL;
 	if (!oci || !strcmp(oci, mt))
-		return false;
-	json_object_set_new(desc, "mediaType", json_string(oci));
-	return true;
+		return true;
+	return json_object_set_new(desc, "mediaType", json_string(oci)) == 0;
 }
 
-/* An index's entries as the children were written; true when one changed. */
-static bool convert_children(json_t *manifests, json_t *children)
+/* An index's entries as the children were written; 1 when one changed, RS_ENOMEM. */
+static int convert_children(json_t *manifests, json_t *children)
 {
-	bool changed = false;
+	int changed = 0;
 	for (size_t i = 0; i < json_array_size(manifests); i++) {
 		json_t *entry = json_array_get(manifests, i), *now;
 		const char *d = json_string_value(json_object_get(entry, "digest"));
@@ -50,10 +51,12 @@ static bool convert_children(json_t *manifests, json_t *children)
 		if (strcmp(d, json_string_value(json_object_get(now, "digest"))) ||
 		    !json_equal(json_object_get(entry, "mediaType"),
 		                json_object_get(now, "mediaType"))) {
-			json_object_set(entry, "digest", json_object_get(now, "digest"));
-			json_object_set(entry, "size", json_object_get(now, "size"));
-			json_object_set(entry, "mediaType", json_object_get(now, "mediaType"));
-			changed = true;
+			if (json_object_set(entry, "digest", json_object_get(now, "digest")) < 0 ||
+			    json_object_set(entry, "size", json_object_get(now, "size")) < 0 ||
+			    json_object_set(entry, "mediaType", json_object_get(now, "mediaType")) <
+			            0)
+				return rs__oom();
+			changed = 1;
 		}
 	}
 	return changed;
@@ -75,31 +78,48 @@ int rs__convert_to_oci(rs_manifest **m, json_t *children)
 	if (!docker_manifest && !rs_manifest_is_index(*m))
 		return 0; /* an OCI image manifest: as it is */
 	bytes = rs_manifest_bytes(*m, &len);
-	if (!(root = json_loadb(bytes, len, 0, NULL)) || !json_is_object(root)) {
+	if (!(root = json_loadb(bytes, len, 0, NULL)))
+		return rs__oom(); /* the bytes parsed once already: only memory can fail now */
+	if (!json_is_object(root)) {
 		json_decref(root);
 		return rs__error_set(RS_EFORMAT, "manifest %s: cannot convert it to OCI",
 		                     rs_manifest_digest(*m));
 	}
 	if (docker_manifest) {
 		json_t *layers = json_object_get(root, "layers");
-		json_object_set_new(root, "mediaType", json_string(RS_MT_OCI_MANIFEST));
-		convert_type(json_object_get(root, "config"));
+		bool ok = json_object_set_new(root, "mediaType", json_string(RS_MT_OCI_MANIFEST)) ==
+		          0;
+		ok = ok && convert_type(json_object_get(root, "config"));
 		for (size_t i = 0; i < json_array_size(layers); i++)
-			convert_type(json_array_get(layers, i));
+			ok = ok && convert_type(json_array_get(layers, i));
+		if (!ok) {
+			error = rs__oom();
+			goto done;
+		}
 	} else {
-		if (docker_list)
-			json_object_set_new(root, "mediaType", json_string(RS_MT_OCI_INDEX));
-		if (children && convert_children(json_object_get(root, "manifests"), children))
+		int c = 0;
+		if (docker_list &&
+		    json_object_set_new(root, "mediaType", json_string(RS_MT_OCI_INDEX)) < 0) {
+			error = rs__oom();
+			goto done;
+		}
+		if (children &&
+		    (c = convert_children(json_object_get(root, "manifests"), children)) < 0) {
+			error = c;
+			goto done;
+		}
+		if (c > 0)
 			changed = true;
 	}
 	if (!changed)
 		goto done;
 	if (!(text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-		error = rs__error_set(RS_ENOMEM, "cannot serialise the converted manifest");
+		error = rs__oom();
 		goto done;
 	}
 	if ((error = rs_manifest_parse(&converted, text, strlen(text), NULL)) < 0) {
-		rs__error_prefix("manifest %s converted to OCI", rs_manifest_digest(*m));
+		if (error != RS_ENOMEM)
+			rs__error_prefix("manifest %s converted to OCI", rs_manifest_digest(*m));
 		goto done;
 	}
 	rs_manifest_free(*m);

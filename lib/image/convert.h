@@ -14,10 +14,10 @@ bool rs__convert_wanted(const char *dest_scheme);
 
 /*
  * Record what a child manifest of an index became: children maps the child's original
- * digest to {"digest", "size", "mediaType"} of the manifest written.
+ * digest to {"digest", "size", "mediaType"} of the manifest written. 0 or RS_ENOMEM.
  */
-void rs__convert_note_child(json_t *children, const char *original_digest,
-                            const rs_manifest *written);
+int rs__convert_note_child(json_t *children, const char *original_digest,
+                           const rs_manifest *written);
 
 /*
  * *m rewritten for an OCI layout: a Docker manifest gets the OCI manifest type, its config

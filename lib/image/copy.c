@@ -82,6 +82,8 @@ static void cancel_free(rs_reader *r)
 static rs_reader *cancel_reader_new(rs_reader *inner)
 {
 	cancel_reader *c = rs__calloc(1, sizeof(*c));
+	if (!c)
+		return NULL; /* out of memory: inner stays the caller's */
 	c->base.read = cancel_read;
 	c->base.rewind = inner->rewind ? cancel_rewind : NULL;
 	c->base.free = cancel_free;
@@ -169,7 +171,8 @@ static int blob_event(engine *e, const rs_descriptor *d, rs_blob_state state, ui
 	return emit(e, &ev);
 }
 
-/* The result slot of a blob; -1 (and *seen) when an earlier manifest already moved it. */
+/* The result slot of a blob; -1 (and *seen) when an earlier manifest already moved it;
+ * SIZE_MAX (RS_ENOMEM set, *seen false) when out of memory. */
 static size_t result_slot(engine *e, const rs_descriptor *d, bool *seen)
 {
 	rs_copy_result *r = e->result;
@@ -182,10 +185,24 @@ static size_t result_slot(engine *e, const rs_descriptor *d, bool *seen)
 			break;
 		}
 	if (!*seen) {
-		r->blobs = rs__realloc(r->blobs, (r->blob_count + 1) * sizeof(*r->blobs));
+		rs_copy_blob *blobs =
+		        rs__realloc(r->blobs, (r->blob_count + 1) * sizeof(*r->blobs));
+		if (!blobs) {
+			pthread_mutex_unlock(&e->lock);
+			rs__oom();
+			return SIZE_MAX;
+		}
+		r->blobs = blobs;
 		memset(&r->blobs[i], 0, sizeof(r->blobs[i]));
 		r->blobs[i].digest = rs__strdup(d->digest);
 		r->blobs[i].media_type = rs__strdup(d->media_type);
+		if (!r->blobs[i].digest || (d->media_type && !r->blobs[i].media_type)) {
+			free(r->blobs[i].digest);
+			free(r->blobs[i].media_type);
+			pthread_mutex_unlock(&e->lock);
+			rs__oom();
+			return SIZE_MAX;
+		}
 		r->blobs[i].size = d->size;
 		r->blob_count++;
 	}
@@ -198,7 +215,7 @@ static void set_state(engine *e, size_t slot, rs_blob_state s, uint64_t sent, co
 	pthread_mutex_lock(&e->lock);
 	e->result->blobs[slot].state = s;
 	e->result->blobs[slot].bytes_sent = sent;
-	if (from)
+	if (from) /* informative: out of memory leaves it NULL */
 		e->result->blobs[slot].mounted_from = rs__strdup(from);
 	e->result->bytes_sent += sent;
 	pthread_mutex_unlock(&e->lock);
@@ -222,17 +239,20 @@ static int on_progress(uint64_t done, void *payload)
 	return emit(p->e, &ev);
 }
 
-static void mount_candidates(engine *e, const rs_descriptor *d, rs_strlist *out)
+/* 0 or RS_ENOMEM */
+static int mount_candidates(engine *e, const rs_descriptor *d, rs_strlist *out)
 {
 	if (!e->dst_reg)
-		return;
+		return 0;
 	if (e->src_reg && !strcmp(e->src_reg->domain, e->dst_reg->domain) &&
-	    strcmp(e->src_reg->path, e->dst_reg->path))
-		rs__strlist_push(out, e->src_reg->path);
+	    strcmp(e->src_reg->path, e->dst_reg->path) &&
+	    rs__strlist_push(out, e->src_reg->path) < 0)
+		return RS_ENOMEM;
 	for (size_t i = 0; i < e->opts->mount_from_count; i++)
 		if (strcmp(e->opts->mount_from[i], e->dst_reg->path) &&
-		    !rs__strlist_contains(out, e->opts->mount_from[i]))
-			rs__strlist_push(out, e->opts->mount_from[i]);
+		    !rs__strlist_contains(out, e->opts->mount_from[i]) &&
+		    rs__strlist_push(out, e->opts->mount_from[i]) < 0)
+			return RS_ENOMEM;
 	if (e->cache_dir) {
 		rs_strlist cached = RS_STRLIST_INIT;
 		rs__blobcache_lookup(&cached, e->cache_dir, d->digest, e->dst_reg->domain,
@@ -240,11 +260,15 @@ static void mount_candidates(engine *e, const rs_descriptor *d, rs_strlist *out)
 		/* most recent first, and only a few: each failed mount costs a request */
 		for (size_t i = cached.count, n = 0; i > 0 && n < 3; i--)
 			if (!rs__strlist_contains(out, cached.items[i - 1])) {
-				rs__strlist_push(out, cached.items[i - 1]);
+				if (rs__strlist_push(out, cached.items[i - 1]) < 0) {
+					rs__strlist_dispose(&cached);
+					return RS_ENOMEM;
+				}
 				n++;
 			}
 		rs__strlist_dispose(&cached);
 	}
+	return 0;
 }
 
 static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
@@ -269,7 +293,8 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 	if (error != RS_ENOTFOUND)
 		goto done;
 	rs_error_clear();
-	mount_candidates(e, d, &mounts);
+	if ((error = mount_candidates(e, d, &mounts)) < 0)
+		goto done;
 	for (size_t i = 0; i < mounts.count; i++) {
 		error = rs_store_blob_mount(e->dst, d, mounts.items[i]);
 		if (error == 0) {
@@ -285,7 +310,14 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 		goto done;
 	if ((error = rs_store_blob_open(&raw, e->src, d)) < 0)
 		goto done;
-	raw = cancel_reader_new(raw);
+	{
+		rs_reader *c = cancel_reader_new(raw);
+		if (!c) {
+			error = rs__oom();
+			goto done;
+		}
+		raw = c;
+	}
 	if (raw->vouched_digest && !strcmp(raw->vouched_digest, d->digest) &&
 	    raw->size == d->size) {
 		/* the source computed this digest over these very bytes as it wrote them */
@@ -420,12 +452,17 @@ static int copy_blobs(engine *e, const rs_manifest *m)
 	unsigned int nthreads = jobs_for(e), started = 0, extra = 0;
 	int error = 0;
 
-	b.jobs = rs__calloc(n ? n : 1, sizeof(*b.jobs));
+	if (!(b.jobs = rs__calloc(n ? n : 1, sizeof(*b.jobs))))
+		return rs__oom();
 	pthread_mutex_init(&b.lock, NULL);
 	for (size_t i = 0; i < n; i++) {
 		const rs_descriptor *d = rs_manifest_blob(m, i);
 		bool seen;
 		size_t slot = result_slot(e, d, &seen);
+		if (slot == SIZE_MAX) {
+			error = RS_ENOMEM;
+			goto done;
+		}
 		if (seen)
 			continue; /* moved for an earlier manifest of this copy */
 		if (rs_mediatype_is_foreign(d->media_type)) {
@@ -606,12 +643,14 @@ static int copy_manifest(engine *e, const char *src_reference, const char *expec
 			goto done;
 		}
 		json_t *written = json_object();
+		if (!written)
+			error = rs__oom();
 		for (size_t i = 0; i < rs_manifest_child_count(m) && error == 0; i++) {
 			const rs_descriptor *child = rs_manifest_child(m, i);
 			rs_manifest *c = NULL;
 			error = copy_manifest(e, child->digest, child->digest, NULL, depth + 1, &c);
 			if (error == 0)
-				rs__convert_note_child(written, child->digest, c);
+				error = rs__convert_note_child(written, child->digest, c);
 			rs_manifest_free(c);
 		}
 		if (error == 0 && e->to_oci)
@@ -694,6 +733,9 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
 	if (error == 0 && top) {
 		e.result->digest = rs__strdup(rs_manifest_digest(top));
 		e.result->media_type = rs__strdup(rs_manifest_media_type(top));
+		/* the manifest is written: the copy happened, only its record is short */
+		if (!e.result->digest || !e.result->media_type)
+			error = rs__oom();
 	}
 	rs_manifest_free(top);
 	pthread_mutex_destroy(&e.lock);

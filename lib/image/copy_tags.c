@@ -41,11 +41,15 @@ static size_t hash(const char *s)
 static slot *find(rs__copy_share *s, const char *digest, bool insert)
 {
 	size_t i;
-	if (insert && (s->used + 1) * 2 > s->cap) {
+	/* out of memory: the table stays as it is (still with room, or none: NULL) */
+	slot *bigger = insert && (s->used + 1) * 2 > s->cap
+	                       ? rs__calloc(s->cap ? s->cap * 2 : 64, sizeof(*s->slots))
+	                       : NULL;
+	if (bigger) {
 		slot *old = s->slots;
 		size_t oldcap = s->cap;
 		s->cap = s->cap ? s->cap * 2 : 64;
-		s->slots = rs__calloc(s->cap, sizeof(*s->slots));
+		s->slots = bigger;
 		for (size_t k = 0; k < oldcap; k++) {
 			if (!old[k].digest)
 				continue;
@@ -61,9 +65,8 @@ static slot *find(rs__copy_share *s, const char *digest, bool insert)
 	for (i = hash(digest) & (s->cap - 1); s->slots[i].digest; i = (i + 1) & (s->cap - 1))
 		if (!strcmp(s->slots[i].digest, digest))
 			return &s->slots[i];
-	if (!insert)
+	if (!insert || s->used + 1 >= s->cap || !(s->slots[i].digest = rs__strdup(digest)))
 		return NULL;
-	s->slots[i].digest = rs__strdup(digest);
 	s->slots[i].state = SLOT_FREE;
 	s->used++;
 	return &s->slots[i];
@@ -75,6 +78,8 @@ bool rs__share_claim(rs__copy_share *s, const char *digest)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		slot *e = find(s, digest, true);
+		if (!e) /* out of memory: not shared, this image moves it (at worst twice) */
+			break;
 		if (e->state == SLOT_DONE) {
 			moved = true;
 			break;
@@ -122,6 +127,8 @@ void rs__share_lanes_give(rs__copy_share *s, unsigned int n)
 rs__copy_share *rs__share_new(unsigned int lanes_free)
 {
 	rs__copy_share *s = rs__calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	s->lanes_free = lanes_free;
@@ -294,7 +301,8 @@ int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
 	workers = parallel_safe(dst, src) ? lanes : 1;
 	if (workers > n)
 		workers = n ? (unsigned int)n : 1;
-	b.share = rs__share_new(lanes - workers);
+	if (!(b.share = rs__share_new(lanes - workers)))
+		return rs__oom();
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_mutex_init(&b.cb_lock, NULL);
 

@@ -168,7 +168,7 @@ static int mem_sink(const void *data, size_t len, void *payload)
 		return rs__error_set(RS_ETOOBIG, "blob %s: larger than %zu bytes", m->digest,
 		                     m->max);
 	rs__buf_put(m->out, data, len);
-	return 0;
+	return rs__buf_oom(m->out) ? RS_ENOMEM : 0;
 }
 
 int rs_store_blob_read(rs_store *s, const rs_descriptor *desc, rs_buf *out, size_t max)
@@ -186,22 +186,33 @@ int rs_store_blob_read(rs_store *s, const rs_descriptor *desc, rs_buf *out, size
 	}
 	if (!tmp.ptr)
 		rs__buf_puts(&tmp, "");
+	if (rs__buf_oom(&tmp))
+		return RS_ENOMEM;
 	rs_buf_dispose(out);
 	*out = tmp;
 	return 0;
 }
 
-static void strings_from(char ***out, size_t *count, const json_t *arr)
+/* false when out of memory (what was copied stays, counted, for the caller to free) */
+static bool strings_from(char ***out, size_t *count, const json_t *arr)
 {
 	size_t i;
 	json_t *v;
 	*out = NULL;
 	*count = 0;
 	if (!json_is_array(arr))
-		return;
-	*out = rs__calloc(json_array_size(arr) + 1, sizeof(char *));
-	json_array_foreach(arr, i, v) if (json_is_string(v))(*out)[(*count)++] =
-	        rs__strdup(json_string_value(v));
+		return true;
+	if (!(*out = rs__calloc(json_array_size(arr) + 1, sizeof(char *))))
+		return false;
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		if (!((*out)[*count] = rs__strdup(json_string_value(v))))
+			return false;
+		(*count)++;
+	}
+	return true;
 }
 
 static void strings_free(char **v, size_t n)
@@ -234,30 +245,43 @@ static int read_config(rs_image_info *info)
 	info->os = dup_or_null(str_field(root, "os"));
 	info->architecture = dup_or_null(str_field(root, "architecture"));
 	info->variant = dup_or_null(str_field(root, "variant"));
+	if ((str_field(root, "created") && !info->created) ||
+	    (str_field(root, "os") && !info->os) ||
+	    (str_field(root, "architecture") && !info->architecture) ||
+	    (str_field(root, "variant") && !info->variant))
+		goto oom;
 	cfg = json_object_get(root, "config");
 	if (json_is_object(cfg)) {
-		strings_from(&info->env, &info->env_count, json_object_get(cfg, "Env"));
-		strings_from(&info->entrypoint, &info->entrypoint_count,
-		             json_object_get(cfg, "Entrypoint"));
-		strings_from(&info->cmd, &info->cmd_count, json_object_get(cfg, "Cmd"));
+		if (!strings_from(&info->env, &info->env_count, json_object_get(cfg, "Env")) ||
+		    !strings_from(&info->entrypoint, &info->entrypoint_count,
+		                  json_object_get(cfg, "Entrypoint")) ||
+		    !strings_from(&info->cmd, &info->cmd_count, json_object_get(cfg, "Cmd")))
+			goto oom;
 		labels = json_object_get(cfg, "Labels");
 		if (json_is_object(labels)) {
 			const char *k;
 			json_t *v;
 			info->labels = rs__calloc(2 * json_object_size(labels) + 1, sizeof(char *));
+			if (!info->labels)
+				goto oom;
 			json_object_foreach(labels, k, v)
 			{
 				if (!json_is_string(v))
 					continue;
-				info->labels[2 * info->label_count] = rs__strdup(k);
-				info->labels[2 * info->label_count + 1] =
-				        rs__strdup(json_string_value(v));
+				/* counted first: a pair half-copied is freed with the rest */
 				info->label_count++;
+				if (!(info->labels[2 * info->label_count - 2] = rs__strdup(k)) ||
+				    !(info->labels[2 * info->label_count - 1] =
+				              rs__strdup(json_string_value(v))))
+					goto oom;
 			}
 		}
 	}
 	json_decref(root);
 	return 0;
+oom:
+	json_decref(root);
+	return rs__oom();
 }
 
 static int copy_descriptors(rs_descriptor **out, size_t *count, const rs_manifest *m, bool index)
@@ -266,6 +290,8 @@ static int copy_descriptors(rs_descriptor **out, size_t *count, const rs_manifes
 	int error;
 	*out = rs__calloc(n + 1, sizeof(rs_descriptor));
 	*count = 0;
+	if (!*out)
+		return rs__oom();
 	for (size_t i = 0; i < n; i++) {
 		const rs_descriptor *d = index ? rs_manifest_child(m, i) : rs_manifest_layer(m, i);
 		if ((error = rs_descriptor_dup(&(*out)[i], d)) < 0)
@@ -284,7 +310,8 @@ int rs_image_inspect(rs_image_info **out, rs_store *s, const char *reference,
 	*out = NULL;
 	if (!s)
 		return rs__error_set(RS_EINVAL, "rs_image_inspect: no store");
-	info = rs__calloc(1, sizeof(*info));
+	if (!(info = rs__calloc(1, sizeof(*info))))
+		return rs__oom();
 	if ((error = rs_store_manifest_get(s, reference, &info->manifest, &info->media_type,
 	                                   &info->digest)) < 0)
 		goto fail;
@@ -303,6 +330,10 @@ int rs_image_inspect(rs_image_info **out, rs_store *s, const char *reference,
 		info->index_media_type = info->media_type;
 		info->digest = rs__strdup(child->digest);
 		info->media_type = NULL;
+		if (!info->digest) {
+			error = rs__oom();
+			goto fail;
+		}
 		rs_buf_dispose(&info->manifest);
 		if ((error = rs_store_manifest_get(s, child->digest, &info->manifest,
 		                                   &info->media_type, NULL)) < 0)
@@ -317,7 +348,10 @@ int rs_image_inspect(rs_image_info **out, rs_store *s, const char *reference,
 		m = cm;
 	}
 	free(info->media_type);
-	info->media_type = rs__strdup(rs_manifest_media_type(m));
+	if (!(info->media_type = rs__strdup(rs_manifest_media_type(m)))) {
+		error = rs__oom();
+		goto fail;
+	}
 	if (rs_manifest_is_index(m)) {
 		if ((error = copy_descriptors(&info->children, &info->child_count, m, true)) < 0)
 			goto fail;

@@ -330,7 +330,10 @@ int rs_retag_promote(rs_retag_result **out, rs_client *client, const rs_ref *src
 		rs_promotion_plan_free(plan);
 		plan = NULL;
 	}
-	r = rs__retag_result_new(&s, plan->count + (o.release ? 1 : 0));
+	if (!(r = rs__retag_result_new(&s, plan->count + (o.release ? 1 : 0)))) {
+		error = RS_ENOMEM;
+		goto done;
+	}
 	if ((error = promote_entries(r, src, &o, plan, &s, &release_previous)) < 0)
 		goto done;
 	r->plan = plan;

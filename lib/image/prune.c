@@ -171,7 +171,8 @@ static int carry_out(rs_prune_result *r, const rs__prune *p, rs_client *c, const
 	}
 	if (r->failed)
 		error = rs__error_set(RS_ERROR, "prune %s: %zu tag%s could not be removed: %s",
-		                      name, r->failed, r->failed == 1 ? "" : "s", failed.ptr);
+		                      name, r->failed, r->failed == 1 ? "" : "s",
+		                      rs__buf_cstr(&failed));
 	rs_buf_dispose(&failed);
 	return error;
 }
@@ -208,21 +209,29 @@ int rs_prune(rs_prune_result **out, rs_client *client, const rs_ref *repo,
 	*out = NULL;
 	if ((error = check_args(&p.o, opts, repo)) < 0)
 		return error;
-	name = rs_ref_format_name(repo);
+	if (!(name = rs_ref_format_name(repo)))
+		return RS_ENOMEM;
 	if ((error = rs_tags_list_all(&tags, client, repo)) < 0 ||
 	    (error = rs_tags_digests(&digests, client, repo, (const char *const *)tags.items,
 	                             tags.count)) < 0)
 		goto done;
-	r = rs__calloc(1, sizeof(*r));
+	if (!(r = rs__calloc(1, sizeof(*r))) ||
+	    !(r->items = rs__calloc(tags.count ? tags.count : 1, sizeof(*r->items))) ||
+	    !(p.tags = rs__calloc(tags.count ? tags.count : 1, sizeof(*p.tags)))) {
+		error = rs__oom();
+		goto done;
+	}
 	r->dry_run = p.o.dry_run;
-	r->items = rs__calloc(tags.count ? tags.count : 1, sizeof(*r->items));
-	p.tags = rs__calloc(tags.count ? tags.count : 1, sizeof(*p.tags));
 	for (size_t i = 0; i < tags.count; i++) {
 		if (!digests[i])
 			continue; /* listed, but gone (or not a valid tag name) */
 		r->items[r->count].tag = rs__strdup(tags.items[i]);
 		r->items[r->count].digest = rs__strdup(digests[i]);
 		r->count++;
+		if (!r->items[r->count - 1].tag || !r->items[r->count - 1].digest) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	for (size_t i = 0; i < r->count; i++)
 		p.tags[i].item = &r->items[i];

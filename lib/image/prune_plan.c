@@ -65,8 +65,20 @@ static bool floating_tag(const char *tag)
 	return parts >= 1 && parts <= 2 && (!*p || *p == '-');
 }
 
+/* Set when an allocation failed while planning: the plan is then refused as a whole
+ * (RS_ENOMEM), since a hold that could not be recorded might let a kept manifest go. */
+static _Thread_local bool plan_oom;
+
+static void hold(rs_strlist *l, const char *digest)
+{
+	if (rs__strlist_push(l, digest) < 0)
+		plan_oom = true;
+}
+
 static void item_set(rs_prune_item *it, rs_prune_action a, char *reason)
 {
+	if (!reason) /* every reason is a new string: NULL is out of memory */
+		plan_oom = true;
 	free(it->reason);
 	it->action = a;
 	it->reason = reason;
@@ -233,7 +245,7 @@ static int classify(rs__prune *p)
 			t->kind = RS__PRUNE_CANDIDATE;
 		}
 		if (t->kind == RS__PRUNE_STAYS)
-			rs__strlist_push(&p->holds, t->item->digest);
+			hold(&p->holds, t->item->digest);
 	}
 	if (have_inc)
 		regfree(&inc);
@@ -275,22 +287,22 @@ static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
 			item_set(t->item, RS_PRUNE_KEEP,
 			         rs__strdup(
 			                 "no created date (an index, no config, or not RFC 3339)"));
-			rs__strlist_push(&p->holds, d);
+			hold(&p->holds, d);
 		} else if (counted->count < limit) {
-			rs__strlist_push(counted, d);
+			hold(counted, d);
 			item_set(t->item, RS_PRUNE_KEEP,
 			         fmt("one of the %zu newest %s", limit,
 			             apart ? "pre-releases" : "releases"));
 		} else if (p->o.keep_signed && signed_digest(p, d)) {
 			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("signed (--keep-signed)"));
-			rs__strlist_push(&p->holds, d);
+			hold(&p->holds, d);
 		} else {
 			item_set(t->item, RS_PRUNE_DELETE,
 			         fmt("older than the %zu newest %s", limit,
 			             apart ? "pre-releases" : "releases"));
 			continue;
 		}
-		rs__strlist_push(&p->holds, d);
+		hold(&p->holds, d);
 	}
 	rs__strlist_dispose(&rel);
 	rs__strlist_dispose(&pre);
@@ -312,7 +324,7 @@ static int protect_children(rs__prune *p, rs_client *c, const rs_ref *repo)
 		for (size_t k = 0; error == 0 && k < rs_manifest_child_count(m); k++) {
 			const char *d = rs_manifest_child(m, k)->digest;
 			if (!rs__strlist_contains(&p->holds, d))
-				rs__strlist_push(&p->holds, d);
+				hold(&p->holds, d);
 		}
 		rs_manifest_free(m);
 		rs_ref_free(ref);
@@ -346,6 +358,9 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 	size_t ncands = 0;
 	int error;
 
+	plan_oom = false;
+	if (!cands)
+		return rs__oom();
 	if ((error = classify(p)) < 0)
 		goto done;
 	for (size_t i = 0; i < p->n; i++)
@@ -397,6 +412,8 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 			         goes ? rs__strdup("referrer, also held by a tag that stays")
 			              : fmt("referrer of %s, which stays", it->subject));
 	}
+	if (plan_oom)
+		error = rs__oom();
 done:
 	free(cands);
 	return error;

@@ -96,6 +96,8 @@ int rs__retag_source_fetch(rs__retag_source *s, rs_client *c, const rs_ref *src,
 		s->media_type = rs__strdup(ct);
 	else
 		s->media_type = rs__strdup(rs_manifest_media_type(s->manifest));
+	if (!s->media_type)
+		error = rs__oom();
 done:
 	free(ct);
 	return error;
@@ -134,7 +136,7 @@ static int ensure_blob(mover *mv, const rs_descriptor *d)
 		}
 	}
 	if (error == 0)
-		rs__strlist_push(&mv->done, d->digest);
+		error = rs__strlist_push(&mv->done, d->digest);
 	free(upload_url);
 	free(dst_name);
 	return error;
@@ -172,7 +174,7 @@ static int ensure_child(mover *mv, const rs_descriptor *d, int depth)
 		mv->result->manifests_copied++;
 done:
 	if (error == 0)
-		rs__strlist_push(&mv->done, d->digest);
+		error = rs__strlist_push(&mv->done, d->digest);
 	rs_ref_free(in_dst);
 	rs_ref_free(in_src);
 	rs_manifest_free(child);
@@ -275,13 +277,21 @@ static int retag_write(rs_retag_result *r, rs_client *c, const rs_ref *src, rs__
 			break;
 		error = ensure_content(&mv, s->manifest, 0);
 		rs__strlist_dispose(&mv.done);
-		rs__strlist_push(&repos, dst->path);
+		if (error == 0)
+			error = rs__strlist_push(&repos, dst->path);
 	}
 	/* the tag PUTs are independent: send them at once (one round trip instead of n) */
 	if (error == 0) {
 		put_job *jobs = rs__calloc(r->count ? r->count : 1, sizeof(*jobs));
 		pthread_t *threads = rs__calloc(r->count ? r->count : 1, sizeof(*threads));
 		bool *started = rs__calloc(r->count ? r->count : 1, sizeof(*started));
+		if (!jobs || !threads || !started) {
+			free(jobs);
+			free(threads);
+			free(started);
+			rs__strlist_dispose(&repos);
+			return rs__oom();
+		}
 		for (size_t i = 0; i < r->count; i++) {
 			jobs[i].c = c;
 			jobs[i].e = &r->entries[i];
@@ -316,11 +326,20 @@ rs_retag_result *rs__retag_result_new(const rs__retag_source *s, size_t count)
 {
 	rs_retag_result *r = rs__calloc(1, sizeof(*r));
 
+	if (!r) {
+		rs__oom();
+		return NULL;
+	}
 	r->digest = rs__strdup(s->digest);
 	r->media_type = rs__strdup(s->media_type);
 	r->size = s->body.size;
-	r->count = count;
 	r->entries = count ? rs__calloc(count, sizeof(*r->entries)) : NULL;
+	r->count = r->entries ? count : 0;
+	if (!r->digest || (s->media_type && !r->media_type) || (count && !r->entries)) {
+		rs_retag_result_free(r);
+		rs__oom();
+		return NULL; /* out of memory, RS_ENOMEM set */
+	}
 	return r;
 }
 
@@ -387,7 +406,10 @@ int rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
 	}
 	if ((error = rs__retag_source_fetch(&s, client, src, cross && !o.dry_run)) < 0)
 		goto done;
-	r = rs__retag_result_new(&s, ntargets);
+	if (!(r = rs__retag_result_new(&s, ntargets))) {
+		error = RS_ENOMEM;
+		goto done;
+	}
 	for (size_t i = 0; i < ntargets; i++) {
 		if ((error = rs_ref_dup(&r->entries[i].ref, targets[i])) < 0)
 			goto done;
@@ -407,8 +429,7 @@ done:
 
 int rs__retag_collect_tag(const char *tag, void *payload)
 {
-	rs__strlist_push(payload, tag);
-	return 0;
+	return rs__strlist_push(payload, tag); /* RS_ENOMEM stops the listing with it */
 }
 
 /* ---- many tags' digests in parallel --------------------------------------------------------- */
@@ -489,7 +510,8 @@ int rs_tags_digests(char ***out, rs_client *client, const rs_ref *repo, const ch
 	p.repo = repo;
 	p.tags = tags;
 	p.n = n;
-	p.out = rs__calloc(n ? n : 1, sizeof(*p.out));
+	if (!(p.out = rs__calloc(n ? n : 1, sizeof(*p.out))))
+		return rs__oom();
 	pthread_mutex_init(&p.lock, NULL);
 	for (size_t i = 0; i + 1 < HEAD_JOBS && i + 1 < n; i++)
 		if (pthread_create(&threads[started], NULL, head_worker, &p) == 0)

@@ -21,7 +21,8 @@ int rs_untag(rs_untag_result **out, rs_client *client, const rs_ref *ref)
 	if (!out || !client || !ref)
 		return rs__error_set(RS_EINVAL, "rs_untag: missing argument");
 	*out = NULL;
-	name = rs_ref_format_name(ref);
+	if (!(name = rs_ref_format_name(ref)))
+		return RS_ENOMEM;
 	if (!ref->tag || ref->digest) {
 		error = rs__error_set(RS_EINVAL,
 		                      "cannot untag %s%s%s: untag removes a tag; name one without "
@@ -29,7 +30,10 @@ int rs_untag(rs_untag_result **out, rs_client *client, const rs_ref *ref)
 		                      name, ref->digest ? "@" : "", ref->digest ? ref->digest : "");
 		goto done;
 	}
-	r = rs__calloc(1, sizeof(*r));
+	if (!(r = rs__calloc(1, sizeof(*r)))) {
+		error = rs__oom();
+		goto done;
+	}
 	error = rs_manifest_resolve(client, ref, &r->digest, NULL, NULL);
 	if (error == RS_ENOTFOUND) {
 		last = rs_error_last();

@@ -1,5 +1,6 @@
 /* Builders: exact, deterministic JSON bytes for manifests and indexes. */
 #include "internal.h"
+#include "util/escape.h"
 #include "util/util.h"
 
 #include <stdio.h>
@@ -24,18 +25,21 @@ static int dump(rs_buf *out, json_t *root)
 	char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	if (!text)
-		return rs__error_set(RS_ENOMEM, "cannot serialise the manifest");
+		return rs__oom();
 	rs__buf_puts(out, text);
 	free(text);
-	return 0;
+	return rs__buf_oom(out) ? RS_ENOMEM : 0;
 }
 
 static json_t *header(const char *media_type)
 {
 	json_t *root = json_object();
 
-	json_object_set_new(root, "schemaVersion", json_integer(2));
-	json_object_set_new(root, "mediaType", json_string(media_type));
+	if (json_object_set_new(root, "schemaVersion", json_integer(2)) < 0 ||
+	    json_object_set_new(root, "mediaType", json_string(media_type)) < 0) {
+		json_decref(root);
+		return NULL; /* out of memory: media_type is a canonical constant */
+	}
 	return root;
 }
 
@@ -45,6 +49,8 @@ static int build_annotations(json_t **out, const char *const *kv)
 	int error = 0;
 
 	*out = NULL;
+	if (!ann)
+		return rs__oom();
 	for (size_t i = 0; kv[i]; i += 2) {
 		json_t *v;
 		if (!kv[i + 1]) {
@@ -55,7 +61,12 @@ static int build_annotations(json_t **out, const char *const *kv)
 			error = rs__error_set(RS_EINVAL, "annotation \"%s\" is given twice", kv[i]);
 			goto done;
 		}
-		if (!(v = json_string(kv[i + 1])) || json_object_set_new(ann, kv[i], v) < 0) {
+		if ((!(v = json_string(kv[i + 1])) && rs__utf8_valid(kv[i + 1])) ||
+		    (v && json_object_set_new(ann, kv[i], v) < 0 && rs__utf8_valid(kv[i]))) {
+			error = rs__oom();
+			goto done;
+		}
+		if (!v || !json_object_get(ann, kv[i])) {
 			error = rs__error_set(RS_EINVAL, "annotation \"%s\" is not valid UTF-8",
 			                      kv[i]);
 			goto done;
@@ -96,22 +107,31 @@ int rs_manifest_build(rs_buf *out, const char *media_type, const rs_descriptor *
 			return error;
 	}
 
-	root = header(mt);
+	if (!(root = header(mt)))
+		return rs__oom();
 	if ((error = rs__descriptor_to_json(&d, config, docker, "config")) < 0)
 		goto done;
-	json_object_set_new(root, "config", d);
-	arr = json_array();
-	json_object_set_new(root, "layers", arr);
+	if (json_object_set_new(root, "config", d) < 0 ||
+	    json_object_set_new(root, "layers", arr = json_array()) < 0) {
+		error = rs__oom();
+		goto done;
+	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "layer %zu", i);
 		if ((error = rs__descriptor_to_json(&d, &layers[i], docker, where)) < 0)
 			goto done;
-		json_array_append_new(arr, d);
+		if (json_array_append_new(arr, d) < 0) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	if (annotation_kv && annotation_kv[0]) {
 		if ((error = build_annotations(&ann, annotation_kv)) < 0)
 			goto done;
-		json_object_set_new(root, "annotations", ann);
+		if (json_object_set_new(root, "annotations", ann) < 0) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	error = dump(out, root);
 done:
@@ -143,14 +163,20 @@ int rs_index_build(rs_buf *out, const char *media_type, const rs_descriptor *chi
 			                     where);
 	}
 
-	root = header(mt);
-	arr = json_array();
-	json_object_set_new(root, "manifests", arr);
+	if (!(root = header(mt)))
+		return rs__oom();
+	if (json_object_set_new(root, "manifests", arr = json_array()) < 0) {
+		error = rs__oom();
+		goto done;
+	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "index entry %zu", i);
 		if ((error = rs__descriptor_to_json(&d, &children[i], docker, where)) < 0)
 			goto done;
-		json_array_append_new(arr, d);
+		if (json_array_append_new(arr, d) < 0) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	error = dump(out, root);
 done:

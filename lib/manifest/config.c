@@ -37,8 +37,8 @@ static int get_string(char **out, const json_t *root, const char *key, bool requ
 	if (!json_is_string(v) || (required && !*json_string_value(v)))
 		return rs__error_set(RS_EFORMAT, "image config: \"%s\" must be a %sstring", key,
 		                     required ? "non-empty " : "");
-	if (*json_string_value(v))
-		*out = rs__strdup(json_string_value(v));
+	if (*json_string_value(v) && !(*out = rs__strdup(json_string_value(v))))
+		return rs__oom();
 	return 0;
 }
 
@@ -50,6 +50,8 @@ int rs_image_config_parse(rs_image_config **out, const void *bytes, size_t len)
 	int error;
 
 	*out = NULL;
+	if (!c)
+		return rs__oom();
 	if (!bytes && len) {
 		error = rs__error_set(RS_EINVAL, "no image config bytes");
 		goto done;
@@ -100,7 +102,8 @@ int rs_image_config_parse(rs_image_config **out, const void *bytes, size_t len)
 			                      i, msg);
 			goto done;
 		}
-		rs__strlist_push(&c->diff_ids, d);
+		if ((error = rs__strlist_push(&c->diff_ids, d)) < 0)
+			goto done;
 	}
 	*out = c;
 	c = NULL;

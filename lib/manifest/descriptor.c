@@ -1,6 +1,8 @@
 /* Descriptors: JSON in and out, copies; and the JSON loading shared by lib/manifest/. */
 #include "internal.h"
 #include "util/digest.h"
+#include "util/escape.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <stdio.h>
@@ -49,6 +51,8 @@ int rs__json_parse_object(json_t **out, const void *text, size_t len, const char
 	if ((error = rs__json_check_depth(text, len, RS_MANIFEST_MAX_DEPTH, what)) < 0)
 		return error;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && rs__json_oom(&jerr))
+		return rs__oom();
 	if (!root)
 		return rs__error_set(RS_EFORMAT, "%s is not valid JSON: %s (line %d, column %d)",
 		                     what, jerr.text, jerr.line, jerr.column);
@@ -83,7 +87,7 @@ static int opt_string(char **out, const json_t *obj, const char *key, const char
 	if (!json_is_string(v))
 		return fail(where, "\"%s\" must be a string", key);
 	*out = rs__strdup(json_string_value(v));
-	return 0;
+	return *out ? 0 : rs__oom();
 }
 
 static int req_string(char **out, const json_t *obj, const char *key, const char *where)
@@ -96,7 +100,7 @@ static int req_string(char **out, const json_t *obj, const char *key, const char
 	if (!json_is_string(v) || !*json_string_value(v))
 		return fail(where, "\"%s\" must be a non-empty string", key);
 	*out = rs__strdup(json_string_value(v));
-	return 0;
+	return *out ? 0 : rs__oom();
 }
 
 int rs__platform_from_json(rs_platform **out, const json_t *obj, const char *where)
@@ -106,6 +110,8 @@ int rs__platform_from_json(rs_platform **out, const json_t *obj, const char *whe
 	int error;
 
 	*out = NULL;
+	if (!p)
+		return rs__oom();
 	snprintf(sub, sizeof(sub), "%s: platform", where);
 	if (!json_is_object(obj)) {
 		error = fail(where, "\"platform\" must be an object");
@@ -128,9 +134,12 @@ static int set_str(json_t *o, const char *key, const char *value, const char *wh
 {
 	json_t *v = json_string(value);
 
+	if (!v && value && rs__utf8_valid(value))
+		return rs__oom();
 	if (!v)
 		return rs__error_set(RS_EINVAL, "%s: \"%s\" is not valid UTF-8", where, key);
-	json_object_set_new(o, key, v);
+	if (json_object_set_new(o, key, v) < 0)
+		return rs__oom();
 	return 0;
 }
 
@@ -140,6 +149,8 @@ int rs__platform_to_json(json_t **out, const rs_platform *p, const char *where)
 	int error;
 
 	*out = NULL;
+	if (!o)
+		return rs__oom();
 	if ((error = set_str(o, "architecture", p->architecture, where)) < 0 ||
 	    (error = set_str(o, "os", p->os, where)) < 0 ||
 	    (p->os_version && (error = set_str(o, "os.version", p->os_version, where)) < 0) ||
@@ -183,6 +194,10 @@ int rs__descriptor_from_json(rs_descriptor *out, const json_t *obj, const char *
 		goto done;
 	}
 	d.digest = rs__strdup(json_string_value(v));
+	if (!d.digest) {
+		error = rs__oom();
+		goto done;
+	}
 
 	v = json_object_get(obj, "size");
 	if (!v) {
@@ -219,8 +234,11 @@ int rs__descriptor_from_json(rs_descriptor *out, const json_t *obj, const char *
 				goto done;
 			}
 		}
-		if ((v = json_object_get(ann, REF_NAME_ANNOTATION)) != NULL)
-			d.ref_name = rs__strdup(json_string_value(v));
+		if ((v = json_object_get(ann, REF_NAME_ANNOTATION)) != NULL &&
+		    !(d.ref_name = rs__strdup(json_string_value(v)))) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	*out = d;
 	memset(&d, 0, sizeof(d));
@@ -253,29 +271,44 @@ int rs__descriptor_to_json(json_t **out, const rs_descriptor *d, bool docker, co
 	int error;
 
 	*out = NULL;
+	if (!o)
+		return rs__oom();
 	if ((error = set_str(o, "mediaType", d->media_type, where)) < 0)
 		goto done;
 	if (docker) {
-		json_object_set_new(o, "size", json_integer((json_int_t)d->size));
+		if (json_object_set_new(o, "size", json_integer((json_int_t)d->size)) < 0) {
+			error = rs__oom();
+			goto done;
+		}
 		if ((error = set_str(o, "digest", d->digest, where)) < 0)
 			goto done;
 	} else {
 		if ((error = set_str(o, "digest", d->digest, where)) < 0)
 			goto done;
-		json_object_set_new(o, "size", json_integer((json_int_t)d->size));
+		if (json_object_set_new(o, "size", json_integer((json_int_t)d->size)) < 0) {
+			error = rs__oom();
+			goto done;
+		}
 		if (d->ref_name) {
-			sub = json_object();
+			if (!(sub = json_object())) {
+				error = rs__oom();
+				goto done;
+			}
 			if ((error = set_str(sub, REF_NAME_ANNOTATION, d->ref_name, where)) < 0)
 				goto done;
-			json_object_set_new(o, "annotations", sub);
+			error = json_object_set_new(o, "annotations", sub) < 0 ? rs__oom() : 0;
 			sub = NULL;
+			if (error)
+				goto done;
 		}
 	}
 	if (d->platform) {
 		if ((error = rs__platform_to_json(&sub, d->platform, where)) < 0)
 			goto done;
-		json_object_set_new(o, "platform", sub);
+		error = json_object_set_new(o, "platform", sub) < 0 ? rs__oom() : 0;
 		sub = NULL;
+		if (error)
+			goto done;
 	}
 	if (!docker && d->artifact_type &&
 	    (error = set_str(o, "artifactType", d->artifact_type, where)) < 0)
@@ -301,10 +334,17 @@ int rs_platform_dup(rs_platform **out, const rs_platform *src)
 	if (!src)
 		return 0;
 	p = rs__calloc(1, sizeof(*p));
+	if (!p)
+		return rs__oom();
 	p->os = dup_or_null(src->os);
 	p->architecture = dup_or_null(src->architecture);
 	p->variant = dup_or_null(src->variant);
 	p->os_version = dup_or_null(src->os_version);
+	if ((src->os && !p->os) || (src->architecture && !p->architecture) ||
+	    (src->variant && !p->variant) || (src->os_version && !p->os_version)) {
+		rs_platform_free(p);
+		return rs__oom();
+	}
 	*out = p;
 	return 0;
 }
@@ -329,9 +369,17 @@ int rs_descriptor_dup(rs_descriptor *out, const rs_descriptor *src)
 	d.media_type = dup_or_null(src->media_type);
 	d.digest = dup_or_null(src->digest);
 	d.size = src->size;
-	rs_platform_dup(&d.platform, src->platform);
+	if (rs_platform_dup(&d.platform, src->platform) < 0) {
+		rs_descriptor_dispose(&d);
+		return RS_ENOMEM;
+	}
 	d.ref_name = dup_or_null(src->ref_name);
 	d.artifact_type = dup_or_null(src->artifact_type);
+	if ((src->media_type && !d.media_type) || (src->digest && !d.digest) ||
+	    (src->ref_name && !d.ref_name) || (src->artifact_type && !d.artifact_type)) {
+		rs_descriptor_dispose(&d);
+		return rs__oom();
+	}
 	*out = d;
 	return 0;
 }

@@ -70,7 +70,7 @@ static int resolve_media_type(char **out, const json_t *root, const char *conten
 			                     "unsupported manifest media type \"%s\"",
 			                     json_string_value(v));
 		*out = rs__strdup(body);
-		return 0;
+		return *out ? 0 : rs__oom();
 	}
 	if (!generic) {
 		if (!rs_mediatype_is_known(ct))
@@ -78,15 +78,15 @@ static int resolve_media_type(char **out, const json_t *root, const char *conten
 			                     "unsupported manifest media type \"%s\"",
 			                     content_type);
 		*out = rs__strdup(ct);
-		return 0;
+		return *out ? 0 : rs__oom();
 	}
 	if (json_object_get(root, "manifests")) {
 		*out = rs__strdup(RS_MT_OCI_INDEX);
-		return 0;
+		return *out ? 0 : rs__oom();
 	}
 	if (json_object_get(root, "config") || json_object_get(root, "layers")) {
 		*out = rs__strdup(RS_MT_OCI_MANIFEST);
-		return 0;
+		return *out ? 0 : rs__oom();
 	}
 	return rs__error_set(RS_EFORMAT,
 	                     "cannot tell what kind of manifest this is: no \"mediaType\", and "
@@ -120,8 +120,10 @@ static int parse_body(rs_manifest *m)
 			return rs__error_set(RS_EFORMAT, "index has no \"manifests\"");
 		if (!json_is_array(v))
 			return rs__error_set(RS_EFORMAT, "index \"manifests\" must be an array");
+		m->children = rs__calloc(json_array_size(v) + 1, sizeof(*m->children));
+		if (!m->children)
+			return rs__oom();
 		m->nchildren = json_array_size(v);
-		m->children = rs__calloc(m->nchildren + 1, sizeof(*m->children));
 		if ((error = parse_descriptor_array(m->children, v, "index manifest")) < 0)
 			return error;
 	} else {
@@ -134,8 +136,10 @@ static int parse_body(rs_manifest *m)
 		if (!json_is_array(v))
 			return rs__error_set(RS_EFORMAT, "manifest \"layers\" must be an array");
 		/* entries not parsed yet stay zeroed, which dispose handles */
+		m->blobs = rs__calloc(json_array_size(v) + 1, sizeof(*m->blobs));
+		if (!m->blobs)
+			return rs__oom();
 		m->nblobs = json_array_size(v) + 1;
-		m->blobs = rs__calloc(m->nblobs, sizeof(*m->blobs));
 		if ((error = rs__descriptor_from_json(&m->blobs[0], config, "manifest config")) <
 		            0 ||
 		    (error = parse_descriptor_array(m->blobs + 1, v, "manifest layer")) < 0)
@@ -146,6 +150,8 @@ static int parse_body(rs_manifest *m)
 		char where[32];
 		snprintf(where, sizeof(where), "%s subject", kind);
 		m->subject = rs__calloc(1, sizeof(*m->subject));
+		if (!m->subject)
+			return rs__oom();
 		if ((error = rs__descriptor_from_json(m->subject, v, where)) < 0)
 			return error;
 	}
@@ -154,6 +160,8 @@ static int parse_body(rs_manifest *m)
 			return rs__error_set(RS_EFORMAT, "%s \"artifactType\" must be a string",
 			                     kind);
 		m->artifact_type = rs__strdup(json_string_value(v));
+		if (!m->artifact_type)
+			return rs__oom();
 	}
 	if ((ann = json_object_get(root, "annotations")) != NULL) {
 		const char *key;
@@ -188,6 +196,8 @@ int rs_manifest_parse(rs_manifest **out, const void *bytes, size_t len, const ch
 		return unsupported_schema1();
 
 	m = rs__calloc(1, sizeof(*m));
+	if (!m)
+		return rs__oom();
 	if ((error = rs__json_parse_object(&m->root, bytes, len, "manifest")) < 0)
 		goto done;
 
@@ -220,6 +230,10 @@ int rs_manifest_parse(rs_manifest **out, const void *bytes, size_t len, const ch
 		goto done;
 
 	m->bytes = rs__malloc(len + 1);
+	if (!m->bytes) {
+		error = rs__oom();
+		goto done;
+	}
 	if (len)
 		memcpy(m->bytes, bytes, len);
 	m->bytes[len] = '\0';
@@ -332,10 +346,13 @@ int rs_manifest_select_platform(const rs_descriptor **out, const rs_manifest *in
 		const rs_platform *p = index->children[i].platform;
 		if (!p || rs_platform_is_unknown(p))
 			continue;
+		unsigned long serial = rs__error_serial();
 		if (rs_platform_match(want, p)) {
 			*out = &index->children[i];
 			return 0;
 		}
+		if (rs__error_serial() != serial) /* out of memory */
+			return RS_ENOMEM;
 	}
 	for (size_t i = 0; i < index->nchildren; i++) {
 		const rs_platform *p = index->children[i].platform;
@@ -343,14 +360,29 @@ int rs_manifest_select_platform(const rs_descriptor **out, const rs_manifest *in
 		if (!p || rs_platform_is_unknown(p))
 			continue;
 		s = rs_platform_format(p);
+		if (!s) {
+			rs_buf_dispose(&avail);
+			rs__strlist_dispose(&seen);
+			return RS_ENOMEM;
+		}
 		if (rs__strlist_contains(&seen, s)) {
 			free(s);
 			continue;
 		}
 		rs__buf_printf(&avail, "%s%s", seen.count ? ", " : "", s);
-		rs__strlist_push_owned(&seen, s);
+		if (rs__strlist_push_owned(&seen, s) < 0) {
+			rs_buf_dispose(&avail);
+			rs__strlist_dispose(&seen);
+			return RS_ENOMEM;
+		}
 	}
 	wanted = rs_platform_format(want);
+	if (!wanted || rs__buf_oom(&avail)) {
+		free(wanted);
+		rs_buf_dispose(&avail);
+		rs__strlist_dispose(&seen);
+		return rs__oom();
+	}
 	error = rs__error_set(RS_ENOTFOUND,
 	                      "no manifest for platform %s in the index; available: %s", wanted,
 	                      seen.count ? rs__buf_cstr(&avail) : "none");

@@ -13,60 +13,71 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static void set_field(char **field, const char *value)
+/* false when out of memory (the field is then NULL) */
+static bool set_field(char **field, const char *value)
 {
 	free(*field);
 	*field = value && *value ? rs__strdup(value) : NULL;
+	return *field || !value || !*value;
 }
 
 /* containerd platforms.normalizeArch, plus os aliases. */
-void rs_platform_normalize(rs_platform *p)
+int rs_platform_normalize(rs_platform *p)
 {
 	char *a, *v;
+	bool ok = true;
 
 	if (!p)
-		return;
+		return 0;
 	lower(p->os);
 	lower(p->architecture);
 	lower(p->variant);
 	if (p->variant && !*p->variant)
-		set_field(&p->variant, NULL);
+		ok &= set_field(&p->variant, NULL);
 	if (p->os && !strcmp(p->os, "macos"))
-		set_field(&p->os, "darwin");
+		ok &= set_field(&p->os, "darwin");
+	if (!ok)
+		return rs__oom();
 	if (!p->architecture)
-		return;
+		return 0;
 	/* private copies: set_field frees the originals */
 	a = rs__strdup(p->architecture);
 	v = rs__strdup(p->variant ? p->variant : "");
+	if (!a || !v) {
+		free(a);
+		free(v);
+		return rs__oom();
+	}
 	if (!strcmp(a, "i386")) {
-		set_field(&p->architecture, "386");
-		set_field(&p->variant, NULL);
+		ok &= set_field(&p->architecture, "386");
+		ok &= set_field(&p->variant, NULL);
 	} else if (!strcmp(a, "x86_64") || !strcmp(a, "x86-64") || !strcmp(a, "amd64")) {
-		set_field(&p->architecture, "amd64");
+		ok &= set_field(&p->architecture, "amd64");
 		if (!strcmp(v, "v1"))
-			set_field(&p->variant, NULL);
+			ok &= set_field(&p->variant, NULL);
 	} else if (!strcmp(a, "aarch64") || !strcmp(a, "arm64")) {
-		set_field(&p->architecture, "arm64");
+		ok &= set_field(&p->architecture, "arm64");
 		if (!strcmp(v, "8") || !strcmp(v, "v8") || !strcmp(v, "v8.0"))
-			set_field(&p->variant, NULL);
+			ok &= set_field(&p->variant, NULL);
 		else if (!strcmp(v, "9") || !strcmp(v, "9.0") || !strcmp(v, "v9.0"))
-			set_field(&p->variant, "v9");
+			ok &= set_field(&p->variant, "v9");
 	} else if (!strcmp(a, "armhf")) {
-		set_field(&p->architecture, "arm");
-		set_field(&p->variant, "v7");
+		ok &= set_field(&p->architecture, "arm");
+		ok &= set_field(&p->variant, "v7");
 	} else if (!strcmp(a, "armel")) {
-		set_field(&p->architecture, "arm");
-		set_field(&p->variant, "v6");
+		ok &= set_field(&p->architecture, "arm");
+		ok &= set_field(&p->variant, "v6");
 	} else if (!strcmp(a, "arm")) {
 		if (!*v || !strcmp(v, "7"))
-			set_field(&p->variant, "v7");
+			ok &= set_field(&p->variant, "v7");
 		else if (!strcmp(v, "5") || !strcmp(v, "6") || !strcmp(v, "8")) {
 			char buf[3] = {'v', v[0], '\0'};
-			set_field(&p->variant, buf);
+			ok &= set_field(&p->variant, buf);
 		}
 	}
 	free(a);
 	free(v);
+	return ok ? 0 : rs__oom();
 }
 
 static bool valid_component(const char *s, size_t n)
@@ -119,11 +130,17 @@ int rs_platform_parse(rs_platform **out, const char *s)
 			        s, names[i], (int)lens[i], parts[i]);
 	}
 	plat = rs__calloc(1, sizeof(*plat));
+	if (!plat)
+		return rs__oom();
 	plat->os = rs__strndup(parts[0], lens[0]);
 	plat->architecture = rs__strndup(parts[1], lens[1]);
 	if (count == 3)
 		plat->variant = rs__strndup(parts[2], lens[2]);
-	rs_platform_normalize(plat);
+	if (!plat->os || !plat->architecture || (count == 3 && !plat->variant) ||
+	    rs_platform_normalize(plat) < 0) {
+		rs_platform_free(plat);
+		return rs__oom();
+	}
 	*out = plat;
 	return 0;
 }
@@ -144,11 +161,14 @@ char *rs_platform_format(const rs_platform *p)
 int rs__platform_from_uname(rs_platform **out, const char *sysname, const char *machine)
 {
 	rs_platform *p;
+	bool vok = true;
 
 	*out = NULL;
 	if (!sysname || !*sysname || !machine || !*machine)
 		return rs__error_set(RS_ERROR, "cannot tell this machine's platform from uname");
 	p = rs__calloc(1, sizeof(*p));
+	if (!p)
+		return rs__oom();
 	p->os = rs__strdup(sysname);
 	lower(p->os);
 	if (!strcmp(machine, "i386") || !strcmp(machine, "i486") || !strcmp(machine, "i586") ||
@@ -158,11 +178,11 @@ int rs__platform_from_uname(rs_platform **out, const char *sysname, const char *
 	           !strcmp(machine, "armv7") || !strcmp(machine, "armhf")) {
 		/* armv8l: a 32-bit userland on a 64-bit core runs arm/v7 images */
 		p->architecture = rs__strdup("arm");
-		p->variant = rs__strdup("v7");
+		vok = (p->variant = rs__strdup("v7")) != NULL;
 	} else if (!strncmp(machine, "armv6", 5) || !strncmp(machine, "armv5", 5)) {
 		char v[3] = {'v', machine[4], '\0'};
 		p->architecture = rs__strdup("arm");
-		p->variant = rs__strdup(v);
+		vok = (p->variant = rs__strdup(v)) != NULL;
 	} else if (!strcmp(machine, "ppc64le") || !strcmp(machine, "ppc64el")) {
 		p->architecture = rs__strdup("ppc64le");
 	} else if (!strcmp(machine, "mips64")) {
@@ -170,7 +190,10 @@ int rs__platform_from_uname(rs_platform **out, const char *sysname, const char *
 	} else {
 		p->architecture = rs__strdup(machine); /* x86_64, aarch64, s390x, riscv64 ... */
 	}
-	rs_platform_normalize(p);
+	if (!p->os || !p->architecture || !vok || rs_platform_normalize(p) < 0) {
+		rs_platform_free(p);
+		return rs__oom();
+	}
 	*out = p;
 	return 0;
 }
@@ -197,10 +220,13 @@ int rs_platform_match(const rs_platform *want, const rs_platform *have)
 
 	if (!want || !have)
 		return 0;
-	rs_platform_dup(&w, want);
-	rs_platform_dup(&h, have);
-	rs_platform_normalize(w);
-	rs_platform_normalize(h);
+	/* out of memory: no match, with RS_ENOMEM set (callers compare rs__error_serial) */
+	if (rs_platform_dup(&w, want) < 0 || rs_platform_dup(&h, have) < 0 ||
+	    rs_platform_normalize(w) < 0 || rs_platform_normalize(h) < 0) {
+		rs_platform_free(w);
+		rs_platform_free(h);
+		return 0;
+	}
 	match = same(w->os, h->os) && same(w->architecture, h->architecture) &&
 	        same(w->variant, h->variant) &&
 	        (!w->os_version || same(w->os_version, h->os_version));

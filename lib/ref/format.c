@@ -43,6 +43,8 @@ int rs_ref_check_tag(const char *tag)
 	if (!tag)
 		snprintf(why, sizeof(why), "tag is empty");
 	shown = rs__ref_printable(tag);
+	if (!shown)
+		return rs__oom();
 	rs__error_set(RS_EINVAL, "invalid tag \"%s\": %s", shown, why);
 	free(shown);
 	return RS_EINVAL;
@@ -51,9 +53,22 @@ int rs_ref_check_tag(const char *tag)
 static rs_ref *copy_name(const rs_ref *ref)
 {
 	rs_ref *r = rs__calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
 	r->domain = rs__strdup(ref->domain);
 	r->path = rs__strdup(ref->path);
+	if (!r->domain || !r->path) {
+		rs_ref_free(r);
+		return NULL;
+	}
 	return r;
+}
+
+/* A copy's optional string: false when s was given and could not be copied. */
+static bool copy_opt(char **out, const char *s)
+{
+	*out = rs__strdup(s);
+	return !s || *out;
 }
 
 int rs_ref_dup(rs_ref **out, const rs_ref *ref)
@@ -62,8 +77,10 @@ int rs_ref_dup(rs_ref **out, const rs_ref *ref)
 	if (!out || !ref)
 		return rs__error_set(RS_EINVAL, "rs_ref_dup: no reference given");
 	r = copy_name(ref);
-	r->tag = rs__strdup(ref->tag);
-	r->digest = rs__strdup(ref->digest);
+	if (!r || !copy_opt(&r->tag, ref->tag) || !copy_opt(&r->digest, ref->digest)) {
+		rs_ref_free(r);
+		return rs__oom();
+	}
 	*out = r;
 	return 0;
 }
@@ -78,7 +95,10 @@ int rs_ref_with_tag(rs_ref **out, const rs_ref *ref, const char *tag)
 	if ((error = rs_ref_check_tag(tag)) < 0)
 		return error;
 	r = copy_name(ref);
-	r->tag = rs__strdup(tag);
+	if (!r || !copy_opt(&r->tag, tag)) {
+		rs_ref_free(r);
+		return rs__oom();
+	}
 	*out = r;
 	return 0;
 }
@@ -94,13 +114,17 @@ int rs_ref_with_digest(rs_ref **out, const rs_ref *ref, const char *digest)
 		if (!digest)
 			snprintf(why, sizeof(why), "digest is empty");
 		shown = rs__ref_printable(digest);
+		if (!shown)
+			return rs__oom();
 		rs__error_set(RS_EINVAL, "invalid digest \"%s\": %s", shown, why);
 		free(shown);
 		return RS_EINVAL;
 	}
 	r = copy_name(ref);
-	r->tag = rs__strdup(ref->tag);
-	r->digest = rs__strdup(digest);
+	if (!r || !copy_opt(&r->tag, ref->tag) || !copy_opt(&r->digest, digest)) {
+		rs_ref_free(r);
+		return rs__oom();
+	}
 	*out = r;
 	return 0;
 }

@@ -16,8 +16,8 @@ bool rs__ref_is_hub(const char *domain)
 	        rs__str_iequal(domain, "registry-1.docker.io"));
 }
 
-void rs__ref_normalize(char **domain_out, char **path_out, const char *domain, size_t dlen,
-                       const char *path, size_t plen)
+int rs__ref_normalize(char **domain_out, char **path_out, const char *domain, size_t dlen,
+                      const char *path, size_t plen)
 {
 	rs_buf p = RS_BUF_INIT;
 	bool hub;
@@ -28,12 +28,22 @@ void rs__ref_normalize(char **domain_out, char **path_out, const char *domain, s
 		hub = true;
 	} else {
 		*domain_out = rs__strndup(domain, dlen);
-		hub = strcmp(*domain_out, RS__REF_HUB_DOMAIN) == 0;
+		hub = *domain_out && strcmp(*domain_out, RS__REF_HUB_DOMAIN) == 0;
+	}
+	if (!*domain_out) {
+		*path_out = NULL;
+		return rs__oom();
 	}
 	if (hub && !memchr(path, '/', plen))
 		rs__buf_puts(&p, "library/");
 	rs__buf_put(&p, path, plen);
 	*path_out = rs__buf_detach(&p);
+	if (!*path_out) {
+		free(*domain_out);
+		*domain_out = NULL;
+		return RS_ENOMEM;
+	}
+	return 0;
 }
 
 int rs_ref_parse_domain(char **out, const char *text)
@@ -56,16 +66,18 @@ int rs_ref_parse_domain(char **out, const char *text)
 	len = slash ? (size_t)(slash - s) : strlen(s);
 	if (rs__ref_check_domain(s, len, why, sizeof(why)) < 0) {
 		shown = rs__ref_printable(text);
+		if (!shown)
+			return rs__oom();
 		rs__error_set(RS_EINVAL, "invalid registry \"%s\": %s", shown, why);
 		free(shown);
 		return RS_EINVAL;
 	}
 	*out = rs__strndup(s, len);
-	if (rs__ref_is_hub(*out)) {
+	if (*out && rs__ref_is_hub(*out)) {
 		free(*out);
 		*out = rs__strdup(RS__REF_HUB_DOMAIN);
 	}
-	return 0;
+	return *out ? 0 : rs__oom();
 }
 
 const char *rs_ref_endpoint(const char *domain)

@@ -331,6 +331,11 @@ static int fail(const char *text, const char *fmt, ...)
 		else
 			rs__buf_putc(&clean, (char)c);
 	}
+	if (!shown || rs__buf_oom(&clean)) {
+		rs_buf_dispose(&clean);
+		free(shown);
+		return rs__oom();
+	}
 	rs__error_set(RS_EINVAL, "invalid reference \"%s\": %s", shown, rs__buf_cstr(&clean));
 	rs_buf_dispose(&clean);
 	free(shown);
@@ -409,7 +414,12 @@ int rs_ref_parse(rs_ref **out, const char *text, unsigned int flags)
 		return fail(text, "a repository name was expected, not a digest");
 
 	ref = rs__calloc(1, sizeof(*ref));
-	rs__ref_normalize(&ref->domain, &ref->path, domain, dlen, path, plen);
+	if (!ref)
+		return rs__oom();
+	if (rs__ref_normalize(&ref->domain, &ref->path, domain, dlen, path, plen) < 0) {
+		rs_ref_free(ref);
+		return RS_ENOMEM;
+	}
 	if (strlen(ref->path) > RS__REF_PATH_MAX) {
 		size_t n = strlen(ref->path);
 		rs_ref_free(ref);
@@ -422,6 +432,11 @@ int rs_ref_parse(rs_ref **out, const char *text, unsigned int flags)
 		ref->tag = rs__strdup("latest");
 	if (digest)
 		ref->digest = rs__strndup(digest, glen);
+	if ((tag && !ref->tag) || (digest && !ref->digest) ||
+	    (!tag && !digest && !(flags & (RS_REF_NAME_ONLY | RS_REF_NO_DEFAULT)) && !ref->tag)) {
+		rs_ref_free(ref);
+		return rs__oom();
+	}
 	*out = ref;
 	return 0;
 }

@@ -33,12 +33,14 @@ bool rs__ref_is_hub(const char *domain);
 
 /*
  * Normalise a split name: no domain -> docker.io, index.docker.io -> docker.io, a one-component
- * path on docker.io gets "library/". domain may be NULL. Both outputs are malloc'd.
+ * path on docker.io gets "library/". domain may be NULL. Both outputs are malloc'd; on
+ * RS_ENOMEM both are NULL.
  */
-void rs__ref_normalize(char **domain_out, char **path_out, const char *domain, size_t dlen,
-                       const char *path, size_t plen);
+int rs__ref_normalize(char **domain_out, char **path_out, const char *domain, size_t dlen,
+                      const char *path, size_t plen);
 
-/* A bounded, printable copy of text for error messages (control bytes as \xNN). Free it. */
+/* A bounded, printable copy of text for error messages (control bytes as \xNN). Free it.
+ * NULL when out of memory. */
 char *rs__ref_printable(const char *text);
 
 #endif

@@ -5,6 +5,7 @@
 #include "auth/challenge.h"
 #include "auth/dockercfg.h"
 #include "auth/scope.h"
+#include "util/json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -13,21 +14,36 @@
 
 #define RS_TOKEN_BODY_MAX (1u << 20)
 
-void rs__endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
+/* Forget what a load that ran out of memory kept, so that a later call tries again. */
+static int load_oom(rs__endpoint *ep)
+{
+	rs__free_secret(ep->username);
+	rs__free_secret(ep->password);
+	rs__free_secret(ep->identity_token);
+	rs__free_secret(ep->registry_token);
+	free(ep->cred_error);
+	ep->username = ep->password = ep->identity_token = ep->registry_token = NULL;
+	ep->cred_error = NULL;
+	ep->have_cred = false;
+	ep->cred_loaded = false;
+	return rs__oom();
+}
+
+int rs__endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
 {
 	rs__credential cred = {0};
 	int rc;
 	if (ep->cred_loaded)
-		return;
+		return 0;
 	ep->cred_loaded = true;
 	if (c->opts.username) {
 		ep->username = rs__strdup(c->opts.username);
 		ep->password = rs__strdup(c->opts.password ? c->opts.password : "");
 		ep->have_cred = true;
-		return;
+		return ep->username && ep->password ? 0 : load_oom(ep);
 	}
 	if (!c->opts.use_docker_config)
-		return; /* anonymous: the library reads no config unless asked */
+		return 0; /* anonymous: the library reads no config unless asked */
 	rs__client_helper_limits(c);
 	rc = rs__cred_lookup(&cred, c->opts.docker_config, ep->domain);
 	if (rc == 0) {
@@ -36,13 +52,22 @@ void rs__endpoint_load_credentials(rs_client *c, rs__endpoint *ep)
 		ep->identity_token = rs__strdup(cred.identity_token);
 		ep->registry_token = rs__strdup(cred.registry_token);
 		ep->have_cred = ep->username || ep->identity_token || ep->registry_token;
+		if ((cred.username && !ep->username) || (cred.password && !ep->password) ||
+		    (cred.identity_token && !ep->identity_token) ||
+		    (cred.registry_token && !ep->registry_token)) {
+			rs__credential_dispose(&cred);
+			return load_oom(ep);
+		}
+	} else if (rc == RS_ENOMEM) {
+		return load_oom(ep);
 	}
 	/* a broken config or helper must not stop anonymous access; it is reported on 401/403,
 	 * as what it is rather than as "no credentials" */
-	else if (rc != RS_ENOTFOUND)
-		ep->cred_error = rs__strdup(rs_error_last()->message);
+	else if (rc != RS_ENOTFOUND && !(ep->cred_error = rs__strdup(rs_error_last()->message)))
+		return load_oom(ep);
 	rs__credential_dispose(&cred);
 	rs_error_clear();
+	return 0;
 }
 
 static char *basic_value(const char *user, const char *pass)
@@ -50,11 +75,17 @@ static char *basic_value(const char *user, const char *pass)
 	rs_buf raw = RS_BUF_INIT, v = RS_BUF_INIT;
 	char *b64;
 	rs__buf_printf(&raw, "%s:%s", user ? user : "", pass ? pass : "");
-	b64 = rs__base64_encode(raw.ptr, raw.size);
-	rs__buf_printf(&v, "Basic %s", b64);
+	b64 = rs__buf_oom(&raw) ? NULL : rs__base64_encode(raw.ptr, raw.size);
+	if (b64)
+		rs__buf_printf(&v, "Basic %s", b64);
 	rs__free_secret(b64);
 	rs__buf_dispose_secret(&raw);
-	return rs__buf_detach(&v);
+	if (!b64) {
+		rs_buf_dispose(&v);
+		rs__oom();
+		return NULL;
+	}
+	return rs__buf_detach(&v); /* NULL when out of memory */
 }
 
 const char *rs__endpoint_who(const rs__endpoint *ep)
@@ -75,7 +106,12 @@ static int check_plain_http(rs_client *c, const char *url, const char *what)
 		const char *hostport = origin + strlen("http://");
 		const char *why = NULL;
 		char *hp = rs__strdup(hostport);
-		size_t n = strlen(hp);
+		size_t n;
+		if (!hp) {
+			free(origin);
+			return rs__oom();
+		}
+		n = strlen(hp);
 		/* origin has an explicit port; drop ":80" for the policy lookup */
 		if (n > 3 && !strcmp(hp + n - 3, ":80"))
 			hp[n - 3] = '\0';
@@ -113,20 +149,28 @@ static int token_post(rs_client *c, rs__endpoint *ep, const char *scope, const c
 	rs__http_request req = {0};
 	char *e;
 	int error;
+	bool oom = false;
 	rs__buf_puts(&form, "grant_type=refresh_token&refresh_token=");
 	e = rs__url_escape(ep->identity_token);
-	rs__buf_puts(&form, e);
+	oom |= !e;
+	rs__buf_puts(&form, e ? e : "");
 	rs__free_secret(e);
 	rs__buf_puts(&form, "&client_id=regship");
 	if (ep->service) {
 		e = rs__url_escape(ep->service);
-		rs__buf_printf(&form, "&service=%s", e);
+		oom |= !e;
+		rs__buf_printf(&form, "&service=%s", e ? e : "");
 		free(e);
 	}
 	if (scope && *scope) {
 		e = rs__url_escape(scope);
-		rs__buf_printf(&form, "&scope=%s", e);
+		oom |= !e;
+		rs__buf_printf(&form, "&scope=%s", e ? e : "");
 		free(e);
+	}
+	if (oom || rs__buf_oom(&form)) {
+		rs__buf_dispose_secret(&form);
+		return rs__oom();
 	}
 	req.method = "POST";
 	req.url = ep->realm;
@@ -139,11 +183,16 @@ static int token_post(rs_client *c, rs__endpoint *ep, const char *scope, const c
 	return error;
 }
 
-/* url with name=value added to its query. */
+/* url with name=value added to its query; out of memory leaves url in its out-of-memory
+ * state (rs__buf_oom). */
 static void add_query(rs_buf *url, const char *name, const char *value)
 {
-	char *tmp = rs__url_add_query(url->ptr, name, value);
+	char *tmp = rs__buf_oom(url) ? NULL : rs__url_add_query(url->ptr, name, value);
 	rs__buf_clear(url);
+	if (!tmp) {
+		rs__buf_set_oom(url);
+		return;
+	}
 	rs__buf_puts(url, tmp);
 	free(tmp);
 }
@@ -161,13 +210,24 @@ static int token_get(rs_client *c, rs__endpoint *ep, const char *scope, const ch
 		add_query(&url, "service", ep->service);
 	if (scope && *scope) {
 		char *scopes = rs__strdup(scope), *save = NULL;
+		if (!scopes) {
+			rs__buf_dispose_secret(&url);
+			return rs__oom();
+		}
 		for (char *s = strtok_r(scopes, " ", &save); s; s = strtok_r(NULL, " ", &save))
 			add_query(&url, "scope", s);
 		free(scopes);
 	}
 	if (ep->have_cred && ep->username && !ep->identity_token) {
 		add_query(&url, "account", ep->username);
-		auth = basic_value(ep->username, ep->password);
+		if (!(auth = basic_value(ep->username, ep->password))) {
+			rs__buf_dispose_secret(&url);
+			return RS_ENOMEM;
+		}
+	}
+	if (rs__buf_oom(&url)) {
+		rs__free_secret(auth);
+		return rs__oom();
 	}
 	req.method = "GET";
 	req.url = url.ptr;
@@ -202,6 +262,8 @@ static int token_parse(rs__endpoint *ep, const char *scope, const char *realm_or
 		return error;
 	}
 	root = json_loadb(resp->body.ptr ? resp->body.ptr : "", resp->body.size, 0, &jerr);
+	if (!root && rs__json_oom(&jerr))
+		return rs__oom();
 	if (!root || !json_is_object(root)) {
 		/* the body may hold a token; say only where parsing stopped */
 		error = rs__error_set(RS_EPROTO,
@@ -231,13 +293,28 @@ static int token_parse(rs__endpoint *ep, const char *scope, const char *realm_or
 	expires_in = json_integer_value(json_object_get(root, "expires_in"));
 	if (expires_in < 60)
 		expires_in = 60;
-	ep->tokens = rs__realloc(ep->tokens, (ep->token_count + 1) * sizeof(*ep->tokens));
-	t = &ep->tokens[ep->token_count++];
-	t->scope = rs__strdup(scope ? scope : "");
-	t->value = rs__strdup(tok);
+	if (!(*out = rs__strdup(tok))) {
+		error = rs__oom();
+		goto done;
+	}
+	{
+		rs__token *tokens =
+		        rs__realloc(ep->tokens, (ep->token_count + 1) * sizeof(*ep->tokens));
+		char *tscope = rs__strdup(scope ? scope : ""), *tvalue = rs__strdup(tok);
+		if (tokens)
+			ep->tokens = tokens;
+		if (!tokens || !tscope || !tvalue) {
+			/* not cached: the token still serves this request */
+			free(tscope);
+			rs__free_secret(tvalue);
+			goto done;
+		}
+		t = &ep->tokens[ep->token_count++];
+		t->scope = tscope;
+		t->value = tvalue;
+	}
 	/* renew a little early so a token never expires in flight */
 	t->expires = time(NULL) + (time_t)expires_in - 10;
-	*out = rs__strdup(tok);
 done:
 	if (root)
 		json_decref(root);
@@ -296,20 +373,24 @@ int rs__auth_value(char **out, rs_client *c, rs__endpoint *ep, const char *scope
 	pthread_mutex_lock(&ep->lock);
 	switch (ep->auth) {
 	case RS__AUTH_BASIC:
-		rs__endpoint_load_credentials(c, ep);
+		if ((error = rs__endpoint_load_credentials(c, ep)) < 0)
+			break;
 		if (ep->have_cred) {
 			char *base = rs__endpoint_base(ep);
-			error = check_plain_http(c, base, "Basic authentication");
+			error = base ? check_plain_http(c, base, "Basic authentication")
+			             : rs__oom();
 			free(base);
 			if (error < 0)
 				break;
-			*out = basic_value(ep->username, ep->password);
+			if (!(*out = basic_value(ep->username, ep->password)))
+				error = RS_ENOMEM;
 		}
 		break;
 	case RS__AUTH_BEARER: {
 		const rs__token *t = fresh ? NULL : token_find(ep, scope);
 		char *tok = NULL;
-		rs__endpoint_load_credentials(c, ep);
+		if ((error = rs__endpoint_load_credentials(c, ep)) < 0)
+			break;
 		if (ep->registry_token) {
 			tok = rs__strdup(ep->registry_token);
 		} else if (t) {
@@ -317,10 +398,15 @@ int rs__auth_value(char **out, rs_client *c, rs__endpoint *ep, const char *scope
 		} else if ((error = fetch_token(c, ep, scope, &tok)) < 0) {
 			break;
 		}
+		if (!tok) {
+			error = rs__oom();
+			break;
+		}
 		{
 			rs_buf v = RS_BUF_INIT;
 			rs__buf_printf(&v, "Bearer %s", tok);
-			*out = rs__buf_detach(&v);
+			if (!(*out = rs__buf_detach(&v)))
+				error = RS_ENOMEM;
 		}
 		rs__free_secret(tok);
 		break;
@@ -342,11 +428,16 @@ int rs__learn_challenge(rs__endpoint *ep, const rs__http_response *resp, char **
 	int error = 0;
 	*asked = NULL;
 	*insufficient = false;
-	rs__http_headers_all(resp, "www-authenticate", &values);
+	if (rs__http_headers_all(resp, "www-authenticate", &values) < 0) {
+		rs__strlist_dispose(&values);
+		return RS_ENOMEM;
+	}
 	for (size_t i = 0; i < values.count; i++)
-		if (rs__challenges_parse(&list, values.items[i]) < 0)
-			rs_error_clear(); /* keep what parsed; an odd extra challenge is no reason
-			                     to fail */
+		if ((error = rs__challenges_parse(&list, values.items[i])) == RS_ENOMEM)
+			goto done;
+		else if (error < 0)
+			error = 0, rs_error_clear(); /* keep what parsed; an odd extra challenge is
+			                     no reason to fail */
 	ch = rs__challenges_pick(&list);
 	pthread_mutex_lock(&ep->lock);
 	if (!ch) {
@@ -359,10 +450,21 @@ int rs__learn_challenge(rs__endpoint *ep, const rs__http_response *resp, char **
 		ep->service = rs__strdup(ch->service);
 		*asked = rs__strdup(ch->scope);
 		*insufficient = ch->error && !strcmp(ch->error, "insufficient_scope");
+		if ((ch->realm && !ep->realm) || (ch->service && !ep->service) ||
+		    (ch->scope && !*asked)) {
+			/* "no realm" would be the wrong complaint: forget the challenge */
+			free(ep->realm);
+			free(ep->service);
+			free(*asked);
+			ep->realm = ep->service = *asked = NULL;
+			ep->auth = RS__AUTH_NONE;
+			error = rs__oom();
+		}
 	} else {
 		ep->auth = RS__AUTH_BASIC;
 	}
 	pthread_mutex_unlock(&ep->lock);
+done:
 	rs__challenges_dispose(&list);
 	rs__strlist_dispose(&values);
 	return error;

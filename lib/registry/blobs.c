@@ -22,6 +22,10 @@ int rs__blob_head(rs_client *c, const rs_ref *repo, const char *digest, int64_t 
 		return error;
 	rs__buf_printf(&path, "/v2/%s/blobs/%s", repo->path, digest);
 	scope = rs__scope_repository(repo->path, "pull");
+	if (!scope || rs__buf_oom(&path)) {
+		error = rs__oom();
+		goto done;
+	}
 	req.method = "HEAD";
 	req.url = path.ptr;
 	req.scope = scope;
@@ -237,7 +241,8 @@ int rs__blob_open_at(rs_reader **out, rs_client *c, const rs_ref *repo, const ch
 	int error;
 	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
 		return error;
-	p = rs__calloc(1, sizeof(*p));
+	if (!(p = rs__calloc(1, sizeof(*p))))
+		return rs__oom();
 	p->base.read = pipe_read;
 	p->base.rewind = pipe_rewind;
 	p->base.free = pipe_free;
@@ -251,6 +256,14 @@ int rs__blob_open_at(rs_reader **out, rs_client *c, const rs_ref *repo, const ch
 	rs__buf_printf(&b, "blob %s of %s", digest, repo->path);
 	p->what = rs__buf_detach(&b);
 	p->buf = rs__malloc(RS_PIPE_CAPACITY);
+	if (!p->path || !p->scope || !p->what || !p->buf) {
+		free(p->path);
+		free(p->scope);
+		free(p->what);
+		free(p->buf);
+		free(p);
+		return rs__oom();
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if ((error = pipe_start(p)) < 0) {
@@ -308,8 +321,10 @@ static int upload_location(char **out, rs_client *c, rs__endpoint *ep,
 	bool own_origin;
 	int error;
 	*out = NULL;
-	if (rs__url_resolve(&url, resp->url, loc) < 0) {
-		char *shown = rs__escape(loc);
+	if ((error = rs__url_resolve(&url, resp->url, loc)) < 0) {
+		char *shown = error == RS_ENOMEM ? NULL : rs__escape(loc);
+		if (!shown)
+			return RS_ENOMEM;
 		error = rs__error_set(RS_EPROTO,
 		                      "upload Location from %s is not a valid URL: \"%s\"",
 		                      ep->domain, shown);
@@ -333,6 +348,10 @@ static int open_upload(rs_client *c, rs__endpoint *ep, const rs_ref *repo, char 
 	const char *loc;
 	int error;
 	rs__buf_printf(&path, "/v2/%s/blobs/uploads/", repo->path);
+	if (!scope || rs__buf_oom(&path)) {
+		error = rs__oom();
+		goto done;
+	}
 	if ((error = post_upload(c, ep, path.ptr, scope, &resp)) < 0)
 		goto done;
 	if (resp.status != 202 && resp.status != 201) {
@@ -363,7 +382,7 @@ static int same_origin_or_fail(rs__endpoint *ep, const char *url)
 	char *o1 = NULL, *o2 = NULL;
 	int error = 0;
 	char *base = rs__endpoint_base(ep);
-	error = rs__url_origin(&o1, base);
+	error = base ? rs__url_origin(&o1, base) : rs__oom();
 	free(base);
 	if (error < 0 || (error = rs__url_origin(&o2, url)) < 0)
 		goto done;
@@ -387,6 +406,10 @@ static int put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const c
 	char *url = rs__url_add_query(location, "digest", digest);
 	char *scope = rs__scope_repository(repo->path, "pull,push");
 	int error;
+	if (!url || !scope) {
+		error = rs__oom();
+		goto done;
+	}
 	if ((error = same_origin_or_fail(ep, url)) < 0)
 		goto done;
 	req.method = "PUT";
@@ -500,6 +523,10 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 	char *scope = rs__scope_repository(repo->path, "pull,push");
 	uint64_t chunk = opts->chunk_size, offset = 0;
 	int error = 0, resumes = 0, stalls = 0;
+	if (!scope) {
+		free(location);
+		return rs__oom();
+	}
 	if (min_chunk && chunk < min_chunk)
 		chunk = min_chunk;
 	while (offset < (uint64_t)size) {
@@ -516,6 +543,10 @@ static int upload_chunked(rs_client *c, rs__endpoint *ep, const rs_ref *repo, co
 		lr.base.size = (int64_t)n;
 		rs__buf_printf(&range, "Content-Range: %" PRIu64 "-%" PRIu64, offset,
 		               offset + n - 1);
+		if (rs__buf_oom(&range)) {
+			error = RS_ENOMEM;
+			break;
+		}
 		hdrs[0] = ct;
 		hdrs[1] = range.ptr;
 		hdrs[2] = NULL;
@@ -604,9 +635,10 @@ static int upload_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const
 	char *location = NULL;
 	uint64_t min_chunk = 0;
 	int error;
-	if (upload_url)
-		location = rs__strdup(upload_url);
-	else if ((error = open_upload(c, ep, repo, &location, &min_chunk)) < 0)
+	if (upload_url) {
+		if (!(location = rs__strdup(upload_url)))
+			return rs__oom();
+	} else if ((error = open_upload(c, ep, repo, &location, &min_chunk)) < 0)
 		return error;
 	if (opts->chunk_size && size > 0) {
 		error = upload_chunked(c, ep, repo, digest, size, r, opts, location, min_chunk);
@@ -671,15 +703,20 @@ int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const c
 		return error;
 	s1 = rs__scope_repository(repo->path, "pull,push");
 	s2 = rs__scope_repository(from_path, "pull");
-	rs__scope_union(&scope, s1, s2);
+	error = s1 && s2 ? rs__scope_union(&scope, s1, s2) : rs__oom();
 	free(s1);
 	free(s2);
+	if (error < 0)
+		goto done;
 	mount_q = rs__url_escape(digest);
 	from_q = rs__url_escape(from_path);
-	rs__buf_printf(&path, "/v2/%s/blobs/uploads/?mount=%s&from=%s", repo->path, mount_q,
-	               from_q);
+	rs__buf_printf(&path, "/v2/%s/blobs/uploads/?mount=%s&from=%s", repo->path,
+	               mount_q ? mount_q : "", from_q ? from_q : "");
+	error = mount_q && from_q && !rs__buf_oom(&path) ? 0 : rs__oom();
 	free(mount_q);
 	free(from_q);
+	if (error < 0)
+		goto done;
 	if ((error = post_upload(c, ep, path.ptr, scope, &resp)) < 0)
 		goto done;
 	if (resp.status == 201)

@@ -14,6 +14,8 @@ int rs_client_new(rs_client **out, const rs_client_options *given)
 		return rs__error_set(RS_EINVAL, "rs_client_options: unsupported version %u",
 		                     given->version);
 	c = rs__calloc(1, sizeof(*c));
+	if (!c)
+		return rs__oom();
 	{
 		/* NULL: the documented defaults (retries -1 is the default 3, not none) */
 		static const rs_client_options defaults = RS_CLIENT_OPTIONS_INIT;
@@ -35,12 +37,24 @@ int rs_client_new(rs_client **out, const rs_client_options *given)
 	c->opts.certs_d = c->certs_d;
 	pthread_mutex_init(&c->lock, NULL);
 	rs__client_limits_init(c);
+	if (given &&
+	    ((given->username && !c->username) || (given->password && !c->password) ||
+	     (given->ca_cert && !c->ca_cert) || (given->docker_config && !c->docker_config) ||
+	     (given->daemon_json && !c->daemon_json) || (given->own_config && !c->own_config) ||
+	     (given->certs_d && !c->certs_d))) {
+		error = rs__oom();
+		goto fail;
+	}
 
 	ho.ca_file = c->ca_cert;
 	rs__client_http_options(c, &ho);
 	if ((error = rs__http_new(&c->http, &ho)) < 0)
 		goto fail;
 	policy = rs__calloc(1, sizeof(*policy));
+	if (!policy) {
+		error = rs__oom();
+		goto fail;
+	}
 	c->policy = policy;
 	if (!c->opts.use_registry_config)
 		rs__insecure_init(policy, c->opts.insecure != 0);
@@ -125,6 +139,8 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 		return 0;
 	}
 	ep = rs__calloc(1, sizeof(*ep));
+	if (!ep)
+		return rs__oom();
 	pthread_mutex_init(&ep->lock, NULL);
 	pthread_mutex_init(&ep->probe_lock, NULL);
 	pthread_mutex_init(&ep->base_lock, NULL);
@@ -132,6 +148,10 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	atomic_init(&ep->is_registry, false);
 	ep->domain = rs__strdup(domain);
 	ep->host = rs__strdup(rs_ref_endpoint(domain));
+	if (!ep->domain || !ep->host) {
+		endpoint_free(ep);
+		return rs__oom();
+	}
 	{
 		const char *why = NULL;
 		ep->insecure = rs__insecure_allowed(c->policy, ep->host, &why);
@@ -144,7 +164,10 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 	if (ep->loopback) {
 		/* no ping: the first real request goes over plain HTTP and tells (saves a round
 		 * trip per command); a TLS port is noticed on that answer (rs__registry_do) */
-		rs__endpoint_set_base(ep, "http");
+		if ((error = rs__endpoint_set_base(ep, "http")) < 0) {
+			endpoint_free(ep);
+			return error;
+		}
 		ep->auth = RS__AUTH_UNKNOWN;
 		atomic_store(&ep->probing, true);
 	} else if ((error = rs__endpoint_ping(c, ep)) < 0) {
@@ -152,7 +175,16 @@ int rs__client_endpoint(rs__endpoint **out, rs_client *c, const char *domain)
 		return error;
 	}
 	pthread_mutex_lock(&c->lock);
-	c->endpoints = rs__realloc(c->endpoints, (c->endpoint_count + 1) * sizeof(*c->endpoints));
+	{
+		rs__endpoint **eps =
+		        rs__realloc(c->endpoints, (c->endpoint_count + 1) * sizeof(*c->endpoints));
+		if (!eps) {
+			pthread_mutex_unlock(&c->lock);
+			endpoint_free(ep);
+			return rs__oom();
+		}
+		c->endpoints = eps;
+	}
 	c->endpoints[c->endpoint_count++] = ep;
 	pthread_mutex_unlock(&c->lock);
 	*out = ep;
@@ -168,8 +200,10 @@ int rs_registry_check(rs_client *c, const char *domain)
 	if ((error = rs__client_endpoint(&ep, c, domain)) < 0)
 		return error;
 	pthread_mutex_lock(&ep->lock);
-	rs__endpoint_load_credentials(c, ep);
+	error = rs__endpoint_load_credentials(c, ep);
 	pthread_mutex_unlock(&ep->lock);
+	if (error < 0)
+		return error;
 	if (ep->auth == RS__AUTH_BEARER) {
 		/* a token with no scope proves the credentials (as docker login does) */
 		char *auth = NULL;

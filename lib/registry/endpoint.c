@@ -21,11 +21,17 @@ static int http_certs_d(rs_client *c, rs__endpoint *ep, bool *used)
 	if (!c->opts.use_certs_d)
 		return 0;
 	rs__buf_printf(&dir, "%s/%s", c->certs_d ? c->certs_d : "/etc/docker/certs.d", ep->host);
+	if (rs__buf_oom(&dir))
+		return RS_ENOMEM;
 	if (stat(dir.ptr, &st) < 0 || !S_ISDIR(st.st_mode))
 		goto done;
 	rs__buf_printf(&ca, "%s/ca.crt", dir.ptr);
 	rs__buf_printf(&cert, "%s/client.cert", dir.ptr);
 	rs__buf_printf(&key, "%s/client.key", dir.ptr);
+	if (rs__buf_oom(&ca) || rs__buf_oom(&cert) || rs__buf_oom(&key)) {
+		error = RS_ENOMEM;
+		goto done;
+	}
 	if (access(ca.ptr, R_OK) == 0)
 		ho.ca_file = ca.ptr;
 	else if (c->ca_cert)
@@ -89,6 +95,8 @@ static int ping_once(rs__endpoint *ep, const char *scheme, rs__http_response *re
 	rs_buf url = RS_BUF_INIT;
 	int error;
 	rs__buf_printf(&url, "%s://%s/v2/", scheme, ep->host);
+	if (rs__buf_oom(&url))
+		return RS_ENOMEM;
 	req.method = "GET";
 	req.url = url.ptr;
 	req.max_body = 64 * 1024;
@@ -132,16 +140,19 @@ static bool nothing_listens(const char *message)
 	       strstr(message, "timed out");
 }
 
-void rs__endpoint_set_base(rs__endpoint *ep, const char *scheme)
+int rs__endpoint_set_base(rs__endpoint *ep, const char *scheme)
 {
 	rs_buf b = RS_BUF_INIT;
-	char *old;
+	char *old, *base;
 	rs__buf_printf(&b, "%s://%s", scheme, ep->host);
+	if (!(base = rs__buf_detach(&b)))
+		return RS_ENOMEM; /* the old base stays */
 	pthread_mutex_lock(&ep->base_lock);
 	old = ep->base;
-	ep->base = rs__buf_detach(&b);
+	ep->base = base;
 	pthread_mutex_unlock(&ep->base_lock);
 	free(old);
+	return 0;
 }
 
 char *rs__endpoint_base(rs__endpoint *ep)
@@ -170,7 +181,7 @@ static bool registry_404(const rs__http_response *resp)
 		return true;
 	if (!resp->body.size || !rs__is_json_type(ct))
 		return false;
-	root = json_loadb(resp->body.ptr, resp->body.size, 0, NULL);
+	root = json_loadb(resp->body.ptr, resp->body.size, 0, NULL); /* out of memory: no */
 	ours = json_is_array(json_object_get(root, "errors"));
 	json_decref(root);
 	return ours;
@@ -192,7 +203,8 @@ int rs__check_registry(rs__endpoint *ep, const rs__http_response *resp)
 		atomic_store(&ep->is_registry, true);
 		return 0;
 	}
-	base = rs__endpoint_base(ep);
+	if (!(base = rs__endpoint_base(ep)))
+		return rs__oom();
 	if (ping_once(ep, rs__str_startswith(base, "https:") ? "https" : "http", &pr) < 0)
 		rs_error_clear(); /* the 404 stands as it is */
 	else if (pr.status == 404)
@@ -220,7 +232,8 @@ int rs__endpoint_ping(rs_client *c, rs__endpoint *ep)
 	if (ep->loopback) {
 		error = ping_retrying(c, ep, "http", &resp);
 		if (error == 0 && !rs__speaks_tls(&resp)) {
-			rs__endpoint_set_base(ep, "http");
+			if ((error = rs__endpoint_set_base(ep, "http")) < 0)
+				goto done;
 			goto learned;
 		}
 		if (error < 0 && nothing_listens(rs_error_last()->message))
@@ -229,7 +242,8 @@ int rs__endpoint_ping(rs_client *c, rs__endpoint *ep)
 	}
 	error = ping_retrying(c, ep, "https", &resp);
 	if (error == 0) {
-		rs__endpoint_set_base(ep, "https");
+		if ((error = rs__endpoint_set_base(ep, "https")) < 0)
+			goto done;
 		goto learned;
 	}
 	if (error != RS_ETLS && error != RS_ENET)
@@ -266,11 +280,11 @@ int rs__endpoint_ping(rs_client *c, rs__endpoint *ep)
 		error = rs__insecure_refuse(c->policy, ep->host, RS__INSECURE_PLAIN_HTTP);
 		goto done;
 	}
-	rs__endpoint_set_base(ep, "http");
-	error = 0;
+	if ((error = rs__endpoint_set_base(ep, "http")) < 0)
+		goto done;
 learned:
 	if (resp.status == 401) {
-		rs__learn_challenge(ep, &resp, &asked, &insufficient);
+		error = rs__learn_challenge(ep, &resp, &asked, &insufficient);
 		atomic_store(&ep->is_registry, true);
 	} else if (resp.status == 200) {
 		ep->auth = RS__AUTH_NONE;

@@ -1,5 +1,6 @@
 /* Error translation: a registry's failed answer into an RS_E* code and a message. */
 #include "registry.h"
+#include "util/json.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -61,7 +62,9 @@ int rs__registry_errorf(const rs__endpoint *ep, const rs__http_response *resp, c
 	va_start(ap, fmt);
 	rs__buf_vprintf(&what, fmt, ap);
 	va_end(ap);
-	error = rs__registry_error(ep, resp, what.ptr);
+	if (rs__buf_oom(&what))
+		return RS_ENOMEM;
+	error = rs__registry_error(ep, resp, rs__buf_cstr(&what));
 	rs_buf_dispose(&what);
 	return error;
 }
@@ -79,6 +82,8 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 		json_t *errors = root ? json_object_get(root, "errors") : NULL;
 		size_t i;
 		json_t *e;
+		if (!root && rs__json_oom(&jerr))
+			return rs__oom();
 		json_array_foreach(errors, i, e)
 		{
 			const char *ecode = json_string_value(json_object_get(e, "code"));
@@ -130,6 +135,8 @@ int rs__registry_error(const rs__endpoint *ep, const rs__http_response *resp, co
 
 	if (status == 429)
 		rs__ratelimit_describe(&detail, resp);
+	if (rs__buf_oom(&detail)) /* the registry's words cannot be shown */
+		return rs__oom();
 	switch (status) {
 	case 401:
 	case 403:

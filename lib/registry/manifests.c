@@ -59,7 +59,8 @@ static int check_digest_header(const char *name, const char *header, const void 
 		                     "manifest %s: the registry %s %s but the bytes %s hash to %s",
 		                     name, said, header, bytes, computed);
 	}
-	shown = rs__escape(header);
+	if (!(shown = rs__escape(header)))
+		return rs__oom();
 	if (header[alen] == ':' && alen && strncmp(header, "sha256:", 7) &&
 	    strncmp(header, "sha512:", 7))
 		error = rs__error_set(
@@ -88,6 +89,11 @@ int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const 
 		return error;
 	rs__buf_printf(&path, "/v2/%s/manifests/%s", ref->path, id);
 	scope = rs__scope_repository(ref->path, actions);
+	if (!scope || rs__buf_oom(&path)) {
+		free(scope);
+		rs_buf_dispose(&path);
+		return rs__oom();
+	}
 	req->url = path.ptr;
 	req->scope = scope;
 	error = rs__registry_do(c, *ep, req, resp);
@@ -108,6 +114,8 @@ int rs_manifest_fetch(rs_client *c, const rs_ref *ref, rs_buf *body, char **medi
 	const char *header_digest;
 	int error;
 
+	if (!name)
+		return rs__oom();
 	req.method = "GET";
 	req.headers = accept_headers;
 	req.max_body = RS_MANIFEST_MAX;
@@ -134,10 +142,24 @@ int rs_manifest_fetch(rs_client *c, const rs_ref *ref, rs_buf *body, char **medi
 	                                 resp.body.size, "says its digest is", "received")) < 0)
 		goto done;
 	rs__buf_put(body, rs__buf_cstr(&resp.body), resp.body.size);
-	if (media_type)
-		*media_type = content_type_of(&resp);
-	if (digest)
-		*digest = rs__strdup(ref->digest ? ref->digest : computed);
+	if (rs__buf_oom(body)) {
+		error = RS_ENOMEM;
+		goto done;
+	}
+	if (media_type && rs__http_header(&resp, "content-type") &&
+	    !(*media_type = content_type_of(&resp))) {
+		error = rs__oom();
+		goto done;
+	}
+	if (media_type && !rs__http_header(&resp, "content-type"))
+		*media_type = NULL;
+	if (digest && !(*digest = rs__strdup(ref->digest ? ref->digest : computed))) {
+		if (media_type) {
+			free(*media_type);
+			*media_type = NULL;
+		}
+		error = rs__oom();
+	}
 done:
 	free(name);
 	rs__http_response_dispose(&resp);
@@ -154,6 +176,8 @@ int rs_manifest_resolve(rs_client *c, const rs_ref *ref, char **digest, char **m
 	const char *d;
 	int error;
 
+	if (!name)
+		return rs__oom();
 	req.method = "HEAD";
 	req.headers = accept_headers;
 	req.follow_redirects = true;
@@ -173,10 +197,19 @@ int rs_manifest_resolve(rs_client *c, const rs_ref *ref, char **digest, char **m
 			                      name, d);
 			goto done;
 		}
-		if (digest)
-			*digest = rs__strdup(d);
-		if (media_type)
-			*media_type = content_type_of(&resp);
+		if (digest && !(*digest = rs__strdup(d))) {
+			error = rs__oom();
+			goto done;
+		}
+		if (media_type && (*media_type = content_type_of(&resp)) == NULL &&
+		    rs__http_header(&resp, "content-type")) {
+			if (digest) {
+				free(*digest);
+				*digest = NULL;
+			}
+			error = rs__oom();
+			goto done;
+		}
 		if (size) {
 			const char *cl = rs__http_header(&resp, "content-length");
 			*size = cl ? strtoll(cl, NULL, 10) : -1;
@@ -229,6 +262,8 @@ int rs__manifest_put(rs_client *c, const rs_ref *ref, const void *body, size_t l
 	const char *headers[2];
 	int error;
 
+	if (!name)
+		return rs__oom();
 	if (len > RS_MANIFEST_MAX) {
 		error = rs__error_set(RS_ETOOBIG,
 		                      "manifest for %s is %zu bytes; registries accept "
@@ -243,6 +278,10 @@ int rs__manifest_put(rs_client *c, const rs_ref *ref, const void *body, size_t l
 		goto done;
 	}
 	rs__buf_printf(&ct, "Content-Type: %s", media_type);
+	if (rs__buf_oom(&ct)) {
+		error = RS_ENOMEM;
+		goto done;
+	}
 	headers[0] = ct.ptr;
 	headers[1] = NULL;
 	req.method = "PUT";
@@ -269,8 +308,8 @@ int rs__manifest_put(rs_client *c, const rs_ref *ref, const void *body, size_t l
 		    (error = check_digest_header(name, d, body, len, "stored digest", "sent")) < 0)
 			goto done;
 	}
-	if (digest)
-		*digest = rs__strdup(computed);
+	if (digest && !(*digest = rs__strdup(computed)))
+		error = rs__oom();
 	if (oci_subject)
 		*oci_subject = rs__http_header(&resp, "oci-subject") != NULL;
 done:
@@ -288,6 +327,8 @@ int rs_manifest_remove(rs_client *c, const rs_ref *ref)
 	char *name = ref_name(ref);
 	int error;
 
+	if (!name)
+		return rs__oom();
 	if (!ref->digest) {
 		error = rs__error_set(RS_EINVAL, "deleting %s needs a digest, not a tag", name);
 		goto done;
@@ -364,6 +405,8 @@ static int placeholder_build(rs_buf *out, const char *name, const char *tag)
 		snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
 	rs__buf_printf(&note, "regship untag %s:%s %s (deleted right after it was put)", name, tag,
 	               hex);
+	if (rs__buf_oom(&note))
+		return RS_ENOMEM;
 	config.media_type = (char *)RS_MT_OCI_EMPTY;
 	config.digest = (char *)EMPTY_BLOB_DIGEST;
 	config.size = 2;
@@ -419,7 +462,8 @@ int rs__manifest_untag(rs_client *c, const rs_ref *ref, char **placeholder)
 	*placeholder = NULL;
 	if (!ref->tag || ref->digest)
 		return rs__error_set(RS_EINVAL, "untag needs a tag without a digest");
-	name = rs_ref_format_name(ref);
+	if (!(name = rs_ref_format_name(ref)))
+		return RS_ENOMEM;
 	/* OCI distribution 1.1: a registry may delete a tag */
 	req.method = "DELETE";
 	if ((error = rs__manifest_request(c, ref, ref->tag, "delete", &req, &ep, &resp)) < 0)
@@ -433,7 +477,8 @@ int rs__manifest_untag(rs_client *c, const rs_ref *ref, char **placeholder)
 		 * the tag went away, or the registry is in trouble. Nothing was changed. */
 		if (resp.status == 405 || (says_unsupported() && error != RS_EAUTH)) {
 			rs__buf_printf(&what, "cannot untag %s:%s", name, ref->tag);
-			error = deletion_disabled(ep, resp.status, what.ptr);
+			error = rs__buf_oom(&what) ? RS_ENOMEM
+			                           : deletion_disabled(ep, resp.status, what.ptr);
 		}
 		goto done;
 	}
@@ -457,6 +502,8 @@ int rs__manifest_delete_probe(rs_client *c, const rs_ref *repo)
 	char *name = rs_ref_format_name(repo);
 	int error;
 
+	if (!name)
+		return rs__oom();
 	req.method = "DELETE";
 	if ((error = rs__manifest_request(c, repo, nothing, "delete", &req, &ep, &resp)) < 0)
 		goto done;

@@ -59,8 +59,8 @@ int rs_ratelimit_get(rs_ratelimit *out, rs_client *c, const rs_ref *ref)
 	parse_quota(lim, &out->limit, &out->limit_window);
 	parse_quota(rem, &out->remaining, &out->remaining_window);
 	out->present = out->limit >= 0 || out->remaining >= 0;
-	if (src && *src)
-		out->source = rs__strdup(src);
+	if (src && *src && !(out->source = rs__strdup(src)))
+		error = rs__oom();
 done:
 	rs__http_response_dispose(&resp);
 	return error;

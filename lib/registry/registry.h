@@ -193,8 +193,10 @@ void rs__ratelimit_describe(rs_buf *b, const rs__http_response *resp);
 bool rs__is_json_type(const char *ct);
 
 /* auth.c: the credentials for an endpoint, looked up once (ep->lock held): the client's
- * username/password, else docker's config when the client allows it (use_docker_config). */
-void rs__endpoint_load_credentials(rs_client *c, rs__endpoint *ep);
+ * username/password, else docker's config when the client allows it (use_docker_config).
+ * 0, or RS_ENOMEM (nothing kept: a later call tries again); a broken config is not an error
+ * here (ep->cred_error). */
+int rs__endpoint_load_credentials(rs_client *c, rs__endpoint *ep);
 /* auth.c: the user name the endpoint authenticates as, or "anonymous". */
 const char *rs__endpoint_who(const rs__endpoint *ep);
 /* auth.c: the Authorization value for a request needing scope, or NULL (anonymous); fresh: a
@@ -210,7 +212,7 @@ int rs__endpoint_http(rs_client *c, rs__endpoint *ep);
 /* endpoint.c: decide the scheme and learn the auth challenge (GET /v2/). */
 int rs__endpoint_ping(rs_client *c, rs__endpoint *ep);
 /* endpoint.c: base becomes "<scheme>://<host>". */
-void rs__endpoint_set_base(rs__endpoint *ep, const char *scheme);
+int rs__endpoint_set_base(rs__endpoint *ep, const char *scheme);
 /* endpoint.c: a plain-HTTP answer saying the port speaks TLS. */
 bool rs__speaks_tls(const rs__http_response *resp);
 /* endpoint.c: a 404 from an endpoint never seen to be a registry: RS_EPROTO ("not a container

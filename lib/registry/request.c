@@ -32,6 +32,8 @@ int rs__registry_follow(rs_client *c, rs__endpoint *ep, const rs__http_request *
 	int error;
 
 	hr.follow_redirects = false;
+	if (!url)
+		return rs__oom();
 	if ((error = rs__url_origin(&origin, req->url)) < 0)
 		goto done;
 	for (int hops = 0;; hops++) {
@@ -51,8 +53,12 @@ int rs__registry_follow(rs_client *c, rs__endpoint *ep, const rs__http_request *
 			                      RS_MAX_REDIRECTS, ep->domain);
 			goto done;
 		}
-		if (rs__url_resolve(&next, url, location) < 0) {
-			char *shown = rs__escape(location);
+		if ((error = rs__url_resolve(&next, url, location)) < 0) {
+			char *shown = error == RS_ENOMEM ? NULL : rs__escape(location);
+			if (!shown) {
+				error = RS_ENOMEM;
+				goto done;
+			}
 			error = rs__error_set(
 			        RS_EPROTO, "redirect Location from %s is not a valid URL: \"%s\"",
 			        ep->domain, shown);
@@ -118,7 +124,8 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 			/* the first resource scope: repository:<name>:<actions> */
 			const char *start = rs + strlen("repository:");
 			size_t len = strcspn(start, " ");
-			char *first = rs__strndup(start, len), *colon = strrchr(first, ':');
+			char *first = rs__strndup(start, len),
+			     *colon = first ? strrchr(first, ':') : NULL;
 			if (colon)
 				*colon = '\0';
 			name = first;
@@ -129,6 +136,11 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 	}
 	/* the scope and error code may be the server's (a challenge's): escaped */
 	shown_scope = rs__escape(scope && *scope ? scope : rs);
+	if (!shown_scope || rs__buf_oom(&what)) {
+		free(shown_scope);
+		rs_buf_dispose(&what);
+		return rs__oom();
+	}
 	if (code && rs__needs_escape(code))
 		code = NULL;
 	error = rs__error_set_http(
@@ -148,7 +160,8 @@ static int denied(const rs__endpoint *ep, const rs__reg_request *req, int status
 static bool answered_by_registry(rs__endpoint *ep, const rs__http_response *resp)
 {
 	char *base = rs__endpoint_base(ep), *o1 = NULL, *o2 = NULL;
-	bool same = resp->url && rs__url_origin(&o1, base) == 0 &&
+	/* out of memory: "not the registry's answer", so the challenge is not answered */
+	bool same = resp->url && base && rs__url_origin(&o1, base) == 0 &&
 	            rs__url_origin(&o2, resp->url) == 0 && !strcmp(o1, o2);
 	if (!same)
 		rs_error_clear();
@@ -217,10 +230,13 @@ static int end_probe(rs_client *c, rs__endpoint *ep, const rs__reg_request *req,
 	{
 		rs_buf b = RS_BUF_INIT;
 		char *base = rs__endpoint_base(ep);
-		rs__buf_printf(&b, "%s%s", base, req->url);
-		free(base);
+		rs__buf_printf(&b, "%s%s", base ? base : "", req->url);
 		free(*url);
-		*url = rs__buf_detach(&b);
+		*url = base ? rs__buf_detach(&b) : NULL;
+		free(base);
+		rs_buf_dispose(&b);
+		if (!*url)
+			return rs__oom();
 	}
 	rs__http_response_dispose(resp);
 	return do_retrying(c, ep, req, *url, auth, resp);
@@ -236,16 +252,17 @@ static int request_url(char **url, bool *own_origin, rs_client *c, rs__endpoint 
 	if (req->url[0] == '/') {
 		rs_buf b = RS_BUF_INIT;
 		char *base = rs__endpoint_base(ep);
-		rs__buf_printf(&b, "%s%s", base, req->url);
+		rs__buf_printf(&b, "%s%s", base ? base : "", req->url);
+		*url = base ? rs__buf_detach(&b) : NULL;
 		free(base);
-		*url = rs__buf_detach(&b);
-		return 0;
+		rs_buf_dispose(&b);
+		return *url ? 0 : rs__oom();
 	}
 	/* a URL the server handed back: credentials go only to the registry's origin */
 	if ((error = rs__url_check(own_origin, c, ep, req->url, req->url_kind)) < 0)
 		return error;
 	*url = rs__strdup(req->url);
-	return 0;
+	return *url ? 0 : rs__oom();
 }
 
 /* 401/403 from an origin a registry sent us to: its credentials were not sent there. */
@@ -273,9 +290,12 @@ static int wrong_password(const rs__endpoint *ep, int status)
 /* A Basic challenge that trying again cannot answer: no credentials, or they were sent. */
 static int basic_refusal(rs_client *c, rs__endpoint *ep, int status, bool sent)
 {
+	int error;
 	pthread_mutex_lock(&ep->lock);
-	rs__endpoint_load_credentials(c, ep);
+	error = rs__endpoint_load_credentials(c, ep);
 	pthread_mutex_unlock(&ep->lock);
+	if (error < 0)
+		return error;
 	if (!ep->have_cred && ep->cred_error)
 		return rs__error_set_http(RS_EAUTH, status, NULL,
 		                          "authentication required by %s: %s", ep->domain,
@@ -298,16 +318,23 @@ static int refused_again(const rs__endpoint *ep, const rs__reg_request *req,
 	rs__challenges list = {0};
 	const rs__challenge *ch;
 	int error;
-	rs__http_headers_all(resp, "www-authenticate", &values);
+	if (rs__http_headers_all(resp, "www-authenticate", &values) < 0) {
+		rs__strlist_dispose(&values);
+		return RS_ENOMEM;
+	}
 	for (size_t i = 0; i < values.count; i++)
-		if (rs__challenges_parse(&list, values.items[i]) < 0)
+		if ((error = rs__challenges_parse(&list, values.items[i])) < 0) {
+			if (error == RS_ENOMEM)
+				goto done;
 			rs_error_clear();
+		}
 	ch = rs__challenges_pick(&list);
 	if (ep->auth == RS__AUTH_BEARER)
 		error = denied(ep, req, resp->status, ch && ch->error ? ch->error : NULL,
 		               want ? want : req->scope);
 	else
 		error = wrong_password(ep, resp->status);
+done:
 	rs__challenges_dispose(&list);
 	rs__strlist_dispose(&values);
 	return error;
@@ -320,7 +347,8 @@ static int answer_challenge(rs_client *c, rs__endpoint *ep, const rs__reg_reques
 	char *asked = NULL, *want = NULL;
 	bool insufficient = false;
 	int error = 0;
-	rs__learn_challenge(ep, resp, &asked, &insufficient);
+	if ((error = rs__learn_challenge(ep, resp, &asked, &insufficient)) < 0)
+		goto done;
 	if (ep->auth == RS__AUTH_NONE)
 		goto done;
 	if (ep->auth == RS__AUTH_BASIC &&
@@ -334,10 +362,16 @@ static int answer_challenge(rs_client *c, rs__endpoint *ep, const rs__reg_reques
 		goto done;
 	}
 	if (ep->auth == RS__AUTH_BEARER) {
-		if (asked && req->scope)
-			rs__scope_union(&want, req->scope, asked);
-		else
-			want = rs__strdup(asked ? asked : req->scope);
+		if (asked && req->scope) {
+			if (rs__scope_union(&want, req->scope, asked) == RS_ENOMEM) {
+				error = RS_ENOMEM;
+				goto done;
+			}
+		} else if (!(want = rs__strdup(asked ? asked : req->scope)) &&
+		           (asked || req->scope)) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	rs__free_secret(*auth);
 	*auth = NULL;

@@ -7,6 +7,7 @@
 #include "registry.h"
 
 #include "auth/scope.h"
+#include "util/json.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -44,16 +45,18 @@ static bool url_set_has(const url_set *set, const char *url)
 	return false;
 }
 
-static void url_set_add(url_set *set, const char *url)
+static int url_set_add(url_set *set, const char *url)
 {
 	uint64_t h = url_hash(url);
 	size_t i;
 	if (url_set_has(set, url))
-		return;
+		return 0;
 	if ((set->count + 1) * 2 > set->size) {
 		url_set bigger = {0};
 		bigger.size = set->size ? set->size * 2 : 64;
 		bigger.slots = rs__calloc(bigger.size, sizeof(*bigger.slots));
+		if (!bigger.slots)
+			return rs__oom();
 		for (size_t k = 0; k < set->size; k++) {
 			if (!set->slots[k])
 				continue;
@@ -70,6 +73,7 @@ static void url_set_add(url_set *set, const char *url)
 		;
 	set->slots[i] = h;
 	set->count++;
+	return 0;
 }
 
 typedef struct list_job {
@@ -93,8 +97,10 @@ static int next_page(char **out, const list_job *j, const rs__http_response *res
 	*out = NULL;
 	if (!link)
 		return 0;
-	if (rs__link_next(&next, link, resp->url) < 0) {
-		char *shown = rs__escape(link);
+	if ((error = rs__link_next(&next, link, resp->url)) < 0) {
+		char *shown = error == RS_ENOMEM ? NULL : rs__escape(link);
+		if (!shown)
+			return RS_ENOMEM;
 		error = rs__error_set(RS_EPROTO, "%s: %s sent a malformed Link header: %s", j->what,
 		                      j->ep->domain, shown);
 		free(shown);
@@ -109,6 +115,10 @@ static int next_page(char **out, const list_job *j, const rs__http_response *res
 	}
 	if (url_set_has(seen, next)) {
 		char *shown = rs__escape(next);
+		if (!shown) {
+			free(next);
+			return rs__oom();
+		}
 		error = rs__error_set(RS_EPROTO,
 		                      "%s: pagination loop: %s sent a Link to %s, a page already "
 		                      "fetched",
@@ -128,6 +138,8 @@ static int list_pages(const list_job *j, const char *first_path)
 	url_set seen = {0};
 	uint64_t name_bytes = 0;
 	int error = 0;
+	if (!url)
+		return rs__oom();
 	for (int page = 0; url; page++) {
 		rs__reg_request req = {0};
 		json_error_t jerr;
@@ -161,13 +173,21 @@ static int list_pages(const list_job *j, const char *first_path)
 		}
 		/* what was asked (relative first page) and where it came from, redirects included
 		 */
-		if (resp.url)
-			url_set_add(&seen, resp.url);
-		if (url[0] != '/')
-			url_set_add(&seen, url);
+		if ((resp.url && (error = url_set_add(&seen, resp.url)) < 0) ||
+		    (url[0] != '/' && (error = url_set_add(&seen, url)) < 0))
+			break;
 		root = json_loadb(rs__buf_cstr(&resp.body), resp.body.size, 0, &jerr);
+		if (!root && rs__json_oom(&jerr)) {
+			error = rs__oom();
+			break;
+		}
 		if (!root || !json_is_object(root)) {
 			char *shown = rs__escape(root ? "" : jerr.text);
+			if (!shown) {
+				json_decref(root);
+				error = rs__oom();
+				break;
+			}
 			error = rs__error_set(RS_EPROTO, "%s: %s sent invalid JSON%s%s", j->what,
 			                      j->ep->domain, root ? "" : ": ", shown);
 			free(shown);
@@ -193,8 +213,10 @@ static int list_pages(const list_job *j, const char *first_path)
 				        (unsigned)(RS_LIST_NAMES_MAX >> 20), j->ep->domain);
 				break;
 			}
-			if (j->cb(json_string_value(v), j->payload)) {
-				error = rs__error_set(RS_EUSER, "%s: stopped", j->what);
+			if ((error = j->cb(json_string_value(v), j->payload)) != 0) {
+				/* a callback out of memory says so (RS_ENOMEM); else it stopped */
+				if (error != RS_ENOMEM)
+					error = rs__error_set(RS_EUSER, "%s: stopped", j->what);
 				break;
 			}
 		}
@@ -231,8 +253,12 @@ int rs_tags_list_pages(rs_client *c, const rs_ref *repo, int (*cb)(const char *,
 	path = rs__registry_path(repo->path, "tags/list");
 	scope = rs__scope_repository(repo->path, "pull");
 	name = rs_ref_format_name(repo);
-	shown = rs__escape(name);
-	rs__buf_printf(&what, "tags of %s", shown);
+	shown = name ? rs__escape(name) : NULL;
+	rs__buf_printf(&what, "tags of %s", shown ? shown : "");
+	if (!path || !scope || !shown || rs__buf_oom(&what)) {
+		error = rs__oom();
+		goto done;
+	}
 	j.c = c;
 	j.scope = scope;
 	j.key = "tags";
@@ -241,6 +267,7 @@ int rs_tags_list_pages(rs_client *c, const rs_ref *repo, int (*cb)(const char *,
 	j.page_cb = page_cb;
 	j.payload = payload;
 	error = list_pages(&j, path);
+done:
 	free(path);
 	free(scope);
 	free(name);
@@ -264,6 +291,8 @@ int rs_catalog_list_pages(rs_client *c, const char *domain, int (*cb)(const char
 	if ((error = rs__client_endpoint(&j.ep, c, domain)) < 0)
 		return error;
 	rs__buf_printf(&what, "catalog of %s", domain);
+	if (rs__buf_oom(&what))
+		return RS_ENOMEM;
 	j.c = c;
 	j.scope = "registry:catalog:*";
 	j.key = "repositories";
@@ -281,9 +310,16 @@ int rs_catalog_list_pages(rs_client *c, const char *domain, int (*cb)(const char
 static int collect(const char *name, void *payload)
 {
 	rs_strarray *a = payload;
-	if (a->count % 64 == 0)
-		a->items = rs__realloc(a->items, (a->count + 64) * sizeof(*a->items));
-	a->items[a->count++] = rs__strdup(name);
+	char *copy;
+	if (a->count % 64 == 0) {
+		char **items = rs__realloc(a->items, (a->count + 64) * sizeof(*a->items));
+		if (!items)
+			return rs__oom();
+		a->items = items;
+	}
+	if (!(copy = rs__strdup(name)))
+		return rs__oom();
+	a->items[a->count++] = copy;
 	return 0;
 }
 

@@ -18,23 +18,32 @@ static int url_parts(char **scheme, char **hostport, bool *userinfo, const char 
 	char *s = NULL, *host = NULL, *port = NULL, *user = NULL;
 	rs_buf hp = RS_BUF_INIT;
 	int error = 0;
+	CURLUcode rc;
 	if (!u)
-		return rs__error_set(RS_ENOMEM, "cannot allocate a URL");
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK) {
-		error = RS_EPROTO;
+		return rs__oom();
+	if ((rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)) != CURLUE_OK ||
+	    (rc = curl_url_get(u, CURLUPART_SCHEME, &s, 0)) != CURLUE_OK) {
+		error = rc == CURLUE_OUT_OF_MEMORY ? rs__oom() : RS_EPROTO;
 		goto done;
 	}
 	for (char *p = s; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	*scheme = rs__strdup(s);
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		error = RS_EPROTO; /* file:///x has none */
+	if (!(*scheme = rs__strdup(s))) {
+		error = rs__oom();
 		goto done;
 	}
-	curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: the scheme's default */
-	*userinfo = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
+	if ((rc = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK) {
+		error = rc == CURLUE_OUT_OF_MEMORY ? rs__oom() : RS_EPROTO; /* file:///x has none */
+		goto done;
+	}
+	/* absent: the scheme's default */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OUT_OF_MEMORY ||
+	    (rc = curl_url_get(u, CURLUPART_USER, &user, 0)) == CURLUE_OUT_OF_MEMORY) {
+		error = rs__oom();
+		goto done;
+	}
+	*userinfo = rc == CURLUE_OK;
 	for (char *p = host; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -42,7 +51,8 @@ static int url_parts(char **scheme, char **hostport, bool *userinfo, const char 
 	if (port && !((!strcmp(s, "http") && !strcmp(port, "80")) ||
 	              (!strcmp(s, "https") && !strcmp(port, "443"))))
 		rs__buf_printf(&hp, ":%s", port);
-	*hostport = rs__buf_detach(&hp);
+	if (!(*hostport = rs__buf_detach(&hp)))
+		error = RS_ENOMEM;
 done:
 	curl_free(s);
 	curl_free(host);
@@ -63,8 +73,12 @@ int rs__url_policy(bool *credentials, const rs__insecure_policy *policy, const c
 	int error = 0;
 
 	*credentials = false;
-	shown = rs__escape(url);
-	if (url_parts(&scheme, &hostport, &userinfo, url) < 0 && !scheme) {
+	if (!(shown = rs__escape(url)))
+		return rs__oom();
+	if ((error = url_parts(&scheme, &hostport, &userinfo, url)) == RS_ENOMEM)
+		goto done;
+	error = 0;
+	if (!scheme) {
 		error = rs__error_set(RS_EPROTO, "%s from %s is not a valid URL: \"%s\"", what,
 		                      domain, shown);
 		goto done;
@@ -118,7 +132,8 @@ int rs__url_check(bool *credentials, rs_client *c, rs__endpoint *ep, const char 
                   rs__url_kind kind)
 {
 	char *base = rs__endpoint_base(ep);
-	int error = rs__url_policy(credentials, c->policy, ep->domain, base, url, kind);
+	int error = base ? rs__url_policy(credentials, c->policy, ep->domain, base, url, kind)
+	                 : rs__oom();
 	free(base);
 	return error;
 }

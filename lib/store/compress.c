@@ -49,8 +49,10 @@ const char *rs__compress_name(rs_compression c)
 	return "unknown";
 }
 
-int rs__compress_parse(rs_compression *out, const char *name)
+int rs_compression_parse(rs_compression *out, const char *name)
 {
+	if (!out)
+		return rs__error_set(RS_EINVAL, "rs_compression_parse: no output given");
 	if (name && !strcmp(name, "gzip"))
 		*out = RS_COMPRESSION_GZIP;
 	else if (name && !strcmp(name, "zstd"))
@@ -139,7 +141,8 @@ int rs__compressor_new(rs__compressor **out, rs_compression c, int level, rs__si
 	int error;
 	if ((error = rs__compress_level(&level, c, level)) < 0)
 		return error;
-	z = rs__calloc(1, sizeof(*z));
+	if (!(z = rs__calloc(1, sizeof(*z))))
+		return rs__oom();
 	z->c = c;
 	z->sink = sink;
 	z->payload = payload;
@@ -150,7 +153,11 @@ int rs__compressor_new(rs__compressor **out, rs_compression c, int level, rs__si
 			free(z);
 			return rs__error_set(RS_ENOMEM, "cannot initialise the gzip compressor");
 		}
-		z->piece = rs__malloc(RS__GZ_PIECE);
+		if (!(z->piece = rs__malloc(RS__GZ_PIECE))) {
+			deflateEnd(&z->zs);
+			free(z);
+			return rs__oom();
+		}
 		/* deterministic header: no mtime, no name, OS "unknown" */
 		z->gzh.time = 0;
 		z->gzh.os = 255;
@@ -347,7 +354,8 @@ int rs__decompressor_new(rs__decompressor **out, rs_compression c, rs__sink_fn s
 	if (c != RS_COMPRESSION_NONE && c != RS_COMPRESSION_GZIP && c != RS_COMPRESSION_ZSTD)
 		return rs__error_set(RS_EUNSUPPORTED, "%s decompression is not supported",
 		                     rs__compress_name(c));
-	z = rs__calloc(1, sizeof(*z));
+	if (!(z = rs__calloc(1, sizeof(*z))))
+		return rs__oom();
 	z->c = c;
 	z->sink = sink;
 	z->payload = payload;
@@ -489,7 +497,7 @@ static int cache_path(rs_buf *out, const char *dir, const char *diff_id, rs_comp
 	/* "-a": adaptive gzip; entries made by the older plain deflate are not reused */
 	rs__buf_printf(out, "%s/%.*s-%s.%s-%d%s", dir, (int)(colon - diff_id), diff_id, colon + 1,
 	               rs__compress_name(c), level, c == RS_COMPRESSION_GZIP ? "-a" : "");
-	return 0;
+	return rs__buf_oom(out) ? RS_ENOMEM : 0;
 }
 
 int rs__compress_cache_get(char digest[RS_DIGEST_MAX], int64_t *size, const char *dir,
@@ -526,6 +534,10 @@ int rs__compress_cache_put(const char *dir, const char *diff_id, rs_compression 
 	    (error = rs__digest_check(digest)) < 0 || (error = rs__mkdir_p(dir, 0700)) < 0)
 		goto done;
 	rs__buf_printf(&body, "%s %" PRId64 "\n", digest, size);
+	if (rs__buf_oom(&body)) {
+		error = RS_ENOMEM;
+		goto done;
+	}
 	error = rs__file_write_atomic(path.ptr, body.ptr, body.size, 0644);
 done:
 	rs_buf_dispose(&path);

@@ -25,8 +25,7 @@
 rs_compression rs__compress_detect(const void *buf, size_t len);
 /* "gzip", "zstd", "none", "bzip2", "xz". */
 const char *rs__compress_name(rs_compression c);
-/* Parse "gzip" / "zstd" / "none" (RS_EINVAL naming the value otherwise). */
-int rs__compress_parse(rs_compression *out, const char *name);
+/* rs_compression_parse (regship/manifest.h) parses "gzip" / "zstd" / "none". */
 /* The level used when 0 (default) is asked: 6 for gzip, 3 for zstd, 0 for none. Checks the
  * range (gzip 1-9, zstd 1-19) and returns RS_EINVAL naming the level when out of it. */
 int rs__compress_level(int *out, rs_compression c, int level);

@@ -16,6 +16,7 @@
  */
 #include "regship/ref.h"
 #include "store/docker_archive_int.h"
+#include "util/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +42,8 @@ int rs__da_ensure_tmpdir(da_store *s)
 	if (s->tmpdir)
 		return 0;
 	rs__buf_printf(&b, "%s/regship-docker-archive-XXXXXX", s->tmp_parent);
+	if (rs__buf_oom(&b))
+		return RS_ENOMEM;
 	if (!mkdtemp(b.ptr)) {
 		int error = rs__error_set(RS_EIO, "cannot create a temporary directory in %s: %s",
 		                          s->tmp_parent, strerror(errno));
@@ -59,13 +62,11 @@ void rs__da_remove_tmpdir(da_store *s)
 		return;
 	/* a flat directory made by mkdtemp: everything in it is ours */
 	if ((d = opendir(s->tmpdir)) != NULL) {
+		/* relative to the directory: cleanup needs no memory of ours */
 		while ((de = readdir(d)) != NULL) {
-			rs_buf p = RS_BUF_INIT;
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
-			rs__buf_printf(&p, "%s/%s", s->tmpdir, de->d_name);
-			unlink(p.ptr);
-			rs_buf_dispose(&p);
+			unlinkat(dirfd(d), de->d_name, 0);
 		}
 		closedir(d);
 	}
@@ -83,11 +84,13 @@ int rs__da_normalise_ref(char **out, const char *text)
 		return error;
 	*out = rs_ref_format(ref);
 	rs_ref_free(ref);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 int rs__da_json_error(const char *file, const char *what, const json_error_t *jerr)
 {
+	if (rs__json_oom(jerr))
+		return rs__oom();
 	return rs__error_set(RS_EFORMAT, "%s: %s: malformed JSON: %s (line %d)", file, what,
 	                     jerr->text, jerr->line);
 }
@@ -193,11 +196,18 @@ static int da_manifest_get(rs_store *st, const char *reference, rs_buf *body, ch
 	if (body) {
 		rs__buf_clear(body);
 		rs__buf_put(body, im->manifest.ptr, im->manifest.size);
+		if (rs__buf_oom(body))
+			return RS_ENOMEM;
 	}
-	if (media_type)
-		*media_type = rs__strdup(im->manifest_mt);
-	if (digest)
-		*digest = rs__strdup(im->manifest_digest);
+	if (media_type && !(*media_type = rs__strdup(im->manifest_mt)))
+		return rs__oom();
+	if (digest && !(*digest = rs__strdup(im->manifest_digest))) {
+		if (media_type) {
+			free(*media_type);
+			*media_type = NULL;
+		}
+		return rs__oom();
+	}
 	return 0;
 }
 
@@ -264,8 +274,8 @@ static int da_blob_open(rs_reader **out, rs_store *st, const rs_descriptor *desc
 				        "%s: layer %s is stored uncompressed and cannot "
 				        "be read back before commit",
 				        s->file, b->digest);
-			else
-				path = rs__strdup(b->path);
+			else if (!(path = rs__strdup(b->path)))
+				error = rs__oom();
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (error == 0)
@@ -349,6 +359,8 @@ static int import_image(da_store *s, rs_store *old, size_t index)
 	const da_image *im;
 	int error;
 	rs__buf_printf(&ref, "@%zu", index);
+	if (rs__buf_oom(&ref))
+		return RS_ENOMEM;
 	if ((error = da_manifest_get(old, ref.ptr, &body, &mt, NULL)) < 0 ||
 	    (error = rs_manifest_parse(&m, body.ptr, body.size, mt)) < 0)
 		goto done;
@@ -455,7 +467,8 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 	    ((flags & RS_STORE_OVERWRITE) && !(flags & RS_STORE_WRITE)))
 		return rs__error_set(RS_EINVAL, "docker-archive %s: invalid open flags 0x%x", file,
 		                     flags);
-	s = rs__calloc(1, sizeof(*s));
+	if (!(s = rs__calloc(1, sizeof(*s))))
+		return rs__oom();
 	s->parent.ops = &da_ops;
 	s->dest.fd = -1;
 	s->spool.fd = -1;
@@ -504,6 +517,10 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 		s->cache_dir = rs__compress_cache_dir();
 	else if (opts.cache_dir[0])
 		s->cache_dir = rs__strdup(opts.cache_dir);
+	if (!s->file || !s->tmp_parent || (opts.cache_dir && opts.cache_dir[0] && !s->cache_dir)) {
+		error = rs__oom();
+		goto fail;
+	}
 	if (!s->writing && rs__spool_wanted(file)) {
 		/* docker-archive:- : standard input, kept in an unlinked temporary file */
 		char *spooled;

@@ -202,6 +202,10 @@ int rs__da_fetch_foreign(da_store *s, const json_t *layer)
 		const char *url = json_string_value(json_array_get(urls, i));
 		char *shown = rs__escape(url ? url : "(not a string)");
 		const rs_error *e;
+		if (!shown) {
+			error = code = RS_ENOMEM;
+			break;
+		}
 		error = url ? fetch_url(s, &fh, &policy, &desc, url)
 		            : rs__error_set(RS_EFORMAT, "not a URL");
 		if (error == 0 || error == RS_EUSER) {

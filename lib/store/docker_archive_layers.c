@@ -88,6 +88,8 @@ static int prep_open(prep *p, da_store *s, da_layer *l)
 		return 0;
 	rs__buf_printf(&prefix, "%s/%s.%s-", s->tmpdir, rs__da_digest_hex(l->diff_id),
 	               rs__compress_name(l->out));
+	if (rs__buf_oom(&prefix))
+		return RS_ENOMEM;
 	error = rs__file_tmp_at(&p->sink.fd, &p->tmp, AT_FDCWD, prefix.ptr, s->tmpdir);
 	rs_buf_dispose(&prefix);
 	if (error < 0)
@@ -96,6 +98,8 @@ static int prep_open(prep *p, da_store *s, da_layer *l)
 	p->sink.hc = p->hc;
 	p->sink.limit = compress_bound(l->entry_size);
 	rs__buf_printf(&p->what, "%s: layer %s", s->file, l->path);
+	if (rs__buf_oom(&p->what))
+		return RS_ENOMEM;
 	p->sink.what = p->what.ptr;
 	if ((error = rs__compressor_new(&p->z, l->out, s->level, to_file, &p->sink)) < 0)
 		return error;
@@ -109,6 +113,8 @@ static int prep_stream(prep *p, const da_store *s, const da_layer *l)
 	unsigned char *buf = rs__malloc(DA_BUFSIZE);
 	la_ssize_t n;
 	int error = 0;
+	if (!buf)
+		return rs__oom();
 	while ((n = archive_read_data(p->a, buf, DA_BUFSIZE)) > 0) {
 		p->total += n;
 		if ((error = rs__cancel_check()) < 0)
@@ -245,6 +251,8 @@ static int prepare_layers(da_store *s, const da_image *im)
 	memset(&p, 0, sizeof(p));
 	p.s = s;
 	p.todo = rs__calloc(im->nlayers ? im->nlayers : 1, sizeof(size_t));
+	if (!p.todo)
+		return rs__oom();
 	for (size_t j = 0; j < im->nlayers; j++) {
 		da_layer *l = &s->layers[im->layers[j]];
 		bool queued = false;
@@ -277,7 +285,11 @@ static int prepare_layers(da_store *s, const da_image *im)
 	}
 	pthread_mutex_init(&p.mu, NULL);
 	nthreads = s->jobs < p.ntodo ? s->jobs : p.ntodo;
-	threads = rs__calloc(nthreads, sizeof(pthread_t));
+	if (!(threads = rs__calloc(nthreads, sizeof(pthread_t)))) {
+		pthread_mutex_destroy(&p.mu);
+		error = rs__oom();
+		goto done;
+	}
 	for (; started < nthreads; started++)
 		if (pthread_create(&threads[started], NULL, prep_worker, &p) != 0)
 			break;
@@ -304,9 +316,12 @@ static const char *layer_media_type(const da_store *s, rs_compression c)
 static json_t *descriptor_json(const char *mt, int64_t size, const char *digest)
 {
 	json_t *d = json_object();
-	json_object_set_new(d, "mediaType", json_string(mt));
-	json_object_set_new(d, "size", json_integer((json_int_t)size));
-	json_object_set_new(d, "digest", json_string(digest));
+	if (json_object_set_new(d, "mediaType", json_string(mt)) < 0 ||
+	    json_object_set_new(d, "size", json_integer((json_int_t)size)) < 0 ||
+	    json_object_set_new(d, "digest", json_string(digest)) < 0) {
+		json_decref(d);
+		return NULL; /* out of memory: the strings are ours, valid UTF-8 */
+	}
 	return d;
 }
 
@@ -322,27 +337,45 @@ int rs__da_synthesise_manifest(da_store *s, da_image *im)
 		return error;
 	root = json_object();
 	layers = json_array();
-	json_object_set_new(root, "schemaVersion", json_integer(2));
-	json_object_set_new(root, "mediaType",
-	                    json_string(oci ? RS_MT_OCI_MANIFEST : RS_MT_DOCKER_MANIFEST));
-	json_object_set_new(root, "config",
-	                    descriptor_json(oci ? RS_MT_OCI_CONFIG : RS_MT_DOCKER_CONFIG,
-	                                    (int64_t)im->config.size, im->config_digest));
+	if (json_object_set_new(root, "schemaVersion", json_integer(2)) < 0 ||
+	    json_object_set_new(root, "mediaType",
+	                        json_string(oci ? RS_MT_OCI_MANIFEST : RS_MT_DOCKER_MANIFEST)) <
+	            0 ||
+	    json_object_set_new(root, "config",
+	                        descriptor_json(oci ? RS_MT_OCI_CONFIG : RS_MT_DOCKER_CONFIG,
+	                                        (int64_t)im->config.size, im->config_digest)) < 0)
+		goto oom;
 	for (size_t j = 0; j < im->nlayers; j++) {
 		const da_layer *l = &s->layers[im->layers[j]];
-		json_array_append_new(
-		        layers, descriptor_json(layer_media_type(s, l->out), l->size, l->digest));
+		if (json_array_append_new(layers, descriptor_json(layer_media_type(s, l->out),
+		                                                  l->size, l->digest)) < 0)
+			goto oom;
 	}
-	json_object_set_new(root, "layers", layers);
+	error = json_object_set_new(root, "layers", layers);
+	layers = NULL;
+	if (error < 0)
+		goto oom;
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!text)
-		return rs__error_set(RS_ENOMEM, "cannot serialise a manifest");
+		return rs__oom();
+	free(im->manifest_mt);
+	im->manifest_mt = rs__strdup(oci ? RS_MT_OCI_MANIFEST : RS_MT_DOCKER_MANIFEST);
 	rs__buf_puts(&im->manifest, text);
 	free(text);
-	im->manifest_mt = rs__strdup(oci ? RS_MT_OCI_MANIFEST : RS_MT_DOCKER_MANIFEST);
+	if (!im->manifest_mt || rs__buf_oom(&im->manifest)) {
+		/* nothing half-made stays: the next manifest_get tries again */
+		rs_buf_dispose(&im->manifest);
+		free(im->manifest_mt);
+		im->manifest_mt = NULL;
+		return rs__oom();
+	}
 	rs__sha256_digest(im->manifest_digest, im->manifest.ptr, im->manifest.size);
 	return 0;
+oom:
+	json_decref(layers);
+	json_decref(root);
+	return rs__oom();
 }
 
 /* ---- readers ----------------------------------------------------------------------------- */
@@ -374,7 +407,7 @@ static int pending_sink(const void *data, size_t len, void *payload)
 	rs__hasher_update(er->hc, data, len);
 	er->produced += (int64_t)len;
 	rs__buf_put(&er->pending, data, len);
-	return 0;
+	return rs__buf_oom(&er->pending) ? RS_ENOMEM : 0;
 }
 
 static void entry_reader_close(entry_reader *er)
@@ -490,6 +523,8 @@ int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
 {
 	entry_reader *er = rs__calloc(1, sizeof(*er));
 	int error;
+	if (!er)
+		return rs__oom();
 	er->parent.read = entry_read;
 	er->parent.rewind = entry_rewind;
 	er->parent.free = entry_free;
@@ -505,6 +540,10 @@ int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
 		memcpy(er->diff_id, l->diff_id, RS_DIGEST_MAX);
 		memcpy(er->digest, l->digest, RS_DIGEST_MAX);
 		er->expected_size = l->size;
+	}
+	if (!er->file || !er->name || (l->cache_hit && s->cache_dir && !er->cache_dir)) {
+		entry_free(&er->parent);
+		return rs__oom();
 	}
 	if ((error = entry_reader_start(er)) < 0) {
 		entry_free(&er->parent);

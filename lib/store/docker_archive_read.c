@@ -24,7 +24,7 @@ static int archive_open(struct archive **out, const char *file)
 	struct stat st;
 	int fd;
 	if (!a)
-		return rs__error_set(RS_ENOMEM, "cannot create an archive reader");
+		return rs__oom();
 	/* a docker save output may have been compressed as a whole */
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
@@ -56,8 +56,10 @@ static int archive_open(struct archive **out, const char *file)
 	}
 	close(fd);
 	if (archive_read_open_filename(a, file, DA_BUFSIZE) != ARCHIVE_OK) {
-		int error = rs__error_set(RS_EFORMAT, "%s: not a tar archive: %s", file,
-		                          archive_error_string(a));
+		int error = archive_errno(a) == ENOMEM
+		                    ? rs__oom()
+		                    : rs__error_set(RS_EFORMAT, "%s: not a tar archive: %s", file,
+		                                    archive_error_string(a));
 		archive_read_free(a);
 		return error;
 	}
@@ -92,7 +94,7 @@ static int entry_name(char **out, const char *file, const char *raw)
 	if (len == 1 && p[0] == '.')
 		len = 0;
 	*out = rs__strndup(p, len);
-	return 0;
+	return *out ? 0 : rs__oom();
 }
 
 static const char *entry_kind(struct archive_entry *e)
@@ -113,6 +115,8 @@ static const char *entry_kind(struct archive_entry *e)
 
 int rs__da_archive_fail(struct archive *a, const char *file)
 {
+	if (archive_errno(a) == ENOMEM)
+		return rs__oom();
 	return rs__error_set(RS_EFORMAT, "%s: cannot read the archive: %s", file,
 	                     archive_error_string(a) ? archive_error_string(a) : "read error");
 }
@@ -134,7 +138,7 @@ static int read_entry_data(rs_buf *out, struct archive *a, const char *file, con
 	}
 	if (n < 0)
 		return rs__da_archive_fail(a, file);
-	return 0;
+	return rs__buf_oom(out) ? RS_ENOMEM : 0;
 }
 
 /* Position a fresh archive at the entry name. */
@@ -205,8 +209,15 @@ static int index_archive(da_store *s, rs_buf *manifest, bool *has_manifest)
 			free(name);
 		} else {
 			if (s->nentries == alloc) {
-				alloc = alloc ? alloc * 2 : 64;
-				s->entries = rs__realloc(s->entries, alloc * sizeof(da_entry));
+				size_t n = alloc ? alloc * 2 : 64;
+				da_entry *entries = rs__realloc(s->entries, n * sizeof(da_entry));
+				if (!entries) {
+					free(name);
+					error = rs__oom();
+					goto done;
+				}
+				s->entries = entries;
+				alloc = n;
 			}
 			s->entries[s->nentries].name = name;
 			s->entries[s->nentries].size = archive_entry_size(e);
@@ -218,6 +229,11 @@ static int index_archive(da_store *s, rs_buf *manifest, bool *has_manifest)
 				s->entries[s->nentries].link =
 				        rs__strdup(archive_entry_hardlink(e));
 			s->nentries++;
+			if ((archive_entry_symlink(e) || archive_entry_hardlink(e)) &&
+			    !s->entries[s->nentries - 1].link) {
+				error = rs__oom();
+				goto done;
+			}
 			if (!strcmp(name, "manifest.json")) {
 				if (kind) {
 					error = rs__error_set(
@@ -260,7 +276,8 @@ done:
 
 /*
  * Where a link entry points, as an entry name: a symbolic link's target is relative to the
- * link's directory, a hard link's to the archive's root. NULL when it leaves the archive.
+ * link's directory, a hard link's to the archive's root. NULL when it leaves the archive, or
+ * (with RS_ENOMEM set) when out of memory.
  */
 static char *link_target(const da_entry *e)
 {
@@ -282,11 +299,12 @@ static char *link_target(const da_entry *e)
 			free(parts.items[--parts.count]);
 			continue;
 		}
-		rs__strlist_push(&parts, c);
+		if (rs__strlist_push(&parts, c) < 0)
+			goto done;
 	}
 	for (size_t i = 0; i < parts.count; i++)
 		rs__buf_printf(&out, "%s%s", i ? "/" : "", parts.items[i]);
-	if (out.size)
+	if (out.size && !rs__buf_oom(&joined))
 		result = rs__buf_detach(&out);
 done:
 	rs__strlist_dispose(&parts);
@@ -309,8 +327,11 @@ static int referenced_entry(const da_entry **out, da_store *s, const char *what,
 		        "%s: manifest.json names %s \"%s\", which is not in the archive", s->file,
 		        what, name);
 	for (int hops = 0; e->kind && e->link; hops++) {
+		unsigned long serial = rs__error_serial();
 		char *target = link_target(e);
 		const da_entry *next;
+		if (!target && rs__error_serial() != serial) /* out of memory */
+			return RS_ENOMEM;
 		if (!target)
 			return rs__error_set(RS_EFORMAT,
 			                     "%s: %s \"%s\" is a %s to \"%s\", outside the archive",
@@ -335,14 +356,23 @@ static int referenced_entry(const da_entry **out, da_store *s, const char *what,
 	return 0;
 }
 
+/* The layer's index; SIZE_MAX (RS_ENOMEM set) when out of memory. */
 static size_t add_layer(da_store *s, const char *path, const char *diff_id, int64_t size)
 {
+	da_layer *layers;
 	for (size_t i = 0; i < s->nlayers; i++)
 		if (!strcmp(s->layers[i].diff_id, diff_id))
 			return i;
-	s->layers = rs__realloc(s->layers, (s->nlayers + 1) * sizeof(da_layer));
+	if (!(layers = rs__realloc(s->layers, (s->nlayers + 1) * sizeof(da_layer)))) {
+		rs__oom();
+		return SIZE_MAX;
+	}
+	s->layers = layers;
 	memset(&s->layers[s->nlayers], 0, sizeof(da_layer));
-	s->layers[s->nlayers].path = rs__strdup(path);
+	if (!(s->layers[s->nlayers].path = rs__strdup(path))) {
+		rs__oom();
+		return SIZE_MAX;
+	}
 	snprintf(s->layers[s->nlayers].diff_id, RS_DIGEST_MAX, "%s", diff_id);
 	s->layers[s->nlayers].entry_size = size;
 	return s->nlayers++;
@@ -363,9 +393,13 @@ static int parse_manifest_json(da_store *s, const rs_buf *bytes, rs_strlist *lay
 		                      s->file);
 		goto done;
 	}
+	s->images = rs__calloc(json_array_size(root), sizeof(da_image));
+	*layer_counts = rs__calloc(json_array_size(root), sizeof(size_t));
+	if (!s->images || !*layer_counts) {
+		error = rs__oom();
+		goto done;
+	}
 	s->nimages = json_array_size(root);
-	s->images = rs__calloc(s->nimages, sizeof(da_image));
-	*layer_counts = rs__calloc(s->nimages, sizeof(size_t));
 	for (i = 0; i < s->nimages; i++) {
 		json_t *img = json_array_get(root, i), *cfg, *tags, *layers, *v;
 		da_image *im = &s->images[i];
@@ -385,12 +419,18 @@ static int parse_manifest_json(da_store *s, const rs_buf *bytes, rs_strlist *lay
 		}
 		if ((error = referenced_entry(&e, s, "config", json_string_value(cfg))) < 0)
 			goto done;
-		im->config_path = rs__strdup(e->name);
+		if (!(im->config_path = rs__strdup(e->name))) {
+			error = rs__oom();
+			goto done;
+		}
 		json_array_foreach(tags, j, v)
 		{
 			char *norm = NULL;
-			if (!json_is_string(v) ||
-			    rs__da_normalise_ref(&norm, json_string_value(v)) < 0) {
+			if (json_is_string(v) &&
+			    (error = rs__da_normalise_ref(&norm, json_string_value(v))) ==
+			            RS_ENOMEM)
+				goto done;
+			if (!json_is_string(v) || error < 0) {
 				error = rs__error_set(
 				        RS_EFORMAT,
 				        "%s: manifest.json image %zu: invalid RepoTag %s", s->file,
@@ -399,8 +439,8 @@ static int parse_manifest_json(da_store *s, const rs_buf *bytes, rs_strlist *lay
 			}
 			if (rs__strlist_contains(&im->tags, norm))
 				free(norm);
-			else
-				rs__strlist_push_owned(&im->tags, norm);
+			else if ((error = rs__strlist_push_owned(&im->tags, norm)) < 0)
+				goto done;
 		}
 		json_array_foreach(layers, j, v)
 		{
@@ -414,7 +454,8 @@ static int parse_manifest_json(da_store *s, const rs_buf *bytes, rs_strlist *lay
 			}
 			if ((error = referenced_entry(&e, s, "layer", json_string_value(v))) < 0)
 				goto done;
-			rs__strlist_push(layer_paths, e->name);
+			if ((error = rs__strlist_push(layer_paths, e->name)) < 0)
+				goto done;
 		}
 		(*layer_counts)[i] = json_array_size(layers);
 	}
@@ -455,6 +496,11 @@ static int read_configs_and_peek(da_store *s, const rs_strlist *layer_paths,
 			} else {
 				rs__buf_put(&s->images[i].config, first->config.ptr,
 				            first->config.size);
+				if (rs__buf_oom(&s->images[i].config)) {
+					free(name);
+					error = RS_ENOMEM;
+					goto done;
+				}
 			}
 		}
 		if (!first) {
@@ -530,8 +576,13 @@ static int check_images(da_store *s, const rs_strlist *layer_paths, const size_t
 			json_decref(cfg);
 			goto done;
 		}
+		im->layers = rs__calloc(layer_counts[i] ? layer_counts[i] : 1, sizeof(size_t));
+		if (!im->layers) {
+			error = rs__oom();
+			json_decref(cfg);
+			goto done;
+		}
 		im->nlayers = layer_counts[i];
-		im->layers = rs__calloc(im->nlayers ? im->nlayers : 1, sizeof(size_t));
 		for (size_t j = 0; j < im->nlayers; j++, next++) {
 			const char *id = json_string_value(json_array_get(ids, j));
 			const da_entry *e = find_entry(s, layer_paths->items[next]);
@@ -543,7 +594,11 @@ static int check_images(da_store *s, const rs_strlist *layer_paths, const size_t
 				json_decref(cfg);
 				goto done;
 			}
-			li = add_layer(s, e->name, id, e->size);
+			if ((li = add_layer(s, e->name, id, e->size)) == SIZE_MAX) {
+				error = RS_ENOMEM;
+				json_decref(cfg);
+				goto done;
+			}
 			s->layers[li].src = layer_comp[next];
 			im->layers[j] = li;
 			if (layer_comp[next] == RS__COMPRESSION_BZIP2 ||
@@ -583,6 +638,10 @@ int rs__da_open_for_reading(da_store *s)
 	if ((error = parse_manifest_json(s, &manifest, &layer_paths, &layer_counts)) < 0)
 		goto done;
 	layer_comp = rs__calloc(layer_paths.count ? layer_paths.count : 1, sizeof(*layer_comp));
+	if (!layer_comp) {
+		error = rs__oom();
+		goto done;
+	}
 	if ((error = read_configs_and_peek(s, &layer_paths, layer_comp)) < 0 ||
 	    (error = check_images(s, &layer_paths, layer_counts, layer_comp)) < 0)
 		goto done;

@@ -64,6 +64,8 @@ int rs__da_blob_in_open(da_blob_in *b, da_store *s, const rs_descriptor *desc)
 		return error;
 	/* O_CLOEXEC, O_EXCL, mode 0600 */
 	rs__buf_printf(&prefix, "%s/put-", s->tmpdir);
+	if (rs__buf_oom(&prefix))
+		return RS_ENOMEM;
 	error = rs__file_tmp_at(&b->sink.fd, &b->tmp, AT_FDCWD, prefix.ptr, s->tmpdir);
 	rs_buf_dispose(&prefix);
 	if (error < 0)
@@ -138,12 +140,19 @@ static int blob_in_record(da_blob_in *b, const char *got, const char *diff_id)
 	rs__buf_printf(&final, "%s/%s.%s", s->tmpdir,
 	               rs__da_digest_hex(b->is_layer ? diff_id : b->desc->digest),
 	               b->is_layer ? "tar" : "blob");
-	if (rename(b->tmp, final.ptr) < 0) {
+	if (rs__buf_oom(&final)) {
+		error = RS_ENOMEM;
+	} else if (rename(b->tmp, final.ptr) < 0) {
 		error = rs__error_set(RS_EIO, "cannot rename %s to %s: %s", b->tmp, final.ptr,
 		                      strerror(errno));
 	} else if (!rs__da_blob_by_digest(s, b->desc->digest)) {
-		da_blob *nb;
-		s->blobs = rs__realloc(s->blobs, (s->nblobs + 1) * sizeof(da_blob));
+		da_blob *nb = rs__realloc(s->blobs, (s->nblobs + 1) * sizeof(da_blob));
+		if (!nb) {
+			unlink(final.ptr);
+			rs_buf_dispose(&final);
+			return rs__oom();
+		}
+		s->blobs = nb;
 		nb = &s->blobs[s->nblobs++];
 		memset(nb, 0, sizeof(*nb));
 		memcpy(nb->digest, got, RS_DIGEST_MAX);
@@ -224,7 +233,10 @@ int rs__da_blob_put(rs_store *st, const rs_descriptor *desc, rs_reader *r, rs_tr
 		return 0;
 	if ((error = rs__da_blob_in_open(&b, s, desc)) < 0)
 		goto done;
-	buf = rs__malloc(DA_BUFSIZE);
+	if (!(buf = rs__malloc(DA_BUFSIZE))) {
+		error = rs__oom();
+		goto done;
+	}
 	for (;;) {
 		long long n;
 		if ((error = rs__cancel_check()) < 0)
@@ -271,10 +283,11 @@ static int repo_tag(char **out, const char *reference)
 	if (ref->tag) {
 		free(ref->digest);
 		ref->digest = NULL;
-		*out = rs_ref_format(ref);
+		if (!(*out = rs_ref_format(ref)))
+			error = RS_ENOMEM;
 	}
 	rs_ref_free(ref);
-	return 0;
+	return error;
 }
 
 /* An OCI artifact (an SBOM, a signature, ...): artifactType, a config that is not an image
@@ -404,7 +417,10 @@ static int add_image(da_image **out, da_store *s, const da_blob *cfg, const json
 	size_t n = json_array_size(layers);
 	size_t *idx = rs__calloc(n + 1, sizeof(size_t));
 	da_image *im;
+	char *mtc;
 	int error;
+	if (!idx)
+		return rs__oom();
 	for (size_t j = 0; j < n; j++) {
 		if ((error = match_layer(&idx[j], s, json_array_get(layers, j),
 		                         json_string_value(json_array_get(ids, j)))) < 0) {
@@ -412,21 +428,35 @@ static int add_image(da_image **out, da_store *s, const da_blob *cfg, const json
 			return error;
 		}
 	}
-	s->images = rs__realloc(s->images, (s->nimages + 1) * sizeof(da_image));
+	mtc = rs__strdup(mt ? mt : RS_MT_DOCKER_MANIFEST);
+	im = mtc ? rs__realloc(s->images, (s->nimages + 1) * sizeof(da_image)) : NULL;
+	if (!im) {
+		free(mtc);
+		free(idx);
+		return rs__oom();
+	}
+	s->images = im;
 	im = &s->images[s->nimages++];
 	memset(im, 0, sizeof(*im));
 	memcpy(im->config_digest, cfg->digest, RS_DIGEST_MAX);
 	im->layers = idx;
 	im->nlayers = n;
 	rs__buf_put(&im->manifest, body, len);
-	im->manifest_mt = rs__strdup(mt ? mt : RS_MT_DOCKER_MANIFEST);
+	im->manifest_mt = mtc;
+	if (rs__buf_oom(&im->manifest)) { /* nothing half-made stays */
+		free(im->manifest_mt);
+		free(im->layers);
+		s->nimages--;
+		return RS_ENOMEM;
+	}
 	rs__sha256_digest(im->manifest_digest, body, len);
 	*out = im;
 	return 0;
 }
 
-/* A tag names one image: take it from any other (s->lock held). Takes tag. */
-static void move_tag(da_store *s, da_image *im, char *tag)
+/* A tag names one image: take it from any other (s->lock held). Takes tag. 0 or RS_ENOMEM
+ * (the tag then names no image). */
+static int move_tag(da_store *s, da_image *im, char *tag)
 {
 	for (size_t i = 0; i < s->nimages; i++) {
 		rs_strlist *l = &s->images[i].tags;
@@ -440,7 +470,7 @@ static void move_tag(da_store *s, da_image *im, char *tag)
 			break;
 		}
 	}
-	rs__strlist_push_owned(&im->tags, tag);
+	return rs__strlist_push_owned(&im->tags, tag);
 }
 
 int rs__da_manifest_put(rs_store *st, const char *reference, const void *body, size_t len,
@@ -482,7 +512,7 @@ int rs__da_manifest_put(rs_store *st, const char *reference, const void *body, s
 	                              body, len, mt)) < 0)
 		goto done;
 	if (tag) {
-		move_tag(s, im, tag);
+		error = move_tag(s, im, tag);
 		tag = NULL;
 	}
 done:
@@ -508,22 +538,43 @@ static int out_cmp(const void *a, const void *b)
 	return strcmp(((const out_entry *)a)->name, ((const out_entry *)b)->name);
 }
 
-static out_entry *out_add(out_entry **list, size_t *n, const char *name)
+/* Out of memory: *oom is set and a scratch entry (never listed) is returned, so that the
+ * caller goes on and checks *oom once at the end. */
+static _Thread_local out_entry scratch;
+
+static out_entry *out_add(out_entry **list, size_t *n, const char *name, bool *oom)
 {
-	out_entry *e;
-	*list = rs__realloc(*list, (*n + 1) * sizeof(out_entry));
+	out_entry *e = *oom ? NULL : rs__realloc(*list, (*n + 1) * sizeof(out_entry));
+	char *copy;
+	if (e)
+		*list = e; /* the old block is gone either way */
+	copy = e ? rs__strdup(name) : NULL;
+	if (!e || !copy) {
+		free(copy);
+		*oom = true;
+		rs_buf_dispose(&scratch.data);
+		memset(&scratch, 0, sizeof(scratch));
+		return &scratch;
+	}
+	*list = e;
 	e = &(*list)[(*n)++];
 	memset(e, 0, sizeof(*e));
-	e->name = rs__strdup(name);
+	e->name = copy;
 	return e;
 }
 
-static void out_add_json(out_entry **list, size_t *n, const char *name, json_t *j)
+static void out_add_json(out_entry **list, size_t *n, const char *name, json_t *j, bool *oom)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
-	out_entry *e = out_add(list, n, name);
-	rs__buf_puts(&e->data, text ? text : "null");
+	char *text = j && !*oom ? json_dumps(j, JSON_COMPACT) : NULL;
+	out_entry *e;
+	if (!text) {
+		*oom = true;
+		return;
+	}
+	e = out_add(list, n, name, oom);
+	rs__buf_puts(&e->data, text);
 	e->size = (int64_t)e->data.size;
+	*oom = *oom || rs__buf_oom(&e->data);
 	free(text);
 }
 
@@ -540,10 +591,12 @@ static bool layer_listed(const da_store *s, size_t blob, size_t upto_image, size
 	return false;
 }
 
-static void build_entries(out_entry **list, size_t *n, const da_store *s)
+/* 0 or RS_ENOMEM (whatever was listed is the caller's to free either way) */
+static int build_entries(out_entry **list, size_t *n, const da_store *s)
 {
 	json_t *manifest = json_array(), *repos = json_object();
 	rs_buf name = RS_BUF_INIT;
+	bool oom = !manifest || !repos;
 	for (size_t i = 0; i < s->nimages; i++) {
 		const da_image *im = &s->images[i];
 		const da_blob *cfg = rs__da_blob_by_digest(s, im->config_digest);
@@ -552,64 +605,79 @@ static void build_entries(out_entry **list, size_t *n, const da_store *s)
 		out_entry *e;
 		rs__buf_clear(&name);
 		rs__buf_printf(&name, "%s.json", rs__da_digest_hex(im->config_digest));
-		json_object_set_new(m, "Config", json_string(name.ptr));
+		oom |= !m || !tags || !layers || rs__buf_oom(&name);
+		oom |= json_object_set_new(m, "Config", json_string(name.ptr)) < 0;
 		/* one image per config: no two images share this entry */
-		e = out_add(list, n, name.ptr);
+		e = out_add(list, n, name.ptr, &oom);
 		e->path = cfg->path;
 		e->size = cfg->file_size;
 		for (size_t t = 0; t < im->tags.count; t++)
-			json_array_append_new(tags, json_string(im->tags.items[t]));
+			oom |= json_array_append_new(tags, json_string(im->tags.items[t])) < 0;
 		for (size_t j = 0; j < im->nlayers; j++) {
 			const da_blob *b = &s->blobs[im->layers[j]];
 			const char *hex = rs__da_digest_hex(b->diff_id);
 			rs__buf_clear(&name);
 			rs__buf_printf(&name, "%s/layer.tar", hex);
-			json_array_append_new(layers, json_string(name.ptr));
+			oom |= json_array_append_new(layers, json_string(name.ptr)) < 0;
 			if (!layer_listed(s, im->layers[j], i, j)) {
 				json_t *v1 = json_object();
-				e = out_add(list, n, hex);
+				e = out_add(list, n, hex, &oom);
 				e->dir = true;
-				e = out_add(list, n, name.ptr);
+				e = out_add(list, n, name.ptr, &oom);
 				e->path = b->path;
 				e->size = b->file_size;
 				rs__buf_clear(&name);
 				rs__buf_printf(&name, "%s/VERSION", hex);
-				e = out_add(list, n, name.ptr);
+				e = out_add(list, n, name.ptr, &oom);
 				rs__buf_puts(&e->data, "1.0");
+				oom |= rs__buf_oom(&e->data);
 				e->size = 3;
-				json_object_set_new(v1, "id", json_string(hex));
+				oom |= json_object_set_new(v1, "id", json_string(hex)) < 0;
 				if (parent)
-					json_object_set_new(v1, "parent", json_string(parent));
+					oom |= json_object_set_new(v1, "parent",
+					                           json_string(parent)) < 0;
 				rs__buf_clear(&name);
 				rs__buf_printf(&name, "%s/json", hex);
-				out_add_json(list, n, name.ptr, v1);
+				out_add_json(list, n, name.ptr, v1, &oom);
 				json_decref(v1);
 			}
 			parent = hex;
 		}
-		json_object_set_new(m, "RepoTags", im->tags.count ? tags : json_null());
+		oom |= json_object_set_new(m, "RepoTags", im->tags.count ? tags : json_null()) < 0;
 		if (!im->tags.count)
 			json_decref(tags);
-		json_object_set_new(m, "Layers", layers);
-		json_array_append_new(manifest, m);
+		oom |= json_object_set_new(m, "Layers", layers) < 0;
+		oom |= json_array_append_new(manifest, m) < 0;
 		/* repositories: {"name": {"tag": "<top layer id>"}} */
 		for (size_t t = 0; t < im->tags.count && parent; t++) {
 			const char *full = im->tags.items[t], *colon = strrchr(full, ':');
 			char *repo = rs__strndup(full, (size_t)(colon - full));
-			json_t *r = json_object_get(repos, repo);
-			if (!r)
-				json_object_set_new(repos, repo, r = json_object());
-			json_object_set_new(r, colon + 1, json_string(parent));
+			json_t *r = repo ? json_object_get(repos, repo) : NULL;
+			if (!repo) {
+				oom = true;
+				break;
+			}
+			if (!r && json_object_set_new(repos, repo, r = json_object()) < 0) {
+				oom = true; /* r went with the failed call */
+				free(repo);
+				break;
+			}
+			oom |= json_object_set_new(r, colon + 1, json_string(parent)) < 0;
 			free(repo);
 		}
 	}
-	out_add_json(list, n, "manifest.json", manifest);
-	out_add_json(list, n, "repositories", repos);
+	out_add_json(list, n, "manifest.json", manifest, &oom);
+	out_add_json(list, n, "repositories", repos, &oom);
 	json_decref(manifest);
 	json_decref(repos);
+	oom |= rs__buf_oom(&name);
 	rs_buf_dispose(&name);
+	rs_buf_dispose(&scratch.data);
+	if (oom)
+		return rs__oom();
 	if (*n)
 		qsort(*list, *n, sizeof(out_entry), out_cmp);
+	return 0;
 }
 
 /* payload: the out_entry list */
@@ -633,8 +701,8 @@ int rs__da_commit(rs_store *st)
 	if (!s->nimages)
 		return rs__error_set(RS_EINVAL, "%s: nothing to write: no image was stored",
 		                     s->file);
-	build_entries(&list, &n, s);
-	if ((error = rs__tar_write_file(&s->dest, n, write_entry, list)) == 0) {
+	if ((error = build_entries(&list, &n, s)) == 0 &&
+	    (error = rs__tar_write_file(&s->dest, n, write_entry, list)) == 0) {
 		s->committed = true;
 		rs__da_remove_tmpdir(s);
 	}

@@ -70,7 +70,7 @@ static int clean_entry_path(char **out, const char *archive, const char *name)
 			p++;
 	}
 	*out = rs__buf_detach(&b);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 /* A symbolic link's target, resolved lexically from the link's directory, must stay inside. */
@@ -139,6 +139,8 @@ static int extract_file(struct archive *a, const char *file, const char *tmpdir,
 	int64_t got = 0;
 	int fd = -1, error = 0;
 	rs__buf_printf(&path, "%s/%s", tmpdir, clean);
+	if (rs__buf_oom(&path))
+		return RS_ENOMEM;
 	slash = strrchr(path.ptr, '/');
 	*slash = '\0';
 	error = rs__mkdir_p(path.ptr, 0700);
@@ -201,6 +203,8 @@ static int extract(const char *file, const char *tmpdir)
 	char *clean = NULL;
 	int64_t total = 0;
 	int error = 0, r, fd = -1;
+	if (!a)
+		return rs__oom();
 	/* opened once, close-on-exec, and checked on the descriptor (not the name): a FIFO or
 	 * device put in its place is never read; O_NONBLOCK so opening a FIFO cannot hang */
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 ||
@@ -219,7 +223,10 @@ static int extract(const char *file, const char *tmpdir)
 		                      archive_error_string(a));
 		goto done;
 	}
-	buf = rs__malloc(COPY_BUF);
+	if (!(buf = rs__malloc(COPY_BUF))) {
+		error = rs__oom();
+		goto done;
+	}
 	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		const char *name, *target;
 		int64_t claimed;
@@ -302,29 +309,50 @@ static int list_members(rs_strlist *out, const char *root)
 	DIR *blobs, *alg;
 	struct dirent *d, *f;
 	int error = 0;
-	rs__strlist_push(out, "oci-layout");
-	rs__strlist_push(out, "index.json");
+	if ((error = rs__strlist_push(out, "oci-layout")) < 0 ||
+	    (error = rs__strlist_push(out, "index.json")) < 0)
+		goto done;
 	rs__buf_printf(&p, "%s/blobs", root);
+	if (rs__buf_oom(&p)) {
+		error = RS_ENOMEM;
+		goto done;
+	}
 	if (!(blobs = opendir(p.ptr)))
 		goto done; /* no blobs at all */
-	rs__strlist_push(out, "blobs/");
+	if ((error = rs__strlist_push(out, "blobs/")) < 0) {
+		closedir(blobs);
+		goto done;
+	}
 	while ((d = readdir(blobs))) {
 		if (d->d_name[0] == '.')
 			continue;
 		rs__buf_clear(&p);
 		rs__buf_printf(&p, "%s/blobs/%s", root, d->d_name);
+		if (rs__buf_oom(&p)) {
+			error = RS_ENOMEM;
+			break;
+		}
 		if (!(alg = opendir(p.ptr)))
 			continue;
 		rs__buf_clear(&p);
 		rs__buf_printf(&p, "blobs/%s/", d->d_name);
-		rs__strlist_push(out, p.ptr);
+		if (rs__buf_oom(&p) || (error = rs__strlist_push(out, p.ptr)) < 0) {
+			error = RS_ENOMEM;
+			closedir(alg);
+			break;
+		}
 		while ((f = readdir(alg))) {
 			rs__buf_clear(&p);
 			rs__buf_printf(&p, "blobs/%s/%s", d->d_name, f->d_name);
-			if (layout_member(p.ptr))
-				rs__strlist_push(out, p.ptr);
+			if (rs__buf_oom(&p) ||
+			    (layout_member(p.ptr) && rs__strlist_push(out, p.ptr) < 0)) {
+				error = RS_ENOMEM;
+				break;
+			}
 		}
 		closedir(alg);
+		if (error < 0)
+			break;
 	}
 	closedir(blobs);
 done:
@@ -342,7 +370,9 @@ static int write_member(struct archive *a, const char *root, const char *member,
 	int error = 0;
 	rs__buf_printf(&path, "%s/%s", root, member);
 	rs__buf_put(&name, member, strlen(member) - (dir ? 1 : 0));
-	if (!dir && lstat(path.ptr, &st) < 0)
+	if (rs__buf_oom(&path) || rs__buf_oom(&name))
+		error = rs__oom();
+	else if (!dir && lstat(path.ptr, &st) < 0)
 		error = rs__error_set(RS_EIO, "cannot read %s: %s", path.ptr, strerror(errno));
 	else
 		error = rs__tar_write_member(a, "the OCI archive", name.ptr, dir, path.ptr, NULL,
@@ -465,6 +495,8 @@ static char *make_tmpdir(void)
 	const char *base = getenv("TMPDIR");
 	rs_buf p = RS_BUF_INIT;
 	rs__buf_printf(&p, "%s/regship-oci-XXXXXX", base && *base ? base : "/tmp");
+	if (rs__buf_oom(&p))
+		return NULL; /* RS_ENOMEM set */
 	if (!mkdtemp(p.ptr)) {
 		rs__error_set(RS_EIO, "cannot create a temporary directory %s: %s", p.ptr,
 		              strerror(errno));
@@ -481,6 +513,8 @@ static int check_layout(const oci_archive *o, const char *file)
 	rs_buf marker = RS_BUF_INIT;
 	int error;
 	rs__buf_printf(&marker, "%s/oci-layout", o->tmpdir);
+	if (rs__buf_oom(&marker))
+		return RS_ENOMEM;
 	error = access(marker.ptr, F_OK) < 0
 	                ? rs__error_set(RS_EFORMAT,
 	                                "%s is not an OCI archive (no oci-layout entry)", file)
@@ -544,7 +578,7 @@ int rs_store_open_oci_archive(rs_store **out, const char *file, unsigned int fla
 	if (write && (error = rs__dest_resolve(&o->dest, file, "OCI archive")) < 0)
 		goto done;
 	if (!(o->tmpdir = make_tmpdir())) {
-		error = RS_EIO;
+		error = rs_error_last()->code == RS_ENOMEM ? RS_ENOMEM : RS_EIO;
 		goto done;
 	}
 	if (!write) {

@@ -19,6 +19,7 @@
 #include "store/oci_layout.h"
 #include "store/store.h"
 #include "util/digest.h"
+#include "util/escape.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -60,12 +61,20 @@ static bool is_digest_ref(const char *reference)
 	return rs__str_startswith(reference, "sha256:") || rs__str_startswith(reference, "sha512:");
 }
 
-/* The media type a manifest declares, or one guessed from its fields; NULL if unknown. */
-static char *sniff_media_type(const void *body, size_t len)
+/* The media type a manifest declares, or one guessed from its fields; NULL if unknown, and
+ * when out of memory (then with RS_ENOMEM set and *oom true). */
+static char *sniff_media_type(const void *body, size_t len, bool *oom)
 {
-	json_t *j = json_loadb(body, len, 0, NULL);
+	json_error_t jerr;
+	json_t *j = json_loadb(body, len, 0, &jerr);
 	const char *mt;
 	char *res = NULL;
+	*oom = false;
+	if (!j && rs__json_oom(&jerr)) {
+		*oom = true;
+		rs__oom();
+		return NULL;
+	}
 	if (!json_is_object(j))
 		goto done;
 	if ((mt = json_string_value(json_object_get(j, "mediaType"))) && *mt)
@@ -74,6 +83,12 @@ static char *sniff_media_type(const void *body, size_t len)
 		res = rs__strdup(RS_MT_OCI_INDEX);
 	else if (json_object_get(j, "config") || json_object_get(j, "layers"))
 		res = rs__strdup(RS_MT_OCI_MANIFEST);
+	else
+		goto done;
+	if (!res) {
+		*oom = true;
+		rs__oom();
+	}
 done:
 	json_decref(j);
 	return res;
@@ -118,6 +133,7 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	char *path = NULL, *type = NULL;
 	json_int_t size = -1;
 	int algfd = -1, error = 0;
+	bool oom = false;
 	if (!reference) {
 		if (json_array_size(m) == 1) {
 			entry = json_array_get(m, 0);
@@ -126,6 +142,10 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 			goto done;
 		} else {
 			list_images(&names, l->index);
+			if (rs__buf_oom(&names)) {
+				error = RS_ENOMEM;
+				goto done;
+			}
 			error = rs__error_set(
 			        RS_EINVAL,
 			        "%s holds %zu images (%s): name one with a tag or digest", l->name,
@@ -138,6 +158,10 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 		entry = find_entry(l->index, reference, true);
 	} else if (!(entry = find_entry(l->index, reference, false))) {
 		list_images(&names, l->index);
+		if (rs__buf_oom(&names)) {
+			error = RS_ENOMEM;
+			goto done;
+		}
 		error = rs__error_set(RS_ENOTFOUND, "tag \"%s\" not found in %s (it holds: %s)",
 		                      reference, l->name,
 		                      names.size ? rs__buf_cstr(&names) : "nothing");
@@ -172,7 +196,11 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 		goto done;
 	}
 	mt = entry ? json_string_value(json_object_get(entry, "mediaType")) : NULL;
-	type = mt && *mt ? rs__strdup(mt) : sniff_media_type(raw.ptr, raw.size);
+	type = mt && *mt ? rs__strdup(mt) : sniff_media_type(raw.ptr, raw.size, &oom);
+	if (!type && (oom || (mt && *mt))) {
+		error = rs__oom();
+		goto done;
+	}
 	if (!type) {
 		error = rs__error_set(RS_EFORMAT, "%s: manifest %s has no media type", l->name,
 		                      want);
@@ -180,12 +208,14 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 	}
 	rs__buf_clear(body);
 	rs__buf_put(body, raw.ptr ? raw.ptr : "", raw.size);
+	if (rs__buf_oom(body) || (digest && !(*digest = rs__strdup(want)))) {
+		error = rs__oom();
+		goto done;
+	}
 	if (media_type) {
 		*media_type = type;
 		type = NULL;
 	}
-	if (digest)
-		*digest = rs__strdup(want);
 done:
 	if (algfd >= 0)
 		close(algfd);
@@ -196,19 +226,27 @@ done:
 	return error;
 }
 
-/* Records the children an index names (they need no index.json entry of their own). */
-static void note_children(oci_layout *l, const void *body, size_t len)
+/* Records the children an index names (they need no index.json entry of their own). 0 or
+ * RS_ENOMEM. */
+static int note_children(oci_layout *l, const void *body, size_t len)
 {
-	json_t *j = json_loadb(body ? body : "", len, 0, NULL);
+	json_error_t jerr;
+	json_t *j = json_loadb(body ? body : "", len, 0, &jerr);
 	json_t *m = json_object_get(j, "manifests");
+	if (!j && rs__json_oom(&jerr))
+		return rs__oom();
 	for (size_t i = 0; i < json_array_size(m); i++) {
 		const char *d = json_string_value(json_object_get(json_array_get(m, i), "digest"));
 		if (d) {
-			json_object_set_new(l->children, d, json_true());
+			if (json_object_set_new(l->children, d, json_true()) < 0) {
+				json_decref(j);
+				return rs__oom();
+			}
 			json_object_del(l->loose, d);
 		}
 	}
 	json_decref(j);
+	return 0;
 }
 
 static int layout_manifest_put(rs_store *s, const char *reference, const void *body, size_t len,
@@ -219,6 +257,7 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 	char *mt = NULL;
 	bool by_digest = reference && is_digest_ref(reference);
 	json_t *desc;
+	bool oom = false;
 	int error;
 	if ((error = rs__ol_check_writable(l)) < 0)
 		return error;
@@ -233,7 +272,9 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 			return error;
 		rs__sha256_digest(digest, body ? body : "", len);
 	}
-	mt = media_type && *media_type ? rs__strdup(media_type) : sniff_media_type(body, len);
+	mt = media_type && *media_type ? rs__strdup(media_type) : sniff_media_type(body, len, &oom);
+	if (!mt && (oom || (media_type && *media_type)))
+		return rs__oom();
 	if (!mt) {
 		error = rs__error_set(RS_EINVAL, "manifest %s: unknown media type", digest);
 		goto done;
@@ -242,19 +283,33 @@ static int layout_manifest_put(rs_store *s, const char *reference, const void *b
 		goto done;
 	desc = json_pack("{s:s, s:s, s:I}", "mediaType", mt, "digest", digest, "size",
 	                 (json_int_t)len);
+	if (!desc) { /* the media type was checked as a string: only memory fails here */
+		error = rs__utf8_valid(mt)
+		                ? rs__oom()
+		                : rs__error_set(RS_EINVAL, "manifest %s: media type is not UTF-8",
+		                                digest);
+		goto done;
+	}
 	/* a digest reference is a child of an index (blob only), unless it is an index itself or
 	 * no index put here names it: commit decides */
 	if (by_digest && !is_index_media_type(mt)) {
-		json_object_set_new(l->loose, digest, desc);
+		if (json_object_set_new(l->loose, digest, desc) < 0)
+			error = rs__oom();
 		goto done;
 	}
 	if (!by_digest)
 		json_object_del(l->loose, digest);
-	if (is_index_media_type(mt))
-		note_children(l, body, len);
-	if (reference && !by_digest)
-		json_object_set_new(desc, "annotations", json_pack("{s:s}", REF_NAME, reference));
-	rs__ol_journal_add(l, json_pack("{s:s, s:o}", "op", "set", "desc", desc));
+	if (is_index_media_type(mt) && (error = note_children(l, body, len)) < 0) {
+		json_decref(desc);
+		goto done;
+	}
+	if (reference && !by_digest &&
+	    json_object_set_new(desc, "annotations", json_pack("{s:s}", REF_NAME, reference)) < 0) {
+		json_decref(desc);
+		error = rs__oom(); /* the tag was checked: printable ASCII */
+		goto done;
+	}
+	error = rs__ol_journal_add(l, json_pack("{s:s, s:o}", "op", "set", "desc", desc));
 done:
 	free(mt);
 	return error;
@@ -270,8 +325,7 @@ static int layout_manifest_delete(rs_store *s, const char *digest)
 	if (!find_entry(l->index, digest, true))
 		return rs__error_set(RS_ENOTFOUND, "manifest %s is not in the index of %s", digest,
 		                     l->name);
-	rs__ol_journal_add(l, json_pack("{s:s, s:s}", "op", "delete", "digest", digest));
-	return 0;
+	return rs__ol_journal_add(l, json_pack("{s:s, s:s}", "op", "delete", "digest", digest));
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -287,8 +341,10 @@ static int layout_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload
 	int error = 0;
 	for (size_t i = 0; i < json_array_size(m); i++) {
 		const char *t = rs__ol_entry_tag(json_array_get(m, i));
-		if (t && !rs__strlist_contains(&tags, t))
-			rs__strlist_push(&tags, t);
+		if (t && !rs__strlist_contains(&tags, t) && rs__strlist_push(&tags, t) < 0) {
+			rs__strlist_dispose(&tags);
+			return RS_ENOMEM;
+		}
 	}
 	if (tags.count)
 		if (tags.count)
@@ -366,6 +422,8 @@ static int check_layout_file(const oci_layout *l)
 	json_error_t jerr;
 	const char *v;
 	int error;
+	if (!path)
+		return rs__oom();
 	if ((error = rs__file_read_regular(&raw, l->dirfd, "oci-layout", 65536, l->fflags, path)) <
 	    0)
 		goto done;
@@ -398,6 +456,10 @@ static int layout_create(const oci_layout *l)
 	char *index = rs__ol_path_join(l->dir, "index.json");
 	struct stat st;
 	int fd = -1, error;
+	if (!layout || !index) {
+		error = rs__oom();
+		goto done;
+	}
 	if ((error = rs__file_write_atomic_at(l->dirfd, "oci-layout", LAYOUT_JSON,
 	                                      strlen(LAYOUT_JSON), 0644, 0, layout)) < 0)
 		goto done;
@@ -466,7 +528,8 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 		                     "oci layout %s: open flags name neither read nor "
 		                     "write",
 		                     dir);
-	l = rs__calloc(1, sizeof(*l));
+	if (!(l = rs__calloc(1, sizeof(*l))))
+		return rs__oom();
 	l->parent.ops = &layout_ops;
 	l->dir = rs__strdup(dir);
 	l->dirfd = -1;
@@ -482,6 +545,10 @@ int rs__oci_layout_open(rs_store **out, const char *dir, unsigned int flags, con
 	l->journal = json_array();
 	l->loose = json_object();
 	l->children = json_object();
+	if (!l->dir || !l->name || !l->journal || !l->loose || !l->children) {
+		error = rs__oom();
+		goto done;
+	}
 	/* the directory the user named may be a link; nothing inside it is followed (writer) */
 	if ((l->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno == ENOENT &&
 	    write) {

@@ -45,7 +45,7 @@ json_t *rs__ol_index_manifests(json_t *index);
 int rs__ol_index_load(json_t **out, const oci_layout *l, bool missing_ok);
 /* Apply op ({"op":"set","desc":{...}} / {"op":"delete","digest":...}) to l->index and keep
  * it for commit (op is taken over). */
-void rs__ol_journal_add(oci_layout *l, json_t *op);
+int rs__ol_journal_add(oci_layout *l, json_t *op);
 /* flock of the layout directory: exclusive for writers, shared for a reader's open. */
 int rs__ol_lock(const oci_layout *l, bool exclusive);
 void rs__ol_unlock(const oci_layout *l);

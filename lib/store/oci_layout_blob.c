@@ -29,7 +29,7 @@ int rs__ol_blob_path(char **out, const oci_layout *l, const char *digest)
 	colon = strchr(digest, ':');
 	rs__buf_printf(&p, "%s/blobs/%.*s/%s", l->dir, (int)(colon - digest), digest, colon + 1);
 	*out = rs__buf_detach(&p);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 static int blob_dir(char **out, const oci_layout *l, const char *digest)
@@ -38,7 +38,7 @@ static int blob_dir(char **out, const oci_layout *l, const char *digest)
 	const char *colon = strchr(digest, ':');
 	rs__buf_printf(&p, "%s/blobs/%.*s", l->dir, (int)(colon - digest), digest);
 	*out = rs__buf_detach(&p);
-	return 0;
+	return *out ? 0 : RS_ENOMEM;
 }
 
 int rs__ol_check_writable(const oci_layout *l)
@@ -58,6 +58,11 @@ int rs__ol_alg_dir_open(int *fd, const oci_layout *l, const char *digest, bool c
 	int error;
 	rs__buf_printf(&rel, "blobs/%.*s", (int)(colon - digest), digest);
 	rs__buf_printf(&shown, "%s/%s", l->dir, rel.ptr);
+	if (rs__buf_oom(&rel) || rs__buf_oom(&shown)) {
+		rs_buf_dispose(&rel);
+		rs_buf_dispose(&shown);
+		return rs__oom();
+	}
 	error = rs__dir_open_at(fd, l->dirfd, rel.ptr, l->fflags | (create ? RS_FILE_CREATE : 0),
 	                        0755, shown.ptr);
 	rs_buf_dispose(&rel);
@@ -73,6 +78,8 @@ static int hash_fd(char out[RS_DIGEST_MAX], int fd, const char *digest, const ch
 	rs__hasher *h = NULL;
 	unsigned char *buf = rs__malloc(COPY_BUF);
 	int error;
+	if (!buf)
+		return rs__oom();
 	if ((error = rs__hasher_new(&h, strncmp(digest, "sha512:", 7) ? "sha256" : "sha512")) < 0)
 		goto done;
 	for (;;) {
@@ -245,7 +252,8 @@ int rs__ol_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_tra
 		error = rs__error_set(RS_EINVAL, "blob %s: no data to write", desc->digest);
 		goto done;
 	}
-	blob_dir(&dir, l, desc->digest);
+	if ((error = blob_dir(&dir, l, desc->digest)) < 0)
+		goto done;
 	if ((error = rs__ol_alg_dir_open(&algfd, l, desc->digest, true)) < 0 ||
 	    (error = rs__file_tmp_at(&fd, &tmp, algfd, ".tmp-", dir)) < 0)
 		goto done;
@@ -253,7 +261,10 @@ int rs__ol_blob_put(rs_store *s, const rs_descriptor *desc, rs_reader *r, rs_tra
 	if (!rs__reader_verifies(r, desc->digest, desc->size) &&
 	    (error = rs__reader_verify(&v, r, desc->digest, desc->size, false)) < 0)
 		goto done;
-	buf = rs__malloc(COPY_BUF);
+	if (!(buf = rs__malloc(COPY_BUF))) {
+		error = rs__oom();
+		goto done;
+	}
 	for (;;) {
 		long long n = rs_reader_read(v ? v : r, buf, COPY_BUF);
 		if (n < 0) {

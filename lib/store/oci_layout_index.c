@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-char *rs__ol_path_join(const char *a, const char *b)
+char *rs__ol_path_join(const char *a, const char *b) /* NULL when out of memory */
 {
 	rs_buf p = RS_BUF_INIT;
 	rs__buf_printf(&p, "%s/%s", a, b);
@@ -39,7 +39,8 @@ json_t *rs__ol_index_manifests(json_t *index)
 	json_t *m = json_object_get(index, "manifests");
 	if (!json_is_array(m)) {
 		m = json_array();
-		json_object_set_new(index, "manifests", m);
+		if (json_object_set_new(index, "manifests", m) < 0)
+			return NULL; /* out of memory */
 	}
 	return m;
 }
@@ -59,11 +60,13 @@ int rs__ol_index_load(json_t **out, const oci_layout *l, bool missing_ok)
 	json_t *j = NULL;
 	char *path = rs__ol_path_join(l->dir, "index.json");
 	int error;
+	if (!path)
+		return rs__oom();
 	if ((error = rs__file_read_regular(&raw, l->dirfd, "index.json", INDEX_MAX, l->fflags,
 	                                   path)) < 0) {
 		if (error == RS_ENOTFOUND && missing_ok) {
 			*out = index_new();
-			error = 0;
+			error = *out ? 0 : rs__oom();
 		} else if (error == RS_ENOTFOUND) {
 			error = rs__error_set(RS_EFORMAT,
 			                      "%s is not a valid OCI layout: %s is missing",
@@ -84,7 +87,10 @@ int rs__ol_index_load(json_t **out, const oci_layout *l, bool missing_ok)
 		                      path);
 		goto done;
 	}
-	rs__ol_index_manifests(j);
+	if (!rs__ol_index_manifests(j)) {
+		error = rs__oom();
+		goto done;
+	}
 	*out = j;
 	j = NULL;
 done:
@@ -94,11 +100,14 @@ done:
 	return error;
 }
 
-/* op: {"op":"set","desc":{...}} or {"op":"delete","digest":"..."} */
-static void index_apply(json_t *index, json_t *op)
+/* op: {"op":"set","desc":{...}} or {"op":"delete","digest":"..."}. 0, or RS_ENOMEM with the
+ * index as it was. */
+static int index_apply(json_t *index, json_t *op)
 {
 	json_t *m = rs__ol_index_manifests(index);
 	const char *kind = json_string_value(json_object_get(op, "op"));
+	if (!m)
+		return rs__oom();
 	if (!strcmp(kind, "delete")) {
 		const char *digest = json_string_value(json_object_get(op, "digest"));
 		for (size_t i = json_array_size(m); i-- > 0;) {
@@ -110,16 +119,23 @@ static void index_apply(json_t *index, json_t *op)
 		json_t *desc = json_object_get(op, "desc");
 		const char *tag = rs__ol_entry_tag(desc);
 		const char *digest = rs__ol_entry_digest(desc);
-		for (size_t i = json_array_size(m); i-- > 0;) {
-			json_t *e = json_array_get(m, i);
-			const char *t = rs__ol_entry_tag(e), *d = rs__ol_entry_digest(e);
-			if (tag && t && !strcmp(t, tag))
-				json_array_remove(m, i);
-			else if (!tag && d && !strcmp(d, digest))
-				return; /* the manifest is already there (untagged or tagged) */
+		size_t n = json_array_size(m);
+		for (size_t i = n; !tag && i-- > 0;) {
+			const char *d = rs__ol_entry_digest(json_array_get(m, i));
+			if (d && !strcmp(d, digest))
+				return 0; /* the manifest is already there (untagged or tagged) */
 		}
-		json_array_append(m, desc);
+		/* added first, the tag's old entries dropped after: out of memory changes nothing
+		 */
+		if (json_array_append(m, desc) < 0)
+			return rs__oom();
+		for (size_t i = n; tag && i-- > 0;) {
+			const char *t = rs__ol_entry_tag(json_array_get(m, i));
+			if (t && !strcmp(t, tag))
+				json_array_remove(m, i);
+		}
 	}
+	return 0;
 }
 
 static int entry_cmp(const void *pa, const void *pb)
@@ -137,26 +153,49 @@ static int entry_cmp(const void *pa, const void *pb)
 	return strcmp(da ? da : "", db ? db : "");
 }
 
-/* Tagged entries by tag, then untagged ones by digest. */
-static void index_sort(json_t *index)
+/* Tagged entries by tag, then untagged ones by digest. 0 or RS_ENOMEM. */
+static int index_sort(json_t *index)
 {
 	json_t *m = rs__ol_index_manifests(index), *sorted = json_array();
 	size_t n = json_array_size(m);
 	json_t **v = rs__calloc(n ? n : 1, sizeof(*v));
+	int error = 0;
+	if (!m || !sorted || !v) {
+		error = rs__oom();
+		goto done;
+	}
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_array_get(m, i);
 	if (n)
 		qsort(v, n, sizeof(*v), entry_cmp);
 	for (size_t i = 0; i < n; i++)
-		json_array_append(sorted, v[i]);
-	json_object_set_new(index, "manifests", sorted);
+		if (json_array_append(sorted, v[i]) < 0) {
+			error = rs__oom();
+			goto done;
+		}
+	error = json_object_set_new(index, "manifests", sorted) < 0 ? rs__oom() : 0;
+	sorted = NULL;
+done:
+	json_decref(sorted);
 	free(v);
+	return error;
 }
 
-void rs__ol_journal_add(oci_layout *l, json_t *op)
+int rs__ol_journal_add(oci_layout *l, json_t *op)
 {
-	index_apply(l->index, op);
-	json_array_append_new(l->journal, op);
+	size_t n = json_array_size(l->journal);
+	if (!op)
+		return rs__oom();
+	if (json_array_append(l->journal, op) < 0) {
+		json_decref(op);
+		return rs__oom();
+	}
+	json_decref(op);
+	if (index_apply(l->index, op) < 0) {
+		json_array_remove(l->journal, n);
+		return RS_ENOMEM;
+	}
+	return 0;
 }
 
 static int index_write(const oci_layout *l, json_t *index)
@@ -164,11 +203,16 @@ static int index_write(const oci_layout *l, json_t *index)
 	char *path = rs__ol_path_join(l->dir, "index.json");
 	char *text;
 	int error;
-	index_sort(index);
+	if (!path)
+		return rs__oom();
+	if ((error = index_sort(index)) < 0) {
+		free(path);
+		return error;
+	}
 	text = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text) {
 		free(path);
-		return rs__error_set(RS_ENOMEM, "cannot serialise %s/index.json", l->dir);
+		return rs__oom();
 	}
 	error = rs__file_write_atomic_at(l->dirfd, "index.json", text, strlen(text), 0644, 0, path);
 	free(text);
@@ -207,8 +251,10 @@ int rs__ol_commit(rs_store *s)
 	 * digest, no tag): an untagged entry, or the layout would not hold it at all */
 	json_object_foreach(l->loose, key, desc)
 	{
-		if (!json_object_get(l->children, key))
-			rs__ol_journal_add(l, json_pack("{s:s, s:O}", "op", "set", "desc", desc));
+		if (!json_object_get(l->children, key) &&
+		    (error = rs__ol_journal_add(
+		             l, json_pack("{s:s, s:O}", "op", "set", "desc", desc))) < 0)
+			return error; /* loose and children kept: commit may be tried again */
 	}
 	json_object_clear(l->loose);
 	json_object_clear(l->children);
@@ -221,7 +267,8 @@ int rs__ol_commit(rs_store *s)
 	if ((error = rs__ol_index_load(&disk, l, true)) < 0)
 		goto done;
 	for (size_t i = 0; i < json_array_size(l->journal); i++)
-		index_apply(disk, json_array_get(l->journal, i));
+		if ((error = index_apply(disk, json_array_get(l->journal, i))) < 0)
+			goto done;
 	if ((error = index_write(l, disk)) < 0)
 		goto done;
 	json_decref(l->index);

@@ -137,7 +137,8 @@ int rs_store_open_registry(rs_store **out, rs_client *client, const rs_ref *repo
 	if (opts && opts->version != RS_REGISTRY_STORE_OPTIONS_VERSION)
 		return rs__error_set(RS_EINVAL, "rs_registry_store_options: unsupported version %u",
 		                     opts->version);
-	s = rs__calloc(1, sizeof(*s));
+	if (!(s = rs__calloc(1, sizeof(*s))))
+		return rs__oom();
 	s->base.ops = &registry_ops;
 	s->client = client;
 	if (opts)

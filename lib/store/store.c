@@ -378,6 +378,8 @@ static int sniff_tar(rs_location_kind *out, const char *path)
 	struct archive_entry *e;
 	bool manifest = false, index = false;
 	int error = 0, r;
+	if (!a)
+		return rs__oom();
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
 		error = rs__error_set(RS_EFORMAT, "%s: cannot read as a tar archive: %s", path,
@@ -504,6 +506,8 @@ static int parse_bare_path(rs_location **out, const char *text, bool *matched)
 		rs_buf marker = RS_BUF_INIT;
 		bool layout;
 		rs__buf_printf(&marker, "%s/oci-layout", text);
+		if (rs__buf_oom(&marker))
+			return RS_ENOMEM;
 		layout = access(marker.ptr, F_OK) == 0;
 		rs_buf_dispose(&marker);
 		if (layout) {

@@ -34,6 +34,10 @@ int rs__tar_write_member(struct archive *a, const char *archive_name, const char
 	int64_t left = dir ? 0 : size;
 
 	rs__buf_printf(&member, "%s%s", name, dir ? "/" : "");
+	if (!e || rs__buf_oom(&member)) {
+		error = rs__oom();
+		goto done;
+	}
 	archive_entry_copy_pathname(e, member.ptr);
 	archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
 	archive_entry_set_perm(e, dir ? 0755 : 0644);
@@ -110,6 +114,8 @@ static int check_parent(const char *file)
 	if (!slash)
 		return 0;
 	dir = slash == file ? rs__strdup("/") : rs__strndup(file, (size_t)(slash - file));
+	if (!dir)
+		return rs__oom();
 	if (stat(dir, &st) < 0)
 		error = rs__error_set(errno == ENOENT ? RS_EINVAL : RS_EIO,
 		                      "cannot create %s: directory %s: %s", file, dir,
@@ -150,7 +156,8 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 	out->fd = -1;
 	if (!file || !*file)
 		return rs__error_set(RS_EINVAL, "%s: no file given", kind);
-	out->shown = rs__strdup(file);
+	if (!(out->shown = rs__strdup(file)))
+		return rs__oom();
 	if (!strcmp(file, "-")) {
 		if (isatty(STDOUT_FILENO)) {
 			error = rs__error_set(RS_EINVAL,
@@ -169,7 +176,10 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 		}
 		if ((error = check_parent(file)) < 0)
 			goto done;
-		out->target = rs__strdup(file);
+		if (!(out->target = rs__strdup(file))) {
+			error = rs__oom();
+			goto done;
+		}
 		return 0;
 	}
 	if (S_ISLNK(st.st_mode)) {
@@ -202,12 +212,22 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 			path = real;
 	}
 	if (S_ISREG(st.st_mode)) {
-		out->target = rs__strdup(path);
+		if (!(out->target = rs__strdup(path))) {
+			error = rs__oom();
+			goto done;
+		}
 		out->exists = st.st_size > 0;
 	} else if (S_ISFIFO(st.st_mode)) {
-		out->stream = rs__strdup(path); /* opened when written: it waits for a reader */
+		/* opened when written: it waits for a reader */
+		if (!(out->stream = rs__strdup(path))) {
+			error = rs__oom();
+			goto done;
+		}
 	} else if (S_ISCHR(st.st_mode)) {
-		out->stream = rs__strdup(path);
+		if (!(out->stream = rs__strdup(path))) {
+			error = rs__oom();
+			goto done;
+		}
 		out->fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (out->fd < 0) {
 			error = rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(errno));
@@ -276,15 +296,23 @@ static int open_beside(int *fd, int *dirfd, char **tmpname, rs_buf *shown, const
 	const char *base = slash ? slash + 1 : dest->target;
 	rs_buf prefix = RS_BUF_INIT;
 	int error;
+	if (!dir)
+		return rs__oom();
 	*dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*dirfd < 0) {
 		error = rs__error_set(RS_EIO, "cannot open the directory %s: %s", dir,
 		                      strerror(errno));
 	} else {
 		rs__buf_printf(&prefix, "%s.tmp-", base);
-		if ((error = rs__file_tmp_at(fd, tmpname, *dirfd, prefix.ptr, dir)) == 0)
+		if (rs__buf_oom(&prefix))
+			error = RS_ENOMEM;
+		else if ((error = rs__file_tmp_at(fd, tmpname, *dirfd, prefix.ptr, dir)) == 0)
 			rs__buf_printf(shown, "%s%s%s", slash ? dir : "",
 			               slash && slash != dest->target ? "/" : "", *tmpname);
+		if (!error && rs__buf_oom(shown)) {
+			/* the caller removes *tmpname as on any failure */
+			error = RS_ENOMEM;
+		}
 	}
 	rs_buf_dispose(&prefix);
 	free(dir);
@@ -340,13 +368,19 @@ int rs__tar_write_file(rs__dest *dest, size_t count, rs__tar_member_fn member, v
 			goto done;
 		name = tmp.ptr;
 	}
-	a = archive_write_new();
+	if (!(a = archive_write_new())) {
+		error = rs__oom();
+		goto done;
+	}
 	archive_write_set_format_pax_restricted(a);
 	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		error = rs__error_set(RS_EIO, "cannot write %s: %s", name, write_failure(a));
 		goto done;
 	}
-	buf = rs__malloc(RS_TAR_BUFSIZE);
+	if (!(buf = rs__malloc(RS_TAR_BUFSIZE))) {
+		error = rs__oom();
+		goto done;
+	}
 	for (size_t i = 0; i < count; i++)
 		if ((error = member(payload, a, i, name, buf)) < 0)
 			goto done;

@@ -1,47 +1,57 @@
 #include "util.h"
 
-#include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /*
- * Allocation failure ends the process with a message and exit status 1: the callers count on
- * rs__malloc never returning NULL. Not abort(): that dumps core (with whatever secrets are in
- * memory, when dumps are allowed) and reads as a crash. The message is written with write(2),
- * which needs no memory; stdio buffers are not flushed (that could allocate).
+ * Allocation failure returns NULL: every caller checks and returns rs__oom() (RS_ENOMEM)
+ * through its normal error path, freeing what it holds (issue 14). The library never writes
+ * to stderr nor ends the process on its own; the CLI prints "regship: out of memory".
+ *
+ * Failure injection for tests: rs__alloc_fail_at(n) makes the n-th allocation from now fail
+ * (0 = off). It is compiled in always rather than behind a test-only define: the unit tests
+ * link the same static library that is installed, so a define would need a second build of
+ * lib/, and the cost here is one relaxed atomic load per allocation (the countdown is atomic
+ * because copy workers allocate on their own threads).
  */
-static _Noreturn void oom(size_t n)
+static _Atomic unsigned long fail_countdown;
+
+unsigned long rs__alloc_fail_at(unsigned long n)
 {
-	char msg[96];
-	int len = snprintf(msg, sizeof(msg), "regship: out of memory (allocating %zu bytes)\n", n);
-	if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0)
-		len = 0;
-	_exit(1);
+	return atomic_exchange_explicit(&fail_countdown, n, memory_order_relaxed);
+}
+
+static int injected_failure(void)
+{
+	unsigned long c = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+	while (c) {
+		if (atomic_compare_exchange_weak_explicit(
+		            &fail_countdown, &c, c - 1, memory_order_relaxed, memory_order_relaxed))
+			return c == 1;
+	}
+	return 0;
 }
 
 void *rs__malloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		oom(n);
-	return p;
+	if (injected_failure())
+		return NULL;
+	return malloc(n ? n : 1);
 }
 
 void *rs__calloc(size_t nmemb, size_t size)
 {
-	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
-	if (!p)
-		oom(nmemb * size);
-	return p;
+	if (injected_failure())
+		return NULL;
+	return calloc(nmemb ? nmemb : 1, size ? size : 1);
 }
 
 void *rs__realloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		oom(n);
-	return q;
+	if (injected_failure())
+		return NULL;
+	return realloc(p, n ? n : 1);
 }
 
 char *rs__strdup(const char *s)
@@ -58,6 +68,8 @@ char *rs__strndup(const char *s, size_t n)
 	while (len < n && s[len])
 		len++;
 	p = rs__malloc(len + 1);
+	if (!p)
+		return NULL;
 	memcpy(p, s, len);
 	p[len] = '\0';
 	return p;

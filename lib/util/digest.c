@@ -25,14 +25,17 @@ int rs__hasher_new(rs__hasher **out, const char *algorithm)
 		return rs__error_set(RS_EUNSUPPORTED, "unsupported digest algorithm \"%s\"",
 		                     algorithm);
 	h = rs__calloc(1, sizeof(*h));
+	if (!h)
+		return rs__oom();
 	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx) {
+	/* OpenSSL fails these only when it cannot allocate */
+	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, md, NULL)) {
+		EVP_MD_CTX_free(h->ctx);
 		free(h);
-		return rs__error_set(RS_ENOMEM, "cannot create a hash context");
+		return rs__oom();
 	}
 	h->md = md;
 	h->name = md == EVP_sha256() ? "sha256" : "sha512";
-	EVP_DigestInit_ex(h->ctx, md, NULL);
 	*out = h;
 	return 0;
 }
@@ -171,6 +174,10 @@ int rs_digest_new(rs_digest **out, const char *algorithm)
 	if ((error = rs__hasher_new(&h, algorithm ? algorithm : "sha256")) < 0)
 		return error;
 	*out = rs__calloc(1, sizeof(**out));
+	if (!*out) {
+		rs__hasher_free(h);
+		return rs__oom();
+	}
 	(*out)->h = h;
 	return 0;
 }
@@ -219,6 +226,10 @@ int rs_digest_reader(char out[RS_DIGEST_MAX], rs_reader *r, const char *algorith
 	if ((error = rs__hasher_new(&h, algorithm ? algorithm : "sha256")) < 0)
 		return error;
 	chunk = rs__malloc(65536);
+	if (!chunk) {
+		rs__hasher_free(h);
+		return rs__oom();
+	}
 	while ((n = rs_reader_read(r, chunk, 65536)) > 0) {
 		rs__hasher_update(h, chunk, (size_t)n);
 		total += (uint64_t)n;

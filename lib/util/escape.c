@@ -39,6 +39,21 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned long *cp)
 	return len;
 }
 
+bool rs__utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	unsigned long cp;
+	while (n) {
+		size_t len = utf8_decode(p, n, &cp);
+		if (!len)
+			return false;
+		p += len;
+		n -= len;
+	}
+	return true;
+}
+
 /* Code points that reorder or hide text in a terminal although they print nothing. */
 static bool invisible_control(unsigned long cp)
 {

@@ -22,6 +22,10 @@ void rs__buf_put_escaped(rs_buf *b, const char *s, size_t len, bool backslash);
 /* s escaped as above (backslash doubled), as a new string (NULL gives ""). Caller frees. */
 char *rs__escape(const char *s);
 
+/* Is s valid UTF-8 (as jansson's json_string wants it)? Tells a json_string() that ran out of
+ * memory from one that refused the text. */
+bool rs__utf8_valid(const char *s);
+
 /* Does s hold anything rs__buf_put_escaped would change (backslash not counted)? */
 bool rs__needs_escape(const char *s);
 

@@ -121,6 +121,8 @@ int rs__file_read_regular(rs_buf *out, int dirfd, const char *path, size_t max, 
 		}
 		rs__buf_put(out, chunk, (size_t)n);
 	}
+	if (!error && rs__buf_oom(out))
+		error = rs__oom();
 	rs__memzero(chunk, sizeof(chunk)); /* config files hold secrets */
 	close(fd);
 	return error;
@@ -155,6 +157,8 @@ int rs__dir_open_at(int *out, int dirfd, const char *path, unsigned flags, unsig
 	int fd = -1, error = 0;
 
 	*out = -1;
+	if (!copy)
+		return rs__oom();
 	if (*path == '/') {
 		if ((fd = open("/", oflags)) < 0) {
 			error = rs__error_set(RS_EIO, "cannot open /: %s", strerror(errno));
@@ -225,11 +229,13 @@ int rs__file_tmp_at(int *fd, char **name, int dirfd, const char *prefix, const c
 		random_suffix(suffix, TMP_RANDOM);
 		rs__buf_clear(&n);
 		rs__buf_printf(&n, "%s%s", prefix, suffix);
+		if (rs__buf_oom(&n))
+			return rs__oom();
 		f = openat(dirfd, n.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		           0600);
 		if (f >= 0) {
 			*fd = f;
-			*name = rs__buf_detach(&n);
+			*name = rs__buf_detach(&n); /* n holds the name: cannot fail */
 			return 0;
 		}
 		if (errno != EEXIST) {
@@ -311,6 +317,10 @@ int rs__file_write_atomic_at(int dirfd, const char *name, const void *data, size
 		return rs__error_set(RS_EINVAL, "%s: a name within a directory was expected",
 		                     shown_name);
 	rs__buf_printf(&prefix, ".%s.tmp-", name);
+	if (rs__buf_oom(&prefix)) {
+		error = rs__oom();
+		goto done;
+	}
 	if ((error = rs__file_tmp_at(&fd, &tmp, dirfd, prefix.ptr, shown_name)) < 0)
 		goto done;
 	if ((error = rs__write_all(fd, data, len, shown_name)) < 0) {
@@ -337,6 +347,8 @@ int rs__file_write_atomic(const char *path, const void *data, size_t len, unsign
 		dir = rs__strdup("/");
 	else
 		dir = rs__strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return rs__oom();
 	if (slash && !slash[1]) {
 		free(dir);
 		return rs__error_set(RS_EINVAL, "cannot write %s: no file name", path);

@@ -31,8 +31,16 @@ const char *rs__json_error_reason(const json_error_t *jerr)
 	}
 }
 
+bool rs__json_oom(const json_error_t *jerr)
+{
+	/* text first: when jansson could not even start, the code byte was never written */
+	return !jerr->text[0] || json_error_code(jerr) == json_error_out_of_memory;
+}
+
 int rs__json_error(const char *name, const json_error_t *jerr)
 {
+	if (rs__json_oom(jerr))
+		return rs__oom();
 	return rs__error_set(RS_EFORMAT, "%s: invalid JSON at line %d, column %d: %s", name,
 	                     jerr->line, jerr->column, rs__json_error_reason(jerr));
 }
@@ -42,17 +50,19 @@ int rs_json_pretty(rs_buf *out, const void *json, size_t len)
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
 	char *s;
+	if (!root && rs__json_oom(&jerr))
+		return rs__oom();
 	if (!root)
 		return rs__error_set(RS_EFORMAT, "not valid JSON (line %d, column %d: %s)",
 		                     jerr.line, jerr.column, rs__json_error_reason(&jerr));
 	s = json_dumps(root, JSON_INDENT(3) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	json_decref(root);
 	if (!s)
-		return rs__error_set(RS_ENOMEM, "cannot format JSON");
+		return rs__oom();
 	rs__buf_puts(out, s);
 	rs__buf_putc(out, '\n');
 	free(s);
-	return 0;
+	return rs__buf_oom(out) ? RS_ENOMEM : 0;
 }
 
 void rs_json_quote(rs_buf *out, const char *s)

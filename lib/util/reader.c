@@ -97,6 +97,8 @@ int rs_reader_from_memory(rs_reader **out, const void *data, size_t len)
 	if (!out || (!data && len))
 		return rs__error_set(RS_EINVAL, "memory reader: NULL %s", out ? "data" : "output");
 	m = rs__calloc(1, sizeof(*m));
+	if (!m)
+		return rs__oom();
 	m->parent.read = mem_read;
 	m->parent.rewind = mem_rewind;
 	m->parent.free = mem_free;
@@ -152,6 +154,8 @@ int rs_reader_from_fd(rs_reader **out, int fd, int64_t size)
 	if (!out || fd < 0)
 		return rs__error_set(RS_EINVAL, "file reader: invalid file descriptor %d", fd);
 	f = rs__calloc(1, sizeof(*f));
+	if (!f)
+		return rs__oom();
 	f->parent.read = fd_read;
 	f->parent.rewind = fd_rewind;
 	f->parent.free = fd_free;
@@ -304,6 +308,10 @@ int rs__reader_verify(rs_reader **out, rs_reader *inner, const char *expected_di
 	                                        : "sha256")) < 0)
 		return error;
 	v = rs__calloc(1, sizeof(*v));
+	if (!v) {
+		rs__hasher_free(h);
+		return rs__oom();
+	}
 	v->parent.read = verify_read;
 	v->parent.rewind = inner->rewind ? verify_rewind : NULL;
 	v->parent.free = verify_free;
@@ -312,6 +320,11 @@ int rs__reader_verify(rs_reader **out, rs_reader *inner, const char *expected_di
 	v->owned = owned;
 	v->hasher = h;
 	v->expected = expected_digest ? rs__strdup(expected_digest) : NULL;
+	if (expected_digest && !v->expected) {
+		rs__hasher_free(h);
+		free(v);
+		return rs__oom();
+	}
 	v->expected_size = expected_size < 0 ? -1 : expected_size;
 	*out = &v->parent;
 	return 0;

@@ -84,6 +84,8 @@ char *rs__base64_encode(const void *data, size_t len)
 {
 	size_t n = 4 * ((len + 2) / 3);
 	char *out = rs__malloc(n + 1);
+	if (!out)
+		return NULL;
 	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 	out[n] = '\0';
 	return out;
@@ -113,10 +115,17 @@ int rs__base64_decode(rs_buf *out, const char *s)
 	/* EVP_DecodeBlock wants whole quanta */
 	full = (n + 3) / 4 * 4;
 	padded = rs__malloc(full + 1);
+	if (!padded)
+		return rs__oom();
 	memcpy(padded, s, n);
 	memset(padded + n, '=', full - n);
 	padded[full] = '\0';
 	tmp = rs__malloc(full);
+	if (!tmp) {
+		rs__memzero(padded, full);
+		free(padded);
+		return rs__oom();
+	}
 	got = EVP_DecodeBlock(tmp, (unsigned char *)padded, (int)full);
 	if (got < 0 || (size_t)got != full / 4 * 3) {
 		rs__memzero(padded, full);
@@ -130,7 +139,7 @@ int rs__base64_decode(rs_buf *out, const char *s)
 	rs__memzero(padded, full);
 	free(tmp);
 	free(padded);
-	return 0;
+	return rs__buf_oom(out) ? RS_ENOMEM : 0;
 }
 
 char *rs__url_escape(const char *s)
@@ -172,7 +181,7 @@ int rs__file_read(rs_buf *out, const char *path, size_t max)
 		rs__buf_put(out, chunk, (size_t)n);
 	}
 	close(fd);
-	return 0;
+	return rs__buf_oom(out) ? rs__oom() : 0;
 }
 
 int rs__mkdir_p(const char *path, unsigned mode)
@@ -182,6 +191,8 @@ int rs__mkdir_p(const char *path, unsigned mode)
 	if (!path || !*path)
 		return rs__error_set(RS_EINVAL, "cannot create a directory with an empty name");
 	p = rs__strdup(path);
+	if (!p)
+		return rs__oom();
 	for (char *s = p + 1;; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;

@@ -87,13 +87,13 @@ static void test_parse_and_level(void **state)
 	rs_compression c;
 	int level;
 	(void)state;
-	assert_int_equal(rs__compress_parse(&c, "zstd"), 0);
+	assert_int_equal(rs_compression_parse(&c, "zstd"), 0);
 	assert_int_equal(c, RS_COMPRESSION_ZSTD);
-	assert_int_equal(rs__compress_parse(&c, "gzip"), 0);
+	assert_int_equal(rs_compression_parse(&c, "gzip"), 0);
 	assert_int_equal(c, RS_COMPRESSION_GZIP);
-	assert_int_equal(rs__compress_parse(&c, "none"), 0);
+	assert_int_equal(rs_compression_parse(&c, "none"), 0);
 	assert_int_equal(c, RS_COMPRESSION_NONE);
-	assert_int_equal(rs__compress_parse(&c, "lz4"), RS_EINVAL);
+	assert_int_equal(rs_compression_parse(&c, "lz4"), RS_EINVAL);
 	assert_non_null(strstr(rs_error_last()->message, "\"lz4\""));
 	assert_string_equal(rs__compress_name(RS_COMPRESSION_GZIP), "gzip");
 
