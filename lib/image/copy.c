@@ -6,6 +6,7 @@
 #include "image/blobcache.h"
 #include "image/convert.h"
 #include "image/copy_share.h"
+#include "store/docker_archive.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
@@ -258,6 +259,11 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 		return error;
 	if ((error = blob_event(e, d, RS_BLOB_CHECKING, 0, NULL)) < 0)
 		goto done;
+	if (rs__docker_archive_pushed(e->src, e->dst, d->digest)) {
+		/* compressed straight into its upload when the manifest was made */
+		sent = d->size > 0 ? (uint64_t)d->size : 0;
+		goto copied;
+	}
 	error = rs_store_blob_exists(e->dst, d);
 	if (error == 0) {
 		set_state(e, slot, RS_BLOB_EXISTS, 0, NULL);
@@ -677,7 +683,9 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
 	pthread_mutex_init(&e.lock, NULL);
 
+	rs__docker_archive_stream_to(src, dst, true);
 	error = copy_manifest(&e, src_reference, NULL, dst_reference, 0, &top);
+	rs__docker_archive_stream_to(src, dst, false);
 	if (error == 0 && top) {
 		e.result->digest = rs__strdup(rs_manifest_digest(top));
 		e.result->media_type = rs__strdup(rs_manifest_media_type(top));

@@ -50,6 +50,7 @@ typedef struct {
 	char digest[RS_DIGEST_MAX];
 	int64_t size;
 	char *tmp; /* compressed copy, or NULL: stream the entry (or compress it on demand) */
+	const rs_store *pushed_to; /* compressed straight into this store's upload, or NULL */
 } da_layer;
 
 /* A blob received by a store being written. */
@@ -98,6 +99,8 @@ typedef struct {
 
 	pthread_mutex_t lock; /* writing: blobs and tmpdir (blob_put may run in parallel) */
 	atomic_uint compressions;
+	rs_store *push_to; /* reading: compress into this registry store's uploads (s->lock) */
+	unsigned int push_users;
 } da_store;
 
 /* ---- shared helpers (docker_archive.c) --------------------------------------------------- */

@@ -23,6 +23,11 @@ int rs__store_check(const rs_store *s, const char *what);
 /* The client of a registry store (rs_store_open_registry); NULL for any other store. */
 rs_client *rs__store_registry_client(const rs_store *s);
 
+/* Upload a blob to a registry store whose digest and size are learnt from its bytes
+ * (rs__blob_upload_streamed, with the store's chunk size). RS_EINVAL for another store. */
+int rs__store_registry_upload_streamed(rs_store *s, rs_reader *r, char digest[RS_DIGEST_MAX],
+                                       int64_t *size);
+
 /* Remove a directory tree without following symbolic links. Missing: 0. */
 int rs__rmtree(const char *path);
 
