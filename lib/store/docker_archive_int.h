@@ -19,7 +19,7 @@
 #include "util/digest.h"
 #include "util/util.h"
 
-#include <archive.h>
+#include "util/archive_dl.h"
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
