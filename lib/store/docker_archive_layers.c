@@ -383,7 +383,8 @@ typedef struct {
 static int pending_sink(const void *data, size_t len, void *payload)
 {
 	entry_reader *er = payload;
-	rs__hasher_update(er->hc, data, len);
+	if (er->hc)
+		rs__hasher_update(er->hc, data, len);
 	er->produced += (int64_t)len;
 	rs__buf_put(&er->pending, data, len);
 	return 0;
@@ -412,8 +413,9 @@ static int entry_reader_start(entry_reader *er)
 		return error;
 	if (!er->compress)
 		return 0;
+	/* learning, the upload hashes the compressed bytes itself: no second pass here */
 	if ((error = rs__hasher_new(&er->hu, "sha256")) < 0 ||
-	    (error = rs__hasher_new(&er->hc, "sha256")) < 0 ||
+	    (!er->learn && (error = rs__hasher_new(&er->hc, "sha256")) < 0) ||
 	    (error = rs__compressor_new(&er->z, er->comp, er->level, pending_sink, er)) < 0)
 		return error;
 	atomic_fetch_add(er->counter, 1);
@@ -425,17 +427,16 @@ static int entry_reader_check(entry_reader *er)
 {
 	char diff_id[RS_DIGEST_MAX], digest[RS_DIGEST_MAX];
 	rs__hasher_final(er->hu, diff_id);
-	rs__hasher_final(er->hc, digest);
 	if (strcmp(diff_id, er->diff_id))
 		return rs__error_set(RS_EDIGEST,
 		                     "%s: layer %s: diff_id mismatch: the config says %s, the "
 		                     "content is %s",
 		                     er->file, er->name, er->diff_id, diff_id);
 	if (er->learn) {
-		memcpy(er->digest, digest, sizeof(digest));
 		er->expected_size = er->produced;
 		return 0;
 	}
+	rs__hasher_final(er->hc, digest);
 	if (strcmp(digest, er->digest) || er->produced != er->expected_size) {
 		if (er->cache_dir)
 			rs__compress_cache_remove(er->cache_dir, er->diff_id, er->comp, er->level);
@@ -555,9 +556,9 @@ int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
 /* ---- compressing into a push ------------------------------------------------------------- */
 
 /* Compress the plain layer l straight into an upload to the registry store dst: the digest
- * and size are learnt on the way (the upload's own hash and the reader's must agree), the
- * diff_id is checked before the final PUT, and the compression cache learns the result so a
- * later push finds the blob with a HEAD without compressing. Runs in a worker thread. */
+ * and size are learnt on the way (the upload hashes the bytes it sends), the diff_id is
+ * checked before the final PUT, and the compression cache learns the result so a later push
+ * finds the blob with a HEAD without compressing. Runs in a worker thread. */
 static int stream_layer(da_store *s, da_layer *l, rs_store *dst)
 {
 	entry_reader *er = NULL;
@@ -568,12 +569,12 @@ static int stream_layer(da_store *s, da_layer *l, rs_store *dst)
 	if ((error = entry_reader_open(&er, s, l, true)) < 0)
 		return error;
 	error = rs__store_registry_upload_streamed(dst, &er->parent, digest, &size);
-	if (error == 0 && (!er->done || strcmp(digest, er->digest) || size != er->expected_size))
+	/* the digest is the upload's own hash of the bytes it sent */
+	if (error == 0 && (!er->done || size != er->expected_size))
 		error = rs__error_set(RS_EDIGEST,
-		                      "%s: layer %s: the upload hashed to %s (%" PRId64
-		                      " bytes), the compressor produced %s (%" PRId64 " bytes)",
-		                      s->file, l->path, digest, size, er->digest,
-		                      er->expected_size);
+		                      "%s: layer %s: the upload sent %" PRId64
+		                      " bytes, the compressor produced %" PRId64,
+		                      s->file, l->path, size, er->expected_size);
 	if (error == 0) {
 		memcpy(l->digest, digest, sizeof(digest));
 		l->size = size;
