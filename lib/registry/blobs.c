@@ -565,7 +565,13 @@ static int chunk_accepted(chunked *u, const rs__http_response *resp, uint64_t n)
 			                     "%s after %" PRIu64 " were sent",
 			                     u->ep->domain, kept, u->digest, u->offset + n);
 		/* the registry kept less than was sent: send again from where it stopped */
-		if (kept < u->base || (error = reader_seek(u->r, kept - u->base)) < 0)
+		if (kept < u->base)
+			return rs__error_set(RS_EPROTO,
+			                     "%s reports holding %" PRIu64
+			                     " bytes of an upload that "
+			                     "had %" PRIu64 " already",
+			                     u->ep->domain, kept, u->base);
+		if ((error = reader_seek(u->r, kept - u->base)) < 0)
 			return error;
 	}
 	u->offset = kept;
