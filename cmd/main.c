@@ -186,7 +186,9 @@ int main(int argc, char **argv)
 	int i, rc;
 	standard_fds();
 	protect_secrets();
-	setlocale(LC_ALL, "");
+	/* the character set only: numbers print with a "." in every locale (JSON, sizes, rates),
+	 * and start-up reads one locale file instead of a dozen */
+	setlocale(LC_CTYPE, "");
 	if (rs_init() < 0 || atexit(library_shutdown) != 0)
 		return cli_fail(RS_ERROR);
 	/* global options before the command */

@@ -8,6 +8,7 @@
 #include "image/convert.h"
 #include "image/copy_share.h"
 #include "image/referrers.h"
+#include "store/docker_archive.h"
 #include "store/store.h"
 #include "util/digest.h"
 #include "util/util.h"
@@ -284,6 +285,11 @@ static int copy_blob(engine *e, const rs_descriptor *d, size_t slot)
 		return error;
 	if ((error = blob_event(e, d, RS_BLOB_CHECKING, 0, NULL)) < 0)
 		goto done;
+	if (rs__docker_archive_pushed(e->src, e->dst, d->digest)) {
+		/* compressed straight into its upload when the manifest was made */
+		sent = d->size > 0 ? (uint64_t)d->size : 0;
+		goto copied;
+	}
 	error = rs_store_blob_exists(e->dst, d);
 	if (error == 0) {
 		set_state(e, slot, RS_BLOB_EXISTS, 0, NULL);
@@ -724,9 +730,11 @@ int rs__copy_shared(rs_store *dst, const char *dst_reference, rs_store *src,
 		e.cache_dir = rs__blobcache_dir(e.opts->cache_dir);
 	pthread_mutex_init(&e.lock, NULL);
 
+	rs__docker_archive_stream_to(src, dst, true);
 	/* --referrers: refused before anything moves where they cannot be read or kept */
 	if (!e.opts->referrers || (error = rs__referrers_copy_check(dst, src)) == 0)
 		error = copy_manifest(&e, src_reference, NULL, dst_reference, 0, &top);
+	rs__docker_archive_stream_to(src, dst, false);
 	/* the image is in place: now what is attached to it (regship/referrers.h) */
 	if (error == 0 && top && e.opts->referrers)
 		error = rs_copy_referrers(dst, src, rs_manifest_digest(top), e.opts, NULL);

@@ -9,6 +9,7 @@
 #include "http/insecure.h"
 #include "regship/cancel.h"
 #include "regship/client.h"
+#include "util/digest.h"
 #include "util/escape.h"
 
 #include <pthread.h>
@@ -159,6 +160,14 @@ typedef struct rs__upload_options {
  * upload_url: an upload already opened (a mount's 202), or NULL to open one. */
 int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
                     rs_reader *r, const rs__upload_options *opts, const char *upload_url);
+
+/* Upload a blob whose digest and size are known only at its end (a layer compressed on the
+ * way): one PATCH streams the reader's bytes (chunked transfer encoding) while they are hashed
+ * (sha256), the final PUT gives the digest. Memory does not grow with the blob. A broken upload
+ * starts again on a fresh session after rewinding r (which must produce the same bytes). */
+int rs__blob_upload_streamed(rs_client *c, const rs_ref *repo, rs_reader *r,
+                             const rs__upload_options *opts, char digest[RS_DIGEST_MAX],
+                             int64_t *size);
 
 /* Cross-repository mount. 0 when mounted; RS_ENOTFOUND when the registry did not mount it, with
  * *upload_url (caller frees) set to the upload it opened instead, when it did. */

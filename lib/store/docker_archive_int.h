@@ -19,7 +19,7 @@
 #include "util/digest.h"
 #include "util/util.h"
 
-#include <archive.h>
+#include "util/archive_dl.h"
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,6 +50,7 @@ typedef struct {
 	char digest[RS_DIGEST_MAX];
 	int64_t size;
 	char *tmp; /* compressed copy, or NULL: stream the entry (or compress it on demand) */
+	const rs_store *pushed_to; /* compressed straight into this store's upload, or NULL */
 } da_layer;
 
 /* A blob received by a store being written. */
@@ -102,6 +103,8 @@ typedef struct {
 
 	pthread_mutex_t lock; /* writing: blobs and tmpdir (blob_put may run in parallel) */
 	atomic_uint compressions;
+	rs_store *push_to; /* reading: compress into this registry store's uploads (s->lock) */
+	unsigned int push_users;
 } da_store;
 
 /* ---- shared helpers (docker_archive.c) --------------------------------------------------- */

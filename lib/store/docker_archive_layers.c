@@ -2,7 +2,9 @@
  * The docker-archive store, layer preparation: layers stored plain are compressed by a pool of
  * worker threads into temporary files (hashing both sides, checking the diff_id), layers
  * already compressed are hashed as they are; the compression cache lets a later push skip the
- * up-front compression and compress on demand in the layer reader instead.
+ * up-front compression and compress on demand in the layer reader instead. During a push to a
+ * registry (rs__docker_archive_stream_to), the workers compress straight into the uploads
+ * instead of into temporary files: the digest is learnt at the end and given on the final PUT.
  */
 #include "store/docker_archive_int.h"
 #include "util/file.h"
@@ -178,12 +180,17 @@ static int prep_finish(prep *p, da_store *s, da_layer *l)
 	return 0;
 }
 
-/* Read a layer entry once: compress it into a temporary file (plain layers), or hash it and
- * check its diff_id (layers handed out as they are). Runs in a worker thread. */
-static int prepare_layer(da_store *s, da_layer *l)
+static int stream_layer(da_store *s, da_layer *l, rs_store *dst);
+
+/* Read a layer entry once: compress it into a temporary file (plain layers) or into the upload
+ * to dst (plain layers, dst non-NULL), or hash it and check its diff_id (layers handed out as
+ * they are). Runs in a worker thread. */
+static int prepare_layer(da_store *s, da_layer *l, rs_store *dst)
 {
 	prep p;
 	int error;
+	if (dst && l->src == RS_COMPRESSION_NONE && layer_out(s, l) != RS_COMPRESSION_NONE)
+		return stream_layer(s, l, dst);
 	memset(&p, 0, sizeof(p));
 	p.sink.fd = -1;
 	p.sink.limit = -1;
@@ -206,6 +213,7 @@ static int prepare_layer(da_store *s, da_layer *l)
 
 typedef struct {
 	da_store *s;
+	rs_store *dst; /* compress into uploads to this registry store, or NULL */
 	size_t *todo;
 	size_t ntodo, next;
 	pthread_mutex_t mu;
@@ -227,7 +235,7 @@ static void *prep_worker(void *arg)
 		}
 		i = p->todo[p->next++];
 		pthread_mutex_unlock(&p->mu);
-		if ((error = prepare_layer(p->s, &p->s->layers[i])) < 0) {
+		if ((error = prepare_layer(p->s, &p->s->layers[i], p->dst)) < 0) {
 			const rs_error *e = rs_error_last();
 			pthread_mutex_lock(&p->mu);
 			if (!p->failed) {
@@ -250,8 +258,10 @@ static int prepare_layers(da_store *s, const da_image *im)
 	int error = 0;
 	memset(&p, 0, sizeof(p));
 	p.s = s;
-	p.todo = rs__calloc(im->nlayers ? im->nlayers : 1, sizeof(size_t));
-	if (!p.todo)
+	pthread_mutex_lock(&s->lock);
+	p.dst = s->push_to;
+	pthread_mutex_unlock(&s->lock);
+	if (!(p.todo = rs__calloc(im->nlayers ? im->nlayers : 1, sizeof(size_t))))
 		return rs__oom();
 	for (size_t j = 0; j < im->nlayers; j++) {
 		da_layer *l = &s->layers[im->layers[j]];
@@ -274,8 +284,8 @@ static int prepare_layers(da_store *s, const da_image *im)
 	}
 	if (!p.ntodo)
 		goto done;
-	/* a temporary copy only for the layers compressed here */
-	for (size_t k = 0; k < p.ntodo; k++) {
+	/* a temporary copy only for the layers compressed here, not into an upload */
+	for (size_t k = 0; k < p.ntodo && !p.dst; k++) {
 		const da_layer *l = &s->layers[p.todo[k]];
 		if (l->src == RS_COMPRESSION_NONE && l->out != RS_COMPRESSION_NONE) {
 			if ((error = rs__da_ensure_tmpdir(s)) < 0)
@@ -385,8 +395,8 @@ typedef struct {
 	rs_reader parent;
 	char *file, *name;
 	struct archive *a;
-	/* compression on demand (cache hit) */
-	bool compress;
+	/* compression on demand (cache hit; learn: the digest is not known yet) */
+	bool compress, learn;
 	rs_compression comp;
 	int level;
 	char *cache_dir;
@@ -404,7 +414,8 @@ typedef struct {
 static int pending_sink(const void *data, size_t len, void *payload)
 {
 	entry_reader *er = payload;
-	rs__hasher_update(er->hc, data, len);
+	if (er->hc)
+		rs__hasher_update(er->hc, data, len);
 	er->produced += (int64_t)len;
 	rs__buf_put(&er->pending, data, len);
 	return rs__buf_oom(&er->pending) ? RS_ENOMEM : 0;
@@ -433,8 +444,9 @@ static int entry_reader_start(entry_reader *er)
 		return error;
 	if (!er->compress)
 		return 0;
+	/* learning, the upload hashes the compressed bytes itself: no second pass here */
 	if ((error = rs__hasher_new(&er->hu, "sha256")) < 0 ||
-	    (error = rs__hasher_new(&er->hc, "sha256")) < 0 ||
+	    (!er->learn && (error = rs__hasher_new(&er->hc, "sha256")) < 0) ||
 	    (error = rs__compressor_new(&er->z, er->comp, er->level, pending_sink, er)) < 0)
 		return error;
 	atomic_fetch_add(er->counter, 1);
@@ -446,18 +458,23 @@ static int entry_reader_check(entry_reader *er)
 {
 	char diff_id[RS_DIGEST_MAX], digest[RS_DIGEST_MAX];
 	rs__hasher_final(er->hu, diff_id);
-	rs__hasher_final(er->hc, digest);
 	if (strcmp(diff_id, er->diff_id))
 		return rs__error_set(RS_EDIGEST,
 		                     "%s: layer %s: diff_id mismatch: the config says %s, the "
 		                     "content is %s",
 		                     er->file, er->name, er->diff_id, diff_id);
+	if (er->learn) {
+		er->expected_size = er->produced;
+		return 0;
+	}
+	rs__hasher_final(er->hc, digest);
 	if (strcmp(digest, er->digest) || er->produced != er->expected_size) {
-		rs__compress_cache_remove(er->cache_dir, er->diff_id, er->comp, er->level);
+		if (er->cache_dir)
+			rs__compress_cache_remove(er->cache_dir, er->diff_id, er->comp, er->level);
 		return rs__error_set(RS_EDIGEST,
 		                     "%s: layer %s: compressing again gave %s (%" PRId64
 		                     " bytes), the compression cache said %s (%" PRId64
-		                     " bytes); the cache entry was removed, try again",
+		                     " bytes); the cache entry (if any) was removed, try again",
 		                     er->file, er->name, digest, er->produced, er->digest,
 		                     er->expected_size);
 	}
@@ -519,7 +536,8 @@ static void entry_free(rs_reader *r)
 	free(er);
 }
 
-int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
+/* An entry reader; learn: compress l into out without knowing the result (stream_layer). */
+static int entry_reader_open(entry_reader **out, da_store *s, const da_layer *l, bool learn)
 {
 	entry_reader *er = rs__calloc(1, sizeof(*er));
 	int error;
@@ -528,15 +546,23 @@ int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
 	er->parent.read = entry_read;
 	er->parent.rewind = entry_rewind;
 	er->parent.free = entry_free;
-	er->parent.size = l->cache_hit ? l->size : l->entry_size;
+	er->parent.size = learn ? -1 : l->cache_hit ? l->size : l->entry_size;
 	er->file = rs__strdup(s->file);
 	er->name = rs__strdup(l->path);
 	er->counter = &s->compressions;
-	if (l->cache_hit) {
+	if (!er->file || !er->name) {
+		entry_free(&er->parent);
+		return rs__oom();
+	}
+	if (l->cache_hit || learn) {
 		er->compress = true;
+		er->learn = learn;
 		er->comp = l->out;
 		er->level = s->level;
-		er->cache_dir = rs__strdup(s->cache_dir);
+		if (s->cache_dir && !(er->cache_dir = rs__strdup(s->cache_dir))) {
+			entry_free(&er->parent);
+			return rs__oom();
+		}
 		memcpy(er->diff_id, l->diff_id, RS_DIGEST_MAX);
 		memcpy(er->digest, l->digest, RS_DIGEST_MAX);
 		er->expected_size = l->size;
@@ -549,6 +575,97 @@ int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
 		entry_free(&er->parent);
 		return error;
 	}
-	*out = &er->parent;
+	*out = er;
 	return 0;
+}
+
+int rs__da_entry_reader_new(rs_reader **out, da_store *s, const da_layer *l)
+{
+	entry_reader *er = NULL;
+	int error = entry_reader_open(&er, s, l, false);
+	if (error == 0)
+		*out = &er->parent;
+	return error;
+}
+
+/* ---- compressing into a push ------------------------------------------------------------- */
+
+/* Compress the plain layer l straight into an upload to the registry store dst: the digest
+ * and size are learnt on the way (the upload hashes the bytes it sends), the diff_id is
+ * checked before the final PUT, and the compression cache learns the result so a later push
+ * finds the blob with a HEAD without compressing. Runs in a worker thread. */
+static int stream_layer(da_store *s, da_layer *l, rs_store *dst)
+{
+	entry_reader *er = NULL;
+	char digest[RS_DIGEST_MAX];
+	int64_t size = -1;
+	int error;
+	l->out = layer_out(s, l);
+	if ((error = entry_reader_open(&er, s, l, true)) < 0)
+		return error;
+	error = rs__store_registry_upload_streamed(dst, &er->parent, digest, &size);
+	/* the digest is the upload's own hash of the bytes it sent */
+	if (error == 0 && (!er->done || size != er->expected_size))
+		error = rs__error_set(RS_EDIGEST,
+		                      "%s: layer %s: the upload sent %" PRId64
+		                      " bytes, the compressor produced %" PRId64,
+		                      s->file, l->path, size, er->expected_size);
+	if (error == 0) {
+		memcpy(l->digest, digest, sizeof(digest));
+		l->size = size;
+		l->prepared = l->cache_hit = true; /* read again: compressed again, and checked */
+		pthread_mutex_lock(&s->lock);
+		l->pushed_to = dst;
+		pthread_mutex_unlock(&s->lock);
+		if (s->cache_dir)
+			rs__compress_cache_put(s->cache_dir, l->diff_id, l->out, s->level,
+			                       l->digest, l->size);
+	} else if (error != RS_EUSER && error != RS_EDIGEST) {
+		rs__error_prefix("%s: layer %s", s->file, l->path);
+	}
+	entry_free(&er->parent);
+	return error;
+}
+
+static da_store *reading_archive(const rs_store *st)
+{
+	const char *scheme = rs_store_scheme(st);
+	da_store *s = (da_store *)(uintptr_t)st;
+	if (!st || !scheme || strcmp(scheme, "docker-archive") || s->writing)
+		return NULL;
+	return s;
+}
+
+void rs__docker_archive_stream_to(rs_store *src, rs_store *dst, bool on)
+{
+	da_store *s = reading_archive(src);
+	if (!s || !rs__store_registry_client(dst))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (on) {
+		/* one destination at a time: another one meanwhile compresses to temporary files */
+		if (!s->push_users++)
+			s->push_to = dst;
+		else if (s->push_to != dst)
+			s->push_to = NULL;
+	} else if (s->push_users && !--s->push_users) {
+		s->push_to = NULL;
+		/* dst may go away now: forget it (its address could be reused) */
+		for (size_t i = 0; i < s->nlayers; i++)
+			s->layers[i].pushed_to = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool rs__docker_archive_pushed(const rs_store *src, const rs_store *dst, const char *digest)
+{
+	da_store *s = reading_archive(src);
+	bool pushed = false;
+	if (!s || !dst || !digest)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nlayers && !pushed; i++)
+		pushed = s->layers[i].pushed_to == dst && !strcmp(s->layers[i].digest, digest);
+	pthread_mutex_unlock(&s->lock);
+	return pushed;
 }

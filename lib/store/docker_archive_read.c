@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive_entry.h>
+#include "util/archive_dl.h"
 
 /* ---- archive access ---------------------------------------------------------------------- */
 

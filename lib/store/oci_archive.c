@@ -23,8 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "util/archive_dl.h"
 
 #define COPY_BUF (64u * 1024)
 

@@ -164,3 +164,14 @@ rs_client *rs__store_registry_client(const rs_store *st)
 		return NULL;
 	return ((const registry_store *)st)->client;
 }
+
+int rs__store_registry_upload_streamed(rs_store *st, rs_reader *r, char digest[RS_DIGEST_MAX],
+                                       int64_t *size)
+{
+	registry_store *s = (registry_store *)st;
+	rs__upload_options o = {0, NULL, NULL};
+	if (!st || st->ops != &registry_ops)
+		return rs__error_set(RS_EINVAL, "not a registry store");
+	o.chunk_size = s->opts.chunk_size;
+	return rs__blob_upload_streamed(s->client, s->repo, r, &o, digest, size);
+}

@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "util/archive_dl.h"
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 

@@ -54,6 +54,10 @@ void rs__spool_dispose(rs__spool *sp);
 /* The current error (when its code is `error`) with sp->path replaced by `shown` in its
  * message; returns error. */
 int rs__spool_error(const rs__spool *sp, int error, const char *shown);
+/* Upload a blob to a registry store whose digest and size are learnt from its bytes
+ * (rs__blob_upload_streamed, with the store's chunk size). RS_EINVAL for another store. */
+int rs__store_registry_upload_streamed(rs_store *s, rs_reader *r, char digest[RS_DIGEST_MAX],
+                                       int64_t *size);
 
 /* Remove a directory tree without following symbolic links. Missing: 0. */
 int rs__rmtree(const char *path);

@@ -5,7 +5,7 @@
 #include "util/file.h"
 #include "util/util.h"
 
-#include <archive_entry.h>
+#include "util/archive_dl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

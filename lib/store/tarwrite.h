@@ -2,7 +2,7 @@
 #ifndef RS_STORE_TARWRITE_H
 #define RS_STORE_TARWRITE_H
 
-#include <archive.h>
+#include "util/archive_dl.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

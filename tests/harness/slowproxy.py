@@ -100,8 +100,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if body.chunked:
                 up.putheader("Transfer-Encoding", "chunked")
                 up.endheaders()
-                for data in body.chunks():
-                    up.send(b"%x\r\n%s\r\n" % (len(data), data))
+                for data in body.chunks():  # a streamed upload: throttled too
+                    piece = b"%x\r\n%s\r\n" % (len(data), data)
+                    self.throttle_write(up.send, piece) if upload else up.send(piece)
                 up.send(b"0\r\n\r\n")
             else:
                 if body.remaining or self.command in ("POST", "PUT", "PATCH"):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Memory does not grow with blob size: the peak RSS of pushing (and pulling) one 1 GiB layer is
-# within 1 MiB of doing the same with one 1 MiB layer. OCI layout source, plain registry.
+# within 1 MiB of doing the same with one 1 MiB layer. OCI layout source, plain registry; and a
+# docker archive whose 256 MiB plain layer is gzip-compressed straight into its upload.
 
 setup_file() {
 	load helpers
@@ -10,6 +11,11 @@ setup_file() {
 	# PRNG content gzip'd with stored blocks: about 15 s for 1 GiB on 2 cores
 	fixture oci-layout "$MEM/small" --tag v1 --layers 1 --layer-size 1M --seed mem-small >"$MEM/small.out"
 	fixture oci-layout "$MEM/big" --tag v1 --layers 1 --layer-size 1G --seed mem-big >"$MEM/big.out"
+	# docker archives with one plain layer: compressed into the upload on the way (issue 16)
+	fixture docker-archive "$MEM/small.tar" --repo-tag mem/da:small --layers 1 --layer-size 1M \
+		--seed mem-da-small >/dev/null
+	fixture docker-archive "$MEM/big.tar" --repo-tag mem/da:big --layers 1 --layer-size 256M \
+		--seed mem-da-big >/dev/null
 }
 
 teardown_file() {
@@ -84,4 +90,17 @@ within_1mib() {
 	for f in "$MEM/big/blobs/sha256/"*; do cmp "$f" "$BATS_TEST_TMPDIR/big/blobs/sha256/${f##*/}"; done
 	within_1mib "$(cat "$BATS_TEST_TMPDIR/small.rss")" "$(cat "$BATS_TEST_TMPDIR/big.rss")" pull
 	rm -rf "$BATS_TEST_TMPDIR/big"
+}
+
+@test "docker-archive push compressing into the upload: peak RSS with a 256 MiB layer is within 1 MiB of a 1 MiB layer" {
+	peak_rss_kib "$BATS_TEST_TMPDIR/small.rss" regship -q push docker-archive:"$MEM/small.tar" "$plain_ADDR/mem/da:small" >"$BATS_TEST_TMPDIR/small.stdout"
+	peak_rss_kib "$BATS_TEST_TMPDIR/big.rss" regship -q push docker-archive:"$MEM/big.tar" "$plain_ADDR/mem/da:big" >"$BATS_TEST_TMPDIR/big.stdout"
+	[[ $(cat "$BATS_TEST_TMPDIR/big.stdout") == "$plain_ADDR/mem/da:big@sha256:"* ]] || fail "big push: $(cat "$BATS_TEST_TMPDIR/big.stdout")"
+	# the whole layer went up, gzip'd: its size in the registry is the manifest's, above 256 MiB
+	curl -s -H "Accept: $MANIFEST_ACCEPT" "$plain_URL/v2/mem/da/manifests/big" >"$BATS_TEST_TMPDIR/m.json"
+	layer=$(json 'd["layers"][0]' <"$BATS_TEST_TMPDIR/m.json")
+	size=$(curl -s -I "$plain_URL/v2/mem/da/blobs/$(json 'd["digest"]' <<<"$layer")" | tr -d '\r' | sed -n 's/^Content-Length: //p')
+	assert_equal "$size" "$(json 'd["size"]' <<<"$layer")"
+	[[ $size -gt $((256 << 20)) ]] || fail "layer of $size bytes"
+	within_1mib "$(cat "$BATS_TEST_TMPDIR/small.rss")" "$(cat "$BATS_TEST_TMPDIR/big.rss")" "docker-archive push"
 }
