@@ -19,6 +19,7 @@
 #include "regship/reader.h"
 #include "regship/ref.h"
 #include "regship/retag.h"
+#include "regship/sync.h"
 #include "regship/store.h"
 
 #endif
