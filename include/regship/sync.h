@@ -105,10 +105,11 @@ RS_EXTERN(char *) rs_sync_dest_name(const char *dest, const char *src_name, int 
 
 /* ---- mirroring ------------------------------------------------------------------------------- */
 
-/* One repository to mirror: every selected tag of src goes under the same tag in dst. */
+/* One repository to mirror: every selected tag of src goes under the same tag in dst (a
+ * digest listed in filter.tags goes by digest). */
 typedef struct rs_sync_pair {
 	rs_store *src;
-	rs_store *dst;
+	rs_store *dst; /* NULL on a dry run: a destination that does not exist yet */
 	rs_sync_filter filter;
 } rs_sync_pair;
 

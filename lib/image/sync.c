@@ -223,9 +223,11 @@ static void notify(sync_run *r, const rs_sync_item *it)
 /* Where the destination's tag (or digest) points now: *digest, or NULL when it is absent. */
 static int dest_digest(rs_store *dst, const char *ref, char **digest)
 {
-	const rs_ref *repo = rs_store_registry_ref(dst);
+	const rs_ref *repo = dst ? rs_store_registry_ref(dst) : NULL;
 	int error;
 	*digest = NULL;
+	if (!dst)
+		return 0; /* a dry run to a destination that does not exist yet */
 	if (repo) {
 		rs_ref *at = NULL;
 		rs_client *client = rs__store_registry_client(dst);
@@ -330,7 +332,7 @@ int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, r
 	if (!items || !count || (n && !pairs))
 		return rs__error_set(RS_EINVAL, "rs_sync: missing argument");
 	for (size_t i = 0; i < n; i++)
-		if (!pairs[i].src || !pairs[i].dst)
+		if (!pairs[i].src || (!pairs[i].dst && !(given && given->dry_run)))
 			return rs__error_set(RS_EINVAL, "rs_sync: missing store");
 	memset(&r, 0, sizeof(r));
 	r.pairs = pairs;
@@ -365,13 +367,12 @@ int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, r
 	for (size_t i = 0; i < r.count && !stop; i++) {
 		rs_sync_item *it = &r.items[i];
 		if (it->state || !(r.opts->dry_run || !rs_store_registry_ref(pairs[it->pair].dst)))
-			continue;
-		if ((error = compare(&r, it)) < 0) {
-			if (error == RS_ENOMEM || rs_cancelled())
-				goto out;
-			item_failed(it, error);
-			stop = !r.opts->keep_going;
-		}
+			if ((error = compare(&r, it)) < 0) {
+				if (error == RS_ENOMEM || rs_cancelled())
+					goto out;
+				item_failed(it, error);
+				stop = !r.opts->keep_going;
+			}
 		error = 0;
 		if (it->state)
 			notify(&r, it);
