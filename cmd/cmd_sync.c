@@ -224,7 +224,8 @@ static int plan_source(sync_cli *s, const char *text)
 		if ((rc = find_layouts(s, dir, "", 0)))
 			return rc;
 		if (s->njobs == before) {
-			cli_error("%s holds no OCI layout (a directory with an oci-layout file)", dir);
+			cli_error("%s holds no OCI layout (a directory with an oci-layout file)",
+			          dir);
 			return CLI_EXIT_NOTFOUND;
 		}
 		return 0;
@@ -736,12 +737,12 @@ int cmd_sync(int argc, char **argv)
 		char sent[32];
 		format_bytes(sent, sizeof(sent), (double)s.bytes);
 		if (s.dry_run)
-			cli_note("sync --dry-run: %zu to copy, %zu up to date, %zu failed", s.copied,
-			         s.up_to_date, s.failed);
+			cli_note("sync --dry-run: %zu to copy, %zu up to date, %zu failed",
+			         s.copied, s.up_to_date, s.failed);
 		else
-			cli_note("sync: %zu copied, %zu up to date, %zu failed%s; %s sent", s.copied,
-			         s.up_to_date, s.failed, s.skipped ? " (the rest not tried)" : "",
-			         sent);
+			cli_note("sync: %zu copied, %zu up to date, %zu failed%s; %s sent",
+			         s.copied, s.up_to_date, s.failed,
+			         s.skipped ? " (the rest not tried)" : "", sent);
 	}
 	if (rs_cancelled()) {
 		int sig = rs_cancelled() > 0 ? rs_cancelled() : 2;

@@ -901,7 +901,9 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			goto done;
 		if ((rc = transfer_client(&r.client, c->src_user, c->src_pass, 0, NULL)))
 			goto done;
-		if (c->dest_user &&
+		/* a side with credentials of its own has a client of its own: the other side
+		 * never sees them */
+		if ((c->src_user || c->dest_user) &&
 		    (rc = transfer_client(&r.dst_client, c->dest_user, c->dest_pass, 0, NULL)))
 			goto done;
 	} else if ((rc = cli_client(&r.client))) {

@@ -366,13 +366,15 @@ int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, r
 	 * it is up to date) */
 	for (size_t i = 0; i < r.count && !stop; i++) {
 		rs_sync_item *it = &r.items[i];
-		if (it->state || !(r.opts->dry_run || !rs_store_registry_ref(pairs[it->pair].dst)))
-			if ((error = compare(&r, it)) < 0) {
-				if (error == RS_ENOMEM || rs_cancelled())
-					goto out;
-				item_failed(it, error);
-				stop = !r.opts->keep_going;
-			}
+		if (it->state || !(r.opts->dry_run || !pairs[it->pair].dst ||
+		                   !rs_store_registry_ref(pairs[it->pair].dst)))
+			continue;
+		if ((error = compare(&r, it)) < 0) {
+			if (error == RS_ENOMEM || rs_cancelled())
+				goto out;
+			item_failed(it, error);
+			stop = !r.opts->keep_going;
+		}
 		error = 0;
 		if (it->state)
 			notify(&r, it);
