@@ -244,3 +244,26 @@ EOF
 	assert_status 2
 	assert_output_contains "--dest-creds: the destination is not a registry"
 }
+
+@test "sync --config: a registry's credentials from the file (htpasswd), the destination's from --dest-creds" {
+	cat >"$W/creds.yaml" <<EOF
+$hsrc_ADDR:
+    credentials:
+        username: reader
+        password: readerpass
+    images:
+        secret/app: ["1"]
+EOF
+	run regship sync --progress none --config "$W/creds.yaml" --dest-creds admin:adminpass "$hdst_ADDR/yc"
+	assert_success
+	assert_output_contains "copied $hsrc_ADDR/secret/app:1 -> $hdst_ADDR/yc/app:1@$(fixture_digest hsrc secret/app:1)"
+	assert_output_not_contains "readerpass"
+	sed -i 's/password: readerpass/password: Xyzzy-not-it/' "$W/creds.yaml"
+	run regship sync --progress none --config "$W/creds.yaml" --dest-creds admin:adminpass "$hdst_ADDR/yc2"
+	assert_status 4
+	assert_output_not_contains "Xyzzy-not-it"
+	# without the file's credentials nor docker's, the source refuses
+	printf '%s:\n    images:\n        secret/app: ["1"]\n' "$hsrc_ADDR" >"$W/nocreds.yaml"
+	run regship sync --progress none --config "$W/nocreds.yaml" --dest-creds admin:adminpass "$hdst_ADDR/yc3"
+	assert_status 4
+}
