@@ -465,9 +465,11 @@ static void print_item(sync_cli *s, const rs_sync_item *it)
 			rs_buf_dispose(&why);
 		}
 	} else if (it->state != RS_SYNC_SKIPPED && !s->json) {
+		/* by digest, the name says it already */
+		bool show =
+		        it->digest && it->state != RS_SYNC_COPY && it->tag && !strchr(it->tag, ':');
 		printf("%s %s -> %s%s%s\n", state_word(it->state, false), a.ptr, b.ptr,
-		       it->digest && it->state != RS_SYNC_COPY ? "@" : "",
-		       it->digest && it->state != RS_SYNC_COPY ? it->digest : "");
+		       show ? "@" : "", show ? it->digest : "");
 	}
 	rs_buf_dispose(&a);
 	rs_buf_dispose(&b);
@@ -644,10 +646,25 @@ int cmd_sync(int argc, char **argv)
 		const char *slash = strchr(s.dest, '/'), *last = strrchr(s.dest, '/');
 		if ((rc = cli_scheme_check(s.dest)))
 			goto done;
+		size_t hostlen = slash ? (size_t)(slash - s.dest) : strlen(s.dest);
 		if (strchr(s.dest, '@') || (slash && strchr(last, ':'))) {
 			rc = cli_usage_error(usage,
 			                     "DESTINATION is a registry or a repository prefix "
 			                     "(host[/path]), without a tag or digest");
+			goto done;
+		}
+		/* "mirror" would be docker.io/mirror: a mistyped directory must not go to Docker
+		 * Hub */
+		if (!memchr(s.dest, '.', hostlen) && !memchr(s.dest, ':', hostlen) &&
+		    !(hostlen == 9 && !strncmp(s.dest, "localhost", 9))) {
+			rs_buf shown = RS_BUF_INIT;
+			rs_text_escape(&shown, s.dest, 0);
+			rc = cli_usage_error(usage,
+			                     "DESTINATION \"%s\" names no registry host: write "
+			                     "docker.io/%s for Docker Hub, or ./%s or oci:%s for a "
+			                     "directory",
+			                     shown.ptr, shown.ptr, shown.ptr, shown.ptr);
+			rs_buf_dispose(&shown);
 			goto done;
 		}
 	}

@@ -267,3 +267,29 @@ EOF
 	run regship sync --progress none --config "$W/nocreds.yaml" --dest-creds admin:adminpass "$hdst_ADDR/yc3"
 	assert_status 4
 }
+
+@test "sync: one tag or digest as SOURCE; --scoped into a directory; a DESTINATION without a registry host is refused" {
+	local d
+	d=$(fixture_digest src app:2.0.0)
+	run --separate-stderr regship sync --progress none "$src_ADDR/app@$d" "$dst_ADDR/bd"
+	assert_success
+	assert_output_equals "copied $src_ADDR/app@$d -> $dst_ADDR/bd/app@$d"
+	assert_equal "$(regship digest "$dst_ADDR/bd/app@$d")" "$d" "bd/app@digest"
+	run regship sync --progress none "$src_ADDR/app:1.0.0" "$dst_ADDR/one"
+	assert_success
+	run reg_tags dst one/app
+	assert_output_equals '["1.0.0"]'
+	run regship sync --progress none --scoped "$src_ADDR/app:latest" "$W/scoped"
+	assert_success
+	verify_layout "$W/scoped/$src_ADDR/app" latest "$(fixture_digest src app:latest)"
+	# "mirror" would be Docker Hub's docker.io/mirror: a mistyped directory goes nowhere
+	run regship sync "$src_ADDR/app" mirror
+	assert_status 2
+	assert_output_contains "names no registry host"
+	run regship sync "$src_ADDR/app" "$dst_ADDR/x:tag"
+	assert_status 2
+	# from layouts to layouts: refused
+	run regship sync "$W/scoped" "$W/elsewhere"
+	assert_status 2
+	assert_file_not_exists "$W/elsewhere"
+}
