@@ -293,3 +293,37 @@ EOF
 	assert_status 2
 	assert_file_not_exists "$W/elsewhere"
 }
+
+@test "--src-creds USER on a terminal: the password is asked (not echoed), for that side only" {
+	local home=$W/ptyhome
+	mkdir -p "$home/.docker"
+	# a pseudo-terminal that answers the prompt once it is shown (typed input that arrives
+	# before it would be flushed with the echo turned off, as on a real terminal)
+	run env HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CACHE_HOME="$home/.cache" \
+		"$HARNESS_PY" -c '
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, sent = b"", False
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not sent and b"Password for reader (source): " in out:
+        os.write(fd, b"readerpass\n")
+        sent = True
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(st))
+' "$REGSHIP" sync --progress none --src-creds reader --dest-creds admin:adminpass \
+		"$hsrc_ADDR/secret/app" "$hdst_ADDR/pty"
+	assert_success
+	assert_output_contains "Password for reader (source): "
+	assert_output_contains "copied $hsrc_ADDR/secret/app:1 -> $hdst_ADDR/pty/app:1@"
+	assert_output_not_contains "readerpass"
+}
