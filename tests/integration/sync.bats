@@ -25,6 +25,9 @@ setup_file() {
 	done
 	# the registry lists t2 but cannot serve it
 	rm "$src_DATA/docker/registry/v2/repositories/broken/_manifests/tags/t2/current/link"
+	# two repositories holding the same image: one batch must complete both destinations
+	reg_seed src twin/a --tag v1 --seed twin --layers 2 --layer-size 1024 >>"$BATS_FILE_TMPDIR/src.fixture"
+	reg_seed src twin/b --tag v1 --seed twin --layers 2 --layer-size 1024 >>"$BATS_FILE_TMPDIR/src.fixture"
 	reg_seed hsrc secret/app --tag 1 --seed secret-1 --layers 1 --layer-size 512 >"$BATS_FILE_TMPDIR/hsrc.fixture"
 }
 
@@ -326,4 +329,20 @@ sys.exit(os.waitstatus_to_exitcode(st))
 	assert_output_contains "Password for reader (source): "
 	assert_output_contains "copied $hsrc_ADDR/secret/app:1 -> $hdst_ADDR/pty/app:1@"
 	assert_output_not_contains "readerpass"
+}
+
+@test "sync --config: the same blobs in two repositories of one batch reach both destinations" {
+	printf '%s:\n    images:\n        twin/a: []\n        twin/b: []\n' "$src_ADDR" >"$W/twin.yaml"
+	run regship sync --progress none --jobs 8 --config "$W/twin.yaml" "$dst_ADDR/tw"
+	assert_success
+	local repo blob d
+	d=$(fixture_digest src twin/a:v1)
+	for repo in tw/a tw/b; do
+		assert_equal "$(regship digest "$dst_ADDR/$repo:v1")" "$d" "$repo:v1"
+		# every blob the manifest names is served by that repository
+		for blob in $(regship manifest "$dst_ADDR/$repo:v1" | json '" ".join([d["config"]["digest"]] + [l["digest"] for l in d["layers"]])'); do
+			run curl -s -o /dev/null -w '%{http_code}' -I "$dst_URL/v2/$repo/blobs/$blob"
+			assert_output_equals 200
+		done
+	done
 }
