@@ -897,6 +897,12 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			                     "--dest-creds: the destination is not a registry");
 			goto done;
 		}
+		if ((c->src_password_stdin || c->dest_password_stdin) && src_loc->path &&
+		    !strcmp(src_loc->path, "-")) {
+			rc = cli_usage_error(usage, "standard input carries the archive: give the "
+			                            "password as USER:PASS, or on a terminal");
+			goto done;
+		}
 		if ((rc = transfer_creds_read(c, usage)))
 			goto done;
 		if ((rc = transfer_client(&r.client, c->src_user, c->src_pass, 0, NULL)))
