@@ -124,6 +124,11 @@ EOF
 }
 
 @test "sync to a directory of OCI layouts (one per repository) and back to a registry" {
+	# a dry run creates nothing
+	run --separate-stderr regship sync --dry-run "$src_ADDR/app" "$W/layouts"
+	assert_success
+	[[ $(grep -c '^copy ' <<<"$output") -eq 5 ]] || fail "expected 5 copy lines" "$output"
+	assert_file_not_exists "$W/layouts"
 	run regship sync --progress none "$src_ADDR/app" "$W/layouts"
 	assert_success
 	assert_output_contains "copied $src_ADDR/app:1.0.0 -> oci:$W/layouts/app:1.0.0@$(fixture_digest src app:1.0.0)"
