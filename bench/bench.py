@@ -50,7 +50,7 @@ TARGET_SECONDS = {"rm-cotags": 1.0}
 # 0.35x; promotion among 3,000+ tags within 3x one `regship tags` + 0.2 s (TARGET_RELATIVE)
 TARGETS = {"push-oci": 0.70, "push-docker-archive": 0.60, "repush": 0.50, "pull": 0.70,
            "copy-same-registry": 0.30, "retag": 0.10, "tags": 0.50, "digest": 0.35,
-           "mirror": 0.30, "push-docker-archive-big": 0.60}
+           "mirror": 0.30, "mirror-sync": 0.30, "push-docker-archive-big": 0.60}
 # scenario id -> (tool measured against, factor, seconds): regship wall <= factor x other + s
 TARGET_RELATIVE = {"promotion": ("regship-tags", 3.0, 0.2)}
 # peak RSS (issue 16): registry-only commands 12 MiB, transfers 16 MiB, flat in layer size
@@ -563,13 +563,18 @@ class Bench:
                         reg.addr, repo, tag, got or "missing", digest))
         return check
 
-    def sync_scenario(self, sid, title, template, repo, want, note=None):
-        """regship copy --all-tags vs skopeo sync, source registry from template, fresh dest."""
+    def sync_scenario(self, sid, title, template, repo, want, note=None, verb="copy"):
+        """regship copy --all-tags (verb "copy") or regship sync (verb "sync") vs skopeo sync,
+        source registry from template, fresh dest."""
         def per(tool):
             def per_run(src_reg, r):
                 dst_reg = Registry(self, sid + "-dst")
                 src = "%s/%s" % (src_reg.addr, repo)
-                if tool == "regship":
+                if tool == "regship" and verb == "sync":
+                    # named as skopeo names it: DEST/<last path component>
+                    cmds = [Cmd(tool, self.regship_cmd("sync", src, "%s/%s" % (
+                        dst_reg.addr, repo.rsplit("/", 1)[0])))]
+                elif tool == "regship":
                     cmds = [Cmd(tool, self.regship_cmd("copy", "--all-tags", src,
                                                        "%s/%s" % (dst_reg.addr, repo)))]
                 else:
@@ -601,6 +606,11 @@ class Bench:
         self.sync_scenario("mirror", "10a. mirror %d distinct images (2 x %s layers, one tag "
                            "each) to another registry: copy --all-tags vs skopeo sync" % (
                                n, o.mirror_layer_size), template, "bench/mirror", want)
+        # the same with regship sync (the same engine, rs_copy_tags_pairs)
+        self.sync_scenario("mirror-sync", "10c. mirror %d distinct images (2 x %s layers, one "
+                           "tag each) to another registry: regship sync vs skopeo sync" % (
+                               n, o.mirror_layer_size), template, "bench/mirror", want,
+                           verb="sync")
 
     def many_tags_scenario(self):
         o = self.opts

@@ -10,13 +10,15 @@ static const char *const usage[] = {
         "[--all-platforms] "
         "[--jobs N] "
         "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--referrers] [--overwrite] "
-        "[--preserve-digests] "
+        "[--preserve-digests] [--src-creds USER[:PASS]] [--dest-creds USER[:PASS]] "
+        "[--src-password-stdin | --dest-password-stdin] "
         "SOURCE DESTINATION",
         NULL};
 
 int cmd_copy(int argc, char **argv)
 {
 	transfer_opts t = TRANSFER_OPTS_INIT;
+	transfer_creds creds = {0};
 	bool all_tags = false;
 	const cli_opt opts[] = {
 	        {CLI_OPT_BOOL, 'a', "all-tags", &all_tags, NULL,
@@ -30,6 +32,7 @@ int cmd_copy(int argc, char **argv)
 	        {CLI_OPT_LIST, 0, "mount-from", &t.mount_from, "REPOSITORY",
 	         "try mounting blobs from this repository of the destination registry"},
 	        TRANSFER_DEST_OPTS(t),
+	        TRANSFER_CREDS_OPTS(creds),
 	        {CLI_OPT_BOOL, 0, "preserve-digests", &t.preserve_digests, NULL,
 	         "into oci: or oci-archive:, keep Docker manifests byte for byte (digests "
 	         "equal to the source's) instead of converting them to OCI"},
@@ -68,8 +71,10 @@ int cmd_copy(int argc, char **argv)
 		}
 		rs_ref_free(check);
 	}
+	t.creds = &creds;
 	rc = transfer_run(&t, "copied", src, args[1], all_tags, usage);
 done:
+	transfer_creds_dispose(&creds);
 	free(t.mount_from.items);
 	rs_location_free(src);
 	free(args);

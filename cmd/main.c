@@ -34,6 +34,7 @@ const cli_command cli_commands[] = {
          "list the signatures, SBOMs and other artifacts attached to an image"},
         {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest"},
         {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry"},
+        {"sync", cmd_sync, "mirror repositories between registries and OCI layout directories"},
         {"tags", cmd_tags, "list the tags of a repository"},
         {"untag", cmd_untag, "remove one tag, keeping the manifest and its other tags"},
 };

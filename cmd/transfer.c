@@ -26,13 +26,9 @@ static void on_signal(int sig)
 	rs_cancel(sig);
 }
 
-typedef struct saved_signals {
-	struct sigaction old[NSIGNALS];
-	struct sigaction pipe;
-	struct sigaction xfsz;
-} saved_signals;
+typedef transfer_signals_saved saved_signals;
 
-static void signals_catch(saved_signals *saved)
+void transfer_signals_catch(saved_signals *saved)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -50,12 +46,143 @@ static void signals_catch(saved_signals *saved)
 	sigaction(SIGXFSZ, &sa, &saved->xfsz);
 }
 
-static void signals_restore(const saved_signals *saved)
+void transfer_signals_restore(const saved_signals *saved)
 {
 	for (size_t i = 0; i < NSIGNALS; i++)
 		sigaction(transfer_signals[i], &saved->old[i], NULL);
 	sigaction(SIGPIPE, &saved->pipe, NULL);
 	sigaction(SIGXFSZ, &saved->xfsz, NULL);
+}
+
+#define signals_catch transfer_signals_catch
+#define signals_restore transfer_signals_restore
+
+/* ---- credentials for one side ------------------------------------------------------------- */
+
+/* USER[:PASS] of one side into *user / *pass; the password from standard input, or asked on a
+ * terminal, when missing. */
+static int creds_side(const char *opt, const char *text, bool from_stdin, const char *stdin_opt,
+                      char **user, char **pass, const char *const *usage)
+{
+	const char *colon;
+	if (!text) {
+		if (from_stdin)
+			return cli_usage_error(usage, "--%s needs --%s USER", stdin_opt, opt);
+		return 0;
+	}
+	colon = strchr(text, ':');
+	if (colon == text || !*text)
+		return cli_usage_error(usage, "--%s: expected USER[:PASS], with a user name", opt);
+	if (colon && from_stdin)
+		return cli_usage_error(usage,
+		                       "--%s gives a password and --%s reads one: give only one",
+		                       opt, stdin_opt);
+	*user = colon ? strndup(text, (size_t)(colon - text)) : strdup(text);
+	if (!*user)
+		cli_out_of_memory();
+	if (colon) {
+		if (!(*pass = strdup(colon + 1)))
+			cli_out_of_memory();
+		return 0;
+	}
+	{
+		char prompt[300];
+		rs_buf shown = RS_BUF_INIT;
+		rs_text_escape(&shown, *user, 0);
+		snprintf(prompt, sizeof(prompt), "Password for %s (%s): ", shown.ptr,
+		         !strncmp(opt, "src", 3) ? "source" : "destination");
+		*pass = cli_read_secret(prompt, from_stdin);
+		if (!*pass) {
+			int rc;
+			if (from_stdin)
+				rc = cli_usage_error(usage,
+				                     "--%s: nothing could be read from standard "
+				                     "input",
+				                     stdin_opt);
+			else
+				rc = cli_usage_error(
+				        usage,
+				        "--%s %s: no password: write USER:PASS, or use "
+				        "--%s when standard input is not a terminal",
+				        opt, shown.ptr, stdin_opt);
+			rs_buf_dispose(&shown);
+			return rc;
+		}
+		rs_buf_dispose(&shown);
+	}
+	return 0;
+}
+
+int transfer_creds_read(transfer_creds *c, const char *const *usage)
+{
+	int rc;
+	if (c->src_password_stdin && c->dest_password_stdin)
+		return cli_usage_error(usage, "--src-password-stdin and --dest-password-stdin "
+		                              "exclude each other (standard input is read once): "
+		                              "give one password as USER:PASS");
+	if ((c->src_password_stdin || c->dest_password_stdin) && cli_global.password_stdin)
+		return cli_usage_error(usage,
+		                       "--password-stdin and --%s-password-stdin exclude "
+		                       "each other (standard input is read once)",
+		                       c->src_password_stdin ? "src" : "dest");
+	if ((rc = creds_side("src-creds", c->src_creds, c->src_password_stdin, "src-password-stdin",
+	                     &c->src_user, &c->src_pass, usage)))
+		return rc;
+	return creds_side("dest-creds", c->dest_creds, c->dest_password_stdin,
+	                  "dest-password-stdin", &c->dest_user, &c->dest_pass, usage);
+}
+
+static void wipe(char **s)
+{
+	if (*s) {
+		memset(*s, 0, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+void transfer_creds_dispose(transfer_creds *c)
+{
+	if (!c)
+		return;
+	wipe(&c->src_user);
+	wipe(&c->src_pass);
+	wipe(&c->dest_user);
+	wipe(&c->dest_pass);
+}
+
+int transfer_client(rs_client **out, const char *user, const char *pass, int insecure,
+                    const char *ca_cert)
+{
+	rs_client_options opts = RS_CLIENT_OPTIONS_INIT;
+	static const char *const vars[] = {"REGSHIP_CONNECT_TIMEOUT", "REGSHIP_STALL_TIMEOUT",
+	                                   "REGSHIP_HELPER_TIMEOUT"};
+	long *dest[] = {&opts.connect_timeout_ms, &opts.stall_timeout_ms, &opts.helper_timeout_ms};
+	int error, rc;
+	*out = NULL;
+	/* the checks of the global options (--ca-cert, the bounds) and the --timeout watchdog,
+	 * once: a client of the command's own */
+	if ((rc = cli_client(out)))
+		return rc;
+	if (!user && insecure <= 0 && !ca_cert)
+		return 0;
+	rs_client_free(*out);
+	*out = NULL;
+	cli_client_defaults(&opts);
+	opts.username = user;
+	opts.password = user ? pass : NULL;
+	opts.ca_cert = ca_cert ? ca_cert : cli_global.ca_cert;
+	if (insecure > 0)
+		opts.insecure = 1;
+	opts.timeout_ms = cli_global.timeout_ms;
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			cli_parse_duration(v, dest[i]); /* checked by cli_client above */
+	}
+	if ((error = rs_client_new(out, &opts)) < 0)
+		return cli_fail(error);
+	return 0;
 }
 
 /* An error's exit code; once interrupted, nothing is printed yet (transfer_run says
@@ -171,7 +298,8 @@ typedef struct pair {
 typedef struct run {
 	transfer_opts *t;
 	const char *verb;
-	rs_client *client;
+	rs_client *client; /* the source's */
+	rs_client *dst_client; /* the destination's: client, unless --dest-creds */
 	rs_store *src;
 	char *src_reference;
 	rs_docker_archive_options da;
@@ -276,7 +404,7 @@ static int open_dest(run *r, const char *text, const char *tag, dest_store **ds,
 		rs_open_options oo = RS_OPEN_OPTIONS_INIT;
 		char *ignored = NULL;
 		unsigned int flags = RS_STORE_WRITE;
-		oo.client = r->client;
+		oo.client = r->dst_client;
 		oo.docker_archive = &r->da;
 		oo.registry = &r->ro;
 		if (r->t->overwrite)
@@ -418,11 +546,11 @@ static int tag_check(run *r, dest_store *ds, const char *reference, const char *
 	char *now = NULL;
 	int error;
 	*already = false;
-	if (!repo || !r->client || !reference || strchr(reference, ':'))
+	if (!repo || !r->dst_client || !reference || strchr(reference, ':'))
 		return 0;
 	if ((error = rs_ref_with_tag(&ref, repo, reference)) < 0)
 		return error;
-	error = rs_registry_manifest_resolve(r->client, ref, &now, NULL, NULL);
+	error = rs_registry_manifest_resolve(r->dst_client, ref, &now, NULL, NULL);
 	if (error == RS_ENOTFOUND ||
 	    (error < 0 && error != RS_EUSER && !r->t->no_clobber && !rs_cancelled())) {
 		/* not there; or not readable (the PUT will say what is wrong, if anything) */
@@ -753,8 +881,37 @@ int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
 			goto done;
 		}
 	}
-	if ((rc = cli_client(&r.client)))
+	if (t->creds) {
+		struct transfer_creds *c = t->creds;
+		if (c->src_creds && src_loc->kind != RS_LOCATION_REGISTRY) {
+			rc = cli_usage_error(usage, "--src-creds: the source is not a registry");
+			goto done;
+		}
+		if (c->dest_creds && (!dest_loc || dest_loc->kind != RS_LOCATION_REGISTRY)) {
+			rc = cli_usage_error(usage,
+			                     "--dest-creds: the destination is not a registry");
+			goto done;
+		}
+		if ((c->src_password_stdin || c->dest_password_stdin) && src_loc->path &&
+		    !strcmp(src_loc->path, "-")) {
+			rc = cli_usage_error(usage, "standard input carries the archive: give the "
+			                            "password as USER:PASS, or on a terminal");
+			goto done;
+		}
+		if ((rc = transfer_creds_read(c, usage)))
+			goto done;
+		if ((rc = transfer_client(&r.client, c->src_user, c->src_pass, 0, NULL)))
+			goto done;
+		/* a side with credentials of its own has a client of its own: the other side
+		 * never sees them */
+		if ((c->src_user || c->dest_user) &&
+		    (rc = transfer_client(&r.dst_client, c->dest_user, c->dest_pass, 0, NULL)))
+			goto done;
+	} else if ((rc = cli_client(&r.client))) {
 		goto done;
+	}
+	if (!r.dst_client)
+		r.dst_client = r.client;
 	{
 		rs_open_options oo = RS_OPEN_OPTIONS_INIT;
 		oo.client = r.client;
@@ -988,6 +1145,8 @@ done:
 	rs_platform_free(r.platform);
 	rs_location_free(dest_loc);
 	cli_strings_dispose(&tags);
+	if (r.dst_client != r.client)
+		rs_client_free(r.dst_client);
 	rs_client_free(r.client);
 	/* everything temporary is gone by now: say why we stop */
 	if (rs_cancelled() && rc != 0) {

@@ -22,6 +22,7 @@
 #include "common.h"
 #include "copy.h"
 #include "errors.h"
+#include "store.h"
 
 RS_BEGIN_DECL
 
@@ -71,6 +72,24 @@ typedef struct rs_copy_tags_options {
 RS_EXTERN(int)
 rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src, const char *const *src_refs,
              size_t n, const rs_copy_tags_options *opts, rs_copy_tags_item *items);
+
+/* One image of a batch over several stores. */
+typedef struct rs_copy_tags_pair {
+	rs_store *dst;
+	const char *dst_ref; /* a tag; NULL: by digest only */
+	rs_store *src;
+	const char *src_ref;
+} rs_copy_tags_pair;
+
+/*
+ * rs_copy_tags() for images of several repositories at once (regship sync): pairs[i].src_ref
+ * of pairs[i].src goes to pairs[i].dst under pairs[i].dst_ref. The same bound, sharing and
+ * results; a blob counts as moved only for the destination store it was moved to. Images move
+ * in parallel when every pair allows it (see above). Destinations are not committed.
+ */
+RS_EXTERN(int)
+rs_copy_tags_pairs(const rs_copy_tags_pair *pairs, size_t n, const rs_copy_tags_options *opts,
+                   rs_copy_tags_item *items);
 
 RS_EXTERN(void) rs_copy_tags_item_dispose(rs_copy_tags_item *item);
 

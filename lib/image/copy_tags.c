@@ -28,6 +28,9 @@ struct rs__copy_share {
 	slot *slots; /* open addressing, capacity a power of two, at most half full */
 	size_t cap, used;
 	unsigned int lanes_free;
+	/* the share whose lanes this one uses (a batch over several destination stores has one
+	 * share of digests per store and one count of lanes), or NULL: its own */
+	rs__copy_share *lanes;
 };
 
 static size_t hash(const char *s)
@@ -110,6 +113,8 @@ void rs__share_release(rs__copy_share *s, const char *digest, bool ok)
 unsigned int rs__share_lanes_take(rs__copy_share *s, unsigned int wanted)
 {
 	unsigned int got;
+	if (s->lanes)
+		s = s->lanes;
 	pthread_mutex_lock(&s->lock);
 	got = wanted < s->lanes_free ? wanted : s->lanes_free;
 	s->lanes_free -= got;
@@ -119,6 +124,8 @@ unsigned int rs__share_lanes_take(rs__copy_share *s, unsigned int wanted)
 
 void rs__share_lanes_give(rs__copy_share *s, unsigned int n)
 {
+	if (s->lanes)
+		s = s->lanes;
 	pthread_mutex_lock(&s->lock);
 	s->lanes_free += n;
 	pthread_mutex_unlock(&s->lock);
@@ -150,15 +157,19 @@ void rs__share_free(rs__copy_share *s)
 /* ---- the batch ---------------------------------------------------------------------------- */
 
 typedef struct batch {
-	rs_store *dst, *src;
-	const char *const *dst_refs, *const *src_refs;
+	const rs_copy_tags_pair *pairs;
 	size_t n, next;
 	bool stop; /* an image failed (without keep_going): start no new one */
 	const rs_copy_tags_options *opts;
 	const rs_copy_options *user; /* the caller's per-image options */
 	rs_copy_options copy; /* the same, with the serialising callback */
 	rs_copy_tags_item *items;
-	rs__copy_share *share;
+	/* one share of digests per destination store (a blob moved to one repository is not in
+	 * another); the first holds the lanes of all */
+	rs__copy_share **shares;
+	rs_store **share_dst;
+	size_t nshares;
+	size_t *share_of; /* pair -> its share */
 	pthread_mutex_t lock; /* next, stop */
 	pthread_mutex_t cb_lock; /* the caller's callbacks, one at a time */
 } batch;
@@ -193,6 +204,7 @@ static int on_image_event(const rs_copy_event *ev, void *payload)
 static void copy_one(batch *b, size_t i)
 {
 	rs_copy_tags_item *it = &b->items[i];
+	const rs_copy_tags_pair *p = &b->pairs[i];
 	rs_copy_options copy = b->copy;
 	image_ctx ctx = {b, i};
 	if (b->opts->event) {
@@ -200,9 +212,8 @@ static void copy_one(batch *b, size_t i)
 		copy.payload = &ctx;
 	}
 	it->attempted = 1;
-	it->error =
-	        rs__copy_shared(b->dst, b->dst_refs ? b->dst_refs[i] : NULL, b->src,
-	                        b->src_refs ? b->src_refs[i] : NULL, &copy, &it->result, b->share);
+	it->error = rs__copy_shared(p->dst, p->dst_ref, p->src, p->src_ref, &copy, &it->result,
+	                            b->shares[b->share_of[i]]);
 	if (it->error < 0) {
 		const rs_error *e = rs_error_last();
 		if (rs_error_is_set() && e->message[0])
@@ -241,7 +252,7 @@ static void *image_worker(void *arg)
 		}
 	}
 	/* this worker's lane is free for the blobs of the images still moving */
-	rs__share_lanes_give(b->share, 1);
+	rs__share_lanes_give(b->shares[0], 1);
 	return NULL;
 }
 
@@ -262,30 +273,69 @@ void rs_copy_tags_item_dispose(rs_copy_tags_item *item)
 	memset(item, 0, sizeof(*item));
 }
 
-int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
-                 const char *const *src_refs, size_t n, const rs_copy_tags_options *given,
-                 rs_copy_tags_item *items)
+static void batch_dispose(batch *b)
+{
+	for (size_t i = 0; i < b->nshares; i++)
+		rs__share_free(b->shares[i]);
+	free(b->shares);
+	free(b->share_dst);
+	free(b->share_of);
+}
+
+/* A share per distinct destination store; the first one counts the lanes. */
+static int batch_shares(batch *b, unsigned int lanes_free)
+{
+	b->shares = rs__calloc(b->n ? b->n : 1, sizeof(*b->shares));
+	b->share_dst = rs__calloc(b->n ? b->n : 1, sizeof(*b->share_dst));
+	b->share_of = rs__calloc(b->n ? b->n : 1, sizeof(*b->share_of));
+	if (!b->shares || !b->share_dst || !b->share_of)
+		return rs__oom();
+	if (!(b->shares[0] = rs__share_new(lanes_free)))
+		return rs__oom();
+	b->nshares = 1;
+	b->share_dst[0] = b->n ? b->pairs[0].dst : NULL;
+	for (size_t i = 0; i < b->n; i++) {
+		size_t k;
+		for (k = 0; k < b->nshares && b->share_dst[k] != b->pairs[i].dst; k++)
+			;
+		if (k == b->nshares) {
+			if (!(b->shares[k] = rs__share_new(0)))
+				return rs__oom();
+			b->shares[k]->lanes = b->shares[0];
+			b->share_dst[k] = b->pairs[i].dst;
+			b->nshares++;
+		}
+		b->share_of[i] = k;
+	}
+	return 0;
+}
+
+int rs_copy_tags_pairs(const rs_copy_tags_pair *pairs, size_t n, const rs_copy_tags_options *given,
+                       rs_copy_tags_item *items)
 {
 	rs_copy_tags_options defaults = RS_COPY_TAGS_OPTIONS_INIT;
 	rs_copy_options copy_defaults = RS_COPY_OPTIONS_INIT;
 	pthread_t threads[MAX_LANES];
 	unsigned int lanes, workers, started = 0;
+	bool parallel = true;
 	batch b;
+	int error;
 
 	if (given && given->version != RS_COPY_TAGS_OPTIONS_VERSION)
 		return rs__error_set(RS_EINVAL, "rs_copy_tags_options: unsupported version %u",
 		                     given->version);
-	if (!dst || !src || (n && !items))
+	if (n && (!pairs || !items))
 		return rs__error_set(RS_EINVAL, "rs_copy_tags: missing argument");
+	for (size_t i = 0; i < n; i++)
+		if (!pairs[i].dst || !pairs[i].src)
+			return rs__error_set(RS_EINVAL, "rs_copy_tags: missing argument");
 	if (given && given->copy && given->copy->version != RS_COPY_OPTIONS_VERSION)
 		return rs__error_set(RS_EINVAL, "rs_copy_options: unsupported version %u",
 		                     given->copy->version);
 	memset(&b, 0, sizeof(b));
-	memset(items, 0, n * sizeof(*items));
-	b.dst = dst;
-	b.src = src;
-	b.dst_refs = dst_refs;
-	b.src_refs = src_refs;
+	if (n)
+		memset(items, 0, n * sizeof(*items));
+	b.pairs = pairs;
 	b.n = n;
 	b.opts = given ? given : &defaults;
 	b.user = b.opts->copy ? b.opts->copy : &copy_defaults;
@@ -298,11 +348,15 @@ int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
 	lanes = b.user->jobs ? b.user->jobs : 4;
 	if (lanes > MAX_LANES)
 		lanes = MAX_LANES;
-	workers = parallel_safe(dst, src) ? lanes : 1;
+	for (size_t i = 0; i < n && parallel; i++)
+		parallel = parallel_safe(pairs[i].dst, pairs[i].src);
+	workers = parallel ? lanes : 1;
 	if (workers > n)
 		workers = n ? (unsigned int)n : 1;
-	if (!(b.share = rs__share_new(lanes - workers)))
-		return rs__oom();
+	if ((error = batch_shares(&b, lanes - workers)) < 0) {
+		batch_dispose(&b);
+		return error;
+	}
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_mutex_init(&b.cb_lock, NULL);
 
@@ -312,14 +366,14 @@ int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
 			break;
 	/* lanes of threads that could not start are free */
 	if (started + 1 < workers)
-		rs__share_lanes_give(b.share, workers - 1 - started);
+		rs__share_lanes_give(b.shares[0], workers - 1 - started);
 	image_worker(&b);
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 
 	pthread_mutex_destroy(&b.cb_lock);
 	pthread_mutex_destroy(&b.lock);
-	rs__share_free(b.share);
+	batch_dispose(&b);
 
 	for (size_t i = 0; i < n; i++) {
 		const rs_error *d = &items[i].detail;
@@ -327,11 +381,32 @@ int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
 			continue;
 		return rs__error_set_http(d->code ? d->code : items[i].error, d->http_status,
 		                          d->registry_code[0] ? d->registry_code : NULL, "%s: %s",
-		                          src_refs && src_refs[i] ? src_refs[i] : "image",
+		                          pairs[i].src_ref ? pairs[i].src_ref : "image",
 		                          d->message);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!items[i].attempted)
 			return rs__error_set(RS_EUSER, "interrupted");
 	return 0;
+}
+
+int rs_copy_tags(rs_store *dst, const char *const *dst_refs, rs_store *src,
+                 const char *const *src_refs, size_t n, const rs_copy_tags_options *given,
+                 rs_copy_tags_item *items)
+{
+	rs_copy_tags_pair *pairs;
+	int error;
+	if (!dst || !src || (n && !items))
+		return rs__error_set(RS_EINVAL, "rs_copy_tags: missing argument");
+	if (!(pairs = rs__calloc(n ? n : 1, sizeof(*pairs))))
+		return rs__oom();
+	for (size_t i = 0; i < n; i++) {
+		pairs[i].dst = dst;
+		pairs[i].dst_ref = dst_refs ? dst_refs[i] : NULL;
+		pairs[i].src = src;
+		pairs[i].src_ref = src_refs ? src_refs[i] : NULL;
+	}
+	error = rs_copy_tags_pairs(pairs, n, given, items);
+	free(pairs);
+	return error;
 }

@@ -240,3 +240,266 @@ bool rs__semver_on_line(const rs__semver *v, const rs__semver_line *line)
 			return false;
 	return true;
 }
+
+/* ---- ranges ------------------------------------------------------------------------------ */
+
+#include <stdlib.h>
+
+enum { OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ };
+
+typedef struct comparator {
+	int op;
+	rs__semver v; /* v.pre is owned (a copy), v_prefix unused */
+	size_t set; /* the "||" alternative it belongs to */
+} comparator;
+
+struct rs__semver_range {
+	comparator *c;
+	size_t n, alloc, nsets;
+};
+
+void rs__semver_range_free(rs__semver_range *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free((char *)r->c[i].v.pre);
+	free(r->c);
+	free(r);
+}
+
+static int range_add(rs__semver_range *r, int op, uint64_t ma, uint64_t mi, uint64_t pa,
+                     const char *pre, size_t prelen)
+{
+	comparator *c;
+	if (r->n == r->alloc) {
+		size_t na = r->alloc ? r->alloc * 2 : 4;
+		comparator *g = rs__realloc(r->c, na * sizeof(*g));
+		if (!g)
+			return rs__oom();
+		r->c = g;
+		r->alloc = na;
+	}
+	c = &r->c[r->n];
+	memset(c, 0, sizeof(*c));
+	c->op = op;
+	c->v.major = ma;
+	c->v.minor = mi;
+	c->v.patch = pa;
+	c->set = r->nsets;
+	if (pre && !(c->v.pre = rs__strndup(pre, prelen)))
+		return rs__oom();
+	r->n++;
+	return 0;
+}
+
+/* One comparator, text[0..len) without surrounding spaces. */
+static int range_comparator(rs__semver_range *r, const char *text, size_t len, const char *whole)
+{
+	char buf[256], why[128];
+	const char *p = buf, *pre = NULL;
+	int op = OP_EQ, kind = 0; /* 0 plain, '~', '^' */
+	uint64_t part[3] = {0, 0, 0};
+	int n = 0;
+	static const char *const what[] = {"major", "minor", "patch"};
+
+	if (len >= sizeof(buf)) {
+		snprintf(why, sizeof(why), "a comparator is too long");
+		goto bad;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (!len) {
+		snprintf(why, sizeof(why), "an empty comparator");
+		goto bad;
+	}
+	if (!strncmp(p, ">=", 2))
+		op = OP_GE, p += 2;
+	else if (!strncmp(p, "<=", 2))
+		op = OP_LE, p += 2;
+	else if (*p == '>')
+		op = OP_GT, p++;
+	else if (*p == '<')
+		op = OP_LT, p++;
+	else if (*p == '=')
+		p++;
+	else if (*p == '~' || *p == '^')
+		kind = *p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == 'v')
+		p++;
+	for (;;) {
+		if (number(&part[n], &p, what[n], why, sizeof(why)) < 0)
+			goto bad;
+		n++;
+		if (*p != '.' || n == 3)
+			break;
+		p++;
+	}
+	if (*p == '-' && n == 3) {
+		if (check_pre(p + 1, why, sizeof(why)) < 0)
+			goto bad;
+		pre = p + 1;
+		p += strlen(p);
+	}
+	if (*p) {
+		snprintf(why, sizeof(why), "unexpected \"%s\" after the version", p);
+		goto bad;
+	}
+	{
+		const char *pr = pre ? text + (pre - buf) : NULL;
+		size_t pl = pre ? strlen(pre) : 0;
+		uint64_t x = part[0], y = part[1], z = part[2];
+		/* the version after the last one the partial version stands for */
+		uint64_t nx = n == 1 ? x + 1 : x, ny = n == 2 ? y + 1 : (n == 1 ? 0 : y),
+		         nz = n == 3 ? z + 1 : 0;
+		int e;
+		if (kind == '~') {
+			if ((e = range_add(r, OP_GE, x, y, z, pr, pl)) < 0)
+				return e;
+			return n == 1 ? range_add(r, OP_LT, x + 1, 0, 0, NULL, 0)
+			              : range_add(r, OP_LT, x, y + 1, 0, NULL, 0);
+		}
+		if (kind == '^') {
+			if ((e = range_add(r, OP_GE, x, y, z, pr, pl)) < 0)
+				return e;
+			if (x > 0 || n == 1)
+				return range_add(r, OP_LT, x + 1, 0, 0, NULL, 0);
+			if (y > 0 || n == 2)
+				return range_add(r, OP_LT, 0, y + 1, 0, NULL, 0);
+			return range_add(r, OP_LT, 0, 0, z + 1, NULL, 0);
+		}
+		if (n == 3)
+			return range_add(r, op, x, y, z, pr, pl);
+		switch (op) {
+		case OP_GE:
+			return range_add(r, OP_GE, x, y, 0, NULL, 0);
+		case OP_LT:
+			return range_add(r, OP_LT, x, y, 0, NULL, 0);
+		case OP_GT:
+			return range_add(r, OP_GE, nx, ny, nz, NULL, 0);
+		case OP_LE:
+			return range_add(r, OP_LT, nx, ny, nz, NULL, 0);
+		default:
+			if ((e = range_add(r, OP_GE, x, y, 0, NULL, 0)) < 0)
+				return e;
+			return range_add(r, OP_LT, nx, ny, nz, NULL, 0);
+		}
+	}
+bad:
+	return rs__error_set(RS_EINVAL,
+	                     "invalid version range \"%s\": \"%.*s\": %s (expected comparators "
+	                     "such as >=2.1, <3, ~1.2, ^1.2.3 joined by ',')",
+	                     whole, (int)len, text, why);
+}
+
+int rs__semver_range_parse(rs__semver_range **out, const char *text)
+{
+	rs__semver_range *r;
+	const char *p = text;
+	int error;
+
+	*out = NULL;
+	if (!text || !*text)
+		return rs__error_set(RS_EINVAL, "invalid version range: it is empty");
+	if (!(r = rs__calloc(1, sizeof(*r))))
+		return rs__oom();
+	for (;;) {
+		/* one comparator: up to ',' or "||" or the end, spaces trimmed; spaces inside
+		 * separate comparators too (">= 1.2 < 2" as Masterminds reads it) */
+		const char *end;
+		size_t len;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ",|");
+		len = (size_t)(end - p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		{
+			/* split "OP VERSION OP VERSION" at spaces that follow a version */
+			size_t start = 0, i = 0;
+			while (i <= len) {
+				bool cut = i == len;
+				if (!cut && (p[i] == ' ' || p[i] == '\t') && i > start) {
+					/* a space after an operator joins it to its version */
+					char prev = p[i - 1];
+					cut = prev != '=' && prev != '<' && prev != '>' &&
+					      prev != '~' && prev != '^';
+				}
+				if (cut) {
+					if ((error = range_comparator(r, p + start, i - start,
+					                              text)) < 0)
+						goto fail;
+					while (i < len && (p[i] == ' ' || p[i] == '\t'))
+						i++;
+					start = i;
+					if (i == len)
+						break;
+					continue;
+				}
+				i++;
+			}
+		}
+		if (!*end)
+			break;
+		if (*end == ',') {
+			p = end + 1;
+		} else if (end[0] == '|' && end[1] == '|') {
+			r->nsets++;
+			p = end + 2;
+		} else {
+			error = rs__error_set(RS_EINVAL,
+			                      "invalid version range \"%s\": a single '|' (\"||\" "
+			                      "means or)",
+			                      text);
+			goto fail;
+		}
+	}
+	r->nsets++;
+	*out = r;
+	return 0;
+fail:
+	rs__semver_range_free(r);
+	return error;
+}
+
+static bool comparator_match(const comparator *c, const rs__semver *v)
+{
+	int k = rs__semver_cmp(v, &c->v);
+	switch (c->op) {
+	case OP_LT:
+		return k < 0;
+	case OP_LE:
+		return k <= 0;
+	case OP_GT:
+		return k > 0;
+	case OP_GE:
+		return k >= 0;
+	default:
+		return k == 0;
+	}
+}
+
+bool rs__semver_range_match(const rs__semver_range *r, const char *tag)
+{
+	rs__semver v;
+	if (!r || !rs__semver_try(&v, tag))
+		return false;
+	for (size_t set = 0; set < r->nsets; set++) {
+		bool all = true, pre_ok = !v.pre;
+		for (size_t i = 0; i < r->n; i++) {
+			const comparator *c = &r->c[i];
+			if (c->set != set)
+				continue;
+			if (!comparator_match(c, &v))
+				all = false;
+			if (c->v.pre && c->v.major == v.major && c->v.minor == v.minor &&
+			    c->v.patch == v.patch)
+				pre_ok = true;
+		}
+		if (all && pre_ok)
+			return true;
+	}
+	return false;
+}

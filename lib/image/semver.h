@@ -47,4 +47,24 @@ int rs__semver_line_parse(rs__semver_line *out, const char *text);
 /* v is on the line (same spelling of "v", same leading numbers). */
 bool rs__semver_on_line(const rs__semver *v, const rs__semver_line *line);
 
+/*
+ * A version range, as `regship sync --semver` and skopeo's images-by-semver write it:
+ * comparators joined by ',' (and), sets joined by "||" (or). A comparator is an operator
+ * (>=, >, <=, <, =, ~, ^, or none for =) and a version [v]X, [v]X.Y or [v]X.Y.Z[-pre], with
+ * optional spaces between. A partial version stands for every version it starts (">=2.1" is
+ * ">=2.1.0", "=2.1" and "2.1" are ">=2.1.0,<2.2.0", "<=2" is "<3.0.0"); "~1.2.3" is
+ * ">=1.2.3,<1.3.0", "~1" is ">=1.0.0,<2.0.0"; "^1.2.3" is ">=1.2.3,<2.0.0", "^0.2.3" is
+ * ">=0.2.3,<0.3.0", "^0.0.3" is ">=0.0.3,<0.0.4". Tags are matched whether or not they are
+ * written with "v"; a pre-release tag matches only a set with a comparator that names a
+ * pre-release of the same X.Y.Z (as npm and Masterminds/semver do), and a tag that is not a
+ * semantic version never matches.
+ */
+typedef struct rs__semver_range rs__semver_range;
+
+/* Parse; RS_EINVAL naming the part that is wrong, RS_ENOMEM. *out is freed with
+ * rs__semver_range_free. */
+int rs__semver_range_parse(rs__semver_range **out, const char *text);
+bool rs__semver_range_match(const rs__semver_range *r, const char *tag);
+void rs__semver_range_free(rs__semver_range *r);
+
 #endif
