@@ -344,7 +344,7 @@ int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, r
 	for (size_t i = 0; i < n && !stop; i++) {
 		rs_strarray tags = {NULL, 0};
 		if ((error = rs_sync_select_tags(&tags, pairs[i].src, &pairs[i].filter)) < 0) {
-			rs_sync_item *it;
+			rs_sync_item *it = NULL;
 			if (error == RS_ENOMEM || rs_cancelled())
 				goto out;
 			if ((error = add_item(&r, i, NULL, &it)) < 0)

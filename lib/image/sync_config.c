@@ -141,9 +141,9 @@ static int parse_images(parse_ctx *c, rs_sync_registry *reg, const yaml_node_t *
 		const yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
 		const yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
 		const char *name = scalar(k);
-		rs_sync_repo *repo;
+		rs_sync_repo *repo = NULL;
 		char what[320];
-		snprintf(what, sizeof(what), "%s: %s", section, name);
+		snprintf(what, sizeof(what), "%s: %s", section, name ? name : "(not a string)");
 		if ((error = check_repo_name(c, k, name)) < 0 ||
 		    (error = add_repo(c, reg, name, line_of(k), &repo)) < 0)
 			return error;
