@@ -307,7 +307,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
-    p = reglib.server_parser(__doc__, upstream="optional")  # ignored: harness.py passes one
+    p = reglib.server_parser(__doc__)
+    p.add_argument("--upstream", help="ignored (harness.py passes one; never contacted)")
     p.add_argument("--auth", choices=["none", "basic", "bearer"], default="none")
     p.add_argument("--user", default="alice:wonderland")
     p.add_argument("--foreign", default="http://127.0.0.1:9")

@@ -349,6 +349,7 @@ def server_parser(doc, upstream=None):
     if upstream:
         p.add_argument("--upstream", required=upstream == "required")
         p.add_argument("--upstream-ca")
+    p.regship_upstream = bool(upstream)
     return p
 
 
@@ -358,7 +359,7 @@ def parse_server_args(p, argv=None):
     opts = p.parse_args(argv)
     if not is_loopback(opts.listen):
         p.error("--listen must be a loopback address")
-    up = getattr(opts, "upstream", None)
+    up = getattr(opts, "upstream", None) if getattr(p, "regship_upstream", False) else None
     if up and not is_loopback(urllib.parse.urlsplit(up).hostname or ""):
         p.error("--upstream must be on loopback")
     return opts

@@ -159,7 +159,7 @@ EOF
 	# a directory without layouts
 	mkdir -p "$W/empty"
 	run regship sync "$W/empty" "$dst_ADDR/none"
-	assert_status 3
+	assert_status 2
 	assert_output_contains "no OCI layout"
 }
 
