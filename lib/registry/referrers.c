@@ -300,8 +300,8 @@ static int list_api(rs_referrers *out, bool *no_api, rs_client *c, const rs_ref 
 		}
 		if (page == 0)
 			out->filtered_by_registry = artifact_type && says_filtered(&resp);
-		if (resp.url)
-			rs__strlist_push(&seen, resp.url);
+		if (resp.url && (error = rs__strlist_push(&seen, resp.url)) < 0)
+			break;
 		if ((error = rs__referrers_parse(out, rs__buf_cstr(&resp.body), resp.body.size,
 		                                 artifact_type, what)) < 0)
 			break;
