@@ -79,7 +79,7 @@ int rs__ca_file_read(rs_buf *out, const char *file)
 			goto done;
 		}
 		rs__buf_put(&text, chunk, (size_t)n);
-		if (!text.ptr) {
+		if (rs__buf_oom(&text)) {
 			error = rs__oom();
 			goto done;
 		}
@@ -93,7 +93,7 @@ int rs__ca_file_read(rs_buf *out, const char *file)
 		goto done;
 	}
 	rs__buf_put(out, text.ptr, text.size);
-	if (!out->ptr)
+	if (rs__buf_oom(out))
 		error = rs__oom();
 done:
 	close(fd);

@@ -3,6 +3,7 @@
 #include "regship/errors.h"
 #include "regship/inspect.h"
 
+#include "util/json.h"
 #include "util/util.h"
 
 #include <jansson.h>
@@ -49,11 +50,16 @@ static int not_found_in(rs_store *s)
 }
 
 /* The config's rootfs.diff_ids (the uncompressed layers' digests), or NULL when it has none.
- * The caller json_decref()s it (the array is borrowed from the returned root). */
-static json_t *diff_ids(const rs_image_info *info, json_t **root)
+ * The caller json_decref()s it (the array is borrowed from the returned root). *oom is set
+ * when the config could not be parsed for want of memory. */
+static json_t *diff_ids(const rs_image_info *info, json_t **root, bool *oom)
 {
 	json_t *ids;
-	*root = info->config.size ? json_loadb(info->config.ptr, info->config.size, 0, NULL) : NULL;
+	json_error_t jerr;
+	*root = info->config.size ? json_loadb(info->config.ptr, info->config.size, 0, &jerr)
+	                          : NULL;
+	if (info->config.size && !*root && rs__json_oom(&jerr))
+		*oom = true;
 	ids = json_object_get(json_object_get(*root, "rootfs"), "diff_ids");
 	return json_is_array(ids) ? ids : NULL;
 }
@@ -115,12 +121,17 @@ static int compare(rs_check_base_item *it, const rs_image_info *img, rs_store *b
 	it->layers = img->layer_count;
 	it->base_layers = b->layer_count;
 	{
-		json_t *ir, *br, *iids = diff_ids(img, &ir), *bids = diff_ids(b, &br);
-		while (it->matching < b->layer_count && it->matching < img->layer_count &&
+		bool oom = false;
+		json_t *ir, *br, *iids = diff_ids(img, &ir, &oom), *bids = diff_ids(b, &br, &oom);
+		while (!oom && it->matching < b->layer_count && it->matching < img->layer_count &&
 		       same_layer(img, iids, b, bids, it->matching))
 			it->matching++;
 		json_decref(ir);
 		json_decref(br);
+		if (oom) {
+			error = rs__oom();
+			goto done;
+		}
 	}
 	it->up_to_date = it->matching == b->layer_count;
 done:

@@ -38,6 +38,10 @@ static int promote_lookup(rs_client *c, const rs_ref *src, const rs_promotion_pl
 		if (k >= 0 && !known[k]) {
 			known[k] = found[i] ? found[i] : rs__strdup("");
 			found[i] = NULL;
+			if (!known[k]) {
+				rs__retag_digests_free(found, plan->nneeded);
+				return rs__oom();
+			}
 		}
 	}
 	rs__retag_digests_free(found, plan->nneeded);
@@ -77,6 +81,8 @@ static int promote_write(rs_retag_result *r, rs_client *c, const rs__retag_sourc
 	rs_error first = {0};
 	int error = 0;
 
+	if (!saves)
+		return rs__oom();
 	/* every manifest a tag may have to be put back on is fetched before the first write */
 	for (size_t i = 0; i < r->count && error == 0; i++) {
 		rs_retag_entry *e = &r->entries[i];
@@ -88,7 +94,10 @@ static int promote_write(rs_retag_result *r, rs_client *c, const rs__retag_sourc
 			have = have || !strcmp(saves[k].digest, e->previous);
 		if (have)
 			continue;
-		saves[nsaves].digest = rs__strdup(e->previous);
+		if (!(saves[nsaves].digest = rs__strdup(e->previous))) {
+			error = rs__oom();
+			break;
+		}
 		if ((error = rs_ref_with_digest(&by_digest, e->ref, e->previous)) == 0)
 			error = rs_manifest_fetch(c, by_digest, &saves[nsaves].body,
 			                          &saves[nsaves].media_type, NULL);
@@ -134,7 +143,9 @@ static int promote_write(rs_retag_result *r, rs_client *c, const rs__retag_sourc
 		               e->ref->tag, r->digest, e->previous ? e->previous : "not existing",
 		               rs_error_is_set() ? rs_error_last()->message : "error");
 	}
-	if (!moved.size)
+	if (rs__buf_oom(&moved) || rs__buf_oom(&msg))
+		error = rs__oom();
+	else if (!moved.size)
 		error = rs__error_set_http(first.code, first.http_status,
 		                           first.registry_code[0] ? first.registry_code : NULL,
 		                           "cannot promote %s: writing %s: %s; nothing was moved",
@@ -248,12 +259,16 @@ static int promote_entries(rs_retag_result *r, const rs_ref *src, const rs_retag
 		if (e->previous && !strcmp(e->previous, s->digest)) {
 			e->action = RS_RETAG_ALREADY;
 			e->reason = rs__retag_printed("already at %s", o->release);
+			if (!e->reason)
+				return rs__oom();
 		} else {
 			e->action = RS_RETAG_TAG;
 			e->reason =
 			        e->previous
 			                ? rs__retag_printed("forced: it pointed at %s", e->previous)
 			                : rs__retag_printed("the release, named by --release");
+			if (!e->reason)
+				return rs__oom();
 		}
 	}
 	for (size_t i = 0; i < plan->count; i++) {
@@ -265,6 +280,8 @@ static int promote_entries(rs_retag_result *r, const rs_ref *src, const rs_retag
 		e->reason = rs__strdup(st->reason);
 		e->previous = st->previous ? rs__strdup(st->previous) : NULL;
 		e->holder = st->holder ? rs__strdup(st->holder) : NULL;
+		if (!e->reason || (st->previous && !e->previous) || (st->holder && !e->holder))
+			return rs__oom();
 	}
 	return 0;
 }
@@ -279,6 +296,8 @@ static int promote_refused(const rs_promotion_plan *plan, const char *name, cons
 	for (size_t i = 0; i < plan->count; i++)
 		if (plan->steps[i].action == RS_RETAG_REFUSE)
 			rs__buf_printf(&which, "%s%s", n++ ? ", " : "", plan->steps[i].tag);
+	if (rs__buf_oom(&which))
+		return rs__oom();
 	error = rs__error_set(RS_ERROR,
 	                      "cannot promote %s:%s: %s %s at a manifest that no release "
 	                      "of %s line points at; nothing was written (--force moves "
@@ -307,14 +326,18 @@ int rs_retag_promote(rs_retag_result **out, rs_client *client, const rs_ref *src
 	if ((error = rs__retag_check_options(&o, opts)) < 0 ||
 	    (error = promote_args(&release, src, &o)) < 0)
 		return error;
-	name = rs_ref_format_name(src);
+	if (!(name = rs_ref_format_name(src)))
+		return rs__oom();
 	if ((error = rs__retag_source_fetch(&s, client, src, false)) < 0)
 		goto done;
 	if (src->tag && src->digest && (error = check_source_tag(client, src, name)) < 0)
 		goto done;
 	if ((error = rs_tags_list(client, src, rs__retag_collect_tag, &tags)) < 0)
 		goto done;
-	known = rs__calloc(tags.count ? tags.count : 1, sizeof(*known));
+	if (!(known = rs__calloc(tags.count ? tags.count : 1, sizeof(*known)))) {
+		error = rs__oom();
+		goto done;
+	}
 	if (o.release &&
 	    (error = release_tag_check(&release_previous, client, src, &o, &s, &tags, name)) < 0)
 		goto done;

@@ -33,10 +33,11 @@ char *rs__retag_printed(const char *fmt, ...)
 	return rs__buf_detach(&b);
 }
 
-static void step_set(rs_promotion_step *s, rs_retag_action action, const char *fmt, ...)
+/* 0, or RS_ENOMEM (set) when the reason could not be built. */
+static int step_set(rs_promotion_step *s, rs_retag_action action, const char *fmt, ...)
         RS_PRINTF(3, 4);
 
-static void step_set(rs_promotion_step *s, rs_retag_action action, const char *fmt, ...)
+static int step_set(rs_promotion_step *s, rs_retag_action action, const char *fmt, ...)
 {
 	rs_buf reason = RS_BUF_INIT;
 	va_list ap;
@@ -47,6 +48,7 @@ static void step_set(rs_promotion_step *s, rs_retag_action action, const char *f
 	free(s->reason);
 	s->action = action;
 	s->reason = rs__buf_detach(&reason);
+	return s->reason ? 0 : rs__oom();
 }
 
 /* tag is a release of the variant suffix (NULL: plain releases): [v]X.Y.Z[-suffix], no
@@ -112,6 +114,8 @@ int rs_promotion_check(const char *release, const char *suffix)
 	} else {
 		base = rs__strdup(release);
 	}
+	if (!base)
+		return rs__oom();
 	if (!rs__semver_try(&v, base)) {
 		error = rs__semver_parse(&v, base);
 		rs__error_prefix("cannot promote %s: it is not a release", release);
@@ -179,33 +183,33 @@ static char *scope_name(const rs__semver *v, size_t i, const char *suffix)
 	return rs__strdup(suffix ? suffix : "");
 }
 
-static void need(rs_strlist *needed, const char *tag)
+static int need(rs_strlist *needed, const char *tag)
 {
 	if (!rs__strlist_contains(needed, tag))
-		rs__strlist_push(needed, tag);
+		return rs__strlist_push(needed, tag);
+	return 0;
 }
 
 /* A floating tag that does not exist: created, unless a newer release of its line exists
  * (creating it on an older one would start it off backwards). */
-static void absent(rs_promotion_step *s, const rs__semver *v, size_t i, const candidate *cands,
-                   size_t ncands, const char *const *tags)
+static int absent(rs_promotion_step *s, const rs__semver *v, size_t i, const candidate *cands,
+                  size_t ncands, const char *const *tags)
 {
 	for (size_t k = 0; k < ncands; k++)
-		if (in_scope(&cands[k].v, v, i) && rs__semver_cmp(&cands[k].v, v) > 0) {
-			step_set(s, RS_RETAG_KEEP,
-			         "it does not exist, and %s is newer (promote that to create it)",
-			         tags[cands[k].idx]);
-			return;
-		}
-	step_set(s, RS_RETAG_MOVE, "it does not exist yet");
+		if (in_scope(&cands[k].v, v, i) && rs__semver_cmp(&cands[k].v, v) > 0)
+			return step_set(
+			        s, RS_RETAG_KEEP,
+			        "it does not exist, and %s is newer (promote that to create it)",
+			        tags[cands[k].idx]);
+	return step_set(s, RS_RETAG_MOVE, "it does not exist yet");
 }
 
 /* Which release holds step i's manifest: the highest that points at it (or the releases to look
  * up first, into needed). */
-static void decide_step(rs_promotion_plan *p, size_t i, const rs__semver *v, const char *release,
-                        const char *suffix, const candidate *cands, size_t ncands,
-                        const char *const *tags, const char *const *digests, unsigned int flags,
-                        rs_strlist *needed)
+static int decide_step(rs_promotion_plan *p, size_t i, const rs__semver *v, const char *release,
+                       const char *suffix, const candidate *cands, size_t ncands,
+                       const char *const *tags, const char *const *digests, unsigned int flags,
+                       rs_strlist *needed)
 {
 	rs_promotion_step *s = &p->steps[i];
 	const candidate *holder = NULL;
@@ -224,7 +228,8 @@ static void decide_step(rs_promotion_plan *p, size_t i, const rs__semver *v, con
 		if (!d) {
 			if (unknown >= limit)
 				break;
-			need(needed, tags[cands[k].idx]);
+			if (need(needed, tags[cands[k].idx]) < 0)
+				return RS_ENOMEM;
 			unknown++;
 		} else if (!unknown) {
 			known++;
@@ -234,32 +239,37 @@ static void decide_step(rs_promotion_plan *p, size_t i, const rs__semver *v, con
 			break;
 		}
 	}
-	if (unknown) {
-		step_set(s, RS_RETAG_KEEP, "not decided yet");
-		return;
-	}
+	if (unknown)
+		return step_set(s, RS_RETAG_KEEP, "not decided yet");
 	if (holder) {
 		const char *h = tags[holder->idx];
-		s->holder = rs__strdup(h);
+		if (!(s->holder = rs__strdup(h)))
+			return rs__oom();
 		if (rs__semver_cmp(v, &holder->v) > 0)
-			step_set(s, RS_RETAG_MOVE, "it points at %s, older than %s", h, release);
+			return step_set(s, RS_RETAG_MOVE, "it points at %s, older than %s", h,
+			                release);
 		else if (rs__semver_cmp(v, &holder->v) == 0)
-			step_set(s, RS_RETAG_MOVE, "it points at %s, the same version", h);
+			return step_set(s, RS_RETAG_MOVE, "it points at %s, the same version", h);
 		else
-			step_set(s, RS_RETAG_KEEP, "it points at %s, which is newer", h);
+			return step_set(s, RS_RETAG_KEEP, "it points at %s, which is newer", h);
 	} else {
 		char *line = scope_name(v, i, suffix);
+		int error;
+		if (!line)
+			return rs__oom();
 		if (flags & RS_PROMOTE_FORCE)
-			step_set(s, RS_RETAG_MOVE,
-			         "forced: it points at %s, which no %s%srelease points at",
-			         s->previous, line, *line ? " " : "");
+			error = step_set(s, RS_RETAG_MOVE,
+			                 "forced: it points at %s, which no %s%srelease points at",
+			                 s->previous, line, *line ? " " : "");
 		else
-			step_set(s, RS_RETAG_REFUSE,
-			         "it points at %s, which no %s%srelease points at (was that "
-			         "release untagged?); --force moves it anyway",
-			         s->previous, line, *line ? " " : "");
+			error = step_set(
+			        s, RS_RETAG_REFUSE,
+			        "it points at %s, which no %s%srelease points at (was that "
+			        "release untagged?); --force moves it anyway",
+			        s->previous, line, *line ? " " : "");
 		p->refused = p->refused || !(flags & RS_PROMOTE_FORCE);
 		free(line);
+		return error;
 	}
 }
 
@@ -286,20 +296,26 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 	pfx = v.v_prefix ? "v" : "";
 	sfx = suffix ? "-" : "";
 
-	p = rs__calloc(1, sizeof(*p));
+	if (!(p = rs__calloc(1, sizeof(*p))))
+		return rs__oom();
 	p->version = rs__strdup(release);
 	p->suffix = suffix ? rs__strdup(suffix) : NULL;
+	p->steps = rs__calloc(3, sizeof(*p->steps));
+	if (!p->version || (suffix && !p->suffix) || !p->steps)
+		goto oom;
 	p->count = 3;
-	p->steps = rs__calloc(p->count, sizeof(*p->steps));
 	p->steps[0].tag = rs__retag_printed("%s%llu.%llu%s%s", pfx, (unsigned long long)v.major,
 	                                    (unsigned long long)v.minor, sfx, suffix ? suffix : "");
 	p->steps[1].tag = rs__retag_printed("%s%llu%s%s", pfx, (unsigned long long)v.major, sfx,
 	                                    suffix ? suffix : "");
 	p->steps[2].tag = rs__strdup(suffix ? suffix : "latest");
+	if (!p->steps[0].tag || !p->steps[1].tag || !p->steps[2].tag)
+		goto oom;
 
 	/* the releases of the same variant, highest first (the promoted one aside: it points
 	 * at `digest`) */
-	cands = rs__calloc(ntags ? ntags : 1, sizeof(*cands));
+	if (!(cands = rs__calloc(ntags ? ntags : 1, sizeof(*cands))))
+		goto oom;
 	for (size_t i = 0; i < ntags; i++)
 		if (tags[i] && strcmp(tags[i], release) &&
 		    release_of(&cands[ncands].v, tags[i], suffix))
@@ -312,32 +328,40 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 		const char *d;
 		fidx[i] = rs__retag_tag_index(tags, ntags, s->tag);
 		if (i == 2 && (flags & RS_PROMOTE_NO_LATEST)) {
-			step_set(s, RS_RETAG_KEEP, "asked to leave it alone");
+			if (step_set(s, RS_RETAG_KEEP, "asked to leave it alone") < 0)
+				goto oom;
 			continue;
 		}
 		if (fidx[i] < 0) {
-			absent(s, &v, i, cands, ncands, tags);
+			if (absent(s, &v, i, cands, ncands, tags) < 0)
+				goto oom;
 			continue;
 		}
 		d = digests ? digests[fidx[i]] : NULL;
 		if (!d) {
-			need(&needed, s->tag);
+			if (need(&needed, s->tag) < 0)
+				goto oom;
 			floats_known = false;
-			step_set(s, RS_RETAG_KEEP, "not looked up yet");
+			if (step_set(s, RS_RETAG_KEEP, "not looked up yet") < 0)
+				goto oom;
 			continue;
 		}
 		if (!*d) {
-			absent(s, &v, i, cands, ncands, tags);
+			if (absent(s, &v, i, cands, ncands, tags) < 0)
+				goto oom;
 			continue;
 		}
-		s->previous = rs__strdup(d);
-		if (!strcmp(d, digest))
-			step_set(s, RS_RETAG_ALREADY, "already at %s", release);
+		if (!(s->previous = rs__strdup(d)))
+			goto oom;
+		if (!strcmp(d, digest) &&
+		    step_set(s, RS_RETAG_ALREADY, "already at %s", release) < 0)
+			goto oom;
 	}
 
 	for (size_t i = 0; i < p->count; i++)
-		if (!p->steps[i].reason)
-			step_set(&p->steps[i], RS_RETAG_KEEP, "not decided yet");
+		if (!p->steps[i].reason &&
+		    step_set(&p->steps[i], RS_RETAG_KEEP, "not decided yet") < 0)
+			goto oom;
 
 	/* which release holds each floating tag's manifest: the highest that points at it */
 	for (size_t i = 0; i < p->count && floats_known; i++) {
@@ -345,20 +369,29 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 		if (!s->previous || s->action == RS_RETAG_ALREADY ||
 		    (i == 2 && (flags & RS_PROMOTE_NO_LATEST)))
 			continue;
-		decide_step(p, i, &v, release, suffix, cands, ncands, tags, digests, flags,
-		            &needed);
+		if (decide_step(p, i, &v, release, suffix, cands, ncands, tags, digests, flags,
+		                &needed) < 0)
+			goto oom;
 	}
 	if (needed.count) {
 		p->refused = 0;
-		p->nneeded = needed.count;
-		p->needed = rs__calloc(needed.count, sizeof(*p->needed));
-		for (size_t i = 0; i < needed.count; i++)
-			p->needed[i] = rs__strdup(needed.items[i]);
+		if (!(p->needed = rs__calloc(needed.count, sizeof(*p->needed))))
+			goto oom;
+		for (size_t i = 0; i < needed.count; i++) {
+			if (!(p->needed[i] = rs__strdup(needed.items[i])))
+				goto oom;
+			p->nneeded = i + 1;
+		}
 	}
 	rs__strlist_dispose(&needed);
 	free(cands);
 	*out = p;
 	return 0;
+oom:
+	rs__strlist_dispose(&needed);
+	free(cands);
+	rs_promotion_plan_free(p);
+	return rs__oom();
 }
 
 void rs_promotion_plan_free(rs_promotion_plan *plan)

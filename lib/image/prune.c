@@ -40,23 +40,26 @@ void rs_prune_result_free(rs_prune_result *r)
 	free(r);
 }
 
-static void item_failed(rs_prune_item *it)
+/* 0, or RS_ENOMEM (set) when the message could not be kept. */
+static int item_failed(rs_prune_item *it)
 {
 	const rs_error *e = rs_error_last();
 	it->error = rs__strdup(rs_error_is_set() && e->message[0] ? e->message : "failed");
 	rs_error_clear();
+	return it->error ? 0 : rs__oom();
 }
 
 /* Delete the manifest of item i by digest; every item with that digest and action shares the
  * outcome. */
-static void delete_digest(rs_prune_result *r, size_t i, rs_client *c, const rs_ref *repo)
+static int delete_digest(rs_prune_result *r, size_t i, rs_client *c, const rs_ref *repo)
 {
 	rs_prune_item *it = &r->items[i];
 	rs_ref *ref = NULL;
 	int error;
+	bool oom = false;
 
 	if (it->done || it->error)
-		return;
+		return 0;
 	if ((error = rs_ref_with_digest(&ref, repo, it->digest)) == 0)
 		error = rs_manifest_remove(c, ref);
 	if (error == RS_ENOTFOUND) { /* gone already (another tag's delete, or someone else) */
@@ -70,12 +73,14 @@ static void delete_digest(rs_prune_result *r, size_t i, rs_client *c, const rs_r
 		if (error < 0 && !o->error) {
 			o->error =
 			        rs__strdup(rs_error_is_set() ? rs_error_last()->message : "failed");
+			oom = oom || !o->error;
 		} else if (error == 0) {
 			o->done = 1;
 		}
 	}
 	rs_error_clear();
 	rs_ref_free(ref);
+	return oom ? rs__oom() : 0;
 }
 
 static char *subject_failed(const char *subject)
@@ -85,7 +90,7 @@ static char *subject_failed(const char *subject)
 	return rs__buf_detach(&b);
 }
 
-static void untag_item(rs_prune_item *it, rs_client *c, const rs_ref *repo)
+static int untag_item(rs_prune_item *it, rs_client *c, const rs_ref *repo)
 {
 	rs_ref *ref = NULL;
 	char *placeholder = NULL;
@@ -94,11 +99,12 @@ static void untag_item(rs_prune_item *it, rs_client *c, const rs_ref *repo)
 	if ((error = rs_ref_with_tag(&ref, repo, it->tag)) == 0)
 		error = rs__manifest_untag(c, ref, &placeholder);
 	if (error < 0)
-		item_failed(it);
+		error = item_failed(it);
 	else
 		it->done = 1;
 	free(placeholder);
 	rs_ref_free(ref);
+	return error;
 }
 
 /* Whether every item that deletes subject's manifest did so (for a child of an index that goes,
@@ -132,12 +138,15 @@ static int carry_out(rs_prune_result *r, const rs__prune *p, rs_client *c, const
 		rs__error_prefix("cannot prune %s: nothing was removed", name);
 		return error;
 	}
+	/* out of memory stops the prune: an item whose failure cannot be recorded would read as
+	 * removed */
 	for (size_t i = 0; i < r->count; i++)
-		if (r->items[i].action == RS_PRUNE_UNTAG)
-			untag_item(&r->items[i], c, repo);
+		if (r->items[i].action == RS_PRUNE_UNTAG && untag_item(&r->items[i], c, repo) < 0)
+			return RS_ENOMEM;
 	for (size_t i = 0; i < r->count; i++)
-		if (!r->items[i].subject && r->items[i].action == RS_PRUNE_DELETE)
-			delete_digest(r, i, c, repo);
+		if (!r->items[i].subject && r->items[i].action == RS_PRUNE_DELETE &&
+		    delete_digest(r, i, c, repo) < 0)
+			return RS_ENOMEM;
 	/* a referrer of a referrer waits for its subject: passes until nothing more can go */
 	for (bool progress = true; progress;) {
 		progress = false;
@@ -146,14 +155,16 @@ static int carry_out(rs_prune_result *r, const rs__prune *p, rs_client *c, const
 			if (!it->subject || it->action != RS_PRUNE_DELETE || it->done ||
 			    it->error || !subject_gone(r, p, it->subject))
 				continue;
-			delete_digest(r, i, c, repo);
+			if (delete_digest(r, i, c, repo) < 0)
+				return RS_ENOMEM;
 			progress = true;
 		}
 	}
 	for (size_t i = 0; i < r->count; i++) {
 		rs_prune_item *it = &r->items[i];
-		if (it->subject && it->action == RS_PRUNE_DELETE && !it->done && !it->error)
-			it->error = subject_failed(it->subject);
+		if (it->subject && it->action == RS_PRUNE_DELETE && !it->done && !it->error &&
+		    !(it->error = subject_failed(it->subject)))
+			return RS_ENOMEM;
 	}
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_prune_item *it = &r->items[i];
@@ -169,7 +180,9 @@ static int carry_out(rs_prune_result *r, const rs__prune *p, rs_client *c, const
 			r->untagged++;
 		}
 	}
-	if (r->failed)
+	if (rs__buf_oom(&failed))
+		error = rs__oom();
+	else if (r->failed)
 		error = rs__error_set(RS_ERROR, "prune %s: %zu tag%s could not be removed: %s",
 		                      name, r->failed, r->failed == 1 ? "" : "s",
 		                      rs__buf_cstr(&failed));

@@ -119,11 +119,21 @@ static int add_children(rs__prune *p, rs_client *c, const rs_ref *repo, const ch
 		const char *d = rs_manifest_child(m, k)->digest;
 		if (kept(p, d) || rs__strlist_contains(&p->gone, d))
 			continue;
-		rs__strlist_push(&p->gone, d);
-		rs__strlist_push(&p->children, d);
-		rs__strlist_push(&p->child_index, digest);
-		rs__strlist_push(queue, d);
-		rs__strlist_push(anchor, digest);
+		/* children and child_index, queue and anchor go in pairs: stop at the first
+		 * failure (RS_ENOMEM) */
+		if ((error = rs__strlist_push(&p->gone, d)) < 0 ||
+		    (error = rs__strlist_push(&p->children, d)) < 0)
+			break;
+		if ((error = rs__strlist_push(&p->child_index, digest)) < 0) {
+			free(p->children.items[--p->children.count]);
+			break;
+		}
+		if ((error = rs__strlist_push(queue, d)) < 0)
+			break;
+		if ((error = rs__strlist_push(anchor, digest)) < 0) {
+			free(queue->items[--queue->count]);
+			break;
+		}
 	}
 	if (error == RS_EUNSUPPORTED || error == RS_EFORMAT || error == RS_ENOTFOUND) {
 		rs_error_clear(); /* not a manifest regship reads (or gone): no children it knows */
@@ -133,6 +143,19 @@ static int add_children(rs__prune *p, rs_client *c, const rs_ref *repo, const ch
 	rs_ref_free(ref);
 	rs_buf_dispose(&body);
 	free(ct);
+	return error;
+}
+
+/* digest goes, with no index it is a child of: into gone, queue and anchor (queue and anchor
+ * stay in pairs). RS_ENOMEM when out of memory. */
+static int push_gone(rs__prune *p, rs_strlist *queue, rs_strlist *anchor, const char *digest)
+{
+	int error;
+	if ((error = rs__strlist_push(&p->gone, digest)) < 0 ||
+	    (error = rs__strlist_push(queue, digest)) < 0)
+		return error;
+	if ((error = rs__strlist_push(anchor, "")) < 0)
+		free(queue->items[--queue->count]);
 	return error;
 }
 
@@ -147,9 +170,8 @@ int rs__prune_attached(rs__prune *p, rs_client *c, const rs_ref *repo)
 		if (p->tags[i].kind != RS__PRUNE_CANDIDATE || it->action != RS_PRUNE_DELETE ||
 		    rs__strlist_contains(&p->gone, it->digest))
 			continue;
-		rs__strlist_push(&p->gone, it->digest);
-		rs__strlist_push(&queue, it->digest);
-		rs__strlist_push(&anchor, "");
+		if ((error = push_gone(p, &queue, &anchor, it->digest)) < 0)
+			goto done;
 	}
 	/* an index that goes: its children (read before the walk adds to the queue) */
 	for (size_t i = 0, n = queue.count; i < n && error == 0; i++)
@@ -181,14 +203,12 @@ int rs__prune_attached(rs__prune *p, rs_client *c, const rs_ref *repo)
 			                ? fmt("referrer (%s) of %s, a child of %s, which goes",
 			                      type, subject, anchor.items[i])
 			                : fmt("referrer (%s) of %s, which goes", type, subject));
-			if (error == 0) {
-				rs__strlist_push(&p->gone, ref->digest);
-				rs__strlist_push(&queue, ref->digest);
-				rs__strlist_push(&anchor, "");
-			}
+			if (error == 0)
+				error = push_gone(p, &queue, &anchor, ref->digest);
 		}
 		rs_referrers_dispose(&rs);
 	}
+done:
 	rs__strlist_dispose(&queue);
 	rs__strlist_dispose(&anchor);
 	return error;
@@ -206,12 +226,14 @@ int rs__prune_find_signed(rs__prune *p, rs_client *c, const rs_ref *repo,
 			rs__error_prefix("prune --keep-signed: the referrers of %s", digests[i]);
 			return error;
 		}
-		for (size_t k = 0; k < rs.count; k++)
+		for (size_t k = 0; k < rs.count && error == 0; k++)
 			if (signature_type(rs.items[k].artifact_type)) {
-				rs__strlist_push(&p->signed_oci, digests[i]);
+				error = rs__strlist_push(&p->signed_oci, digests[i]);
 				break;
 			}
 		rs_referrers_dispose(&rs);
+		if (error < 0)
+			return error;
 	}
 	return 0;
 }

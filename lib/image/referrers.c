@@ -63,8 +63,10 @@ static int layout_load(walk *w)
 		if (error < 0)
 			return error;
 		s = m ? rs_manifest_subject(m) : NULL;
-		rs__strlist_push(&w->layout_subjects, s && s->digest ? s->digest : "");
+		error = rs__strlist_push(&w->layout_subjects, s && s->digest ? s->digest : "");
 		rs_manifest_free(m);
+		if (error < 0)
+			return error;
 	}
 	return 0;
 }
@@ -80,26 +82,30 @@ static int referrers_of(rs_strlist *out, walk *w, const char *subject)
 		if ((error = layout_load(w)) < 0)
 			return error;
 		for (size_t i = 0; i < w->layout_digests.count; i++)
-			if (!strcmp(w->layout_subjects.items[i], subject))
-				rs__strlist_push(out, w->layout_digests.items[i]);
+			if (!strcmp(w->layout_subjects.items[i], subject) &&
+			    (error = rs__strlist_push(out, w->layout_digests.items[i])) < 0)
+				return error;
 		return 0;
 	}
 	if ((error = rs_ref_with_digest(&ref, w->src_repo, subject)) < 0)
 		return error;
 	if ((error = rs_referrers_list(&rs, w->client, ref, NULL)) == 0)
-		for (size_t i = 0; i < rs.count; i++)
-			rs__strlist_push(out, rs.items[i].digest);
+		for (size_t i = 0; i < rs.count && error == 0; i++)
+			error = rs__strlist_push(out, rs.items[i].digest);
 	rs_referrers_dispose(&rs);
 	rs_ref_free(ref);
 	return error;
 }
 
-static void enqueue(walk *w, const char *digest)
+/* 0, or RS_ENOMEM (set). */
+static int enqueue(walk *w, const char *digest)
 {
+	int error;
 	if (rs__strlist_contains(&w->seen, digest))
-		return;
-	rs__strlist_push(&w->seen, digest);
-	rs__strlist_push(&w->queue, digest);
+		return 0;
+	if ((error = rs__strlist_push(&w->seen, digest)) < 0)
+		return error;
+	return rs__strlist_push(&w->queue, digest);
 }
 
 /* The subject and, for an index, its children. */
@@ -107,13 +113,12 @@ static int enqueue_image(walk *w, const char *digest)
 {
 	rs_manifest *m = NULL;
 	int error;
-	enqueue(w, digest);
-	if ((error = src_manifest(&m, w, digest)) < 0)
+	if ((error = enqueue(w, digest)) < 0 || (error = src_manifest(&m, w, digest)) < 0)
 		return error;
-	for (size_t i = 0; i < rs_manifest_child_count(m); i++)
-		enqueue(w, rs_manifest_child(m, i)->digest);
+	for (size_t i = 0; i < rs_manifest_child_count(m) && error == 0; i++)
+		error = enqueue(w, rs_manifest_child(m, i)->digest);
 	rs_manifest_free(m);
-	return 0;
+	return error;
 }
 
 int rs__referrers_copy_check(rs_store *dst, rs_store *src)
@@ -192,7 +197,7 @@ int rs_copy_referrers(rs_store *dst, rs_store *src, const char *digest,
 				break;
 			}
 			w.copied++;
-			enqueue(&w, found.items[i]);
+			error = enqueue(&w, found.items[i]);
 		}
 		rs__strlist_dispose(&found);
 		if (error < 0)

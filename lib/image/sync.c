@@ -286,6 +286,11 @@ static void batch_done(size_t index, const rs_copy_tags_item *ci, void *payload)
 		it->state = ci->result.already ? RS_SYNC_UP_TO_DATE : RS_SYNC_COPIED;
 		free(it->digest);
 		it->digest = ci->result.digest ? rs__strdup(ci->result.digest) : NULL;
+		if (ci->result.digest && !it->digest) { /* copied, but not reportable */
+			it->state = RS_SYNC_FAILED;
+			rs__oom();
+			it->error = *rs_error_last();
+		}
 	}
 	notify(r, it);
 }

@@ -131,6 +131,8 @@ int rs__referrers_parse(rs_referrers *out, const void *body, size_t len, const c
 	int error = 0;
 
 	root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && rs__json_oom(&jerr))
+		return rs__oom();
 	if (!root)
 		return rs__error_set(RS_EPROTO, "%s: invalid JSON (%s)", what,
 		                     rs__json_error_reason(&jerr));
@@ -300,8 +302,8 @@ static int list_api(rs_referrers *out, bool *no_api, rs_client *c, const rs_ref 
 		}
 		if (page == 0)
 			out->filtered_by_registry = artifact_type && says_filtered(&resp);
-		if (resp.url)
-			rs__strlist_push(&seen, resp.url);
+		if (resp.url && (error = rs__strlist_push(&seen, resp.url)) < 0)
+			break;
 		if ((error = rs__referrers_parse(out, rs__buf_cstr(&resp.body), resp.body.size,
 		                                 artifact_type, what)) < 0)
 			break;
@@ -436,11 +438,14 @@ int rs__referrers_descriptor(json_t **desc, char **subject, const void *manifest
 	json_t *root, *sub, *d = NULL, *at, *cfg, *ann;
 	const char *sd, *mt, *type = NULL;
 	char digest[RS_DIGEST_MAX];
+	json_error_t jerr;
 	int error = 0;
 
 	*desc = NULL;
 	*subject = NULL;
-	root = json_loadb(manifest ? manifest : "", len, 0, NULL);
+	root = json_loadb(manifest ? manifest : "", len, 0, &jerr);
+	if (!root && rs__json_oom(&jerr))
+		return rs__oom();
 	sub = json_object_get(root, "subject");
 	if (!json_is_object(root) || !json_is_object(sub))
 		goto done; /* no subject (an unreadable manifest was refused by the PUT) */
@@ -497,6 +502,8 @@ int rs__referrers_index_merge(rs_buf *out, const void *old, size_t old_len, cons
 	if (old) {
 		json_error_t jerr;
 		root = json_loadb(old, old_len, 0, &jerr);
+		if (!root && rs__json_oom(&jerr))
+			return rs__oom();
 		if (!root)
 			return rs__error_set(RS_EFORMAT, "referrers index: invalid JSON (%s)",
 			                     rs__json_error_reason(&jerr));
@@ -529,6 +536,8 @@ int rs__referrers_index_merge(rs_buf *out, const void *old, size_t old_len, cons
 	}
 	rs__buf_clear(out);
 	rs__buf_puts(out, text);
+	if (rs__buf_oom(out))
+		error = rs__oom();
 done:
 	free(text);
 	json_decref(root);

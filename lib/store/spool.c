@@ -53,7 +53,7 @@ static int unnamed_file(const char *dir)
 		return -1;
 #endif
 	rs__buf_printf(&name, "%s/regship-stdin-XXXXXX", dir);
-	if (!name.ptr) {
+	if (rs__buf_oom(&name)) {
 		errno = ENOMEM;
 		return -1;
 	}

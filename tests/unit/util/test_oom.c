@@ -18,12 +18,16 @@
 #include "auth/dockercfg.h"
 #include "auth/scope.h"
 #include "image/convert.h"
+#include "image/semver.h"
+#include "registry/referrers.h"
 #include "regship/copy.h"
 #include "regship/inspect.h"
 #include "regship/json.h"
 #include "regship/manifest.h"
 #include "regship/ref.h"
+#include "regship/retag.h"
 #include "regship/store.h"
+#include "regship/sync.h"
 #include "util/digest.h"
 #include "util/json.h"
 #include "util/util.h"
@@ -843,6 +847,168 @@ static void test_copy(void **state)
 	assert_int_equal(test_rm_rf(f.dir), 0);
 }
 
+/* ---- sync YAML, semver ranges, referrers indexes, promotion plans ---------------------------- */
+
+static int op_sync_config(void *ctx)
+{
+	static const char text[] = "registry.example.com:\n"
+	                           "    images:\n"
+	                           "        busybox: []\n"
+	                           "        redis:\n"
+	                           "            - \"1.0\"\n"
+	                           "            - \"2.0\"\n"
+	                           "    images-by-tag-regex:\n"
+	                           "        nginx: ^1\\.13\\.[12]-alpine-perl$\n"
+	                           "    images-by-semver:\n"
+	                           "        alpine: \">= 3.12.0\"\n"
+	                           "    credentials:\n"
+	                           "        username: john\n"
+	                           "        password: this is a secret\n"
+	                           "    tls-verify: true\n"
+	                           "    cert-dir: /home/john/certs\n"
+	                           "quay.io:\n"
+	                           "    tls-verify: false\n"
+	                           "    images:\n"
+	                           "        coreos/etcd:\n"
+	                           "            - latest\n";
+	rs_sync_config *c = NULL;
+	int error;
+	(void)ctx;
+	if ((error = rs_sync_config_parse(&c, text, strlen(text), "sync.yaml")) < 0)
+		return error;
+	assert_non_null(c);
+	rs_sync_config_free(c);
+	return 0;
+}
+
+static int op_semver_range(void *ctx)
+{
+	static const char *const ranges[] = {">= 3.12.0", "^1.2.3", ">=2.1, <3", "~1.2",
+	                                     ">=1.0.0-rc.1, <2.0.0"};
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		rs__semver_range *r = NULL;
+		int error = rs__semver_range_parse(&r, ranges[i]);
+		if (error < 0)
+			return error;
+		rs__semver_range_match(r, "1.5.0");
+		rs__semver_range_free(r);
+	}
+	return 0;
+}
+
+#define OOM_SUBJECT "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define OOM_DA "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define OOM_DB "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static int op_referrers_parse(void *ctx)
+{
+	static const char answer[] =
+	        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+	        "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	        "\"digest\":\"" OOM_DA "\",\"size\":12,\"artifactType\":\"application/x-sig\","
+	        "\"annotations\":{\"a\":\"1\",\"b\":\"2\"}},"
+	        "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	        "\"digest\":\"" OOM_DB "\",\"size\":34}]}";
+	rs_referrers rs = RS_REFERRERS_INIT;
+	int error;
+	(void)ctx;
+	error = rs__referrers_parse(&rs, answer, strlen(answer), NULL, "referrers");
+	if (error == 0)
+		assert_int_equal(rs.count, 2);
+	rs_referrers_dispose(&rs);
+	return error;
+}
+
+static int op_referrers_merge(void *ctx)
+{
+	static const char artifact[] =
+	        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	        "\"artifactType\":\"application/x-sig\",\"config\":{\"mediaType\":"
+	        "\"application/vnd.oci.empty.v1+json\",\"digest\":\"" OOM_DA "\",\"size\":2},"
+	        "\"layers\":[],\"subject\":{\"mediaType\":"
+	        "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" OOM_SUBJECT
+	        "\",\"size\":7},\"annotations\":{\"k\":\"v\"}}";
+	static const char old[] =
+	        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+	        "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	        "\"digest\":\"" OOM_DB "\",\"size\":34}]}";
+	json_t *desc = NULL;
+	char *subject = NULL;
+	rs_buf out = RS_BUF_INIT, fresh = RS_BUF_INIT;
+	int error;
+	(void)ctx;
+	if ((error = rs__referrers_descriptor(&desc, &subject, artifact, strlen(artifact), NULL)) <
+	    0)
+		return error;
+	if (!desc) /* jansson's parse failed: any result is accepted then (json_alloc_failed) */
+		return RS_EFORMAT;
+	assert_string_equal(subject, OOM_SUBJECT);
+	if ((error = rs__referrers_index_merge(&out, old, strlen(old), desc)) == 0 &&
+	    (error = rs__referrers_index_merge(&fresh, NULL, 0, desc)) == 0 &&
+	    !json_alloc_failed) { /* a jansson parse may have lost a byte (see json_alloc) */
+		assert_non_null(strstr(out.ptr, OOM_DB));
+		assert_non_null(strstr(fresh.ptr, "application/x-sig"));
+	}
+	json_decref(desc);
+	free(subject);
+	rs_buf_dispose(&out);
+	rs_buf_dispose(&fresh);
+	return error;
+}
+
+static int op_referrers_tag(void *ctx)
+{
+	char *t = rs__referrers_tag(OOM_SUBJECT);
+	(void)ctx;
+	if (!t)
+		return rs_error_last()->code;
+	free(t);
+	return 0;
+}
+
+static int op_promotion_plan(void *ctx)
+{
+	/* 1.3.0 goes up: 1.2 and 1 point at 1.2.9 (known), latest at 2.0.0 (newer) */
+	static const char *const tags[] = {"1.2.9",  "1.2.10", "1.2",   "1",
+	                                   "latest", "2.0.0",  "1.3.0", "1.2.8"};
+	static const char *const digests[] = {OOM_DA, NULL,   OOM_DA,      OOM_DA,
+	                                      OOM_DB, OOM_DB, OOM_SUBJECT, NULL};
+	static const char *const all[] = {OOM_DA, OOM_DA, OOM_DA,      OOM_DA,
+	                                  OOM_DB, OOM_DB, OOM_SUBJECT, OOM_DA};
+	rs_promotion_plan *p = NULL;
+	int error;
+	(void)ctx;
+	/* a first round that needs look-ups, then a full one, then a variant's refused one */
+	if ((error = rs_promotion_plan_new(&p, "1.3.0", NULL, OOM_SUBJECT, tags, digests, 8, 0)) <
+	    0)
+		return error;
+	assert_true(p->nneeded > 0);
+	rs_promotion_plan_free(p);
+	p = NULL;
+	if ((error = rs_promotion_plan_new(&p, "1.3.0", NULL, OOM_SUBJECT, tags, all, 8,
+	                                   RS_PROMOTE_FORCE)) < 0)
+		return error;
+	rs_promotion_plan_free(p);
+	p = NULL;
+	if ((error = rs_promotion_plan_new(&p, "1.3.0-alpine", "alpine", OOM_SUBJECT, tags, all, 8,
+	                                   RS_PROMOTE_NO_LATEST)) < 0)
+		return error;
+	rs_promotion_plan_free(p);
+	return rs_promotion_check("1.3.0-alpine", "alpine");
+}
+
+static void test_parsers(void **state)
+{
+	(void)state;
+	assert_true(OOM_LOOP(op_sync_config, NULL) > 10);
+	assert_true(OOM_LOOP(op_semver_range, NULL) > 5);
+	assert_true(OOM_LOOP(op_referrers_parse, NULL) > 5);
+	assert_true(OOM_LOOP(op_referrers_merge, NULL) > 5);
+	assert_true(OOM_LOOP(op_referrers_tag, NULL) > 0);
+	assert_true(OOM_LOOP(op_promotion_plan, NULL) > 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,7 +1016,7 @@ int main(void)
 	        cmocka_unit_test(test_json),      cmocka_unit_test(test_base64),
 	        cmocka_unit_test(test_ref),       cmocka_unit_test(test_manifest),
 	        cmocka_unit_test(test_dockercfg), cmocka_unit_test(test_challenge_scope),
-	        cmocka_unit_test(test_copy),
+	        cmocka_unit_test(test_copy),      cmocka_unit_test(test_parsers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
