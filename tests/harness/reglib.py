@@ -325,6 +325,37 @@ class BodyReader:
             pass
 
 
+# hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy
+HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+       "transfer-encoding", "upgrade"}
+
+
+def relay_buffered(handler, up_netloc, body, extra=None):
+    """Forward handler's request (its body, already read, in body) to the plain-HTTP upstream
+    up_netloc and send the whole answer back: hop-by-hop headers dropped, Content-Length set,
+    and the (name, value) pairs extra(response) returns added (extra may be None)."""
+    headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP}
+    conn = http.client.HTTPConnection(up_netloc, timeout=30)
+    try:
+        conn.request(handler.command, handler.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        more = extra(r) if extra else []
+        handler.send_response(r.status, r.reason)
+        for k, v in r.getheaders():
+            if k.lower() not in HOP and k.lower() != "content-length":
+                handler.send_header(k, v)
+        for k, v in more:
+            handler.send_header(k, v)
+        handler.send_header("Content-Length", str(r.getheader("Content-Length") or len(data))
+                            if handler.command == "HEAD" else str(len(data)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+    finally:
+        conn.close()
+
+
 def is_loopback(host):
     """127.0.0.0/8, ::1 or localhost."""
     import ipaddress
