@@ -49,15 +49,7 @@ def main():
     p.add_argument("--limit")
     p.add_argument("--remaining")
     p.add_argument("--source")
-    p.add_argument("--owner-pid", type=int, default=0)
-    opts = reglib.parse_server_args(p)
-    if not opts.url_file:
-        p.error("--url-file is required")
-    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
-    srv.daemon_threads = True
-    srv.opts = opts
-    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
-    reglib.serve_while_owner(srv, opts.url_file, opts.owner_pid)
+    reglib.serve_upstream_proxy(p, Handler)
 
 
 if __name__ == "__main__":

@@ -136,17 +136,7 @@ def main():
     p.add_argument("--page-size", type=int, default=0)
     p.add_argument("--foreign-link")
     p.add_argument("--malformed", action="store_true")
-    p.add_argument("--owner-pid", type=int, default=0)
-    opts = reglib.parse_server_args(p)
-    if not opts.url_file:
-        p.error("--url-file is required")
-    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
-    srv.daemon_threads = True
-    srv.opts = opts
-    srv.refs = {}
-    srv.lock = threading.Lock()
-    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
-    reglib.serve_while_owner(srv, opts.url_file, opts.owner_pid)
+    reglib.serve_upstream_proxy(p, Handler, refs={}, lock=threading.Lock())
 
 
 if __name__ == "__main__":

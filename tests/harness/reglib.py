@@ -8,6 +8,7 @@
 
 import base64
 import http.client
+import http.server
 import json
 import os
 import re
@@ -354,6 +355,23 @@ def relay_buffered(handler, up_netloc, body, extra=None):
             handler.wfile.write(data)
     finally:
         conn.close()
+
+
+def serve_upstream_proxy(p, handler, **attrs):
+    """The main of a buffered proxy in front of a registry: parse p (a server_parser with
+    upstream="required", plus the proxy's own options) and --owner-pid, then serve handler on a
+    threading server carrying opts, up_netloc and attrs, until the owner is gone."""
+    p.add_argument("--owner-pid", type=int, default=0)
+    opts = parse_server_args(p)
+    if not opts.url_file:
+        p.error("--url-file is required")
+    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), handler)
+    srv.daemon_threads = True
+    srv.opts = opts
+    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
+    for k, v in attrs.items():
+        setattr(srv, k, v)
+    serve_while_owner(srv, opts.url_file, opts.owner_pid)
 
 
 def is_loopback(host):
