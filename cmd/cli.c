@@ -553,23 +553,6 @@ static void watchdog_start(long ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* Whether text holds a PEM certificate's BEGIN line at the start of a line. */
-static bool has_pem_begin(const char *text, size_t len)
-{
-	static const char *const begins[] = {"-----BEGIN CERTIFICATE-----",
-	                                     "-----BEGIN TRUSTED CERTIFICATE-----"};
-	for (size_t i = 0; i < len; i++) {
-		if (i && text[i - 1] != '\n')
-			continue;
-		for (size_t k = 0; k < 2; k++) {
-			size_t n = strlen(begins[k]);
-			if (len - i >= n && !memcmp(text + i, begins[k], n))
-				return true;
-		}
-	}
-	return false;
-}
-
 /* A pipe or FIFO (--ca-cert <(...)) can be read once: its bytes go to an unlinked temporary
  * file, named /dev/fd/N, which the library reads as often as it needs. */
 static int ca_cert_keep(const char *file, const char *text, size_t len)
@@ -622,7 +605,7 @@ int cli_check_ca_cert(void)
 		free(text);
 		return checked = cli_usage_error(NULL, "--ca-cert %s: larger than 16 MiB", file);
 	}
-	if (!has_pem_begin(text, len)) {
+	if (!rs_ca_pem_has_certificate(text, len)) {
 		free(text);
 		return checked = cli_usage_error(
 		               NULL,

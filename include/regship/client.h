@@ -93,6 +93,11 @@ typedef struct rs_client_options {
 	}
 
 RS_EXTERN(int) rs_client_new(rs_client **out, const rs_client_options *opts);
+
+/* Non-zero when text (len bytes, not NUL-terminated) holds a PEM certificate's BEGIN line at
+ * the start of a line: the content check rs_client_new makes of ca_cert, for programs that
+ * read the file themselves first (a pipe, which can be read only once). */
+RS_EXTERN(int) rs_ca_pem_has_certificate(const char *text, size_t len);
 RS_EXTERN(void) rs_client_free(rs_client *client);
 
 /* GET /v2/ and authenticate: checks that the registry answers and that the credentials (if

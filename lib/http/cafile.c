@@ -5,6 +5,7 @@
  * surfacing later as a TLS failure against a registry.
  */
 #include "http/http.h"
+#include "regship/client.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -16,8 +17,9 @@
 
 #define CA_FILE_MAX (16u << 20)
 
-/* Whether text holds a PEM certificate's BEGIN line at the start of a line. */
-static bool has_pem_certificate(const char *text, size_t len)
+/* Whether text holds a PEM certificate's BEGIN line at the start of a line (public: the CLI
+ * checks a --ca-cert it read from a pipe with it). */
+int rs_ca_pem_has_certificate(const char *text, size_t len)
 {
 	static const char *const begins[] = {"-----BEGIN CERTIFICATE-----",
 	                                     "-----BEGIN TRUSTED CERTIFICATE-----"};
@@ -27,10 +29,10 @@ static bool has_pem_certificate(const char *text, size_t len)
 		for (size_t k = 0; k < 2; k++) {
 			size_t n = strlen(begins[k]);
 			if (len - i >= n && !memcmp(text + i, begins[k], n))
-				return true;
+				return 1;
 		}
 	}
-	return false;
+	return 0;
 }
 
 static int bad(const char *file, const char *why, const char *detail)
@@ -84,7 +86,7 @@ int rs__ca_file_read(rs_buf *out, const char *file)
 			goto done;
 		}
 	}
-	if (!has_pem_certificate(text.ptr ? text.ptr : "", text.size)) {
+	if (!rs_ca_pem_has_certificate(text.ptr ? text.ptr : "", text.size)) {
 		error = bad(file,
 		            "holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line; "
 		            "convert a DER file with 'openssl x509 -inform der -in FILE -out "

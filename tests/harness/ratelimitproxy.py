@@ -9,7 +9,6 @@ RateLimit-Limit, RateLimit-Remaining and Docker-RateLimit-Source (each only when
 everything else passes through unchanged. Only 127.0.0.1 is listened on; the proxy exits when
 PID (the test's process) is gone.
 """
-import http.client
 import http.server
 import os
 import re
@@ -19,8 +18,6 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reglib  # noqa: E402
 
-HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-       "transfer-encoding", "upgrade"}
 MANIFEST_RE = re.compile(r"^/v2/.+/manifests/[^/]+$")
 
 
@@ -34,28 +31,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         opts = self.server.opts
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        conn = http.client.HTTPConnection(self.server.up_netloc, timeout=30)
-        conn.request(self.command, self.path, body=body, headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        self.send_response(r.status, r.reason)
-        for k, v in r.getheaders():
-            if k.lower() not in HOP and k.lower() != "content-length":
-                self.send_header(k, v)
-        if MANIFEST_RE.match(urllib.parse.urlsplit(self.path).path):
-            if opts.limit:
-                self.send_header("RateLimit-Limit", opts.limit)
-            if opts.remaining:
-                self.send_header("RateLimit-Remaining", opts.remaining)
-            if opts.source:
-                self.send_header("Docker-RateLimit-Source", opts.source)
-        self.send_header("Content-Length", str(r.getheader("Content-Length") or len(data))
-                         if self.command == "HEAD" else str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        conn.close()
+
+        def extra(r):
+            if not MANIFEST_RE.match(urllib.parse.urlsplit(self.path).path):
+                return []
+            return [(k, v) for k, v in (("RateLimit-Limit", opts.limit),
+                                        ("RateLimit-Remaining", opts.remaining),
+                                        ("Docker-RateLimit-Source", opts.source)) if v]
+
+        reglib.relay_buffered(self, self.server.up_netloc, body, extra)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = relay
 
@@ -65,15 +49,7 @@ def main():
     p.add_argument("--limit")
     p.add_argument("--remaining")
     p.add_argument("--source")
-    p.add_argument("--owner-pid", type=int, default=0)
-    opts = reglib.parse_server_args(p)
-    if not opts.url_file:
-        p.error("--url-file is required")
-    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
-    srv.daemon_threads = True
-    srv.opts = opts
-    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
-    reglib.serve_while_owner(srv, opts.url_file, opts.owner_pid)
+    reglib.serve_upstream_proxy(p, Handler)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ origin); --foreign-link URL sends a Link rel="next" to URL (another origin) on t
 Only 127.0.0.1 is listened on; the proxy exits when PID (the test's process) is gone.
 """
 import hashlib
-import http.client
 import http.server
 import json
 import os
@@ -29,8 +28,6 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reglib  # noqa: E402
 
-HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-       "transfer-encoding", "upgrade"}
 MANIFEST_RE = re.compile(r"^/v2/(.+)/manifests/([^/]+)$")
 REFERRERS_RE = re.compile(r"^/v2/(.+)/referrers/([a-z0-9]+:[a-f0-9]+)$")
 INDEX_MT = "application/vnd.oci.image.index.v1+json"
@@ -116,33 +113,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         if m and self.command in ("GET", "HEAD"):
             return self.referrers(m.group(1), m.group(2), u.query)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        conn = http.client.HTTPConnection(self.server.up_netloc, timeout=30)
-        conn.request(self.command, self.path, body=body, headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        extra = []
         mm = MANIFEST_RE.match(u.path)
-        if mm and self.command == "PUT" and r.status == 201 and body:
-            digest = r.getheader("Docker-Content-Digest") or \
-                "sha256:" + hashlib.sha256(body).hexdigest()
-            subject = self.remember(mm.group(1), body, digest)
-            if subject:
-                extra.append(("OCI-Subject", subject))
-        if mm and self.command == "DELETE" and r.status == 202:
-            self.forget(mm.group(2))
-        self.send_response(r.status, r.reason)
-        for k, v in r.getheaders():
-            if k.lower() not in HOP and k.lower() != "content-length":
-                self.send_header(k, v)
-        for k, v in extra:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(r.getheader("Content-Length") or len(data))
-                         if self.command == "HEAD" else str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        conn.close()
+
+        def extra(r):
+            if mm and self.command == "PUT" and r.status == 201 and body:
+                digest = r.getheader("Docker-Content-Digest") or \
+                    "sha256:" + hashlib.sha256(body).hexdigest()
+                subject = self.remember(mm.group(1), body, digest)
+                if subject:
+                    return [("OCI-Subject", subject)]
+            if mm and self.command == "DELETE" and r.status == 202:
+                self.forget(mm.group(2))
+            return []
+
+        reglib.relay_buffered(self, self.server.up_netloc, body, extra)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = relay
 
@@ -152,17 +136,7 @@ def main():
     p.add_argument("--page-size", type=int, default=0)
     p.add_argument("--foreign-link")
     p.add_argument("--malformed", action="store_true")
-    p.add_argument("--owner-pid", type=int, default=0)
-    opts = reglib.parse_server_args(p)
-    if not opts.url_file:
-        p.error("--url-file is required")
-    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), Handler)
-    srv.daemon_threads = True
-    srv.opts = opts
-    srv.refs = {}
-    srv.lock = threading.Lock()
-    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
-    reglib.serve_while_owner(srv, opts.url_file, opts.owner_pid)
+    reglib.serve_upstream_proxy(p, Handler, refs={}, lock=threading.Lock())
 
 
 if __name__ == "__main__":

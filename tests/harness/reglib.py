@@ -8,6 +8,7 @@
 
 import base64
 import http.client
+import http.server
 import json
 import os
 import re
@@ -323,6 +324,54 @@ class BodyReader:
     def drain(self):
         for _ in self.chunks():
             pass
+
+
+# hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy
+HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+       "transfer-encoding", "upgrade"}
+
+
+def relay_buffered(handler, up_netloc, body, extra=None):
+    """Forward handler's request (its body, already read, in body) to the plain-HTTP upstream
+    up_netloc and send the whole answer back: hop-by-hop headers dropped, Content-Length set,
+    and the (name, value) pairs extra(response) returns added (extra may be None)."""
+    headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP}
+    conn = http.client.HTTPConnection(up_netloc, timeout=30)
+    try:
+        conn.request(handler.command, handler.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        more = extra(r) if extra else []
+        handler.send_response(r.status, r.reason)
+        for k, v in r.getheaders():
+            if k.lower() not in HOP and k.lower() != "content-length":
+                handler.send_header(k, v)
+        for k, v in more:
+            handler.send_header(k, v)
+        handler.send_header("Content-Length", str(r.getheader("Content-Length") or len(data))
+                            if handler.command == "HEAD" else str(len(data)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
+    finally:
+        conn.close()
+
+
+def serve_upstream_proxy(p, handler, **attrs):
+    """The main of a buffered proxy in front of a registry: parse p (a server_parser with
+    upstream="required", plus the proxy's own options) and --owner-pid, then serve handler on a
+    threading server carrying opts, up_netloc and attrs, until the owner is gone."""
+    p.add_argument("--owner-pid", type=int, default=0)
+    opts = parse_server_args(p)
+    if not opts.url_file:
+        p.error("--url-file is required")
+    srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), handler)
+    srv.daemon_threads = True
+    srv.opts = opts
+    srv.up_netloc = urllib.parse.urlsplit(opts.upstream.rstrip("/")).netloc
+    for k, v in attrs.items():
+        setattr(srv, k, v)
+    serve_while_owner(srv, opts.url_file, opts.owner_pid)
 
 
 def is_loopback(host):

@@ -216,6 +216,12 @@ usage_lines() {
 		grep -q "^\.BR regship-$v (1)" "$MAN_DIR/regship.1" || missing+=("$v (not in regship.1)")
 	done
 	[[ ${#missing[@]} -eq 0 ]] || fail "commands without a man page: ${missing[*]}"
+	# regship(1)'s SEE ALSO names every page too
+	awk '/^\.SH / { on = ($2 == "SEE") } on' "$MAN_DIR/regship.1" >"$BATS_TEST_TMPDIR/seealso"
+	for v in $(verbs); do
+		grep -q "^\.BR regship-$v (1)" "$BATS_TEST_TMPDIR/seealso" || missing+=("$v")
+	done
+	[[ ${#missing[@]} -eq 0 ]] || fail "not in the SEE ALSO of regship(1): ${missing[*]}"
 	# and no man page for a command that does not exist
 	local page
 	for page in "$MAN_DIR"/regship-*.1; do
@@ -223,4 +229,28 @@ usage_lines() {
 		v=${v%.1}
 		[[ " $(verbs | tr '\n' ' ') " == *" $v "* ]] || fail "man page for unknown command $v"
 	done
+}
+
+# options VERB: the long options `regship VERB -h` lists as its own (not the global ones)
+options() {
+	regship "$1" -h | awk '/^options:/ { on = 1; next } on && /^global options/ { exit } on' |
+		grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+'
+}
+
+@test "every command's own options are in its man page; -h points at the global ones; README names it" {
+	local v o n=0 missing=()
+	for v in $(verbs); do
+		sed 's/\\-/-/g' "$MAN_DIR/regship-$v.1" >"$BATS_TEST_TMPDIR/man.txt"
+		for o in $(options "$v"); do
+			n=$((n + 1))
+			grep -qE -- "$o([^a-z0-9-]|\$)" "$BATS_TEST_TMPDIR/man.txt" || missing+=("regship-$v.1: $o")
+		done
+		regship "$v" -h | grep -q "^global options (.*): see 'regship -h'$" ||
+			missing+=("regship $v -h: no line pointing at the global options")
+		grep -qE '(regship |`)'"$v"'([^a-z-]|$)|^### .*\b'"$v"'\b' "$REGSHIP_SRC/README.md" ||
+			missing+=("README.md: $v")
+	done
+	[[ ${#missing[@]} -eq 0 ]] || fail "$(printf '%s\n' "${missing[@]}")"
+	# the options were found at all (copy alone has more than ten)
+	[[ $n -ge 40 ]] || fail "only $n options found in the commands' -h"
 }

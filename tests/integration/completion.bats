@@ -77,6 +77,34 @@ complete_line() {
 	assert_output_equals "inspect"
 	run complete_line "regship completion "
 	assert_output_equals $'bash\nfish\nzsh'
+	# the commands added with this release
+	run complete_line "regship "
+	assert_output_contains "referrers"
+	assert_output_contains "sync"
+	assert_output_contains "check-base"
+	run complete_line "regship refe"
+	assert_output_equals "referrers"
+	run complete_line "regship sy"
+	assert_output_equals "sync"
+	run complete_line "regship check"
+	assert_output_equals "check-base"
+}
+
+@test "bash: the options added with this release" {
+	run complete_line "regship copy --src-"
+	assert_output_equals $'--src-creds\n--src-password-stdin'
+	run complete_line "regship sync --dest-p"
+	assert_output_equals "--dest-password-stdin"
+	run complete_line "regship copy --ref"
+	assert_output_equals "--referrers"
+	run complete_line "regship digest --fo"
+	assert_output_equals "--format"
+	run complete_line "regship rm --js"
+	assert_output_equals "--json"
+	run complete_line "regship referrers --ar"
+	assert_output_equals "--artifact-type"
+	run complete_line "regship check-base --pl"
+	assert_output_equals "--platform"
 }
 
 @test "bash: the verb's own options and the global ones" {
@@ -180,6 +208,10 @@ fish_complete() {
 	assert_output_equals "tags"
 	run fish_complete "regship check"
 	assert_output_equals "check-base"
+	run fish_complete "regship refe"
+	assert_output_equals "referrers"
+	run fish_complete "regship copy --src-c"
+	assert_output_equals "--src-creds"
 	run fish_complete "regship -v ins"
 	assert_output_equals "inspect"
 	run fish_complete "regship inspect --pl"

@@ -41,19 +41,6 @@ setup() {
 	PLAIN_DIFF=$(json 'd["plain"]["diff_id"]' <"$W/info.json")
 }
 
-# archive_has_layer FILE DIFF_ID: the archive lists the layer and its layer.tar has that digest
-archive_has_layer() {
-	"$HARNESS_PY" - "$1" "$2" <<'PY'
-import hashlib, json, sys, tarfile
-tf = tarfile.open(sys.argv[1])
-hexd = sys.argv[2].split(":", 1)[1]
-layers = json.load(tf.extractfile("manifest.json"))[0]["Layers"]
-assert hexd + "/layer.tar" in layers, layers
-got = hashlib.sha256(tf.extractfile(hexd + "/layer.tar").read()).hexdigest()
-assert got == hexd, "layer.tar of %s has digest %s" % (hexd, got)
-PY
-}
-
 # auth_headers: requests the foreign origin received that carried an Authorization header
 auth_headers() {
 	jsonl_count "$rec_RECORD" 'any(k.lower() == "authorization" for k in d["headers"])'

@@ -239,6 +239,20 @@ r = eval(sys.argv[1])
 print(r if isinstance(r, str) else json.dumps(r))' "$1"
 }
 
+# archive_has_layer FILE DIFF_ID: the docker archive FILE lists the layer, and its layer.tar
+# has that digest
+archive_has_layer() {
+	"$HARNESS_PY" - "$1" "$2" <<'PY'
+import hashlib, json, sys, tarfile
+tf = tarfile.open(sys.argv[1])
+hexd = sys.argv[2].split(":", 1)[1]
+layers = json.load(tf.extractfile("manifest.json"))[0]["Layers"]
+assert hexd + "/layer.tar" in layers, layers
+got = hashlib.sha256(tf.extractfile(hexd + "/layer.tar").read()).hexdigest()
+assert got == hexd, "layer.tar of %s has digest %s" % (hexd, got)
+PY
+}
+
 # jsonl_count FILE EXPR: number of JSON lines in FILE for which EXPR (over `d`) is true
 jsonl_count() {
 	"$HARNESS_PY" -c 'import json, sys

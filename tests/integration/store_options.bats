@@ -35,19 +35,6 @@ setup() {
 	[[ $FOREIGN_DIFF == sha256:* ]] || fail "foreign.py gave no diff_id"
 }
 
-# archive_has_layer FILE DIFF_ID: the archive lists the layer and its layer.tar has that digest
-archive_has_layer() {
-	"$HARNESS_PY" - "$1" "$2" <<'PY'
-import hashlib, json, sys, tarfile
-tf = tarfile.open(sys.argv[1])
-hexd = sys.argv[2].split(":", 1)[1]
-layers = json.load(tf.extractfile("manifest.json"))[0]["Layers"]
-assert hexd + "/layer.tar" in layers, layers
-got = hashlib.sha256(tf.extractfile(hexd + "/layer.tar").read()).hexdigest()
-assert got == hexd, "layer.tar of %s has digest %s" % (hexd, got)
-PY
-}
-
 @test "a foreign layer on a TLS origin with its own CA: refused without --ca-cert, fetched with it" {
 	run regship pull --progress none "$src_ADDR/fl/app:tls" "docker-archive:$T/none.tar"
 	assert_failure

@@ -21,6 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "regship/reader.h"
+#include "regship/store.h"
+#include "util/digest.h"
 #include "util/util.h"
 
 /* ---- temporary directories ---------------------------------------------------------------- */
@@ -121,6 +124,35 @@ static inline int test_install_credhelper(const char *root, char *state_dir, siz
 	setenv("PATH", path, 1);
 	setenv("TEST_CREDHELPER_DIR", state_dir, 1);
 	return 0;
+}
+
+/* ---- stores ------------------------------------------------------------------------------- */
+
+/* Put data (len bytes) into store s as a blob of media type mt (NULL: none), asserting that it
+ * worked; its digest goes to digest. */
+static inline void test_put_blob(rs_store *s, const void *data, size_t len, const char *mt,
+                                 char digest[RS_DIGEST_MAX])
+{
+	rs_descriptor d = {0};
+	rs_reader *r = NULL;
+	rs__sha256_digest(digest, data, len);
+	d.digest = digest;
+	d.size = (int64_t)len;
+	d.media_type = (char *)mt;
+	assert_int_equal(rs_reader_from_memory(&r, data, len), 0);
+	assert_int_equal(rs_store_blob_put(s, &d, r, NULL, NULL), 0);
+	rs_reader_free(r);
+}
+
+/* test_put_blob, returning the digest as a string the caller frees. */
+static inline char *test_put_blob_dup(rs_store *s, const void *data, size_t len)
+{
+	char d[RS_DIGEST_MAX];
+	char *copy;
+	test_put_blob(s, data, len, NULL, d);
+	copy = rs__strdup(d);
+	assert_non_null(copy);
+	return copy;
 }
 
 /* ---- errors ------------------------------------------------------------------------------- */

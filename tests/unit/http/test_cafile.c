@@ -98,6 +98,24 @@ static void test_read(void **state)
 }
 
 /* What a library user sees: rs_client_new refuses the file, nothing half-made is left. */
+/* The content check the CLI makes of a --ca-cert it read from a pipe. */
+static void test_pem_has_certificate(void **state)
+{
+	static const char bundle[] = "# bundle\n-----BEGIN CERTIFICATE-----\nMIIB\n";
+	static const char trusted[] = "-----BEGIN TRUSTED CERTIFICATE-----\n";
+	static const char indented[] = "x -----BEGIN CERTIFICATE-----\n";
+	static const char key[] = "-----BEGIN PRIVATE KEY-----\n";
+	(void)state;
+	assert_true(rs_ca_pem_has_certificate(bundle, strlen(bundle)));
+	assert_true(rs_ca_pem_has_certificate(trusted, strlen(trusted)));
+	/* only at the start of a line, and only a certificate */
+	assert_false(rs_ca_pem_has_certificate(indented, strlen(indented)));
+	assert_false(rs_ca_pem_has_certificate(key, strlen(key)));
+	/* len bounds the search: a BEGIN line cut short is not one */
+	assert_false(rs_ca_pem_has_certificate(bundle, 20));
+	assert_false(rs_ca_pem_has_certificate("", 0));
+}
+
 static void test_client_new(void **state)
 {
 	rs_client_options opts = RS_CLIENT_OPTIONS_INIT;
@@ -123,6 +141,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_read),
+	        cmocka_unit_test(test_pem_has_certificate),
 	        cmocka_unit_test(test_client_new),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,19 +34,6 @@ typedef struct fixture {
 static const char *const layer_text[] = {"base layer one", "base layer two", "app layer",
                                          "new base layer"};
 
-static void put_blob(rs_store *s, const char *data, size_t len, const char *mt, char *digest)
-{
-	rs_descriptor d = {0};
-	rs_reader *r = NULL;
-	rs__sha256_digest(digest, data, len);
-	d.digest = digest;
-	d.size = (int64_t)len;
-	d.media_type = (char *)mt;
-	assert_int_equal(rs_reader_from_memory(&r, data, len), 0);
-	assert_int_equal(rs_store_blob_put(s, &d, r, NULL, NULL), 0);
-	rs_reader_free(r);
-}
-
 /* An image of the given layers (indexes into f->layers) under tag, annotated when base_digest */
 static void put_image(fixture *f, const char *tag, const int *which, size_t n,
                       const char *base_digest, char *digest_out)
@@ -58,7 +45,7 @@ static void put_image(fixture *f, const char *tag, const int *which, size_t n,
 	const char *notes[] = {RS_ANNOTATION_BASE_DIGEST, base_digest, NULL};
 	rs_buf m = RS_BUF_INIT;
 	memset(lay, 0, sizeof(lay));
-	put_blob(f->s, config, strlen(config), RS_MT_OCI_CONFIG, cfg_digest);
+	test_put_blob(f->s, config, strlen(config), RS_MT_OCI_CONFIG, cfg_digest);
 	cfg.media_type = (char *)RS_MT_OCI_CONFIG;
 	cfg.digest = cfg_digest;
 	cfg.size = (int64_t)strlen(config);
@@ -85,8 +72,8 @@ static int setup(void **state)
 	assert_int_equal(test_tmpdir(f->dir, sizeof(f->dir), "checkbase"), 0);
 	assert_int_equal(rs_store_open_oci_layout(&f->s, f->dir, RS_STORE_WRITE), 0);
 	for (size_t i = 0; i < 4; i++)
-		put_blob(f->s, layer_text[i], strlen(layer_text[i]), RS_MT_OCI_LAYER_GZIP,
-		         f->layers[i]);
+		test_put_blob(f->s, layer_text[i], strlen(layer_text[i]), RS_MT_OCI_LAYER_GZIP,
+		              f->layers[i]);
 	put_image(f, "base", base, 2, NULL, f->base);
 	put_image(f, "app", app, 3, f->base, f->app);
 	put_image(f, "plain", app, 3, NULL, f->moved); /* f->moved reset below */

@@ -336,20 +336,6 @@ static void image_dispose(image *im)
 	memset(im, 0, sizeof(*im));
 }
 
-static char *put_blob(rs_store *s, const void *data, size_t len)
-{
-	char d[RS_DIGEST_MAX];
-	rs_reader *r = NULL;
-	rs_descriptor desc = {0};
-	rs__sha256_digest(d, data, len);
-	desc.digest = d;
-	desc.size = (int64_t)len;
-	assert_int_equal(rs_reader_from_memory(&r, data, len), 0);
-	assert_int_equal(rs_store_blob_put(s, &desc, r, NULL, NULL), 0);
-	rs_reader_free(r);
-	return rs__strdup(d);
-}
-
 /* Layer contents: name-specific, `size` bytes; a shared layer uses the same name everywhere. */
 static void layer_bytes(rs_buf *out, const char *name, size_t size)
 {
@@ -375,7 +361,7 @@ static void build_image(image *im, rs_store *s, const char *name, const char *ar
 	memset(layers, 0, sizeof(layers));
 	rs__buf_printf(&cfg, "{\"architecture\":\"%s\",\"os\":\"linux\",\"name\":\"%s\"}", arch,
 	               name);
-	im->config_digest = put_blob(s, cfg.ptr, cfg.size);
+	im->config_digest = test_put_blob_dup(s, cfg.ptr, cfg.size);
 	config.media_type = (char *)RS_MT_OCI_CONFIG;
 	config.digest = im->config_digest;
 	config.size = (int64_t)cfg.size;
@@ -386,7 +372,7 @@ static void build_image(image *im, rs_store *s, const char *name, const char *ar
 		else
 			rs__buf_printf(&lname, "%s-layer-%zu", name, i);
 		layer_bytes(&data, lname.ptr, 3000 + 500 * i);
-		im->layer_digests[n] = put_blob(s, data.ptr, data.size);
+		im->layer_digests[n] = test_put_blob_dup(s, data.ptr, data.size);
 		im->layer_sizes[n] = (int64_t)data.size;
 		layers[n].media_type = (char *)RS_MT_OCI_LAYER_GZIP;
 		layers[n].digest = im->layer_digests[n];
@@ -1229,8 +1215,8 @@ static void test_foreign_layer_not_moved(void **state)
 	char foreign_d[RS_DIGEST_MAX];
 	(void)state;
 	memset(layers, 0, sizeof(layers));
-	cfg_d = put_blob(&src->base, cfg, strlen(cfg));
-	own_d = put_blob(&src->base, "own layer bytes", 15);
+	cfg_d = test_put_blob_dup(&src->base, cfg, strlen(cfg));
+	own_d = test_put_blob_dup(&src->base, "own layer bytes", 15);
 	rs__sha256_digest(foreign_d, "not in any store", 16);
 	config.media_type = (char *)RS_MT_DOCKER_CONFIG;
 	config.digest = cfg_d;

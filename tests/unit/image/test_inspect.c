@@ -33,19 +33,6 @@ typedef struct fixture {
 	char manifest_digest[RS_DIGEST_MAX], index_digest[RS_DIGEST_MAX];
 } fixture;
 
-static void put_blob(rs_store *s, const char *data, size_t len, const char *mt, char *digest)
-{
-	rs_descriptor d = {0};
-	rs_reader *r = NULL;
-	rs__sha256_digest(digest, data, len);
-	d.digest = digest;
-	d.size = (int64_t)len;
-	d.media_type = (char *)mt;
-	assert_int_equal(rs_reader_from_memory(&r, data, len), 0);
-	assert_int_equal(rs_store_blob_put(s, &d, r, NULL, NULL), 0);
-	rs_reader_free(r);
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
@@ -55,8 +42,8 @@ static int setup(void **state)
 	rs_buf m = RS_BUF_INIT, idx = RS_BUF_INIT;
 	assert_int_equal(test_tmpdir(f->dir, sizeof(f->dir), "inspect"), 0);
 	assert_int_equal(rs_store_open_oci_layout(&f->s, f->dir, RS_STORE_WRITE), 0);
-	put_blob(f->s, config_json, strlen(config_json), RS_MT_OCI_CONFIG, f->config_digest);
-	put_blob(f->s, layer, sizeof(layer) - 1, RS_MT_OCI_LAYER_GZIP, f->layer_digest);
+	test_put_blob(f->s, config_json, strlen(config_json), RS_MT_OCI_CONFIG, f->config_digest);
+	test_put_blob(f->s, layer, sizeof(layer) - 1, RS_MT_OCI_LAYER_GZIP, f->layer_digest);
 	cfg.media_type = (char *)RS_MT_OCI_CONFIG;
 	cfg.digest = f->config_digest;
 	cfg.size = (int64_t)strlen(config_json);

@@ -6,21 +6,6 @@
 #include "regship/sync.h"
 #include "util/digest.h"
 
-static char *put_blob(rs_store *s, const char *text)
-{
-	char d[RS_DIGEST_MAX];
-	rs_reader *r = NULL;
-	rs_descriptor desc = {0};
-	size_t len = strlen(text);
-	rs__sha256_digest(d, text, len);
-	desc.digest = d;
-	desc.size = (int64_t)len;
-	assert_int_equal(rs_reader_from_memory(&r, text, len), 0);
-	assert_int_equal(rs_store_blob_put(s, &desc, r, NULL, NULL), 0);
-	rs_reader_free(r);
-	return rs__strdup(d);
-}
-
 /* A one-layer image named `name` under `tag`; returns the manifest digest (caller frees). */
 static char *image(rs_store *s, const char *name, const char *tag)
 {
@@ -30,10 +15,10 @@ static char *image(rs_store *s, const char *name, const char *tag)
 	rs__buf_printf(&cfg, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"name\":\"%s\"}", name);
 	rs__buf_printf(&layer, "layer of %s", name);
 	config.media_type = (char *)RS_MT_OCI_CONFIG;
-	config.digest = put_blob(s, cfg.ptr);
+	config.digest = test_put_blob_dup(s, cfg.ptr, cfg.size);
 	config.size = (int64_t)cfg.size;
 	l.media_type = (char *)RS_MT_OCI_LAYER_GZIP;
-	l.digest = put_blob(s, layer.ptr);
+	l.digest = test_put_blob_dup(s, layer.ptr, layer.size);
 	l.size = (int64_t)layer.size;
 	assert_int_equal(rs_manifest_build(&m, RS_MT_OCI_MANIFEST, &config, &l, 1, NULL), 0);
 	assert_int_equal(rs_store_manifest_put(s, tag, m.ptr, m.size, RS_MT_OCI_MANIFEST), 0);
