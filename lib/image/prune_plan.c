@@ -18,17 +18,6 @@
 /* Config blobs read for --by created: larger ones are not configs worth reading. */
 #define PRUNE_CONFIG_MAX (1u << 20)
 
-static char *fmt(const char *f, ...) RS_PRINTF(1, 2);
-static char *fmt(const char *f, ...)
-{
-	rs_buf b = RS_BUF_INIT;
-	va_list ap;
-	va_start(ap, f);
-	rs__buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return rs__buf_detach(&b);
-}
-
 /* sha256-<64 hex>[.<anything>]: the fallback tag schema of referrers; *subject "sha256:<hex>" */
 static bool referrer_tag(const char *tag, char **subject)
 {
@@ -41,7 +30,7 @@ static bool referrer_tag(const char *tag, char **subject)
 	}
 	if (tag[71] && tag[71] != '.')
 		return false;
-	*subject = fmt("sha256:%.64s", tag + 7);
+	*subject = rs__strfmt("sha256:%.64s", tag + 7);
 	return true;
 }
 
@@ -137,7 +126,7 @@ static char *created_key(const char *s)
 		return NULL;
 	}
 	/* years 0000-9999 with any offset: -62,167,305,200 .. 253,402,387,200 */
-	return fmt("%013lld.%09lld", t + 100000000000LL, ns);
+	return rs__strfmt("%013lld.%09lld", t + 100000000000LL, ns);
 }
 
 /* The config's "created" of the image a manifest digest names, as a created_key, or NULL (an
@@ -291,15 +280,15 @@ static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
 		} else if (counted->count < limit) {
 			hold(counted, d);
 			item_set(t->item, RS_PRUNE_KEEP,
-			         fmt("one of the %zu newest %s", limit,
-			             apart ? "pre-releases" : "releases"));
+			         rs__strfmt("one of the %zu newest %s", limit,
+			                    apart ? "pre-releases" : "releases"));
 		} else if (p->o.keep_signed && signed_digest(p, d)) {
 			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("signed (--keep-signed)"));
 			hold(&p->holds, d);
 		} else {
 			item_set(t->item, RS_PRUNE_DELETE,
-			         fmt("older than the %zu newest %s", limit,
-			             apart ? "pre-releases" : "releases"));
+			         rs__strfmt("older than the %zu newest %s", limit,
+			                    apart ? "pre-releases" : "releases"));
 			continue;
 		}
 		hold(&p->holds, d);
@@ -347,7 +336,7 @@ static char *holder_of(const rs__prune *p, const char *digest)
 		const rs_prune_item *it = p->tags[i].item;
 		if (p->tags[i].kind != RS__PRUNE_REFERRER && it->action == RS_PRUNE_KEEP &&
 		    !strcmp(it->digest, digest))
-			return fmt("its manifest is held by %s (%s)", it->tag, it->reason);
+			return rs__strfmt("its manifest is held by %s (%s)", it->tag, it->reason);
 	}
 	return rs__strdup("its manifest is a child of an index that stays");
 }
@@ -406,11 +395,11 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 		goes = rs__strlist_contains(&p->gone, it->subject);
 		if (goes && !rs__strlist_contains(&p->holds, it->digest))
 			item_set(it, RS_PRUNE_DELETE,
-			         fmt("referrer of %s, which goes", it->subject));
+			         rs__strfmt("referrer of %s, which goes", it->subject));
 		else
 			item_set(it, RS_PRUNE_KEEP,
 			         goes ? rs__strdup("referrer, also held by a tag that stays")
-			              : fmt("referrer of %s, which stays", it->subject));
+			              : rs__strfmt("referrer of %s, which stays", it->subject));
 	}
 	if (plan_oom)
 		error = rs__oom();

@@ -78,17 +78,6 @@ static int add_item(rs__prune *p, const char *digest, const char *subject, char 
 	return 0;
 }
 
-static char *fmt(const char *f, ...) RS_PRINTF(1, 2);
-static char *fmt(const char *f, ...)
-{
-	rs_buf b = RS_BUF_INIT;
-	va_list ap;
-	va_start(ap, f);
-	rs__buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return b.ptr ? rs__buf_detach(&b) : NULL;
-}
-
 /* Whether an item that stays (a tag) holds digest. */
 static bool kept(const rs__prune *p, const char *digest)
 {
@@ -200,9 +189,11 @@ int rs__prune_attached(rs__prune *p, rs_client *c, const rs_ref *repo)
 			error = add_item(
 			        p, ref->digest, anchor.items[i][0] ? anchor.items[i] : subject,
 			        anchor.items[i][0]
-			                ? fmt("referrer (%s) of %s, a child of %s, which goes",
-			                      type, subject, anchor.items[i])
-			                : fmt("referrer (%s) of %s, which goes", type, subject));
+			                ? rs__strfmt(
+			                          "referrer (%s) of %s, a child of %s, which goes",
+			                          type, subject, anchor.items[i])
+			                : rs__strfmt("referrer (%s) of %s, which goes", type,
+			                             subject));
 			if (error == 0)
 				error = push_gone(p, &queue, &anchor, ref->digest);
 		}

@@ -175,3 +175,13 @@ void rs__strlist_dispose(rs_strlist *l)
 	l->items = NULL;
 	l->count = l->alloc = 0;
 }
+
+char *rs__strfmt(const char *fmt, ...)
+{
+	rs_buf b = RS_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	rs__buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return rs__buf_detach(&b); /* NULL when out of memory */
+}

@@ -75,6 +75,8 @@ void rs__buf_puts(rs_buf *b, const char *s);
 void rs__buf_putc(rs_buf *b, char c);
 void rs__buf_printf(rs_buf *b, const char *fmt, ...) RS_PRINTF(2, 3);
 void rs__buf_vprintf(rs_buf *b, const char *fmt, va_list ap) RS_PRINTF(2, 0);
+/* A formatted string of its own (free it), or NULL when out of memory. */
+char *rs__strfmt(const char *fmt, ...) RS_PRINTF(1, 2);
 void rs__buf_clear(rs_buf *b);
 /* Take the contents as a malloc'd string and reset the buffer; NULL (with RS_ENOMEM set)
  * when out of memory, including when the buffer is in the out-of-memory state. */
