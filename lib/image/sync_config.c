@@ -13,6 +13,9 @@
 #include <yaml.h>
 
 #define MAX_FILE (16u << 20)
+/* A sync file is four levels deep (registry, section, repository, tags); libyaml's scanner is
+ * quadratic in the nesting (100,000 "[" took over a minute), so deeper is refused first. */
+#define MAX_DEPTH 64
 
 typedef struct parse_ctx {
 	yaml_document_t doc;
@@ -321,6 +324,45 @@ void rs_sync_config_free(rs_sync_config *config)
 	free(config);
 }
 
+/* Walk the events (stopping at the first level past MAX_DEPTH) before building the document. */
+static int check_depth(const char *text, size_t len, const char *name)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	int depth = 0, error = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return rs__oom();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""), len);
+	for (;;) {
+		/* a syntax error is left to yaml_parser_load, which reports it */
+		if (!yaml_parser_parse(&parser, &event)) {
+			if (parser.error == YAML_MEMORY_ERROR)
+				error = rs__oom();
+			break;
+		}
+		yaml_event_type_t type = event.type;
+		size_t line = event.start_mark.line + 1;
+		yaml_event_delete(&event);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > MAX_DEPTH) {
+				error = rs__error_set(
+				        RS_EINVAL,
+				        "%s:%zu: malformed sync file: nested deeper than %d "
+				        "levels",
+				        name, line, MAX_DEPTH);
+				break;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+	}
+	yaml_parser_delete(&parser);
+	return error;
+}
+
 int rs_sync_config_parse(rs_sync_config **out, const char *text, size_t len, const char *name)
 {
 	yaml_parser_t parser;
@@ -333,6 +375,8 @@ int rs_sync_config_parse(rs_sync_config **out, const char *text, size_t len, con
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
 	c.name = name ? name : "sync file";
+	if ((error = check_depth(text, len, c.name)) < 0)
+		return error;
 	if (!yaml_parser_initialize(&parser))
 		return rs__oom();
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""), len);
