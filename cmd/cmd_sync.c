@@ -123,9 +123,18 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The directories being walked, innermost first: a link back to one of them is a loop. */
+typedef struct walk_up {
+	dev_t dev;
+	ino_t ino;
+	const struct walk_up *up;
+} walk_up;
+
 /* Every layout under root/rel (rel "" at the top), in name order; a layout is not searched
- * further. Symbolic links to directories are followed to MAX_DEPTH levels. */
-static int find_layouts(sync_cli *s, const char *root, const char *rel, int depth)
+ * further. Symbolic links to directories are followed to MAX_DEPTH levels; one that leads back
+ * to a directory being walked (a link to "." or "..") is skipped: its layouts are listed once. */
+static int find_layouts(sync_cli *s, const char *root, const char *rel, int depth,
+                        const walk_up *up)
 {
 	char *dir = *rel ? join(root, "/", rel) : xstrdup(root);
 	DIR *d;
@@ -133,6 +142,20 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 	char **names = NULL;
 	size_t n = 0;
 	int rc = 0;
+	struct stat here;
+	walk_up self;
+	memset(&here, 0, sizeof(here));
+	if (stat(dir, &here) == 0) {
+		for (const walk_up *a = up; a; a = a->up) {
+			if (a->dev == here.st_dev && a->ino == here.st_ino) {
+				free(dir);
+				return 0;
+			}
+		}
+	}
+	self.dev = here.st_dev;
+	self.ino = here.st_ino;
+	self.up = up;
 	if (depth > MAX_DEPTH) {
 		cli_error("%s: directories nested deeper than %d levels", dir, MAX_DEPTH);
 		free(dir);
@@ -168,7 +191,7 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 				j->dst_display = sub; /* the name, for now */
 				sub = NULL;
 			} else {
-				rc = find_layouts(s, root, sub, depth + 1);
+				rc = find_layouts(s, root, sub, depth + 1, &self);
 			}
 		}
 		free(full);
@@ -221,7 +244,7 @@ static int plan_source(sync_cli *s, const char *text)
 			free(trimmed);
 			return 0;
 		}
-		if ((rc = find_layouts(s, dir, "", 0)))
+		if ((rc = find_layouts(s, dir, "", 0, NULL)))
 			return rc;
 		if (s->njobs == before) {
 			cli_error("%s holds no OCI layout (a directory with an oci-layout file)",

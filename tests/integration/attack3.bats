@@ -4,6 +4,12 @@
 
 setup_file() {
 	load helpers
+	reg_start plain reg
+	fixture seed "$reg_URL" team/app --tag 1 --seed a3app >/dev/null
+}
+
+teardown_file() {
+	reg_stop_all
 }
 
 # cpu_limited ARGS...: regship ARGS with 20 s of CPU time at most (killed by SIGXCPU beyond)
@@ -31,4 +37,17 @@ setup() {
 	assert_output_contains "block.yaml:"
 	assert_output_contains "nested deeper than"
 	[[ ! -e $T/out ]] || fail "the destination was created"
+}
+
+@test "sync from a directory holding a symbolic link to itself or a parent: each layout once, not a failed walk" {
+	mkdir -p "$T/src/sub"
+	run regship copy "$reg_ADDR/team/app:1" "oci:$T/src/sub/app:1"
+	assert_success
+	ln -s . "$T/src/self"
+	ln -s .. "$T/src/sub/up"
+	run regship sync --dry-run "$T/src" "$reg_ADDR/mirror"
+	assert_success
+	assert_output_contains "mirror/app:1"
+	assert_output_not_contains "nested deeper"
+	[[ $(grep -c 'mirror/app:1' <<<"$output") -eq 1 ]] || fail "the layout is listed more than once: $output"
 }
