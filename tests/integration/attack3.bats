@@ -6,6 +6,7 @@ setup_file() {
 	load helpers
 	reg_start plain reg
 	fixture seed "$reg_URL" team/app --tag 1 --seed a3app >/dev/null
+	fixture seed "$reg_URL" big/img --tag 1 --layers 1 --layer-size 64K --seed a3big >/dev/null
 }
 
 teardown_file() {
@@ -16,6 +17,12 @@ teardown_file() {
 cpu_limited() {
 	ulimit -t 20
 	regship "$@"
+}
+
+# wall_limited ARGS...: regship ARGS, killed (status 124) after 30 s: a guard against a hang
+wall_limited() {
+	REGSHIP_TEST_HOME=${REGSHIP_TEST_HOME:-$BATS_FILE_TMPDIR/home} \
+		timeout 30 bash -c "$(declare -f regship); regship \"\$@\"" regship "$@"
 }
 
 setup() {
@@ -50,4 +57,40 @@ setup() {
 	assert_output_contains "mirror/app:1"
 	assert_output_not_contains "nested deeper"
 	[[ $(grep -c 'mirror/app:1' <<<"$output") -eq 1 ]] || fail "the layout is listed more than once: $output"
+}
+
+# layer_of IMAGE: the digest of the image's first layer
+layer_of() {
+	regship inspect "$1" | awk '/^Layers:/ { getline; print $1; exit }'
+}
+
+@test "blob -o: a partial file replaced by a FIFO, link or directory between runs is refused naming it, no hang" {
+	local img="$reg_ADDR/big/img:1" layer part
+	layer=$(layer_of "$img")
+	[[ $layer == sha256:* ]] || fail "no layer digest: $layer"
+	part="$T/x.bin.regship-partial-${layer:7:16}"
+	# a FIFO nobody reads: opening it for writing blocked for ever
+	mkfifo "$part"
+	run wall_limited blob -o "$T/x.bin" "$img" "$layer"
+	assert_failure 1
+	assert_output_contains "$part: not a regular file"
+	[[ -p $part && ! -e $T/x.bin ]] || fail "the FIFO was touched or x.bin was written"
+	rm "$part"
+	# a symbolic link (to a file that must not be written): the partial file is named
+	echo secret >"$T/secret"
+	ln -s secret "$part"
+	run regship blob -o "$T/x.bin" "$img" "$layer"
+	assert_failure 1
+	assert_output_contains "$part: not a regular file"
+	[[ $(cat "$T/secret") == secret ]] || fail "the link's target was written"
+	rm "$part"
+	mkdir "$part"
+	run regship blob -o "$T/x.bin" "$img" "$layer"
+	assert_failure 1
+	assert_output_contains "$part: not a regular file"
+	rmdir "$part"
+	# and with it gone, the download works
+	run regship blob -o "$T/x.bin" "$img" "$layer"
+	assert_success
+	[[ $(sha256sum <"$T/x.bin") == "${layer#sha256:} "* ]] || fail "x.bin is not the blob"
 }
