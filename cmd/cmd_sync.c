@@ -253,6 +253,13 @@ static int plan_source(sync_cli *s, const char *text)
 		}
 		return 0;
 	}
+	if (text[0] == '/' || !strncmp(text, "./", 2) || !strncmp(text, "../", 3)) {
+		/* a path (no registry reference starts so) that is no directory */
+		struct stat st;
+		cli_error("%s: %s", text,
+		          stat(text, &st) < 0 ? strerror(errno) : "not a directory of OCI layouts");
+		return CLI_EXIT_USAGE;
+	}
 	{
 		const char *t = strncmp(text, "docker://", 9) ? text : text + 9;
 		rs_ref *full = NULL;

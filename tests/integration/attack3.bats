@@ -94,3 +94,18 @@ layer_of() {
 	assert_success
 	[[ $(sha256sum <"$T/x.bin") == "${layer#sha256:} "* ]] || fail "x.bin is not the blob"
 }
+
+@test "sync from a local path that does not exist: exit 2 naming it, not an invalid reference" {
+	run regship sync "$T/nope" "$reg_ADDR/m"
+	assert_failure 2
+	assert_output_contains "$T/nope: No such file or directory"
+	assert_output_not_contains "invalid reference"
+	cd "$T"
+	run regship sync ./gone "$reg_ADDR/m"
+	assert_failure 2
+	assert_output_contains "./gone: No such file or directory"
+	: >"$T/afile"
+	run regship sync "$T/afile" "$reg_ADDR/m"
+	assert_failure 2
+	assert_output_contains "$T/afile: not a directory"
+}
