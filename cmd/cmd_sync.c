@@ -204,6 +204,19 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 	return rc;
 }
 
+/* The exit status of a failed item, from the whole error kept (cli_exit_code reads whether a
+ * registry said "not found", its 400 or 429, from the thread's last error, which is gone). */
+static int item_exit_code(const rs_error *e)
+{
+	if (e->http_status == 429 && e->code != RS_EAUTH)
+		return CLI_EXIT_RATELIMIT;
+	if (e->code == RS_ENOTFOUND)
+		return e->remote ? CLI_EXIT_NOTFOUND : CLI_EXIT_ERROR;
+	if (e->code == RS_EINVAL && e->http_status)
+		return CLI_EXIT_ERROR;
+	return cli_exit_code(e->code);
+}
+
 /* A registry source repository (host/path, NAME_ONLY) with its naming. */
 static int add_registry_job(sync_cli *s, const char *text, size_t client, const char *one_tag)
 {
@@ -804,10 +817,8 @@ int cmd_sync(int argc, char **argv)
 				first = &s.items[i];
 		if (s.keep_going && (s.copied || s.up_to_date))
 			rc = CLI_EXIT_PARTIAL;
-		else {
-			rs_error_set(first->error.code, "%s", first->error.message);
-			rc = cli_exit_code(first->error.code);
-		}
+		else
+			rc = item_exit_code(&first->error);
 	}
 done:
 	if (signals)

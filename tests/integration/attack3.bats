@@ -109,3 +109,11 @@ layer_of() {
 	assert_failure 2
 	assert_output_contains "$T/afile: not a directory"
 }
+
+@test "sync of a repository the registry does not know: exit 3 (not found), as copy --all-tags" {
+	run regship sync --progress none "$reg_ADDR/none/such" "$T/out"
+	assert_failure 3
+	assert_output_contains "NAME_UNKNOWN"
+	run regship sync --progress none --dry-run "$reg_ADDR/none/such" "$reg_ADDR/m"
+	assert_failure 3
+}
