@@ -16,11 +16,15 @@
 /* A sync file is four levels deep (registry, section, repository, tags); libyaml's scanner is
  * quadratic in the nesting (100,000 "[" took over a minute), so deeper is refused first. */
 #define MAX_DEPTH 64
+/* Aliases repeat a list without repeating its text ("billion laughs"): the repositories and
+ * tags are counted each time they are used, and more than this many is refused. */
+#define MAX_ENTRIES 1000000
 
 typedef struct parse_ctx {
 	yaml_document_t doc;
 	const char *name;
 	rs_sync_config *config;
+	size_t entries; /* repositories and tags so far, aliases counted at each use */
 } parse_ctx;
 
 static unsigned int line_of(const yaml_node_t *node)
@@ -99,6 +103,17 @@ static int check_duplicates(parse_ctx *c, const yaml_node_t *map, const char *wh
 	return 0;
 }
 
+/* One more repository or tag: refused past MAX_ENTRIES (NODE names the line). */
+static int count_entry(parse_ctx *c, const yaml_node_t *node)
+{
+	if (++c->entries > MAX_ENTRIES)
+		return fail(c, node,
+		            "more than %d repositories and tags in all (aliases counted each time "
+		            "they are used)",
+		            MAX_ENTRIES);
+	return 0;
+}
+
 static int add_repo(parse_ctx *c, rs_sync_registry *reg, const char *name, unsigned int line,
                     rs_sync_repo **out)
 {
@@ -147,7 +162,7 @@ static int parse_images(parse_ctx *c, rs_sync_registry *reg, const yaml_node_t *
 		rs_sync_repo *repo;
 		char what[320];
 		snprintf(what, sizeof(what), "%s: %s", section, name);
-		if ((error = check_repo_name(c, k, name)) < 0 ||
+		if ((error = check_repo_name(c, k, name)) < 0 || (error = count_entry(c, k)) < 0 ||
 		    (error = add_repo(c, reg, name, line_of(k), &repo)) < 0)
 			return error;
 		if (!strcmp(section, "images")) {
@@ -164,6 +179,8 @@ static int parse_images(parse_ctx *c, rs_sync_registry *reg, const yaml_node_t *
 				if (!tag || is_null(t))
 					return fail(c, t, "%s: expected a tag, found %s", what,
 					            tag ? "nothing" : kind_name(t));
+				if ((error = count_entry(c, t)) < 0)
+					return error;
 				if (!(grown = rs__realloc(repo->tags,
 				                          (repo->tag_count + 1) * sizeof(*grown))))
 					return rs__oom();

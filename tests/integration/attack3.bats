@@ -117,3 +117,19 @@ layer_of() {
 	run regship sync --progress none --dry-run "$reg_ADDR/none/such" "$reg_ADDR/m"
 	assert_failure 3
 }
+
+@test "sync --config: aliases repeating a list of 100,000 tags under 20,000 repositories are refused (exit 2), not expanded" {
+	# 1.1 MiB of YAML that named 2,000,000,000 tags: it took gigabytes and minutes
+	/usr/bin/python3 - "$T/laughs.yaml" <<'PY'
+import sys
+tags = ",".join('"t%d"' % i for i in range(100000))
+lines = ["127.0.0.1:1:", "  images:", "    r0: &t [%s]" % tags]
+lines += ["    r%d: *t" % i for i in range(1, 20000)]
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+	run cpu_limited sync --dry-run --config "$T/laughs.yaml" "$T/out"
+	assert_failure 2
+	assert_output_contains "laughs.yaml:"
+	assert_output_contains "more than 1000000 repositories and tags"
+	[[ ! -e $T/out ]] || fail "the destination was created"
+}
