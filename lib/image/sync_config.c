@@ -181,10 +181,15 @@ static int parse_images(parse_ctx *c, rs_sync_registry *reg, const yaml_node_t *
 					            tag ? "nothing" : kind_name(t));
 				if ((error = count_entry(c, t)) < 0)
 					return error;
-				if (!(grown = rs__realloc(repo->tags,
-				                          (repo->tag_count + 1) * sizeof(*grown))))
-					return rs__oom();
-				repo->tags = grown;
+				/* doubled at each power of two: growing by one was quadratic
+				 * where realloc copies (ASan, valgrind) */
+				if (!(repo->tag_count & (repo->tag_count - 1))) {
+					size_t cap = repo->tag_count ? repo->tag_count * 2 : 1;
+					if (!(grown = rs__realloc(repo->tags,
+					                          cap * sizeof(*grown))))
+						return rs__oom();
+					repo->tags = grown;
+				}
 				if (!(repo->tags[repo->tag_count] = rs__strdup(tag)))
 					return rs__oom();
 				repo->tag_count++;
