@@ -79,7 +79,17 @@ static int open_partial(char **tmp, const char *file, const char *digest, uint64
 	if (!(*tmp = malloc(n)))
 		cli_out_of_memory();
 	snprintf(*tmp, n, "%s.regship-partial-%.16s", file, hex ? hex + 1 : digest);
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666 & ~mask);
+	/* O_NONBLOCK: a FIFO put there with no reader would block the open for ever */
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	          0666 & ~mask);
+	if (fd < 0 && lstat(*tmp, &st) == 0 && !S_ISREG(st.st_mode)) {
+		cli_error("%s: not a regular file (a link, FIFO, directory or device): remove it "
+		          "to download %s",
+		          *tmp, file);
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		cli_error("%s: another regship is downloading this blob into it", *tmp);
 		close(fd);
@@ -87,12 +97,17 @@ static int open_partial(char **tmp, const char *file, const char *digest, uint64
 		*tmp = NULL;
 		return -1;
 	}
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    fcntl(fd, F_SETFL, O_APPEND) == 0)
 		*have = (uint64_t)st.st_size;
 	else if (fd >= 0) {
-		errno = EINVAL;
+		cli_error("%s: not a regular file (a link, FIFO, directory or device): remove it "
+		          "to download %s",
+		          *tmp, file);
 		close(fd);
-		fd = -1;
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
 	}
 	if (fd < 0) {
 		cli_error("%s: cannot create a temporary file beside it: %s", file,

@@ -123,9 +123,18 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The directories being walked, innermost first: a link back to one of them is a loop. */
+typedef struct walk_up {
+	dev_t dev;
+	ino_t ino;
+	const struct walk_up *up;
+} walk_up;
+
 /* Every layout under root/rel (rel "" at the top), in name order; a layout is not searched
- * further. Symbolic links to directories are followed to MAX_DEPTH levels. */
-static int find_layouts(sync_cli *s, const char *root, const char *rel, int depth)
+ * further. Symbolic links to directories are followed to MAX_DEPTH levels; one that leads back
+ * to a directory being walked (a link to "." or "..") is skipped: its layouts are listed once. */
+static int find_layouts(sync_cli *s, const char *root, const char *rel, int depth,
+                        const walk_up *up)
 {
 	char *dir = *rel ? join(root, "/", rel) : xstrdup(root);
 	DIR *d;
@@ -133,6 +142,20 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 	char **names = NULL;
 	size_t n = 0;
 	int rc = 0;
+	struct stat here;
+	walk_up self;
+	memset(&here, 0, sizeof(here));
+	if (stat(dir, &here) == 0) {
+		for (const walk_up *a = up; a; a = a->up) {
+			if (a->dev == here.st_dev && a->ino == here.st_ino) {
+				free(dir);
+				return 0;
+			}
+		}
+	}
+	self.dev = here.st_dev;
+	self.ino = here.st_ino;
+	self.up = up;
 	if (depth > MAX_DEPTH) {
 		cli_error("%s: directories nested deeper than %d levels", dir, MAX_DEPTH);
 		free(dir);
@@ -168,7 +191,7 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 				j->dst_display = sub; /* the name, for now */
 				sub = NULL;
 			} else {
-				rc = find_layouts(s, root, sub, depth + 1);
+				rc = find_layouts(s, root, sub, depth + 1, &self);
 			}
 		}
 		free(full);
@@ -179,6 +202,19 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 	free(names);
 	free(dir);
 	return rc;
+}
+
+/* The exit status of a failed item, from the whole error kept (cli_exit_code reads whether a
+ * registry said "not found", its 400 or 429, from the thread's last error, which is gone). */
+static int item_exit_code(const rs_error *e)
+{
+	if (e->http_status == 429 && e->code != RS_EAUTH)
+		return CLI_EXIT_RATELIMIT;
+	if (e->code == RS_ENOTFOUND)
+		return e->remote ? CLI_EXIT_NOTFOUND : CLI_EXIT_ERROR;
+	if (e->code == RS_EINVAL && e->http_status)
+		return CLI_EXIT_ERROR;
+	return cli_exit_code(e->code);
 }
 
 /* A registry source repository (host/path, NAME_ONLY) with its naming. */
@@ -221,7 +257,7 @@ static int plan_source(sync_cli *s, const char *text)
 			free(trimmed);
 			return 0;
 		}
-		if ((rc = find_layouts(s, dir, "", 0)))
+		if ((rc = find_layouts(s, dir, "", 0, NULL)))
 			return rc;
 		if (s->njobs == before) {
 			cli_error("%s holds no OCI layout (a directory with an oci-layout file)",
@@ -229,6 +265,13 @@ static int plan_source(sync_cli *s, const char *text)
 			return CLI_EXIT_USAGE; /* a local path, not a registry's answer */
 		}
 		return 0;
+	}
+	if (text[0] == '/' || !strncmp(text, "./", 2) || !strncmp(text, "../", 3)) {
+		/* a path (no registry reference starts so) that is no directory */
+		struct stat st;
+		cli_error("%s: %s", text,
+		          stat(text, &st) < 0 ? strerror(errno) : "not a directory of OCI layouts");
+		return CLI_EXIT_USAGE;
 	}
 	{
 		const char *t = strncmp(text, "docker://", 9) ? text : text + 9;
@@ -774,10 +817,8 @@ int cmd_sync(int argc, char **argv)
 				first = &s.items[i];
 		if (s.keep_going && (s.copied || s.up_to_date))
 			rc = CLI_EXIT_PARTIAL;
-		else {
-			rs_error_set(first->error.code, "%s", first->error.message);
-			rc = cli_exit_code(first->error.code);
-		}
+		else
+			rc = item_exit_code(&first->error);
 	}
 done:
 	if (signals)

@@ -13,11 +13,18 @@
 #include <yaml.h>
 
 #define MAX_FILE (16u << 20)
+/* A sync file is four levels deep (registry, section, repository, tags); libyaml's scanner is
+ * quadratic in the nesting (100,000 "[" took over a minute), so deeper is refused first. */
+#define MAX_DEPTH 64
+/* Aliases repeat a list without repeating its text ("billion laughs"): the repositories and
+ * tags are counted each time they are used, and more than this many is refused. */
+#define MAX_ENTRIES 1000000
 
 typedef struct parse_ctx {
 	yaml_document_t doc;
 	const char *name;
 	rs_sync_config *config;
+	size_t entries; /* repositories and tags so far, aliases counted at each use */
 } parse_ctx;
 
 static unsigned int line_of(const yaml_node_t *node)
@@ -96,6 +103,17 @@ static int check_duplicates(parse_ctx *c, const yaml_node_t *map, const char *wh
 	return 0;
 }
 
+/* One more repository or tag: refused past MAX_ENTRIES (NODE names the line). */
+static int count_entry(parse_ctx *c, const yaml_node_t *node)
+{
+	if (++c->entries > MAX_ENTRIES)
+		return fail(c, node,
+		            "more than %d repositories and tags in all (aliases counted each time "
+		            "they are used)",
+		            MAX_ENTRIES);
+	return 0;
+}
+
 static int add_repo(parse_ctx *c, rs_sync_registry *reg, const char *name, unsigned int line,
                     rs_sync_repo **out)
 {
@@ -144,7 +162,7 @@ static int parse_images(parse_ctx *c, rs_sync_registry *reg, const yaml_node_t *
 		rs_sync_repo *repo = NULL;
 		char what[320];
 		snprintf(what, sizeof(what), "%s: %s", section, name ? name : "(not a string)");
-		if ((error = check_repo_name(c, k, name)) < 0 ||
+		if ((error = check_repo_name(c, k, name)) < 0 || (error = count_entry(c, k)) < 0 ||
 		    (error = add_repo(c, reg, name, line_of(k), &repo)) < 0)
 			return error;
 		if (!strcmp(section, "images")) {
@@ -161,10 +179,17 @@ static int parse_images(parse_ctx *c, rs_sync_registry *reg, const yaml_node_t *
 				if (!tag || is_null(t))
 					return fail(c, t, "%s: expected a tag, found %s", what,
 					            tag ? "nothing" : kind_name(t));
-				if (!(grown = rs__realloc(repo->tags,
-				                          (repo->tag_count + 1) * sizeof(*grown))))
-					return rs__oom();
-				repo->tags = grown;
+				if ((error = count_entry(c, t)) < 0)
+					return error;
+				/* doubled at each power of two: growing by one was quadratic
+				 * where realloc copies (ASan, valgrind) */
+				if (!(repo->tag_count & (repo->tag_count - 1))) {
+					size_t cap = repo->tag_count ? repo->tag_count * 2 : 1;
+					if (!(grown = rs__realloc(repo->tags,
+					                          cap * sizeof(*grown))))
+						return rs__oom();
+					repo->tags = grown;
+				}
 				if (!(repo->tags[repo->tag_count] = rs__strdup(tag)))
 					return rs__oom();
 				repo->tag_count++;
@@ -321,6 +346,45 @@ void rs_sync_config_free(rs_sync_config *config)
 	free(config);
 }
 
+/* Walk the events (stopping at the first level past MAX_DEPTH) before building the document. */
+static int check_depth(const char *text, size_t len, const char *name)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	int depth = 0, error = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return rs__oom();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""), len);
+	for (;;) {
+		/* a syntax error is left to yaml_parser_load, which reports it */
+		if (!yaml_parser_parse(&parser, &event)) {
+			if (parser.error == YAML_MEMORY_ERROR)
+				error = rs__oom();
+			break;
+		}
+		yaml_event_type_t type = event.type;
+		size_t line = event.start_mark.line + 1;
+		yaml_event_delete(&event);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > MAX_DEPTH) {
+				error = rs__error_set(
+				        RS_EINVAL,
+				        "%s:%zu: malformed sync file: nested deeper than %d "
+				        "levels",
+				        name, line, MAX_DEPTH);
+				break;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+	}
+	yaml_parser_delete(&parser);
+	return error;
+}
+
 int rs_sync_config_parse(rs_sync_config **out, const char *text, size_t len, const char *name)
 {
 	yaml_parser_t parser;
@@ -333,6 +397,8 @@ int rs_sync_config_parse(rs_sync_config **out, const char *text, size_t len, con
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
 	c.name = name ? name : "sync file";
+	if ((error = check_depth(text, len, c.name)) < 0)
+		return error;
 	if (!yaml_parser_initialize(&parser))
 		return rs__oom();
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""), len);
