@@ -9,7 +9,8 @@ static const char *const usage[] = {
         "regship copy [--all-tags [--keep-going]] [--no-clobber] [--platform OS/ARCH[/VARIANT]] "
         "[--all-platforms] "
         "[--jobs N] "
-        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--referrers] [--overwrite] "
+        "[--chunk-size SIZE] [--mount-from REPOSITORY] [--progress MODE] [--json] [--referrers] "
+        "[--overwrite] "
         "[--preserve-digests] [--src-creds USER[:PASS]] [--dest-creds USER[:PASS]] "
         "[--src-password-stdin | --dest-password-stdin] "
         "SOURCE DESTINATION",

@@ -21,7 +21,7 @@
 #include "regship/ref.h"
 #include "regship/referrers.h"
 #include "regship/retag.h"
-#include "regship/sync.h"
 #include "regship/store.h"
+#include "regship/sync.h"
 
 #endif
