@@ -258,15 +258,14 @@ static int promote_entries(rs_retag_result *r, const rs_ref *src, const rs_retag
 		*release_previous = NULL;
 		if (e->previous && !strcmp(e->previous, s->digest)) {
 			e->action = RS_RETAG_ALREADY;
-			e->reason = rs__retag_printed("already at %s", o->release);
+			e->reason = rs__strfmt("already at %s", o->release);
 			if (!e->reason)
 				return rs__oom();
 		} else {
 			e->action = RS_RETAG_TAG;
-			e->reason =
-			        e->previous
-			                ? rs__retag_printed("forced: it pointed at %s", e->previous)
-			                : rs__retag_printed("the release, named by --release");
+			e->reason = e->previous
+			                    ? rs__strfmt("forced: it pointed at %s", e->previous)
+			                    : rs__strfmt("the release, named by --release");
 			if (!e->reason)
 				return rs__oom();
 		}

@@ -22,17 +22,6 @@
  * refused (as if none did): a line of 100,000 releases is not looked up in full. */
 #define PROMOTE_MAX_LOOKUPS 256
 
-char *rs__retag_printed(const char *fmt, ...)
-{
-	rs_buf b = RS_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	rs__buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	return rs__buf_detach(&b);
-}
-
 /* 0, or RS_ENOMEM (set) when the reason could not be built. */
 static int step_set(rs_promotion_step *s, rs_retag_action action, const char *fmt, ...)
         RS_PRINTF(3, 4);
@@ -175,11 +164,11 @@ static char *scope_name(const rs__semver *v, size_t i, const char *suffix)
 {
 	const char *pfx = v->v_prefix ? "v" : "", *sfx = suffix ? "-" : "";
 	if (i == 0)
-		return rs__retag_printed("%s%llu.%llu.z%s%s", pfx, (unsigned long long)v->major,
-		                         (unsigned long long)v->minor, sfx, suffix ? suffix : "");
+		return rs__strfmt("%s%llu.%llu.z%s%s", pfx, (unsigned long long)v->major,
+		                  (unsigned long long)v->minor, sfx, suffix ? suffix : "");
 	if (i == 1)
-		return rs__retag_printed("%s%llu.y.z%s%s", pfx, (unsigned long long)v->major, sfx,
-		                         suffix ? suffix : "");
+		return rs__strfmt("%s%llu.y.z%s%s", pfx, (unsigned long long)v->major, sfx,
+		                  suffix ? suffix : "");
 	return rs__strdup(suffix ? suffix : "");
 }
 
@@ -304,10 +293,10 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 	if (!p->version || (suffix && !p->suffix) || !p->steps)
 		goto oom;
 	p->count = 3;
-	p->steps[0].tag = rs__retag_printed("%s%llu.%llu%s%s", pfx, (unsigned long long)v.major,
-	                                    (unsigned long long)v.minor, sfx, suffix ? suffix : "");
-	p->steps[1].tag = rs__retag_printed("%s%llu%s%s", pfx, (unsigned long long)v.major, sfx,
-	                                    suffix ? suffix : "");
+	p->steps[0].tag = rs__strfmt("%s%llu.%llu%s%s", pfx, (unsigned long long)v.major,
+	                             (unsigned long long)v.minor, sfx, suffix ? suffix : "");
+	p->steps[1].tag = rs__strfmt("%s%llu%s%s", pfx, (unsigned long long)v.major, sfx,
+	                             suffix ? suffix : "");
 	p->steps[2].tag = rs__strdup(suffix ? suffix : "latest");
 	if (!p->steps[0].tag || !p->steps[1].tag || !p->steps[2].tag)
 		goto oom;

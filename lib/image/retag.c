@@ -360,7 +360,7 @@ static int targets_check(rs_retag_result *r, rs_client *c, const rs_retag_option
 		e->previous = d;
 		if (!strcmp(d, r->digest)) {
 			e->action = RS_RETAG_ALREADY;
-			e->reason = rs__retag_printed("already at %s", r->digest);
+			e->reason = rs__strfmt("already at %s", r->digest);
 		} else if (o->no_clobber) {
 			char *name = rs_ref_format(e->ref);
 			error = rs__error_set(RS_EEXISTS,

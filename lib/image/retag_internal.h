@@ -32,7 +32,5 @@ int rs__retag_collect_tag(const char *tag, void *payload);
 void rs__retag_digests_free(char **d, size_t n);
 /* The index of tag in tags, or -1. */
 ssize_t rs__retag_tag_index(const char *const *tags, size_t n, const char *tag);
-/* A formatted, allocated string. */
-char *rs__retag_printed(const char *fmt, ...) RS_PRINTF(1, 2);
 
 #endif

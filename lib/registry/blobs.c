@@ -683,6 +683,26 @@ static int upload_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const
 	return error;
 }
 
+/* After a failed upload attempt: whether to try again, in a fresh session with the bytes read
+ * again from the start (the reader rewound, the retry delay slept), or to give up with the
+ * attempt's error kept. */
+static bool upload_again(rs_client *c, rs_reader *r, int error, int attempt, int limit,
+                         double started)
+{
+	rs_error saved;
+	if (error == 0 || !rs__retryable_error(error) || attempt >= limit ||
+	    !rs__retry_time_left(c, started))
+		return false;
+	saved = *rs_error_last();
+	if (rs_reader_rewind(r) < 0) {
+		rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
+		                   saved.message);
+		return false;
+	}
+	rs__retry_sleep(c, rs__retry_delay_ms(attempt, NULL), saved.message);
+	return true;
+}
+
 int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_t size,
                     rs_reader *r, const rs__upload_options *opts, const char *upload_url)
 {
@@ -695,20 +715,10 @@ int rs__blob_upload(rs_client *c, const rs_ref *repo, const char *digest, int64_
 	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
 		return error;
 	for (int attempt = 0;; attempt++) {
-		rs_error saved;
 		error = upload_once(c, ep, repo, digest, size, r, opts,
 		                    attempt ? NULL : upload_url);
-		if (error == 0 || !rs__retryable_error(error) || attempt >= limit ||
-		    !rs__retry_time_left(c, started))
+		if (!upload_again(c, r, error, attempt, limit, started))
 			return error;
-		/* a broken upload: start a fresh session and send the blob again */
-		saved = *rs_error_last();
-		if (rs_reader_rewind(r) < 0) {
-			rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
-			                   saved.message);
-			return error;
-		}
-		rs__retry_sleep(c, rs__retry_delay_ms(attempt, NULL), saved.message);
 	}
 }
 
@@ -843,19 +853,9 @@ int rs__blob_upload_streamed(rs_client *c, const rs_ref *repo, rs_reader *r,
 	if ((error = rs__client_endpoint(&ep, c, repo->domain)) < 0)
 		return error;
 	for (int attempt = 0;; attempt++) {
-		rs_error saved;
 		error = stream_once(c, ep, repo, r, opts, digest, size);
-		if (error == 0 || !rs__retryable_error(error) || attempt >= limit ||
-		    !rs__retry_time_left(c, started))
+		if (!upload_again(c, r, error, attempt, limit, started))
 			return error;
-		/* a broken upload: a fresh session, the bytes produced again from the start */
-		saved = *rs_error_last();
-		if (rs_reader_rewind(r) < 0) {
-			rs__error_set_http(saved.code, saved.http_status, saved.registry_code, "%s",
-			                   saved.message);
-			return error;
-		}
-		rs__retry_sleep(c, rs__retry_delay_ms(attempt, NULL), saved.message);
 	}
 }
 
