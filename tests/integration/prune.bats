@@ -69,7 +69,10 @@ setup_file() {
 	reg_seed p pr/sgn --tag 1.0.1 --seed sgn-1 >/dev/null
 	reg_seed p pr/sgn --tag 1.0.2 --seed sgn-2 >/dev/null
 	printf 'SGN=%s\n' "$(oci_sig p pr/sgn "$(awk '{ print $2 }' "$BATS_FILE_TMPDIR/sgn.fixture")" sgn-sig)" >>"$BATS_FILE_TMPDIR/oci"
-	! grep -qv '=sha256:[0-9a-f]\{64\}$' "$BATS_FILE_TMPDIR/oci" || return 1
+	if grep -qv '=sha256:[0-9a-f]\{64\}$' "$BATS_FILE_TMPDIR/oci"; then
+		cat "$BATS_FILE_TMPDIR/oci" >&2
+		return 1
+	fi
 	# --by created: the newest image carries the lowest version
 	reg_seed p pr/dated --tag 3.0.0 --created 2024-01-01T00:00:00Z --seed d-300 >/dev/null
 	reg_seed p pr/dated --tag 2.0.0 --created 2025-01-01T00:00:00Z --seed d-200 >/dev/null

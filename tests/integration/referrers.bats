@@ -57,7 +57,10 @@ setup_file() {
 		echo "MSIG=$(art "$p_URL" fb/multi "$m" "$SIG" msig --tag-index)"
 		echo "CSIG=$(art "$p_URL" fb/multi "$c" "$SIG" csig --tag-index)"
 	} >"$f"
-	! grep -qv '=sha256:[0-9a-f]\{64\}$' "$f" || { cat "$f" >&2; return 1; }
+	if grep -qv '=sha256:[0-9a-f]\{64\}$' "$f"; then
+		cat "$f" >&2
+		return 1
+	fi
 	api_start api --page-size 1
 	api_start foreign --foreign-link "http://127.0.0.2:9/v2/x/referrers/next"
 	api_start broken --malformed
@@ -70,7 +73,10 @@ setup_file() {
 		echo "ASIG=$(art "$api_url" ap/app "$d" "$SIG" asig)"
 		echo "ASBOM=$(art "$api_url" ap/app "$d" "$SBOM" asbom)"
 	} >>"$f"
-	! grep -qv '=sha256:[0-9a-f]\{64\}$' "$f" || { cat "$f" >&2; return 1; }
+	if grep -qv '=sha256:[0-9a-f]\{64\}$' "$f"; then
+		cat "$f" >&2
+		return 1
+	fi
 }
 
 teardown_file() {
