@@ -453,28 +453,58 @@ done:
 	return rc;
 }
 
+/* the signals that end regship at a prompt, and that writes which must not be cut in half
+ * hold (cli_hold_signals) */
+static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/* the terminal's settings while a secret is read with the echo off, put back by a signal that
+ * ends regship at the prompt (Ctrl-C) so the shell is not left without echo */
+static struct termios prompt_saved;
+static volatile sig_atomic_t prompt_quiet;
+
+static void prompt_signal(int sig)
+{
+	if (prompt_quiet)
+		tcsetattr(STDIN_FILENO, TCSANOW, &prompt_saved);
+	(void)!write(STDERR_FILENO, "\n", 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 char *cli_read_line(const char *prompt, bool from_stdin, bool echo)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	struct termios old, quiet;
+	struct sigaction sa, old_sa[3];
 	bool tty = !from_stdin && isatty(STDIN_FILENO);
+	bool quiet = false;
 	if (!from_stdin && !tty)
 		return NULL;
+	if (tty && !echo && tcgetattr(STDIN_FILENO, &prompt_saved) == 0) {
+		struct termios t = prompt_saved;
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = prompt_signal;
+		for (size_t i = 0; i < 3; i++)
+			sigaction(held_signals[i], &sa, &old_sa[i]);
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		/* the echo goes off (and what was typed ahead is dropped, as getpass(3) does)
+		 * before the prompt is shown: what is typed once the prompt is there is kept */
+		prompt_quiet = 1;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+		quiet = true;
+	}
 	if (tty) {
 		fprintf(stderr, "%s", prompt);
 		fflush(stderr);
-		if (!echo) {
-			tcgetattr(STDIN_FILENO, &old);
-			quiet = old;
-			quiet.c_lflag &= ~(tcflag_t)ECHO;
-			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-		}
 	}
 	n = getline(&line, &cap, stdin);
-	if (tty && !echo) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	if (quiet) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &prompt_saved);
+		prompt_quiet = 0;
+		for (size_t i = 0; i < 3; i++)
+			sigaction(held_signals[i], &old_sa[i], NULL);
 		fputc('\n', stderr);
 	}
 	if (n < 0) {
@@ -831,7 +861,6 @@ int cli_finish(int code)
 
 /* ---- signals held during writes that must not be cut in half ----------------------------- */
 
-static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static volatile sig_atomic_t held_signal;
 
 static void hold_signal(int sig)

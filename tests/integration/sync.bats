@@ -311,35 +311,30 @@ EOF
 @test "--src-creds USER on a terminal: the password is asked (not echoed), for that side only" {
 	local home=$W/ptyhome
 	mkdir -p "$home/.docker"
-	# a pseudo-terminal that answers the prompt once it is shown (typed input that arrives
-	# before it would be flushed with the echo turned off, as on a real terminal)
 	run env HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CACHE_HOME="$home/.cache" \
-		"$HARNESS_PY" -c '
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out, sent = b"", False
-while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-    if not sent and b"Password for reader (source): " in out:
-        os.write(fd, b"readerpass\n")
-        sent = True
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-' "$REGSHIP" sync --progress none --src-creds reader --dest-creds admin:adminpass \
+		"$HARNESS_PY" "$HARNESS_DIR/ptyrun.py" --answer "Password for reader (source): " readerpass -- \
+		"$REGSHIP" sync --progress none --src-creds reader --dest-creds admin:adminpass \
 		"$hsrc_ADDR/secret/app" "$hdst_ADDR/pty"
 	assert_success
 	assert_output_contains "Password for reader (source): "
 	assert_output_contains "copied $hsrc_ADDR/secret/app:1 -> $hdst_ADDR/pty/app:1@"
 	assert_output_not_contains "readerpass"
+}
+
+@test "--src-creds USER on a terminal: Ctrl-C at the password prompt gives the terminal its echo back" {
+	local home=$W/ptyhome2
+	mkdir -p "$home/.docker"
+	run --separate-stderr env HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CACHE_HOME="$home/.cache" \
+		"$HARNESS_PY" "$HARNESS_DIR/ptyrun.py" --interrupt "Password for reader (source): " -- \
+		"$REGSHIP" sync --progress none --src-creds reader "$hsrc_ADDR/secret/app" "$hdst_ADDR/intr"
+	# ended by the SIGINT itself (130), as a shell expects of an interrupted command
+	assert_status 130
+	assert_output_contains "Password for reader (source): "
+	[[ $stderr == *"echo at prompt: off"* ]] || fail "the echo was on at the prompt: $stderr"
+	[[ $stderr == *"echo after: on"* ]] || fail "the terminal was left without echo: $stderr"
+	# nothing was copied
+	run curl -s -o /dev/null -w '%{http_code}' -u admin:adminpass "$hdst_URL/v2/intr/app/tags/list"
+	assert_output_equals 404
 }
 
 @test "sync --config: the same blobs in two repositories of one batch reach both destinations" {
