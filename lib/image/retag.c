@@ -345,33 +345,47 @@ rs_retag_result *rs__retag_result_new(const rs__retag_source *s, size_t count)
 
 /* Where each target points now: already at the source (not written), elsewhere (overwritten,
  * or with no_clobber an error), or nowhere. */
+/* What each target tag points at now (the HEADs in parallel): "already at", or refused under
+ * --no-clobber (the first such target, in the order given). */
 static int targets_check(rs_retag_result *r, rs_client *c, const rs_retag_options *o)
 {
+	const rs_ref **refs = rs__calloc(r->count ? r->count : 1, sizeof(*refs));
+	char **digests = NULL;
+	int error = 0;
+
+	if (!refs)
+		return rs__oom();
+	for (size_t i = 0; i < r->count; i++)
+		refs[i] = r->entries[i].ref;
+	if ((error = rs__refs_digests(&digests, c, refs, r->count)) < 0)
+		goto done;
 	for (size_t i = 0; i < r->count; i++) {
 		rs_retag_entry *e = &r->entries[i];
-		char *d = NULL;
-		int error = rs_manifest_resolve(c, e->ref, &d, NULL, NULL);
-		if (error == RS_ENOTFOUND) {
-			rs_error_clear();
+		const char *d = digests[i];
+		if (!d)
 			continue;
-		}
-		if (error < 0)
-			return error;
-		e->previous = d;
+		e->previous = digests[i];
+		digests[i] = NULL;
 		if (!strcmp(d, r->digest)) {
 			e->action = RS_RETAG_ALREADY;
-			e->reason = rs__strfmt("already at %s", r->digest);
+			if (!(e->reason = rs__strfmt("already at %s", r->digest))) {
+				error = rs__oom();
+				goto done;
+			}
 		} else if (o->no_clobber) {
 			char *name = rs_ref_format(e->ref);
 			error = rs__error_set(RS_EEXISTS,
 			                      "%s exists and points at %s, not %s; not overwritten "
 			                      "(--no-clobber)",
-			                      name, d, r->digest);
+			                      name ? name : e->ref->path, d, r->digest);
 			free(name);
-			return error;
+			goto done;
 		}
 	}
-	return 0;
+done:
+	rs__retag_digests_free(digests, r->count);
+	free(refs);
+	return error;
 }
 
 int rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
@@ -439,8 +453,9 @@ int rs__retag_collect_tag(const char *tag, void *payload)
 
 typedef struct head_pool {
 	rs_client *c;
-	const rs_ref *repo;
+	const rs_ref *repo; /* with tags: the tags of one repository */
 	const char *const *tags;
+	const rs_ref *const *refs; /* or: references, each its own */
 	char **out;
 	size_t n, next;
 	int error;
@@ -467,11 +482,11 @@ static void *head_worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		/* a name that is no valid tag (a registry may list anything) names no manifest
 		 * that could be asked for: not found */
-		if (rs_ref_with_tag(&t, p->repo, p->tags[i]) < 0) {
+		if (!p->refs && rs_ref_with_tag(&t, p->repo, p->tags[i]) < 0) {
 			rs_error_clear();
 			continue;
 		}
-		error = rs_manifest_resolve(p->c, t, &d, NULL, NULL);
+		error = rs_manifest_resolve(p->c, p->refs ? p->refs[i] : t, &d, NULL, NULL);
 		rs_ref_free(t);
 		if (error == RS_ENOTFOUND) {
 			rs_error_clear();
@@ -484,6 +499,11 @@ static void *head_worker(void *arg)
 				p->error = error;
 				if (rs_error_is_set())
 					p->detail = *e;
+				else if (p->refs)
+					snprintf(p->detail.message, sizeof(p->detail.message),
+					         "%s:%s: %s", p->refs[i]->path,
+					         p->refs[i]->tag ? p->refs[i]->tag : "",
+					         rs_strerror(error));
 				else
 					snprintf(p->detail.message, sizeof(p->detail.message),
 					         "tag %s: %s", p->tags[i], rs_strerror(error));
@@ -496,12 +516,39 @@ static void *head_worker(void *arg)
 	return NULL;
 }
 
+/* Every lookup of p (p->n of them) at once, HEAD_JOBS at a time; *out[i] is NULL where the
+ * registry has no such manifest. */
+static int heads_run(char ***out, head_pool *p)
+{
+	pthread_t threads[HEAD_JOBS - 1];
+	size_t started = 0, n = p->n;
+
+	if (!(p->out = rs__calloc(n ? n : 1, sizeof(*p->out))))
+		return rs__oom();
+	pthread_mutex_init(&p->lock, NULL);
+	for (size_t i = 0; i + 1 < HEAD_JOBS && i + 1 < n; i++)
+		if (pthread_create(&threads[started], NULL, head_worker, p) == 0)
+			started++;
+	head_worker(p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&p->lock);
+	if (p->error) {
+		rs__retag_digests_free(p->out, n);
+		*out = NULL;
+		return rs__error_set_http(
+		        p->detail.code ? p->detail.code : p->error, p->detail.http_status,
+		        p->detail.registry_code[0] ? p->detail.registry_code : NULL, "%s",
+		        p->detail.message);
+	}
+	*out = p->out;
+	return 0;
+}
+
 int rs_tags_digests(char ***out, rs_client *client, const rs_ref *repo, const char *const *tags,
                     size_t n)
 {
 	head_pool p;
-	pthread_t threads[HEAD_JOBS - 1];
-	size_t started = 0;
 
 	if (!out || !client || !repo || (!tags && n))
 		return rs__error_set(RS_EINVAL, "rs_tags_digests: missing argument");
@@ -510,28 +557,18 @@ int rs_tags_digests(char ***out, rs_client *client, const rs_ref *repo, const ch
 	p.repo = repo;
 	p.tags = tags;
 	p.n = n;
-	if (!(p.out = rs__calloc(n ? n : 1, sizeof(*p.out))))
-		return rs__oom();
-	pthread_mutex_init(&p.lock, NULL);
-	for (size_t i = 0; i + 1 < HEAD_JOBS && i + 1 < n; i++)
-		if (pthread_create(&threads[started], NULL, head_worker, &p) == 0)
-			started++;
-	head_worker(&p);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	pthread_mutex_destroy(&p.lock);
-	if (p.error) {
-		for (size_t i = 0; i < n; i++)
-			free(p.out[i]);
-		free(p.out);
-		*out = NULL;
-		return rs__error_set_http(p.detail.code ? p.detail.code : p.error,
-		                          p.detail.http_status,
-		                          p.detail.registry_code[0] ? p.detail.registry_code : NULL,
-		                          "%s", p.detail.message);
-	}
-	*out = p.out;
-	return 0;
+	return heads_run(out, &p);
+}
+
+int rs__refs_digests(char ***out, rs_client *client, const rs_ref *const *refs, size_t n)
+{
+	head_pool p;
+
+	memset(&p, 0, sizeof(p));
+	p.c = client;
+	p.refs = refs;
+	p.n = n;
+	return heads_run(out, &p);
 }
 
 void rs__retag_digests_free(char **d, size_t n)

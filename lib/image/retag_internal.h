@@ -28,6 +28,9 @@ int rs__retag_check_options(rs_retag_options *o, const rs_retag_options *given);
 rs_retag_result *rs__retag_result_new(const rs__retag_source *s, size_t count);
 /* rs_tags_list callback: push tag onto the rs_strlist payload. */
 int rs__retag_collect_tag(const char *tag, void *payload);
+/* rs_tags_digests for references of any repositories (all on one registry): (*out)[i] is the
+ * digest refs[i] points at, NULL where the registry has none; HEADs in parallel. */
+int rs__refs_digests(char ***out, rs_client *client, const rs_ref *const *refs, size_t n);
 /* Free rs_tags_digests' answer. */
 void rs__retag_digests_free(char **d, size_t n);
 /* The index of tag in tags, or -1. */
