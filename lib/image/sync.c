@@ -100,7 +100,11 @@ int rs_sync_select_tags(rs_strarray *out, rs_store *src, const rs_sync_filter *f
 			select_one(f->tags[i], &c);
 	} else {
 		if (f && f->tag_regex) {
-			regcomp(&c.re, f->tag_regex, REG_EXTENDED | REG_NOSUB);
+			/* it compiled in rs_sync_filter_check: failing now is REG_ESPACE */
+			if (regcomp(&c.re, f->tag_regex, REG_EXTENDED | REG_NOSUB) != 0) {
+				error = rs__oom();
+				goto done;
+			}
 			c.have_re = true;
 		}
 		if (f && f->semver && (error = rs__semver_range_parse(&c.range, f->semver)) < 0)

@@ -120,6 +120,10 @@ static int select_image(da_image **out, da_store *s, const char *reference)
 			return 0;
 		}
 		describe_images(&list, s);
+		if (rs__buf_oom(&list)) {
+			error = RS_ENOMEM; /* (set) */
+			goto done;
+		}
 		error = rs__error_set(s->nimages ? RS_EINVAL : RS_ENOTFOUND,
 		                      "%s holds %zu images (%s): name one by RepoTag or @N",
 		                      s->file, s->nimages, rs__buf_cstr(&list));
@@ -165,6 +169,10 @@ static int select_image(da_image **out, da_store *s, const char *reference)
 		}
 	}
 	describe_images(&list, s);
+	if (rs__buf_oom(&list)) {
+		error = RS_ENOMEM; /* (set) */
+		goto done;
+	}
 	error = rs__error_set(RS_ENOTFOUND, "%s has no image tagged %s (it holds: %s)", s->file,
 	                      norm, list.size ? list.ptr : "nothing");
 done:

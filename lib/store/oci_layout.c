@@ -370,8 +370,7 @@ static int layout_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload
 		}
 	}
 	if (tags.count)
-		if (tags.count)
-			qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
+		qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
 	for (size_t i = 0; i < tags.count; i++) {
 		if (cb(tags.items[i], payload)) {
 			error = rs__error_set(RS_EUSER, "tag listing of %s stopped by the callback",

@@ -305,15 +305,19 @@ static int op_docker_archive_open(void *ctx)
 	fixture *f = ctx;
 	rs_docker_archive_options o = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
 	rs_store *s = NULL;
+	rs_buf body = RS_BUF_INIT;
 	int error;
 	o.tmp_dir = f->tmp;
 	o.cache_dir = "";
 	o.jobs = 1;
-	/* reading */
+	/* reading; a tag it lacks (the message lists the images it holds) */
 	if ((error = rs_store_open_docker_archive(&s, f->archive, RS_STORE_READ, &o)) < 0)
 		return error;
+	error = rs_store_manifest_get(s, "other:v1", &body, NULL, NULL);
+	rs_buf_dispose(&body);
 	rs_store_free(s);
 	s = NULL;
+	EXPECT(error, RS_ENOTFOUND);
 	/* adding to the archive: its images are read in first */
 	o.ca_cert = "/nonexistent/ca.pem";
 	o.cache_dir = f->tmp;
