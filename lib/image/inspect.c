@@ -50,108 +50,146 @@ int rs_store_blob_stream(rs_store *s, const rs_descriptor *desc,
 	return rs_store_blob_stream_from(s, desc, NULL, 0, sink, payload, written);
 }
 
+/* One verified stream: the blob's bytes hashed as they pass, counted against its size. */
+typedef struct blob_stream {
+	const rs_descriptor *desc;
+	rs__hasher *h;
+	char *buf; /* CHUNK bytes */
+	int64_t size; /* expected, or -1 */
+	uint64_t total; /* bytes hashed */
+	uint64_t passed; /* bytes passed to the sink */
+} blob_stream;
+
+/* The hasher of the digest's algorithm, and the buffer. */
+static int stream_start(blob_stream *bs, const rs_descriptor *desc)
+{
+	const char *colon;
+	char alg[16];
+	int error;
+	memset(bs, 0, sizeof(*bs));
+	bs->desc = desc;
+	bs->size = desc->size;
+	if ((error = rs__digest_check(desc->digest)) < 0)
+		return error;
+	colon = strchr(desc->digest, ':');
+	snprintf(alg, sizeof(alg), "%.*s", (int)(colon - desc->digest), desc->digest);
+	if ((error = rs__hasher_new(&bs->h, alg)) < 0)
+		return error;
+	if (!(bs->buf = rs__malloc(CHUNK)))
+		return rs__oom();
+	return 0;
+}
+
+static void stream_dispose(blob_stream *bs)
+{
+	free(bs->buf);
+	rs__hasher_free(bs->h);
+}
+
+/* The bytes received before are hashed again, not passed on. */
+static int rehash_prefix(blob_stream *bs, rs_reader *prefix, uint64_t have)
+{
+	long long n;
+	while (bs->total < have &&
+	       (n = rs_reader_read(prefix, bs->buf,
+	                           have - bs->total < CHUNK ? (size_t)(have - bs->total) : CHUNK)) >
+	               0) {
+		rs__hasher_update(bs->h, bs->buf, (size_t)n);
+		bs->total += (uint64_t)n;
+	}
+	if (bs->total < have)
+		return rs__error_set(RS_EIO,
+		                     "blob %s: the %llu bytes already received could not be read "
+		                     "again",
+		                     bs->desc->digest, (unsigned long long)have);
+	return 0;
+}
+
+static int more_than_expected(const blob_stream *bs)
+{
+	return rs__error_set(RS_EFORMAT, "blob %s: more than the %lld bytes expected",
+	                     bs->desc->digest, (long long)bs->size);
+}
+
+/* The rest of the blob, from r: hashed, counted, passed to the sink. */
+static int pass_on(blob_stream *bs, rs_reader *r,
+                   int (*sink)(const void *data, size_t len, void *payload), void *payload)
+{
+	long long n;
+	int error;
+	while ((n = rs_reader_read(r, bs->buf, CHUNK)) > 0) {
+		bs->total += (uint64_t)n;
+		if (bs->size >= 0 && bs->total > (uint64_t)bs->size)
+			return more_than_expected(bs);
+		rs__hasher_update(bs->h, bs->buf, (size_t)n);
+		bs->passed += (uint64_t)n;
+		if (sink && (error = sink(bs->buf, (size_t)n, payload)) != 0) {
+			if (error > 0)
+				error = rs__error_set(RS_EUSER,
+				                      "blob %s: the output refused the data",
+				                      bs->desc->digest);
+			return error;
+		}
+	}
+	return n < 0 ? (int)n : 0;
+}
+
+/* All there: as many bytes as expected, with the digest expected. */
+static int stream_verify(blob_stream *bs)
+{
+	char got[RS_DIGEST_MAX];
+	if (bs->size >= 0 && bs->total != (uint64_t)bs->size)
+		return rs__error_set(RS_EFORMAT, "blob %s: %llu bytes, expected %lld",
+		                     bs->desc->digest, (unsigned long long)bs->total,
+		                     (long long)bs->size);
+	rs__hasher_final(bs->h, got);
+	if (strcmp(got, bs->desc->digest))
+		return rs__error_set(RS_EDIGEST, "blob %s: the bytes received have digest %s",
+		                     bs->desc->digest, got);
+	return 0;
+}
+
 int rs_store_blob_stream_from(rs_store *s, const rs_descriptor *desc, rs_reader *prefix,
                               uint64_t have,
                               int (*sink)(const void *data, size_t len, void *payload),
                               void *payload, uint64_t *written)
 {
+	rs_client *client = rs__store_registry_client(s);
+	blob_stream bs;
 	rs_reader *r = NULL;
-	rs__hasher *h = NULL;
-	char *buf = NULL, got[RS_DIGEST_MAX];
-	const char *colon;
-	char alg[16];
-	uint64_t total = 0, passed = 0;
-	int64_t size;
-	long long n = 0;
 	int error;
 	if (written)
 		*written = 0;
 	if (!desc || !desc->digest)
 		return rs__error_set(RS_EINVAL, "a blob needs a digest");
-	size = desc->size;
 	if (have && !prefix)
 		return rs__error_set(RS_EINVAL,
 		                     "blob %s: %llu bytes already received, but no reader "
 		                     "for them",
 		                     desc->digest, (unsigned long long)have);
-	if ((error = rs__digest_check(desc->digest)) < 0)
-		return error;
-	colon = strchr(desc->digest, ':');
-	snprintf(alg, sizeof(alg), "%.*s", (int)(colon - desc->digest), desc->digest);
-	if ((error = rs__hasher_new(&h, alg)) < 0)
-		return error;
-	if (!(buf = rs__malloc(CHUNK))) {
-		error = rs__oom();
+	if ((error = stream_start(&bs, desc)) < 0 || (error = rehash_prefix(&bs, prefix, have)) < 0)
+		goto done;
+	/* how much is left, before asking for it: a registry answers a range past the end in its
+	 * own ways */
+	if (have && bs.size < 0 && client &&
+	    (error = rs__blob_head(client, rs_store_registry_ref(s), desc->digest, &bs.size)) < 0)
+		goto done;
+	if (bs.size >= 0 && bs.total > (uint64_t)bs.size) {
+		error = more_than_expected(&bs);
 		goto done;
 	}
-	/* the bytes received before are hashed again, not passed on */
-	while (total < have &&
-	       (n = rs_reader_read(prefix, buf,
-	                           have - total < CHUNK ? (size_t)(have - total) : CHUNK)) > 0) {
-		rs__hasher_update(h, buf, (size_t)n);
-		total += (uint64_t)n;
-	}
-	if (total < have) {
-		error = rs__error_set(RS_EIO,
-		                      "blob %s: the %llu bytes already received could not "
-		                      "be read again",
-		                      desc->digest, (unsigned long long)have);
+	/* (nothing left to ask for when the bytes received are all of it: verified as they are) */
+	if (!(bs.size >= 0 && have && bs.total == (uint64_t)bs.size) &&
+	    ((error = blob_open_at(&r, s, desc, have, bs.buf)) < 0 ||
+	     (error = pass_on(&bs, r, sink, payload)) < 0))
 		goto done;
-	}
-	if (have && size < 0 && rs__store_registry_client(s)) {
-		/* how much is left, before asking for it: a registry answers a range past the end
-		 * in its own ways */
-		if ((error = rs__blob_head(rs__store_registry_client(s), rs_store_registry_ref(s),
-		                           desc->digest, &size)) < 0)
-			goto done;
-	}
-	if (size >= 0 && total > (uint64_t)size) {
-		error = rs__error_set(RS_EFORMAT, "blob %s: more than the %lld bytes expected",
-		                      desc->digest, (long long)size);
+	if ((error = stream_verify(&bs)) < 0)
 		goto done;
-	}
-	if (!(size >= 0 && have && total == (uint64_t)size) && /* else all there: verify */
-	    (error = blob_open_at(&r, s, desc, have, buf)) < 0)
-		goto done;
-	while (r && (n = rs_reader_read(r, buf, CHUNK)) > 0) {
-		total += (uint64_t)n;
-		if (size >= 0 && total > (uint64_t)size) {
-			error = rs__error_set(RS_EFORMAT,
-			                      "blob %s: more than the %lld bytes expected",
-			                      desc->digest, (long long)size);
-			goto done;
-		}
-		rs__hasher_update(h, buf, (size_t)n);
-		passed += (uint64_t)n;
-		if (sink && (error = sink(buf, (size_t)n, payload)) != 0) {
-			if (error > 0)
-				error = rs__error_set(RS_EUSER,
-				                      "blob %s: the output refused the data",
-				                      desc->digest);
-			goto done;
-		}
-	}
-	if (n < 0) {
-		error = (int)n;
-		goto done;
-	}
-	if (size >= 0 && total != (uint64_t)size) {
-		error = rs__error_set(RS_EFORMAT, "blob %s: %llu bytes, expected %lld",
-		                      desc->digest, (unsigned long long)total, (long long)size);
-		goto done;
-	}
-	rs__hasher_final(h, got);
-	if (strcmp(got, desc->digest)) {
-		error = rs__error_set(RS_EDIGEST, "blob %s: the bytes received have digest %s",
-		                      desc->digest, got);
-		goto done;
-	}
 	if (written)
-		*written = passed;
+		*written = bs.passed;
 done:
-	free(buf);
 	rs_reader_free(r);
-	rs__hasher_free(h);
+	stream_dispose(&bs);
 	return error;
 }
 

@@ -193,12 +193,56 @@ static int absent(rs_promotion_step *s, const rs__semver *v, size_t i, const can
 	return step_set(s, RS_RETAG_MOVE, "it does not exist yet");
 }
 
+/* Step s's manifest is the holder's (a release of its line): moved unless that is newer. */
+static int held_by(rs_promotion_step *s, const rs__semver *v, const char *release,
+                   const candidate *holder, const char *h)
+{
+	if (!(s->holder = rs__strdup(h)))
+		return rs__oom();
+	if (rs__semver_cmp(v, &holder->v) > 0)
+		return step_set(s, RS_RETAG_MOVE, "it points at %s, older than %s", h, release);
+	if (rs__semver_cmp(v, &holder->v) == 0)
+		return step_set(s, RS_RETAG_MOVE, "it points at %s, the same version", h);
+	return step_set(s, RS_RETAG_KEEP, "it points at %s, which is newer", h);
+}
+
+/* No release of its line points at step s's manifest: refused, unless forced. */
+static int held_by_none(rs_promotion_plan *p, rs_promotion_step *s, const rs__semver *v, size_t i,
+                        const char *suffix, unsigned int flags)
+{
+	char *line = scope_name(v, i, suffix);
+	int error;
+	if (!line)
+		return rs__oom();
+	if (flags & RS_PROMOTE_FORCE)
+		error = step_set(s, RS_RETAG_MOVE,
+		                 "forced: it points at %s, which no %s%srelease points at",
+		                 s->previous, line, *line ? " " : "");
+	else
+		error = step_set(s, RS_RETAG_REFUSE,
+		                 "it points at %s, which no %s%srelease points at (was that "
+		                 "release untagged?); --force moves it anyway",
+		                 s->previous, line, *line ? " " : "");
+	p->refused = p->refused || !(flags & RS_PROMOTE_FORCE);
+	free(line);
+	return error;
+}
+
+/* What a plan is decided from: the release promoted, and what the registry stores. */
+typedef struct plan_input {
+	const char *release, *suffix, *digest;
+	rs__semver v; /* the release's version */
+	const char *const *tags, *const *digests;
+	size_t ntags;
+	unsigned int flags;
+	candidate *cands; /* the releases of the same variant, highest first */
+	size_t ncands;
+	rs_strlist needed; /* the tags to look up before the plan can be decided */
+} plan_input;
+
 /* Which release holds step i's manifest: the highest that points at it (or the releases to look
  * up first, into needed). */
-static int decide_step(rs_promotion_plan *p, size_t i, const rs__semver *v, const char *release,
-                       const char *suffix, const candidate *cands, size_t ncands,
-                       const char *const *tags, const char *const *digests, unsigned int flags,
-                       rs_strlist *needed)
+static int decide_step(rs_promotion_plan *p, size_t i, plan_input *in)
 {
 	rs_promotion_step *s = &p->steps[i];
 	const candidate *holder = NULL;
@@ -206,60 +250,137 @@ static int decide_step(rs_promotion_plan *p, size_t i, const rs__semver *v, cons
 
 	/* the first round asks for the highest release only (usually the holder),
 	 * then twice as many as are known so far, at most PROMOTE_BATCH */
-	for (size_t k = 0; k < ncands; k++) {
+	for (size_t k = 0; k < in->ncands; k++) {
 		const char *d;
-		if (!in_scope(&cands[k].v, v, i))
+		if (!in_scope(&in->cands[k].v, &in->v, i))
 			continue;
-		d = digests[cands[k].idx];
+		d = in->digests[in->cands[k].idx];
 		limit = known < 1 ? 1 : (known < PROMOTE_BATCH ? known : PROMOTE_BATCH);
 		if (!d && known >= PROMOTE_MAX_LOOKUPS)
 			break; /* the newest ones do not hold it: refused below */
 		if (!d) {
 			if (unknown >= limit)
 				break;
-			if (need(needed, tags[cands[k].idx]) < 0)
+			if (need(&in->needed, in->tags[in->cands[k].idx]) < 0)
 				return RS_ENOMEM;
 			unknown++;
 		} else if (!unknown) {
 			known++;
 		}
 		if (d && *d && !strcmp(d, s->previous)) {
-			holder = &cands[k];
+			holder = &in->cands[k];
 			break;
 		}
 	}
 	if (unknown)
 		return step_set(s, RS_RETAG_KEEP, "not decided yet");
-	if (holder) {
-		const char *h = tags[holder->idx];
-		if (!(s->holder = rs__strdup(h)))
-			return rs__oom();
-		if (rs__semver_cmp(v, &holder->v) > 0)
-			return step_set(s, RS_RETAG_MOVE, "it points at %s, older than %s", h,
-			                release);
-		else if (rs__semver_cmp(v, &holder->v) == 0)
-			return step_set(s, RS_RETAG_MOVE, "it points at %s, the same version", h);
-		else
-			return step_set(s, RS_RETAG_KEEP, "it points at %s, which is newer", h);
-	} else {
-		char *line = scope_name(v, i, suffix);
-		int error;
-		if (!line)
-			return rs__oom();
-		if (flags & RS_PROMOTE_FORCE)
-			error = step_set(s, RS_RETAG_MOVE,
-			                 "forced: it points at %s, which no %s%srelease points at",
-			                 s->previous, line, *line ? " " : "");
-		else
-			error = step_set(
-			        s, RS_RETAG_REFUSE,
-			        "it points at %s, which no %s%srelease points at (was that "
-			        "release untagged?); --force moves it anyway",
-			        s->previous, line, *line ? " " : "");
-		p->refused = p->refused || !(flags & RS_PROMOTE_FORCE);
-		free(line);
-		return error;
+	if (holder)
+		return held_by(s, &in->v, in->release, holder, in->tags[holder->idx]);
+	return held_by_none(p, s, &in->v, i, in->suffix, in->flags);
+}
+
+/* The plan and its three floating tags: X.Y, X and latest (with -suffix: X.Y-suffix, X-suffix
+ * and suffix). */
+static int plan_new(rs_promotion_plan **out, const plan_input *in)
+{
+	const rs__semver *v = &in->v;
+	const char *pfx = v->v_prefix ? "v" : "", *sfx = in->suffix ? "-" : "";
+	const char *suffix = in->suffix ? in->suffix : "";
+	rs_promotion_plan *p;
+	if (!(*out = p = rs__calloc(1, sizeof(*p))))
+		return rs__oom();
+	p->version = rs__strdup(in->release);
+	p->suffix = in->suffix ? rs__strdup(in->suffix) : NULL;
+	p->steps = rs__calloc(3, sizeof(*p->steps));
+	if (!p->version || (in->suffix && !p->suffix) || !p->steps)
+		return rs__oom();
+	p->count = 3;
+	p->steps[0].tag = rs__strfmt("%s%llu.%llu%s%s", pfx, (unsigned long long)v->major,
+	                             (unsigned long long)v->minor, sfx, suffix);
+	p->steps[1].tag = rs__strfmt("%s%llu%s%s", pfx, (unsigned long long)v->major, sfx, suffix);
+	p->steps[2].tag = rs__strdup(in->suffix ? in->suffix : "latest");
+	if (!p->steps[0].tag || !p->steps[1].tag || !p->steps[2].tag)
+		return rs__oom();
+	return 0;
+}
+
+/* The releases of the same variant, highest first (the promoted one aside: it points at
+ * `digest`). */
+static int collect_candidates(plan_input *in)
+{
+	if (!(in->cands = rs__calloc(in->ntags ? in->ntags : 1, sizeof(*in->cands))))
+		return rs__oom();
+	for (size_t i = 0; i < in->ntags; i++)
+		if (in->tags[i] && strcmp(in->tags[i], in->release) &&
+		    release_of(&in->cands[in->ncands].v, in->tags[i], in->suffix))
+			in->cands[in->ncands++].idx = i;
+	qsort(in->cands, in->ncands, sizeof(*in->cands), candidate_cmp);
+	return 0;
+}
+
+/* Where floating step i points now; *known false when it is still to be looked up. */
+static int read_step(rs_promotion_step *s, size_t i, plan_input *in, bool *known)
+{
+	ssize_t at = rs__retag_tag_index(in->tags, in->ntags, s->tag);
+	const char *d;
+	if (i == 2 && (in->flags & RS_PROMOTE_NO_LATEST))
+		return step_set(s, RS_RETAG_KEEP, "asked to leave it alone");
+	if (at < 0)
+		return absent(s, &in->v, i, in->cands, in->ncands, in->tags);
+	d = in->digests ? in->digests[at] : NULL;
+	if (!d) {
+		*known = false;
+		if (need(&in->needed, s->tag) < 0)
+			return RS_ENOMEM;
+		return step_set(s, RS_RETAG_KEEP, "not looked up yet");
 	}
+	if (!*d)
+		return absent(s, &in->v, i, in->cands, in->ncands, in->tags);
+	if (!(s->previous = rs__strdup(d)))
+		return rs__oom();
+	if (!strcmp(d, in->digest))
+		return step_set(s, RS_RETAG_ALREADY, "already at %s", in->release);
+	return 0;
+}
+
+/* Every step's action and reason. */
+static int decide_steps(rs_promotion_plan *p, plan_input *in)
+{
+	bool floats_known = true;
+	int error;
+	for (size_t i = 0; i < p->count; i++)
+		if ((error = read_step(&p->steps[i], i, in, &floats_known)) < 0)
+			return error;
+	for (size_t i = 0; i < p->count; i++)
+		if (!p->steps[i].reason &&
+		    (error = step_set(&p->steps[i], RS_RETAG_KEEP, "not decided yet")) < 0)
+			return error;
+	/* which release holds each floating tag's manifest: the highest that points at it */
+	for (size_t i = 0; i < p->count && floats_known; i++) {
+		const rs_promotion_step *s = &p->steps[i];
+		if (!s->previous || s->action == RS_RETAG_ALREADY ||
+		    (i == 2 && (in->flags & RS_PROMOTE_NO_LATEST)))
+			continue;
+		if ((error = decide_step(p, i, in)) < 0)
+			return error;
+	}
+	return 0;
+}
+
+/* The tags to look up (the plan is then not final: nothing is refused yet). */
+static int copy_needed(rs_promotion_plan *p, const rs_strlist *needed)
+{
+	if (!needed->count)
+		return 0;
+	p->refused = 0;
+	if (!(p->needed = rs__calloc(needed->count, sizeof(*p->needed))))
+		return rs__oom();
+	for (size_t i = 0; i < needed->count; i++) {
+		if (!(p->needed[i] = rs__strdup(needed->items[i])))
+			return rs__oom();
+		p->nneeded = i + 1;
+	}
+	return 0;
 }
 
 int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const char *suffix,
@@ -267,13 +388,7 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
                           size_t ntags, unsigned int flags)
 {
 	rs_promotion_plan *p = NULL;
-	rs_strlist needed = RS_STRLIST_INIT;
-	candidate *cands = NULL;
-	size_t ncands = 0;
-	rs__semver v;
-	const char *pfx, *sfx;
-	bool floats_known = true;
-	ssize_t fidx[3];
+	plan_input in;
 	int error;
 
 	if (!out || !release || !digest || (!tags && ntags))
@@ -281,106 +396,27 @@ int rs_promotion_plan_new(rs_promotion_plan **out, const char *release, const ch
 	*out = NULL;
 	if ((error = rs_promotion_check(release, suffix)) < 0)
 		return error;
-	release_of(&v, release, suffix);
-	pfx = v.v_prefix ? "v" : "";
-	sfx = suffix ? "-" : "";
+	memset(&in, 0, sizeof(in));
+	in.release = release;
+	in.suffix = suffix;
+	in.digest = digest;
+	in.tags = tags;
+	in.digests = digests;
+	in.ntags = ntags;
+	in.flags = flags;
+	in.needed = (rs_strlist)RS_STRLIST_INIT;
+	release_of(&in.v, release, suffix);
 
-	if (!(p = rs__calloc(1, sizeof(*p))))
-		return rs__oom();
-	p->version = rs__strdup(release);
-	p->suffix = suffix ? rs__strdup(suffix) : NULL;
-	p->steps = rs__calloc(3, sizeof(*p->steps));
-	if (!p->version || (suffix && !p->suffix) || !p->steps)
-		goto oom;
-	p->count = 3;
-	p->steps[0].tag = rs__strfmt("%s%llu.%llu%s%s", pfx, (unsigned long long)v.major,
-	                             (unsigned long long)v.minor, sfx, suffix ? suffix : "");
-	p->steps[1].tag = rs__strfmt("%s%llu%s%s", pfx, (unsigned long long)v.major, sfx,
-	                             suffix ? suffix : "");
-	p->steps[2].tag = rs__strdup(suffix ? suffix : "latest");
-	if (!p->steps[0].tag || !p->steps[1].tag || !p->steps[2].tag)
-		goto oom;
-
-	/* the releases of the same variant, highest first (the promoted one aside: it points
-	 * at `digest`) */
-	if (!(cands = rs__calloc(ntags ? ntags : 1, sizeof(*cands))))
-		goto oom;
-	for (size_t i = 0; i < ntags; i++)
-		if (tags[i] && strcmp(tags[i], release) &&
-		    release_of(&cands[ncands].v, tags[i], suffix))
-			cands[ncands++].idx = i;
-	qsort(cands, ncands, sizeof(*cands), candidate_cmp);
-
-	/* where each floating tag points now */
-	for (size_t i = 0; i < p->count; i++) {
-		rs_promotion_step *s = &p->steps[i];
-		const char *d;
-		fidx[i] = rs__retag_tag_index(tags, ntags, s->tag);
-		if (i == 2 && (flags & RS_PROMOTE_NO_LATEST)) {
-			if (step_set(s, RS_RETAG_KEEP, "asked to leave it alone") < 0)
-				goto oom;
-			continue;
-		}
-		if (fidx[i] < 0) {
-			if (absent(s, &v, i, cands, ncands, tags) < 0)
-				goto oom;
-			continue;
-		}
-		d = digests ? digests[fidx[i]] : NULL;
-		if (!d) {
-			if (need(&needed, s->tag) < 0)
-				goto oom;
-			floats_known = false;
-			if (step_set(s, RS_RETAG_KEEP, "not looked up yet") < 0)
-				goto oom;
-			continue;
-		}
-		if (!*d) {
-			if (absent(s, &v, i, cands, ncands, tags) < 0)
-				goto oom;
-			continue;
-		}
-		if (!(s->previous = rs__strdup(d)))
-			goto oom;
-		if (!strcmp(d, digest) &&
-		    step_set(s, RS_RETAG_ALREADY, "already at %s", release) < 0)
-			goto oom;
+	if (plan_new(&p, &in) < 0 || collect_candidates(&in) < 0 || decide_steps(p, &in) < 0 ||
+	    copy_needed(p, &in.needed) < 0) {
+		rs_promotion_plan_free(p);
+		p = NULL;
+		error = rs__oom();
 	}
-
-	for (size_t i = 0; i < p->count; i++)
-		if (!p->steps[i].reason &&
-		    step_set(&p->steps[i], RS_RETAG_KEEP, "not decided yet") < 0)
-			goto oom;
-
-	/* which release holds each floating tag's manifest: the highest that points at it */
-	for (size_t i = 0; i < p->count && floats_known; i++) {
-		rs_promotion_step *s = &p->steps[i];
-		if (!s->previous || s->action == RS_RETAG_ALREADY ||
-		    (i == 2 && (flags & RS_PROMOTE_NO_LATEST)))
-			continue;
-		if (decide_step(p, i, &v, release, suffix, cands, ncands, tags, digests, flags,
-		                &needed) < 0)
-			goto oom;
-	}
-	if (needed.count) {
-		p->refused = 0;
-		if (!(p->needed = rs__calloc(needed.count, sizeof(*p->needed))))
-			goto oom;
-		for (size_t i = 0; i < needed.count; i++) {
-			if (!(p->needed[i] = rs__strdup(needed.items[i])))
-				goto oom;
-			p->nneeded = i + 1;
-		}
-	}
-	rs__strlist_dispose(&needed);
-	free(cands);
+	rs__strlist_dispose(&in.needed);
+	free(in.cands);
 	*out = p;
-	return 0;
-oom:
-	rs__strlist_dispose(&needed);
-	free(cands);
-	rs_promotion_plan_free(p);
-	return rs__oom();
+	return error;
 }
 
 void rs_promotion_plan_free(rs_promotion_plan *plan)

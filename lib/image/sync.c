@@ -100,7 +100,11 @@ int rs_sync_select_tags(rs_strarray *out, rs_store *src, const rs_sync_filter *f
 			select_one(f->tags[i], &c);
 	} else {
 		if (f && f->tag_regex) {
-			regcomp(&c.re, f->tag_regex, REG_EXTENDED | REG_NOSUB);
+			/* it compiled in rs_sync_filter_check: failing now is REG_ESPACE */
+			if (regcomp(&c.re, f->tag_regex, REG_EXTENDED | REG_NOSUB) != 0) {
+				error = rs__oom();
+				goto done;
+			}
 			c.have_re = true;
 		}
 		if (f && f->semver && (error = rs__semver_range_parse(&c.range, f->semver)) < 0)
@@ -171,10 +175,12 @@ void rs_sync_items_free(rs_sync_item *items, size_t count)
 
 typedef struct sync_run {
 	const rs_sync_pair *pairs;
+	size_t npairs;
 	const rs_sync_options *opts;
 	rs_sync_item *items;
 	size_t count, alloc;
 	size_t *batch_item; /* batch index -> item */
+	bool stop; /* a failure without keep_going: nothing more is tried */
 } sync_run;
 
 static int add_item(sync_run *r, size_t pair, const char *tag, rs_sync_item **out)
@@ -315,18 +321,9 @@ static int first_failure(sync_run *r)
 	return 0;
 }
 
-int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, rs_sync_item **items,
-            size_t *count)
+static int check_arguments(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given,
+                           rs_sync_item **items, size_t *count)
 {
-	rs_sync_options defaults = RS_SYNC_OPTIONS_INIT;
-	rs_copy_options copy_defaults = RS_COPY_OPTIONS_INIT, copy;
-	sync_run r;
-	rs_copy_tags_pair *batch = NULL;
-	rs_copy_tags_item *results = NULL;
-	size_t nbatch = 0;
-	bool stop = false;
-	int error = 0;
-
 	if (items)
 		*items = NULL;
 	if (count)
@@ -339,112 +336,173 @@ int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, r
 	for (size_t i = 0; i < n; i++)
 		if (!pairs[i].src || (!pairs[i].dst && !(given && given->dry_run)))
 			return rs__error_set(RS_EINVAL, "rs_sync: missing store");
-	memset(&r, 0, sizeof(r));
-	r.pairs = pairs;
-	r.opts = given ? given : &defaults;
-	copy = r.opts->copy ? *r.opts->copy : copy_defaults;
-	copy.preserve_digests = 1;
+	return 0;
+}
 
-	/* the tags of every repository */
-	for (size_t i = 0; i < n && !stop; i++) {
+/* The tags of every repository, one item each; a repository whose tags cannot be listed is one
+ * failed item (tag NULL). < 0: out of memory or cancelled, the run ends. */
+static int collect_tags(sync_run *r)
+{
+	int error = 0;
+	for (size_t i = 0; i < r->npairs && !r->stop; i++) {
 		rs_strarray tags = {NULL, 0};
-		if ((error = rs_sync_select_tags(&tags, pairs[i].src, &pairs[i].filter)) < 0) {
+		if ((error = rs_sync_select_tags(&tags, r->pairs[i].src, &r->pairs[i].filter)) <
+		    0) {
 			rs_sync_item *it = NULL;
 			if (error == RS_ENOMEM || rs_cancelled())
-				goto out;
-			if ((error = add_item(&r, i, NULL, &it)) < 0)
-				goto out;
+				return error;
+			if ((error = add_item(r, i, NULL, &it)) < 0)
+				return error;
 			item_failed(it, rs_error_last()->code ? rs_error_last()->code : RS_ERROR);
-			notify(&r, it);
-			stop = !r.opts->keep_going;
+			notify(r, it);
+			r->stop = !r->opts->keep_going;
 			continue;
 		}
 		for (size_t k = 0; k < tags.count && error == 0; k++)
-			error = add_item(&r, i, tags.items[k], NULL);
+			error = add_item(r, i, tags.items[k], NULL);
 		rs_strarray_dispose(&tags);
 		if (error < 0)
-			goto out;
+			return error;
 	}
+	return 0;
+}
 
-	/* what is there already: compared first on a dry run and for local destinations; a
-	 * registry destination's tag is read by the copy itself (one HEAD, nothing moved when
-	 * it is up to date) */
-	for (size_t i = 0; i < r.count && !stop; i++) {
-		rs_sync_item *it = &r.items[i];
-		if (it->state || !(r.opts->dry_run || !pairs[it->pair].dst ||
-		                   !rs_store_registry_ref(pairs[it->pair].dst)))
+/* What is there already: compared first on a dry run and for local destinations; a registry
+ * destination's tag is read by the copy itself (one HEAD, nothing moved when it is up to
+ * date). < 0: out of memory or cancelled. */
+static int compare_all(sync_run *r)
+{
+	for (size_t i = 0; i < r->count && !r->stop; i++) {
+		rs_sync_item *it = &r->items[i];
+		const rs_store *dst = r->pairs[it->pair].dst;
+		int error;
+		if (it->state || !(r->opts->dry_run || !dst || !rs_store_registry_ref(dst)))
 			continue;
-		if ((error = compare(&r, it)) < 0) {
+		if ((error = compare(r, it)) < 0) {
 			if (error == RS_ENOMEM || rs_cancelled())
-				goto out;
+				return error;
 			item_failed(it, error);
-			stop = !r.opts->keep_going;
+			r->stop = !r->opts->keep_going;
 		}
-		error = 0;
 		if (it->state)
-			notify(&r, it);
+			notify(r, it);
 	}
-	if (r.opts->dry_run || stop)
-		goto finish;
+	return 0;
+}
 
-	for (size_t i = 0; i < r.count; i++)
-		if (!r.items[i].state)
-			nbatch++;
-	if (nbatch) {
-		rs_copy_tags_options to = RS_COPY_TAGS_OPTIONS_INIT;
-		size_t k = 0;
-		batch = rs__calloc(nbatch, sizeof(*batch));
-		results = rs__calloc(nbatch, sizeof(*results));
-		r.batch_item = rs__calloc(nbatch, sizeof(*r.batch_item));
-		if (!batch || !results || !r.batch_item) {
-			error = rs__oom();
-			goto out;
-		}
-		for (size_t i = 0; i < r.count; i++) {
-			rs_sync_item *it = &r.items[i];
-			if (it->state)
-				continue;
-			batch[k].src = pairs[it->pair].src;
-			batch[k].dst = pairs[it->pair].dst;
-			batch[k].src_ref = it->tag;
-			batch[k].dst_ref = is_digest(it->tag) ? NULL : it->tag;
-			r.batch_item[k++] = i;
-		}
-		to.copy = &copy;
-		to.keep_going = r.opts->keep_going;
-		to.done = batch_done;
-		to.done_payload = &r;
-		if (r.opts->event) {
-			to.event = batch_event;
-			to.event_payload = &r;
-		}
-		error = rs_copy_tags_pairs(batch, nbatch, &to, results);
-		if (error < 0 && rs_cancelled())
-			goto out;
-		for (size_t j = 0; j < nbatch; j++) {
-			rs_sync_item *it = &r.items[r.batch_item[j]];
-			if (!results[j].attempted)
-				continue;
-			if (results[j].error == 0) {
-				it->result = results[j].result;
-				memset(&results[j].result, 0, sizeof(results[j].result));
-			}
-		}
-		error = 0;
-		rs_error_clear();
+/* The items still to copy, as one batch: batch[k] is item r->batch_item[k]. */
+static int batch_build(rs_copy_tags_pair **out, size_t *nbatch, sync_run *r)
+{
+	rs_copy_tags_pair *batch;
+	size_t n = 0, k = 0;
+	*out = NULL;
+	*nbatch = 0;
+	for (size_t i = 0; i < r->count; i++)
+		if (!r->items[i].state)
+			n++;
+	if (!n)
+		return 0;
+	batch = rs__calloc(n, sizeof(*batch));
+	r->batch_item = rs__calloc(n, sizeof(*r->batch_item));
+	if (!batch || !r->batch_item) {
+		free(batch);
+		return rs__oom();
 	}
-finish:
-	error = first_failure(&r);
-out:
-	for (size_t i = 0; i < r.count; i++)
-		if (!r.items[i].state)
-			r.items[i].state = RS_SYNC_SKIPPED;
+	for (size_t i = 0; i < r->count; i++) {
+		const rs_sync_item *it = &r->items[i];
+		if (it->state)
+			continue;
+		batch[k].src = r->pairs[it->pair].src;
+		batch[k].dst = r->pairs[it->pair].dst;
+		batch[k].src_ref = it->tag;
+		batch[k].dst_ref = is_digest(it->tag) ? NULL : it->tag;
+		r->batch_item[k++] = i;
+	}
+	*out = batch;
+	*nbatch = n;
+	return 0;
+}
+
+/* Copy what is not decided yet in one rs_copy_tags_pairs() batch; the items' states come from
+ * batch_done. A failure of an image is its item's; < 0 only when the batch itself failed (out
+ * of memory or bad options before any image was tried) or was cancelled. */
+static int copy_all(sync_run *r, const rs_copy_options *copy)
+{
+	rs_copy_tags_options to = RS_COPY_TAGS_OPTIONS_INIT;
+	rs_copy_tags_pair *batch = NULL;
+	rs_copy_tags_item *results = NULL;
+	size_t nbatch = 0;
+	bool image_failed = false;
+	int error;
+	if ((error = batch_build(&batch, &nbatch, r)) < 0 || !nbatch)
+		goto done;
+	if (!(results = rs__calloc(nbatch, sizeof(*results)))) {
+		error = rs__oom();
+		goto done;
+	}
+	to.copy = copy;
+	to.keep_going = r->opts->keep_going;
+	to.done = batch_done;
+	to.done_payload = r;
+	if (r->opts->event) {
+		to.event = batch_event;
+		to.event_payload = r;
+	}
+	error = rs_copy_tags_pairs(batch, nbatch, &to, results);
+	if (error < 0 && rs_cancelled())
+		goto done;
+	for (size_t j = 0; j < nbatch; j++) {
+		rs_sync_item *it = &r->items[r->batch_item[j]];
+		if (!results[j].attempted)
+			continue;
+		if (results[j].error < 0) {
+			image_failed = true;
+		} else {
+			it->result = results[j].result;
+			memset(&results[j].result, 0, sizeof(results[j].result));
+		}
+	}
+	if (error < 0 && !image_failed)
+		goto done; /* not any image's failure: the batch's own (its message stays) */
+	error = 0;
+	rs_error_clear();
+done:
 	if (results)
 		for (size_t j = 0; j < nbatch; j++)
 			rs_copy_tags_item_dispose(&results[j]);
 	free(results);
 	free(batch);
-	free(r.batch_item);
+	free(r->batch_item);
+	r->batch_item = NULL;
+	return error;
+}
+
+int rs_sync(const rs_sync_pair *pairs, size_t n, const rs_sync_options *given, rs_sync_item **items,
+            size_t *count)
+{
+	rs_sync_options defaults = RS_SYNC_OPTIONS_INIT;
+	rs_copy_options copy_defaults = RS_COPY_OPTIONS_INIT, copy;
+	sync_run r;
+	int error;
+
+	if ((error = check_arguments(pairs, n, given, items, count)) < 0)
+		return error;
+	memset(&r, 0, sizeof(r));
+	r.pairs = pairs;
+	r.npairs = n;
+	r.opts = given ? given : &defaults;
+	copy = r.opts->copy ? *r.opts->copy : copy_defaults;
+	copy.preserve_digests = 1;
+
+	if ((error = collect_tags(&r)) < 0 || (error = compare_all(&r)) < 0)
+		goto out;
+	if (!r.opts->dry_run && !r.stop && (error = copy_all(&r, &copy)) < 0)
+		goto out;
+	error = first_failure(&r);
+out:
+	for (size_t i = 0; i < r.count; i++)
+		if (!r.items[i].state)
+			r.items[i].state = RS_SYNC_SKIPPED;
 	*items = r.items;
 	*count = r.count;
 	if (error == 0 && rs_cancelled())

@@ -131,6 +131,85 @@ static int next_page(char **out, const list_job *j, const rs__http_response *res
 	return 0;
 }
 
+/* GET one page into *resp (disposed first), and note its URL (and where redirects led) in seen. */
+static int fetch_page(rs__http_response *resp, const list_job *j, const char *url, url_set *seen)
+{
+	rs__reg_request req = {0};
+	int error;
+	req.method = "GET";
+	req.url = url;
+	req.url_kind = RS__URL_LINK;
+	req.scope = j->scope;
+	req.max_body = RS_LIST_PAGE_MAX;
+	req.follow_redirects = true;
+	rs__http_response_dispose(resp);
+	if ((error = rs__registry_do(j->c, j->ep, &req, resp)) < 0) {
+		if (error == RS_ETOOBIG)
+			error = rs__error_set(RS_EPROTO, "%s: %s sent a page of more than %u MiB",
+			                      j->what, j->ep->domain, RS_LIST_PAGE_MAX >> 20);
+		return error;
+	}
+	if (resp->status != 200)
+		return rs__registry_error(j->ep, resp, j->what);
+	/* what was asked (relative first page) and where it came from, redirects included */
+	if ((resp->url && (error = url_set_add(seen, resp->url)) < 0) ||
+	    (url[0] != '/' && (error = url_set_add(seen, url)) < 0))
+		return error;
+	return 0;
+}
+
+/* The page's JSON object into *root (NULL on failure). */
+static int parse_page(json_t **root, const list_job *j, const rs__http_response *resp)
+{
+	json_error_t jerr;
+	char *shown;
+	int error;
+	*root = json_loadb(rs__buf_cstr(&resp->body), resp->body.size, 0, &jerr);
+	if (!*root && rs__json_oom(&jerr))
+		return rs__oom();
+	if (*root && json_is_object(*root))
+		return 0;
+	if (!(shown = rs__escape(*root ? "" : jerr.text)))
+		error = rs__oom();
+	else
+		error = rs__error_set(RS_EPROTO, "%s: %s sent invalid JSON%s%s", j->what,
+		                      j->ep->domain, *root ? "" : ": ", shown);
+	free(shown);
+	json_decref(*root);
+	*root = NULL;
+	return error;
+}
+
+/* The page's names, to the callback one by one, then the page callback; *name_bytes counts
+ * the bytes of names so far, across pages. */
+static int pass_names(const list_job *j, const json_t *root, uint64_t *name_bytes)
+{
+	const json_t *items = json_object_get(root, j->key), *v;
+	size_t i;
+	int error;
+	if (items && !json_is_null(items) && !json_is_array(items))
+		return rs__error_set(RS_EPROTO, "%s: \"%s\" is not a list", j->what, j->key);
+	json_array_foreach(items, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		*name_bytes += json_string_length(v) + 1;
+		if (*name_bytes > RS_LIST_NAMES_MAX)
+			return rs__error_set(
+			        RS_ETOOBIG, "%s: more than %u MiB of names from %s; giving up",
+			        j->what, (unsigned)(RS_LIST_NAMES_MAX >> 20), j->ep->domain);
+		if ((error = j->cb(json_string_value(v), j->payload)) != 0) {
+			/* a callback out of memory says so (RS_ENOMEM); else it stopped */
+			if (error != RS_ENOMEM)
+				error = rs__error_set(RS_EUSER, "%s: stopped", j->what);
+			return error;
+		}
+	}
+	if (j->page_cb && j->page_cb(j->payload))
+		return rs__error_set(RS_EUSER, "%s: stopped", j->what);
+	return 0;
+}
+
 static int list_pages(const list_job *j, const char *first_path)
 {
 	char *url = rs__strdup(first_path);
@@ -141,91 +220,19 @@ static int list_pages(const list_job *j, const char *first_path)
 	if (!url)
 		return rs__oom();
 	for (int page = 0; url; page++) {
-		rs__reg_request req = {0};
-		json_error_t jerr;
-		json_t *root = NULL, *items;
+		json_t *root = NULL;
 		char *next = NULL;
-		size_t i;
-		json_t *v;
-
 		if (page >= RS_LIST_PAGES_MAX) {
 			error = rs__error_set(RS_EPROTO, "%s: more than %d pages; giving up",
 			                      j->what, RS_LIST_PAGES_MAX);
 			break;
 		}
-		req.method = "GET";
-		req.url = url;
-		req.url_kind = RS__URL_LINK;
-		req.scope = j->scope;
-		req.max_body = RS_LIST_PAGE_MAX;
-		req.follow_redirects = true;
-		rs__http_response_dispose(&resp);
-		if ((error = rs__registry_do(j->c, j->ep, &req, &resp)) < 0) {
-			if (error == RS_ETOOBIG)
-				error = rs__error_set(
-				        RS_EPROTO, "%s: %s sent a page of more than %u MiB",
-				        j->what, j->ep->domain, RS_LIST_PAGE_MAX >> 20);
+		if ((error = fetch_page(&resp, j, url, &seen)) < 0 ||
+		    (error = parse_page(&root, j, &resp)) < 0)
 			break;
-		}
-		if (resp.status != 200) {
-			error = rs__registry_error(j->ep, &resp, j->what);
-			break;
-		}
-		/* what was asked (relative first page) and where it came from, redirects included
-		 */
-		if ((resp.url && (error = url_set_add(&seen, resp.url)) < 0) ||
-		    (url[0] != '/' && (error = url_set_add(&seen, url)) < 0))
-			break;
-		root = json_loadb(rs__buf_cstr(&resp.body), resp.body.size, 0, &jerr);
-		if (!root && rs__json_oom(&jerr)) {
-			error = rs__oom();
-			break;
-		}
-		if (!root || !json_is_object(root)) {
-			char *shown = rs__escape(root ? "" : jerr.text);
-			if (!shown) {
-				json_decref(root);
-				error = rs__oom();
-				break;
-			}
-			error = rs__error_set(RS_EPROTO, "%s: %s sent invalid JSON%s%s", j->what,
-			                      j->ep->domain, root ? "" : ": ", shown);
-			free(shown);
-			json_decref(root);
-			break;
-		}
-		items = json_object_get(root, j->key);
-		if (items && !json_is_null(items) && !json_is_array(items)) {
-			error = rs__error_set(RS_EPROTO, "%s: \"%s\" is not a list", j->what,
-			                      j->key);
-			json_decref(root);
-			break;
-		}
-		json_array_foreach(items, i, v)
-		{
-			if (!json_is_string(v))
-				continue;
-			name_bytes += json_string_length(v) + 1;
-			if (name_bytes > RS_LIST_NAMES_MAX) {
-				error = rs__error_set(
-				        RS_ETOOBIG,
-				        "%s: more than %u MiB of names from %s; giving up", j->what,
-				        (unsigned)(RS_LIST_NAMES_MAX >> 20), j->ep->domain);
-				break;
-			}
-			if ((error = j->cb(json_string_value(v), j->payload)) != 0) {
-				/* a callback out of memory says so (RS_ENOMEM); else it stopped */
-				if (error != RS_ENOMEM)
-					error = rs__error_set(RS_EUSER, "%s: stopped", j->what);
-				break;
-			}
-		}
+		error = pass_names(j, root, &name_bytes);
 		json_decref(root);
-		if (!error && j->page_cb && j->page_cb(j->payload))
-			error = rs__error_set(RS_EUSER, "%s: stopped", j->what);
-		if (error)
-			break;
-		if ((error = next_page(&next, j, &resp, &seen)) < 0)
+		if (error || (error = next_page(&next, j, &resp, &seen)) < 0)
 			break;
 		free(url);
 		url = next;

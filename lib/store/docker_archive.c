@@ -28,8 +28,6 @@ static const rs_store_ops da_ops;
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-/* ---- small helpers ----------------------------------------------------------------------- */
-
 const char *rs__da_digest_hex(const char *digest)
 {
 	const char *colon = strchr(digest, ':');
@@ -122,6 +120,10 @@ static int select_image(da_image **out, da_store *s, const char *reference)
 			return 0;
 		}
 		describe_images(&list, s);
+		if (rs__buf_oom(&list)) {
+			error = RS_ENOMEM; /* (set) */
+			goto done;
+		}
 		error = rs__error_set(s->nimages ? RS_EINVAL : RS_ENOTFOUND,
 		                      "%s holds %zu images (%s): name one by RepoTag or @N",
 		                      s->file, s->nimages, rs__buf_cstr(&list));
@@ -167,6 +169,10 @@ static int select_image(da_image **out, da_store *s, const char *reference)
 		}
 	}
 	describe_images(&list, s);
+	if (rs__buf_oom(&list)) {
+		error = RS_ENOMEM; /* (set) */
+		goto done;
+	}
 	error = rs__error_set(RS_ENOTFOUND, "%s has no image tagged %s (it holds: %s)", s->file,
 	                      norm, list.size ? list.ptr : "nothing");
 done:
@@ -404,7 +410,7 @@ static int import_existing(da_store *s)
 	if ((error = rs_store_open_docker_archive(&old, s->dest.target, RS_STORE_READ, &o)) < 0) {
 		const rs_error *e = rs_error_last();
 		char why[sizeof(e->message)];
-		if (error == RS_EUSER)
+		if (error == RS_EUSER || error == RS_ENOMEM) /* not a verdict on the file */
 			return error;
 		snprintf(why, sizeof(why), "%s",
 		         rs_error_is_set() ? e->message : rs_strerror(error));
@@ -443,13 +449,83 @@ static const rs_store_ops da_ops = {
         da_free,
 };
 
+/* The options and flags, checked before anything is allocated; *level: the compression level
+ * to use. */
+static int check_open(int *level, const char *file, unsigned int flags,
+                      const rs_docker_archive_options *opts)
+{
+	if (!(flags & (RS_STORE_READ | RS_STORE_WRITE)) ||
+	    (flags & ~(RS_STORE_READ | RS_STORE_WRITE | RS_STORE_OVERWRITE)) ||
+	    ((flags & RS_STORE_OVERWRITE) && !(flags & RS_STORE_WRITE)))
+		return rs__error_set(RS_EINVAL, "docker-archive %s: invalid open flags 0x%x", file,
+		                     flags);
+	if (opts->compression != RS_COMPRESSION_GZIP && opts->compression != RS_COMPRESSION_ZSTD &&
+	    opts->compression != RS_COMPRESSION_NONE)
+		return rs__error_set(RS_EINVAL, "docker-archive: unknown compression %d",
+		                     (int)opts->compression);
+	if (opts->format != RS_MANIFEST_FORMAT_DOCKER && opts->format != RS_MANIFEST_FORMAT_OCI)
+		return rs__error_set(RS_EINVAL, "docker-archive: unknown manifest format %d",
+		                     (int)opts->format);
+	if (opts->compression == RS_COMPRESSION_ZSTD && opts->format == RS_MANIFEST_FORMAT_DOCKER)
+		return rs__error_set(RS_EINVAL, "zstd layers need the OCI manifest format "
+		                                "(docker schema 2 has no zstd layer type)");
+	return rs__compress_level(level, opts->compression, opts->level);
+}
+
+/* The store, not opened yet: its settings from the (checked) options. */
+static int store_new(da_store **out, const char *file, unsigned int flags,
+                     const rs_docker_archive_options *opts, int level)
+{
+	da_store *s;
+	const char *tmp = opts->tmp_dir ? opts->tmp_dir : getenv("TMPDIR");
+	if (!(*out = s = rs__calloc(1, sizeof(*s))))
+		return rs__oom();
+	s->parent.ops = &da_ops;
+	s->dest.fd = -1;
+	s->spool.fd = -1;
+	s->writing = (flags & RS_STORE_WRITE) != 0;
+	s->format = opts->format;
+	s->comp = opts->compression;
+	s->level = level;
+	s->jobs = opts->jobs ? opts->jobs : 4;
+	s->insecure = opts->insecure != 0;
+	s->use_registry_config = opts->use_registry_config != 0;
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->compressions, 0);
+	s->file = rs__strdup(file);
+	s->tmp_parent = rs__strdup(tmp && tmp[0] ? tmp : "/var/tmp");
+	if (opts->ca_cert)
+		s->ca_cert = rs__strdup(opts->ca_cert);
+	if (!opts->cache_dir)
+		s->cache_dir = rs__compress_cache_dir(); /* NULL: no cache */
+	else if (opts->cache_dir[0])
+		s->cache_dir = rs__strdup(opts->cache_dir);
+	if (!s->file || !s->tmp_parent || (opts->ca_cert && !s->ca_cert) ||
+	    (opts->cache_dir && opts->cache_dir[0] && !s->cache_dir))
+		return rs__oom();
+	return 0;
+}
+
+/* docker-archive:- : standard input, kept in an unlinked temporary file read as the archive */
+static int spool_stdin(da_store *s)
+{
+	char *spooled;
+	int error;
+	if ((error = rs__spool_stdin(&s->spool, "docker-archive", s->tmp_parent)) < 0)
+		return error;
+	if (!(spooled = rs__strdup(s->spool.path)))
+		return rs__oom();
+	free(s->file);
+	s->file = spooled;
+	return 0;
+}
+
 int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int flags,
                                  const rs_docker_archive_options *given)
 {
 	rs_docker_archive_options opts = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
-	da_store *s;
-	const char *tmp;
-	int error;
+	da_store *s = NULL;
+	int level = 0, error;
 	if (!out || !file || !file[0])
 		return rs__error_set(RS_EINVAL, "docker-archive: no file given");
 	*out = NULL;
@@ -462,77 +538,11 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 			        given->version, RS_DOCKER_ARCHIVE_OPTIONS_VERSION);
 		opts = *given;
 	}
-	if (!(flags & (RS_STORE_READ | RS_STORE_WRITE)) ||
-	    (flags & ~(RS_STORE_READ | RS_STORE_WRITE | RS_STORE_OVERWRITE)) ||
-	    ((flags & RS_STORE_OVERWRITE) && !(flags & RS_STORE_WRITE)))
-		return rs__error_set(RS_EINVAL, "docker-archive %s: invalid open flags 0x%x", file,
-		                     flags);
-	if (!(s = rs__calloc(1, sizeof(*s))))
-		return rs__oom();
-	s->parent.ops = &da_ops;
-	s->dest.fd = -1;
-	s->spool.fd = -1;
-	s->file = rs__strdup(file);
-	s->writing = (flags & RS_STORE_WRITE) != 0;
-	s->format = opts.format;
-	s->jobs = opts.jobs ? opts.jobs : 4;
-	pthread_mutex_init(&s->lock, NULL);
-	atomic_init(&s->compressions, 0);
-	switch (opts.compression) {
-	case RS_COMPRESSION_GZIP:
-		s->comp = RS_COMPRESSION_GZIP;
-		break;
-	case RS_COMPRESSION_ZSTD:
-		s->comp = RS_COMPRESSION_ZSTD;
-		break;
-	case RS_COMPRESSION_NONE:
-		s->comp = RS_COMPRESSION_NONE;
-		break;
-	default:
-		error = rs__error_set(RS_EINVAL, "docker-archive: unknown compression %d",
-		                      (int)opts.compression);
+	if ((error = check_open(&level, file, flags, &opts)) < 0 ||
+	    (error = store_new(&s, file, flags, &opts, level)) < 0)
 		goto fail;
-	}
-	if (opts.format != RS_MANIFEST_FORMAT_DOCKER && opts.format != RS_MANIFEST_FORMAT_OCI) {
-		error = rs__error_set(RS_EINVAL, "docker-archive: unknown manifest format %d",
-		                      (int)opts.format);
+	if (!s->writing && rs__spool_wanted(file) && (error = spool_stdin(s)) < 0)
 		goto fail;
-	}
-	if (s->comp == RS_COMPRESSION_ZSTD && opts.format == RS_MANIFEST_FORMAT_DOCKER) {
-		error = rs__error_set(RS_EINVAL, "zstd layers need the OCI manifest format "
-		                                 "(docker schema 2 has no zstd layer type)");
-		goto fail;
-	}
-	if ((error = rs__compress_level(&s->level, s->comp, opts.level)) < 0)
-		goto fail;
-	tmp = opts.tmp_dir ? opts.tmp_dir : getenv("TMPDIR");
-	s->tmp_parent = rs__strdup(tmp && tmp[0] ? tmp : "/var/tmp");
-	s->insecure = opts.insecure != 0;
-	s->use_registry_config = opts.use_registry_config != 0;
-	if (opts.ca_cert && !(s->ca_cert = rs__strdup(opts.ca_cert))) {
-		error = rs__oom();
-		goto fail;
-	}
-	if (!opts.cache_dir)
-		s->cache_dir = rs__compress_cache_dir();
-	else if (opts.cache_dir[0])
-		s->cache_dir = rs__strdup(opts.cache_dir);
-	if (!s->file || !s->tmp_parent || (opts.cache_dir && opts.cache_dir[0] && !s->cache_dir)) {
-		error = rs__oom();
-		goto fail;
-	}
-	if (!s->writing && rs__spool_wanted(file)) {
-		/* docker-archive:- : standard input, kept in an unlinked temporary file */
-		char *spooled;
-		if ((error = rs__spool_stdin(&s->spool, "docker-archive", s->tmp_parent)) < 0)
-			goto fail;
-		if (!(spooled = rs__strdup(s->spool.path))) {
-			error = rs__oom();
-			goto fail;
-		}
-		free(s->file);
-		s->file = spooled;
-	}
 	if (!s->writing && (error = rs__da_open_for_reading(s)) < 0) {
 		rs__spool_error(&s->spool, error, "standard input");
 		goto fail;
@@ -547,7 +557,8 @@ int rs_store_open_docker_archive(rs_store **out, const char *file, unsigned int 
 	*out = &s->parent;
 	return 0;
 fail:
-	da_free(&s->parent);
+	if (s)
+		da_free(&s->parent);
 	return error;
 }
 

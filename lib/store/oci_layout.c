@@ -123,89 +123,116 @@ static json_t *find_entry(json_t *index, const char *reference, bool by_digest)
 	return NULL;
 }
 
-static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body, char **media_type,
-                               char **digest)
+/* "tag not found" and "name one": the message lists the images the layout holds. */
+static int no_entry(const oci_layout *l, int code, const char *reference)
 {
-	oci_layout *l = (oci_layout *)s;
-	json_t *m = rs__ol_index_manifests(l->index), *entry = NULL;
-	rs_buf raw = RS_BUF_INIT, names = RS_BUF_INIT;
-	const char *want, *mt;
-	char *path = NULL, *type = NULL;
-	json_int_t size = -1;
-	int algfd = -1, error = 0;
-	bool oom = false;
+	rs_buf names = RS_BUF_INIT;
+	int error;
+	list_images(&names, l->index);
+	if (rs__buf_oom(&names))
+		return RS_ENOMEM;
+	if (reference)
+		error = rs__error_set(code, "tag \"%s\" not found in %s (it holds: %s)", reference,
+		                      l->name, names.size ? rs__buf_cstr(&names) : "nothing");
+	else
+		error = rs__error_set(
+		        code, "%s holds %zu images (%s): name one with a tag or digest", l->name,
+		        json_array_size(rs__ol_index_manifests(l->index)), rs__buf_cstr(&names));
+	rs_buf_dispose(&names);
+	return error;
+}
+
+/* The index.json entry reference names: NULL names the only image; a digest need not have an
+ * entry (*entry NULL: a child of an index), a tag must. */
+static int select_entry(json_t **entry, const oci_layout *l, const char *reference)
+{
+	json_t *m = rs__ol_index_manifests(l->index);
+	int error;
+	*entry = NULL;
 	if (!reference) {
-		if (json_array_size(m) == 1) {
-			entry = json_array_get(m, 0);
-		} else if (json_array_size(m) == 0) {
-			error = rs__error_set(RS_ENOTFOUND, "%s holds no images", l->name);
-			goto done;
-		} else {
-			list_images(&names, l->index);
-			if (rs__buf_oom(&names)) {
-				error = RS_ENOMEM;
-				goto done;
-			}
-			error = rs__error_set(
-			        RS_EINVAL,
-			        "%s holds %zu images (%s): name one with a tag or digest", l->name,
-			        json_array_size(m), rs__buf_cstr(&names));
-			goto done;
-		}
+		if (json_array_size(m) == 0)
+			return rs__error_set(RS_ENOTFOUND, "%s holds no images", l->name);
+		if (json_array_size(m) > 1)
+			return no_entry(l, RS_EINVAL, NULL);
+		*entry = json_array_get(m, 0);
 	} else if (is_digest_ref(reference)) {
 		if ((error = rs__digest_check(reference)) < 0)
-			goto done;
-		entry = find_entry(l->index, reference, true);
-	} else if (!(entry = find_entry(l->index, reference, false))) {
-		list_images(&names, l->index);
-		if (rs__buf_oom(&names)) {
-			error = RS_ENOMEM;
-			goto done;
-		}
-		error = rs__error_set(RS_ENOTFOUND, "tag \"%s\" not found in %s (it holds: %s)",
-		                      reference, l->name,
-		                      names.size ? rs__buf_cstr(&names) : "nothing");
-		goto done;
+			return error;
+		*entry = find_entry(l->index, reference, true);
+	} else if (!(*entry = find_entry(l->index, reference, false))) {
+		return no_entry(l, RS_ENOTFOUND, reference);
 	}
-	want = entry ? rs__ol_entry_digest(entry) : reference;
-	if (!want || !rs__digest_valid(want)) {
-		error = rs__error_set(RS_EFORMAT, "%s: index.json entry with invalid digest \"%s\"",
-		                      l->name, want ? want : "");
-		goto done;
-	}
+	return 0;
+}
+
+/* The manifest blob `want` into raw, checked against its entry's size and its digest. */
+static int read_manifest(rs_buf *raw, oci_layout *l, const json_t *entry, const char *want)
+{
+	json_int_t size = -1;
+	char *path = NULL;
+	int algfd = -1, error;
 	if (entry && json_is_integer(json_object_get(entry, "size")))
 		size = json_integer_value(json_object_get(entry, "size"));
 	if ((error = rs__ol_blob_path(&path, l, want)) < 0)
 		goto done;
 	if ((error = rs__ol_alg_dir_open(&algfd, l, want, false)) < 0 ||
-	    (error = rs__file_read_regular(&raw, algfd, strchr(want, ':') + 1, MANIFEST_MAX,
+	    (error = rs__file_read_regular(raw, algfd, strchr(want, ':') + 1, MANIFEST_MAX,
 	                                   l->fflags, path)) < 0) {
 		if (error == RS_ENOTFOUND)
 			error = rs__error_set(RS_ENOTFOUND, "manifest %s not found in %s", want,
 			                      l->name);
 		goto done;
 	}
-	if (size >= 0 && (json_int_t)raw.size != size) {
+	if (size >= 0 && (json_int_t)raw->size != size) {
 		error = rs__error_set(RS_EFORMAT,
 		                      "manifest %s in %s has %zu bytes, index.json says %lld", want,
-		                      l->name, raw.size, (long long)size);
+		                      l->name, raw->size, (long long)size);
 		goto done;
 	}
-	if ((error = rs__digest_verify(want, raw.ptr ? raw.ptr : "", raw.size)) < 0) {
+	if ((error = rs__digest_verify(want, raw->ptr ? raw->ptr : "", raw->size)) < 0)
 		rs__error_prefix("%s: corrupt manifest blob", l->name);
+done:
+	if (algfd >= 0)
+		close(algfd);
+	free(path);
+	return error;
+}
+
+/* The media type: the entry's, else the manifest's own mediaType field. */
+static int manifest_type(char **type, const oci_layout *l, const json_t *entry, const rs_buf *raw,
+                         const char *want)
+{
+	const char *mt = entry ? json_string_value(json_object_get(entry, "mediaType")) : NULL;
+	bool oom = false;
+	*type = mt && *mt ? rs__strdup(mt) : sniff_media_type(raw->ptr, raw->size, &oom);
+	if (!*type && (oom || (mt && *mt)))
+		return rs__oom();
+	if (!*type)
+		return rs__error_set(RS_EFORMAT, "%s: manifest %s has no media type", l->name,
+		                     want);
+	return 0;
+}
+
+static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body, char **media_type,
+                               char **digest)
+{
+	oci_layout *l = (oci_layout *)s;
+	json_t *entry = NULL;
+	rs_buf raw = RS_BUF_INIT;
+	const char *want;
+	char *type = NULL;
+	int error;
+	if ((error = select_entry(&entry, l, reference)) < 0)
+		goto done;
+	want = entry ? rs__ol_entry_digest(entry) : reference;
+	if (!want || !rs__digest_valid(want)) {
+		error = rs__error_set(RS_EFORMAT, "%s: index.json entry with invalid digest \"%s\"",
+		                      l->name, want ? want : "");
 		goto done;
 	}
-	mt = entry ? json_string_value(json_object_get(entry, "mediaType")) : NULL;
-	type = mt && *mt ? rs__strdup(mt) : sniff_media_type(raw.ptr, raw.size, &oom);
-	if (!type && (oom || (mt && *mt))) {
-		error = rs__oom();
+	if ((error = read_manifest(&raw, l, entry, want)) < 0 ||
+	    (error = manifest_type(&type, l, entry, &raw, want)) < 0)
 		goto done;
-	}
-	if (!type) {
-		error = rs__error_set(RS_EFORMAT, "%s: manifest %s has no media type", l->name,
-		                      want);
-		goto done;
-	}
 	rs__buf_clear(body);
 	rs__buf_put(body, raw.ptr ? raw.ptr : "", raw.size);
 	if (rs__buf_oom(body) || (digest && !(*digest = rs__strdup(want)))) {
@@ -217,12 +244,8 @@ static int layout_manifest_get(rs_store *s, const char *reference, rs_buf *body,
 		type = NULL;
 	}
 done:
-	if (algfd >= 0)
-		close(algfd);
 	free(type);
-	free(path);
 	rs_buf_dispose(&raw);
-	rs_buf_dispose(&names);
 	return error;
 }
 
@@ -347,8 +370,7 @@ static int layout_tag_list(rs_store *s, int (*cb)(const char *tag, void *payload
 		}
 	}
 	if (tags.count)
-		if (tags.count)
-			qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
+		qsort(tags.items, tags.count, sizeof(*tags.items), str_cmp);
 	for (size_t i = 0; i < tags.count; i++) {
 		if (cb(tags.items[i], payload)) {
 			error = rs__error_set(RS_EUSER, "tag listing of %s stopped by the callback",

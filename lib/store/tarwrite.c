@@ -145,12 +145,79 @@ bool rs__dest_streaming(const rs__dest *d)
 	return d->to_stdout || d->stream;
 }
 
+/* A symbolic link: the link stays; what it names is written. *st becomes what it names (stat,
+ * not realpath, decides what that is: /dev/stdout names a pipe that has no path); *real is the
+ * resolved path of a regular file. */
+static int follow_link(char **real, struct stat *st, const char *file)
+{
+	*real = NULL;
+	if (stat(file, st) < 0) {
+		char link[PATH_MAX];
+		int e = errno;
+		ssize_t n = readlink(file, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		if (e == ENOENT)
+			return rs__error_set(RS_EINVAL,
+			                     "%s is a symbolic link to %s, which does not exist "
+			                     "(regship creates no file through a link)",
+			                     file, link);
+		return rs__error_set(RS_EIO, "cannot follow the symbolic link %s: %s", file,
+		                     strerror(e));
+	}
+	if (S_ISREG(st->st_mode) && !(*real = realpath(file, NULL)))
+		return rs__error_set(RS_EIO, "cannot follow the symbolic link %s: %s", file,
+		                     strerror(errno));
+	return 0;
+}
+
+/* A character device: opened now, and refused when it is a terminal. */
+static int open_device(rs__dest *out, const char *path, const char *file, const char *kind)
+{
+	if (!(out->stream = rs__strdup(path)))
+		return rs__oom();
+	out->fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (out->fd < 0)
+		return rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(errno));
+	if (isatty(out->fd))
+		return rs__error_set(RS_EINVAL,
+		                     "refusing to write a %s to the terminal %s: redirect it or "
+		                     "name a file",
+		                     kind, file);
+	/* writes block as on any file */
+	(void)fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
+	return 0;
+}
+
+/* An existing file of type st (path: links resolved): a regular file is replaced, a FIFO or a
+ * character device written in place; anything else is refused. */
+static int resolve_existing(rs__dest *out, const struct stat *st, const char *path,
+                            const char *file, const char *kind, bool via_link)
+{
+	if (S_ISREG(st->st_mode)) {
+		if (!(out->target = rs__strdup(path)))
+			return rs__oom();
+		out->exists = st->st_size > 0;
+		return 0;
+	}
+	if (S_ISFIFO(st->st_mode)) {
+		/* opened when written: it waits for a reader */
+		if (!(out->stream = rs__strdup(path)))
+			return rs__oom();
+		return 0;
+	}
+	if (S_ISCHR(st->st_mode))
+		return open_device(out, path, file, kind);
+	return rs__error_set(RS_EINVAL,
+	                     "%s is %s%s: a %s is written to a regular file, a FIFO, a character "
+	                     "device or - (standard output)",
+	                     file, what_is(st->st_mode),
+	                     via_link ? " (through a symbolic link)" : "", kind);
+}
+
 int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 {
 	struct stat st;
 	char *real = NULL;
-	const char *path = file;
-	bool via_link = false;
 	int error = 0;
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
@@ -159,99 +226,25 @@ int rs__dest_resolve(rs__dest *out, const char *file, const char *kind)
 	if (!(out->shown = rs__strdup(file)))
 		return rs__oom();
 	if (!strcmp(file, "-")) {
-		if (isatty(STDOUT_FILENO)) {
+		if (isatty(STDOUT_FILENO))
 			error = rs__error_set(RS_EINVAL,
 			                      "refusing to write a %s to a terminal: redirect "
 			                      "standard output or name a file",
 			                      kind);
-			goto done;
-		}
-		out->to_stdout = true;
-		return 0;
-	}
-	if (lstat(file, &st) < 0) {
-		if (errno != ENOENT) {
+		else
+			out->to_stdout = true;
+	} else if (lstat(file, &st) < 0) {
+		/* a file to create: in a directory that exists */
+		if (errno != ENOENT)
 			error = rs__error_set(RS_EIO, "cannot use %s: %s", file, strerror(errno));
-			goto done;
-		}
-		if ((error = check_parent(file)) < 0)
-			goto done;
-		if (!(out->target = rs__strdup(file))) {
+		else if ((error = check_parent(file)) == 0 && !(out->target = rs__strdup(file)))
 			error = rs__oom();
-			goto done;
-		}
-		return 0;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		/* the link stays; what it names is written (stat, not realpath, decides what that
-		 * is: /dev/stdout names a pipe that has no path) */
-		via_link = true;
-		if (stat(file, &st) < 0) {
-			char link[PATH_MAX];
-			int e = errno;
-			ssize_t n = readlink(file, link, sizeof(link) - 1);
-			link[n > 0 ? n : 0] = '\0';
-			if (e == ENOENT)
-				error = rs__error_set(
-				        RS_EINVAL,
-				        "%s is a symbolic link to %s, which does not "
-				        "exist (regship creates no file through a link)",
-				        file, link);
-			else
-				error = rs__error_set(RS_EIO,
-				                      "cannot follow the symbolic link %s: %s",
-				                      file, strerror(e));
-			goto done;
-		}
-		if (S_ISREG(st.st_mode) && !(real = realpath(file, NULL))) {
-			error = rs__error_set(RS_EIO, "cannot follow the symbolic link %s: %s",
-			                      file, strerror(errno));
-			goto done;
-		}
-		if (real)
-			path = real;
-	}
-	if (S_ISREG(st.st_mode)) {
-		if (!(out->target = rs__strdup(path))) {
-			error = rs__oom();
-			goto done;
-		}
-		out->exists = st.st_size > 0;
-	} else if (S_ISFIFO(st.st_mode)) {
-		/* opened when written: it waits for a reader */
-		if (!(out->stream = rs__strdup(path))) {
-			error = rs__oom();
-			goto done;
-		}
-	} else if (S_ISCHR(st.st_mode)) {
-		if (!(out->stream = rs__strdup(path))) {
-			error = rs__oom();
-			goto done;
-		}
-		out->fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-		if (out->fd < 0) {
-			error = rs__error_set(RS_EIO, "cannot open %s: %s", file, strerror(errno));
-			goto done;
-		}
-		if (isatty(out->fd)) {
-			error = rs__error_set(
-			        RS_EINVAL,
-			        "refusing to write a %s to the terminal %s: redirect it "
-			        "or name a file",
-			        kind, file);
-			goto done;
-		}
-		/* writes block as on any file */
-		(void)fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
+	} else if (S_ISLNK(st.st_mode)) {
+		if ((error = follow_link(&real, &st, file)) == 0)
+			error = resolve_existing(out, &st, real ? real : file, file, kind, true);
 	} else {
-		error = rs__error_set(RS_EINVAL,
-		                      "%s is %s%s: a %s is written to a regular file, a FIFO, a "
-		                      "character device or - (standard output)",
-		                      file, what_is(st.st_mode),
-		                      via_link ? " (through a symbolic link)" : "", kind);
-		goto done;
+		error = resolve_existing(out, &st, file, file, kind, false);
 	}
-done:
 	free(real);
 	if (error < 0)
 		rs__dest_dispose(out);
