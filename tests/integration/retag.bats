@@ -91,9 +91,9 @@ count() {
 		assert_equal "$(count '^PUT ')" 3 "$v: every PUT"
 		assert_equal "$(count '/blobs/')" 0 "$v: blob requests"
 		assert_equal "$(wc -l <<<"$reqs")" 7 "$v: requests in all"
-		for t in stable prod 1.0 v1; do
-			assert_equal "$(digest_of $v rt/app:$t)" "$d" "$v: digest of $t"
-		done
+		# what the registry now has under each tag (one lookup for all four)
+		assert_equal "$(reg_digests $v rt/app stable prod 1.0 v1)" \
+			"stable $d"$'\n'"prod $d"$'\n'"1.0 $d"$'\n'"v1 $d" "$v: digests of the tags"
 	done
 }
 
@@ -248,24 +248,21 @@ promote() {
 	reqs=$(requests $v)
 }
 
-# floating NAME: "2.1=<seed tag> 2=<...> latest=<...>": which release each floating tag names
+# floating NAME: "2.1=<seed tag> 2=<...> latest=<...>": which release each floating tag names,
+# from the registry's answers (reg_digests: one process for the five lookups)
 floating() {
-	local v=$1 t d s out="" dir
-	dir=$(mktemp -d "$BATS_TEST_TMPDIR/floating.XXXXXX")
-	# the five lookups at once (each is a process with its own authentication)
-	for t in 2.1 2 latest 3.0 3; do
-		{ digest_of $v rt/sv:$t 2>/dev/null || echo none; } >"$dir/$t" &
-	done
-	wait
+	local v=$1 t d s out="" got
+	got=$(reg_digests $v rt/sv 2.1 2 latest 3.0 3) || fail "$v: looking up the floating tags failed" || return 1
 	# digest -> release, from the digests last recorded for rt/sv:<release> (what fixture_digest
 	# reads), in one pass: thirty fixture_digest calls cost seconds on a loaded machine
-	local -A rel=()
+	local -A rel=() at=()
 	while read -r s d; do
 		case $s in 2.1.105 | 2.1.106 | 2.1.107 | 2.3.0 | 3.0.0-rc.1 | 3.0.0) rel[$d]=$s ;; esac
 	done < <(awk 'sub(/^rt\/sv:/, "", $1) && $2 ~ /^sha256:/ { d[$1] = $2 } END { for (k in d) print k, d[k] }' \
 		"$BATS_FILE_TMPDIR/$v.fixture")
+	while read -r t d; do at[$t]=$d; done <<<"$got"
 	for t in 2.1 2 latest 3.0 3; do
-		d=$(<"$dir/$t")
+		d=${at[$t]:-}
 		s=${d:+${rel[$d]:-}}
 		out+="$t=${s:-none} "
 	done
