@@ -64,10 +64,13 @@ reg_stop() {
 # reg_stop_all: stop every registry/proxy started through these helpers (use in teardown_file)
 reg_stop_all() {
 	local d
+	local -a dirs=()
 	[[ -f "$BATS_FILE_TMPDIR/.harness-dirs" ]] || return 0
 	for d in $(sort -u "$BATS_FILE_TMPDIR/.harness-dirs"); do
-		harness stop --dir "$d" || true
+		dirs+=(--dir "$d")
 	done
+	# one harness process for all of them (signalled together, one wait)
+	harness stop "${dirs[@]}" || true
 }
 
 # proxy_start NAME UPSTREAM_URL [proxy.py flags: --paginate N --redirect-blobs-to URL
