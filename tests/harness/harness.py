@@ -13,7 +13,7 @@
                    [slowproxy.py flags]
   harness.py start-policyproxy --dir DIR --upstream URL [--name NAME] [--owner-pid PID]
              [policyproxy.py flags: --immutable, --ratelimit REGEX, --deny REGEX]
-  harness.py stop --dir DIR
+  harness.py stop --dir DIR [--dir DIR ...]
 
 Every process is started under a small supervisor (its own session/process group) that kills the
 group when the owner process (default: our parent's parent, e.g. the bats process) disappears,
@@ -152,7 +152,9 @@ def wait_for(cond, what, dirpath, logs, pgid=None, timeout=START_TIMEOUT):
         v = cond()
         if v:
             return v
-        if pgid is not None and not reglib.group_members(pgid):
+        # the supervisor leads its group: while it lives the group is not empty (one stat
+        # instead of a scan of /proc on every poll)
+        if pgid is not None and not reglib.alive(pgid) and not reglib.group_members(pgid):
             fail_start(dirpath, "%s: the process exited" % what, logs)
         if time.monotonic() > deadline:
             fail_start(dirpath, "%s: timed out after %.0fs" % (what, timeout), logs)
@@ -414,36 +416,51 @@ def cmd_start_proxy(opts, extra, script="proxy.py"):
     print("\n".join(lines))
 
 
-def stray_pids(d):
-    """Harness processes whose command line names d/ (in case *.pgid files are gone)."""
+def stray_pids(dirs):
+    """Harness processes whose command line names one of dirs/ (in case *.pgid files are gone):
+    one pass over /proc for all of them."""
     me = os.getpid()
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
         cl = reglib.cmdline(int(name))
-        if d + "/" not in cl:
-            continue
-        if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or \
-                "hostile.py" in cl or "slowserver.py" in cl or \
-                ("harness.py _supervise" in cl):
-            out.append(int(name))
+        for d in dirs:
+            if d + "/" not in cl:
+                continue
+            if ("serve " + d + "/") in cl or "tokenserver.py" in cl or "proxy.py" in cl or \
+                    "hostile.py" in cl or "slowserver.py" in cl or \
+                    ("harness.py _supervise" in cl):
+                out.append(int(name))
+                break
     return out
 
 
 def stop_dir(d):
-    d = os.path.abspath(d)
-    pgids = []
-    for p in glob.glob(d + "/*.pgid"):
-        s = (read_file(p) or "").strip()
-        if s.isdigit():
-            pgids.append(int(s))
+    stop_dirs([d])
+
+
+def stop_dirs(dirs):
+    """Stop everything started for each of dirs: all signalled first, then one wait for all."""
+    dirs = [os.path.abspath(d) for d in dirs]
     targets = set()
-    for pg in pgids:
-        for pid in reglib.group_members(pg):
-            if d + "/" in reglib.cmdline(pid):
-                targets.add(pid)
-    targets.update(stray_pids(d))
+    groups = {}  # pgid -> live pids, from one pass over /proc
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = reglib.proc_state(int(name))
+            if st and st[0] not in ("Z", "X"):
+                groups.setdefault(st[1], []).append(int(name))
+    for d in dirs:
+        pgids = []
+        for p in glob.glob(d + "/*.pgid"):
+            s = (read_file(p) or "").strip()
+            if s.isdigit():
+                pgids.append(int(s))
+        for pg in pgids:
+            for pid in groups.get(pg, []):
+                if d + "/" in reglib.cmdline(pid):
+                    targets.add(pid)
+    targets.update(stray_pids(dirs))
     for pid in targets:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -458,12 +475,13 @@ def stop_dir(d):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    for p in glob.glob(d + "/*.pgid"):
-        os.unlink(p)
+    for d in dirs:
+        for p in glob.glob(d + "/*.pgid"):
+            os.unlink(p)
 
 
 def cmd_stop(opts):
-    stop_dir(opts.dir)
+    stop_dirs(opts.dir)
 
 
 def main(argv=None):
@@ -518,8 +536,8 @@ def main(argv=None):
     pp.add_argument("--upstream", required=True)
     pp.add_argument("--name", default="proxy")
     pp.add_argument("--owner-pid", type=int)
-    st = sub.add_parser("stop", help="stop everything started for DIR")
-    st.add_argument("--dir", required=True)
+    st = sub.add_parser("stop", help="stop everything started for DIR (--dir again: several)")
+    st.add_argument("--dir", required=True, action="append")
     sv = sub.add_parser("_supervise")
     sv.add_argument("--dir", required=True)
     sv.add_argument("--name", required=True)

@@ -8,7 +8,6 @@
 
 import base64
 import http.client
-import http.server
 import json
 import os
 import re
@@ -365,6 +364,8 @@ def serve_upstream_proxy(p, handler, **attrs):
     opts = parse_server_args(p)
     if not opts.url_file:
         p.error("--url-file is required")
+    import http.server  # here, not at the top: harness.py and fixture.py start faster
+
     srv = http.server.ThreadingHTTPServer((opts.listen, opts.port), handler)
     srv.daemon_threads = True
     srv.opts = opts

@@ -91,9 +91,9 @@ count() {
 		assert_equal "$(count '^PUT ')" 3 "$v: every PUT"
 		assert_equal "$(count '/blobs/')" 0 "$v: blob requests"
 		assert_equal "$(wc -l <<<"$reqs")" 7 "$v: requests in all"
-		for t in stable prod 1.0 v1; do
-			assert_equal "$(digest_of $v rt/app:$t)" "$d" "$v: digest of $t"
-		done
+		# what the registry now has under each tag (one lookup for all four)
+		assert_equal "$(reg_digests $v rt/app stable prod 1.0 v1)" \
+			"stable $d"$'\n'"prod $d"$'\n'"1.0 $d"$'\n'"v1 $d" "$v: digests of the tags"
 	done
 }
 
@@ -248,111 +248,125 @@ promote() {
 	reqs=$(requests $v)
 }
 
-# floating NAME: "2.1=<seed tag> 2=<...> latest=<...>": which release each floating tag names
+# floating NAME: "2.1=<seed tag> 2=<...> latest=<...>": which release each floating tag names,
+# from the registry's answers (reg_digests: one process for the five lookups)
 floating() {
-	local v=$1 t d s out="" dir
-	dir=$(mktemp -d "$BATS_TEST_TMPDIR/floating.XXXXXX")
-	# the five lookups at once (each is a process with its own authentication)
-	for t in 2.1 2 latest 3.0 3; do
-		{ digest_of $v rt/sv:$t 2>/dev/null || echo none; } >"$dir/$t" &
-	done
-	wait
+	local v=$1 t d s out="" got
+	got=$(reg_digests $v rt/sv 2.1 2 latest 3.0 3) || fail "$v: looking up the floating tags failed" || return 1
 	# digest -> release, from the digests last recorded for rt/sv:<release> (what fixture_digest
 	# reads), in one pass: thirty fixture_digest calls cost seconds on a loaded machine
-	local -A rel=()
+	local -A rel=() at=()
 	while read -r s d; do
 		case $s in 2.1.105 | 2.1.106 | 2.1.107 | 2.3.0 | 3.0.0-rc.1 | 3.0.0) rel[$d]=$s ;; esac
 	done < <(awk 'sub(/^rt\/sv:/, "", $1) && $2 ~ /^sha256:/ { d[$1] = $2 } END { for (k in d) print k, d[k] }' \
 		"$BATS_FILE_TMPDIR/$v.fixture")
+	while read -r t d; do at[$t]=$d; done <<<"$got"
 	for t in 2.1 2 latest 3.0 3; do
-		d=$(<"$dir/$t")
+		d=${at[$t]:-}
 		s=${d:+${rel[$d]:-}}
 		out+="$t=${s:-none} "
 	done
 	echo "${out% }"
 }
 
-@test "retag --semver: X.Y, X and latest only move forward, judged by digest; pre-releases are refused" {
-	local v a
-	for v in $VARIANTS; do
-		echo "# variant $v"
-		a=$(reg_addr $v)
-		# 2.3.0 is the highest release (3.0.0-rc.1 is a pre-release and does not count)
-		promote $v 2.3.0
-		assert_success
-		d=$(fixture_digest $v rt/sv:2.3.0)
-		assert_equal "$output" "$a/rt/sv:2.3@$d"$'\n'"$a/rt/sv:2@$d"$'\n'"$a/rt/sv:latest@$d" "$v: stdout"
-		[[ $stderr == *"moved 2.3 to 2.3.0: it does not exist yet"* ]] || fail "$v: $stderr"
-		[[ $stderr == *"moved latest to 2.3.0: it does not exist yet"* ]] || fail "$v: $stderr"
-		assert_equal "$(count '^GET /v2/rt/sv/manifests/2.3.0 200$')" 1 "$v: one GET"
-		assert_equal "$(count '^GET /v2/rt/sv/tags/list')" 1 "$v: one tag listing"
-		assert_equal "$(count '^HEAD ')" 0 "$v: no HEAD: no floating tag existed"
-		assert_equal "$(count '^PUT ')" 3 "$v: three PUTs"
-		assert_equal "$(count '/blobs/')" 0 "$v: no blob request"
+# semver_forward NAME: the forward-only promotion sequence on registry NAME (its own images, so
+# the variants are independent: one @test each keeps every test well inside BATS_TEST_TIMEOUT
+# on a loaded machine)
+semver_forward() {
+	local v=$1 a
+	echo "# variant $v"
+	a=$(reg_addr $v)
+	# 2.3.0 is the highest release (3.0.0-rc.1 is a pre-release and does not count)
+	promote $v 2.3.0
+	assert_success
+	d=$(fixture_digest $v rt/sv:2.3.0)
+	assert_equal "$output" "$a/rt/sv:2.3@$d"$'\n'"$a/rt/sv:2@$d"$'\n'"$a/rt/sv:latest@$d" "$v: stdout"
+	[[ $stderr == *"moved 2.3 to 2.3.0: it does not exist yet"* ]] || fail "$v: $stderr"
+	[[ $stderr == *"moved latest to 2.3.0: it does not exist yet"* ]] || fail "$v: $stderr"
+	assert_equal "$(count '^GET /v2/rt/sv/manifests/2.3.0 200$')" 1 "$v: one GET"
+	assert_equal "$(count '^GET /v2/rt/sv/tags/list')" 1 "$v: one tag listing"
+	assert_equal "$(count '^HEAD ')" 0 "$v: no HEAD: no floating tag existed"
+	assert_equal "$(count '^PUT ')" 3 "$v: three PUTs"
+	assert_equal "$(count '/blobs/')" 0 "$v: no blob request"
 
-		# 2.1.107 creates 2.1; 2 and latest stay on the newer 2.3.0 (HEAD 2, latest, 2.3.0)
-		promote $v 2.1.107
-		assert_success
-		assert_equal "$output" "$a/rt/sv:2.1@$(fixture_digest $v rt/sv:2.1.107)" "$v: stdout"
-		[[ $stderr == *"kept 2: it points at 2.3.0, which is newer"* ]] || fail "$v: $stderr"
-		[[ $stderr == *"kept latest: it points at 2.3.0, which is newer"* ]] || fail "$v: $stderr"
-		assert_equal "$(count '^PUT /v2/rt/sv/manifests/2.1 201$')" 1 "$v: PUT 2.1"
-		assert_equal "$(count '^PUT ')" 1 "$v: only 2.1 written"
-		assert_equal "$(count '^HEAD /v2/rt/sv/manifests/(2|latest|2\.3\.0) 200$')" 3 "$v: HEADs"
-		assert_equal "$(count '^HEAD ')" 3 "$v: no other HEAD"
-		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=none 3=none"
+	# 2.1.107 creates 2.1; 2 and latest stay on the newer 2.3.0 (HEAD 2, latest, 2.3.0)
+	promote $v 2.1.107
+	assert_success
+	assert_equal "$output" "$a/rt/sv:2.1@$(fixture_digest $v rt/sv:2.1.107)" "$v: stdout"
+	[[ $stderr == *"kept 2: it points at 2.3.0, which is newer"* ]] || fail "$v: $stderr"
+	[[ $stderr == *"kept latest: it points at 2.3.0, which is newer"* ]] || fail "$v: $stderr"
+	assert_equal "$(count '^PUT /v2/rt/sv/manifests/2.1 201$')" 1 "$v: PUT 2.1"
+	assert_equal "$(count '^PUT ')" 1 "$v: only 2.1 written"
+	assert_equal "$(count '^HEAD /v2/rt/sv/manifests/(2|latest|2\.3\.0) 200$')" 3 "$v: HEADs"
+	assert_equal "$(count '^HEAD ')" 3 "$v: no other HEAD"
+	assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=none 3=none"
 
-		# an older patch does not move 2.1 backwards: nothing is written at all
-		promote $v 2.1.106
-		assert_success
-		assert_equal "$output" "" "$v: stdout when nothing moves"
-		[[ $stderr == *"kept 2.1: it points at 2.1.107, which is newer"* ]] || fail "$v: $stderr"
-		assert_equal "$(count '^PUT ')" 0 "$v: PUTs for an old version"
-		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=none 3=none"
+	# an older patch does not move 2.1 backwards: nothing is written at all
+	promote $v 2.1.106
+	assert_success
+	assert_equal "$output" "" "$v: stdout when nothing moves"
+	[[ $stderr == *"kept 2.1: it points at 2.1.107, which is newer"* ]] || fail "$v: $stderr"
+	assert_equal "$(count '^PUT ')" 0 "$v: PUTs for an old version"
+	assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=none 3=none"
 
-		# a pre-release is an error, with nothing fetched
-		promote $v 3.0.0-rc.1
-		assert_failure 1
-		assert_equal "$output" ""
-		[[ $stderr == *"cannot promote 3.0.0-rc.1: it is a pre-release"* ]] || fail "$v: $stderr"
-		assert_equal "$(count '^(PUT|GET|HEAD) ')" 0 "$v: requests for a pre-release"
+	# a pre-release is an error, with nothing fetched
+	promote $v 3.0.0-rc.1
+	assert_failure 1
+	assert_equal "$output" ""
+	[[ $stderr == *"cannot promote 3.0.0-rc.1: it is a pre-release"* ]] || fail "$v: $stderr"
+	assert_equal "$(count '^(PUT|GET|HEAD) ')" 0 "$v: requests for a pre-release"
 
-		# --dry-run prints the plan and writes nothing
-		promote $v 2.1.105 --dry-run
-		assert_success
-		assert_equal "$output" ""
-		[[ $stderr == *"kept 2.1: it points at 2.1.107, which is newer"* && $stderr == *"dry run"* ]] || fail "$v: $stderr"
-		seed $v rt/sv --tag 3.0.0 --seed "sv-300-$v"
-		promote $v 3.0.0 --dry-run --json
-		assert_success
-		assert_equal "$(json '[(t["tag"], t["action"], t["written"]) for t in d["tags"]]' <<<"$output")" \
-			'[["3.0", "moved", false], ["3", "moved", false], ["latest", "moved", false]]'
-		assert_equal "$(json 'd["dry_run"]' <<<"$output")" true
-		assert_equal "$(count '^PUT ')" 0 "$v: PUTs in a dry run"
+	# --dry-run prints the plan and writes nothing
+	promote $v 2.1.105 --dry-run
+	assert_success
+	assert_equal "$output" ""
+	[[ $stderr == *"kept 2.1: it points at 2.1.107, which is newer"* && $stderr == *"dry run"* ]] || fail "$v: $stderr"
+	seed $v rt/sv --tag 3.0.0 --seed "sv-300-$v"
+	promote $v 3.0.0 --dry-run --json
+	assert_success
+	assert_equal "$(json '[(t["tag"], t["action"], t["written"]) for t in d["tags"]]' <<<"$output")" \
+		'[["3.0", "moved", false], ["3", "moved", false], ["latest", "moved", false]]'
+	assert_equal "$(json 'd["dry_run"]' <<<"$output")" true
+	assert_equal "$(count '^PUT ')" 0 "$v: PUTs in a dry run"
 
-		# --no-latest leaves latest alone; promoting again without it moves only latest
-		promote $v 3.0.0 --no-latest
-		assert_success
-		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=3.0.0 3=3.0.0"
-		[[ $stderr == *"kept latest: asked to leave it alone"* ]] || fail "$v: $stderr"
-		promote $v 3.0.0 --json
-		assert_success
-		assert_equal "$(json '[(t["tag"], t["action"], t["written"], t["reason"]) for t in d["tags"]]' <<<"$output")" \
-			'[["3.0", "already", false, "already at 3.0.0"], ["3", "already", false, "already at 3.0.0"], ["latest", "moved", true, "it points at 2.3.0, older than 3.0.0"]]'
-		assert_equal "$(count '^PUT ')" 1 "$v: only latest written"
-		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
-		# idempotent: the same promotion again writes nothing
-		promote $v 3.0.0
-		assert_success
-		assert_equal "$output" ""
-		assert_equal "$(count '^PUT ')" 0 "$v: PUTs when already promoted"
-		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
-		# and now 2.3.0 cannot take latest back
-		promote $v 2.3.0
-		assert_success
-		[[ $stderr == *"kept latest: it points at 3.0.0, which is newer"* ]] || fail "$v: $stderr"
-		assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
-	done
+	# --no-latest leaves latest alone; promoting again without it moves only latest
+	promote $v 3.0.0 --no-latest
+	assert_success
+	assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=2.3.0 3.0=3.0.0 3=3.0.0"
+	[[ $stderr == *"kept latest: asked to leave it alone"* ]] || fail "$v: $stderr"
+	promote $v 3.0.0 --json
+	assert_success
+	assert_equal "$(json '[(t["tag"], t["action"], t["written"], t["reason"]) for t in d["tags"]]' <<<"$output")" \
+		'[["3.0", "already", false, "already at 3.0.0"], ["3", "already", false, "already at 3.0.0"], ["latest", "moved", true, "it points at 2.3.0, older than 3.0.0"]]'
+	assert_equal "$(count '^PUT ')" 1 "$v: only latest written"
+	assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
+	# idempotent: the same promotion again writes nothing
+	promote $v 3.0.0
+	assert_success
+	assert_equal "$output" ""
+	assert_equal "$(count '^PUT ')" 0 "$v: PUTs when already promoted"
+	assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
+	# and now 2.3.0 cannot take latest back
+	promote $v 2.3.0
+	assert_success
+	[[ $stderr == *"kept latest: it points at 3.0.0, which is newer"* ]] || fail "$v: $stderr"
+	assert_equal "$(floating $v)" "2.1=2.1.107 2=2.3.0 latest=3.0.0 3.0=3.0.0 3=3.0.0"
+}
+
+@test "retag --semver (plain): X.Y, X and latest only move forward, judged by digest; pre-releases are refused" {
+	semver_forward plain
+}
+
+@test "retag --semver (tls): X.Y, X and latest only move forward, judged by digest; pre-releases are refused" {
+	semver_forward tls
+}
+
+@test "retag --semver (basic): X.Y, X and latest only move forward, judged by digest; pre-releases are refused" {
+	semver_forward basic
+}
+
+@test "retag --semver (tok): X.Y, X and latest only move forward, judged by digest; pre-releases are refused" {
+	semver_forward tok
 }
 
 @test "retag --semver: a tag that is not a release is refused (exit 1) before any request" {
