@@ -1180,7 +1180,8 @@ def report(results, meta):
         L.append("")
         L.append("regship alone (no skopeo equivalent)")
         L.append("")
-        L.append("| scenario | wall | CPU | registry CPU | CPU bound | peak RSS | target | result |")
+        L.append("| scenario | wall | CPU | registry CPU | CPU bound | peak RSS | target | "
+                 "result |")
         L.append("|---|---:|---:|---:|---:|---:|---:|---|")
         for res in alone:
             a = res["summary"]["regship"]
