@@ -33,6 +33,7 @@ HARNESS = os.path.join(ROOT, "tests", "harness")
 PY = "/usr/bin/python3"
 SKOPEO_ROOT_CACHE = "/var/lib/containers/cache"  # skopeo's blob-info cache dir when euid == 0
 MIB = 1 << 20
+NPROC = os.cpu_count() or 1
 
 FULL = {"layers": 5, "layer_size": "100M", "big": "1G", "small": "1M", "tags": 5000,
         "digests": 100, "pairs": 5, "warmup": 1, "cotags": 2000, "promo_tags": 3000,
@@ -149,6 +150,29 @@ def build_spawn(work):
     return out
 
 
+def build_startup_floor(work, regship):
+    """`int main(void) { return 0; }` linked against the shared libraries regship's binary needs
+    (its DT_NEEDED entries, by soname): what starting any process with them costs."""
+    p = subprocess.run(["readelf", "-d", regship], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", p.stdout.decode())
+    libs = [n for n in needed if not n.startswith(("libc.so", "ld-linux"))]
+    if p.returncode != 0 or not libs:
+        raise BenchError("readelf -d %s: no shared libraries found (%s)" % (
+            regship, p.stderr.decode(errors="replace").strip()))
+    src = os.path.join(work, "startup-floor.c")
+    out = os.path.join(work, "startup-floor")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    cc = os.environ.get("CC", "cc")
+    run_quiet([cc, "-O2", "-o", out, src, "-Wl,--no-as-needed"] + ["-l:" + l for l in libs],
+              "compiling the start-up floor")
+    got = subprocess.run(["readelf", "-d", out], stdout=subprocess.PIPE).stdout.decode()
+    missing = [l for l in libs if "[%s]" % l not in got]
+    if missing:
+        raise BenchError("the start-up floor does not link %s" % ", ".join(missing))
+    return out, libs
+
+
 # --- registries -----------------------------------------------------------------------------------
 
 
@@ -170,7 +194,19 @@ class Registry:
                 k, _, v = line.strip().partition("=")
                 env[k] = v.strip("'")
         self.addr, self.url = env["REG_ADDR"], env["REG_URL"]
+        self.pid = int(env["REG_PID"])  # the docker-registry process itself (no shell between)
         bench.registries.append(self)
+
+    def cpu_ticks(self):
+        """utime + stime (+ cutime + cstime: it forks nothing, but count it if it did) of the
+        docker-registry process, in clock ticks, from /proc/PID/stat; None once it is gone."""
+        try:
+            with open("/proc/%d/stat" % self.pid) as f:
+                data = f.read()
+        except OSError:
+            return None
+        fields = data[data.rfind(")") + 2:].split()
+        return sum(int(x) for x in fields[11:15])
 
     @property
     def data(self):
@@ -212,18 +248,39 @@ class Cmd:
         self.tool, self.argv, self.check, self.ok_rc = tool, argv, check, ok_rc
 
 
-def measure_one(spawn, argv, out_path, err_path, env, extra=()):
-    """Runs argv under bench/spawn (see spawn.c for why); returns its numbers."""
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def registries_cpu(registries):
+    """{pid: CPU ticks} of every registry the bench is running."""
+    out = {}
+    for reg in registries:
+        t = reg.cpu_ticks()
+        if t is not None:
+            out[reg.pid] = t
+    return out
+
+
+def registries_cpu_delta(before, after):
+    """CPU seconds the registries spent between two registries_cpu() snapshots."""
+    return sum(after[p] - t for p, t in before.items() if p in after) / CLK_TCK
+
+
+def measure_one(spawn, argv, out_path, err_path, env, extra=(), registries=()):
+    """Runs argv under bench/spawn (see spawn.c for why); returns its numbers, with the CPU
+    time every running registry spent meanwhile (registry_cpu, from /proc/PID/stat)."""
+    reg0 = registries_cpu(registries)
     p = subprocess.run([spawn] + list(extra) + ["-o", out_path, "-e", err_path, "--"] + argv,
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        env=env)
+    reg_cpu = registries_cpu_delta(reg0, registries_cpu(registries))
     m = dict(kv.split("=", 1) for kv in p.stdout.decode().split())
     if p.returncode != 0 or "status" not in m:
         raise BenchError("bench/spawn failed (exit %d): %s" % (
             p.returncode, p.stderr.decode(errors="replace")))
     user, sys_ = float(m["user"]), float(m["sys"])
     return {"wall": float(m["wall"]), "user": user, "sys": sys_, "cpu": user + sys_,
-            "maxrss_kib": int(m["maxrss"]), "rc": int(m["status"])}
+            "maxrss_kib": int(m["maxrss"]), "rc": int(m["status"]), "registry_cpu": reg_cpu}
 
 
 def fresh_env(run_dir):
@@ -260,6 +317,7 @@ class Bench:
         self.has_retag = subprocess.run([self.regship, "retag", "-h"], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL).returncode == 0
         self.templates = {}
+        self.startup_floor, self.startup_libs = build_startup_floor(self.work, self.regship)
 
     # - commands -
 
@@ -277,7 +335,8 @@ class Bench:
     def run_tool(self, name, cmds):
         """Runs cmds (one tool's turn) in a fresh run dir; returns the combined measurement."""
         self.run_counter += 1
-        run_dir = os.path.join(self.runs_dir, "%04d-%s" % (self.run_counter, name))
+        run_dir = os.path.join(self.runs_dir, "%04d-%s" % (
+            self.run_counter, re.sub(r"[^A-Za-z0-9_.-]+", "_", name)))
         os.makedirs(run_dir)
         env = fresh_env(run_dir)
         out, err = os.path.join(run_dir, "stdout"), os.path.join(run_dir, "stderr")
@@ -287,7 +346,7 @@ class Bench:
             argv = c.argv
             if c.tool == "skopeo":
                 argv = argv[:1] + ["--tmpdir", env["TMPDIR"]] + argv[1:]
-            m = measure_one(self.spawn, argv, out, err, env, extra)
+            m = measure_one(self.spawn, argv, out, err, env, extra, self.registries)
             if m["rc"] not in c.ok_rc:
                 with open(err, errors="replace") as f:
                     tail = f.read()[-3000:]
@@ -302,6 +361,7 @@ class Bench:
         return {"wall": sum(p["wall"] for p in parts),
                 "cpu": sum(p["cpu"] for p in parts), "user": sum(p["user"] for p in parts),
                 "sys": sum(p["sys"] for p in parts),
+                "registry_cpu": sum(p["registry_cpu"] for p in parts),
                 "maxrss_kib": max(p["maxrss_kib"] for p in parts), "processes": len(parts)}
 
     def scenario(self, sid, title, tools, setup=None, teardown=None, note=None):
@@ -322,9 +382,10 @@ class Bench:
                         after()
                     m.update({"tool": name, "round": r, "warmup": warm})
                     runs.append(m)
-                    log("  %-4s %-12s round %d%s: wall %7.3fs  cpu %7.3fs  rss %6.1f MiB" % (
-                        sid, name, r, " (warm-up)" if warm else "", m["wall"], m["cpu"],
-                        m["maxrss_kib"] / 1024))
+                    log("  %-4s %-12s round %d%s: wall %7.3fs  cpu %7.3fs  registry cpu "
+                        "%7.3fs  rss %6.1f MiB" % (
+                            sid, name, r, " (warm-up)" if warm else "", m["wall"], m["cpu"],
+                            m["registry_cpu"], m["maxrss_kib"] / 1024))
         finally:
             if teardown:
                 teardown(state)
@@ -393,19 +454,26 @@ class Bench:
                     reg.addr, repo, ref, got or "missing", digest or "one"))
         return check
 
-    def push_scenario(self, sid, title, src_regship, src_skopeo, digest, baselines=False):
+    def push_scenario(self, sid, title, src_regship, src_skopeo, digest, baselines=False,
+                      floors=None, note=None):
+        """floors: {name: fn(reg) -> argv}, run in the same rounds against their own fresh
+        registry, checked only by their exit code."""
+        floors = floors or {}
+
         def per_tool(tool):
             def per_run(state, r):
                 reg = Registry(self, sid)
                 dst = "%s/bench/img:v1" % reg.addr
-                if tool == "regship":
+                if tool in floors:
+                    cmds = [Cmd(tool, floors[tool](reg))]
+                elif tool == "regship":
                     cmds = [Cmd("regship", self.regship_cmd("push", src_regship, dst))]
                 elif tool == "skopeo":
                     cmds = [Cmd("skopeo", self.skopeo_copy(src_skopeo, "docker://" + dst))]
                 else:
                     cmds = [Cmd(tool, ["/bin/sh", "-c", self.curl_script(reg, tool == "curl-par")])]
-                check = None if tool.startswith("curl") else self.expect_manifest(
-                    reg, "bench/img", "v1", digest)
+                check = None if tool.startswith("curl") or tool in floors else \
+                    self.expect_manifest(reg, "bench/img", "v1", digest)
 
                 def after():
                     try:
@@ -416,8 +484,8 @@ class Bench:
                 return cmds, after
             return per_run
 
-        names = ["regship", "skopeo"] + (["curl-seq", "curl-par"] if baselines else [])
-        note = None
+        names = ["regship", "skopeo"] + (["curl-seq", "curl-par"] if baselines else []) + \
+            list(floors)
         if baselines:
             note = ("curl-seq/curl-par: the %d layer blobs uploaded with curl (monolithic POST + "
                     "PUT of the file), one after another / all at once; no config or manifest" %
@@ -497,11 +565,34 @@ class Bench:
                 src = "docker://%s/bench/img:v1" % reg.addr
                 return [Cmd("skopeo", self.skopeo_copy(src, "docker://%s/bench/img:r%d-%d" % (
                     reg.addr, r, i))) for i in range(1, 5)]
+            manifest_file = os.path.join(self.oci, "blobs", "sha256",
+                                         self.oci_digest.split(":")[1])
+
+            def retag_curl(reg, r):
+                # what retag sends: GET the manifest, HEAD each new tag (one process, one
+                # connection), then the 4 PUTs at once
+                base = "%s/v2/bench/img/manifests/" % reg.url
+                urls = ["%sf%d-%d" % (base, r, i) for i in range(1, 5)]
+                script = ("set -e\n"
+                          "curl -sS -f -o /dev/null -H 'Accept: %s' '%sv1' --next -sS -o /dev/null"
+                          " -I %s\n" % (MANIFEST_ACCEPT, base, " ".join(
+                              "'%s'" % u for u in urls)) +
+                          "curl -sS -f --parallel -o /dev/null -X PUT -H 'Content-Type: "
+                          "application/vnd.oci.image.manifest.v1+json' %s\n" % " ".join(
+                              "-T '%s' '%s'" % (manifest_file, u) for u in urls))
+                return [Cmd("floor: curl", ["/bin/sh", "-c", script])]
             self.fresh_registry_scenario(
                 "retag", "6. put the image under 4 more tags (regship %s; skopeo: 4 copies)" % (
                     "retag" if self.has_retag else "copy x4: `regship retag` not available"),
                 "img", img, retag_regship, retag_skopeo, "bench/img", None,
-                expect_tags=lambda r: ["r%d-%d" % (r, i) for i in range(1, 5)])
+                expect_tags=lambda r: ["r%d-%d" % (r, i) for i in range(1, 5)],
+                floors=[("floor: start-up", lambda reg, r: [
+                    Cmd("floor: start-up", [self.startup_floor])], lambda r: ["v1"]),
+                        ("floor: curl", retag_curl,
+                         lambda r: ["f%d-%d" % (r, i) for i in range(1, 5)])],
+                note="floor: start-up = one empty main() linked like regship (%s); floor: curl = "
+                     "the requests retag sends (GET manifest, 4 HEAD, then 4 PUT at once) with "
+                     "two curl processes" % ", ".join(self.startup_libs))
         if on("tags") or on("digest") or on("rm-cotags"):
             self.tags_scenarios(on)
         if on("memory"):
@@ -674,9 +765,51 @@ class Bench:
                        "--repo-tag", "bench/img:v1", "--layers", "1", "--layer-size",
                        o.archive_big, "--seed", "bench-archive-big"], "fixture docker-archive")
             open(os.path.join(d, "done"), "w").close()
+        blob, blob_digest = self.pushed_layer(tar)
+
+        def floor_curl(reg):
+            # the compressed layer regship sends, from a file, in one streamed (chunked) PATCH
+            # and a final PUT ?digest=, as regship sends it: the registry's ingest alone
+            return ["/bin/sh", "-c", "\n".join([
+                "set -e",
+                "loc=$(curl -sS -f -X POST -o /dev/null -w '%%header{location}' "
+                "'%s/v2/bench/img/blobs/uploads/')" % reg.url,
+                "loc=$(curl -sS -f -X PATCH -o /dev/null -w '%%header{location}' -T '%s' "
+                "-H 'Transfer-Encoding: chunked' -H 'Content-Type: application/octet-stream' "
+                "-H 'Expect:' \"$loc\")" % blob,
+                "curl -sS -f -X PUT -o /dev/null -T /dev/null \"$loc&digest=%s\"" % blob_digest,
+                ""])]
         return self.push_scenario("push-docker-archive-big", "12. push a docker-archive with one "
                                   "%s layer (uncompressed; gzip on the way)" % o.archive_big,
-                                  "docker-archive:" + tar, "docker-archive:" + tar, None)
+                                  "docker-archive:" + tar, "docker-archive:" + tar, None,
+                                  floors={"floor: curl": floor_curl},
+                                  note="floor: curl = the %d-byte gzip layer regship sends, "
+                                       "uploaded from a file with curl: POST, one chunked PATCH, "
+                                       "PUT ?digest=" % os.path.getsize(blob))
+
+    def pushed_layer(self, tar):
+        """The one compressed layer `regship push docker-archive:TAR` sends (pushed once to a
+        template registry, unmeasured): (path of the blob file in that storage, its digest)."""
+        if "bigarchive" not in self.templates:
+            reg = Registry(self, "tmpl-bigarchive")
+            run_quiet(self.regship_cmd("push", "docker-archive:" + tar,
+                                       "%s/bench/img:v1" % reg.addr),
+                      "pushing the big archive once", env=fresh_env(
+                          os.path.join(self.work, "seed-env")))
+            req = urllib.request.Request("%s/v2/bench/img/manifests/v1" % reg.url,
+                                         headers={"Accept": MANIFEST_ACCEPT})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                layers = json.load(r)["layers"]
+            reg.stop(self, keep_data=True)
+            self.templates["bigarchive"] = reg.data
+            self.templates["bigarchive:layer"] = layers[0]["digest"]
+        digest = self.templates["bigarchive:layer"]
+        hexd = digest.split(":", 1)[1]
+        path = os.path.join(self.templates["bigarchive"], "docker", "registry", "v2", "blobs",
+                            "sha256", hexd[:2], hexd, "data")
+        if not os.path.isfile(path):
+            raise BenchError("pushed layer %s not found in the template storage" % digest)
+        return path, digest
 
     def shared_registry_scenario(self, sid, title, tmpl, pushes, regship_cmds, skopeo_cmds):
         template = self.template(tmpl, pushes)
@@ -692,23 +825,25 @@ class Bench:
                              setup=setup, teardown=lambda reg: reg.stop(self))
 
     def fresh_registry_scenario(self, sid, title, tmpl, pushes, regship_cmds, skopeo_cmds,
-                                check_repo, check_tag, expect_tags=None):
+                                check_repo, check_tag, expect_tags=None, floors=(), note=None):
+        """floors: [(name, cmds_fn, expect_tags_fn or None)] run in the same rounds."""
         template = self.template(tmpl, pushes)
 
-        def per(fn):
+        def per(fn, tags_fn):
             def per_run(state, r):
                 reg = Registry(self, sid, template)
 
                 def after():
                     try:
-                        for t in (expect_tags(r) if expect_tags else [check_tag]):
+                        for t in (tags_fn(r) if tags_fn else [check_tag]):
                             self.expect_manifest(reg, check_repo, t, self.oci_digest)()
                     finally:
                         reg.stop(self)
                 return fn(reg, r), after
             return per_run
-        return self.scenario(sid, title, [("regship", per(regship_cmds)),
-                                          ("skopeo", per(skopeo_cmds))])
+        return self.scenario(sid, title, [("regship", per(regship_cmds, expect_tags)),
+                                          ("skopeo", per(skopeo_cmds, expect_tags))] +
+                             [(n, per(fn, tf)) for n, fn, tf in floors], note=note)
 
     def pull_scenario(self, sid, title, tmpl, pushes, repo, note=None):
         template = self.template(tmpl, pushes)
@@ -784,29 +919,73 @@ class Bench:
                 if len(got) != o.digests or set(got) != {digest}:
                     raise BenchError("digest: output %r..., want %d x %s" % (
                         got[:2], o.digests, digest))
+            startup = "floor: start-up = an empty main() linked like regship (%s)" % ", ".join(
+                self.startup_libs)
             if on("tags"):
                 self.scenario("tags", "7a. list %d tags" % o.tags, [
                     ("regship", lambda s, r: ([Cmd("regship", self.regship_cmd(
                         "tags", "%s/bench/tags" % reg.addr), check_tags)], None)),
                     ("skopeo", lambda s, r: ([Cmd("skopeo", [
                         "skopeo", "list-tags", "--tls-verify=false",
-                        "docker://%s/bench/tags" % reg.addr], check_tags)], None))])
+                        "docker://%s/bench/tags" % reg.addr], check_tags)], None)),
+                    ("floor: start-up", lambda s, r: ([Cmd("floor: start-up", [
+                        self.startup_floor])], None)),
+                    # docker-registry 2.8 sends every tag in one answer when no n= is asked
+                    # for (check_tags fails if a page were missing)
+                    ("floor: curl", lambda s, r: ([Cmd("floor: curl", [
+                        "curl", "-sS", "-f", "%s/v2/bench/tags/tags/list" % reg.url],
+                        check_tags)], None))],
+                    note=startup + "; floor: curl = one GET of the tag list")
             if on("digest"):
                 rc = [Cmd("regship", self.regship_cmd("digest", ref)) for _ in range(o.digests)]
                 rc[-1].check = check_digest
                 sc = [Cmd("skopeo", ["skopeo", "inspect", "--tls-verify=false", "--format",
                                      "{{.Digest}}", "docker://" + ref]) for _ in range(o.digests)]
                 sc[-1].check = check_digest
+                fs = [Cmd("floor: start-up", [self.startup_floor]) for _ in range(o.digests)]
+
+                def check_heads(stdout):
+                    n = len(re.findall(r"^docker-content-digest: %s\s*$" % re.escape(digest),
+                                       stdout, re.M | re.I))
+                    if n != o.digests:
+                        raise BenchError("curl -I: %d right digests, want %d" % (n, o.digests))
+                fc = [Cmd("floor: curl", ["curl", "-sS", "-f", "-I", "-H", "Accept: " +
+                                          MANIFEST_ACCEPT, "%s/v2/bench/tags/manifests/tag-0000"
+                                          % reg.url]) for _ in range(o.digests)]
+                fc[-1].check = check_heads
                 self.scenario("digest", "7b. resolve a digest %d times (sequential commands)"
                               % o.digests, [("regship", lambda s, r: (rc, None)),
-                                            ("skopeo", lambda s, r: (sc, None))],
-                              note="time = all %d commands; CPU summed; RSS = largest" % o.digests)
+                                            ("skopeo", lambda s, r: (sc, None)),
+                                            ("floor: start-up", lambda s, r: (fs, None)),
+                                            ("floor: curl", lambda s, r: (fc, None))],
+                              note="time = all %d commands; CPU summed; RSS = largest; %s "
+                                   "(x %d); floor: curl = %d x curl -I of the manifest" % (
+                                       o.digests, startup, o.digests, o.digests))
             if on("rm-cotags"):
                 # its own repository: the manifest under --cotags tags (issue 16: 2,000)
                 log("seeding %d co-tags (fixture.py seed)" % o.cotags)
                 out = run_quiet([PY, os.path.join(HARNESS, "fixture.py"), "seed", reg.url,
                                  "bench/cotags", "--many-tags", str(o.cotags)], "seeding tags")
                 ref = "%s/bench/cotags:tag-0000" % reg.addr
+                cotags = [l.split()[0].split(":", 1)[1] for l in out.splitlines() if l.strip()]
+                cfg = os.path.join(self.work, "cotags-heads.curlrc")
+                with open(cfg, "w") as f:
+                    f.write('head\nsilent\nshow-error\nfail\nheader = "Accept: %s"\n' %
+                            MANIFEST_ACCEPT)
+                    for t in cotags:
+                        f.write('url = "%s/v2/bench/cotags/manifests/%s"\n' % (reg.url, t))
+                cotag_digest = out.split()[1]
+
+                def check_heads(stdout):
+                    n = len(re.findall(r"^docker-content-digest: %s\s*$" % re.escape(
+                        cotag_digest), stdout, re.M | re.I))
+                    if n != o.cotags:
+                        raise BenchError("curl HEADs: %d right digests, want %d" % (n, o.cotags))
+                # the requests rm sends to find the co-tags: the tag list, then one HEAD per
+                # tag, 8 at a time (HEAD_JOBS in lib/image/retag.c), from one curl process
+                floor_rm = ["/bin/sh", "-c", "set -e\ncurl -sS -f -o /dev/null "
+                            "'%s/v2/bench/cotags/tags/list'\ncurl --parallel --parallel-max 8 "
+                            "-K '%s'\n" % (reg.url, cfg)]
 
                 def check_rm(stdout):
                     d = json.loads(stdout)
@@ -818,8 +997,12 @@ class Bench:
                 self.scenario("rm-cotags", "7c. rm refusing: the manifest has %d other tags"
                               % (o.cotags - 1), [
                                   ("regship", lambda s, r: ([Cmd("regship", self.regship_cmd(
-                                      "rm", "--json", ref), check_rm, ok_rc=(1,))], None))],
-                              note="regship only: the time to find every co-tag")
+                                      "rm", "--json", ref), check_rm, ok_rc=(1,))], None)),
+                                  ("floor: curl", lambda s, r: ([Cmd("floor: curl", floor_rm,
+                                                                     check_heads)], None))],
+                              note="regship only: the time to find every co-tag; floor: curl = "
+                                   "GET of the tag list, then %d HEADs 8 at a time in one curl "
+                                   "process" % o.cotags)
         finally:
             reg.stop(self)
 
@@ -844,7 +1027,9 @@ class Bench:
             except BenchError as e:
                 log(str(e))
         for d in self.templates.values():
-            shutil.rmtree(os.path.dirname(d), ignore_errors=True)
+            # storage paths only (the ":out" / ":layer" entries are seed output and digests)
+            if os.path.isabs(d) and d.startswith(self.work + os.sep):
+                shutil.rmtree(os.path.dirname(d), ignore_errors=True)
         shutil.rmtree(self.runs_dir, ignore_errors=True)
         shutil.rmtree(os.path.join(self.work, "reg"), ignore_errors=True)
         shutil.rmtree(os.path.join(self.work, "pull-out"), ignore_errors=True)
@@ -863,16 +1048,21 @@ def summarize(res):
     summ = {}
     for tool in res["tools"]:
         rs = [r for r in measured if r["tool"] == tool]
-        summ[tool] = {k: med([r[k] for r in rs]) for k in ("wall", "cpu", "maxrss_kib")}
+        summ[tool] = {k: med([r[k] for r in rs])
+                      for k in ("wall", "cpu", "registry_cpu", "maxrss_kib")}
+        # what the CPU work alone allows: tool + registries spread over every core, perfectly
+        summ[tool]["cpu_bound"] = med([(r["cpu"] + r["registry_cpu"]) / NPROC for r in rs])
         summ[tool]["maxrss_kib_max"] = max(r["maxrss_kib"] for r in rs)
     rounds = sorted({r["round"] for r in measured})
     ratios = {}
     for other in res["tools"][1:]:
-        per = {"wall": [], "cpu": [], "maxrss": []}
+        per = {"wall": [], "cpu": [], "maxrss": [], "cpu_bound": []}
         for rd in rounds:
             a = [r for r in measured if r["round"] == rd and r["tool"] == "regship"][0]
             b = [r for r in measured if r["round"] == rd and r["tool"] == other][0]
             per["wall"].append(a["wall"] / b["wall"])
+            # regship's CPU bound (its CPU + the registries', over every core) / other's wall
+            per["cpu_bound"].append((a["cpu"] + a["registry_cpu"]) / NPROC / b["wall"])
             per["cpu"].append(a["cpu"] / b["cpu"] if b["cpu"] else None)
             per["maxrss"].append(a["maxrss_kib"] / b["maxrss_kib"])
         ratios[other] = {"per_pair": per,
@@ -949,8 +1139,9 @@ def report(results, meta):
         ", --quick sizes" if meta["options"]["quick"] else ""))
     L.append("")
     L.append("| scenario | regship wall | skopeo wall | wall ratio | target | regship CPU | "
-             "skopeo CPU | CPU ratio | regship peak RSS | skopeo peak RSS | result |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+             "registry CPU (regship run) | skopeo CPU | registry CPU (skopeo run) | CPU ratio | "
+             "regship peak RSS | skopeo peak RSS | result |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for res in results:
         if "skopeo" not in res["tools"]:
             continue
@@ -961,9 +1152,10 @@ def report(results, meta):
         if t is not None:
             verdict.append("time ok" if res["target_met"] else "**time missed**")
         verdict.append(rss_verdict(res))
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             res["title"], fmt_s(a["wall"]), fmt_s(b["wall"]), fmt_ratio(rm["wall"]),
-            "≤ %.2f×" % t if t is not None else "—", fmt_s(a["cpu"]), fmt_s(b["cpu"]),
+            "≤ %.2f×" % t if t is not None else "—", fmt_s(a["cpu"]),
+            fmt_s(a.get("registry_cpu")), fmt_s(b["cpu"]), fmt_s(b.get("registry_cpu")),
             fmt_ratio(rm["cpu"]), fmt_mib(a["maxrss_kib"]), fmt_mib(b["maxrss_kib"]),
             ", ".join(verdict)))
     rel = [r for r in results if r["id"] in TARGET_RELATIVE]
@@ -972,46 +1164,71 @@ def report(results, meta):
         L.append("regship against another regship command (target: wall ≤ factor × other + s)")
         L.append("")
         L.append("| scenario | regship wall | other | other wall | target | regship CPU | "
-                 "peak RSS | result |")
-        L.append("|---|---:|---|---:|---:|---:|---:|---|")
+                 "registry CPU | peak RSS | result |")
+        L.append("|---|---:|---|---:|---:|---:|---:|---:|---|")
         for res in rel:
             other, factor, secs = TARGET_RELATIVE[res["id"]]
             a, b = res["summary"]["regship"], res["summary"][other]
             bound = factor * b["wall"] + secs
-            L.append("| %s | %s | %s | %s | ≤ %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | ≤ %s | %s | %s | %s | %s |" % (
                 res["title"], fmt_s(a["wall"]), other, fmt_s(b["wall"]), fmt_s(bound),
-                fmt_s(a["cpu"]), fmt_mib(a["maxrss_kib"]), ", ".join([
+                fmt_s(a["cpu"]), fmt_s(a.get("registry_cpu")), fmt_mib(a["maxrss_kib"]),
+                ", ".join([
                     "time ok" if a["wall"] <= bound else "**time missed**", rss_verdict(res)])))
-    alone = [r for r in results if r["tools"] == ["regship"]]
+    alone = [r for r in results if "skopeo" not in r["tools"] and r["id"] not in TARGET_RELATIVE]
     if alone:
         L.append("")
         L.append("regship alone (no skopeo equivalent)")
         L.append("")
-        L.append("| scenario | wall | CPU | peak RSS | target | result |")
-        L.append("|---|---:|---:|---:|---:|---|")
+        L.append("| scenario | wall | CPU | registry CPU | CPU bound | peak RSS | target | "
+                 "result |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---|")
         for res in alone:
             a = res["summary"]["regship"]
             t = res.get("target_wall_s")
             verdict = [] if t is None else ["time ok" if a["wall"] <= t else "**time missed**"]
-            L.append("| %s | %s | %s | %s | %s | %s |" % (
-                res["title"], fmt_s(a["wall"]), fmt_s(a["cpu"]), fmt_mib(a["maxrss_kib"]),
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                res["title"], fmt_s(a["wall"]), fmt_s(a["cpu"]), fmt_s(a.get("registry_cpu")),
+                fmt_s(a.get("cpu_bound")), fmt_mib(a["maxrss_kib"]),
                 "≤ %.1f s" % t if t is not None else "—",
                 ", ".join(verdict + [rss_verdict(res)])))
-    base = [r for r in results if "curl-seq" in r["tools"]]
-    if base:
-        res = base[0]
+    cmp_ = [r for r in results if "skopeo" in r["tools"]]
+    if cmp_:
         L.append("")
-        L.append("Registry bound (%s): the same layer blobs with raw curl in the same rounds" %
-                 res["title"].split(" (")[0])
+        L.append("CPU bound: regship's CPU plus the CPU of the registries it drove, spread "
+                 "perfectly over the %s cores, is the least wall time that work can take; as a "
+                 "ratio to skopeo's wall time (median of rounds) it is the lowest ratio regship "
+                 "could reach without giving the registry less work" % meta["machine"]["nproc"])
         L.append("")
-        L.append("| uploader | wall | CPU | peak RSS | regship / this (median of rounds) |")
-        L.append("|---|---:|---:|---:|---:|")
+        L.append("| scenario | regship wall | regship CPU | registry CPU | CPU bound | "
+                 "bound / skopeo wall | wall ratio | target |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for res in cmp_:
+            a = res["summary"]["regship"]
+            rm = res["ratios"]["skopeo"]["median"]
+            t = res.get("target_wall_ratio")
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                res["title"].split(" (")[0].split(":")[0], fmt_s(a["wall"]), fmt_s(a["cpu"]),
+                fmt_s(a.get("registry_cpu")), fmt_s(a.get("cpu_bound")),
+                fmt_ratio(rm.get("cpu_bound")), fmt_ratio(rm["wall"]),
+                "≤ %.2f×" % t if t is not None else "—"))
+    extra = [r for r in results if r["id"] not in TARGET_RELATIVE and
+             [t for t in r["tools"] if t not in ("regship", "skopeo")]]
+    for res in extra:
+        L.append("")
+        L.append("Floors for %s: the same work without regship, in the same rounds (%s)" % (
+            res["title"].split(" (")[0], res.get("note") or ""))
+        L.append("")
+        L.append("| run | wall | CPU | registry CPU | CPU bound | peak RSS | "
+                 "regship / this (median of rounds) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
         for tool in res["tools"]:
             s = res["summary"][tool]
             ratio = res["ratios"].get(tool, {}).get("median", {}).get("wall") if tool != \
                 "regship" else 1.0
-            L.append("| %s | %s | %s | %s | %s |" % (tool, fmt_s(s["wall"]), fmt_s(s["cpu"]),
-                                                      fmt_mib(s["maxrss_kib"]), fmt_ratio(ratio)))
+            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                tool, fmt_s(s["wall"]), fmt_s(s["cpu"]), fmt_s(s.get("registry_cpu")),
+                fmt_s(s.get("cpu_bound")), fmt_mib(s["maxrss_kib"]), fmt_ratio(ratio)))
     mem = {r["id"]: r for r in results if r["id"].startswith("memory-")}
     if mem:
         L.append("")
@@ -1035,7 +1252,10 @@ def report(results, meta):
     L.append("")
     L.append("Wall and CPU: medians of the measured rounds; ratios: median of the per-round "
              "regship/skopeo ratios. CPU = user + system of the child (wait4), peak RSS = its "
-             "ru_maxrss. Every run starts with an empty HOME, XDG_CACHE_HOME and XDG_DATA_HOME; "
+             "ru_maxrss; registry CPU = utime + stime (/proc/PID/stat, %d ms ticks) that every "
+             "docker-registry the bench runs spent during the command; CPU bound = (CPU + "
+             "registry CPU) / %d cores. " % (1000 // CLK_TCK, NPROC) +
+             "Every run starts with an empty HOME, XDG_CACHE_HOME and XDG_DATA_HOME; "
              + meta["skopeo_cache"] + ".")
     L.append("")
     L.append("Machine: %(nproc)s CPUs, %(cpu)s, %(memory)s RAM, %(os)s, Linux %(kernel)s" %
@@ -1138,7 +1358,10 @@ def main(argv=None):
         "regship_cache": "regship runs with a fresh XDG_CACHE_HOME (no compression cache)",
         "measurement": "bench/spawn forks each command: wall = CLOCK_MONOTONIC around fork "
                        "and wait4; cpu = ru_utime + ru_stime and maxrss = ru_maxrss (KiB) from "
-                       "wait4 of the child; sequences: walls and CPU summed, RSS max",
+                       "wait4 of the child; sequences: walls and CPU summed, RSS max; "
+                       "registry_cpu = utime + stime + cutime + cstime (/proc/PID/stat) of every "
+                       "docker-registry the bench runs, read before and after each command; "
+                       "cpu_bound = (cpu + registry_cpu) / nproc",
         "rss_floor_kib": bench.floor_kib,
         "targets": {"wall_ratio": TARGETS, "rss_kib": RSS_LIMIT_KIB,
                     "rss_registry_only_kib": RSS_LIMIT_REGISTRY_KIB,
