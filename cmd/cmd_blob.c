@@ -192,190 +192,230 @@ static char *dangling_target(const char *file)
 	return out;
 }
 
-int cmd_blob(int argc, char **argv)
+typedef struct blob_cli {
+	const char *output; /* -o FILE, resolved; NULL: standard output */
+	bool force;
+	char **args;
+	int nargs;
+	const char *digest; /* the blob's */
+	readsrc src;
+	rs_descriptor d;
+	char *real; /* the file -o names, when it is a symbolic link (owned) */
+	char *tmp; /* the partial file beside the output, if any */
+	int fd; /* where the blob goes */
+	uint64_t have; /* bytes an interrupted run left in tmp */
+	bool keep; /* keep tmp for the next run */
+} blob_cli;
+
+static int parse_options(blob_cli *b, int argc, char **argv)
 {
-	const char *output = NULL;
-	bool force = false;
 	const cli_opt opts[] = {
-	        {CLI_OPT_STRING, 'o', "output", &output, "FILE",
+	        {CLI_OPT_STRING, 'o', "output", &b->output, "FILE",
 	         "write the blob to FILE (replaced only once the digest is verified; an "
 	         "interrupted download is continued by the next run)"},
-	        {CLI_OPT_BOOL, 0, "force", &force, NULL,
+	        {CLI_OPT_BOOL, 0, "force", &b->force, NULL,
 	         "write to standard output even on a terminal"},
 	        CLI_OPT_END_MARK,
 	};
-	char **args, *tmp = NULL, *text = NULL;
-	const char *digest = NULL;
-	int nargs, rc, error, fd = -1;
-	uint64_t have = 0;
-	bool blob_keep = false;
-	readsrc src = {0};
-	rs_descriptor d = {0};
+	return cli_parse(usage, opts, argc, argv, &b->args, &b->nargs);
+}
 
-	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
+static int check_arguments(blob_cli *b)
+{
+	if (b->nargs < 1 || b->nargs > 2)
+		return cli_usage_error(usage,
+		                       b->nargs ? "too many arguments" : "missing IMAGE@DIGEST");
+	if (b->output && !*b->output)
+		return cli_usage_error(usage, "-o: empty file name");
+	if (b->output && (!strcmp(b->output, "-") || is_stdout(b->output)))
+		b->output = NULL;
+	if (b->nargs == 2) {
+		const char *at = strrchr(b->args[0], '@');
+		b->digest = b->args[1];
+		if (at && strchr(at, ':'))
+			return cli_usage_error(usage, "%s already names a digest: give DIGEST once",
+			                       b->args[0]);
+	}
+	return 0;
+}
+
+/* IMAGE, and the digest it names when DIGEST was not given. */
+static int open_source(blob_cli *b)
+{
+	int rc, error;
+	if (!b->output && (rc = readsrc_refuse_tty(usage, "a blob", b->force)))
 		return rc;
-	if (nargs < 1 || nargs > 2) {
-		rc = cli_usage_error(usage, nargs ? "too many arguments" : "missing IMAGE@DIGEST");
-		goto done;
+	if ((rc = readsrc_open(&b->src, b->args[0])))
+		return rc;
+	if (!b->digest) {
+		if (!b->src.reference || !strchr(b->src.reference, ':'))
+			return cli_usage_error(usage,
+			                       "%s names no blob digest: write IMAGE@DIGEST or "
+			                       "IMAGE DIGEST",
+			                       b->args[0]);
+		b->digest = b->src.reference;
 	}
-	if (output && !*output) {
-		rc = cli_usage_error(usage, "-o: empty file name");
-		goto done;
-	}
-	if (output && (!strcmp(output, "-") || is_stdout(output)))
-		output = NULL;
-	if (nargs == 2) {
-		const char *at = strrchr(args[0], '@');
-		digest = args[1];
-		if (at && strchr(at, ':')) {
-			rc = cli_usage_error(usage, "%s already names a digest: give DIGEST once",
-			                     args[0]);
-			goto done;
-		}
-	}
-	if (!output && (rc = readsrc_refuse_tty(usage, "a blob", force)))
-		goto done;
-	if ((rc = readsrc_open(&src, args[0])))
-		goto done;
-	if (!digest) {
-		if (!src.reference || !strchr(src.reference, ':')) {
-			rc = cli_usage_error(usage,
-			                     "%s names no blob digest: write IMAGE@DIGEST or "
-			                     "IMAGE DIGEST",
-			                     args[0]);
-			goto done;
-		}
-		digest = src.reference;
-	}
-	if (src.loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
+	if (b->src.loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
 		/* a docker archive's layer digests exist once its manifest was made (compressed) */
 		rs_buf m = RS_BUF_INIT;
-		error = rs_store_manifest_get(src.store, nargs == 2 ? src.reference : NULL, &m,
-		                              NULL, NULL);
+		error = rs_store_manifest_get(b->src.store, b->nargs == 2 ? b->src.reference : NULL,
+		                              &m, NULL, NULL);
 		rs_buf_dispose(&m);
-		if (error < 0) {
-			rc = cli_fail(error);
-			goto done;
-		}
+		if (error < 0)
+			return cli_fail(error);
 	}
+	return 0;
+}
+
+/* Where the blob goes: a partial file beside FILE (renamed once verified), a FIFO or device
+ * written in place, or standard output. */
+static int open_output(blob_cli *b)
+{
 	/* a file size limit (ulimit -f) is a write error (EFBIG) that names the file and removes
 	 * the temporary file, as a full disk is, not a death that leaves it behind */
 	signal(SIGXFSZ, SIG_IGN);
-	d.digest = (char *)digest;
-	d.size = -1;
-	d.media_type = (char *)"application/octet-stream";
-	if (output && !write_in_place(output)) {
-		/* a symbolic link stays one: the file it points to is replaced */
-		char *real = realpath(output, NULL);
-		if (!real)
-			real = dangling_target(output);
-		if (real)
-			output = text = real;
-		if ((fd = open_partial(&tmp, output, digest, &have)) < 0) {
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
-		blob_tmp = tmp;
-		blob_tmp_fd = fd;
-		catch_signals();
-	} else if (output) {
-		if ((fd = open(output, O_WRONLY | O_CLOEXEC)) < 0) {
-			/* a directory, or a device we may not write */
-			cli_error("%s: %s", output, strerror(errno));
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
-	} else {
-		fd = STDOUT_FILENO;
+	b->d.digest = (char *)b->digest;
+	b->d.size = -1;
+	b->d.media_type = (char *)"application/octet-stream";
+	if (!b->output) {
+		b->fd = STDOUT_FILENO;
+		return 0;
 	}
+	if (write_in_place(b->output)) {
+		if ((b->fd = open(b->output, O_WRONLY | O_CLOEXEC)) < 0) {
+			/* a directory, or a device we may not write */
+			cli_error("%s: %s", b->output, strerror(errno));
+			return CLI_EXIT_ERROR;
+		}
+		return 0;
+	}
+	/* a symbolic link stays one: the file it points to is replaced */
+	if (!(b->real = realpath(b->output, NULL)))
+		b->real = dangling_target(b->output);
+	if (b->real)
+		b->output = b->real;
+	if ((b->fd = open_partial(&b->tmp, b->output, b->digest, &b->have)) < 0)
+		return CLI_EXIT_ERROR;
+	blob_tmp = b->tmp;
+	blob_tmp_fd = b->fd;
+	catch_signals();
+	return 0;
+}
+
+/* The blob into fd, continuing what an interrupted run received when it still belongs to it
+ * (else once more from zero). *error: the library's answer. Returns an exit code. */
+static int stream_blob(blob_cli *b, int *error)
+{
 	for (;;) {
 		rs_reader *prefix = NULL;
 		int pfd = -1;
-		if (have) {
+		if (b->have) {
 			/* what an interrupted run received: hashed again, then continued */
-			cli_note("%s: continuing from byte %llu of %s", output,
-			         (unsigned long long)have, tmp);
-			if ((pfd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 ||
-			    rs_reader_from_fd(&prefix, pfd, (int64_t)have) < 0) {
-				cli_error("%s: %s", tmp, strerror(errno));
+			cli_note("%s: continuing from byte %llu of %s", b->output,
+			         (unsigned long long)b->have, b->tmp);
+			if ((pfd = open(b->tmp, O_RDONLY | O_CLOEXEC)) < 0 ||
+			    rs_reader_from_fd(&prefix, pfd, (int64_t)b->have) < 0) {
+				cli_error("%s: %s", b->tmp, strerror(errno));
 				if (pfd >= 0 && !prefix)
 					close(pfd);
-				rc = CLI_EXIT_ERROR;
-				goto done;
+				return CLI_EXIT_ERROR;
 			}
 		}
-		error = rs_store_blob_stream_from(src.store, &d, prefix, have, fd_sink, &fd, NULL);
+		*error = rs_store_blob_stream_from(b->src.store, &b->d, prefix, b->have, fd_sink,
+		                                   &b->fd, NULL);
 		rs_reader_free(prefix);
-		if (!have || (error != RS_EDIGEST && error != RS_EFORMAT &&
-		              !(error < 0 && rs_error_last()->http_status == 416)))
-			break;
+		if (!b->have || (*error != RS_EDIGEST && *error != RS_EFORMAT &&
+		                 !(*error < 0 && rs_error_last()->http_status == 416)))
+			return 0;
 		/* the bytes kept do not belong to this blob after all: once more from zero */
 		cli_warn("%s: the %llu bytes kept in %s do not continue this blob (%s); starting "
 		         "again from zero",
-		         output, (unsigned long long)have, tmp, rs_error_last()->message);
+		         b->output, (unsigned long long)b->have, b->tmp, rs_error_last()->message);
 		rs_error_clear();
-		have = 0;
-		if (partial_restart(fd, tmp) < 0) {
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
+		b->have = 0;
+		if (partial_restart(b->fd, b->tmp) < 0)
+			return CLI_EXIT_ERROR;
 	}
+}
+
+/* The partial file, verified, renamed into place. */
+static int commit_partial(blob_cli *b)
+{
+	blob_tmp_fd = -1;
+	if (fsync(b->fd) < 0 || close(b->fd) < 0) {
+		b->fd = -1;
+		cli_error("%s: %s", b->tmp, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	b->fd = -1;
+	if (rename(b->tmp, b->output) < 0) {
+		blob_tmp = NULL;
+		cli_error("%s: cannot rename into place: %s", b->output, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	blob_tmp = NULL;
+	free(b->tmp);
+	b->tmp = NULL;
+	return 0;
+}
+
+/* After the stream: the partial file kept for the next run, an error, or the file in place. */
+static int finish(blob_cli *b, int error)
+{
 	/* the download stopped (network, timeout): keep what came for the next run; a write error
 	 * (a full disk, ulimit -f) removes it, as a wrong blob does */
-	if (error < 0 && tmp && error != RS_EDIGEST && error != RS_EFORMAT && error != RS_EUSER) {
+	if (error < 0 && b->tmp && error != RS_EDIGEST && error != RS_EFORMAT &&
+	    error != RS_EUSER) {
 		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		if (fstat(b->fd, &st) == 0 && st.st_size > 0) {
 			/* kept for the next run: the same command continues where this one stopped
 			 */
-			blob_keep = true;
-			rc = cli_fail(error);
+			int rc = cli_fail(error);
+			b->keep = true;
 			cli_note("%s: the %lld bytes received are kept in %s; run the same command "
 			         "again to continue",
-			         output, (long long)st.st_size, tmp);
-			goto done;
+			         b->output, (long long)st.st_size, b->tmp);
+			return rc;
 		}
 	}
 	if (error == RS_EUSER) {
-		cli_error("%s: write error: %s", output ? output : "standard output",
+		cli_error("%s: write error: %s", b->output ? b->output : "standard output",
 		          strerror(errno));
-		rc = CLI_EXIT_ERROR;
-		goto done;
+		return CLI_EXIT_ERROR;
 	}
-	if (error < 0) {
-		rc = cli_fail(error);
-		goto done;
-	}
-	if (tmp) {
-		blob_tmp_fd = -1;
-		if (fsync(fd) < 0 || close(fd) < 0) {
-			fd = -1;
-			cli_error("%s: %s", tmp, strerror(errno));
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
-		fd = -1;
-		if (rename(tmp, output) < 0) {
-			blob_tmp = NULL;
-			cli_error("%s: cannot rename into place: %s", output, strerror(errno));
-			rc = CLI_EXIT_ERROR;
-			goto done;
-		}
-		blob_tmp = NULL;
-		free(tmp);
-		tmp = NULL;
-	}
-done:
-	if (fd >= 0 && fd != STDOUT_FILENO)
-		close(fd);
+	if (error < 0)
+		return cli_fail(error);
+	return b->tmp ? commit_partial(b) : 0;
+}
+
+static void blob_dispose(blob_cli *b)
+{
+	if (b->fd >= 0 && b->fd != STDOUT_FILENO)
+		close(b->fd);
 	blob_tmp_fd = -1;
-	if (tmp) {
-		if (!blob_keep)
-			unlink(tmp);
+	if (b->tmp) {
+		if (!b->keep)
+			unlink(b->tmp);
 		blob_tmp = NULL;
-		free(tmp);
+		free(b->tmp);
 	}
-	free(text);
-	readsrc_close(&src);
-	free(args);
+	free(b->real);
+	readsrc_close(&b->src);
+	free(b->args);
+}
+
+int cmd_blob(int argc, char **argv)
+{
+	blob_cli b;
+	int rc, error = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.fd = -1;
+	if ((rc = parse_options(&b, argc, argv)))
+		return rc;
+	if (!(rc = check_arguments(&b)) && !(rc = open_source(&b)) && !(rc = open_output(&b)) &&
+	    !(rc = stream_blob(&b, &error)))
+		rc = finish(&b, error);
+	blob_dispose(&b);
 	return rc;
 }

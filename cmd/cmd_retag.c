@@ -209,115 +209,121 @@ static int retag_referrers(rs_client *client, const rs_ref *src, const rs_ref *c
 	return error;
 }
 
-int cmd_retag(int argc, char **argv)
+typedef struct retag_cli {
+	bool semver, no_latest, dry_run, json, force, no_clobber, referrers;
+	const char *suffix, *release;
+	char **args;
+	int nargs;
+	rs_client *client;
+	rs_ref *src; /* REFERENCE */
+	rs_ref **targets; /* each TAG (plain retag): nargs - 1 */
+	rs_retag_result *result;
+} retag_cli;
+
+static int parse_options(retag_cli *r, int argc, char **argv)
 {
-	bool semver = false, no_latest = false, dry_run = false, json = false, force = false,
-	     no_clobber = false, referrers = false;
-	const char *suffix = NULL, *release = NULL;
 	const cli_opt opts[] = {
-	        {CLI_OPT_BOOL, 0, "semver", &semver, NULL,
+	        {CLI_OPT_BOOL, 0, "semver", &r->semver, NULL,
 	         "REFERENCE's tag is a release X.Y.Z: also move X.Y, X and latest, each only "
 	         "forward, decided by the digests they point at"},
-	        {CLI_OPT_STRING, 0, "suffix", &suffix, "VARIANT",
+	        {CLI_OPT_STRING, 0, "suffix", &r->suffix, "VARIANT",
 	         "with --semver: the release is X.Y.Z-VARIANT; move X.Y-VARIANT, X-VARIANT and "
 	         "VARIANT"},
-	        {CLI_OPT_STRING, 0, "release", &release, "VERSION",
+	        {CLI_OPT_STRING, 0, "release", &r->release, "VERSION",
 	         "with --semver and REFERENCE given by digest: the release tag to write and "
 	         "promote"},
-	        {CLI_OPT_BOOL, 0, "no-latest", &no_latest, NULL,
+	        {CLI_OPT_BOOL, 0, "no-latest", &r->no_latest, NULL,
 	         "with --semver: leave latest (or VARIANT) where it is"},
-	        {CLI_OPT_BOOL, 'f', "force", &force, NULL,
+	        {CLI_OPT_BOOL, 'f', "force", &r->force, NULL,
 	         "with --semver: also move floating tags that point at a manifest no release "
 	         "holds"},
-	        {CLI_OPT_BOOL, 0, "no-clobber", &no_clobber, NULL,
+	        {CLI_OPT_BOOL, 0, "no-clobber", &r->no_clobber, NULL,
 	         "a TAG that exists and points at another manifest is not overwritten (exit 7)"},
-	        {CLI_OPT_BOOL, 0, "referrers", &referrers, NULL,
+	        {CLI_OPT_BOOL, 0, "referrers", &r->referrers, NULL,
 	         "a TAG in another repository also gets the artifacts attached to the image by "
 	         "subject (signatures, SBOMs), recursively, keeping digests"},
-	        {CLI_OPT_BOOL, 'n', "dry-run", &dry_run, NULL,
+	        {CLI_OPT_BOOL, 'n', "dry-run", &r->dry_run, NULL,
 	         "fetch and print the plan on stderr, write nothing"},
-	        {CLI_OPT_BOOL, 0, "json", &json, NULL, "print a JSON summary on stdout"},
+	        {CLI_OPT_BOOL, 0, "json", &r->json, NULL, "print a JSON summary on stdout"},
 	        CLI_OPT_END_MARK,
 	};
-	char **args;
-	int nargs, rc, error;
-	rs_client *client = NULL;
-	rs_ref *src = NULL, **targets = NULL;
-	rs_retag_result *result = NULL;
-	cli_held hold;
-	int held = 0;
-	rs_retag_options ro = RS_RETAG_OPTIONS_INIT;
+	return cli_parse(usage, opts, argc, argv, &r->args, &r->nargs);
+}
 
-	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
-		return rc;
-	if (semver && no_clobber) {
-		rc = cli_usage_error(usage, "--no-clobber goes with plain retag, not --semver "
-		                            "(a promotion moves floating tags only forward)");
-		goto done;
-	}
-	if (semver && referrers) {
-		rc = cli_usage_error(usage, "--referrers goes with plain retag into another "
-		                            "repository, not --semver (which moves tags of one "
-		                            "repository)");
-		goto done;
-	}
-	if (!semver && (no_latest || suffix || release || force)) {
-		rc = cli_usage_error(
+/* Which options go together, and the number of arguments. */
+static int check_options(const retag_cli *r)
+{
+	if (r->semver && r->no_clobber)
+		return cli_usage_error(usage, "--no-clobber goes with plain retag, not --semver "
+		                              "(a promotion moves floating tags only forward)");
+	if (r->semver && r->referrers)
+		return cli_usage_error(usage, "--referrers goes with plain retag into another "
+		                              "repository, not --semver (which moves tags of one "
+		                              "repository)");
+	if (!r->semver && (r->no_latest || r->suffix || r->release || r->force))
+		return cli_usage_error(
 		        usage, "--%s only goes with --semver",
-		        no_latest ? "no-latest"
-		                  : (suffix ? "suffix" : (release ? "release" : "force")));
-		goto done;
-	}
-	if (nargs < 1 || (!semver && nargs < 2)) {
-		rc = cli_usage_error(usage, nargs ? "missing TAG" : "missing REFERENCE");
-		goto done;
-	}
-	if (semver && nargs > 1) {
-		rc = cli_usage_error(usage, "--semver takes no TAG: X.Y, X and latest follow from "
-		                            "REFERENCE's version");
-		goto done;
-	}
-	if ((rc = cli_ref(&src, args[0], semver ? RS_REF_NO_DEFAULT : 0)))
-		goto done;
-	/* every argument is checked before a password is asked for or a request is made */
-	if (semver) {
-		if ((rc = check_semver(src, release, suffix)))
-			goto done;
-	} else {
-		targets = calloc((size_t)nargs, sizeof(*targets));
-		if (!targets)
-			cli_out_of_memory();
-		for (int i = 1; i < nargs; i++)
-			if ((error = rs_retag_target(&targets[i - 1], src, args[i])) < 0) {
-				rc = cli_fail(error);
-				goto done;
-			}
-	}
-	if ((rc = cli_client(&client)))
-		goto done;
-	ro.dry_run = dry_run;
-	ro.no_clobber = no_clobber;
-	ro.promote_flags = (no_latest ? RS_PROMOTE_NO_LATEST : 0) | (force ? RS_PROMOTE_FORCE : 0);
-	ro.suffix = suffix;
-	ro.release = release;
+		        r->no_latest ? "no-latest"
+		                     : (r->suffix ? "suffix" : (r->release ? "release" : "force")));
+	if (r->nargs < 1 || (!r->semver && r->nargs < 2))
+		return cli_usage_error(usage, r->nargs ? "missing TAG" : "missing REFERENCE");
+	if (r->semver && r->nargs > 1)
+		return cli_usage_error(usage, "--semver takes no TAG: X.Y, X and latest follow "
+		                              "from REFERENCE's version");
+	return 0;
+}
+
+/* REFERENCE and each TAG (or --semver's release), before a password is asked for or a
+ * request is made. */
+static int parse_references(retag_cli *r)
+{
+	int rc, error;
+	if ((rc = cli_ref(&r->src, r->args[0], r->semver ? RS_REF_NO_DEFAULT : 0)))
+		return rc;
+	if (r->semver)
+		return check_semver(r->src, r->release, r->suffix);
+	r->targets = calloc((size_t)r->nargs, sizeof(*r->targets));
+	if (!r->targets)
+		cli_out_of_memory();
+	for (int i = 1; i < r->nargs; i++)
+		if ((error = rs_retag_target(&r->targets[i - 1], r->src, r->args[i])) < 0)
+			return cli_fail(error);
+	return 0;
+}
+
+/* The tags written (signals held meanwhile), the referrers copied, the report. */
+static int run_retag(retag_cli *r)
+{
+	rs_retag_options ro = RS_RETAG_OPTIONS_INIT;
+	const rs_ref *const *targets = (const rs_ref *const *)r->targets;
+	size_t ntargets = (size_t)r->nargs - 1;
+	cli_held hold;
+	int rc = 0, error, held;
+
+	if ((rc = cli_client(&r->client)))
+		return rc;
+	ro.dry_run = r->dry_run;
+	ro.no_clobber = r->no_clobber;
+	ro.promote_flags =
+	        (r->no_latest ? RS_PROMOTE_NO_LATEST : 0) | (r->force ? RS_PROMOTE_FORCE : 0);
+	ro.suffix = r->suffix;
+	ro.release = r->release;
 	/* a promotion writes several tags and puts them back when one write fails: a signal in
 	 * the middle must not leave some moved and others not */
 	cli_hold_signals(&hold);
-	if (semver)
-		error = rs_retag_promote(&result, client, src, &ro);
+	if (r->semver)
+		error = rs_retag_promote(&r->result, r->client, r->src, &ro);
 	else
-		error = rs_retag(&result, client, src, (const rs_ref *const *)targets,
-		                 (size_t)nargs - 1, &ro);
+		error = rs_retag(&r->result, r->client, r->src, targets, ntargets, &ro);
 	held = cli_release_signals(&hold);
-	if (error == 0 && referrers && !dry_run && !semver && result)
-		error = retag_referrers(client, src, (const rs_ref *const *)targets,
-		                        (size_t)nargs - 1, result->digest);
-	if (result) {
-		print_plan(result, dry_run);
-		if (json)
-			print_json(result, src, dry_run);
+	if (error == 0 && r->referrers && !r->dry_run && !r->semver && r->result)
+		error = retag_referrers(r->client, r->src, targets, ntargets, r->result->digest);
+	if (r->result) {
+		print_plan(r->result, r->dry_run);
+		if (r->json)
+			print_json(r->result, r->src, r->dry_run);
 		else
-			print_text(result, dry_run);
+			print_text(r->result, r->dry_run);
 	}
 	if (error < 0)
 		rc = cli_fail(error);
@@ -326,14 +332,26 @@ int cmd_retag(int argc, char **argv)
 		        cli_signal_name(held), error < 0 ? " or put back" : "");
 		rc = 128 + held;
 	}
-done:
-	if (targets)
-		for (int i = 0; i < nargs - 1; i++)
-			rs_ref_free(targets[i]);
-	free(targets);
-	rs_retag_result_free(result);
-	rs_ref_free(src);
-	rs_client_free(client);
-	free(args);
+	return rc;
+}
+
+int cmd_retag(int argc, char **argv)
+{
+	retag_cli r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = parse_options(&r, argc, argv)))
+		return rc;
+	if (!(rc = check_options(&r)) && !(rc = parse_references(&r)))
+		rc = run_retag(&r);
+	if (r.targets)
+		for (int i = 0; i < r.nargs - 1; i++)
+			rs_ref_free(r.targets[i]);
+	free(r.targets);
+	rs_retag_result_free(r.result);
+	rs_ref_free(r.src);
+	rs_client_free(r.client);
+	free(r.args);
 	return rc;
 }

@@ -58,6 +58,64 @@ static void print_json(const char *repo, const rs_ref *ref, const char *digest, 
 	printf("]}\n");
 }
 
+/* The other tags that point at digest (every tag's digest, looked up in parallel), in byte
+ * order; the tag REFERENCE named is not among them. Returns 0 or an exit code. */
+static int find_sharing(rs_client *client, const rs_ref *ref, const char *digest,
+                        cli_strings *sharing)
+{
+	cli_strings tags = {0};
+	char **digests = NULL;
+	bool named_tag = ref->tag && !ref->digest;
+	int rc = 0, error;
+	if ((error = rs_tags_list(client, ref, cli_strings_add, &tags)) < 0 &&
+	    error != RS_ENOTFOUND) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	rs_error_clear();
+	if ((error = rs_tags_digests(&digests, client, ref, (const char *const *)tags.items,
+	                             tags.count)) < 0) {
+		rc = cli_fail(error);
+		goto done;
+	}
+	for (size_t i = 0; i < tags.count; i++)
+		if (digests[i] && !strcmp(digests[i], digest) &&
+		    !(named_tag && !strcmp(ref->tag, tags.items[i])))
+			cli_strings_add(tags.items[i], sharing);
+	/* the registry's listing order is its own: name them in byte order */
+	if (sharing->count > 1)
+		qsort(sharing->items, sharing->count, sizeof(*sharing->items), by_name);
+done:
+	if (digests)
+		for (size_t i = 0; i < tags.count; i++)
+			free(digests[i]);
+	free(digests);
+	cli_strings_dispose(&tags);
+	return rc;
+}
+
+/* Other tags point at it and no --force: say which (RM_SHOWN of them) and what to do. */
+static void refuse(const char *name, const char *digest, const cli_strings *sharing)
+{
+	char more[32], list[RM_SHOWN * 132 + 1];
+	size_t o = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < sharing->count && i < RM_SHOWN && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+		                      sharing->items[i]);
+	thousands(more, sizeof(more),
+	          sharing->count - (sharing->count > RM_SHOWN ? RM_SHOWN : sharing->count));
+	if (sharing->count > RM_SHOWN)
+		cli_error("refusing to delete %s@%s: it is also tagged %s and %s more", name,
+		          digest, list, more);
+	else
+		cli_error("refusing to delete %s@%s: it is also tagged %s", name, digest, list);
+	fprintf(stderr,
+	        "regship: deleting a manifest deletes every tag on it; use --force to delete "
+	        "them all, or 'regship untag' to remove one tag%s\n",
+	        sharing->count > RM_SHOWN ? " (--json lists every tag)" : "");
+}
+
 int cmd_rm(int argc, char **argv)
 {
 	bool force = false, json = false;
@@ -69,89 +127,46 @@ int cmd_rm(int argc, char **argv)
 	         "\"tags\"}"},
 	        CLI_OPT_END_MARK,
 	};
-	char **args, *digest = NULL, *name = NULL, **digests = NULL;
+	char **args, *digest = NULL, *name = NULL;
 	int nargs, rc, error;
 	rs_client *client = NULL;
 	rs_ref *ref = NULL, *by_digest = NULL;
-	cli_strings tags = {0}, sharing = {0};
-	bool named_tag;
+	cli_strings sharing = {0};
+	bool deleted = false;
 
 	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
 		return rc;
 	if ((rc = cli_one_ref(usage, args, nargs, "REFERENCE", 0, &ref, &client)))
 		goto done;
-	named_tag = ref->tag && !ref->digest;
 	/* the digest a delete needs: HEAD with every manifest type in Accept */
 	if ((error = rs_manifest_resolve(client, ref, &digest, NULL, NULL)) < 0) {
 		rc = cli_fail(error);
 		goto done;
 	}
-	if ((error = rs_tags_list(client, ref, cli_strings_add, &tags)) < 0 &&
-	    error != RS_ENOTFOUND) {
-		rc = cli_fail(error);
+	if ((rc = find_sharing(client, ref, digest, &sharing)))
 		goto done;
-	}
-	rs_error_clear();
-	/* which tags point at it: every tag's digest, looked up in parallel */
-	if ((error = rs_tags_digests(&digests, client, ref, (const char *const *)tags.items,
-	                             tags.count)) < 0) {
-		rc = cli_fail(error);
-		goto done;
-	}
-	for (size_t i = 0; i < tags.count; i++)
-		if (digests[i] && !strcmp(digests[i], digest) &&
-		    !(named_tag && !strcmp(ref->tag, tags.items[i])))
-			cli_strings_add(tags.items[i], &sharing);
-	/* the registry's listing order is its own: name them in byte order */
-	if (sharing.count > 1)
-		qsort(sharing.items, sharing.count, sizeof(*sharing.items), by_name);
-	name = rs_ref_format_name(ref);
+	if (!(name = rs_ref_format_name(ref)))
+		cli_out_of_memory();
 	if (sharing.count && !force) {
-		char more[32], list[RM_SHOWN * 132 + 1];
-		size_t o = 0;
-		list[0] = '\0';
-		for (size_t i = 0; i < sharing.count && i < RM_SHOWN && o < sizeof(list); i++)
-			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
-			                      sharing.items[i]);
-		thousands(more, sizeof(more),
-		          sharing.count - (sharing.count > RM_SHOWN ? RM_SHOWN : sharing.count));
-		if (sharing.count > RM_SHOWN)
-			cli_error("refusing to delete %s@%s: it is also tagged %s and %s more",
-			          name, digest, list, more);
-		else
-			cli_error("refusing to delete %s@%s: it is also tagged %s", name, digest,
-			          list);
-		fprintf(stderr,
-		        "regship: deleting a manifest deletes every tag on it; use --force "
-		        "to delete them all, or 'regship untag' to remove one tag%s\n",
-		        sharing.count > RM_SHOWN ? " (--json lists every tag)" : "");
-		if (named_tag)
-			cli_strings_add(ref->tag, &sharing);
-		if (json)
-			print_json(name, ref, digest, false, &sharing);
+		refuse(name, digest, &sharing);
 		rc = CLI_EXIT_ERROR;
-		goto done;
-	}
-	if ((error = rs_ref_with_digest(&by_digest, ref, digest)) < 0 ||
-	    (error = rs_manifest_remove(client, by_digest)) < 0) {
+	} else if ((error = rs_ref_with_digest(&by_digest, ref, digest)) < 0 ||
+	           (error = rs_manifest_remove(client, by_digest)) < 0) {
 		rc = cli_fail(error);
 		goto done;
+	} else {
+		deleted = true;
 	}
-	if (named_tag)
+	if (ref->tag && !ref->digest) /* the named tag, last */
 		cli_strings_add(ref->tag, &sharing);
 	if (json) {
-		print_json(name, ref, digest, true, &sharing);
-		goto done;
+		print_json(name, ref, digest, deleted, &sharing);
+	} else if (deleted) {
+		printf("deleted %s@%s\n", name, digest);
+		for (size_t i = 0; i < sharing.count; i++)
+			printf("untagged %s:%s\n", name, sharing.items[i]);
 	}
-	printf("deleted %s@%s\n", name, digest);
-	for (size_t i = 0; i < sharing.count; i++) /* the named tag last */
-		printf("untagged %s:%s\n", name, sharing.items[i]);
 done:
-	if (digests)
-		for (size_t i = 0; i < tags.count; i++)
-			free(digests[i]);
-	free(digests);
-	cli_strings_dispose(&tags);
 	cli_strings_dispose(&sharing);
 	free(digest);
 	free(name);

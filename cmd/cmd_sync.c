@@ -47,6 +47,11 @@ typedef struct sync_cli {
 	const char *config, *tag_regex, *semver;
 	transfer_opts t;
 	transfer_creds creds;
+	char **args; /* SOURCE DESTINATION, or DESTINATION with --config */
+	int nargs;
+	rs_sync_config *cfg; /* --config's file */
+	transfer_signals_saved saved;
+	bool signals; /* caught (saved holds what to put back) */
 	job *jobs;
 	size_t njobs;
 	src_client *clients;
@@ -619,220 +624,234 @@ static void print_json(sync_cli *s)
 	       (unsigned long long)s->bytes);
 }
 
-int cmd_sync(int argc, char **argv)
+/* The options and arguments; returns 0, or the exit code (-1 after -h). */
+static int parse_options(sync_cli *s, int argc, char **argv)
 {
-	sync_cli s;
-	rs_sync_config *cfg = NULL;
-	char **args = NULL;
-	int nargs, rc, error;
-	const char *dest_text, *dest_dir;
-	rs_sync_options so = RS_SYNC_OPTIONS_INIT;
-	rs_copy_options co = RS_COPY_OPTIONS_INIT;
-	transfer_signals_saved saved;
-	bool signals = false;
-	size_t would_copy = 0;
-
-	memset(&s, 0, sizeof(s));
-	{
-		transfer_opts init = TRANSFER_OPTS_INIT;
-		s.t = init;
-	}
 	const cli_opt opts[] = {
-	        {CLI_OPT_STRING, 0, "config", &s.config, "FILE.yaml",
+	        {CLI_OPT_STRING, 0, "config", &s->config, "FILE.yaml",
 	         "the repositories to mirror, in skopeo's sync format (instead of SOURCE)"},
-	        {CLI_OPT_STRING, 0, "tag-regex", &s.tag_regex, "REGEX",
+	        {CLI_OPT_STRING, 0, "tag-regex", &s->tag_regex, "REGEX",
 	         "only the tags this POSIX extended regular expression matches"},
-	        {CLI_OPT_STRING, 0, "semver", &s.semver, "RANGE",
+	        {CLI_OPT_STRING, 0, "semver", &s->semver, "RANGE",
 	         "only the version tags in RANGE (e.g. '>=2.1', '>=1.2, <2', '~1.4', '^2')"},
-	        {CLI_OPT_BOOL, 0, "scoped", &s.scoped, NULL,
+	        {CLI_OPT_BOOL, 0, "scoped", &s->scoped, NULL,
 	         "name destinations by the whole source path, registry included (as skopeo's "
 	         "--scoped)"},
-	        {CLI_OPT_BOOL, 'n', "dry-run", &s.dry_run, NULL,
+	        {CLI_OPT_BOOL, 'n', "dry-run", &s->dry_run, NULL,
 	         "copy nothing: print what would be copied and what is up to date"},
-	        {CLI_OPT_BOOL, 0, "keep-going", &s.keep_going, NULL,
+	        {CLI_OPT_BOOL, 0, "keep-going", &s->keep_going, NULL,
 	         "go on past a failed tag or repository (exit status 6)"},
-	        TRANSFER_COMMON_OPTS(s.t),
-	        TRANSFER_CREDS_OPTS(s.creds),
+	        TRANSFER_COMMON_OPTS(s->t),
+	        TRANSFER_CREDS_OPTS(s->creds),
 	        CLI_OPT_END_MARK,
 	};
+	int rc = cli_parse(usage, opts, argc, argv, &s->args, &s->nargs);
+	s->json = s->t.json;
+	return rc;
+}
 
-	if ((rc = cli_parse(usage, opts, argc, argv, &args, &nargs)))
+/* The number of arguments and the option values, before anything is read. */
+static int check_arguments(sync_cli *s)
+{
+	int nargs = s->nargs, rc;
+	if (s->config ? nargs != 1 : nargs != 2)
+		return cli_usage_error(usage, nargs > (s->config ? 1 : 2) ? "too many arguments"
+		                              : !s->config && !nargs      ? "missing SOURCE"
+		                                                          : "missing DESTINATION");
+	if (s->config && (s->tag_regex || s->semver))
+		return cli_usage_error(usage, "--tag-regex and --semver filter SOURCE; with "
+		                              "--config write images-by-tag-regex or "
+		                              "images-by-semver in the file");
+	if ((rc = transfer_check_opts(&s->t, usage)))
 		return rc;
-	s.json = s.t.json;
-	if (s.config ? nargs != 1 : nargs != 2) {
-		rc = cli_usage_error(usage, nargs > (s.config ? 1 : 2) ? "too many arguments"
-		                            : !s.config && !nargs      ? "missing SOURCE"
-		                                                       : "missing DESTINATION");
-		goto done;
-	}
-	if (s.config && (s.tag_regex || s.semver)) {
-		rc = cli_usage_error(usage, "--tag-regex and --semver filter SOURCE; with --config "
-		                            "write images-by-tag-regex or images-by-semver in the "
-		                            "file");
-		goto done;
-	}
-	if ((rc = transfer_check_opts(&s.t, usage)))
-		goto done;
 	{
-		rs_sync_filter f = {NULL, 0, s.tag_regex, s.semver};
-		if ((error = rs_sync_filter_check(&f)) < 0) {
-			rc = cli_usage_error(usage, "%s", rs_error_last()->message);
-			goto done;
-		}
+		rs_sync_filter f = {NULL, 0, s->tag_regex, s->semver};
+		if (rs_sync_filter_check(&f) < 0)
+			return cli_usage_error(usage, "%s", rs_error_last()->message);
 	}
-	dest_text = args[s.config ? 0 : 1];
-	dest_dir = dir_of(dest_text, false);
-	s.dst_dir = dest_dir != NULL;
-	s.dest = s.dst_dir ? dest_dir
-	                   : (strncmp(dest_text, "docker://", 9) ? dest_text : dest_text + 9);
-	if (!s.dst_dir) {
-		const char *slash = strchr(s.dest, '/'), *last = strrchr(s.dest, '/');
-		if ((rc = rs_location_check_scheme(s.dest)) < 0) {
-			rc = cli_fail(rc);
-			goto done;
-		}
-		size_t hostlen = slash ? (size_t)(slash - s.dest) : strlen(s.dest);
-		if (strchr(s.dest, '@') || (slash && strchr(last, ':'))) {
-			rc = cli_usage_error(usage,
-			                     "DESTINATION is a registry or a repository prefix "
-			                     "(host[/path]), without a tag or digest");
-			goto done;
-		}
-		/* "mirror" would be docker.io/mirror: a mistyped directory must not go to Docker
-		 * Hub */
-		if (!memchr(s.dest, '.', hostlen) && !memchr(s.dest, ':', hostlen) &&
-		    !(hostlen == 9 && !strncmp(s.dest, "localhost", 9))) {
-			rs_buf shown = RS_BUF_INIT;
-			rs_text_escape(&shown, s.dest, 0);
-			rc = cli_usage_error(usage,
-			                     "DESTINATION \"%s\" names no registry host: write "
-			                     "docker.io/%s for Docker Hub, or ./%s or oci:%s for a "
-			                     "directory",
-			                     shown.ptr, shown.ptr, shown.ptr, shown.ptr);
-			rs_buf_dispose(&shown);
-			goto done;
-		}
-	}
-	if (s.config)
-		rc = plan_config(&s, &cfg);
-	else
-		rc = plan_source(&s, args[0]);
-	if (rc)
-		goto done;
-	if (s.dst_dir && s.njobs && !s.jobs[0].src_ref) {
-		rc = cli_usage_error(usage, "from a directory of layouts to another: use cp -r");
-		goto done;
-	}
-	if (s.creds.src_creds && s.njobs && !s.jobs[0].src_ref) {
-		rc = cli_usage_error(usage, "--src-creds: the source is not a registry");
-		goto done;
-	}
-	if (s.creds.dest_creds && s.dst_dir) {
-		rc = cli_usage_error(usage, "--dest-creds: the destination is not a registry");
-		goto done;
-	}
-	if ((rc = transfer_creds_read(&s.creds, usage)))
-		goto done;
-	if ((rc = open_clients(&s, cfg)))
-		goto done;
-	if ((rc = open_stores(&s)))
-		goto done;
+	return 0;
+}
 
-	transfer_signals_catch(&saved);
-	signals = true;
-	s.prog = progress_new(s.dry_run ? PROGRESS_NONE : s.t.mode, "copied");
-	co.jobs = (unsigned int)s.t.jobs;
-	co.retries = cli_global.retries;
-	co.mount_cache = 1;
-	so.copy = &co;
-	so.keep_going = s.keep_going;
-	so.dry_run = s.dry_run;
-	so.done = on_done;
-	so.done_payload = &s;
-	so.event = on_event;
-	so.event_payload = &s;
-	error = rs_sync(s.pairs, s.njobs, &so, &s.items, &s.nitems);
-	progress_done(s.prog);
-	if (error < 0 && !s.nitems) {
-		rc = cli_fail(error);
-		goto done;
+/* A registry DESTINATION: host[/path], no tag or digest, and a host that is one. */
+static int check_registry_dest(const char *dest)
+{
+	const char *slash = strchr(dest, '/'), *last = strrchr(dest, '/');
+	size_t hostlen = slash ? (size_t)(slash - dest) : strlen(dest);
+	int rc;
+	if ((rc = rs_location_check_scheme(dest)) < 0)
+		return cli_fail(rc);
+	if (strchr(dest, '@') || (slash && strchr(last, ':')))
+		return cli_usage_error(usage, "DESTINATION is a registry or a repository prefix "
+		                              "(host[/path]), without a tag or digest");
+	/* "mirror" would be docker.io/mirror: a mistyped directory must not go to Docker Hub */
+	if (!memchr(dest, '.', hostlen) && !memchr(dest, ':', hostlen) &&
+	    !(hostlen == 9 && !strncmp(dest, "localhost", 9))) {
+		rs_buf shown = RS_BUF_INIT;
+		rs_text_escape(&shown, dest, 0);
+		rc = cli_usage_error(usage,
+		                     "DESTINATION \"%s\" names no registry host: write "
+		                     "docker.io/%s for Docker Hub, or ./%s or oci:%s for a "
+		                     "directory",
+		                     shown.ptr, shown.ptr, shown.ptr, shown.ptr);
+		rs_buf_dispose(&shown);
+		return rc;
 	}
-	s.finished = calloc(s.nitems ? s.nitems : 1, sizeof(bool));
-	if (!s.finished)
+	return 0;
+}
+
+/* DESTINATION: a directory of layouts, or a registry prefix. */
+static int check_destination(sync_cli *s)
+{
+	const char *text = s->args[s->config ? 0 : 1];
+	const char *dir = dir_of(text, false);
+	s->dst_dir = dir != NULL;
+	s->dest = s->dst_dir ? dir : (strncmp(text, "docker://", 9) ? text : text + 9);
+	return s->dst_dir ? 0 : check_registry_dest(s->dest);
+}
+
+/* The jobs, checked against the destination and the credentials options, whose passwords
+ * are read then. */
+static int plan(sync_cli *s)
+{
+	int rc = s->config ? plan_config(s, &s->cfg) : plan_source(s, s->args[0]);
+	if (rc)
+		return rc;
+	if (s->dst_dir && s->njobs && !s->jobs[0].src_ref)
+		return cli_usage_error(usage, "from a directory of layouts to another: use cp -r");
+	if (s->creds.src_creds && s->njobs && !s->jobs[0].src_ref)
+		return cli_usage_error(usage, "--src-creds: the source is not a registry");
+	if (s->creds.dest_creds && s->dst_dir)
+		return cli_usage_error(usage, "--dest-creds: the destination is not a registry");
+	return transfer_creds_read(&s->creds, usage);
+}
+
+/* The totals of what rs_sync() did (in a dry run, "copied" counts what would be). */
+static void count_items(sync_cli *s)
+{
+	size_t would_copy = 0;
+	s->finished = calloc(s->nitems ? s->nitems : 1, sizeof(bool));
+	if (!s->finished)
 		cli_out_of_memory();
-	for (size_t i = 0; i < s.nitems; i++) {
-		const rs_sync_item *it = &s.items[i];
-		s.finished[i] = true;
-		s.bytes += it->result.bytes_sent;
+	for (size_t i = 0; i < s->nitems; i++) {
+		const rs_sync_item *it = &s->items[i];
+		s->finished[i] = true;
+		s->bytes += it->result.bytes_sent;
 		switch (it->state) {
 		case RS_SYNC_COPY:
 			would_copy++;
 			break;
 		case RS_SYNC_COPIED:
-			s.copied++;
+			s->copied++;
 			break;
 		case RS_SYNC_UP_TO_DATE:
-			s.up_to_date++;
+			s->up_to_date++;
 			break;
 		case RS_SYNC_FAILED:
-			s.failed++;
+			s->failed++;
 			break;
 		default:
-			s.skipped++;
+			s->skipped++;
 		}
 	}
-	if (s.dry_run)
-		s.copied = would_copy;
-	report(&s, true);
-	/* layouts become visible whole, once everything is in */
-	if (s.dst_dir && !s.dry_run && !rs_cancelled()) {
-		for (size_t i = 0; i < s.njobs; i++) {
-			if (s.pairs[i].dst && (error = rs_store_commit(s.pairs[i].dst)) < 0) {
-				rc = cli_fail(error);
-				goto done;
-			}
-		}
+	if (s->dry_run)
+		s->copied = would_copy;
+}
+
+/* Layouts become visible whole, once everything is in. */
+static int commit_layouts(sync_cli *s)
+{
+	int error;
+	if (!s->dst_dir || s->dry_run || rs_cancelled())
+		return 0;
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->pairs[i].dst && (error = rs_store_commit(s->pairs[i].dst)) < 0)
+			return cli_fail(error);
+	return 0;
+}
+
+static void print_summary(sync_cli *s)
+{
+	char sent[32];
+	if (s->json) {
+		print_json(s);
+		return;
 	}
-	if (s.json) {
-		print_json(&s);
-	} else if (!rs_cancelled()) {
-		char sent[32];
-		format_bytes(sent, sizeof(sent), (double)s.bytes);
-		if (s.dry_run)
-			cli_note("sync --dry-run: %zu to copy, %zu up to date, %zu failed",
-			         s.copied, s.up_to_date, s.failed);
-		else
-			cli_note("sync: %zu copied, %zu up to date, %zu failed%s; %s sent",
-			         s.copied, s.up_to_date, s.failed,
-			         s.skipped ? " (the rest not tried)" : "", sent);
-	}
+	if (rs_cancelled())
+		return;
+	format_bytes(sent, sizeof(sent), (double)s->bytes);
+	if (s->dry_run)
+		cli_note("sync --dry-run: %zu to copy, %zu up to date, %zu failed", s->copied,
+		         s->up_to_date, s->failed);
+	else
+		cli_note("sync: %zu copied, %zu up to date, %zu failed%s; %s sent", s->copied,
+		         s->up_to_date, s->failed, s->skipped ? " (the rest not tried)" : "", sent);
+}
+
+/* Interrupted: 128 + the signal; failures: "partial" with --keep-going once something is in
+ * place, else the first failure's code. */
+static int exit_status(const sync_cli *s)
+{
 	if (rs_cancelled()) {
 		int sig = rs_cancelled() > 0 ? rs_cancelled() : 2;
 		cli_error("interrupted by %s: the sync was cancelled", cli_signal_name(sig));
-		rc = 128 + sig;
-	} else if (s.failed) {
-		const rs_sync_item *first = NULL;
-		for (size_t i = 0; i < s.nitems && !first; i++)
-			if (s.items[i].state == RS_SYNC_FAILED)
-				first = &s.items[i];
-		if (s.keep_going && (s.copied || s.up_to_date))
-			rc = CLI_EXIT_PARTIAL;
-		else
-			rc = item_exit_code(&first->error);
+		return 128 + sig;
 	}
-done:
-	if (signals)
-		transfer_signals_restore(&saved);
-	progress_free(s.prog);
-	rs_sync_items_free(s.items, s.nitems);
-	free(s.finished);
-	for (size_t i = 0; s.pairs && i < s.njobs; i++) {
-		rs_store_free(s.pairs[i].src);
-		rs_store_free(s.pairs[i].dst);
+	if (!s->failed)
+		return 0;
+	if (s->keep_going && (s->copied || s->up_to_date))
+		return CLI_EXIT_PARTIAL;
+	for (size_t i = 0; i < s->nitems; i++)
+		if (s->items[i].state == RS_SYNC_FAILED)
+			return item_exit_code(&s->items[i].error);
+	return 0;
+}
+
+/* rs_sync() over the pairs, with progress and cancellation, then the report. */
+static int run_sync(sync_cli *s)
+{
+	rs_sync_options so = RS_SYNC_OPTIONS_INIT;
+	rs_copy_options co = RS_COPY_OPTIONS_INIT;
+	int error, rc;
+
+	transfer_signals_catch(&s->saved);
+	s->signals = true;
+	s->prog = progress_new(s->dry_run ? PROGRESS_NONE : s->t.mode, "copied");
+	co.jobs = (unsigned int)s->t.jobs;
+	co.retries = cli_global.retries;
+	co.mount_cache = 1;
+	so.copy = &co;
+	so.keep_going = s->keep_going;
+	so.dry_run = s->dry_run;
+	so.done = on_done;
+	so.done_payload = s;
+	so.event = on_event;
+	so.event_payload = s;
+	error = rs_sync(s->pairs, s->njobs, &so, &s->items, &s->nitems);
+	progress_done(s->prog);
+	if (error < 0 && !s->nitems)
+		return cli_fail(error);
+	count_items(s);
+	report(s, true);
+	if ((rc = commit_layouts(s)))
+		return rc;
+	print_summary(s);
+	return exit_status(s);
+}
+
+static void sync_dispose(sync_cli *s)
+{
+	if (s->signals)
+		transfer_signals_restore(&s->saved);
+	progress_free(s->prog);
+	rs_sync_items_free(s->items, s->nitems);
+	free(s->finished);
+	for (size_t i = 0; s->pairs && i < s->njobs; i++) {
+		rs_store_free(s->pairs[i].src);
+		rs_store_free(s->pairs[i].dst);
 	}
-	free(s.pairs);
-	for (size_t i = 0; i < s.njobs; i++) {
-		job *j = &s.jobs[i];
+	free(s->pairs);
+	for (size_t i = 0; i < s->njobs; i++) {
+		job *j = &s->jobs[i];
 		free(j->src_display);
 		free(j->dst_display);
 		free(j->dst_repository);
@@ -841,13 +860,29 @@ done:
 		free(j->src_path);
 		free(j->one_tag);
 	}
-	free(s.jobs);
-	for (size_t i = 0; i < s.nclients; i++)
-		rs_client_free(s.clients[i].client);
-	free(s.clients);
-	rs_client_free(s.dst_client);
-	rs_sync_config_free(cfg);
-	transfer_creds_dispose(&s.creds);
-	free(args);
+	free(s->jobs);
+	for (size_t i = 0; i < s->nclients; i++)
+		rs_client_free(s->clients[i].client);
+	free(s->clients);
+	rs_client_free(s->dst_client);
+	rs_sync_config_free(s->cfg);
+	transfer_creds_dispose(&s->creds);
+	free(s->args);
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	sync_cli s;
+	transfer_opts init = TRANSFER_OPTS_INIT;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.t = init;
+	if ((rc = parse_options(&s, argc, argv)))
+		return rc;
+	if (!(rc = check_arguments(&s)) && !(rc = check_destination(&s)) && !(rc = plan(&s)) &&
+	    !(rc = open_clients(&s, s.cfg)) && !(rc = open_stores(&s)))
+		rc = run_sync(&s);
+	sync_dispose(&s);
 	return rc;
 }

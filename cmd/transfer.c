@@ -295,22 +295,37 @@ typedef struct pair {
 	char *dest_tag; /* the tag to put under (overrides the location's) */
 } pair;
 
+/* One image copied, as the output names it. */
+typedef struct image {
+	char *source; /* the source location with its tag or reference */
+	char *dest; /* the destination, as shown */
+	char *digest;
+	char *repository; /* a registry destination's host/path, else NULL */
+	char *tag; /* a registry destination's tag (NULL when it was named by digest) */
+	bool local; /* a local destination: it has the image only once committed */
+} image;
+
 typedef struct run {
 	transfer_opts *t;
 	const char *verb;
+	const rs_location *src_loc;
+	rs_location *dest_loc; /* NULL: the source names its own destinations */
 	rs_client *client; /* the source's */
 	rs_client *dst_client; /* the destination's: client, unless --dest-creds */
 	rs_store *src;
 	char *src_reference;
+	cli_strings tags; /* the source's tags (--all-tags, a docker archive's RepoTags) */
 	rs_docker_archive_options da;
 	rs_registry_store_options ro;
+	rs_copy_options co;
 	rs_platform *platform;
 	dest_store *dests;
 	size_t ndests;
 	pair *pairs;
 	size_t npairs;
 	progress *prog;
-	size_t images;
+	image *images; /* what was copied, in order (npairs slots) */
+	size_t nimages;
 	uint64_t bytes_sent;
 	rs_copy_result *results;
 	size_t nresults;
@@ -321,14 +336,23 @@ typedef struct run {
 	char **failed_msg; /* and why */
 } run;
 
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		cli_out_of_memory();
+	return d;
+}
+
 static void add_pair(run *r, const char *src_ref, const char *dest_text, const char *tag)
 {
-	r->pairs = realloc(r->pairs, (r->npairs + 1) * sizeof(*r->pairs));
-	if (!r->pairs)
+	pair *grown = realloc(r->pairs, (r->npairs + 1) * sizeof(*r->pairs));
+	if (!grown)
 		cli_out_of_memory();
-	r->pairs[r->npairs].src_reference = src_ref ? strdup(src_ref) : NULL;
-	r->pairs[r->npairs].dest_text = strdup(dest_text);
-	r->pairs[r->npairs].dest_tag = tag ? strdup(tag) : NULL;
+	r->pairs = grown;
+	r->pairs[r->npairs].src_reference = src_ref ? xstrdup(src_ref) : NULL;
+	r->pairs[r->npairs].dest_text = xstrdup(dest_text);
+	r->pairs[r->npairs].dest_tag = tag ? xstrdup(tag) : NULL;
 	r->npairs++;
 }
 
@@ -341,101 +365,121 @@ static const char *tag_part(const char *s)
 	return s;
 }
 
+static bool is_archive(const rs_location *loc)
+{
+	return loc->kind == RS_LOCATION_DOCKER_ARCHIVE || loc->kind == RS_LOCATION_OCI_ARCHIVE;
+}
+
+/* ---- destinations ------------------------------------------------------------------------- */
+
+/* A registry destination's names: its store's key, the reference written (tag, else the
+ * location's tag or digest), how it is shown, its repository. Returns 0 or a library error. */
+static int registry_dest_names(const rs_location *loc, const char *tag, rs_buf *key,
+                               char **reference, char **display, char **repository)
+{
+	rs_ref *ref = NULL, *shown = NULL;
+	int error;
+	if ((error = rs_ref_parse(&ref, loc->reference, 0)) < 0)
+		return error;
+	if (!(*repository = rs_ref_format_name(ref)))
+		cli_out_of_memory();
+	rs_json_quote(key, *repository);
+	*reference = xstrdup(tag ? tag : rs_ref_identifier(ref));
+	if (rs_ref_with_tag(&shown, ref, *reference) == 0 && !ref->digest)
+		*display = rs_ref_format(shown);
+	else
+		*display = rs_ref_format(ref);
+	rs_ref_free(shown);
+	rs_ref_free(ref);
+	if (!*display)
+		cli_out_of_memory();
+	return 0;
+}
+
+/* A local destination's names: its store's key (kind and path), the reference written (tag,
+ * else the location's, else none) and how it is shown ("kind:path[:reference]"). */
+static void local_dest_names(const rs_location *loc, const char *tag, rs_buf *key, char **reference,
+                             char **display)
+{
+	const char *kind = rs_location_kind_name(loc->kind);
+	const char *written = tag ? tag : loc->reference;
+	size_t n = strlen(kind) + strlen(loc->path) + (written ? strlen(written) : 0) + 4;
+	rs_json_quote(key, kind);
+	rs_json_quote(key, loc->path);
+	if (written)
+		*reference = xstrdup(written);
+	if (!(*display = malloc(n)))
+		cli_out_of_memory();
+	snprintf(*display, n, "%s:%s%s%s", kind, loc->path, written ? ":" : "",
+	         written ? written : "");
+}
+
+/* The store of the destination *loc names (key): the one this run opened already, else a
+ * new one, which takes *loc. Returns 0 or a library error. */
+static int dest_store_get(run *r, rs_location **loc, const char *key, dest_store **ds)
+{
+	rs_open_options oo = RS_OPEN_OPTIONS_INIT;
+	rs_store *opened = NULL;
+	char *ignored = NULL;
+	unsigned int flags = RS_STORE_WRITE;
+	dest_store *grown;
+	int error;
+	for (size_t i = 0; i < r->ndests; i++) {
+		if (!strcmp(r->dests[i].key, key)) {
+			*ds = &r->dests[i];
+			return 0;
+		}
+	}
+	oo.client = r->dst_client;
+	oo.docker_archive = &r->da;
+	oo.registry = &r->ro;
+	if (r->t->overwrite)
+		flags |= RS_STORE_OVERWRITE;
+	error = rs_store_open_location(&opened, &ignored, *loc, flags, &oo);
+	free(ignored);
+	if (error < 0)
+		return error;
+	if (!(grown = realloc(r->dests, (r->ndests + 1) * sizeof(*r->dests))))
+		cli_out_of_memory();
+	r->dests = grown;
+	memset(&r->dests[r->ndests], 0, sizeof(r->dests[r->ndests]));
+	r->dests[r->ndests].store = opened;
+	r->dests[r->ndests].key = xstrdup(key);
+	r->dests[r->ndests].loc = *loc;
+	*loc = NULL;
+	*ds = &r->dests[r->ndests++];
+	return 0;
+}
+
+/* The destination text names (tag: the one to put under, NULL for the location's): its store,
+ * and the reference written there, how it is shown, a registry's repository (owned by the
+ * caller; all NULL on failure). Returns an exit code. */
 static int open_dest(run *r, const char *text, const char *tag, dest_store **ds, char **reference,
                      char **display, char **repository)
 {
 	rs_location *loc = NULL;
 	rs_buf key = RS_BUF_INIT;
-	rs_ref *ref = NULL;
-	rs_store *opened = NULL;
 	int error;
-	*reference = NULL;
-	*display = NULL;
+	*reference = *display = *repository = NULL;
 	if ((error = rs_location_parse(&loc, text)) < 0)
 		return transfer_fail(error);
-	if (loc->kind == RS_LOCATION_REGISTRY) {
-		if ((error = rs_ref_parse(&ref, loc->reference, 0)) < 0) {
-			rs_location_free(loc);
-			return transfer_fail(error);
-		}
-		rs_buf_dispose(&key);
-		{
-			char *name = rs_ref_format_name(ref);
-			rs_json_quote(&key, name);
-			*repository = name;
-		}
-		*reference = strdup(tag ? tag : rs_ref_identifier(ref));
-		{
-			rs_ref *shown = NULL;
-			if (rs_ref_with_tag(&shown, ref, *reference) == 0 && !ref->digest) {
-				*display = rs_ref_format(shown);
-			} else {
-				*display = rs_ref_format(ref);
-			}
-			rs_ref_free(shown);
-		}
-	} else {
-		rs_json_quote(&key, rs_location_kind_name(loc->kind));
-		rs_json_quote(&key, loc->path);
-		if (tag)
-			*reference = strdup(tag);
-		else if (loc->reference)
-			*reference = strdup(loc->reference);
-		{
-			size_t n = strlen(rs_location_kind_name(loc->kind)) + strlen(loc->path) +
-			           (*reference ? strlen(*reference) : 0) + 4;
-			*display = malloc(n);
-			if (!*display)
-				cli_out_of_memory();
-			snprintf(*display, n, "%s:%s%s%s", rs_location_kind_name(loc->kind),
-			         loc->path, *reference ? ":" : "", *reference ? *reference : "");
-		}
-	}
-	for (size_t i = 0; i < r->ndests; i++) {
-		if (!strcmp(r->dests[i].key, key.ptr)) {
-			*ds = &r->dests[i];
-			rs_location_free(loc);
-			rs_ref_free(ref);
-			rs_buf_dispose(&key);
-			return 0;
-		}
-	}
-	{
-		rs_open_options oo = RS_OPEN_OPTIONS_INIT;
-		char *ignored = NULL;
-		unsigned int flags = RS_STORE_WRITE;
-		oo.client = r->dst_client;
-		oo.docker_archive = &r->da;
-		oo.registry = &r->ro;
-		if (r->t->overwrite)
-			flags |= RS_STORE_OVERWRITE;
-		error = rs_store_open_location(&opened, &ignored, loc, flags, &oo);
-		free(ignored);
-	}
+	if (loc->kind == RS_LOCATION_REGISTRY)
+		error = registry_dest_names(loc, tag, &key, reference, display, repository);
+	else
+		local_dest_names(loc, tag, &key, reference, display);
+	if (error == 0)
+		error = dest_store_get(r, &loc, key.ptr, ds);
+	rs_location_free(loc); /* unless the new store took it */
+	rs_buf_dispose(&key);
 	if (error < 0) {
-		rs_location_free(loc);
-		rs_ref_free(ref);
-		rs_buf_dispose(&key);
 		free(*reference);
 		free(*display);
 		free(*repository);
 		*reference = *display = *repository = NULL;
 		return transfer_fail(error);
 	}
-	r->dests = realloc(r->dests, (r->ndests + 1) * sizeof(*r->dests));
-	if (!r->dests)
-		cli_out_of_memory();
-	memset(&r->dests[r->ndests], 0, sizeof(r->dests[r->ndests]));
-	r->dests[r->ndests].store = opened;
-	r->dests[r->ndests].key = strdup(key.ptr);
-	r->dests[r->ndests].loc = loc;
-	*ds = &r->dests[r->ndests];
-	r->ndests++;
-	rs_ref_free(ref);
-	rs_buf_dispose(&key);
 	return 0;
 }
-
 /* A JSON string, or null for NULL. */
 static void json_field(FILE *out, const char *name, const char *value)
 {
@@ -448,51 +492,47 @@ static void json_field(FILE *out, const char *name, const char *value)
 
 /* One image: source and destination as named, and for a registry destination the field names
  * the other verbs use: repository (host/path), tag (null for a digest), digest. */
-static void json_image(run *r, size_t i, const char *const *sources, const char *const *dests,
-                       const char *const *digests, const char *const *repos,
-                       const char *const *tags)
+static void json_image(run *r, const image *im, bool first)
 {
 	rs_buf q = RS_BUF_INIT;
-	rs_json_quote(&q, sources[i]);
-	fprintf(r->out, "%s{\"source\": %s", r->images++ ? ", " : "", q.ptr);
+	rs_json_quote(&q, im->source);
+	fprintf(r->out, "%s{\"source\": %s", first ? "" : ", ", q.ptr);
 	rs_buf_dispose(&q);
-	json_field(r->out, "destination", dests[i]);
-	json_field(r->out, "repository", repos[i]);
-	json_field(r->out, "tag", tags[i]);
-	json_field(r->out, "digest", digests[i]);
+	json_field(r->out, "destination", im->dest);
+	json_field(r->out, "repository", im->repository);
+	json_field(r->out, "tag", im->tag);
+	json_field(r->out, "digest", im->digest);
 	fputs("}", r->out);
 }
 
-static void print_json(run *r, const char *const *sources, const char *const *dests,
-                       const char *const *digests, const char *const *repos,
-                       const char *const *tags, size_t n)
+static void json_blob(FILE *out, const rs_copy_blob *bl, bool first)
+{
+	rs_buf q = RS_BUF_INIT;
+	rs_json_quote(&q, bl->digest);
+	fprintf(out, "%s{\"digest\": %s, \"size\": %lld, \"state\": \"%s\", \"bytes_sent\": %llu",
+	        first ? "" : ", ", q.ptr, (long long)bl->size, rs_blob_state_name(bl->state),
+	        (unsigned long long)bl->bytes_sent);
+	rs_buf_dispose(&q);
+	if (bl->mounted_from) {
+		rs_json_quote(&q, bl->mounted_from);
+		fprintf(out, ", \"mounted_from\": %s", q.ptr);
+		rs_buf_dispose(&q);
+	}
+	fputs("}", out);
+}
+
+static void print_json(run *r)
 {
 	rs_buf q = RS_BUF_INIT;
 	size_t nblobs = 0;
 	FILE *out = r->out;
 	fputs("{\"images\": [", out);
-	for (size_t i = 0; i < n; i++)
-		json_image(r, i, sources, dests, digests, repos, tags);
+	for (size_t i = 0; i < r->nimages; i++)
+		json_image(r, &r->images[i], i == 0);
 	fputs("], \"blobs\": [", out);
-	for (size_t k = 0; k < r->nresults; k++) {
-		const rs_copy_result *res = &r->results[k];
-		for (size_t i = 0; i < res->blob_count; i++) {
-			const rs_copy_blob *bl = &res->blobs[i];
-			rs_json_quote(&q, bl->digest);
-			fprintf(out,
-			        "%s{\"digest\": %s, \"size\": %lld, \"state\": \"%s\", "
-			        "\"bytes_sent\": %llu",
-			        nblobs++ ? ", " : "", q.ptr, (long long)bl->size,
-			        rs_blob_state_name(bl->state), (unsigned long long)bl->bytes_sent);
-			rs_buf_dispose(&q);
-			if (bl->mounted_from) {
-				rs_json_quote(&q, bl->mounted_from);
-				fprintf(out, ", \"mounted_from\": %s", q.ptr);
-				rs_buf_dispose(&q);
-			}
-			fputs("}", out);
-		}
-	}
+	for (size_t k = 0; k < r->nresults; k++)
+		for (size_t i = 0; i < r->results[k].blob_count; i++)
+			json_blob(out, &r->results[k].blobs[i], nblobs++ == 0);
 	fputs("]", out);
 	if (r->nfailed) {
 		fputs(", \"failed\": [", out);
@@ -516,11 +556,11 @@ static char *source_name(const rs_location *loc, const char *reference)
 	size_t n;
 	char *out;
 	if (!reference)
-		return strdup(loc->text);
+		return xstrdup(loc->text);
 	if (loc->kind == RS_LOCATION_REGISTRY) {
 		/* --all-tags: the text names the repository, reference the tag */
 		if (strstr(loc->text, reference))
-			return strdup(loc->text);
+			return xstrdup(loc->text);
 		n = strlen(loc->text) + strlen(reference) + 2;
 		out = malloc(n);
 		if (!out)
@@ -622,7 +662,8 @@ static int src_tags(const char *tag, void *payload)
 typedef struct tags_run {
 	run *r;
 	rs_copy_tags_item *items;
-	char **display, **reference, **repository;
+	const char **src_refs; /* the pairs' */
+	char **display, **reference, **repository; /* as open_dest names each pair */
 	bool *finished;
 	size_t printed; /* every image before this one was reported */
 	bool registry; /* the destination is a registry: lines as images complete */
@@ -696,461 +737,522 @@ static int pair_by_tag(const void *a, const void *b)
 	return strcmp(x->dest_tag ? x->dest_tag : "", y->dest_tag ? y->dest_tag : "");
 }
 
-/*
- * Copy every pair (all to one destination) with rs_copy_tags(), then fill the output arrays
- * with the images copied, in order. Returns an exit code: 0 (also when --keep-going went past
- * failures: r->nfailed says so), or the first failure's.
- */
-static int copy_all_tags(run *r, const rs_location *src_loc, const rs_copy_options *co,
-                         char **shown_src, char **shown_dst, char **digests, char **repos,
-                         char **dtags, bool *local, size_t *done)
+/* What the output says of a pair copied: takes display, digest, repository and reference. */
+static void add_image(run *r, const char *src_reference, char *display, char *digest,
+                      char *repository, char *reference, bool local)
 {
-	tags_run a = {0};
+	image *im = &r->images[r->nimages++];
+	im->source = source_name(r->src_loc, src_reference);
+	im->dest = display;
+	im->digest = digest;
+	im->repository = repository;
+	/* a registry destination's tag (none when it was named by digest) */
+	im->tag = repository && reference && !strchr(reference, ':') ? reference : NULL;
+	if (!im->tag)
+		free(reference);
+	im->local = local;
+}
+
+/* --all-tags --keep-going: an image that failed, and why. */
+static void add_failed(run *r, const char *src_reference, const char *why)
+{
+	char **src, **msg;
+	if (!(src = realloc(r->failed_src, (r->nfailed + 1) * sizeof(char *))))
+		cli_out_of_memory();
+	r->failed_src = src;
+	if (!(msg = realloc(r->failed_msg, (r->nfailed + 1) * sizeof(char *))))
+		cli_out_of_memory();
+	r->failed_msg = msg;
+	r->failed_src[r->nfailed] = source_name(r->src_loc, src_reference);
+	r->failed_msg[r->nfailed] = xstrdup(why);
+	r->nfailed++;
+}
+
+static void tags_run_init(tags_run *a, run *r)
+{
+	size_t n = r->npairs;
+	memset(a, 0, sizeof(*a));
+	a->r = r;
+	a->items = calloc(n, sizeof(*a->items));
+	a->src_refs = calloc(n, sizeof(char *));
+	a->display = calloc(n, sizeof(char *));
+	a->reference = calloc(n, sizeof(char *));
+	a->repository = calloc(n, sizeof(char *));
+	a->finished = calloc(n, sizeof(bool));
+	if (!a->items || !a->src_refs || !a->display || !a->reference || !a->repository ||
+	    !a->finished)
+		cli_out_of_memory();
+}
+
+static void tags_run_dispose(tags_run *a)
+{
+	for (size_t i = 0; i < a->r->npairs; i++) {
+		rs_copy_tags_item_dispose(&a->items[i]);
+		free(a->display[i]);
+		free(a->reference[i]);
+		free(a->repository[i]);
+	}
+	free(a->items);
+	free(a->src_refs);
+	free(a->display);
+	free(a->reference);
+	free(a->repository);
+	free(a->finished);
+}
+
+/* The images rs_copy_tags() copied into the output, in order; the failed ones into the
+ * failures (the items keep nothing the run took). */
+static void tags_collect(tags_run *a)
+{
+	run *r = a->r;
+	for (size_t i = 0; i < r->npairs; i++) {
+		rs_copy_tags_item *it = &a->items[i];
+		if (it->error < 0 && it->attempted)
+			add_failed(r, r->pairs[i].src_reference, it->detail.message);
+		if (it->error < 0 || !it->attempted)
+			continue;
+		add_image(r, r->pairs[i].src_reference, a->display[i], xstrdup(it->result.digest),
+		          a->repository[i], a->reference[i], !a->registry);
+		a->display[i] = a->repository[i] = a->reference[i] = NULL;
+		r->bytes_sent += it->result.bytes_sent;
+		r->results[r->nresults++] = it->result;
+		memset(&it->result, 0, sizeof(it->result));
+	}
+}
+
+/*
+ * Copy every pair (all to one destination) with rs_copy_tags(), then add the images copied to
+ * the output, in order. Returns an exit code: 0 (also when --keep-going went past failures:
+ * r->nfailed says so), or the first failure's.
+ */
+static int copy_all_tags(run *r)
+{
+	tags_run a;
 	rs_copy_tags_options to = RS_COPY_TAGS_OPTIONS_INIT;
-	const char **src_refs = calloc(r->npairs, sizeof(char *));
 	dest_store *ds = NULL;
 	int rc = 0, first = 0;
 
 	/* lines, JSON and errors in tag order, whatever order the source lists them in */
 	qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_by_tag);
-	a.r = r;
-	a.items = calloc(r->npairs, sizeof(*a.items));
-	a.display = calloc(r->npairs, sizeof(char *));
-	a.reference = calloc(r->npairs, sizeof(char *));
-	a.repository = calloc(r->npairs, sizeof(char *));
-	a.finished = calloc(r->npairs, sizeof(bool));
-	if (!src_refs || !a.items || !a.display || !a.reference || !a.repository || !a.finished)
-		cli_out_of_memory();
+	tags_run_init(&a, r);
 	for (size_t i = 0; i < r->npairs; i++) {
 		/* one destination store for all (opened once, by its key) */
 		if ((rc = open_dest(r, r->pairs[i].dest_text, r->pairs[i].dest_tag, &ds,
 		                    &a.reference[i], &a.display[i], &a.repository[i])))
 			goto out;
-		src_refs[i] = r->pairs[i].src_reference;
+		a.src_refs[i] = r->pairs[i].src_reference;
 	}
 	a.registry = ds->loc->kind == RS_LOCATION_REGISTRY;
-	to.copy = co;
+	to.copy = &r->co;
 	to.keep_going = r->t->keep_going;
 	to.done = tag_done;
 	to.done_payload = &a;
 	to.event = tag_event;
 	to.event_payload = &a;
-	if (rs_copy_tags(ds->store, (const char *const *)a.reference, r->src, src_refs, r->npairs,
+	if (rs_copy_tags(ds->store, (const char *const *)a.reference, r->src, a.src_refs, r->npairs,
 	                 &to, a.items) < 0)
 		first = rs_error_is_set() ? rs_error_last()->code : RS_ERROR;
 	tags_report(&a, true);
-	for (size_t i = 0; i < r->npairs; i++) {
-		rs_copy_tags_item *it = &a.items[i];
-		if (it->error < 0 && it->attempted) {
-			r->failed_src = realloc(r->failed_src, (r->nfailed + 1) * sizeof(char *));
-			r->failed_msg = realloc(r->failed_msg, (r->nfailed + 1) * sizeof(char *));
-			if (!r->failed_src || !r->failed_msg)
-				cli_out_of_memory();
-			r->failed_src[r->nfailed] = source_name(src_loc, r->pairs[i].src_reference);
-			r->failed_msg[r->nfailed] = strdup(it->detail.message);
-			r->nfailed++;
-		}
-		if (it->error < 0 || !it->attempted)
-			continue;
-		shown_src[*done] = source_name(src_loc, r->pairs[i].src_reference);
-		shown_dst[*done] = a.display[i];
-		digests[*done] = strdup(it->result.digest);
-		repos[*done] = a.repository[i];
-		dtags[*done] = a.repository[i] && a.reference[i] && !strchr(a.reference[i], ':')
-		                       ? a.reference[i]
-		                       : NULL;
-		if (!dtags[*done])
-			free(a.reference[i]);
-		local[*done] = !a.registry;
-		a.display[i] = a.repository[i] = a.reference[i] = NULL;
-		r->bytes_sent += it->result.bytes_sent;
-		r->results[r->nresults++] = it->result;
-		memset(&it->result, 0, sizeof(it->result));
-		(*done)++;
-	}
+	tags_collect(&a);
 	if (first) {
 		/* the first failure's code; with --keep-going, "partial" once something was copied
 		 * (each failure was named above) */
 		if (rs_cancelled())
 			rc = 128 + (rs_cancelled() > 0 ? rs_cancelled() : SIGINT);
-		else if (!r->t->keep_going || !*done)
+		else if (!r->t->keep_going || !r->nimages)
 			rc = cli_exit_code(first);
 	}
 out:
-	for (size_t i = 0; i < r->npairs; i++) {
-		rs_copy_tags_item_dispose(&a.items[i]);
-		free(a.display[i]);
-		free(a.reference[i]);
-		free(a.repository[i]);
-	}
-	free(a.items);
-	free(a.display);
-	free(a.reference);
-	free(a.repository);
-	free(a.finished);
-	free(src_refs);
+	tags_run_dispose(&a);
 	return rc;
+}
+
+/* ---- one pair at a time ------------------------------------------------------------------- */
+
+/* The full copy of a pair's image into a destination that does not hold it yet. */
+static int copy_image(run *r, dest_store *ds, const pair *p, const char *reference,
+                      const char *display, char **digest)
+{
+	rs_copy_result *res = &r->results[r->nresults];
+	int error;
+	progress_image(r->prog, p->src_reference);
+	if ((error = rs_copy(ds->store, reference, r->src, p->src_reference, &r->co, res)) < 0)
+		return error;
+	*digest = xstrdup(res->digest);
+	if (res->already && !r->t->json) {
+		progress_image(r->prog, NULL);
+		already_note(display, *digest);
+	}
+	r->bytes_sent += res->bytes_sent;
+	r->nresults++;
+	cli_strings_add(*digest, &ds->copied);
+	return 0;
+}
+
+/* One pair: only the manifest when this run copied its image to the destination already, the
+ * full copy otherwise. A registry destination's line is printed at once. Returns an exit
+ * code. */
+static int copy_pair(run *r, const pair *p)
+{
+	dest_store *ds = NULL;
+	char *reference = NULL, *display = NULL, *digest = NULL, *repository = NULL;
+	bool already = false;
+	image *im;
+	int rc, error;
+	if ((rc = open_dest(r, p->dest_text, p->dest_tag, &ds, &reference, &display, &repository)))
+		return rc;
+	if ((error = retag_if_copied(r, ds, p->src_reference, reference, &digest, &already)) == 0) {
+		if (digest && already && !r->t->json) {
+			progress_image(r->prog, NULL);
+			already_note(display, digest);
+		}
+		if (!digest) /* not yet in this destination: the full copy */
+			error = copy_image(r, ds, p, reference, display, &digest);
+	}
+	if (error < 0) {
+		free(reference);
+		free(display);
+		free(repository);
+		progress_done(r->prog);
+		return transfer_fail(error);
+	}
+	/* a registry has the image now; a local destination only once committed */
+	add_image(r, p->src_reference, display, digest, repository, reference,
+	          ds->loc->kind != RS_LOCATION_REGISTRY);
+	im = &r->images[r->nimages - 1];
+	if (!r->t->json && !im->local)
+		fprintf(r->out, "%s@%s\n", im->dest, im->digest);
+	return 0;
+}
+
+/* ---- the steps of transfer_run ------------------------------------------------------------ */
+
+static void run_init(run *r, transfer_opts *t, const char *verb, const rs_location *src_loc)
+{
+	rs_docker_archive_options da = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
+	rs_registry_store_options ro = RS_REGISTRY_STORE_OPTIONS_INIT;
+	rs_copy_options co = RS_COPY_OPTIONS_INIT;
+	memset(r, 0, sizeof(*r));
+	r->t = t;
+	r->verb = verb;
+	r->src_loc = src_loc;
+	r->out = stdout;
+	r->da = da;
+	r->ro = ro;
+	r->co = co;
+	if (t->compress) /* checked already: the same parse cannot fail here */
+		(void)rs_compression_parse(&r->da.compression, t->compress);
+	r->da.level = t->compress_level;
+	r->da.jobs = (unsigned int)t->jobs;
+	if (t->format)
+		r->da.format = !strcmp(t->format, "oci") ? RS_MANIFEST_FORMAT_OCI
+		                                         : RS_MANIFEST_FORMAT_DOCKER;
+	r->ro.chunk_size = t->chunk_bytes;
+}
+
+/* DESTINATION against the options, standard output and standard error; where the output goes
+ * and the manifest format follow from it. Returns an exit code. */
+static int check_destination(run *r, const char *dest_text, bool all_tags, const char *const *usage)
+{
+	const rs_location *d;
+	int error;
+	if (r->t->keep_going && !(all_tags && dest_text))
+		return cli_usage_error(usage,
+		                       "--keep-going applies to --all-tags with a DESTINATION");
+	if (dest_text && (error = rs_location_parse(&r->dest_loc, dest_text)) < 0)
+		return transfer_fail(error);
+	d = r->dest_loc;
+	if (r->t->overwrite && (!d || !is_archive(d)))
+		return cli_usage_error(usage, "--overwrite applies to docker-archive: and "
+		                              "oci-archive: destinations");
+	/* stdout carries the archive: what is normally printed there goes to stderr */
+	if (cli_stdout_closed && d && !strcmp(d->path, "-") && is_archive(d))
+		return cli_usage_error(usage, "standard output is closed: there is nowhere to "
+		                              "write the archive");
+	if (streams_into_stderr(d))
+		return cli_usage_error(usage,
+		                       "%s goes where standard error goes, which carries "
+		                       "regship's messages: they would corrupt the archive "
+		                       "(redirect standard error elsewhere)",
+		                       strcmp(d->path, "-") ? d->path : "standard output");
+	if (writes_stdout(d))
+		r->out = stderr;
+	/* an image read from a docker archive into an OCI layout or archive gets an OCI manifest
+	 * (what OCI tools expect there), unless --format says otherwise */
+	if (!r->t->format && d &&
+	    (d->kind == RS_LOCATION_OCI_LAYOUT || d->kind == RS_LOCATION_OCI_ARCHIVE))
+		r->da.format = RS_MANIFEST_FORMAT_OCI;
+	return 0;
+}
+
+/* --platform; a docker archive destination holds one platform: the host's by default. */
+static int choose_platform(run *r, const char *const *usage)
+{
+	int error;
+	if (r->t->platform && (error = rs_platform_parse(&r->platform, r->t->platform)) < 0)
+		return transfer_fail(error);
+	if (!r->dest_loc || r->dest_loc->kind != RS_LOCATION_DOCKER_ARCHIVE)
+		return 0;
+	if (r->t->all_platforms)
+		return cli_usage_error(usage, "a docker archive holds one platform per image: "
+		                              "--all-platforms needs an OCI destination");
+	if (!r->platform && (error = rs_platform_host(&r->platform)) < 0)
+		return transfer_fail(error);
+	return 0;
+}
+
+/* copy's --src-creds & co.: checked against the locations, read, and a client per side that
+ * has credentials of its own. */
+static int open_creds_clients(run *r, transfer_creds *c, const char *const *usage)
+{
+	int rc;
+	if (c->src_creds && r->src_loc->kind != RS_LOCATION_REGISTRY)
+		return cli_usage_error(usage, "--src-creds: the source is not a registry");
+	if (c->dest_creds && (!r->dest_loc || r->dest_loc->kind != RS_LOCATION_REGISTRY))
+		return cli_usage_error(usage, "--dest-creds: the destination is not a registry");
+	if ((c->src_password_stdin || c->dest_password_stdin) && r->src_loc->path &&
+	    !strcmp(r->src_loc->path, "-"))
+		return cli_usage_error(usage, "standard input carries the archive: give the "
+		                              "password as USER:PASS, or on a terminal");
+	if ((rc = transfer_creds_read(c, usage)))
+		return rc;
+	if ((rc = transfer_client(&r->client, c->src_user, c->src_pass, 0, NULL)))
+		return rc;
+	/* a side with credentials of its own has a client of its own: the other side never
+	 * sees them */
+	if (c->src_user || c->dest_user)
+		return transfer_client(&r->dst_client, c->dest_user, c->dest_pass, 0, NULL);
+	return 0;
+}
+
+static int open_clients(run *r, const char *const *usage)
+{
+	int rc;
+	if (r->t->creds)
+		rc = open_creds_clients(r, r->t->creds, usage);
+	else
+		rc = cli_client(&r->client);
+	if (rc == 0 && !r->dst_client)
+		r->dst_client = r->client;
+	return rc;
+}
+
+static int open_source(run *r)
+{
+	rs_open_options oo = RS_OPEN_OPTIONS_INIT;
+	int error;
+	oo.client = r->client;
+	oo.docker_archive = &r->da;
+	oo.registry = &r->ro;
+	if ((error = rs_store_open_location(&r->src, &r->src_reference, r->src_loc, RS_STORE_READ,
+	                                    &oo)) < 0)
+		return transfer_fail(error);
+	return 0;
+}
+
+/* No DESTINATION: a docker archive's image (the one named, or every one) to its RepoTags. */
+static int plan_repotags(run *r, bool all_tags, const char *const *usage)
+{
+	const rs_location *src = r->src_loc;
+	int error;
+	if (src->kind != RS_LOCATION_DOCKER_ARCHIVE)
+		return cli_usage_error(usage, "missing DESTINATION (only a docker archive names "
+		                              "its own destinations, in its RepoTags)");
+	if (src->reference && !all_tags) {
+		add_pair(r, src->reference, src->reference, NULL);
+		return 0;
+	}
+	if ((error = rs_store_tag_list(r->src, src_tags, &r->tags)) < 0)
+		return transfer_fail(error);
+	if (!r->tags.count) {
+		cli_error("%s has no RepoTags to push to: give a DESTINATION", src->path);
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < r->tags.count; i++)
+		add_pair(r, r->tags.items[i], r->tags.items[i], NULL);
+	return 0;
+}
+
+/* --all-tags to DESTINATION, a repository or a local location without a tag: every tag of the
+ * source under its own name. */
+static int plan_all_tags(run *r, const char *dest_text, const char *const *usage)
+{
+	const rs_location *dest = r->dest_loc;
+	int error;
+	if (dest->kind == RS_LOCATION_REGISTRY) {
+		rs_ref *check = NULL;
+		if ((error = rs_ref_parse(&check, dest->reference, RS_REF_NAME_ONLY)) < 0)
+			return cli_usage_error(usage,
+			                       "with --all-tags, DESTINATION is a repository "
+			                       "without a tag: %s",
+			                       rs_error_last()->message);
+		rs_ref_free(check);
+	} else if (dest->reference) {
+		return cli_usage_error(usage, "with --all-tags, DESTINATION takes no tag");
+	}
+	if ((error = rs_store_tag_list(r->src, src_tags, &r->tags)) < 0)
+		return transfer_fail(error);
+	if (!r->tags.count) {
+		cli_error("%s has no tags", r->src_loc->text);
+		return CLI_EXIT_NOTFOUND;
+	}
+	for (size_t i = 0; i < r->tags.count; i++)
+		add_pair(r, r->tags.items[i], dest_text, tag_part(r->tags.items[i]));
+	return 0;
+}
+
+/* The tag a local destination named without one takes from the source (NULL: none; *owned is
+ * freed by the caller): an OCI layout its tag, a docker archive the whole reference as RepoTag
+ * (as docker save does). */
+static const char *inherited_tag(const run *r, char **owned)
+{
+	const rs_location *src = r->src_loc, *dest = r->dest_loc;
+	const char *sref = r->src_reference;
+	*owned = NULL;
+	if (dest->kind == RS_LOCATION_REGISTRY || dest->reference || !sref || strchr(sref, '@') ||
+	    !strncmp(sref, "sha256:", 7))
+		return NULL;
+	if (dest->kind == RS_LOCATION_DOCKER_ARCHIVE && src->kind == RS_LOCATION_REGISTRY) {
+		rs_ref *parsed = NULL;
+		if (rs_ref_parse(&parsed, src->reference, 0) == 0)
+			*owned = rs_ref_format(parsed);
+		rs_ref_free(parsed);
+		return *owned;
+	}
+	if (dest->kind == RS_LOCATION_DOCKER_ARCHIVE)
+		return strchr(sref, '/') ? sref : NULL;
+	if (src->kind == RS_LOCATION_OCI_LAYOUT || src->kind == RS_LOCATION_OCI_ARCHIVE)
+		return sref; /* an OCI name as it is: localhost/a:v1 */
+	return tag_part(sref);
+}
+
+/* What goes where: the pairs. Returns an exit code. */
+static int plan_pairs(run *r, const char *dest_text, bool all_tags, const char *const *usage)
+{
+	char *owned = NULL;
+	if (!dest_text)
+		return plan_repotags(r, all_tags, usage);
+	if (all_tags)
+		return plan_all_tags(r, dest_text, usage);
+	add_pair(r, r->src_reference, dest_text, inherited_tag(r, &owned));
+	free(owned);
+	return 0;
+}
+
+static void set_copy_options(run *r)
+{
+	transfer_opts *t = r->t;
+	rs_copy_options *co = &r->co;
+	co->platform = t->all_platforms ? NULL : r->platform;
+	co->jobs = (unsigned int)t->jobs;
+	co->mount_from = t->mount_from.items;
+	co->mount_from_count = t->mount_from.count;
+	co->retries = cli_global.retries;
+	co->preserve_digests = t->preserve_digests;
+	co->mount_cache = 1; /* $XDG_CACHE_HOME/regship/blobs */
+	co->no_clobber = t->no_clobber;
+	co->referrers = t->referrers;
+	co->callback = progress_event;
+	co->payload = r->prog;
+}
+
+/* Local destinations become visible only now, whole; then their lines, or the JSON. */
+static int commit_and_report(run *r)
+{
+	int error;
+	for (size_t i = 0; i < r->ndests; i++)
+		if ((error = rs_store_commit(r->dests[i].store)) < 0)
+			return transfer_fail(error);
+	for (size_t i = 0; i < r->nimages && !r->t->json; i++)
+		if (r->images[i].local)
+			fprintf(r->out, "%s@%s\n", r->images[i].dest, r->images[i].digest);
+	if (r->t->json)
+		print_json(r);
+	return r->nfailed ? CLI_EXIT_PARTIAL : 0;
+}
+
+/* Every pair (all at once with --all-tags and a DESTINATION), then the report. */
+static int copy_pairs(run *r, bool all_tags)
+{
+	int rc;
+	r->prog = progress_new(r->t->mode, r->verb);
+	set_copy_options(r);
+	r->images = calloc(r->npairs, sizeof(*r->images));
+	r->results = calloc(r->npairs, sizeof(*r->results));
+	if (!r->images || !r->results)
+		cli_out_of_memory();
+	if (all_tags && (rc = copy_all_tags(r))) {
+		progress_done(r->prog);
+		return rc;
+	}
+	for (size_t i = 0; i < r->npairs && !all_tags; i++)
+		if ((rc = copy_pair(r, &r->pairs[i])))
+			return rc;
+	progress_done(r->prog);
+	return commit_and_report(r);
+}
+
+static void run_dispose(run *r)
+{
+	for (size_t i = 0; i < r->nimages; i++) {
+		free(r->images[i].source);
+		free(r->images[i].dest);
+		free(r->images[i].digest);
+		free(r->images[i].repository);
+		free(r->images[i].tag);
+	}
+	free(r->images);
+	/* every slot: a failed copy leaves its partial result in the next one */
+	for (size_t i = 0; r->results && i < r->npairs; i++)
+		rs_copy_result_dispose(&r->results[i]);
+	free(r->results);
+	for (size_t i = 0; i < r->ndests; i++) {
+		rs_store_free(r->dests[i].store);
+		rs_location_free(r->dests[i].loc);
+		cli_strings_dispose(&r->dests[i].copied);
+		free(r->dests[i].key);
+	}
+	free(r->dests);
+	for (size_t i = 0; i < r->npairs; i++) {
+		free(r->pairs[i].src_reference);
+		free(r->pairs[i].dest_text);
+		free(r->pairs[i].dest_tag);
+	}
+	free(r->pairs);
+	for (size_t i = 0; i < r->nfailed; i++) {
+		free(r->failed_src[i]);
+		free(r->failed_msg[i]);
+	}
+	free(r->failed_src);
+	free(r->failed_msg);
+	progress_free(r->prog);
+	rs_store_free(r->src);
+	free(r->src_reference);
+	rs_platform_free(r->platform);
+	rs_location_free(r->dest_loc);
+	cli_strings_dispose(&r->tags);
+	if (r->dst_client != r->client)
+		rs_client_free(r->dst_client);
+	rs_client_free(r->client);
 }
 
 int transfer_run(transfer_opts *t, const char *verb, const rs_location *src_loc,
                  const char *dest_text, bool all_tags, const char *const *usage)
 {
-	run r = {0};
-	rs_location *dest_loc = NULL;
-	cli_strings tags = {0};
-	char **shown_src = NULL, **shown_dst = NULL, **digests = NULL, **repos = NULL,
-	     **dtags = NULL;
-	bool *local = NULL;
-	size_t done = 0;
-	int rc = 0, error;
-	rs_copy_options co = RS_COPY_OPTIONS_INIT;
+	run r;
 	saved_signals saved;
+	int rc;
 
-	r.t = t;
-	r.verb = verb;
-	r.out = stdout;
 	signals_catch(&saved);
-	{
-		rs_docker_archive_options da = RS_DOCKER_ARCHIVE_OPTIONS_INIT;
-		rs_registry_store_options ro = RS_REGISTRY_STORE_OPTIONS_INIT;
-		r.da = da;
-		r.ro = ro;
-	}
-	if (t->compress) /* checked already: the same parse cannot fail here */
-		(void)rs_compression_parse(&r.da.compression, t->compress);
-	r.da.level = t->compress_level;
-	r.da.jobs = (unsigned int)t->jobs;
-	if (t->format)
-		r.da.format = !strcmp(t->format, "oci") ? RS_MANIFEST_FORMAT_OCI
-		                                        : RS_MANIFEST_FORMAT_DOCKER;
-	r.ro.chunk_size = t->chunk_bytes;
-
-	if (t->keep_going && !(all_tags && dest_text)) {
-		rc = cli_usage_error(usage,
-		                     "--keep-going applies to --all-tags with a DESTINATION");
-		goto done;
-	}
-	if (dest_text && (error = rs_location_parse(&dest_loc, dest_text)) < 0) {
-		rc = transfer_fail(error);
-		goto done;
-	}
-	if (t->overwrite && (!dest_loc || (dest_loc->kind != RS_LOCATION_DOCKER_ARCHIVE &&
-	                                   dest_loc->kind != RS_LOCATION_OCI_ARCHIVE))) {
-		rc = cli_usage_error(usage,
-		                     "--overwrite applies to docker-archive: and oci-archive: "
-		                     "destinations");
-		goto done;
-	}
-	/* stdout carries the archive: what is normally printed there goes to stderr */
-	if (cli_stdout_closed && dest_loc && !strcmp(dest_loc->path, "-") &&
-	    (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE ||
-	     dest_loc->kind == RS_LOCATION_OCI_ARCHIVE)) {
-		rc = cli_usage_error(usage, "standard output is closed: there is nowhere to write "
-		                            "the archive");
-		goto done;
-	}
-	if (streams_into_stderr(dest_loc)) {
-		rc = cli_usage_error(usage,
-		                     "%s goes where standard error goes, which carries regship's "
-		                     "messages: they would corrupt the archive (redirect standard "
-		                     "error elsewhere)",
-		                     strcmp(dest_loc->path, "-") ? dest_loc->path
-		                                                 : "standard output");
-		goto done;
-	}
-	if (writes_stdout(dest_loc))
-		r.out = stderr;
-	/* an image read from a docker archive into an OCI layout or archive gets an OCI manifest
-	 * (what OCI tools expect there), unless --format says otherwise */
-	if (!t->format && dest_loc &&
-	    (dest_loc->kind == RS_LOCATION_OCI_LAYOUT || dest_loc->kind == RS_LOCATION_OCI_ARCHIVE))
-		r.da.format = RS_MANIFEST_FORMAT_OCI;
-	if (t->platform && (error = rs_platform_parse(&r.platform, t->platform)) < 0) {
-		rc = transfer_fail(error);
-		goto done;
-	}
-	if (dest_loc && dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
-		if (t->all_platforms) {
-			rc = cli_usage_error(usage,
-			                     "a docker archive holds one platform per image: "
-			                     "--all-platforms needs an OCI destination");
-			goto done;
-		}
-		if (!r.platform && (error = rs_platform_host(&r.platform)) < 0) {
-			rc = transfer_fail(error);
-			goto done;
-		}
-	}
-	if (t->creds) {
-		struct transfer_creds *c = t->creds;
-		if (c->src_creds && src_loc->kind != RS_LOCATION_REGISTRY) {
-			rc = cli_usage_error(usage, "--src-creds: the source is not a registry");
-			goto done;
-		}
-		if (c->dest_creds && (!dest_loc || dest_loc->kind != RS_LOCATION_REGISTRY)) {
-			rc = cli_usage_error(usage,
-			                     "--dest-creds: the destination is not a registry");
-			goto done;
-		}
-		if ((c->src_password_stdin || c->dest_password_stdin) && src_loc->path &&
-		    !strcmp(src_loc->path, "-")) {
-			rc = cli_usage_error(usage, "standard input carries the archive: give the "
-			                            "password as USER:PASS, or on a terminal");
-			goto done;
-		}
-		if ((rc = transfer_creds_read(c, usage)))
-			goto done;
-		if ((rc = transfer_client(&r.client, c->src_user, c->src_pass, 0, NULL)))
-			goto done;
-		/* a side with credentials of its own has a client of its own: the other side
-		 * never sees them */
-		if ((c->src_user || c->dest_user) &&
-		    (rc = transfer_client(&r.dst_client, c->dest_user, c->dest_pass, 0, NULL)))
-			goto done;
-	} else if ((rc = cli_client(&r.client))) {
-		goto done;
-	}
-	if (!r.dst_client)
-		r.dst_client = r.client;
-	{
-		rs_open_options oo = RS_OPEN_OPTIONS_INIT;
-		oo.client = r.client;
-		oo.docker_archive = &r.da;
-		oo.registry = &r.ro;
-		if ((error = rs_store_open_location(&r.src, &r.src_reference, src_loc,
-		                                    RS_STORE_READ, &oo)) < 0) {
-			rc = transfer_fail(error);
-			goto done;
-		}
-	}
-
-	/* what goes where */
-	if (!dest_text) {
-		if (src_loc->kind != RS_LOCATION_DOCKER_ARCHIVE) {
-			rc = cli_usage_error(usage,
-			                     "missing DESTINATION (only a docker archive names "
-			                     "its own destinations, in its RepoTags)");
-			goto done;
-		}
-		if (src_loc->reference && !all_tags) {
-			add_pair(&r, src_loc->reference, src_loc->reference, NULL);
-		} else {
-			if ((error = rs_store_tag_list(r.src, src_tags, &tags)) < 0) {
-				rc = transfer_fail(error);
-				goto done;
-			}
-			if (!tags.count) {
-				cli_error("%s has no RepoTags to push to: give a DESTINATION",
-				          src_loc->path);
-				rc = CLI_EXIT_USAGE;
-				goto done;
-			}
-			for (size_t i = 0; i < tags.count; i++)
-				add_pair(&r, tags.items[i], tags.items[i], NULL);
-		}
-	} else if (all_tags) {
-		if (dest_loc->kind == RS_LOCATION_REGISTRY) {
-			rs_ref *check = NULL;
-			if ((error = rs_ref_parse(&check, dest_loc->reference, RS_REF_NAME_ONLY)) <
-			    0) {
-				rc = cli_usage_error(usage,
-				                     "with --all-tags, DESTINATION is a repository "
-				                     "without a tag: %s",
-				                     rs_error_last()->message);
-				goto done;
-			}
-			rs_ref_free(check);
-		} else if (dest_loc->reference) {
-			rc = cli_usage_error(usage, "with --all-tags, DESTINATION takes no tag");
-			goto done;
-		}
-		if ((error = rs_store_tag_list(r.src, src_tags, &tags)) < 0) {
-			rc = transfer_fail(error);
-			goto done;
-		}
-		if (!tags.count) {
-			cli_error("%s has no tags", src_loc->text);
-			rc = CLI_EXIT_NOTFOUND;
-			goto done;
-		}
-		for (size_t i = 0; i < tags.count; i++)
-			add_pair(&r, tags.items[i], dest_text, tag_part(tags.items[i]));
-	} else {
-		const char *tag = NULL;
-		char *full = NULL;
-		/* a local destination without a tag takes the source's: an OCI layout its tag, a
-		 * docker archive the whole reference as RepoTag (as docker save does) */
-		if (dest_loc->kind != RS_LOCATION_REGISTRY && !dest_loc->reference &&
-		    r.src_reference && !strchr(r.src_reference, '@') &&
-		    strncmp(r.src_reference, "sha256:", 7)) {
-			if (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE &&
-			    src_loc->kind == RS_LOCATION_REGISTRY) {
-				rs_ref *sref = NULL;
-				if (rs_ref_parse(&sref, src_loc->reference, 0) == 0)
-					full = rs_ref_format(sref);
-				rs_ref_free(sref);
-				tag = full;
-			} else if (dest_loc->kind == RS_LOCATION_DOCKER_ARCHIVE) {
-				tag = strchr(r.src_reference, '/') ? r.src_reference : NULL;
-			} else if (src_loc->kind == RS_LOCATION_OCI_LAYOUT ||
-			           src_loc->kind == RS_LOCATION_OCI_ARCHIVE) {
-				tag = r.src_reference; /* an OCI name as it is: localhost/a:v1 */
-			} else {
-				tag = tag_part(r.src_reference);
-			}
-		}
-		add_pair(&r, r.src_reference, dest_text, tag);
-		free(full);
-	}
-
-	r.prog = progress_new(t->mode, verb);
-	co.platform = t->all_platforms ? NULL : r.platform;
-	co.jobs = (unsigned int)t->jobs;
-	co.mount_from = t->mount_from.items;
-	co.mount_from_count = t->mount_from.count;
-	co.retries = cli_global.retries;
-	co.preserve_digests = t->preserve_digests;
-	co.mount_cache = 1; /* $XDG_CACHE_HOME/regship/blobs */
-	co.no_clobber = t->no_clobber;
-	co.referrers = t->referrers;
-	co.callback = progress_event;
-	co.payload = r.prog;
-	shown_src = calloc(r.npairs, sizeof(char *));
-	shown_dst = calloc(r.npairs, sizeof(char *));
-	digests = calloc(r.npairs, sizeof(char *));
-	repos = calloc(r.npairs, sizeof(char *));
-	dtags = calloc(r.npairs, sizeof(char *));
-	local = calloc(r.npairs, sizeof(bool));
-	r.results = calloc(r.npairs, sizeof(*r.results));
-	if (!shown_src || !shown_dst || !digests || !repos || !dtags || !local || !r.results)
-		cli_out_of_memory();
-	if (all_tags && dest_text) {
-		rc = copy_all_tags(&r, src_loc, &co, shown_src, shown_dst, digests, repos, dtags,
-		                   local, &done);
-		if (rc) {
-			progress_done(r.prog);
-			goto done;
-		}
-	}
-	for (size_t i = 0; i < r.npairs && !(all_tags && dest_text); i++) {
-		dest_store *ds = NULL;
-		char *reference = NULL, *display = NULL, *digest = NULL, *repository = NULL;
-		if ((rc = open_dest(&r, r.pairs[i].dest_text, r.pairs[i].dest_tag, &ds, &reference,
-		                    &display, &repository)))
-			goto done;
-		bool already = false;
-		if ((error = retag_if_copied(&r, ds, r.pairs[i].src_reference, reference, &digest,
-		                             &already)) == 0) {
-			if (digest && already && !t->json) {
-				progress_image(r.prog, NULL);
-				already_note(display, digest);
-			}
-			if (!digest) {
-				/* not yet in this destination: the full copy */
-				progress_image(r.prog, r.pairs[i].src_reference);
-				error = rs_copy(ds->store, reference, r.src,
-				                r.pairs[i].src_reference, &co,
-				                &r.results[r.nresults]);
-				if (error == 0) {
-					digest = strdup(r.results[r.nresults].digest);
-					if (r.results[r.nresults].already && !t->json) {
-						progress_image(r.prog, NULL);
-						already_note(display, digest);
-					}
-					r.bytes_sent += r.results[r.nresults].bytes_sent;
-					r.nresults++;
-					cli_strings_add(digest, &ds->copied);
-				}
-			}
-		}
-		if (error < 0) {
-			free(reference);
-			free(display);
-			free(repository);
-			progress_done(r.prog);
-			rc = transfer_fail(error);
-			goto done;
-		}
-		shown_src[done] = source_name(src_loc, r.pairs[i].src_reference);
-		shown_dst[done] = display;
-		digests[done] = digest;
-		repos[done] = repository;
-		/* a registry destination's tag (none when it was named by digest) */
-		dtags[done] = repository && reference && !strchr(reference, ':') ? reference : NULL;
-		if (!dtags[done])
-			free(reference);
-		/* a registry has the image now; a local destination only once committed */
-		local[done] = ds->loc->kind != RS_LOCATION_REGISTRY;
-		if (!t->json && !local[done])
-			fprintf(r.out, "%s@%s\n", display, digest);
-		done++;
-	}
-	progress_done(r.prog);
-	/* local destinations become visible only now, whole */
-	for (size_t i = 0; i < r.ndests; i++) {
-		if ((error = rs_store_commit(r.dests[i].store)) < 0) {
-			rc = transfer_fail(error);
-			goto done;
-		}
-	}
-	for (size_t i = 0; i < done && !t->json; i++)
-		if (local[i])
-			fprintf(r.out, "%s@%s\n", shown_dst[i], digests[i]);
-	if (t->json)
-		print_json(&r, (const char *const *)shown_src, (const char *const *)shown_dst,
-		           (const char *const *)digests, (const char *const *)repos,
-		           (const char *const *)dtags, done);
-	if (r.nfailed)
-		rc = CLI_EXIT_PARTIAL;
-done:
-	for (size_t i = 0; i < done; i++) {
-		free(shown_src[i]);
-		free(shown_dst[i]);
-		free(digests[i]);
-		free(repos[i]);
-		free(dtags[i]);
-	}
-	free(shown_src);
-	free(shown_dst);
-	free(digests);
-	free(repos);
-	free(dtags);
-	free(local);
-	/* every slot: a failed copy leaves its partial result in the next one */
-	for (size_t i = 0; r.results && i < r.npairs; i++)
-		rs_copy_result_dispose(&r.results[i]);
-	free(r.results);
-	for (size_t i = 0; i < r.ndests; i++) {
-		rs_store_free(r.dests[i].store);
-		rs_location_free(r.dests[i].loc);
-		cli_strings_dispose(&r.dests[i].copied);
-		free(r.dests[i].key);
-	}
-	free(r.dests);
-	for (size_t i = 0; i < r.npairs; i++) {
-		free(r.pairs[i].src_reference);
-		free(r.pairs[i].dest_text);
-		free(r.pairs[i].dest_tag);
-	}
-	free(r.pairs);
-	for (size_t i = 0; i < r.nfailed; i++) {
-		free(r.failed_src[i]);
-		free(r.failed_msg[i]);
-	}
-	free(r.failed_src);
-	free(r.failed_msg);
-	progress_free(r.prog);
-	rs_store_free(r.src);
-	free(r.src_reference);
-	rs_platform_free(r.platform);
-	rs_location_free(dest_loc);
-	cli_strings_dispose(&tags);
-	if (r.dst_client != r.client)
-		rs_client_free(r.dst_client);
-	rs_client_free(r.client);
-	/* everything temporary is gone by now: say why we stop */
+	run_init(&r, t, verb, src_loc);
+	if (!(rc = check_destination(&r, dest_text, all_tags, usage)) &&
+	    !(rc = choose_platform(&r, usage)) && !(rc = open_clients(&r, usage)) &&
+	    !(rc = open_source(&r)) && !(rc = plan_pairs(&r, dest_text, all_tags, usage)))
+		rc = copy_pairs(&r, all_tags && dest_text);
+	run_dispose(&r);
+	/* everything temporary is gone by now: say why we stop (a signal that came after
+	 * everything was done changes nothing) */
 	if (rs_cancelled() && rc != 0) {
-		/* (a signal that came after everything was done changes nothing) */
 		int sig = rs_cancelled() > 0 ? rs_cancelled() : SIGINT;
 		cli_error("interrupted by %s: the transfer was cancelled and its temporary files "
 		          "removed",
