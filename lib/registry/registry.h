@@ -134,7 +134,7 @@ char *rs__registry_path(const char *repo_path, const char *suffix);
 int rs__manifest_request(rs_client *c, const rs_ref *ref, const char *id, const char *actions,
                          rs__reg_request *req, rs__endpoint **ep, rs__http_response *resp);
 
-/* ---- blobs (lib/registry/blobs.c) ---- */
+/* ---- blobs (lib/registry/blobs.c, blobs_upload.c, blobs_chunked.c) ---- */
 
 /* 0 when the repository holds the blob (size via *size if non-NULL), RS_ENOTFOUND if not. */
 int rs__blob_head(rs_client *c, const rs_ref *repo, const char *digest, int64_t *size);
