@@ -18,6 +18,7 @@
 #include "util/digest.h"
 #include "util/util.h"
 
+#include "testtar.h"
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -86,30 +87,14 @@ static void write_tar(const char *path, const tar_member *m, size_t n)
 /* A small but real layer: a tar holding one file with `size` bytes derived from seed. */
 static void make_layer(rs_buf *out, const char *file, size_t size, unsigned seed)
 {
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	size_t cap = size + 64 * 1024, used = 0;
-	char *mem = malloc(cap), *data = malloc(size + 1);
+	char *data = malloc(size + 1);
 	uint32_t x = seed;
 	for (size_t i = 0; i < size; i++) {
 		x = x * 1103515245u + 12345u;
 		/* half text (compressible), half noise */
 		data[i] = i % 2 ? (char)('a' + i % 7) : (char)(x >> 24);
 	}
-	archive_write_set_format_pax_restricted(a);
-	archive_write_set_bytes_per_block(a, 512);
-	assert_int_equal(archive_write_open_memory(a, mem, cap, &used), ARCHIVE_OK);
-	archive_entry_set_pathname(e, file);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)size);
-	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-	assert_int_equal(archive_write_data(a, data, size), (la_ssize_t)size);
-	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
-	archive_write_free(a);
-	archive_entry_free(e);
-	rs__buf_put(out, mem, used);
-	free(mem);
+	test_tar_one_file(out, file, data, size);
 	free(data);
 }
 

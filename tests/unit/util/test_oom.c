@@ -32,6 +32,7 @@
 #include "util/json.h"
 #include "util/util.h"
 
+#include "testtar.h"
 #include "testutil.h"
 
 #include <archive.h>
@@ -566,26 +567,10 @@ static char *put_blob(rs_store *s, const void *data, size_t len)
 /* A layer that is a real tar (one file), so that a docker archive can hold it. */
 static void make_layer(rs_buf *out, const char *file, size_t size)
 {
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	size_t cap = size + 64 * 1024, used = 0;
-	char *mem = malloc(cap), *data = malloc(size + 1);
+	char *data = malloc(size + 1);
 	for (size_t i = 0; i < size; i++)
 		data[i] = (char)('a' + (i * 7 + size) % 26);
-	archive_write_set_format_pax_restricted(a);
-	archive_write_set_bytes_per_block(a, 512);
-	assert_int_equal(archive_write_open_memory(a, mem, cap, &used), ARCHIVE_OK);
-	archive_entry_set_pathname(e, file);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)size);
-	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-	assert_int_equal(archive_write_data(a, data, size), (la_ssize_t)size);
-	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
-	archive_write_free(a);
-	archive_entry_free(e);
-	rs__buf_put(out, mem, used);
-	free(mem);
+	test_tar_one_file(out, file, data, size);
 	free(data);
 }
 
