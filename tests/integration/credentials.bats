@@ -108,3 +108,15 @@ SH
 	assert_success
 	assert_output_equals v1
 }
+
+@test "login on a terminal: an empty answer at the password prompt is exit 2 saying so, nothing stored" {
+	local home=$BATS_TEST_TMPDIR/ptyhome
+	mkdir -p "$home/.docker"
+	run env HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CACHE_HOME="$home/.cache" \
+		"$HARNESS_PY" "$HARNESS_DIR/ptyrun.py" --answer "Password: " "" -- \
+		"$REGSHIP" login -u admin "$htp_ADDR"
+	assert_status 2
+	assert_output_contains "no password: none was typed at the prompt"
+	assert_output_not_contains "not a terminal"
+	assert_file_not_exists "$home/.docker/config.json"
+}
