@@ -61,13 +61,25 @@ describe() {
 }
 
 # pool CMD N: run `CMD i` for i in 0..N-1, SOAK_JOBS at a time; each writes its own result files
+#   Only our own runs are counted and waited for: the @test's shell has other children (bats'
+#   BATS_TEST_TIMEOUT countdown), which a bare `wait` or `jobs` would include.
 pool() {
-	local cmd=$1 n=$2 i
+	local cmd=$1 n=$2 i p
+	local -a running
 	for ((i = 0; i < n; i++)); do
 		"$cmd" "$i" 3>&- &
-		while (($(jobs -rp | wc -l) >= SOAK_JOBS)); do wait -n || true; done
+		running+=($!)
+		while ((${#running[@]} >= SOAK_JOBS)); do
+			wait -n "${running[@]}" || true
+			for p in "${!running[@]}"; do
+				kill -0 "${running[$p]}" 2>/dev/null || unset "running[$p]"
+			done
+			running=("${running[@]}")
+		done
 	done
-	wait
+	for p in "${running[@]}"; do
+		wait "$p" || true
+	done
 }
 
 # faults_report: "KIND COUNT" for every fault the proxies injected so far, most frequent first
