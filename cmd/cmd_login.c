@@ -41,12 +41,13 @@ int cmd_login(int argc, char **argv)
 		rc = cli_usage_error(login_usage, "--password-stdin needs -u/--username");
 		goto done;
 	} else if (!(user = cli_read_line("Username: ", false, true)) || !*user) {
-		rc = cli_usage_error(login_usage,
-		                     isatty(STDIN_FILENO)
-		                             ? "no username given: give -u USER, or type one at the "
-		                               "prompt"
-		                             : "no username: give -u USER (standard input is not a "
-		                               "terminal to ask on)");
+		rc = cli_usage_error(
+		        login_usage,
+		        isatty(STDIN_FILENO)
+		                ? "no username given: give -u USER, or type one at the "
+		                  "prompt"
+		                : "no username: give -u USER (standard input is not a "
+		                  "terminal to ask on)");
 		goto done;
 	}
 	secret = cli_read_secret("Password: ", cli_global.password_stdin);

@@ -1,4 +1,5 @@
-/* Unit tests for the network-free helpers of lib/http (http.c, http_transfer.c, http_failure.c): URLs, Link and header lookup. */
+/* Unit tests for the network-free helpers of lib/http (http.c, http_transfer.c, http_failure.c):
+ * URLs, Link and header lookup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
