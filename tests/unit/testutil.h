@@ -107,6 +107,16 @@ static inline const char *test_data_dir(void)
 	return d && *d ? d : "tests/data";
 }
 
+/* The contents of tests/data/<name> into out (cleared first), or a test failure. */
+static inline void test_data_read(rs_buf *out, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", test_data_dir(), name);
+	rs__buf_clear(out);
+	if (rs__file_read(out, path, 1 << 20) < 0)
+		fail_msg("cannot read %s: %s", path, rs_error_last()->message);
+}
+
 /*
  * Install the fake credential helper tests/data/auth/docker-credential-test as
  * <root>/bin/docker-credential-test and put <root>/bin first on PATH. The helper keeps its

@@ -7,8 +7,8 @@
  * valgrind) crash nothing and leak nothing. jansson keeps its own allocator here: its failures
  * are covered by tests/unit/util/test_oom.c.
  */
+#include "../testoom.h"
 #include "../testtar.h"
-#include "../testutil.h"
 
 #include "regship/copy.h"
 #include "regship/inspect.h"
@@ -19,47 +19,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
-
-typedef int (*oom_op)(void *ctx);
-
-/* As in test_oom.c: OOM_OP=op_name runs that loop only (the others pass), from OOM_FROM=k on. */
-static unsigned long oom_loop(const char *name, oom_op op, void *ctx, bool may_succeed)
-{
-	const char *only = getenv("OOM_OP"), *from = getenv("OOM_FROM");
-	unsigned long k = from ? strtoul(from, NULL, 10) : 1;
-	if (only && strcmp(only, name))
-		return ~0ul;
-	for (k = k ? k : 1;; k++) {
-		unsigned long left;
-		int rc;
-		rs_error_clear();
-		rs__alloc_fail_at(k);
-		rc = op(ctx);
-		left = rs__alloc_fail_at(0);
-		if (left) { /* fewer than k allocations: nothing failed */
-			if (rc != 0)
-				fail_msg("%s: failed with no allocation failure: %d %s", name, rc,
-				         rs_error_last()->message);
-			return k - 1;
-		}
-		if (rc == 0 && may_succeed)
-			continue;
-		if (rc == 0)
-			fail_msg("%s: allocation %lu failed but the operation succeeded", name, k);
-		if (rc != RS_ENOMEM || rs_error_last()->code != RS_ENOMEM)
-			fail_msg("%s: allocation %lu failed but the result was %d, error %s (%s)",
-			         name, k, rc, rs_error_name(rs_error_last()->code),
-			         rs_error_last()->message);
-		if (k > 100000)
-			fail_msg("%s: does not finish", name);
-	}
-}
-
-#define OOM_LOOP(op, ctx) oom_loop(#op, op, ctx, false)
-/* For operations that may go on without an allocation that failed (a batch copy without its
- * table of blobs shared between images, lib/image/copy_tags.c): they must then still have done
- * the whole job, which the operation itself checks. */
-#define OOM_LOOP_MAY_SUCCEED(op, ctx) oom_loop(#op, op, ctx, true)
 
 /* An expected failure: passes RS_ENOMEM on (the run failed for memory), else must be want. */
 #define EXPECT(rc, want)                                                                           \

@@ -13,6 +13,8 @@
 #include "regship/sync.h"
 #include "util/util.h"
 
+#include "../testutil.h"
+
 static rs_sync_config *parse_ok(const char *text)
 {
 	rs_sync_config *c = NULL;
@@ -36,33 +38,12 @@ static void parse_bad(const char *text, const char *w1, const char *w2)
 
 static void test_skopeo_example(void **state)
 {
-	static const char text[] =
-	        "registry.example.com:\n"
-	        "    images:\n"
-	        "        busybox: []\n"
-	        "        redis:\n"
-	        "            - \"1.0\"\n"
-	        "            - \"2.0\"\n"
-	        "            - "
-	        "\"sha256:"
-	        "0000000000000000000000000000000000000000000000000000000000000000\"\n"
-	        "    images-by-tag-regex:\n"
-	        "        nginx: ^1\\.13\\.[12]-alpine-perl$\n"
-	        "    images-by-semver:\n"
-	        "        alpine: \">= 3.12.0\"\n"
-	        "    credentials:\n"
-	        "        username: john\n"
-	        "        password: this is a secret\n"
-	        "    tls-verify: true\n"
-	        "    cert-dir: /home/john/certs\n"
-	        "quay.io:\n"
-	        "    tls-verify: false\n"
-	        "    images:\n"
-	        "        coreos/etcd:\n"
-	        "            - latest\n";
-	rs_sync_config *c = parse_ok(text);
+	rs_buf text = RS_BUF_INIT;
+	rs_sync_config *c;
 	const rs_sync_registry *r;
 	(void)state;
+	test_data_read(&text, "sync/skopeo-example.yaml");
+	c = parse_ok(text.ptr);
 	assert_int_equal(c->registry_count, 2);
 	r = &c->registries[0];
 	assert_string_equal(r->name, "registry.example.com");
@@ -87,6 +68,7 @@ static void test_skopeo_example(void **state)
 	assert_string_equal(r->repos[0].name, "coreos/etcd");
 	assert_string_equal(r->repos[0].tags[0], "latest");
 	rs_sync_config_free(c);
+	rs_buf_dispose(&text);
 }
 
 static void test_errors_name_key_and_line(void **state)

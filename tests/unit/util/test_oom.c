@@ -1,9 +1,9 @@
 /*
  * Out of memory travels the normal error path (issue 14). Each test runs one operation again
  * and again, failing the k-th allocation for k = 1, 2, ... (rs__alloc_fail_at), until a run
- * in which no failure was injected succeeds. Every failing run must report RS_ENOMEM (as its
- * return code or as rs_error_last()->code), crash nothing and leak nothing: CI runs this under
- * ASan/LSan and valgrind, which turn a missing NULL check or a leaked block into a failure.
+ * in which no failure was injected succeeds (tests/unit/testoom.h). Every failing run must return
+ * RS_ENOMEM with rs_error_last()->code RS_ENOMEM too, crash nothing and leak nothing: CI runs this
+ * under ASan/LSan and valgrind, which turn a missing NULL check or a leaked block into a failure.
  * jansson allocates through the same counter: the test (never the library) points
  * json_set_alloc_funcs at the failing allocator.
  */
@@ -32,8 +32,8 @@
 #include "util/json.h"
 #include "util/util.h"
 
+#include "testoom.h"
 #include "testtar.h"
-#include "testutil.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -48,69 +48,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One run of an operation: 0 on success, else an error code. It frees what it made either way. */
-typedef int (*oom_op)(void *ctx);
-
-/* Set when the failed allocation was jansson's. jansson 2.14's parser reports some failed
- * allocations (a token's string) as a syntax error ("string or '}' expected"), and its lexer
- * ignores a failed append to the token being read (lex_save), so a string can come out one
- * byte short: nobody can tell that from bad input. For those runs any result is accepted (the
- * run must still crash nothing and leak nothing). Every other failed allocation (our own,
- * jansson's constructors, json_dumps) must give RS_ENOMEM. */
-static int json_alloc_failed;
-
-static void *json_alloc(size_t n)
-{
-	void *p = rs__malloc(n);
-	if (!p)
-		json_alloc_failed = 1;
-	return p;
-}
-
-/* Run op with the k-th allocation failing for k = 1, 2, ... until it succeeds with no failure
- * injected; returns how many runs failed (so a test can check that it covered something). */
-static unsigned long oom_loop(const char *name, oom_op op, void *ctx)
-{
-	/* debugging aids: OOM_OP=op_name runs that loop only (the others pass), from
-	 * OOM_FROM=k on; e.g. under gdb with a breakpoint in lib/util/alloc.c's
-	 * injected_failure() */
-	const char *only = getenv("OOM_OP"), *from = getenv("OOM_FROM");
-	unsigned long k = from ? strtoul(from, NULL, 10) : 1;
-	if (only && strcmp(only, name))
-		return ~0ul;
-	for (k = k ? k : 1;; k++) {
-		unsigned long left;
-		int rc;
-		rs_error_clear();
-		json_alloc_failed = 0;
-		rs__alloc_fail_at(k);
-		rc = op(ctx);
-		left = rs__alloc_fail_at(0);
-		if (left) { /* fewer than k allocations: nothing failed */
-			if (rc != 0)
-				fail_msg("%s: failed with no allocation failure: %d %s", name, rc,
-				         rs_error_last()->message);
-			return k - 1;
-		}
-		if (json_alloc_failed)
-			continue;
-		if (rc != RS_ENOMEM && rs_error_last()->code != RS_ENOMEM)
-			fail_msg("%s: allocation %lu failed but the result was %d (%s: %s)", name,
-			         k, rc, rs_error_name(rs_error_last()->code),
-			         rs_error_last()->message);
-		if (rc == 0)
-			fail_msg("%s: allocation %lu failed but the operation succeeded", name, k);
-		if (k > 200000)
-			fail_msg("%s: does not finish", name);
-	}
-}
-
-#define OOM_LOOP(op, ctx) oom_loop(#op, op, ctx)
-
 static int setup(void **state)
 {
 	(void)state;
-	json_set_alloc_funcs(json_alloc, free);
+	json_set_alloc_funcs(test_oom_json_alloc, free);
 	return 0;
 }
 
@@ -329,7 +270,7 @@ static int op_manifest_parse(void *ctx)
 		error = RS_ENOMEM;
 		goto done;
 	}
-	if (!json_alloc_failed)
+	if (!test_oom_json_failed)
 		assert_string_equal(s, "linux/amd64");
 	if ((error = rs_manifest_select_platform(&d, idx, want)) < 0)
 		goto done;
@@ -401,7 +342,7 @@ static int op_manifest_convert(void *ctx)
 		goto done;
 	if ((error = rs__convert_to_oci(&m, NULL)) < 0)
 		goto done;
-	if (!json_alloc_failed)
+	if (!test_oom_json_failed)
 		assert_string_equal(rs_manifest_media_type(m), RS_MT_OCI_MANIFEST);
 	if ((error = rs_manifest_parse(&list, f->docker_list.ptr, f->docker_list.size, NULL)) < 0)
 		goto done;
@@ -816,11 +757,11 @@ static void test_copy(void **state)
 	for (unsigned long k = 1; k < 400; k += 7) {
 		int rc;
 		rs_error_clear();
-		json_alloc_failed = 0;
+		test_oom_json_failed = 0;
 		rs__alloc_fail_at(k);
 		rc = op_copy_layout_threads(&f);
 		if (rs__alloc_fail_at(0) == 0 && rc != RS_ENOMEM &&
-		    rs_error_last()->code != RS_ENOMEM && !json_alloc_failed)
+		    rs_error_last()->code != RS_ENOMEM && !test_oom_json_failed)
 			fail_msg("threads: allocation %lu failed but the result was %d (%s)", k, rc,
 			         rs_error_last()->message);
 	}
@@ -831,32 +772,13 @@ static void test_copy(void **state)
 
 /* ---- sync YAML, semver ranges, referrers indexes, promotion plans ---------------------------- */
 
+/* ctx: the text of skopeo's sync example (tests/data/sync/skopeo-example.yaml) */
 static int op_sync_config(void *ctx)
 {
-	static const char text[] = "registry.example.com:\n"
-	                           "    images:\n"
-	                           "        busybox: []\n"
-	                           "        redis:\n"
-	                           "            - \"1.0\"\n"
-	                           "            - \"2.0\"\n"
-	                           "    images-by-tag-regex:\n"
-	                           "        nginx: ^1\\.13\\.[12]-alpine-perl$\n"
-	                           "    images-by-semver:\n"
-	                           "        alpine: \">= 3.12.0\"\n"
-	                           "    credentials:\n"
-	                           "        username: john\n"
-	                           "        password: this is a secret\n"
-	                           "    tls-verify: true\n"
-	                           "    cert-dir: /home/john/certs\n"
-	                           "quay.io:\n"
-	                           "    tls-verify: false\n"
-	                           "    images:\n"
-	                           "        coreos/etcd:\n"
-	                           "            - latest\n";
+	const rs_buf *text = ctx;
 	rs_sync_config *c = NULL;
 	int error;
-	(void)ctx;
-	if ((error = rs_sync_config_parse(&c, text, strlen(text), "sync.yaml")) < 0)
+	if ((error = rs_sync_config_parse(&c, text->ptr, text->size, "sync.yaml")) < 0)
 		return error;
 	assert_non_null(c);
 	rs_sync_config_free(c);
@@ -923,12 +845,13 @@ static int op_referrers_merge(void *ctx)
 	if ((error = rs__referrers_descriptor(&desc, &subject, artifact, strlen(artifact), NULL)) <
 	    0)
 		return error;
-	if (!desc) /* jansson's parse failed: any result is accepted then (json_alloc_failed) */
+	if (!desc) /* jansson's parse failed: any result is accepted then (test_oom_json_failed) */
 		return RS_EFORMAT;
 	assert_string_equal(subject, OOM_SUBJECT);
 	if ((error = rs__referrers_index_merge(&out, old, strlen(old), desc)) == 0 &&
 	    (error = rs__referrers_index_merge(&fresh, NULL, 0, desc)) == 0 &&
-	    !json_alloc_failed) { /* a jansson parse may have lost a byte (see json_alloc) */
+	    !test_oom_json_failed) { /* a jansson parse may have lost a byte (see
+		                        test_oom_json_alloc) */
 		assert_non_null(strstr(out.ptr, OOM_DB));
 		assert_non_null(strstr(fresh.ptr, "application/x-sig"));
 	}
@@ -982,8 +905,11 @@ static int op_promotion_plan(void *ctx)
 
 static void test_parsers(void **state)
 {
+	rs_buf yaml = RS_BUF_INIT;
 	(void)state;
-	assert_true(OOM_LOOP(op_sync_config, NULL) > 10);
+	test_data_read(&yaml, "sync/skopeo-example.yaml");
+	assert_true(OOM_LOOP(op_sync_config, &yaml) > 10);
+	rs_buf_dispose(&yaml);
 	assert_true(OOM_LOOP(op_semver_range, NULL) > 5);
 	assert_true(OOM_LOOP(op_referrers_parse, NULL) > 5);
 	assert_true(OOM_LOOP(op_referrers_merge, NULL) > 5);
