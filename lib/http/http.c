@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define RS_HTTP_MAX_REDIRECTS 10
 
@@ -41,6 +42,22 @@ static const char *system_ca_bundles[] = {
         "/etc/pki/tls/certs/ca-bundle.crt",
         NULL,
 };
+
+/*
+ * Whether libcurl looks the system CAs up in a hashed directory of its own (its CApath, e.g.
+ * Debian's /etc/ssl/certs), which it consults next to a CURLOPT_CAINFO_BLOB. Then the blob
+ * holds only the extra CA: the system CAs stay trusted, and no connection parses the whole
+ * system bundle (~140 certificates; about 0.18 s of CPU per connection under ASan, ~15 ms
+ * without). Without such a directory (a build whose CAs are only a bundle file) the extra CA
+ * is joined to the system bundle, since the blob replaces curl's CAINFO file.
+ */
+static bool curl_has_ca_dir(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	struct stat st;
+	return v && v->age >= CURLVERSION_SEVENTH && v->capath && *v->capath &&
+	       stat(v->capath, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 int rs__http_new(rs__http **out, const rs__http_options *opts)
 {
@@ -100,12 +117,13 @@ int rs__http_new(rs__http **out, const rs__http_options *opts)
 			rs__http_free(h);
 			return rs__oom();
 		}
-		for (int i = 0; system_ca_bundles[i]; i++) {
-			if (rs__file_read(&h->ca_pem, system_ca_bundles[i], 16u << 20) == 0)
+		for (int i = 0; !curl_has_ca_dir() && system_ca_bundles[i]; i++) {
+			if (rs__file_read(&h->ca_pem, system_ca_bundles[i], 16u << 20) == 0) {
+				rs__buf_putc(&h->ca_pem, '\n');
 				break;
+			}
 			rs__buf_clear(&h->ca_pem);
 		}
-		rs__buf_putc(&h->ca_pem, '\n');
 		if (rs__buf_oom(&h->ca_pem)) {
 			rs__http_free(h);
 			return rs__oom();

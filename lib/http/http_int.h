@@ -35,7 +35,8 @@ struct rs__http {
 	pthread_mutex_t pool_lock;
 	CURL *pool[RS_HTTP_POOL_MAX];
 	size_t pool_count;
-	struct curl_blob ca_blob; /* system CAs + extra CA, when an extra CA is given */
+	struct curl_blob ca_blob; /* the extra CA, when one is given (joined to the system bundle
+	                           * where curl has no CA directory: http.c) */
 	rs_buf ca_pem;
 };
 
