@@ -103,7 +103,8 @@ setup() {
 
 # vocabulary VERB ADDR: the JSON object on stdin follows regship(1) JSON OUTPUT: lower-case
 # names with underscores (labels and annotations are the image's own), and the shared names hold
-# the same kind of value in every verb. Prints what is wrong, nothing when all is well.
+# the same kind of value in every verb (failed: a list of what failed; NAME_count: a count;
+# deleted, up_to_date, ...: booleans). Prints what is wrong, nothing when all is well.
 vocabulary() {
 	"${HARNESS_PY_STDLIB[@]}" -c '
 import json, re, sys
@@ -123,7 +124,11 @@ rules = {
     "media_type": lambda v: re.fullmatch(r"application/[a-z0-9.+-]+", v),
     "platform": lambda v: re.fullmatch(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?", v),
     "size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "failed": lambda v: isinstance(v, list) and all("error" in f for f in v),
 }
+count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0
+for k in ("deleted", "up_to_date", "dry_run", "logged_in", "removed", "rate_limited", "done"):
+    rules[k] = lambda v: isinstance(v, bool)
 bad, seen = [], set()
 def walk(o, path):
     if isinstance(o, dict):
@@ -131,10 +136,11 @@ def walk(o, path):
             where = "/".join(path + [k])
             if not re.fullmatch(r"[a-z][a-z0-9_]*", k):
                 bad.append("name %s" % where)
-            if k in rules and v is not None:
+            rule = rules.get(k, count if k.endswith("_count") else None)
+            if rule and v is not None:
                 seen.add(k)
                 try:
-                    ok = rules[k](v)
+                    ok = rule(v)
                 except Exception:
                     ok = False
                 if not ok:
