@@ -125,6 +125,9 @@ rules = {
     "platform": lambda v: re.fullmatch(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?", v),
     "size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     "failed": lambda v: isinstance(v, list) and all("error" in f for f in v),
+    # where an image came from or went: a reference or location, not a word such as "api"
+    "source": lambda v: ":" in v or "/" in v,
+    "destination": lambda v: ":" in v or "/" in v,
 }
 count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0
 for k in ("deleted", "up_to_date", "dry_run", "logged_in", "removed", "rate_limited", "done"):
