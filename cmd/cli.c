@@ -747,9 +747,39 @@ int cli_registry_arg(const char *const *usage, const char *text, bool no_path)
 	return 0;
 }
 
+/* "oci:DIR", "oci-archive:FILE", "docker-archive:FILE": the transport prefix, else NULL (and
+ * for "oci:5000/app", the registry "oci" on port 5000). */
+static const char *local_transport(const char *text)
+{
+	static const char *const local[] = {"oci:", "oci-archive:", "docker-archive:"};
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		size_t n = strlen(local[i]), digits;
+		if (strncmp(text, local[i], n))
+			continue;
+		digits = strspn(text + n, "0123456789");
+		if (digits && (text[n + digits] == '/' || !text[n + digits]))
+			return NULL;
+		return local[i];
+	}
+	return NULL;
+}
+
 int cli_ref(rs_ref **out, const char *text, unsigned int flags)
 {
+	const char *local = local_transport(text);
 	int error;
+	/* a local image where a registry's is needed: say so, not "port number missing" */
+	if (local) {
+		rs_buf shown = RS_BUF_INIT;
+		rs_text_escape(&shown, text, 0);
+		cli_error(
+		        "\"%s\" is a local image (%s): this command works with registries only "
+		        "(REGISTRY/REPOSITORY[:TAG]); inspect, digest, config, copy and push read "
+		        "local images",
+		        shown.ptr ? shown.ptr : "", local);
+		rs_buf_dispose(&shown);
+		return CLI_EXIT_USAGE;
+	}
 	/* "http://host/repo": the library says what to write instead */
 	if ((error = rs_location_check_scheme(text)) < 0 ||
 	    (error = rs_ref_parse(out, text, flags)) < 0)

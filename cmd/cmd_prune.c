@@ -19,8 +19,8 @@ static void print_json(const rs_prune_result *r, const char *repo)
 {
 	printf("{");
 	cli_json_field("repository", repo, false);
-	printf(", \"dry_run\": %s, \"deleted\": %zu, \"untagged\": %zu, \"failed\": %zu, "
-	       "\"items\": [",
+	printf(", \"dry_run\": %s, \"deleted_count\": %zu, \"untagged_count\": %zu, "
+	       "\"failed_count\": %zu, \"items\": [",
 	       r->dry_run ? "true" : "false", r->deleted, r->untagged, r->failed);
 	for (size_t i = 0; i < r->count; i++) {
 		const rs_prune_item *it = &r->items[i];
@@ -32,6 +32,18 @@ static void print_json(const rs_prune_result *r, const char *repo)
 		cli_json_field("subject", it->subject, true);
 		if (!r->dry_run)
 			printf(", \"done\": %s", it->done ? "true" : "false");
+		cli_json_field("error", it->error, true);
+		printf("}");
+	}
+	/* what could not be removed, as "failed" lists it in every verb */
+	printf("], \"failed\": [");
+	for (size_t i = 0, n = 0; i < r->count; i++) {
+		const rs_prune_item *it = &r->items[i];
+		if (!it->error)
+			continue;
+		printf("%s{", n++ ? ", " : "");
+		cli_json_field("tag", it->tag, false);
+		cli_json_field("digest", it->digest, true);
 		cli_json_field("error", it->error, true);
 		printf("}");
 	}

@@ -54,7 +54,7 @@ int cmd_ratelimit(int argc, char **argv)
 		json_long("limit_window", rl.limit_window);
 		json_long("remaining", rl.remaining);
 		json_long("remaining_window", rl.remaining_window);
-		cli_json_field("source", rl.source, true);
+		cli_json_field("limit_source", rl.source, true);
 		printf("}\n");
 	} else if (!rl.present) {
 		printf("%s: no rate-limit headers\n", shown);

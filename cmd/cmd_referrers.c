@@ -14,7 +14,7 @@ static void print_json(const rs_referrers *rs, const char *reference)
 	printf("{");
 	cli_json_field("reference", reference, false);
 	cli_json_field("subject", rs->subject, true);
-	cli_json_field("source", rs->source == RS_REFERRERS_API ? "api" : "tag", true);
+	cli_json_field("method", rs->source == RS_REFERRERS_API ? "api" : "tag", true);
 	printf(", \"filtered_by_registry\": %s, \"referrers\": [",
 	       rs->filtered_by_registry ? "true" : "false");
 	for (size_t i = 0; i < rs->count; i++) {

@@ -618,8 +618,8 @@ static void print_json(sync_cli *s)
 		printf("}");
 		free(src);
 	}
-	printf("], \"copied\": %zu, \"up_to_date\": %zu, \"failed_count\": %zu, \"skipped\": %zu, "
-	       "\"bytes_sent\": %llu}\n",
+	printf("], \"copied_count\": %zu, \"up_to_date_count\": %zu, \"failed_count\": %zu, "
+	       "\"skipped_count\": %zu, \"bytes_sent\": %llu}\n",
 	       s->dry_run ? 0 : s->copied, s->up_to_date, s->failed, s->skipped,
 	       (unsigned long long)s->bytes);
 }

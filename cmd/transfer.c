@@ -397,12 +397,14 @@ static int registry_dest_names(const rs_location *loc, const char *tag, rs_buf *
 }
 
 /* A local destination's names: its store's key (kind and path), the reference written (tag,
- * else the location's, else none) and how it is shown ("kind:path[:reference]"). */
+ * else the location's, else none) and how it is shown ("kind:path[:reference]", or
+ * "kind:path@digest" as a digest is written). */
 static void local_dest_names(const rs_location *loc, const char *tag, rs_buf *key, char **reference,
                              char **display)
 {
 	const char *kind = rs_location_kind_name(loc->kind);
 	const char *written = tag ? tag : loc->reference;
+	const char *sep = ":";
 	size_t n = strlen(kind) + strlen(loc->path) + (written ? strlen(written) : 0) + 4;
 	rs_json_quote(key, kind);
 	rs_json_quote(key, loc->path);
@@ -410,8 +412,11 @@ static void local_dest_names(const rs_location *loc, const char *tag, rs_buf *ke
 		*reference = xstrdup(written);
 	if (!(*display = malloc(n)))
 		cli_out_of_memory();
-	snprintf(*display, n, "%s:%s%s%s", kind, loc->path, written ? ":" : "",
-	         written ? written : "");
+	if (!written)
+		sep = "";
+	else if (rs_digest_check(written) == 0)
+		sep = "@";
+	snprintf(*display, n, "%s:%s%s%s", kind, loc->path, sep, written ? written : "");
 }
 
 /* The store of the destination *loc names (key): the one this run opened already, else a
@@ -677,6 +682,17 @@ static int tag_event(size_t i, const rs_copy_event *ev, void *payload)
 	return progress_event(ev, a->r->prog);
 }
 
+/* The line of an image written, on stdout: "DEST@DIGEST"; a destination named by that digest
+ * already ends with it. */
+static void image_line(FILE *out, const char *display, const char *digest)
+{
+	size_t n = strlen(display), d = strlen(digest);
+	if (n > d && display[n - d - 1] == '@' && !strcmp(display + n - d, digest))
+		fprintf(out, "%s\n", display);
+	else
+		fprintf(out, "%s@%s\n", display, digest);
+}
+
 /* The destination tag already pointed at the image: nothing was written (as retag says it). */
 static void already_note(const char *display, const char *digest)
 {
@@ -716,7 +732,7 @@ static void tags_report(tags_run *a, bool all)
 		if (it->error < 0)
 			tag_failed(a->display[i], it);
 		else if (a->registry && !a->r->t->json)
-			fprintf(a->r->out, "%s@%s\n", a->display[i], it->result.digest);
+			image_line(a->r->out, a->display[i], it->result.digest);
 		if (it->error == 0 && it->result.already && !a->r->t->json)
 			already_note(a->display[i], it->result.digest);
 	}
@@ -921,7 +937,7 @@ static int copy_pair(run *r, const pair *p)
 	          ds->loc->kind != RS_LOCATION_REGISTRY);
 	im = &r->images[r->nimages - 1];
 	if (!r->t->json && !im->local)
-		fprintf(r->out, "%s@%s\n", im->dest, im->digest);
+		image_line(r->out, im->dest, im->digest);
 	return 0;
 }
 
@@ -1165,7 +1181,7 @@ static int commit_and_report(run *r)
 			return transfer_fail(error);
 	for (size_t i = 0; i < r->nimages && !r->t->json; i++)
 		if (r->images[i].local)
-			fprintf(r->out, "%s@%s\n", r->images[i].dest, r->images[i].digest);
+			image_line(r->out, r->images[i].dest, r->images[i].digest);
 	if (r->t->json)
 		print_json(r);
 	return r->nfailed ? CLI_EXIT_PARTIAL : 0;

@@ -135,6 +135,26 @@ setup() {
 	done
 }
 
+@test "a local image given to a verb that needs a registry: a usage error saying so" {
+	local v ref
+	local -a run=()
+	for v in tags manifest rm untag referrers ratelimit prune retag oci-archive docker-archive; do
+		ref="oci:$BATS_TEST_TMPDIR/lay:v1"
+		case $v in
+		prune) run=(prune --keep 1 "$ref") ;;
+		retag) run=(retag "$ref" other) ;;
+		oci-archive) ref="oci-archive:$BATS_TEST_TMPDIR/a.tar" run=(tags "$ref") ;;
+		docker-archive) ref="docker-archive:$BATS_TEST_TMPDIR/d.tar:app:v1" run=(tags "$ref") ;;
+		*) run=("$v" "$ref") ;;
+		esac
+		run --separate-stderr regship "${run[@]}"
+		assert_status 2
+		[[ $stderr == *"\"$ref\" is a local image (${ref%%:*}:): this command works with registries only"* ]] ||
+			fail "${run[*]}: $stderr"
+		[[ $stderr != *"port number"* ]] || fail "${run[*]}: $stderr"
+	done
+}
+
 @test "login and logout --json" {
 	run --separate-stderr regship login --json -u "$basic_USER" --password-stdin "$basic_ADDR" <<<"$basic_PASS"
 	assert_success

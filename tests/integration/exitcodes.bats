@@ -143,6 +143,9 @@ setup() {
 	[[ $stderr == *"1.0.0"* ]] || fail "stderr should name 1.0.0: $stderr"
 	assert_equal "$(json "[i['tag'] for i in d['items'] if i['error']]" <<<"$output")" '["1.0.0"]'
 	assert_equal "$(json "[i['tag'] for i in d['items'] if i['done']]" <<<"$output")" '["1.0.1"]'
+	# --json lists what failed under "failed", as copy and sync do
+	assert_equal "$(json "[[f['tag'], f['digest']] for f in d['failed']] + [d['failed_count']]" <<<"$output")" \
+		"[[\"1.0.0\", \"$d0\"], 1]"
 	run regship tags "$ex_ADDR/ex/pr"
 	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "1.0.0 1.0.2 "
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # Writing a tag that is already where it would be written writes nothing ("already at"), so a
 # pipeline re-run against a registry with immutable tags succeeds; --no-clobber refuses to move
-# a tag (exit 7); an immutability refusal is exit 7 "is immutable" (TAG_INVALID, or 403 DENIED
-# with an immutability message), through tests/harness/policyproxy.py.
+# a tag (exit 7); an immutability refusal is exit 7 "is immutable" (TAG_INVALID, or 403 DENIED or
+# 400 MANIFEST_INVALID with an immutability message), through tests/harness/policyproxy.py.
 
 bats_require_minimum_version 1.5.0
 
@@ -14,6 +14,7 @@ setup_file() {
 	server_start policyproxy imm --upstream "$nc_URL" --immutable
 	server_start policyproxy imm403 --upstream "$nc_URL" --immutable --immutable-status 403 \
 		--immutable-code DENIED
+	server_start policyproxy immmi --upstream "$nc_URL" --immutable --immutable-code MANIFEST_INVALID
 }
 
 teardown_file() {
@@ -76,6 +77,21 @@ setup() {
 	run regship retag "$imm403_ADDR/nc/app:v1" v2
 	assert_status 7
 	assert_output_contains "is immutable"
+}
+
+@test "immutable tags answered 400 MANIFEST_INVALID with an immutability message: exit 7, not 1" {
+	local d1 d2
+	d1=$(fixture_digest nc nc/app:v1)
+	d2=$(fixture_digest nc nc/app:v2)
+	run regship retag "$immmi_ADDR/nc/app:v1" v2
+	assert_status 7
+	assert_output_contains "tag $immmi_ADDR/nc/app:v2 is immutable"
+	assert_output_contains "MANIFEST_INVALID"
+	assert_equal "$(regship digest "$nc_ADDR/nc/app:v2")" "$d2"
+	# the same digest again: nothing written, so nothing refused
+	run regship retag "$immmi_ADDR/nc/app:v1" same
+	assert_success
+	assert_output_contains "already at $d1"
 }
 
 # --- push and copy (the copy engine reads the destination tag before anything moves) ----------

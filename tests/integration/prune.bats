@@ -217,7 +217,9 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	# removed == planned
 	assert_equal "$(json "sorted(i['tag'] or i['digest'] for i in d['items'] if i['done'])" <"$BATS_FILE_TMPDIR/real.json")" \
 		"$(json "sorted(i['tag'] or i['digest'] for i in d['items'] if i['action'] != 'keep')" <"$BATS_FILE_TMPDIR/plan.json")"
-	assert_equal "$(json "d['failed']" <"$BATS_FILE_TMPDIR/real.json")" 0
+	assert_equal "$(json "[d['failed_count'], d['failed']]" <"$BATS_FILE_TMPDIR/real.json")" '[0, []]'
+	assert_equal "$(json "[d['deleted_count'], d['untagged_count']]" <"$BATS_FILE_TMPDIR/real.json")" \
+		"$(json "[len([i for i in d['items'] if i['action'] == 'delete']), len([i for i in d['items'] if i['action'] == 'untag'])]" <"$BATS_FILE_TMPDIR/plan.json")"
 	# the tags left are exactly the kept ones, at the same digests
 	run regship tags "$p_ADDR/pr/app"
 	assert_success
@@ -257,7 +259,7 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	assert_equal "$(item idx.json "$ICS")" delete
 	run --separate-stderr regship prune --keep 1 --json "$p_ADDR/pr/idx"
 	assert_success
-	assert_equal "$(json "d['failed']" <<<"$output")" 0
+	assert_equal "$(json "[d['failed_count'], d['failed']]" <<<"$output")" '[0, []]'
 	for d in "$IX" "$IXS" "$ICS"; do
 		run regship manifest "$p_ADDR/pr/idx@$d"
 		assert_status 3

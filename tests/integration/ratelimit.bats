@@ -40,7 +40,7 @@ setup() {
 @test "ratelimit --json" {
 	run --separate-stderr regship ratelimit --json "$RL_ADDR/rl/app:v1"
 	assert_success
-	assert_equal "$(json '[d["rate_limited"], d["limit"], d["limit_window"], d["remaining"], d["remaining_window"], d["source"]]' <<<"$output")" \
+	assert_equal "$(json '[d["rate_limited"], d["limit"], d["limit_window"], d["remaining"], d["remaining_window"], d["limit_source"]]' <<<"$output")" \
 		'[true, 100, 21600, 76, 21600, "192.0.2.7"]'
 	assert_equal "$(json 'd["reference"]' <<<"$output")" "$RL_ADDR/rl/app:v1"
 }

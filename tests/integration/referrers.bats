@@ -118,7 +118,7 @@ sorted() { printf '%s\n' "$@" | sort; }
 	run --separate-stderr regship referrers --json --artifact-type "$SIG" "$p_ADDR/fb/app:v1"
 	assert_success
 	assert_equal "$(json 'd["subject"]' <<<"$output")" "$APP"
-	assert_equal "$(json 'd["source"]' <<<"$output")" tag
+	assert_equal "$(json 'd["method"]' <<<"$output")" tag
 	assert_equal "$(json 'd["filtered_by_registry"]' <<<"$output")" false
 	assert_equal "$(json '[r["digest"] for r in d["referrers"]]' <<<"$output")" "[\"$SIG1\"]"
 	assert_equal "$(json 'd["referrers"][0]["artifact_type"]' <<<"$output")" "$SIG"
@@ -126,7 +126,7 @@ sorted() { printf '%s\n' "$@" | sort; }
 	assert_equal "$(json 'd["referrers"][0]["annotations"]["who"]' <<<"$output")" ci
 	assert_equal "$(json 'type(d["referrers"][0]["size"]).__name__' <<<"$output")" int
 	assert_equal "$(json 'sorted(d.keys())' <<<"$output")" \
-		'["filtered_by_registry", "reference", "referrers", "source", "subject"]'
+		'["filtered_by_registry", "method", "reference", "referrers", "subject"]'
 	run --separate-stderr regship referrers --json --artifact-type application/none "$p_ADDR/fb/app:v1"
 	assert_success
 	assert_equal "$(json 'd["referrers"]' <<<"$output")" "[]"
@@ -135,7 +135,7 @@ sorted() { printf '%s\n' "$@" | sort; }
 @test "referrers through the API (paged by the proxy, one per page); the filter applied by the registry" {
 	run --separate-stderr regship referrers --json "$API/ap/app:v1"
 	assert_success
-	assert_equal "$(json 'd["source"]' <<<"$output")" api
+	assert_equal "$(json 'd["method"]' <<<"$output")" api
 	assert_equal "$(json 'sorted(r["digest"] for r in d["referrers"])' <<<"$output")" \
 		"$(json 'sorted(d)' <<<"[\"$ASIG\", \"$ASBOM\"]")"
 	run --separate-stderr regship referrers --json --artifact-type "$SBOM" "$API/ap/app:v1"
@@ -204,7 +204,7 @@ sorted() { printf '%s\n' "$@" | sort; }
 	run regship copy --referrers "$p_ADDR/fb/app:v1" "$API/viaapi/app:v1"
 	assert_success
 	run --separate-stderr regship referrers --json "$API/viaapi/app:v1"
-	assert_equal "$(json 'd["source"]' <<<"$output")" api
+	assert_equal "$(json 'd["method"]' <<<"$output")" api
 	assert_equal "$(json 'sorted(r["digest"] for r in d["referrers"])' <<<"$output")" \
 		"$(json 'sorted(d)' <<<"[\"$SIG1\", \"$SBOM1\"]")"
 	run regship tags "$p_ADDR/viaapi/app"

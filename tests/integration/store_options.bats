@@ -5,6 +5,7 @@
 # (oci:DIR@sha256:...) gets a manifest with that digest or nothing: the Docker -> OCI
 # conversion changes digests, so it is refused up front naming both digests (suggesting
 # --preserve-digests), and accepted when the digest named is the converted one.
+# A destination named by digest is printed with it once (DEST@DIGEST, not DEST@DIGEST@DIGEST).
 
 setup_file() {
 	load helpers
@@ -137,4 +138,25 @@ no_blobs() {
 	regship copy --progress none --all-platforms "$src_ADDR/dk/multi:1" "oci:$T/tagged:t" >/dev/null
 	run regship digest "oci:$T/tagged:t"
 	assert_output_equals "$converted"
+}
+
+@test "a destination named by digest is printed with that digest once (registry, OCI layout)" {
+	local src
+	src=$(awk '$1 == "dk/img:1" { print $2 }' "$W/dk.out")
+	[[ $src == sha256:* ]] || fail "no fixture digest"
+	run regship -q copy --progress none "$src_ADDR/dk/img:1" "$src_ADDR/dk/bydigest@$src"
+	assert_success
+	assert_output_equals "$src_ADDR/dk/bydigest@$src"
+	run regship -q copy --progress none "$src_ADDR/dk/img:1" "$src_ADDR/dk/bydigest:t@$src"
+	assert_success
+	assert_output_equals "$src_ADDR/dk/bydigest:t@$src"
+	run regship -q copy --progress none --preserve-digests "$src_ADDR/dk/img:1" "oci:$T/bydigest@$src"
+	assert_success
+	assert_output_equals "oci:$T/bydigest@$src"
+	# the line names what was written, as digest and copy read it
+	run regship digest "oci:$T/bydigest@$src"
+	assert_output_equals "$src"
+	run regship -q copy --progress none --preserve-digests "oci:$T/bydigest@$src" "oci:$T/again"
+	assert_success
+	assert_output_equals "oci:$T/again@$src"
 }

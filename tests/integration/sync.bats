@@ -121,7 +121,7 @@ EOF
 	# the same file again: nothing moves
 	run regship sync --progress none --json --config "$W/sync.yaml" "$dst_ADDR/y"
 	assert_success
-	run json '(d["copied"], d["up_to_date"], d["bytes_sent"], sorted(set(i["status"] for i in d["images"])))' <<<"$output"
+	run json '(d["copied_count"], d["up_to_date_count"], d["bytes_sent"], sorted(set(i["status"] for i in d["images"])))' <<<"$output"
 	assert_output_equals '[0, 6, 0, ["up-to-date"]]'
 }
 
@@ -169,8 +169,8 @@ EOF
 	assert_output_contains "$src_ADDR/broken:t2"
 	run --separate-stderr regship sync --progress none --keep-going --json "$src_ADDR/broken" "$dst_ADDR/kg2"
 	assert_status 6
-	run json '([i["tag"] for i in d["images"]], [f["source"] for f in d["failed"]], d["failed_count"])' <<<"$output"
-	assert_output_equals "[[\"t0\", \"t1\", \"t3\"], [\"$src_ADDR/broken:t2\"], 1]"
+	run json '([i["tag"] for i in d["images"]], [f["source"] for f in d["failed"]], d["failed_count"], d["copied_count"], d["skipped_count"])' <<<"$output"
+	assert_output_equals "[[\"t0\", \"t1\", \"t3\"], [\"$src_ADDR/broken:t2\"], 1, 3, 0]"
 	run reg_tags dst kg2/broken
 	assert_output_equals '["t0", "t1", "t3"]'
 }
