@@ -111,6 +111,24 @@ done:
 	return error;
 }
 
+int rs__blob_stored_check(rs__endpoint *ep, const rs__http_response *resp, const char *digest,
+                          const char *what)
+{
+	const char *d = rs__http_header(resp, "docker-content-digest");
+	char *shown;
+	int error;
+	if (!d || !strcmp(d, digest))
+		return 0;
+	if (!(shown = rs__escape(d)))
+		return rs__oom();
+	error = rs__error_set(RS_EDIGEST,
+	                      "%s answered the %s of %s with Docker-Content-Digest \"%s\", "
+	                      "another blob's; refusing it",
+	                      ep->domain, what, digest, shown);
+	free(shown);
+	return error;
+}
+
 int rs__upload_put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *location,
                          const char *digest, rs_reader *body, const rs__upload_options *opts)
 {
@@ -146,7 +164,8 @@ int rs__upload_put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, con
 	if (resp.status != 201 && resp.status != 204 && resp.status != 200) {
 		error = rs__registry_errorf(ep, &resp, "upload of %s to %s failed", digest,
 		                            repo->path);
-	}
+	} else
+		error = rs__blob_stored_check(ep, &resp, digest, "upload");
 done:
 	free(url);
 	free(scope);

@@ -50,6 +50,10 @@ Hostile mode (--hostile MODE): answers that a client must reject, logged like fa
                         not theirs
   foreign-location      every upload POST answered 201/202: the Location moved to
                         --foreign-origin (same path and query)
+  blob-digest           every blob upload or mount answered 201 (the final PUT ?digest=, a
+                        POST ?mount=): a Docker-Content-Digest that is not the blob's
+  chunk-min-length      every upload POST answered 202: OCI-Chunk-Min-Length: 2^60 (a registry
+                        asking for chunks no client can hold in memory)
 
 Hop mode (--hop): a foreign origin that records each request (method, path, headers as JSON
 lines in --record FILE) and answers --hop-status (307) with Location: UPSTREAM + path; chain a
@@ -80,7 +84,7 @@ import reglib  # noqa: E402
 KINDS = ("reset-upload", "short-range", "reset-download", "truncate", "flip", "500", "502", "503",
          "429", "delay")
 HOSTILE = ("big-manifest", "big-manifest-chunked", "deep-json", "long-length", "short-length",
-           "bad-digest", "foreign-location")
+           "bad-digest", "foreign-location", "blob-digest", "chunk-min-length")
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
        "trailers", "transfer-encoding", "upgrade", "expect", "proxy-connection"}
 CHUNK = 64 * 1024
@@ -463,6 +467,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.log_fault(mode, location=moved)
                 return self.relay(resp, headers_override={"Location": moved}, body=body)
             return self.relay(resp)
+        if mode in ("blob-digest", "chunk-min-length") and UPLOADS_RE.match(path):
+            resp = self.send_upstream(self.command, self.path)
+            body = resp.read()
+            if mode == "blob-digest" and resp.status == 201:
+                wrong = "sha256:" + hashlib.sha256(self.path.encode()).hexdigest()
+                self.log_fault(mode, claimed=wrong, stored=resp.getheader("Docker-Content-Digest"))
+                return self.relay(resp, body=body,
+                                  headers_override={"Docker-Content-Digest": wrong})
+            if mode == "chunk-min-length" and self.command == "POST" and resp.status == 202:
+                self.log_fault(mode, length=1 << 60)
+                return self.relay(resp, body=body,
+                                  headers_override={"OCI-Chunk-Min-Length": str(1 << 60)})
+            return self.relay(resp, body=body)
         if self.command != "GET" or not MANIFEST_RE.match(path):
             return self.relay(self.send_upstream(self.command, self.path))
         if mode in ("big-manifest", "big-manifest-chunked", "deep-json"):

@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# Hostile-tester findings on the last session's refactors (blob uploads split in three files,
+# the verbs along their steps, sync's walk, retag's parallel HEADs): each test is a break that
+# was found by hand and fixed.
+
+setup_file() {
+	load helpers
+	reg_start plain reg
+	fixture seed "$reg_URL" team/app --tag 1 --seed a4app >/dev/null
+	# answers every blob upload's or mount's 201 with a Docker-Content-Digest of another blob
+	faultproxy_start bdig "$reg_URL" --hostile blob-digest
+	# asks for upload chunks of at least 2^60 bytes in every POST's 202
+	faultproxy_start cmin "$reg_URL" --hostile chunk-min-length
+}
+
+teardown_file() {
+	reg_stop_all
+}
+
+setup() {
+	load helpers
+	T=$BATS_TEST_TMPDIR
+}
+
+@test "a 201 to a blob's final PUT naming another Docker-Content-Digest is refused (exit 1); a mount's is not trusted" {
+	fixture oci-layout "$T/lay" --tag v1 --layers 1 --layer-size 4K --seed a4bdig >/dev/null
+	# the final PUT ?digest= (monolithic, then chunked)
+	run regship push "oci:$T/lay:v1" "$bdig_ADDR/bd/put:v1"
+	assert_failure 1
+	assert_output_contains "answered the upload of sha256:"
+	assert_output_contains "another blob's; refusing it"
+	run regship push --chunk-size 1K "oci:$T/lay:v1" "$bdig_ADDR/bd/chunked:v1"
+	assert_failure 1
+	assert_output_contains "answered the upload of sha256:"
+	# no manifest was pushed on blobs the registry says it stored as something else
+	run reg_digests reg bd/put v1
+	assert_output_equals "v1 none"
+	# a mount from another repository: its 201 is not taken for "mounted"; the blob is
+	# looked for in the destination (a HEAD, answered as the registry stored it)
+	run regship copy "$bdig_ADDR/team/app:1" "$bdig_ADDR/bd/mounted:1"
+	assert_success
+	assert_output_not_contains "mounted from"
+	assert_output_contains "exists"
+}
