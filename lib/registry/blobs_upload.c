@@ -294,6 +294,9 @@ done:
 	return error;
 }
 
+/* The largest OCI-Chunk-Min-Length a streamed upload holds in memory to honour. */
+#define STREAM_CHUNK_MAX (64u * 1024 * 1024)
+
 /* One streamed upload: POST, the bytes (hashed on the way) in PATCHes, then PUT ?digest=. */
 static int stream_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, rs_reader *r,
                        const rs__upload_options *opts, char digest[RS_DIGEST_MAX], int64_t *size)
@@ -308,7 +311,9 @@ static int stream_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, rs_re
 	    (error = rs__reader_verify(&hashing, r, NULL, -1, false)) < 0)
 		goto done;
 	hashing->size = -1; /* the length is known at the end only */
-	if (opts->chunk_size) {
+	/* each chunk is held in memory: a registry's minimum over STREAM_CHUNK_MAX (and over the
+	 * chunk size asked for) is met by sending the blob in one PATCH instead */
+	if (opts->chunk_size && (min_chunk <= opts->chunk_size || min_chunk <= STREAM_CHUNK_MAX)) {
 		error = rs__upload_stream_chunks(
 		        &u, hashing, opts->chunk_size > min_chunk ? opts->chunk_size : min_chunk);
 		if (error != RS_EUNSUPPORTED)

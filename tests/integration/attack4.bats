@@ -42,3 +42,17 @@ setup() {
 	assert_output_not_contains "mounted from"
 	assert_output_contains "exists"
 }
+
+@test "a registry asking for upload chunks of 2^60 bytes: a streamed push sends one PATCH, not 'out of memory'" {
+	fixture docker-archive "$T/d.tar" --repo-tag foo/bar:1 --seed a4cmin >/dev/null
+	# a docker archive's layers are compressed on the way (a streamed upload): with
+	# --chunk-size each chunk is held in memory, and the registry's OCI-Chunk-Min-Length
+	# raised the chunk to 2^60 bytes
+	run regship push --chunk-size 64K "$T/d.tar" "$cmin_ADDR/cm/bar:1"
+	assert_success
+	assert_output_not_contains "out of memory"
+	[[ $(jsonl_count "$cmin_FAULTS" 'd["kind"] == "chunk-min-length"') -ge 1 ]] ||
+		fail "the registry never asked for its minimum"
+	run reg_digests reg cm/bar 1
+	assert_output_matches "^1 sha256:[0-9a-f]{64}$"
+}
