@@ -135,9 +135,10 @@ typedef struct walk_up {
 	const struct walk_up *up;
 } walk_up;
 
-/* Every layout under root/rel (rel "" at the top), in name order; a layout is not searched
- * further. Symbolic links to directories are followed to MAX_DEPTH levels; one that leads back
- * to a directory being walked (a link to "." or "..") is skipped: its layouts are listed once. */
+/* Every layout under root/rel (rel "" at the top), in name order, to MAX_DEPTH levels; a
+ * layout is not searched further. A symbolic link to a layout is a layout; a link to another
+ * directory is not walked (one to "/", "..", or out of root). A directory reached twice (a
+ * bind mount of a parent) is skipped: its layouts are listed once. */
 static int find_layouts(sync_cli *s, const char *root, const char *rel, int depth,
                         const walk_up *up)
 {
@@ -186,7 +187,10 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *sub = *rel ? join(rel, "/", names[i]) : xstrdup(names[i]);
 		char *full = join(root, "/", sub);
-		struct stat st;
+		struct stat st, lst;
+		/* a symbolic link is taken when it names a layout; a linked directory that is
+		 * none is not walked (a planted link to / or elsewhere would list what is there) */
+		bool link = lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode);
 		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (is_layout(full)) {
 				job *j = add_job(s);
@@ -195,7 +199,7 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 				j->src_display = join("oci:", "", j->src_path);
 				j->dst_display = sub; /* the name, for now */
 				sub = NULL;
-			} else {
+			} else if (!link) {
 				rc = find_layouts(s, root, sub, depth + 1, &self);
 			}
 		}

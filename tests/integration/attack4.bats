@@ -56,3 +56,23 @@ setup() {
 	run reg_digests reg cm/bar 1
 	assert_output_matches "^1 sha256:[0-9a-f]{64}$"
 }
+
+@test "sync from a directory with planted symbolic links to / and outside: neither is walked; a link to a layout is one" {
+	mkdir -p "$T/src/team" "$T/outside/x"
+	run regship copy "$reg_ADDR/team/app:1" "oci:$T/src/team/app:1"
+	assert_success
+	run regship copy "$reg_ADDR/team/app:1" "oci:$T/outside/x/app:1"
+	assert_success
+	ln -s / "$T/src/root"
+	ln -s "$T/outside" "$T/src/out"
+	ln -s "$T/outside/x/app" "$T/src/linked"
+	# the links were walked: '/' to MAX_DEPTH levels (ending at the first unreadable directory,
+	# exit 2) and out/x/app listed as a repository of the source
+	run regship sync --dry-run "$T/src" "$reg_ADDR/mirror"
+	assert_success
+	assert_output_contains "src/team/app:1 -> $reg_ADDR/mirror/app:1"
+	assert_output_contains "src/linked:1 -> $reg_ADDR/mirror/linked:1"
+	assert_output_not_contains "src/out/"
+	assert_output_not_contains "src/root/"
+	[[ $(grep -c '^copy ' <<<"$output") -eq 2 ]] || fail "not two layouts: $output"
+}
