@@ -3,7 +3,7 @@
 
   faultproxy.py --upstream URL [--upstream-ca CA] [--listen 127.0.0.1] [--port 0] [--url-file F]
                 [--seed S] [--rate R] [--faults KIND,KIND...] [--only KIND] [--once] [--skip N]
-                [--match REGEX] [--log FILE] [--requests FILE] [--retry-after SECS]
+                [--match REGEX] [--log FILE] [--requests FILE] [--retry-after SECS|date+SECS]
                 [--delay-ms MS]
   faultproxy.py --upstream URL --hostile MODE [--foreign-origin URL] [--log FILE] ...
   faultproxy.py --upstream URL --hop [--hop-status 307] [--record FILE]
@@ -64,6 +64,7 @@ bodies are forwarded chunked. Only 127.0.0.1/::1 are ever contacted in tests.
 """
 
 import argparse
+import email.utils
 import hashlib
 import http.client
 import http.server
@@ -446,7 +447,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      503: ("UNAVAILABLE", "service unavailable (injected fault)"),
                      429: ("TOOMANYREQUESTS", "too many requests (injected fault)")}[status]
         body = json.dumps({"errors": [{"code": code, "message": msg}]}).encode() + b"\n"
-        headers = [("Retry-After", str(self.server.opts.retry_after))] if status == 429 else []
+        ra = self.server.opts.retry_after
+        if ra.startswith("date+"):
+            # the HTTP-date form, that many seconds from now
+            ra = email.utils.formatdate(time.time() + float(ra[5:]), usegmt=True)
+        headers = [("Retry-After", ra)] if status == 429 else []
         return self.send_simple(status, body, "application/json; charset=utf-8", headers)
 
     # --- hostile answers --------------------------------------------------------------------------
@@ -555,7 +560,7 @@ def main(argv=None):
     p.add_argument("--match")
     p.add_argument("--log")
     p.add_argument("--requests")
-    p.add_argument("--retry-after", type=int, default=1)
+    p.add_argument("--retry-after", default="1")  # seconds, or date+N: an HTTP-date N s ahead
     p.add_argument("--delay-ms", type=int, default=500)
     p.add_argument("--hostile", choices=HOSTILE)
     p.add_argument("--foreign-origin")

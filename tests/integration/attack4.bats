@@ -11,6 +11,9 @@ setup_file() {
 	faultproxy_start bdig "$reg_URL" --hostile blob-digest
 	# asks for upload chunks of at least 2^60 bytes in every POST's 202
 	faultproxy_start cmin "$reg_URL" --hostile chunk-min-length
+	# one 429 on a manifest GET or HEAD whose Retry-After is an HTTP-date 3 s ahead
+	faultproxy_start rdate "$reg_URL" --only 429 --once --rate 1 --retry-after date+3 \
+		--match '^(GET|HEAD) /v2/.*/manifests/'
 }
 
 teardown_file() {
@@ -75,4 +78,17 @@ setup() {
 	assert_output_not_contains "src/out/"
 	assert_output_not_contains "src/root/"
 	[[ $(grep -c '^copy ' <<<"$output") -eq 2 ]] || fail "not two layouts: $output"
+}
+
+@test "429 with Retry-After as an HTTP-date is waited for, not retried at the backoff's 0.2 s" {
+	run regship -q digest "$rdate_ADDR/team/app:1"
+	assert_success
+	[[ $(jsonl_count "$rdate_FAULTS" 'd["kind"] == "429"') -eq 1 ]] || fail "no 429 was injected"
+	# the retry came at least 2 s after the 429 (the date is 3 s ahead, whole seconds)
+	gap=$("$HARNESS_PY" -c 'import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+t429 = [r["t"] for r in rs if r["fault"] == "429"][0]
+print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "$rdate_REQUESTS")
+	"$HARNESS_PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1.9 else 1)' "$gap" ||
+		fail "retried $gap s after a 429 with Retry-After: <date 3 s ahead>"
 }
