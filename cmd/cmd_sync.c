@@ -417,6 +417,36 @@ static int open_clients(sync_cli *s, const rs_sync_config *cfg)
 	return 0;
 }
 
+/* The layout sync makes under DESTINATION (dest/name, a name of the source's) is written only
+ * there: a symbolic link planted at it, or at a directory of it below dest, is refused. */
+static int dest_link_check(const char *dest, const char *name)
+{
+	size_t n = strlen(dest);
+	char *p;
+	int rc = 0;
+	if (strncmp(name, dest, n))
+		return 0;
+	p = xstrdup(name);
+	for (char *c = p + n + (p[n] == '/');; c++) {
+		struct stat st;
+		char was = *c;
+		if (was && was != '/')
+			continue;
+		*c = '\0';
+		if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
+			cli_error("%s is a symbolic link: sync writes only inside %s; refusing", p,
+			          dest);
+			rc = CLI_EXIT_USAGE;
+			break;
+		}
+		*c = was;
+		if (!was)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
 /* Names and stores of every job; pairs for rs_sync. */
 static int open_stores(sync_cli *s)
 {
@@ -443,6 +473,11 @@ static int open_stores(sync_cli *s)
 		}
 		if (s->dst_dir) {
 			struct stat st;
+			int rc;
+			if ((rc = dest_link_check(s->dest, name))) {
+				free(name);
+				return rc;
+			}
 			j->dst_path = name;
 			j->dst_display = join("oci:", "", name);
 			if (s->dry_run && stat(name, &st) < 0)

@@ -92,3 +92,23 @@ print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "
 	"$HARNESS_PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1.9 else 1)' "$gap" ||
 		fail "retried $gap s after a 429 with Retry-After: <date 3 s ahead>"
 }
+
+@test "sync into a directory where a symbolic link is planted at a repository's layout: refused, nothing written there" {
+	mkdir -p "$T/dst" "$T/victim" "$T/dst2"
+	ln -s "$T/victim" "$T/dst/app"
+	# the layout went through the link into victim/ (oci-layout, index.json, blobs)
+	run regship sync "$reg_ADDR/team/app" "$T/dst"
+	assert_failure 2
+	assert_output_contains "$T/dst/app is a symbolic link: sync writes only inside $T/dst; refusing"
+	# --scoped: a link at a directory on the way (the registry's host:port)
+	ln -s "$T/victim" "$T/dst2/$reg_ADDR"
+	run regship sync --scoped "$reg_ADDR/team/app" "$T/dst2"
+	assert_failure 2
+	assert_output_contains "$T/dst2/$reg_ADDR is a symbolic link"
+	[[ -z $(ls -A "$T/victim") ]] || fail "written through the link: $(ls -A "$T/victim")"
+	# without a link the same syncs write their layouts
+	rm "$T/dst/app" "$T/dst2/$reg_ADDR"
+	run regship sync "$reg_ADDR/team/app" "$T/dst"
+	assert_success
+	[[ -f $T/dst/app/index.json && ! -L $T/dst/app ]] || fail "no layout at dst/app"
+}
