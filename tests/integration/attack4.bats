@@ -11,6 +11,7 @@ setup_file() {
 	faultproxy_start bdig "$reg_URL" --hostile blob-digest
 	# asks for upload chunks of at least 2^60 bytes in every POST's 202
 	faultproxy_start cmin "$reg_URL" --hostile chunk-min-length
+	server_start hostile hs
 	# one 429 on a manifest GET or HEAD whose Retry-After is an HTTP-date 3 s ahead
 	faultproxy_start rdate "$reg_URL" --only 429 --once --rate 1 --retry-after date+3 \
 		--match '^(GET|HEAD) /v2/.*/manifests/'
@@ -111,4 +112,12 @@ print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "
 	run regship sync "$reg_ADDR/team/app" "$T/dst"
 	assert_success
 	[[ -f $T/dst/app/index.json && ! -L $T/dst/app ]] || fail "no layout at dst/app"
+}
+
+@test "tags: empty pages that each link to a fresh URL end after 100 pages, not 100,000 requests" {
+	run regship tags "$hs_ADDR/link-empty"
+	assert_failure 1
+	assert_output_contains "sent 100 pages in a row without a name, each linking to another; giving up (a pagination loop)"
+	n=$(grep -c 'GET /v2/link-empty/tags/list' "$hs_LOG")
+	[[ $n -le 101 ]] || fail "$n pages were asked for"
 }
