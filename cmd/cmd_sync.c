@@ -693,6 +693,8 @@ static int parse_options(sync_cli *s, int argc, char **argv)
 static int check_arguments(sync_cli *s)
 {
 	int nargs = s->nargs, rc;
+	if (s->config && !*s->config)
+		return cli_usage_error(usage, "--config: empty file name");
 	if (s->config ? nargs != 1 : nargs != 2)
 		return cli_usage_error(usage, nargs > (s->config ? 1 : 2) ? "too many arguments"
 		                              : !s->config && !nargs      ? "missing SOURCE"

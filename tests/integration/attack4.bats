@@ -121,3 +121,10 @@ print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "
 	n=$(grep -c 'GET /v2/link-empty/tags/list' "$hs_LOG")
 	[[ $n -le 101 ]] || fail "$n pages were asked for"
 }
+
+@test "sync --config '' is a usage error naming the option, not ': cannot be read'" {
+	run regship sync --config '' "$T/out"
+	assert_failure 2
+	assert_output_contains "regship: --config: empty file name"
+	[[ ! -e $T/out ]] || fail "the destination was created"
+}
