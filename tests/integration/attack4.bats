@@ -128,3 +128,15 @@ print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "
 	assert_output_contains "regship: --config: empty file name"
 	[[ ! -e $T/out ]] || fail "the destination was created"
 }
+
+@test "copy --all-tags --json: each image's source names its tag, also a tag found in the host (1 in 127.0.0.1)" {
+	run regship copy -q --all-tags --json "$reg_ADDR/team/app" "$reg_ADDR/alltags/app"
+	assert_success
+	# the tag was left out whenever it appeared anywhere in the repository's text
+	got=$(json '[i["source"] for i in d["images"]]' <<<"$output")
+	assert_equal "$got" "[\"$reg_ADDR/team/app:1\"]"
+	run regship copy -q --json "$reg_ADDR/team/app:1" "$reg_ADDR/alltags/app:2"
+	assert_success
+	got=$(json '[i["source"] for i in d["images"]]' <<<"$output")
+	assert_equal "$got" "[\"$reg_ADDR/team/app:1\"]"
+}
