@@ -12,6 +12,8 @@ setup_file() {
 	# asks for upload chunks of at least 2^60 bytes in every POST's 202
 	faultproxy_start cmin "$reg_URL" --hostile chunk-min-length
 	server_start hostile hs
+	reg_start htpasswd hreg
+	reg_seed hreg p/app --tag 1 --seed a4pty >/dev/null
 	# one 429 on a manifest GET or HEAD whose Retry-After is an HTTP-date 3 s ahead
 	faultproxy_start rdate "$reg_URL" --only 429 --once --rate 1 --retry-after date+3 \
 		--match '^(GET|HEAD) /v2/.*/manifests/'
@@ -139,4 +141,29 @@ print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "
 	assert_success
 	got=$(json '[i["source"] for i in d["images"]]' <<<"$output")
 	assert_equal "$got" "[\"$reg_ADDR/team/app:1\"]"
+}
+
+# ptyrun ARGS...: tests/harness/ptyrun.py with an isolated HOME (no stored credentials)
+ptyrun() {
+	local home=$BATS_TEST_TMPDIR/ptyhome
+	mkdir -p "$home/.docker"
+	env HOME="$home" DOCKER_CONFIG="$home/.docker" XDG_CACHE_HOME="$home/.cache" \
+		"$HARNESS_PY" "$HARNESS_DIR/ptyrun.py" --timeout 30 "$@"
+}
+
+@test "the password prompt: Ctrl-\\ gives the terminal its echo back; Ctrl-Z stops with the echo on, fg turns it off" {
+	# SIGQUIT ended regship with the terminal's echo off
+	run --separate-stderr ptyrun --interrupt "Password: " --signal SIGQUIT -- \
+		"$REGSHIP" -u admin tags "$hreg_ADDR/p/app"
+	assert_status 131
+	[[ $stderr == *"echo at prompt: off"* ]] || fail "the echo was on at the prompt: $stderr"
+	[[ $stderr == *"echo after: on"* ]] || fail "the terminal was left without echo: $stderr"
+	# SIGTSTP stopped regship with the echo off: the shell got its terminal back without echo
+	run --separate-stderr ptyrun --stop "Password: " --answer "Password: " adminpass -- \
+		"$REGSHIP" -u admin tags "$hreg_ADDR/p/app"
+	assert_success
+	[[ $stderr == *"echo while stopped: on"* ]] || fail "stopped with the echo off: $stderr"
+	[[ $stderr == *"echo after fg: off"* ]] || fail "the echo stayed on after fg: $stderr"
+	tr -d '\r' <<<"$output" | grep -qx 1 || fail "no tag listed: $output"
+	assert_output_not_contains "adminpass"
 }
