@@ -167,3 +167,24 @@ ptyrun() {
 	tr -d '\r' <<<"$output" | grep -qx 1 || fail "no tag listed: $output"
 	assert_output_not_contains "adminpass"
 }
+
+@test "blob with standard output closed (>&-): refused, exit 2, not written into /dev/null with exit 0" {
+	local layer
+	layer=$(regship inspect "$reg_ADDR/team/app:1" | awk '/^Layers:/ { getline; print $1; exit }')
+	[[ $layer == sha256:* ]] || fail "no layer digest: $layer"
+	export HOME="$BATS_FILE_TMPDIR/home"
+	# regship gives a closed descriptor 1 /dev/null (so no file or socket takes it): the blob
+	# went there, and the exit status said it was written
+	for o in "" "-o -" "-o /dev/stdout" "-o /dev/fd/1"; do
+		# shellcheck disable=SC2086
+		run bash -c '"$0" blob '"$o"' "$1" >&-' "$REGSHIP" "$reg_ADDR/team/app@$layer"
+		assert_failure 2
+		assert_output_contains "standard output is closed: there is nowhere to write the blob (use -o FILE)"
+	done
+	# a file, or /dev/null by name, is still written
+	run bash -c '"$0" blob -o "$2" "$1" >&-' "$REGSHIP" "$reg_ADDR/team/app@$layer" "$T/b.bin"
+	assert_success
+	assert_equal "$(sha256_of "$T/b.bin")" "$layer"
+	run bash -c '"$0" blob -o /dev/null "$1" >&-' "$REGSHIP" "$reg_ADDR/team/app@$layer"
+	assert_success
+}
