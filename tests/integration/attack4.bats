@@ -188,3 +188,20 @@ ptyrun() {
 	run bash -c '"$0" blob -o /dev/null "$1" >&-' "$REGSHIP" "$reg_ADDR/team/app@$layer"
 	assert_success
 }
+
+@test "manifest, config, digest, tags, inspect with standard output closed: exit 2, not exit 0 with nothing printed" {
+	export HOME="$BATS_FILE_TMPDIR/home"
+	local v
+	for v in manifest config digest inspect; do
+		run bash -c '"$0" "$1" "$2" >&-' "$REGSHIP" "$v" "$reg_ADDR/team/app:1"
+		assert_failure 2
+		assert_output_contains "standard output is closed: $v has nowhere to print"
+	done
+	run bash -c '"$0" ls "$1" >&-' "$REGSHIP" "$reg_ADDR/team/app"
+	assert_failure 2
+	assert_output_contains "standard output is closed: tags has nowhere to print"
+	# a command whose product is elsewhere still runs (its reference lines are dropped)
+	run bash -c '"$0" pull -q "$1" "oci:$2:1" >&-' "$REGSHIP" "$reg_ADDR/team/app:1" "$T/lay"
+	assert_success
+	assert_file_exists "$T/lay/index.json"
+}
