@@ -461,14 +461,34 @@ static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
  * ends regship at the prompt (Ctrl-C) so the shell is not left without echo */
 static struct termios prompt_saved;
 static volatile sig_atomic_t prompt_quiet;
+static struct sigaction prompt_sa; /* prompt_signal's, restarting the read once continued */
+
+/* the signals that end regship at a prompt (Ctrl-\ too), and Ctrl-Z, which stops it there */
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+#define PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
 
 static void prompt_signal(int sig)
 {
+	int saved_errno = errno;
+	sigset_t set;
 	if (prompt_quiet)
 		tcsetattr(STDIN_FILENO, TCSANOW, &prompt_saved);
-	(void)!write(STDERR_FILENO, "\n", 1);
+	if (sig != SIGTSTP)
+		(void)!write(STDERR_FILENO, "\n", 1);
 	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig);
+	/* Ctrl-Z: stopped with the echo on (the shell's terminal as it was); continued (fg):
+	 * the echo goes off again for the rest of the answer */
+	sigaction(sig, &prompt_sa, NULL);
+	if (prompt_quiet) {
+		struct termios t = prompt_saved;
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	errno = saved_errno;
 }
 
 char *cli_read_line(const char *prompt, bool from_stdin, bool echo)
@@ -476,18 +496,19 @@ char *cli_read_line(const char *prompt, bool from_stdin, bool echo)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	struct sigaction sa, old_sa[3];
+	struct sigaction old_sa[PROMPT_SIGNALS];
 	bool tty = !from_stdin && isatty(STDIN_FILENO);
 	bool quiet = false;
 	if (!from_stdin && !tty)
 		return NULL;
 	if (tty && !echo && tcgetattr(STDIN_FILENO, &prompt_saved) == 0) {
 		struct termios t = prompt_saved;
-		memset(&sa, 0, sizeof(sa));
-		sigemptyset(&sa.sa_mask);
-		sa.sa_handler = prompt_signal;
-		for (size_t i = 0; i < 3; i++)
-			sigaction(held_signals[i], &sa, &old_sa[i]);
+		memset(&prompt_sa, 0, sizeof(prompt_sa));
+		sigemptyset(&prompt_sa.sa_mask);
+		prompt_sa.sa_handler = prompt_signal;
+		prompt_sa.sa_flags = SA_RESTART;
+		for (size_t i = 0; i < PROMPT_SIGNALS; i++)
+			sigaction(prompt_signals[i], &prompt_sa, &old_sa[i]);
 		t.c_lflag &= ~(tcflag_t)ECHO;
 		/* the echo goes off (and what was typed ahead is dropped, as getpass(3) does)
 		 * before the prompt is shown: what is typed once the prompt is there is kept */
@@ -503,8 +524,8 @@ char *cli_read_line(const char *prompt, bool from_stdin, bool echo)
 	if (quiet) {
 		tcsetattr(STDIN_FILENO, TCSANOW, &prompt_saved);
 		prompt_quiet = 0;
-		for (size_t i = 0; i < 3; i++)
-			sigaction(held_signals[i], &old_sa[i], NULL);
+		for (size_t i = 0; i < PROMPT_SIGNALS; i++)
+			sigaction(prompt_signals[i], &old_sa[i], NULL);
 		fputc('\n', stderr);
 	}
 	if (n < 0) {

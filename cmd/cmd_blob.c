@@ -137,6 +137,12 @@ static bool is_stdout(const char *file)
 	       a.st_ino == b.st_ino;
 }
 
+static bool is_link(const char *file)
+{
+	struct stat st;
+	return lstat(file, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
 /* Whether FILE is something to write into in place (a FIFO, a device) rather than replace. */
 static bool write_in_place(const char *file)
 {
@@ -227,6 +233,12 @@ static int check_arguments(blob_cli *b)
 		                       b->nargs ? "too many arguments" : "missing IMAGE@DIGEST");
 	if (b->output && !*b->output)
 		return cli_usage_error(usage, "-o: empty file name");
+	/* >&-: descriptor 1 was given /dev/null, where the blob would go with exit 0 (-o
+	 * /dev/stdout is a link to it then; -o /dev/null itself is written) */
+	if (cli_stdout_closed &&
+	    (!b->output || !strcmp(b->output, "-") || (is_stdout(b->output) && is_link(b->output))))
+		return cli_usage_error(usage, "standard output is closed: there is nowhere to "
+		                              "write the blob (use -o FILE)");
 	if (b->output && (!strcmp(b->output, "-") || is_stdout(b->output)))
 		b->output = NULL;
 	if (b->nargs == 2) {

@@ -135,9 +135,10 @@ typedef struct walk_up {
 	const struct walk_up *up;
 } walk_up;
 
-/* Every layout under root/rel (rel "" at the top), in name order; a layout is not searched
- * further. Symbolic links to directories are followed to MAX_DEPTH levels; one that leads back
- * to a directory being walked (a link to "." or "..") is skipped: its layouts are listed once. */
+/* Every layout under root/rel (rel "" at the top), in name order, to MAX_DEPTH levels; a
+ * layout is not searched further. A symbolic link to a layout is a layout; a link to another
+ * directory is not walked (one to "/", "..", or out of root). A directory reached twice (a
+ * bind mount of a parent) is skipped: its layouts are listed once. */
 static int find_layouts(sync_cli *s, const char *root, const char *rel, int depth,
                         const walk_up *up)
 {
@@ -186,7 +187,10 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *sub = *rel ? join(rel, "/", names[i]) : xstrdup(names[i]);
 		char *full = join(root, "/", sub);
-		struct stat st;
+		struct stat st, lst;
+		/* a symbolic link is taken when it names a layout; a linked directory that is
+		 * none is not walked (a planted link to / or elsewhere would list what is there) */
+		bool link = lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode);
 		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (is_layout(full)) {
 				job *j = add_job(s);
@@ -195,7 +199,7 @@ static int find_layouts(sync_cli *s, const char *root, const char *rel, int dept
 				j->src_display = join("oci:", "", j->src_path);
 				j->dst_display = sub; /* the name, for now */
 				sub = NULL;
-			} else {
+			} else if (!link) {
 				rc = find_layouts(s, root, sub, depth + 1, &self);
 			}
 		}
@@ -413,6 +417,36 @@ static int open_clients(sync_cli *s, const rs_sync_config *cfg)
 	return 0;
 }
 
+/* The layout sync makes under DESTINATION (dest/name, a name of the source's) is written only
+ * there: a symbolic link planted at it, or at a directory of it below dest, is refused. */
+static int dest_link_check(const char *dest, const char *name)
+{
+	size_t n = strlen(dest);
+	char *p;
+	int rc = 0;
+	if (strncmp(name, dest, n))
+		return 0;
+	p = xstrdup(name);
+	for (char *c = p + n + (p[n] == '/');; c++) {
+		struct stat st;
+		char was = *c;
+		if (was && was != '/')
+			continue;
+		*c = '\0';
+		if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
+			cli_error("%s is a symbolic link: sync writes only inside %s; refusing", p,
+			          dest);
+			rc = CLI_EXIT_USAGE;
+			break;
+		}
+		*c = was;
+		if (!was)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
 /* Names and stores of every job; pairs for rs_sync. */
 static int open_stores(sync_cli *s)
 {
@@ -439,6 +473,11 @@ static int open_stores(sync_cli *s)
 		}
 		if (s->dst_dir) {
 			struct stat st;
+			int rc;
+			if ((rc = dest_link_check(s->dest, name))) {
+				free(name);
+				return rc;
+			}
 			j->dst_path = name;
 			j->dst_display = join("oci:", "", name);
 			if (s->dry_run && stat(name, &st) < 0)
@@ -654,6 +693,8 @@ static int parse_options(sync_cli *s, int argc, char **argv)
 static int check_arguments(sync_cli *s)
 {
 	int nargs = s->nargs, rc;
+	if (s->config && !*s->config)
+		return cli_usage_error(usage, "--config: empty file name");
 	if (s->config ? nargs != 1 : nargs != 2)
 		return cli_usage_error(usage, nargs > (s->config ? 1 : 2) ? "too many arguments"
 		                              : !s->config && !nargs      ? "missing SOURCE"

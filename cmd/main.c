@@ -108,6 +108,19 @@ static void standard_fds(void)
 	}
 }
 
+/* Whether a command's whole product goes to standard output: with it closed (>&-) that would
+ * go into the /dev/null standard_fds gave descriptor 1, with exit status 0. */
+static bool stdout_product(const char *name)
+{
+	static const char *const names[] = {"catalog", "completion", "config",    "digest",
+	                                    "inspect", "manifest",   "ratelimit", "referrers",
+	                                    "tags",    NULL};
+	for (size_t i = 0; names[i]; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions). */
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -275,6 +288,12 @@ int main(int argc, char **argv)
 	}
 	{
 		const cli_command *c = find_command(argv[i]);
+		if (c && cli_stdout_closed && stdout_product(c->name)) {
+			fprintf(stderr,
+			        "regship: standard output is closed: %s has nowhere to print\n",
+			        c->name);
+			return CLI_EXIT_USAGE;
+		}
 		if (c) {
 			rc = c->fn(argc - i - 1, argv + i + 1);
 			return cli_finish(rc < 0 ? 0 : rc);

@@ -563,14 +563,19 @@ static char *source_name(const rs_location *loc, const char *reference)
 	if (!reference)
 		return xstrdup(loc->text);
 	if (loc->kind == RS_LOCATION_REGISTRY) {
-		/* --all-tags: the text names the repository, reference the tag */
-		if (strstr(loc->text, reference))
+		/* the text names the image (it ends in ":TAG" or "@DIGEST"); or, with
+		 * --all-tags, the repository, and reference the tag. (Not "the tag is somewhere in
+		 * the text": tag 1 of 127.0.0.1:5001/team/app was left out.) */
+		size_t tl = strlen(loc->text), rl = strlen(reference);
+		if (tl > rl && !strcmp(loc->text + tl - rl, reference) &&
+		    (loc->text[tl - rl - 1] == ':' || loc->text[tl - rl - 1] == '@'))
 			return xstrdup(loc->text);
-		n = strlen(loc->text) + strlen(reference) + 2;
+		n = tl + rl + 2;
 		out = malloc(n);
 		if (!out)
 			cli_out_of_memory();
-		snprintf(out, n, "%s:%s", loc->text, reference);
+		snprintf(out, n, "%s%s%s", loc->text, strchr(reference, ':') ? "@" : ":",
+		         reference);
 		return out;
 	}
 	n = strlen(kind) + strlen(loc->path) + strlen(reference) + 3;

@@ -310,8 +310,10 @@ int rs__blob_mount(rs_client *c, const rs_ref *repo, const char *digest, const c
 		goto done;
 	if ((error = rs__upload_post(c, ep, path.ptr, scope, &resp)) < 0)
 		goto done;
-	if (resp.status == 201)
+	if (resp.status == 201) {
+		error = rs__blob_stored_check(ep, &resp, digest, "mount");
 		goto done;
+	}
 	if (resp.status == 202) {
 		const char *loc = rs__http_header(&resp, "location");
 		if (loc && upload_url &&

@@ -48,6 +48,11 @@ int rs__upload_same_origin(rs__endpoint *ep, const char *url);
 int rs__upload_put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *location,
                          const char *digest, rs_reader *body, const rs__upload_options *opts);
 
+/* RS_EDIGEST when the answer to a blob's final PUT or mount (`what`) carries a
+ * Docker-Content-Digest other than `digest`: the registry says it stored other bytes. */
+int rs__blob_stored_check(rs__endpoint *ep, const rs__http_response *resp, const char *digest,
+                          const char *what);
+
 /* ---- blobs_chunked.c ---- */
 
 /* PATCH chunk by chunk, then PUT ?digest= (see its definition). RS_EUNSUPPORTED when the

@@ -111,6 +111,24 @@ done:
 	return error;
 }
 
+int rs__blob_stored_check(rs__endpoint *ep, const rs__http_response *resp, const char *digest,
+                          const char *what)
+{
+	const char *d = rs__http_header(resp, "docker-content-digest");
+	char *shown;
+	int error;
+	if (!d || !strcmp(d, digest))
+		return 0;
+	if (!(shown = rs__escape(d)))
+		return rs__oom();
+	error = rs__error_set(RS_EDIGEST,
+	                      "%s answered the %s of %s with Docker-Content-Digest \"%s\", "
+	                      "another blob's; refusing it",
+	                      ep->domain, what, digest, shown);
+	free(shown);
+	return error;
+}
+
 int rs__upload_put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, const char *location,
                          const char *digest, rs_reader *body, const rs__upload_options *opts)
 {
@@ -146,7 +164,8 @@ int rs__upload_put_final(rs_client *c, rs__endpoint *ep, const rs_ref *repo, con
 	if (resp.status != 201 && resp.status != 204 && resp.status != 200) {
 		error = rs__registry_errorf(ep, &resp, "upload of %s to %s failed", digest,
 		                            repo->path);
-	}
+	} else
+		error = rs__blob_stored_check(ep, &resp, digest, "upload");
 done:
 	free(url);
 	free(scope);
@@ -275,6 +294,9 @@ done:
 	return error;
 }
 
+/* The largest OCI-Chunk-Min-Length a streamed upload holds in memory to honour. */
+#define STREAM_CHUNK_MAX (64u * 1024 * 1024)
+
 /* One streamed upload: POST, the bytes (hashed on the way) in PATCHes, then PUT ?digest=. */
 static int stream_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, rs_reader *r,
                        const rs__upload_options *opts, char digest[RS_DIGEST_MAX], int64_t *size)
@@ -289,7 +311,9 @@ static int stream_once(rs_client *c, rs__endpoint *ep, const rs_ref *repo, rs_re
 	    (error = rs__reader_verify(&hashing, r, NULL, -1, false)) < 0)
 		goto done;
 	hashing->size = -1; /* the length is known at the end only */
-	if (opts->chunk_size) {
+	/* each chunk is held in memory: a registry's minimum over STREAM_CHUNK_MAX (and over the
+	 * chunk size asked for) is met by sending the blob in one PATCH instead */
+	if (opts->chunk_size && (min_chunk <= opts->chunk_size || min_chunk <= STREAM_CHUNK_MAX)) {
 		error = rs__upload_stream_chunks(
 		        &u, hashing, opts->chunk_size > min_chunk ? opts->chunk_size : min_chunk);
 		if (error != RS_EUNSUPPORTED)

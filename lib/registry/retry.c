@@ -5,6 +5,7 @@
 #include "regship/cancel.h"
 #include "util/util.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,12 @@ long rs__retry_delay_ms(int attempt, const rs__http_response *resp)
 	if (ra) {
 		char *end;
 		long secs = strtol(ra, &end, 10);
-		if (end != ra && secs >= 0) {
+		if (end == ra) {
+			/* the other form: an HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT") */
+			time_t at = curl_getdate(ra, NULL), now = time(NULL);
+			secs = at == -1 ? -1 : at > now ? (long)(at - now) : 0;
+		}
+		if (secs >= 0) {
 			if (secs > RS_RETRY_AFTER_CAP_S)
 				secs = RS_RETRY_AFTER_CAP_S;
 			return secs * 1000 + (long)(jitter_seed() % 100);

@@ -16,6 +16,8 @@
 #define RS_LIST_PAGE_MAX (32u * 1024 * 1024)
 #define RS_LIST_PAGES_MAX 100000
 #define RS_LIST_NAMES_MAX ((uint64_t)64 * 1024 * 1024)
+/* pages in a row without a name that each link to another: a loop over fresh URLs */
+#define RS_LIST_EMPTY_MAX 100
 
 /* The pages fetched, as 64-bit FNV-1a hashes of their URLs in an open-addressed set (a URL is
  * not kept: a hostile server's URLs may be long, and there may be 100000 of them). */
@@ -215,13 +217,20 @@ static int list_pages(const list_job *j, const char *first_path)
 	char *url = rs__strdup(first_path);
 	rs__http_response resp = {0};
 	url_set seen = {0};
-	uint64_t name_bytes = 0;
-	int error = 0;
+	uint64_t name_bytes = 0, before;
+	int error = 0, empty = 0;
 	if (!url)
 		return rs__oom();
 	for (int page = 0; url; page++) {
 		json_t *root = NULL;
 		char *next = NULL;
+		if (empty >= RS_LIST_EMPTY_MAX) {
+			error = rs__error_set(RS_EPROTO,
+			                      "%s: %s sent %d pages in a row without a name, each "
+			                      "linking to another; giving up (a pagination loop)",
+			                      j->what, j->ep->domain, RS_LIST_EMPTY_MAX);
+			break;
+		}
 		if (page >= RS_LIST_PAGES_MAX) {
 			error = rs__error_set(RS_EPROTO, "%s: more than %d pages; giving up",
 			                      j->what, RS_LIST_PAGES_MAX);
@@ -230,7 +239,9 @@ static int list_pages(const list_job *j, const char *first_path)
 		if ((error = fetch_page(&resp, j, url, &seen)) < 0 ||
 		    (error = parse_page(&root, j, &resp)) < 0)
 			break;
+		before = name_bytes;
 		error = pass_names(j, root, &name_bytes);
+		empty = name_bytes == before ? empty + 1 : 0;
 		json_decref(root);
 		if (error || (error = next_page(&next, j, &resp, &seen)) < 0)
 			break;

@@ -3,7 +3,7 @@
 
   faultproxy.py --upstream URL [--upstream-ca CA] [--listen 127.0.0.1] [--port 0] [--url-file F]
                 [--seed S] [--rate R] [--faults KIND,KIND...] [--only KIND] [--once] [--skip N]
-                [--match REGEX] [--log FILE] [--requests FILE] [--retry-after SECS]
+                [--match REGEX] [--log FILE] [--requests FILE] [--retry-after SECS|date+SECS]
                 [--delay-ms MS]
   faultproxy.py --upstream URL --hostile MODE [--foreign-origin URL] [--log FILE] ...
   faultproxy.py --upstream URL --hop [--hop-status 307] [--record FILE]
@@ -50,6 +50,10 @@ Hostile mode (--hostile MODE): answers that a client must reject, logged like fa
                         not theirs
   foreign-location      every upload POST answered 201/202: the Location moved to
                         --foreign-origin (same path and query)
+  blob-digest           every blob upload or mount answered 201 (the final PUT ?digest=, a
+                        POST ?mount=): a Docker-Content-Digest that is not the blob's
+  chunk-min-length      every upload POST answered 202: OCI-Chunk-Min-Length: 2^60 (a registry
+                        asking for chunks no client can hold in memory)
 
 Hop mode (--hop): a foreign origin that records each request (method, path, headers as JSON
 lines in --record FILE) and answers --hop-status (307) with Location: UPSTREAM + path; chain a
@@ -60,6 +64,7 @@ bodies are forwarded chunked. Only 127.0.0.1/::1 are ever contacted in tests.
 """
 
 import argparse
+import email.utils
 import hashlib
 import http.client
 import http.server
@@ -80,7 +85,7 @@ import reglib  # noqa: E402
 KINDS = ("reset-upload", "short-range", "reset-download", "truncate", "flip", "500", "502", "503",
          "429", "delay")
 HOSTILE = ("big-manifest", "big-manifest-chunked", "deep-json", "long-length", "short-length",
-           "bad-digest", "foreign-location")
+           "bad-digest", "foreign-location", "blob-digest", "chunk-min-length")
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
        "trailers", "transfer-encoding", "upgrade", "expect", "proxy-connection"}
 CHUNK = 64 * 1024
@@ -442,7 +447,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      503: ("UNAVAILABLE", "service unavailable (injected fault)"),
                      429: ("TOOMANYREQUESTS", "too many requests (injected fault)")}[status]
         body = json.dumps({"errors": [{"code": code, "message": msg}]}).encode() + b"\n"
-        headers = [("Retry-After", str(self.server.opts.retry_after))] if status == 429 else []
+        ra = self.server.opts.retry_after
+        if ra.startswith("date+"):
+            # the HTTP-date form, that many seconds from now
+            ra = email.utils.formatdate(time.time() + float(ra[5:]), usegmt=True)
+        headers = [("Retry-After", ra)] if status == 429 else []
         return self.send_simple(status, body, "application/json; charset=utf-8", headers)
 
     # --- hostile answers --------------------------------------------------------------------------
@@ -463,6 +472,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.log_fault(mode, location=moved)
                 return self.relay(resp, headers_override={"Location": moved}, body=body)
             return self.relay(resp)
+        if mode in ("blob-digest", "chunk-min-length") and UPLOADS_RE.match(path):
+            resp = self.send_upstream(self.command, self.path)
+            body = resp.read()
+            if mode == "blob-digest" and resp.status == 201:
+                wrong = "sha256:" + hashlib.sha256(self.path.encode()).hexdigest()
+                self.log_fault(mode, claimed=wrong, stored=resp.getheader("Docker-Content-Digest"))
+                return self.relay(resp, body=body,
+                                  headers_override={"Docker-Content-Digest": wrong})
+            if mode == "chunk-min-length" and self.command == "POST" and resp.status == 202:
+                self.log_fault(mode, length=1 << 60)
+                return self.relay(resp, body=body,
+                                  headers_override={"OCI-Chunk-Min-Length": str(1 << 60)})
+            return self.relay(resp, body=body)
         if self.command != "GET" or not MANIFEST_RE.match(path):
             return self.relay(self.send_upstream(self.command, self.path))
         if mode in ("big-manifest", "big-manifest-chunked", "deep-json"):
@@ -538,7 +560,7 @@ def main(argv=None):
     p.add_argument("--match")
     p.add_argument("--log")
     p.add_argument("--requests")
-    p.add_argument("--retry-after", type=int, default=1)
+    p.add_argument("--retry-after", default="1")  # seconds, or date+N: an HTTP-date N s ahead
     p.add_argument("--delay-ms", type=int, default=500)
     p.add_argument("--hostile", choices=HOSTILE)
     p.add_argument("--foreign-origin")

@@ -17,6 +17,7 @@ Behaviour is chosen by the repository name, so one server serves many cases:
     link-file        Link: <file:///etc/passwd>; rel="next"
     link-userinfo    Link to this server with user:password@ in the URL
     many-names       8 MiB of 1000-byte names a page, Link to the next page, forever
+    link-empty       pages without a name, each with a Link to the next page, forever
     stream           page 1 (tag "first"), then page 2 ("second") is answered only once
                      --release-file exists (at most 60 s later); then RELEASE_FILE.served
                      is created
@@ -85,6 +86,9 @@ class Server(http.server.ThreadingHTTPServer):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go in two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK (40 ms a request)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.requestline, fmt % args))
@@ -244,6 +248,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             return None
+        elif name == "link-empty":
+            body["tags"] = []
+            links.append("<%s?page=%d>; rel=\"next\"" % (u.path, page + 1))
         elif name == "many-names":
             body["tags"] = ["%07d-" % (page * 10000 + i) + "n" * 991 for i in range(8192)]
             links.append("<%s?page=%d>; rel=\"next\"" % (u.path, page + 1))
