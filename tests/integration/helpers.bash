@@ -12,6 +12,17 @@ REGSHIP_SRC=${REGSHIP_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 HARNESS_DIR="$REGSHIP_SRC/tests/harness"
 HARNESS_PY=/usr/bin/python3
 
+# The user's own home is never read or written by a test: HOME, DOCKER_CONFIG and the XDG
+# directories point into the file's temporary directory for every command a test runs, also
+# those that call "$REGSHIP" directly instead of through the `regship` wrapper below (docker
+# credentials, the blob-location cache). A test that wants another home sets it on the command.
+if [[ -n ${BATS_FILE_TMPDIR:-} ]]; then
+	export HOME=${REGSHIP_TEST_HOME:-$BATS_FILE_TMPDIR/home}
+	export DOCKER_CONFIG=$HOME/.docker XDG_CONFIG_HOME=$HOME/.config XDG_CACHE_HOME=$HOME/.cache \
+		XDG_DATA_HOME=$HOME/.local/share XDG_STATE_HOME=$HOME/.local/state
+	unset REGISTRY_AUTH_FILE
+fi
+
 harness() { "$HARNESS_PY" "$HARNESS_DIR/harness.py" "$@"; }
 fixture() { "$HARNESS_PY" "$HARNESS_DIR/fixture.py" "$@"; }
 
