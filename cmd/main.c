@@ -60,7 +60,7 @@ static void main_help(FILE *out)
 	for (size_t i = 0; i < cli_command_count; i++)
 		fprintf(out, "    %-10s  %s\n", cli_commands[i].name, cli_commands[i].summary);
 	fputs("\n    help [COMMAND]  show this help, or a command's (= regship COMMAND -h)\n"
-	      "    version         show the version (= regship --version)\n",
+	      "    version         show the version (= regship --version; --json)\n",
 	      out);
 	fputs("\naliases:", out);
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
@@ -181,6 +181,32 @@ static const cli_command *find_command(const char *name)
 	return NULL;
 }
 
+/* regship version [--json]: the same line as --version, or {"version": ...} */
+static int cmd_version(int argc, char **argv)
+{
+	static const char usage[] = "usage: regship version [--json]";
+	if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+		printf("%s\n\nShow regship's version (the same as regship --version); --json "
+		       "prints\n"
+		       "{\"version\": \"X.Y.Z\"}.\n",
+		       usage);
+		return 0;
+	}
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--json"))) {
+		fprintf(stderr, "regship version: unexpected argument '%s'\n%s\n",
+		        argv[argc > 1 && !strcmp(argv[0], "--json") ? 1 : 0], usage);
+		return CLI_EXIT_USAGE;
+	}
+	if (argc == 1) {
+		printf("{");
+		cli_json_field("version", REGSHIP_VERSION, false);
+		printf("}\n");
+	} else {
+		printf("regship %s\n", REGSHIP_VERSION);
+	}
+	return 0;
+}
+
 static int unknown_command(const char *name)
 {
 	const char *near = closest_command(name);
@@ -270,10 +296,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "__complete")) /* for the completion scripts; not listed */
 		return cli_finish(cmd_complete(argc - i - 1, argv + i + 1));
-	if (!strcmp(argv[i], "version")) {
-		printf("regship %s\n", REGSHIP_VERSION);
-		return cli_finish(0);
-	}
+	if (!strcmp(argv[i], "version"))
+		return cli_finish(cmd_version(argc - i - 1, argv + i + 1));
 	if (!strcmp(argv[i], "help")) {
 		if (i + 1 < argc) {
 			/* regship help VERB == regship VERB -h */

@@ -50,6 +50,17 @@ verbs() {
 	# the man pages are for the same version
 	grep -q "\"regship ${output#regship }\"" "$MAN_DIR/regship.1" ||
 		fail "man/regship.1 .TH does not name $output"
+	# the version command: the same line, --json as an object, anything else a usage error
+	local line=$output
+	run --separate-stderr regship version
+	assert_success
+	assert_output_equals "$line"
+	run --separate-stderr regship version --json
+	assert_success
+	assert_equal "$(json "d['version']" <<<"$output")" "${line#regship }"
+	run --separate-stderr regship version --jsn
+	assert_status 2
+	[[ $stderr == *"unexpected argument '--jsn'"* ]] || fail "stderr: $stderr"
 }
 
 @test "-h lists the commands and the exit codes; help VERB equals VERB -h for every command" {
