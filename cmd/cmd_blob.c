@@ -295,7 +295,11 @@ static int open_output(blob_cli *b)
 	}
 	if (write_in_place(b->output)) {
 		if ((b->fd = open(b->output, O_WRONLY | O_CLOEXEC)) < 0) {
-			/* a directory, or a device we may not write */
+			/* a directory is the caller's mistake; a device we may not write is not */
+			if (errno == EISDIR) {
+				cli_error("-o %s: is a directory (give a file name)", b->output);
+				return CLI_EXIT_USAGE;
+			}
 			cli_error("%s: %s", b->output, strerror(errno));
 			return CLI_EXIT_ERROR;
 		}

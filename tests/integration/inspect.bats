@@ -170,6 +170,12 @@ setup() {
 	run regship blob "$plain_ADDR/insp/app:v1"
 	assert_status 2
 	assert_output_contains "IMAGE@DIGEST"
+	# -o naming a directory is the caller's mistake: exit 2, the directory untouched
+	mkdir "$BATS_TEST_TMPDIR/dir"
+	run regship blob -o "$BATS_TEST_TMPDIR/dir" "oci:$D/lay" "$ll"
+	assert_status 2
+	assert_output_contains "-o $BATS_TEST_TMPDIR/dir: is a directory"
+	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/dir")" ""
 }
 
 @test "blob: bytes that do not match the digest are an error and never land in -o FILE" {
