@@ -745,9 +745,15 @@ static int check_destination(sync_cli *s)
 {
 	const char *text = s->args[s->config ? 0 : 1];
 	const char *dir = dir_of(text, false);
+	struct stat st;
 	s->dst_dir = dir != NULL;
 	s->dest = s->dst_dir ? dir : (strncmp(text, "docker://", 9) ? text : text + 9);
-	return s->dst_dir ? 0 : check_registry_dest(s->dest);
+	if (!s->dst_dir)
+		return check_registry_dest(s->dest);
+	/* one that exists must be a directory (a file there is the caller's mistake) */
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return cli_usage_error(usage, "DESTINATION %s: not a directory", dir);
+	return 0;
 }
 
 /* The jobs, checked against the destination and the credentials options, whose passwords

@@ -302,6 +302,12 @@ EOF
 	assert_output_contains "names no registry host"
 	run regship sync "$src_ADDR/app" "$dst_ADDR/x:tag"
 	assert_status 2
+	# a file where the directory of layouts would go
+	: >"$BATS_TEST_TMPDIR/file"
+	run regship sync "$src_ADDR/app" "$BATS_TEST_TMPDIR/file"
+	assert_status 2
+	assert_output_contains "DESTINATION $BATS_TEST_TMPDIR/file: not a directory"
+	[[ -f $BATS_TEST_TMPDIR/file && ! -s $BATS_TEST_TMPDIR/file ]] || fail "the file was changed"
 	# from layouts to layouts: refused
 	run regship sync "$W/scoped" "$W/elsewhere"
 	assert_status 2
