@@ -443,6 +443,10 @@ int cli_parse(const char *const *usage, const cli_opt *opts, int argc, char **ar
 	/* --ca-cert is checked at start, whatever the command reaches later */
 	if ((rc = cli_check_ca_cert()))
 		goto done;
+	if (cli_global.username && !*cli_global.username) {
+		rc = cli_usage_error(usage, "-u/--username: empty user name");
+		goto done;
+	}
 	*args = pos;
 	*nargs = n;
 	return 0;

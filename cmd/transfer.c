@@ -278,6 +278,9 @@ int transfer_check_opts(transfer_opts *t, const char *const *usage)
 		                       t->compress_level);
 	if (t->platform && t->all_platforms)
 		return cli_usage_error(usage, "--platform and --all-platforms exclude each other");
+	for (size_t i = 0; i < t->mount_from.count; i++)
+		if (!*t->mount_from.items[i])
+			return cli_usage_error(usage, "--mount-from: empty repository name");
 	return progress_mode_parse(&t->mode, t->progress, usage);
 }
 

@@ -81,6 +81,16 @@ setup() {
 	assert_output_not_contains "--password-stdin"
 	run --separate-stderr regship -h
 	assert_output_contains "--password-stdin"
+	# empty names are usage errors naming the option, before any request or prompt
+	for v in tags login; do
+		run --separate-stderr regship -u '' $v "$plain_ADDR/comfort/img" </dev/null
+		assert_status 2
+		[[ $stderr == *"-u/--username: empty user name"* ]] || fail "regship $v: $stderr"
+	done
+	run --separate-stderr regship push --mount-from '' "oci:$BATS_TEST_TMPDIR/none:1" \
+		"$plain_ADDR/comfort/m:1"
+	assert_status 2
+	[[ $stderr == *"--mount-from: empty repository name"* ]] || fail "push: $stderr"
 }
 
 @test "--ca-cert: a missing file or one without a PEM certificate is exit 2 at start, naming the file" {
