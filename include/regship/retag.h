@@ -154,7 +154,8 @@ typedef struct rs_retag_options {
  * that happens before the first PUT. Every target is looked up first (HEAD): one that already
  * points at src's manifest is not written (RS_RETAG_ALREADY, `previous` set); one that points
  * elsewhere has `previous` set and is overwritten, unless opts->no_clobber (RS_EEXISTS, nothing
- * written). A registry refusing the overwrite of an immutable tag gives RS_EEXISTS too.
+ * written). A registry refusing the overwrite of an immutable tag gives RS_EEXISTS too. A
+ * target named twice (same repository and tag) is written and reported once.
  * On error, *out is NULL; tags written before the failure stay written (the message names
  * the tag that failed).
  */

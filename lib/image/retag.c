@@ -388,6 +388,23 @@ done:
 	return error;
 }
 
+/* Whether targets[i] names the repository and tag of an earlier target. */
+static bool repeated_target(const rs_ref *const *targets, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (same_repo(targets[j], targets[i]) && !strcmp(targets[j]->tag, targets[i]->tag))
+			return true;
+	return false;
+}
+
+static size_t unique_targets(const rs_ref *const *targets, size_t n)
+{
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		u += !repeated_target(targets, i);
+	return u;
+}
+
 int rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
              const rs_ref *const *targets, size_t ntargets, const rs_retag_options *opts)
 {
@@ -420,14 +437,17 @@ int rs_retag(rs_retag_result **out, rs_client *client, const rs_ref *src,
 	}
 	if ((error = rs__retag_source_fetch(&s, client, src, cross && !o.dry_run)) < 0)
 		goto done;
-	if (!(r = rs__retag_result_new(&s, ntargets))) {
+	/* a tag named twice is written once and reported once */
+	if (!(r = rs__retag_result_new(&s, unique_targets(targets, ntargets)))) {
 		error = RS_ENOMEM;
 		goto done;
 	}
-	for (size_t i = 0; i < ntargets; i++) {
-		if ((error = rs_ref_dup(&r->entries[i].ref, targets[i])) < 0)
+	for (size_t i = 0, k = 0; i < ntargets; i++) {
+		if (repeated_target(targets, i))
+			continue;
+		if ((error = rs_ref_dup(&r->entries[k].ref, targets[i])) < 0)
 			goto done;
-		r->entries[i].action = RS_RETAG_TAG;
+		r->entries[k++].action = RS_RETAG_TAG;
 	}
 	if ((error = targets_check(r, client, &o)) < 0)
 		goto done;

@@ -70,14 +70,14 @@ count() {
 	grep -cE -- "$1" <<<"$reqs" || true
 }
 
-@test "retag to several tags: one manifest GET, one PUT per tag, no blob request" {
+@test "retag to several tags: one manifest GET, one PUT per tag (a tag named twice once), no blob request" {
 	local v d a
 	for v in $VARIANTS; do
 		echo "# variant $v"
 		d=$(fixture_digest $v rt/app:v1)
 		a=$(reg_addr $v)
 		reg_log_mark $v
-		run --separate-stderr regship_on $v retag "$a/rt/app:v1" stable prod 1.0
+		run --separate-stderr regship_on $v retag "$a/rt/app:v1" stable prod 1.0 prod
 		assert_success
 		assert_equal "$output" "$a/rt/app:stable@$d"$'\n'"$a/rt/app:prod@$d"$'\n'"$a/rt/app:1.0@$d" "$v: stdout"
 		assert_equal "$stderr" "" "$v: stderr"
