@@ -208,6 +208,7 @@ int rs__send_retrying(rs_client *c, rs__endpoint *ep, int limit, const char *wha
 	for (int attempt = 0;; attempt++) {
 		int error = send(payload, resp);
 		char why[1200];
+		long delay;
 		if (error == 0 && !rs__retryable_status(resp->status))
 			return 0;
 		if (error < 0 &&
@@ -221,7 +222,14 @@ int rs__send_retrying(rs_client *c, rs__endpoint *ep, int limit, const char *wha
 		else
 			snprintf(why, sizeof(why), "%s on %s answered %d", what, ep->domain,
 			         resp->status);
-		rs__retry_sleep(c, rs__retry_delay_ms(attempt, error < 0 ? NULL : resp), why);
+		delay = rs__retry_delay_ms(attempt, error < 0 ? NULL : resp);
+		/* an answer asking for a wait past the command's deadline is the final one: the
+		 * caller reports it (rate limited, with its Retry-After), instead of a time-out
+		 * after a wait that could not end in time */
+		if (error == 0 && c->deadline > 0 &&
+		    rs__now() + (double)delay / 1000.0 >= c->deadline)
+			return 0;
+		rs__retry_sleep(c, delay, why);
 		if (rs_cancelled())
 			return rs__cancel_check();
 		rs_error_clear();

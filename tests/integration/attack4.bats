@@ -3,6 +3,8 @@
 # the verbs along their steps, sync's walk, retag's parallel HEADs): each test is a break that
 # was found by hand and fixed.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	load helpers
 	reg_start plain reg
@@ -16,6 +18,9 @@ setup_file() {
 	reg_seed hreg p/app --tag 1 --seed a4pty >/dev/null
 	# one 429 on a manifest GET or HEAD whose Retry-After is an HTTP-date 3 s ahead
 	faultproxy_start rdate "$reg_URL" --only 429 --once --rate 1 --retry-after date+3 \
+		--match '^(GET|HEAD) /v2/.*/manifests/'
+	# every manifest GET or HEAD: 429 with Retry-After: 30
+	faultproxy_start r30 "$reg_URL" --only 429 --rate 1 --retry-after 30 \
 		--match '^(GET|HEAD) /v2/.*/manifests/'
 }
 
@@ -94,6 +99,16 @@ t429 = [r["t"] for r in rs if r["fault"] == "429"][0]
 print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "$rdate_REQUESTS")
 	"$HARNESS_PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1.9 else 1)' "$gap" ||
 		fail "retried $gap s after a 429 with Retry-After: <date 3 s ahead>"
+}
+
+@test "429 asking for a wait past --timeout: rate limited at once (exit 5, with its Retry-After), not a time-out" {
+	local start=$SECONDS
+	run regship --timeout 3s digest "$r30_ADDR/team/app:1"
+	assert_failure 5
+	assert_output_contains "Retry-After"
+	assert_output_not_contains "timed out"
+	# no wait for the deadline (3 s) either: the answer was final
+	((SECONDS - start < 3)) || fail "took $((SECONDS - start)) s"
 }
 
 @test "sync into a directory where a symbolic link is planted at a repository's layout: refused, nothing written there" {
