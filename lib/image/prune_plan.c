@@ -186,6 +186,21 @@ static int by_created(const void *a, const void *b)
 	return c ? c : by_semver(a, b);
 }
 
+/* The same, grouped by line first (the plain line, then the variants by name). */
+static int line_by_semver(const void *a, const void *b)
+{
+	const rs__prune_tag *x = *(rs__prune_tag *const *)a, *y = *(rs__prune_tag *const *)b;
+	int c = strcmp(x->line, y->line);
+	return c ? c : by_semver(a, b);
+}
+
+static int line_by_created(const void *a, const void *b)
+{
+	const rs__prune_tag *x = *(rs__prune_tag *const *)a, *y = *(rs__prune_tag *const *)b;
+	int c = strcmp(x->line, y->line);
+	return c ? c : by_created(a, b);
+}
+
 static int compile(regex_t *re, const char *pattern, const char *opt, bool *have)
 {
 	int rc;
@@ -343,8 +358,9 @@ static char *line_label(const char *line)
  * pre-release never counts against them: with keep_prereleases the newest that many
  * pre-release manifests stay (counted apart); without, a pre-release stays when it is newer
  * than the line's newest release (a pending release) and goes otherwise. */
-static void choose_line(rs__prune *p, rs__prune_tag **cands, size_t ncands, const char *line)
+static void choose_line(rs__prune *p, rs__prune_tag **cands, size_t ncands)
 {
+	const char *line = ncands ? cands[0]->line : "";
 	rs_strlist rel = RS_STRLIST_INIT, pre = RS_STRLIST_INIT;
 	const char *newest = NULL; /* the line's newest release (dated, with --by created) */
 	char *label = line_label(line);
@@ -361,8 +377,6 @@ static void choose_line(rs__prune *p, rs__prune_tag **cands, size_t ncands, cons
 		size_t limit = apart ? (size_t)p->o.keep_prereleases : p->o.keep;
 		bool undated = p->o.by == RS_PRUNE_BY_CREATED && !t->created;
 
-		if (strcmp(t->line, line))
-			continue;
 		if (!is_pre && !undated && !newest)
 			newest = t->item->tag;
 		if (rs__strlist_contains(&rel, d) || rs__strlist_contains(&pre, d)) {
@@ -402,15 +416,17 @@ static void choose_line(rs__prune *p, rs__prune_tag **cands, size_t ncands, cons
 	rs__strlist_dispose(&pre);
 }
 
-/* Every line (the plain one, each variant) is ranked and pruned on its own. */
+/* Every line (the plain one, each variant) is ranked and pruned on its own: cands are sorted
+ * by line, then newest first. */
 static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
 {
-	for (size_t i = 0; i < ncands; i++) {
-		bool seen = false;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = !strcmp(cands[k]->line, cands[i]->line);
-		if (!seen)
-			choose_line(p, cands, ncands, cands[i]->line);
+	size_t i = 0;
+	while (i < ncands) {
+		size_t k = i + 1;
+		while (k < ncands && !strcmp(cands[k]->line, cands[i]->line))
+			k++;
+		choose_line(p, cands + i, k - i);
+		i = k;
 	}
 }
 
@@ -476,7 +492,7 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 				p->tags[i].created = created_of(c, repo, p->tags[i].item->digest);
 		}
 	qsort(cands, ncands, sizeof(*cands),
-	      p->o.by == RS_PRUNE_BY_CREATED ? by_created : by_semver);
+	      p->o.by == RS_PRUNE_BY_CREATED ? line_by_created : line_by_semver);
 	if (p->o.keep_signed) {
 		const char **digests = rs__calloc(ncands ? ncands : 1, sizeof(*digests));
 		if (!digests) {
