@@ -399,10 +399,11 @@ static void choose_line(rs__prune *p, rs__prune_tag **cands, size_t ncands)
 			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("signed (--keep-signed)"));
 		} else {
 			if (is_pre && !apart)
-				item_set(t->item, RS_PRUNE_DELETE,
-				         rs__strfmt("a pre-release older than the newest release%s "
-				                    "(%s)",
-				                    label, newest));
+				item_set(
+				        t->item, RS_PRUNE_DELETE,
+				        rs__strfmt(
+				                "a pre-release older than %s, the newest release%s",
+				                newest, label));
 			else
 				item_set(t->item, RS_PRUNE_DELETE,
 				         rs__strfmt("older than the %zu newest %s%s", limit,

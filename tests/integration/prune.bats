@@ -322,7 +322,7 @@ actions() {
 	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '1.2.0-alpine'][0]" <"$BATS_FILE_TMPDIR/var-semver.json")" \
 		"one of the 2 newest releases of the -alpine line"
 	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '1.2.0-rc.1-alpine'][0]" <"$BATS_FILE_TMPDIR/var-semver.json")" \
-		"a pre-release older than the newest release of the -alpine line (1.3.0-alpine)"
+		"a pre-release older than 1.3.0-alpine, the newest release of the -alpine line"
 	# --keep-prereleases 1: the newest pre-release of each line, counted apart
 	run --separate-stderr regship prune --keep 2 --keep-prereleases 1 --dry-run --json "$p_ADDR/pr/var"
 	assert_success
