@@ -330,10 +330,12 @@ actions() {
 	assert_equal "$(actions var-pre.json 1.3.0-rc.1 1.2.0-rc.1-alpine 1.2.0 1.2.0-alpine 1.1.0)" \
 		"1.3.0-rc.1=keep 1.2.0-rc.1-alpine=keep 1.2.0=keep 1.2.0-alpine=keep 1.1.0=delete"
 	# --keep 1: the pending release candidate stays and 2.1.0, the only release, too
-	run --separate-stderr regship prune --keep 1 --dry-run --json "$p_ADDR/pr/rc"
-	assert_success
-	echo "$output" >"$BATS_FILE_TMPDIR/rc.json"
-	assert_equal "$(actions rc.json 2.1.0 2.1.1-rc.1)" "2.1.0=keep 2.1.1-rc.1=keep"
+	for by in created semver; do
+		run --separate-stderr regship prune --keep 1 --by "$by" --dry-run --json "$p_ADDR/pr/rc"
+		assert_success
+		echo "$output" >"$BATS_FILE_TMPDIR/rc.json"
+		assert_equal "$(actions rc.json 2.1.0 2.1.1-rc.1)" "2.1.0=keep 2.1.1-rc.1=keep" "--by $by"
+	done
 	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '2.1.1-rc.1'][0]" <"$BATS_FILE_TMPDIR/rc.json")" \
 		"a pre-release newer than every release"
 
