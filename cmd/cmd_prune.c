@@ -96,7 +96,8 @@ int cmd_prune(int argc, char **argv)
 	bool keep_signed = false, dry_run = false, json = false;
 	const cli_opt opts[] = {
 	        {CLI_OPT_STRING, 0, "keep", &keep, "N",
-	         "keep the N newest releases (manifests: tags on one digest are one release)"},
+	         "keep the N newest releases of each line: the plain one and each variant such as "
+	         "-alpine (manifests: tags on one digest are one release)"},
 	        {CLI_OPT_STRING, 0, "by", &by, "ORDER",
 	         "semver (default: version tags, pre-releases below their release) or created "
 	         "(the image config's created)"},
@@ -105,7 +106,8 @@ int cmd_prune(int argc, char **argv)
 	        {CLI_OPT_STRING, 0, "exclude", &exclude, "REGEX",
 	         "version tags matching REGEX are not candidates"},
 	        {CLI_OPT_STRING, 0, "keep-prereleases", &keep_pre, "N",
-	         "count pre-releases apart and keep the N newest of them"},
+	         "keep the N newest pre-releases of each line (default: a pre-release stays only "
+	         "while newer than its line's newest release; never counts against --keep)"},
 	        {CLI_OPT_BOOL, 0, "keep-signed", &keep_signed, NULL,
 	         "keep every image with a signature referrer (by subject, or a tag "
 	         "sha256-<hex>.sig)"},

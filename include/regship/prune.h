@@ -47,12 +47,14 @@ typedef struct rs_prune_result {
 
 typedef struct rs_prune_options {
 	unsigned int version;
-	size_t keep; /* releases (distinct manifests) to keep */
+	size_t keep; /* releases (distinct manifests) to keep, in each line */
 	rs_prune_order by;
 	const char *include; /* POSIX extended regex: only matching tags are candidates */
 	const char *exclude; /* ... and no tag matching this one */
-	long keep_prereleases; /* <0: pre-releases count with their releases; else the newest
-	                        * this many pre-release manifests are kept apart */
+	long keep_prereleases; /* <0 (default): a pre-release stays while it is newer than its
+	                        * line's newest release (a pending release) and goes otherwise;
+	                        * else the newest this many pre-release manifests of each line
+	                        * stay. Pre-releases never count against `keep`. */
 	int keep_signed; /* keep every image that has a signature referrer (by subject with a
 	                  * cosign, notation or sigstore artifactType, or a tag *.sig) */
 	int dry_run; /* plan only */
@@ -69,8 +71,16 @@ typedef struct rs_prune_options {
  * digest). One tag listing, the tags' digests in parallel (HEAD), the manifests of what stays
  * (to protect an index's children) and, for RS_PRUNE_BY_CREATED, the candidates' configs.
  *
- * Candidates are the semantic-version tags ([v]X.Y.Z[-pre]) matching include and not exclude.
- * Releases are counted as manifests: tags on one digest are one release. Never removed: a
+ * Candidates are the semantic-version tags ([v]X.Y.Z[-SUFFIX]) matching include and not
+ * exclude. A SUFFIX whose first identifier (split on '.' and '-') is numeric or a pre-release
+ * word (alpha, a, beta, b, rc, pre, preview, dev, snapshot, canary, nightly, next, m,
+ * milestone, ea; any case) optionally followed by digits is a pre-release (rc.1, beta2,
+ * 0.3.7); any other (alpine, slim-bookworm) names a variant line. A pre-release word with its
+ * numbers, '-' and a variant (rc.1-alpine) is a pre-release of that variant's line; any other
+ * pre-release belongs to the plain line. Each line (the plain one, each variant) is ranked
+ * and pruned on its own: `keep` releases of each line stay, and the pre-releases as
+ * keep_prereleases says. Releases are counted as manifests: tags on one digest are one
+ * release. Never removed: a
  * manifest held by a kept tag, a tag outside the filter or a floating tag (latest, [v]X,
  * [v]X.Y, variant lines such as 2.1-alpine: any tag that is not a candidate), nor a child of
  * an index that stays. A candidate whose manifest something that stays holds is untagged, not

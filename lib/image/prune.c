@@ -257,8 +257,11 @@ int rs_prune(rs_prune_result **out, rs_client *client, const rs_ref *repo,
 	*out = r;
 	r = NULL;
 done:
-	for (size_t i = 0; i < p.n; i++)
+	for (size_t i = 0; i < p.n; i++) {
 		free(p.tags[i].created);
+		free(p.tags[i].line);
+		free(p.tags[i].pre);
+	}
 	free(p.tags);
 	rs__strlist_dispose(&p.holds);
 	rs__strlist_dispose(&p.gone);

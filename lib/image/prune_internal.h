@@ -18,7 +18,9 @@ typedef enum {
 typedef struct rs__prune_tag {
 	rs_prune_item *item;
 	rs__prune_kind kind;
-	rs__semver v; /* candidates */
+	rs__semver v; /* candidates; v.pre is `pre` (the pre-release alone, without a variant) */
+	char *line; /* candidates: "" for the plain line, else the variant ("alpine") */
+	char *pre; /* candidates: the pre-release ("rc.1"), or NULL for a release */
 	char *created; /* RS_PRUNE_BY_CREATED: the config's "created", or NULL */
 } rs__prune_tag;
 
@@ -32,6 +34,15 @@ typedef struct rs__prune {
 	rs_strlist signed_oci; /* keep_signed: digests with a signature found by subject */
 	rs_strlist children, child_index; /* a child of an index that goes, and that index */
 } rs__prune;
+
+/* Split the suffix of X.Y.Z-SUFFIX (NULL: none) into its pre-release and its variant line:
+ * SUFFIX is a pre-release when its first identifier (split on '.' and '-') is numeric or a
+ * pre-release word (alpha, a, beta, b, rc, pre, preview, dev, snapshot, canary, nightly, next,
+ * m, milestone, ea; any case) optionally followed by digits; else it is a variant line named
+ * by the whole SUFFIX. A pre-release word with its numeric identifiers, then '-' and a suffix
+ * that is no pre-release (rc.1-alpine), is a pre-release of that variant line. *line is ""
+ * for the plain line; *pre NULL for a release. 0, or RS_ENOMEM (nothing set). */
+int rs__prune_suffix(const char *suffix, char **line, char **pre);
 
 /* Decide every item's action and reason (reads manifests of what stays; configs for
  * RS_PRUNE_BY_CREATED). */

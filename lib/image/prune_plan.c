@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Config blobs read for --by created: larger ones are not configs worth reading. */
 #define PRUNE_CONFIG_MAX (1u << 20)
@@ -185,6 +186,21 @@ static int by_created(const void *a, const void *b)
 	return c ? c : by_semver(a, b);
 }
 
+/* The same, grouped by line first (the plain line, then the variants by name). */
+static int line_by_semver(const void *a, const void *b)
+{
+	const rs__prune_tag *x = *(rs__prune_tag *const *)a, *y = *(rs__prune_tag *const *)b;
+	int c = strcmp(x->line, y->line);
+	return c ? c : by_semver(a, b);
+}
+
+static int line_by_created(const void *a, const void *b)
+{
+	const rs__prune_tag *x = *(rs__prune_tag *const *)a, *y = *(rs__prune_tag *const *)b;
+	int c = strcmp(x->line, y->line);
+	return c ? c : by_created(a, b);
+}
+
 static int compile(regex_t *re, const char *pattern, const char *opt, bool *have)
 {
 	int rc;
@@ -230,8 +246,12 @@ static int classify(rs__prune *p)
 		           (have_exc && !regexec(&exc, tag, 0, NULL, 0))) {
 			t->kind = RS__PRUNE_STAYS;
 			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("outside --include/--exclude"));
+		} else if (rs__prune_suffix(t->v.pre, &t->line, &t->pre) < 0) {
+			error = RS_ENOMEM;
+			break;
 		} else {
 			t->kind = RS__PRUNE_CANDIDATE;
+			t->v.pre = t->pre; /* ordered by the pre-release alone, within its line */
 		}
 		if (t->kind == RS__PRUNE_STAYS)
 			hold(&p->holds, t->item->digest);
@@ -240,7 +260,7 @@ static int classify(rs__prune *p)
 		regfree(&inc);
 	if (have_exc)
 		regfree(&exc);
-	return 0;
+	return error;
 }
 
 /* A signature referrer (tag sha256-<hex>.sig) is attached to digest. */
@@ -257,44 +277,158 @@ static bool signed_digest(const rs__prune *p, const char *digest)
 	return rs__strlist_contains(&p->signed_oci, digest);
 }
 
-/* Walk the candidates newest first: the first `keep` manifests stay (and `keep_prereleases`
- * pre-release manifests, when counted apart). */
-static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
+/* A pre-release identifier: numeric, or a pre-release word optionally followed by digits. */
+static bool pre_ident(const char *s, size_t len)
 {
-	rs_strlist rel = RS_STRLIST_INIT, pre = RS_STRLIST_INIT;
+	static const char *const words[] = {"alpha",   "a",       "beta", "b",         "rc",
+	                                    "pre",     "preview", "dev",  "snapshot",  "canary",
+	                                    "nightly", "next",    "m",    "milestone", "ea"};
+	size_t letters = 0, k;
 
+	if (!len)
+		return false;
+	while (letters < len && ((s[letters] >= 'a' && s[letters] <= 'z') ||
+	                         (s[letters] >= 'A' && s[letters] <= 'Z')))
+		letters++;
+	for (k = letters; k < len; k++)
+		if (s[k] < '0' || s[k] > '9')
+			return false;
+	if (!letters)
+		return true; /* numeric */
+	for (size_t w = 0; w < sizeof(words) / sizeof(*words); w++)
+		if (strlen(words[w]) == letters && !strncasecmp(s, words[w], letters))
+			return true;
+	return false;
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+	for (size_t k = 0; k < len; k++)
+		if (s[k] < '0' || s[k] > '9')
+			return false;
+	return len > 0;
+}
+
+int rs__prune_suffix(const char *suffix, char **line, char **pre)
+{
+	size_t len, end;
+
+	*line = NULL;
+	*pre = NULL;
+	if (!suffix || !*suffix) {
+		if (!(*line = rs__strdup("")))
+			return rs__oom();
+		return 0;
+	}
+	len = strcspn(suffix, ".-");
+	if (!pre_ident(suffix, len)) {
+		if (!(*line = rs__strdup(suffix)))
+			return rs__oom();
+		return 0;
+	}
+	/* rc.1-alpine: the first identifier and the numeric ones after it, then '-' and a
+	 * suffix that is no pre-release, is a pre-release of that variant line */
+	end = len;
+	while ((suffix[end] == '.' || suffix[end] == '-') &&
+	       all_digits(suffix + end + 1, strcspn(suffix + end + 1, ".-")))
+		end += 1 + strcspn(suffix + end + 1, ".-");
+	if (suffix[end] == '-' && !pre_ident(suffix + end + 1, strcspn(suffix + end + 1, ".-"))) {
+		*pre = rs__strndup(suffix, end);
+		*line = rs__strdup(suffix + end + 1);
+	} else {
+		*pre = rs__strdup(suffix);
+		*line = rs__strdup("");
+	}
+	if (!*pre || !*line) {
+		free(*pre);
+		free(*line);
+		*pre = *line = NULL;
+		return rs__oom();
+	}
+	return 0;
+}
+
+/* " of the -alpine line", or "" for the plain line (a new string: NULL is out of memory) */
+static char *line_label(const char *line)
+{
+	return *line ? rs__strfmt(" of the -%s line", line) : rs__strdup("");
+}
+
+/* Walk the candidates of one line newest first: the first `keep` release manifests stay. A
+ * pre-release never counts against them: with keep_prereleases the newest that many
+ * pre-release manifests stay (counted apart); without, a pre-release stays when it is newer
+ * than the line's newest release (a pending release) and goes otherwise. */
+static void choose_line(rs__prune *p, rs__prune_tag **cands, size_t ncands)
+{
+	const char *line = ncands ? cands[0]->line : "";
+	rs_strlist rel = RS_STRLIST_INIT, pre = RS_STRLIST_INIT;
+	const char *newest = NULL; /* the line's newest release (dated, with --by created) */
+	char *label = line_label(line);
+
+	if (!label) {
+		plan_oom = true;
+		return;
+	}
 	for (size_t i = 0; i < ncands; i++) {
 		rs__prune_tag *t = cands[i];
 		const char *d = t->item->digest;
-		bool apart = t->v.pre && p->o.keep_prereleases >= 0;
-		rs_strlist *counted = apart ? &pre : &rel;
+		bool is_pre = t->pre != NULL, apart = is_pre && p->o.keep_prereleases >= 0;
+		rs_strlist *counted = is_pre ? &pre : &rel;
 		size_t limit = apart ? (size_t)p->o.keep_prereleases : p->o.keep;
+		bool undated = p->o.by == RS_PRUNE_BY_CREATED && !t->created;
+
+		if (!is_pre && !undated && !newest)
+			newest = t->item->tag;
 		if (rs__strlist_contains(&rel, d) || rs__strlist_contains(&pre, d)) {
 			item_set(t->item, RS_PRUNE_KEEP,
 			         rs__strdup("the same manifest as a kept release"));
-		} else if (p->o.by == RS_PRUNE_BY_CREATED && !t->created) {
+		} else if (undated) {
 			item_set(t->item, RS_PRUNE_KEEP,
 			         rs__strdup(
 			                 "no created date (an index, no config, or not RFC 3339)"));
-			hold(&p->holds, d);
-		} else if (counted->count < limit) {
+		} else if (is_pre && !apart && !newest) {
 			hold(counted, d);
 			item_set(t->item, RS_PRUNE_KEEP,
-			         rs__strfmt("one of the %zu newest %s", limit,
-			                    apart ? "pre-releases" : "releases"));
+			         rs__strfmt("a pre-release newer than every release%s", label));
+		} else if ((!is_pre || apart) && counted->count < limit) {
+			hold(counted, d);
+			item_set(t->item, RS_PRUNE_KEEP,
+			         rs__strfmt("one of the %zu newest %s%s", limit,
+			                    apart ? "pre-releases" : "releases", label));
 		} else if (p->o.keep_signed && signed_digest(p, d)) {
 			item_set(t->item, RS_PRUNE_KEEP, rs__strdup("signed (--keep-signed)"));
-			hold(&p->holds, d);
 		} else {
-			item_set(t->item, RS_PRUNE_DELETE,
-			         rs__strfmt("older than the %zu newest %s", limit,
-			                    apart ? "pre-releases" : "releases"));
+			if (is_pre && !apart)
+				item_set(
+				        t->item, RS_PRUNE_DELETE,
+				        rs__strfmt(
+				                "a pre-release older than %s, the newest release%s",
+				                newest, label));
+			else
+				item_set(t->item, RS_PRUNE_DELETE,
+				         rs__strfmt("older than the %zu newest %s%s", limit,
+				                    apart ? "pre-releases" : "releases", label));
 			continue;
 		}
 		hold(&p->holds, d);
 	}
+	free(label);
 	rs__strlist_dispose(&rel);
 	rs__strlist_dispose(&pre);
+}
+
+/* Every line (the plain one, each variant) is ranked and pruned on its own: cands are sorted
+ * by line, then newest first. */
+static void choose(rs__prune *p, rs__prune_tag **cands, size_t ncands)
+{
+	size_t i = 0;
+	while (i < ncands) {
+		size_t k = i + 1;
+		while (k < ncands && !strcmp(cands[k]->line, cands[i]->line))
+			k++;
+		choose_line(p, cands + i, k - i);
+		i = k;
+	}
 }
 
 /* An index that stays holds its children: read the manifests of what stays. */
@@ -359,7 +493,7 @@ int rs__prune_plan(rs__prune *p, rs_client *c, const rs_ref *repo)
 				p->tags[i].created = created_of(c, repo, p->tags[i].item->digest);
 		}
 	qsort(cands, ncands, sizeof(*cands),
-	      p->o.by == RS_PRUNE_BY_CREATED ? by_created : by_semver);
+	      p->o.by == RS_PRUNE_BY_CREATED ? line_by_created : line_by_semver);
 	if (p->o.keep_signed) {
 		const char **digests = rs__calloc(ncands ? ncands : 1, sizeof(*digests));
 		if (!digests) {

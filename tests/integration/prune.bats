@@ -77,6 +77,20 @@ setup_file() {
 	reg_seed p pr/dated --tag 3.0.0 --created 2024-01-01T00:00:00Z --seed d-300 >/dev/null
 	reg_seed p pr/dated --tag 2.0.0 --created 2025-01-01T00:00:00Z --seed d-200 >/dev/null
 	reg_seed p pr/dated --tag 1.0.0 --created 2026-01-01T00:00:00Z --seed d-100 >/dev/null
+	# variant lines: a plain line and an -alpine line (each 1.0.0 .. 1.3.0), a release
+	# candidate of 1.3.0 (released since) and one of the -alpine line's 1.2.0; dated in
+	# version order, each -alpine image a day after its plain one, each rc before its release
+	local v m
+	for m in 0 1 2 3; do
+		v="1.$m.0"
+		reg_seed p pr/var --tag "$v" --created "2025-0$((m + 1))-01T00:00:00Z" --seed "var-$v" >>"$BATS_FILE_TMPDIR/p.fixture"
+		reg_seed p pr/var --tag "$v-alpine" --created "2025-0$((m + 1))-02T00:00:00Z" --seed "var-$v-alpine" >>"$BATS_FILE_TMPDIR/p.fixture"
+	done
+	reg_seed p pr/var --tag 1.3.0-rc.1 --created 2025-03-15T00:00:00Z --seed var-rc >>"$BATS_FILE_TMPDIR/p.fixture"
+	reg_seed p pr/var --tag 1.2.0-rc.1-alpine --created 2025-02-15T00:00:00Z --seed var-rc-alpine >>"$BATS_FILE_TMPDIR/p.fixture"
+	# one stable release (in production) and a newer release candidate
+	reg_seed p pr/rc --tag 2.1.0 --created 2025-05-01T00:00:00Z --seed rc-210 >>"$BATS_FILE_TMPDIR/p.fixture"
+	reg_seed p pr/rc --tag 2.1.1-rc.1 --created 2025-06-01T00:00:00Z --seed rc-211 >>"$BATS_FILE_TMPDIR/p.fixture"
 	# the delete-disabled registry: two releases
 	reg_seed nodel nd/app --tag 1.0.0 --seed nd-0 >/dev/null
 	reg_seed nodel nd/app --tag 1.0.1 --seed nd-1 >/dev/null
@@ -279,4 +293,71 @@ action() { json "[i['action'] for i in d['items'] if i['tag'] == '$2'][0]" <"$BA
 	echo "$output" >"$BATS_FILE_TMPDIR/sgn2.json"
 	assert_equal "$(action sgn2.json 1.0.0)" delete
 	assert_equal "$(item sgn2.json "$SGN")" delete
+}
+
+# actions FILE TAG...: "TAG=action ..." for each TAG in the JSON plan FILE
+actions() {
+	local f=$1 t out=()
+	shift
+	for t in "$@"; do
+		out+=("$t=$(action "$f" "$t")")
+	done
+	echo "${out[*]}"
+}
+
+@test "prune: each variant line (-alpine) is pruned on its own; a pre-release never pushes a release out" {
+	local keep="1.3.0=keep 1.2.0=keep 1.3.0-alpine=keep 1.2.0-alpine=keep"
+	local goes="1.1.0=delete 1.0.0=delete 1.1.0-alpine=delete 1.0.0-alpine=delete 1.3.0-rc.1=delete 1.2.0-rc.1-alpine=delete"
+	local tags="1.3.0 1.2.0 1.3.0-alpine 1.2.0-alpine 1.1.0 1.0.0 1.1.0-alpine 1.0.0-alpine 1.3.0-rc.1 1.2.0-rc.1-alpine"
+	local by
+	# --keep 2 keeps the 2 newest releases of each line, by version and by date alike; the
+	# release candidates older than their line's newest release go and never count
+	for by in semver created; do
+		run --separate-stderr regship prune --keep 2 --by "$by" --dry-run --json "$p_ADDR/pr/var"
+		assert_success
+		echo "$output" >"$BATS_FILE_TMPDIR/var-$by.json"
+		# shellcheck disable=SC2086
+		assert_equal "$(actions "var-$by.json" $tags)" "$keep $goes" "--by $by"
+	done
+	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '1.2.0-alpine'][0]" <"$BATS_FILE_TMPDIR/var-semver.json")" \
+		"one of the 2 newest releases of the -alpine line"
+	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '1.2.0-rc.1-alpine'][0]" <"$BATS_FILE_TMPDIR/var-semver.json")" \
+		"a pre-release older than 1.3.0-alpine, the newest release of the -alpine line"
+	# --keep-prereleases 1: the newest pre-release of each line, counted apart
+	run --separate-stderr regship prune --keep 2 --keep-prereleases 1 --dry-run --json "$p_ADDR/pr/var"
+	assert_success
+	echo "$output" >"$BATS_FILE_TMPDIR/var-pre.json"
+	assert_equal "$(actions var-pre.json 1.3.0-rc.1 1.2.0-rc.1-alpine 1.2.0 1.2.0-alpine 1.1.0)" \
+		"1.3.0-rc.1=keep 1.2.0-rc.1-alpine=keep 1.2.0=keep 1.2.0-alpine=keep 1.1.0=delete"
+	# --keep 1: the pending release candidate stays and 2.1.0, the only release, too
+	for by in created semver; do
+		run --separate-stderr regship prune --keep 1 --by "$by" --dry-run --json "$p_ADDR/pr/rc"
+		assert_success
+		echo "$output" >"$BATS_FILE_TMPDIR/rc.json"
+		assert_equal "$(actions rc.json 2.1.0 2.1.1-rc.1)" "2.1.0=keep 2.1.1-rc.1=keep" "--by $by"
+	done
+	assert_equal "$(json "[i['reason'] for i in d['items'] if i['tag'] == '2.1.1-rc.1'][0]" <"$BATS_FILE_TMPDIR/rc.json")" \
+		"a pre-release newer than every release"
+
+	# the real runs remove exactly the plans; what stays keeps its digest
+	run --separate-stderr regship prune --keep 2 --json "$p_ADDR/pr/var"
+	assert_success
+	assert_equal "$(json "sorted(i['tag'] for i in d['items'] if i['done'])" <<<"$output")" \
+		"$(json "sorted(i['tag'] for i in d['items'] if i['action'] != 'keep')" <"$BATS_FILE_TMPDIR/var-semver.json")"
+	run --separate-stderr regship prune --keep 1 --json "$p_ADDR/pr/rc"
+	assert_success
+	assert_equal "$(json "[d['deleted_count'], d['untagged_count'], d['failed_count']]" <<<"$output")" "[0, 0, 0]"
+	run regship tags "$p_ADDR/pr/var"
+	assert_success
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "1.2.0 1.2.0-alpine 1.3.0 1.3.0-alpine "
+	local t
+	for t in pr/var:1.3.0 pr/var:1.2.0 pr/var:1.3.0-alpine pr/var:1.2.0-alpine pr/rc:2.1.0 pr/rc:2.1.1-rc.1; do
+		run regship digest "$p_ADDR/$t"
+		assert_success
+		assert_equal "$output" "$(fixture_digest p "$t")" "$t"
+	done
+	for t in 1.1.0 1.0.0 1.1.0-alpine 1.0.0-alpine 1.3.0-rc.1 1.2.0-rc.1-alpine; do
+		run regship manifest "$p_ADDR/pr/var@$(fixture_digest p "pr/var:$t")"
+		assert_status 3
+	done
 }
