@@ -186,8 +186,10 @@ helper() {
 	# run as nobody, so /proc/PID ownership shows dumpability (root:root when not dumpable)
 	(
 		ulimit -c unlimited 2>/dev/null || true
-		exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent \
-			REGSHIP_STALL_TIMEOUT=20s "$REGSHIP" --retries 0 tags "$slow_ADDR/silent/app"
+		# nobody's own (empty) home: the file's directories (helpers.bash) are root's
+		exec setpriv --reuid=65534 --regid=65534 --clear-groups env -u DOCKER_CONFIG \
+			-u XDG_CONFIG_HOME -u XDG_CACHE_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME \
+			HOME=/nonexistent REGSHIP_STALL_TIMEOUT=20s "$REGSHIP" --retries 0 tags "$slow_ADDR/silent/app"
 	) >/dev/null 2>&1 &
 	pid=$!
 	# from its first instructions on (protect_secrets() in main)
@@ -197,6 +199,7 @@ helper() {
 			grep -Eq '^Max core file size +0 +0 ' <<<"$limits" && break
 		sleep 0.01
 	done
+	[[ -e /proc/$pid/environ ]] || fail "regship ended before it could be looked at"
 	owner=$(stat -c %u "/proc/$pid/environ")
 	status_uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
 	kill "$pid"
