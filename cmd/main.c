@@ -221,17 +221,11 @@ static void library_shutdown(void)
 	rs_shutdown();
 }
 
-int main(int argc, char **argv)
+/* The global options before the command: 0 with *next at the command (or argc), else the exit
+ * code of a usage error. */
+static int parse_globals(int argc, char **argv, int *next)
 {
-	int i, rc;
-	standard_fds();
-	protect_secrets();
-	/* the character set only: numbers print with a "." in every locale (JSON, sizes, rates),
-	 * and start-up reads one locale file instead of a dozen */
-	setlocale(LC_CTYPE, "");
-	if (rs_init() < 0 || atexit(library_shutdown) != 0)
-		return cli_fail(RS_ERROR);
-	/* global options before the command */
+	int i;
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *a = argv[i];
 		const cli_opt *found = NULL;
@@ -282,6 +276,38 @@ int main(int argc, char **argv)
 				return set;
 		}
 	}
+	*next = i;
+	return 0;
+}
+
+/* regship help [VERB]: the command list, or VERB -h */
+static int cmd_help(const char *verb)
+{
+	if (verb) {
+		char *hargv[] = {(char *)verb, (char *)"-h", NULL};
+		const cli_command *c = find_command(verb);
+		if (!c)
+			return unknown_command(verb);
+		(void)c->fn(1, hargv + 1);
+		return cli_finish(0);
+	}
+	main_help(stdout);
+	return cli_finish(0);
+}
+
+int main(int argc, char **argv)
+{
+	int i, rc;
+	standard_fds();
+	protect_secrets();
+	/* the character set only: numbers print with a "." in every locale (JSON, sizes, rates),
+	 * and start-up reads one locale file instead of a dozen */
+	setlocale(LC_CTYPE, "");
+	if (rs_init() < 0 || atexit(library_shutdown) != 0)
+		return cli_fail(RS_ERROR);
+	/* global options before the command */
+	if ((rc = parse_globals(argc, argv, &i)))
+		return rc;
 	if (cli_global.version) {
 		printf("regship %s\n", REGSHIP_VERSION);
 		return cli_finish(0);
@@ -298,18 +324,8 @@ int main(int argc, char **argv)
 		return cli_finish(cmd_complete(argc - i - 1, argv + i + 1));
 	if (!strcmp(argv[i], "version"))
 		return cli_finish(cmd_version(argc - i - 1, argv + i + 1));
-	if (!strcmp(argv[i], "help")) {
-		if (i + 1 < argc) {
-			/* regship help VERB == regship VERB -h */
-			char *hargv[] = {argv[i + 1], (char *)"-h", NULL};
-			const cli_command *c = find_command(argv[i + 1]);
-			if (!c)
-				return unknown_command(argv[i + 1]);
-			return cli_finish(c->fn(1, hargv + 1) < 0 ? 0 : 0);
-		}
-		main_help(stdout);
-		return cli_finish(0);
-	}
+	if (!strcmp(argv[i], "help"))
+		return cmd_help(i + 1 < argc ? argv[i + 1] : NULL);
 	{
 		const cli_command *c = find_command(argv[i]);
 		if (c && cli_stdout_closed && stdout_product(c->name)) {
