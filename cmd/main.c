@@ -297,7 +297,7 @@ static int cmd_help(const char *verb)
 
 int main(int argc, char **argv)
 {
-	int i, rc;
+	int i = 1, rc;
 	standard_fds();
 	protect_secrets();
 	/* the character set only: numbers print with a "." in every locale (JSON, sizes, rates),
