@@ -103,12 +103,13 @@ print(min(r["t"] for r in rs if r["fault"] is None and r["t"] > t429) - t429)' "
 
 @test "429 asking for a wait past --timeout: rate limited at once (exit 5, with its Retry-After), not a time-out" {
 	local start=$SECONDS
-	run regship --timeout 3s digest "$r30_ADDR/team/app:1"
+	run regship --timeout 20s digest "$r30_ADDR/team/app:1"
 	assert_failure 5
 	assert_output_contains "Retry-After"
 	assert_output_not_contains "timed out"
-	# no wait for the deadline (3 s) either: the answer was final
-	((SECONDS - start < 3)) || fail "took $((SECONDS - start)) s"
+	# no wait for the deadline (20 s) either: the answer was final (the bound leaves room for
+	# a slow machine or valgrind's start-up)
+	((SECONDS - start < 15)) || fail "took $((SECONDS - start)) s"
 }
 
 @test "sync into a directory where a symbolic link is planted at a repository's layout: refused, nothing written there" {
