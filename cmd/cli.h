@@ -52,7 +52,13 @@ typedef struct cli_command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary;
+	unsigned flags; /* CLI_CMD_* */
 } cli_command;
+
+/* What the command prints on standard output is its result (a listing, bytes, a script): with
+ * standard output closed (regship ... >&-), which standard_fds in main.c hands /dev/null, it
+ * refuses to run instead of printing there with exit status 0. */
+#define CLI_CMD_PRINTS 1u
 
 /* Global options, accepted before or after the verb. */
 typedef struct cli_globals {

@@ -15,28 +15,34 @@ bool cli_stdout_closed;
 
 /* sorted by name; one line per verb */
 const cli_command cli_commands[] = {
-        {"blob", cmd_blob, "stream one blob (layer, config) to stdout or a file, verified"},
-        {"catalog", cmd_catalog, "list the repositories of a registry"},
-        {"check-base", cmd_check_base, "is an image still on its base's current layers? (CI)"},
-        {"completion", cmd_completion, "print the bash, zsh or fish completion script"},
-        {"config", cmd_config, "print an image's config, verified against its digest"},
-        {"copy", cmd_copy, "copy images between registries and local stores"},
-        {"digest", cmd_digest, "print the digest of a manifest (the one a delete needs)"},
-        {"inspect", cmd_inspect, "describe an image: digest, platform, config, layers, size"},
-        {"login", cmd_login, "check credentials for a registry and store them"},
-        {"logout", cmd_logout, "remove stored credentials for a registry"},
-        {"manifest", cmd_manifest, "print a manifest exactly as the registry stores it"},
-        {"prune", cmd_prune, "keep the newest N releases of a repository, remove the rest"},
-        {"pull", cmd_pull, "pull an image from a registry into an OCI layout or docker archive"},
-        {"push", cmd_push, "push a local image (docker archive, OCI layout) to a registry"},
-        {"ratelimit", cmd_ratelimit, "show a registry's pull rate limit (RateLimit-* headers)"},
+        {"blob", cmd_blob, "stream one blob (layer, config) to stdout or a file, verified", 0},
+        {"catalog", cmd_catalog, "list the repositories of a registry", CLI_CMD_PRINTS},
+        {"check-base", cmd_check_base, "is an image still on its base's current layers? (CI)", 0},
+        {"completion", cmd_completion, "print the bash, zsh or fish completion script",
+         CLI_CMD_PRINTS},
+        {"config", cmd_config, "print an image's config, verified against its digest",
+         CLI_CMD_PRINTS},
+        {"copy", cmd_copy, "copy images between registries and local stores", 0},
+        {"digest", cmd_digest, "print the digest of a manifest (the one a delete needs)",
+         CLI_CMD_PRINTS},
+        {"inspect", cmd_inspect, "describe an image: digest, platform, config, layers, size",
+         CLI_CMD_PRINTS},
+        {"login", cmd_login, "check credentials for a registry and store them", 0},
+        {"logout", cmd_logout, "remove stored credentials for a registry", 0},
+        {"manifest", cmd_manifest, "print a manifest exactly as the registry stores it",
+         CLI_CMD_PRINTS},
+        {"prune", cmd_prune, "keep the newest N releases of a repository, remove the rest", 0},
+        {"pull", cmd_pull, "pull an image from a registry into an OCI layout or docker archive", 0},
+        {"push", cmd_push, "push a local image (docker archive, OCI layout) to a registry", 0},
+        {"ratelimit", cmd_ratelimit, "show a registry's pull rate limit (RateLimit-* headers)",
+         CLI_CMD_PRINTS},
         {"referrers", cmd_referrers,
-         "list the signatures, SBOMs and other artifacts attached to an image"},
-        {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest"},
-        {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry"},
-        {"sync", cmd_sync, "mirror repositories between registries and OCI layout directories"},
-        {"tags", cmd_tags, "list the tags of a repository"},
-        {"untag", cmd_untag, "remove one tag, keeping the manifest and its other tags"},
+         "list the signatures, SBOMs and other artifacts attached to an image", CLI_CMD_PRINTS},
+        {"retag", cmd_retag, "put a manifest under more tags; promote X.Y.Z to X.Y, X, latest", 0},
+        {"rm", cmd_rm, "delete a manifest (and so every tag on it) from a registry", 0},
+        {"sync", cmd_sync, "mirror repositories between registries and OCI layout directories", 0},
+        {"tags", cmd_tags, "list the tags of a repository", CLI_CMD_PRINTS},
+        {"untag", cmd_untag, "remove one tag, keeping the manifest and its other tags", 0},
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
@@ -106,19 +112,6 @@ static void standard_fds(void)
 			close(n);
 		}
 	}
-}
-
-/* Whether a command's whole product goes to standard output: with it closed (>&-) that would
- * go into the /dev/null standard_fds gave descriptor 1, with exit status 0. */
-static bool stdout_product(const char *name)
-{
-	static const char *const names[] = {"catalog", "completion", "config",    "digest",
-	                                    "inspect", "manifest",   "ratelimit", "referrers",
-	                                    "tags",    NULL};
-	for (size_t i = 0; names[i]; i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
 }
 
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions). */
@@ -328,7 +321,7 @@ int main(int argc, char **argv)
 		return cmd_help(i + 1 < argc ? argv[i + 1] : NULL);
 	{
 		const cli_command *c = find_command(argv[i]);
-		if (c && cli_stdout_closed && stdout_product(c->name)) {
+		if (c && cli_stdout_closed && (c->flags & CLI_CMD_PRINTS)) {
 			fprintf(stderr,
 			        "regship: standard output is closed: %s has nowhere to print\n",
 			        c->name);
